@@ -1,0 +1,177 @@
+//! The HTTP API (axum): `/healthz` and the versioned JSON API under `/v1`.
+//! Handlers are thin: parse and check parameters, call one [`Rapport`]
+//! operation on a blocking thread, shape the JSON.
+//!
+//! It must never hold business logic, and never answer a caller's mistake with
+//! a 5xx or a panic.
+
+mod error;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::engine::Rapport;
+use crate::index::search::SearchRequest;
+
+type App = Arc<Rapport>;
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/search", get(search))
+        .route("/v1/analyze", post(analyze))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("the request handler panicked").into_response_parts()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+impl ApiError {
+    fn into_response_parts(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}
+
+/// Serves until ctrl-c / SIGTERM. Prints the bound address on stdout so that
+/// scripts (and tests using port 0) can find it.
+pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    println!("rapport listening on http://{address}");
+    tracing::info!(%address, "listening");
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn healthz(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    let status = tokio::task::spawn_blocking(move || app.status()).await??;
+    Ok(Json(json!({ "status": "ok", "index": status })))
+}
+
+async fn search(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let request = search_request(&params)?;
+    let response = tokio::task::spawn_blocking(move || app.search(&request)).await??;
+    Ok(Json(json!(response)))
+}
+
+fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest, ApiError> {
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !["q", "limit", "offset"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            "unknown_parameter",
+            format!("unknown parameter `{unknown}`; /v1/search takes q, limit and offset"),
+        ));
+    }
+    let number = |name: &str, default: usize| -> Result<usize, ApiError> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("parameter `{name}` must be a whole number, got `{raw}`"),
+                )
+            }),
+        }
+    };
+    let q = params.get("q").cloned().ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_parameter",
+            "parameter `q` is required: /v1/search?q=words",
+        )
+    })?;
+    Ok(SearchRequest {
+        q,
+        limit: number("limit", 10)?,
+        offset: number("offset", 0)?,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyzeBody {
+    text: String,
+    #[serde(default = "default_analyze_field")]
+    field: String,
+}
+
+fn default_analyze_field() -> String {
+    "body".into()
+}
+
+async fn analyze(
+    State(app): State<App>,
+    body: Result<Json<AnalyzeBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body.map_err(|rejection| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!(
+                "{} (expected {{\"text\": \"...\", \"field\": \"body\"}})",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let field = body.field.clone();
+    let tokens =
+        tokio::task::spawn_blocking(move || app.analyze(&body.field, &body.text)).await??;
+    Ok(Json(json!({ "field": field, "tokens": tokens })))
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: format!("no route for {method} {}", uri.path()),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: format!("{method} is not allowed on {}", uri.path()),
+    }
+}

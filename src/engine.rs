@@ -1,0 +1,192 @@
+//! The service layer: one [`Rapport`] value owns the configuration, the store
+//! and the index, and offers the operations the CLI and the HTTP API call
+//! (ingest, search, analyze, status). Opening it brings the index up to date
+//! with the store: after a crash between a store commit and an index commit,
+//! or after a schema change, nothing is lost.
+//!
+//! It must never be bypassed: handlers and commands do not touch the store or
+//! the index directly.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::connectors::manifest::{Manifest, ManifestError};
+use crate::index::japanese_dictionary::DictionaryError;
+use crate::index::search::{AnalyzedToken, QueryError, SearchRequest, SearchResponse};
+use crate::index::{Analyzers, IndexError, JapaneseMode, OpenState, SearchIndex};
+use crate::ingest::{self, Progress, SourceReport};
+use crate::schema::{SchemaError, SchemaSpec};
+use crate::store::{Store, StoreError};
+
+/// Set by tests to stop the process right after the store commits and before
+/// the index does, as a crash there would.
+pub const CRASH_AFTER_STORE_COMMIT: &str = "RAPPORT_TEST_CRASH_AFTER_STORE_COMMIT";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Dictionary(#[from] DictionaryError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub fn load_schema(config: &Config) -> Result<SchemaSpec, SchemaError> {
+    match &config.schema {
+        Some(path) => SchemaSpec::load(path),
+        None => SchemaSpec::builtin(),
+    }
+}
+
+pub fn load_analyzers(config: &Config) -> Result<Analyzers, DictionaryError> {
+    let started = Instant::now();
+    let analyzers = Analyzers::load(&config.ipadic_source, &config.dictionary_cache())?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "analysers ready"
+    );
+    Ok(analyzers)
+}
+
+pub struct Rapport {
+    config: Config,
+    store: Store,
+    index: SearchIndex,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IngestReport {
+    pub sources: Vec<SourceReport>,
+    pub indexed_changes: usize,
+    pub took_ms: u64,
+}
+
+impl IngestReport {
+    /// True when some source could not be read at all.
+    pub fn any_source_failed(&self) -> bool {
+        self.sources.iter().any(|s| s.failed.is_some())
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub records: u64,
+    pub indexed_documents: u64,
+    pub store_seq: u64,
+    pub index_seq: u64,
+    pub japanese: JapaneseMode,
+}
+
+impl Rapport {
+    pub fn open(config: Config) -> Result<Rapport, EngineError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| EngineError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let spec = load_schema(&config)?;
+        let analyzers = load_analyzers(&config)?;
+        let store = Store::open(&config.store_path())?;
+        let (index, state) = SearchIndex::open(&config.index_dir(), spec, analyzers)?;
+        if let OpenState::SchemaChanged { previous } = &state {
+            tracing::warn!(
+                previous = %previous.trim(),
+                current = index.spec().fingerprint(),
+                "the schema file changed since the index was built: rebuilding the index from the store"
+            );
+        }
+        let lag = store.last_seq()?.saturating_sub(index.applied_seq()?);
+        if lag > 0 && state == OpenState::Current {
+            tracing::warn!(
+                lag,
+                "the index lags the store (interrupted run?): catching up"
+            );
+        }
+        index.catch_up(&store)?;
+        store.set_meta("index_schema", index.spec().fingerprint())?;
+        Ok(Rapport {
+            config,
+            store,
+            index,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Reads every configured source once, then brings the index up to date.
+    pub fn ingest(&self, progress: &dyn Fn(Progress)) -> Result<IngestReport, EngineError> {
+        let started = Instant::now();
+        let mut sources = Vec::new();
+        for source in &self.config.sources {
+            let manifest = match Manifest::resolve(
+                &source.connector,
+                self.config.connectors_dir.as_deref(),
+                &self.config.base_dir,
+            ) {
+                Ok(m) => m,
+                Err(e) => {
+                    sources.push(failed_source(source, &e));
+                    continue;
+                }
+            };
+            sources.push(ingest::ingest_source(
+                &self.store,
+                source,
+                &manifest,
+                progress,
+            )?);
+        }
+        if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
+            tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
+            std::process::exit(86);
+        }
+        let indexed_changes = {
+            let _span = tracing::info_span!("index").entered();
+            self.index.catch_up(&self.store)?
+        };
+        Ok(IngestReport {
+            sources,
+            indexed_changes,
+            took_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
+        self.index.search(request)
+    }
+
+    pub fn analyze(&self, field: &str, text: &str) -> Result<Vec<AnalyzedToken>, QueryError> {
+        self.index.analyze(field, text)
+    }
+
+    pub fn status(&self) -> Result<Status, EngineError> {
+        Ok(Status {
+            records: self.store.record_count()?,
+            indexed_documents: self.index.num_docs(),
+            store_seq: self.store.last_seq()?,
+            index_seq: self.index.applied_seq()?,
+            japanese: self.index.analyzers().japanese_mode(),
+        })
+    }
+}
+
+fn failed_source(source: &crate::config::SourceConfig, e: &ManifestError) -> SourceReport {
+    tracing::error!(source = %source.name, error = %e, "source has no usable connector");
+    SourceReport {
+        source: source.name.clone(),
+        connector: source.connector.clone(),
+        failed: Some(e.to_string()),
+        ..SourceReport::default()
+    }
+}

@@ -1,0 +1,113 @@
+//! The analysers the schema's tokenizer names refer to: mixed English and
+//! Japanese text (lindera with IPADIC, or CJK bigrams without a dictionary),
+//! English only, Japanese only, exact keywords, and prefixes for suggestions.
+//!
+//! It must never download anything: the Japanese dictionary is built from the
+//! IPADIC source Debian's mecab-ipadic installs, once, and cached.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lindera::segmenter::Segmenter;
+use tantivy::tokenizer::{
+    Language, LowerCaser, NgramTokenizer, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer, TokenizerManager,
+};
+
+use super::japanese_dictionary::{DictionaryError, load_or_build_ipadic};
+use super::text_tokenizer::MixedTextTokenizer;
+use crate::schema::TokenizerKind;
+
+/// Tokens longer than this (in bytes) are dropped: base64 blobs, hashes.
+const MAX_TOKEN_BYTES: usize = 100;
+
+/// Which Japanese analysis is in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JapaneseMode {
+    /// lindera with the IPADIC dictionary.
+    Ipadic,
+    /// No dictionary installed: overlapping CJK bigrams.
+    Bigram,
+}
+
+#[derive(Clone)]
+pub struct Analyzers {
+    segmenter: Option<Arc<Segmenter>>,
+}
+
+impl Analyzers {
+    /// Loads (building it the first time) the IPADIC dictionary from
+    /// `ipadic_source` into `cache_dir`. Without an installed source, Japanese
+    /// falls back to bigrams and a warning is logged.
+    pub fn load(ipadic_source: &Path, cache_dir: &Path) -> Result<Analyzers, DictionaryError> {
+        let dictionary = load_or_build_ipadic(ipadic_source, cache_dir)?;
+        let segmenter =
+            dictionary.map(|d| Arc::new(Segmenter::new(lindera::mode::Mode::Normal, d, None)));
+        if segmenter.is_none() {
+            tracing::warn!(
+                source = %ipadic_source.display(),
+                "no IPADIC dictionary source found: Japanese text is indexed as CJK bigrams. \
+                 Install Debian's mecab-ipadic (apt-get install mecab-ipadic) for word-level Japanese search"
+            );
+        }
+        Ok(Analyzers { segmenter })
+    }
+
+    /// Analysers without a Japanese dictionary (bigram fallback).
+    pub fn without_dictionary() -> Analyzers {
+        Analyzers { segmenter: None }
+    }
+
+    pub fn japanese_mode(&self) -> JapaneseMode {
+        if self.segmenter.is_some() {
+            JapaneseMode::Ipadic
+        } else {
+            JapaneseMode::Bigram
+        }
+    }
+
+    pub fn analyzer(&self, kind: TokenizerKind) -> TextAnalyzer {
+        let mixed = MixedTextTokenizer::new(self.segmenter.clone());
+        match kind {
+            TokenizerKind::Text => TextAnalyzer::builder(mixed)
+                .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                .filter(LowerCaser)
+                .filter(Stemmer::new(Language::English))
+                .build(),
+            TokenizerKind::Japanese => TextAnalyzer::builder(mixed)
+                .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                .filter(LowerCaser)
+                .build(),
+            TokenizerKind::English => TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                .filter(LowerCaser)
+                .filter(Stemmer::new(Language::English))
+                .build(),
+            TokenizerKind::Keyword => TextAnalyzer::builder(RawTokenizer::default())
+                .filter(LowerCaser)
+                .build(),
+            TokenizerKind::Exact => TextAnalyzer::builder(RawTokenizer::default()).build(),
+            TokenizerKind::Ngram => match NgramTokenizer::prefix_only(1, 24) {
+                Ok(ngrams) => TextAnalyzer::builder(ngrams).filter(LowerCaser).build(),
+                Err(_) => TextAnalyzer::builder(RawTokenizer::default())
+                    .filter(LowerCaser)
+                    .build(),
+            },
+        }
+    }
+
+    /// Registers every analyser under its schema name.
+    pub fn register(&self, manager: &TokenizerManager) {
+        for kind in [
+            TokenizerKind::Text,
+            TokenizerKind::English,
+            TokenizerKind::Japanese,
+            TokenizerKind::Keyword,
+            TokenizerKind::Exact,
+            TokenizerKind::Ngram,
+        ] {
+            manager.register(kind.tantivy_name(), self.analyzer(kind));
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The search index: derived data, rebuilt from the store at will. It owns the
+//! tantivy index (one generation directory at a time, named by `CURRENT`),
+//! the analysers, catching up with the store's change log, and queries.
+//!
+//! It must never be the only copy of anything: every write reaches it from
+//! the store's change log, and the sequence number of the last change it
+//! holds is saved in each tantivy commit, so after a crash it resumes there.
+
+pub mod analyzers;
+pub mod document;
+pub mod japanese_dictionary;
+pub mod search;
+pub mod text_tokenizer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tantivy::schema::Field;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+
+pub use analyzers::{Analyzers, JapaneseMode};
+
+use crate::schema::SchemaSpec;
+use crate::store::{Store, StoreError};
+
+const CURRENT: &str = "CURRENT";
+const FINGERPRINT: &str = "schema.fingerprint";
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+const CATCH_UP_BATCH: usize = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index folder {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the search index in {path} is locked by another Rapport process (is `rapport serve` running on this data directory?)"
+    )]
+    Locked { path: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "the search index in {0} has no current generation; run `rapport ingest` or `rapport serve` first"
+    )]
+    Missing(String),
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IndexError + '_ {
+    move |source| IndexError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// How the index was found when opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenState {
+    /// No index yet: a new one was created.
+    Created,
+    /// The index matches the schema file.
+    Current,
+    /// The schema file changed since the index was built: a new index was
+    /// created and must be filled from the store (see [`SearchIndex::catch_up`]).
+    SchemaChanged { previous: String },
+}
+
+pub struct SearchIndex {
+    spec: SchemaSpec,
+    index: Index,
+    fields: Vec<Field>,
+    reader: IndexReader,
+    writer: Option<Mutex<IndexWriter>>,
+    analyzers: Analyzers,
+    root: PathBuf,
+    generation: String,
+}
+
+impl SearchIndex {
+    /// Opens the current generation for writing, or creates one when there is
+    /// none or when the schema file changed (the old generation is removed
+    /// once the new one is in place: see [`SearchIndex::catch_up`]).
+    pub fn open(
+        root: &Path,
+        spec: SchemaSpec,
+        analyzers: Analyzers,
+    ) -> Result<(SearchIndex, OpenState), IndexError> {
+        std::fs::create_dir_all(root).map_err(io_error(root))?;
+        let current = read_current(root)?;
+        let (generation, state) = match current {
+            Some(generation) => {
+                let previous = std::fs::read_to_string(root.join(&generation).join(FINGERPRINT))
+                    .unwrap_or_default();
+                if previous.trim() == spec.fingerprint() {
+                    (generation, OpenState::Current)
+                } else {
+                    (new_generation(), OpenState::SchemaChanged { previous })
+                }
+            }
+            None => (new_generation(), OpenState::Created),
+        };
+        let dir = root.join(&generation);
+        let index = if state == OpenState::Current {
+            Index::open_in_dir(&dir)?
+        } else {
+            std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+            let (schema, _) = spec.to_tantivy();
+            let index = Index::create_in_dir(&dir, schema)?;
+            std::fs::write(dir.join(FINGERPRINT), spec.fingerprint()).map_err(io_error(&dir))?;
+            index
+        };
+        let writer = match index.writer_with_num_threads(1, WRITER_MEMORY) {
+            Ok(w) => w,
+            Err(tantivy::TantivyError::LockFailure(..)) => {
+                return Err(IndexError::Locked {
+                    path: dir.display().to_string(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut opened = Self::assemble(root, generation, index, spec, analyzers)?;
+        opened.writer = Some(Mutex::new(writer));
+        if state == OpenState::Created {
+            opened.publish()?;
+        }
+        Ok((opened, state))
+    }
+
+    /// Opens the current generation for reading only (no writer lock), as
+    /// `rapport search` does while a server may be running.
+    pub fn open_read_only(
+        root: &Path,
+        spec: SchemaSpec,
+        analyzers: Analyzers,
+    ) -> Result<SearchIndex, IndexError> {
+        let generation =
+            read_current(root)?.ok_or_else(|| IndexError::Missing(root.display().to_string()))?;
+        let index = Index::open_in_dir(root.join(&generation))?;
+        Self::assemble(root, generation, index, spec, analyzers)
+    }
+
+    fn assemble(
+        root: &Path,
+        generation: String,
+        mut index: Index,
+        spec: SchemaSpec,
+        analyzers: Analyzers,
+    ) -> Result<SearchIndex, IndexError> {
+        analyzers.register(index.tokenizers());
+        index.set_fast_field_tokenizers(tantivy::tokenizer::TokenizerManager::default());
+        let schema = index.schema();
+        let fields = spec
+            .fields
+            .iter()
+            .map(|f| schema.get_field(&f.name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        Ok(SearchIndex {
+            spec,
+            index,
+            fields,
+            reader,
+            writer: None,
+            analyzers,
+            root: root.to_path_buf(),
+            generation,
+        })
+    }
+
+    /// Makes this generation the one `CURRENT` names (atomically, by rename)
+    /// and removes any other generation.
+    fn publish(&self) -> Result<(), IndexError> {
+        let tmp = self.root.join("CURRENT.tmp");
+        std::fs::write(&tmp, &self.generation).map_err(io_error(&tmp))?;
+        std::fs::rename(&tmp, self.root.join(CURRENT)).map_err(io_error(&self.root))?;
+        for entry in std::fs::read_dir(&self.root)
+            .map_err(io_error(&self.root))?
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("gen-") && name != self.generation {
+                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                    tracing::warn!(generation = %name, error = %e, "could not remove an old index generation");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The store sequence number of the last change this index holds.
+    pub fn applied_seq(&self) -> Result<u64, IndexError> {
+        let metas = self.index.load_metas()?;
+        Ok(metas
+            .payload
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+            .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
+            .unwrap_or(0))
+    }
+
+    /// Applies every store change the index does not hold yet, commits with
+    /// the new sequence number, and (for a generation built after a schema
+    /// change) publishes it. Returns the number of changes applied.
+    pub fn catch_up(&self, store: &Store) -> Result<usize, IndexError> {
+        let Some(writer) = &self.writer else {
+            return Ok(0);
+        };
+        let _span = tracing::info_span!("index_catch_up", generation = %self.generation).entered();
+        let mut writer = writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let id_field = self.field("id");
+        let mut seq = self.applied_seq()?;
+        let mut applied = 0;
+        loop {
+            let changes = store.changes_after(seq, CATCH_UP_BATCH)?;
+            if changes.is_empty() {
+                break;
+            }
+            for change in changes {
+                if let Some(id_field) = id_field {
+                    writer.delete_term(Term::from_field_text(id_field, &change.id));
+                }
+                if let Some(record) = &change.record {
+                    writer.add_document(document::to_document(&self.spec, &self.fields, record))?;
+                }
+                seq = change.seq;
+                applied += 1;
+            }
+        }
+        if applied > 0 {
+            let mut commit = writer.prepare_commit()?;
+            commit.set_payload(&serde_json::json!({ "seq": seq }).to_string());
+            commit.commit()?;
+            self.reader.reload()?;
+            tracing::info!(applied, seq, "index caught up with the store");
+        }
+        if read_current(&self.root)?.as_deref() != Some(self.generation.as_str()) {
+            self.publish()?;
+        }
+        Ok(applied)
+    }
+
+    pub fn field(&self, name: &str) -> Option<Field> {
+        self.spec
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| self.fields[i])
+    }
+
+    pub fn spec(&self) -> &SchemaSpec {
+        &self.spec
+    }
+
+    pub fn analyzers(&self) -> &Analyzers {
+        &self.analyzers
+    }
+
+    pub fn tantivy(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}
+
+fn read_current(root: &Path) -> Result<Option<String>, IndexError> {
+    match std::fs::read_to_string(root.join(CURRENT)) {
+        Ok(name) if !name.trim().is_empty() && root.join(name.trim()).is_dir() => {
+            Ok(Some(name.trim().to_string()))
+        }
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(IndexError::Io {
+            path: root.join(CURRENT).display().to_string(),
+            source: e,
+        }),
+    }
+}
+
+fn new_generation() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
+    format!("gen-{now}-{}", std::process::id())
+}

@@ -1,0 +1,277 @@
+//! A tantivy tokenizer for text fields that mix English and Japanese: Latin
+//! (and other non-Japanese) words split like tantivy's `SimpleTokenizer`,
+//! Japanese runs segmented with lindera/IPADIC (or CJK bigrams without a
+//! dictionary), every token NFKC-normalised and lower-cased.
+//!
+//! It must never stem (callers chain `Stemmer` after it), and it must never
+//! report offsets into the normalised text: `offset_from`/`offset_to` always
+//! index the ORIGINAL input, because snippet highlighting slices it with them.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use lindera::dictionary::{Dictionary, Lattice};
+use lindera::mode::Mode;
+use lindera::segmenter::Segmenter;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// IPADIC's part of speech for symbols and punctuation (。、「」 and so on).
+const SYMBOL_POS: &str = "記号";
+
+/// Splits mixed English/Japanese text into normalised, lower-cased tokens.
+#[derive(Clone)]
+pub struct MixedTextTokenizer {
+    segmenter: Option<Arc<Segmenter>>,
+    lattice: Lattice,
+    tokens: Vec<Token>,
+}
+
+/// Wraps a dictionary (e.g. from `load_or_build_ipadic`) in the segmenter
+/// `MixedTextTokenizer` expects: `Mode::Normal`, no user dictionary.
+pub fn ipadic_segmenter(dictionary: Dictionary) -> Arc<Segmenter> {
+    Arc::new(Segmenter::new(Mode::Normal, dictionary, None))
+}
+
+impl MixedTextTokenizer {
+    /// With `None`, Japanese runs are indexed as overlapping CJK bigrams.
+    pub fn new(segmenter: Option<Arc<Segmenter>>) -> Self {
+        Self {
+            segmenter,
+            lattice: Lattice::default(),
+            tokens: Vec::new(),
+        }
+    }
+
+    /// Whether Japanese is segmented with a dictionary rather than bigrams.
+    pub fn has_dictionary(&self) -> bool {
+        self.segmenter.is_some()
+    }
+}
+
+/// lindera's surface forms for `text`, unfiltered (lindera itself drops
+/// whitespace, as MeCab does). Empty if lindera reports an error.
+pub fn segment_surfaces(segmenter: &Segmenter, text: &str) -> Vec<String> {
+    match segmenter.segment(Cow::Borrowed(text)) {
+        Ok(tokens) => tokens.iter().map(|t| t.surface.to_string()).collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, "lindera failed to segment text");
+            Vec::new()
+        }
+    }
+}
+
+/// One character of the NFKC-normalised input and where it came from.
+#[derive(Clone, Copy)]
+struct Span {
+    ch: char,
+    /// Byte offset of `ch` in the normalised text.
+    norm: usize,
+    /// Byte range in the original input of the character cluster `ch` came from.
+    start: usize,
+    end: usize,
+}
+
+/// The NFKC form of the input, with a map back to original byte offsets.
+/// Normalisation works cluster by cluster (a cluster being a character plus
+/// whatever may compose onto it, e.g. ｶ + ﾞ), so each normalised character
+/// maps to the original range of its cluster.
+fn normalize(input: &str, text: &mut String, spans: &mut Vec<Span>) {
+    let mut push = |start: usize, end: usize| {
+        let cluster = &input[start..end];
+        if cluster.is_ascii() {
+            text.push_str(cluster);
+        } else {
+            text.extend(cluster.nfkc());
+        }
+        let mut norm = spans.last().map_or(0, |s| s.norm + s.ch.len_utf8());
+        for ch in text[norm..].chars() {
+            spans.push(Span {
+                ch,
+                norm,
+                start,
+                end,
+            });
+            norm += ch.len_utf8();
+        }
+    };
+    let mut cluster_start = 0;
+    for (i, c) in input.char_indices() {
+        if i > cluster_start && starts_cluster(c) {
+            push(cluster_start, i);
+            cluster_start = i;
+        }
+    }
+    if cluster_start < input.len() {
+        push(cluster_start, input.len());
+    }
+}
+
+/// True if NFKC can never combine `c` with what precedes it, i.e. the text
+/// may be normalised separately on either side of it.
+fn starts_cluster(c: char) -> bool {
+    if c.is_ascii() {
+        return true;
+    }
+    let mut first = None;
+    decompose_compatible(c, |d| {
+        first.get_or_insert(d);
+    });
+    let first = first.unwrap_or(c);
+    canonical_combining_class(first) == 0
+        && is_nfkc_quick(std::iter::once(first)) != IsNormalized::Maybe
+}
+
+/// Characters that form Japanese runs.
+fn is_japanese(c: char) -> bool {
+    matches!(c,
+        '\u{3005}'..='\u{3007}'   // 々 〆 〇
+        | '\u{3041}'..='\u{309F}' // hiragana, voicing marks, ゝゞ
+        | '\u{30A1}'..='\u{30FA}' // katakana (not the ・ middle dot)
+        | '\u{30FC}'..='\u{30FF}' // ー ヽヾ ヿ
+        | '\u{31F0}'..='\u{31FF}' // katakana phonetic extensions
+        | '\u{3400}'..='\u{4DBF}' // CJK unified ideographs extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+        | '\u{FF66}'..='\u{FF9F}' // half-width katakana incl. ｰ
+    ) || (('\u{FF00}'..='\u{FFEF}').contains(&c) && c.is_alphanumeric())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Class {
+    Japanese,
+    Word,
+    Separator,
+}
+
+fn class_of(c: char) -> Class {
+    if is_japanese(c) {
+        Class::Japanese
+    } else if c.is_alphanumeric() {
+        Class::Word
+    } else {
+        Class::Separator
+    }
+}
+
+/// Appends the token covering `run` (a non-empty slice of spans) to `out`.
+fn emit(out: &mut Vec<Token>, norm_text: &str, run: &[Span]) {
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+        return;
+    };
+    let norm = &norm_text[first.norm..last.norm + last.ch.len_utf8()];
+    out.push(Token {
+        offset_from: first.start,
+        offset_to: last.end,
+        position: out.len(),
+        text: norm.to_lowercase(),
+        position_length: 1,
+    });
+}
+
+fn emit_bigrams(out: &mut Vec<Token>, norm_text: &str, run: &[Span]) {
+    if run.len() == 1 {
+        emit(out, norm_text, run);
+    }
+    for pair in run.windows(2) {
+        emit(out, norm_text, pair);
+    }
+}
+
+/// Segments one Japanese run with lindera, dropping symbols and whitespace.
+fn emit_segmented(
+    out: &mut Vec<Token>,
+    norm_text: &str,
+    run: &[Span],
+    segmenter: &Segmenter,
+    lattice: &mut Lattice,
+) {
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+        return;
+    };
+    let base = first.norm;
+    let run_text = &norm_text[base..last.norm + last.ch.len_utf8()];
+    let mut tokens = match segmenter.segment_with_lattice(Cow::Borrowed(run_text), lattice) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            tracing::warn!(error = %err, "lindera failed; indexing run as bigrams");
+            return emit_bigrams(out, norm_text, run);
+        }
+    };
+    for token in &mut tokens {
+        if token.surface.trim().is_empty() || token.get_detail(0) == Some(SYMBOL_POS) {
+            continue;
+        }
+        // Map the token's byte range in the run back onto its spans.
+        let from = run.partition_point(|s| s.norm < base + token.byte_start);
+        let to = run.partition_point(|s| s.norm < base + token.byte_end);
+        if let Some(spans) = run.get(from..to) {
+            emit(out, norm_text, spans);
+        }
+    }
+}
+
+impl Tokenizer for MixedTextTokenizer {
+    type TokenStream<'a> = MixedTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> MixedTokenStream<'a> {
+        let mut norm_text = String::with_capacity(text.len());
+        let mut spans = Vec::with_capacity(text.len());
+        normalize(text, &mut norm_text, &mut spans);
+
+        self.tokens.clear();
+        let mut rest = spans.as_slice();
+        while let Some(first) = rest.first() {
+            let class = class_of(first.ch);
+            let len = rest
+                .iter()
+                .position(|s| class_of(s.ch) != class)
+                .unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(len);
+            rest = tail;
+            match (class, self.segmenter.as_deref()) {
+                (Class::Separator, _) => {}
+                (Class::Word, _) => emit(&mut self.tokens, &norm_text, run),
+                (Class::Japanese, None) => emit_bigrams(&mut self.tokens, &norm_text, run),
+                (Class::Japanese, Some(segmenter)) => emit_segmented(
+                    &mut self.tokens,
+                    &norm_text,
+                    run,
+                    segmenter,
+                    &mut self.lattice,
+                ),
+            }
+        }
+        MixedTokenStream {
+            tokens: self.tokens.drain(..),
+            current: Token::default(),
+        }
+    }
+}
+
+/// The tokens of one input, produced eagerly by [`MixedTextTokenizer`].
+pub struct MixedTokenStream<'a> {
+    tokens: std::vec::Drain<'a, Token>,
+    current: Token,
+}
+
+impl TokenStream for MixedTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        match self.tokens.next() {
+            Some(token) => {
+                self.current = token;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.current
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.current
+    }
+}

@@ -1,0 +1,15 @@
+//! Rapport: a customer knowledge index server. Connectors read exports, mail,
+//! vCards and notes; records are normalised and kept in a redb store (the
+//! source of truth); a tantivy index derived from the store answers searches
+//! over HTTP, the CLI and a web page. See ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod config;
+pub mod connectors;
+pub mod engine;
+pub mod index;
+pub mod ingest;
+pub mod normalize;
+pub mod record;
+pub mod schema;
+pub mod store;

@@ -1,0 +1,230 @@
+//! The `rapport` binary: parses the command line, sets up logging, and calls
+//! the library. Errors end here as readable messages (anyhow).
+//!
+//! It must never hold logic the HTTP API would also need: that lives in the
+//! library's engine.
+
+mod cli_output;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use rapport::config::Config;
+use rapport::engine::{self, Rapport};
+use rapport::index::SearchIndex;
+use rapport::index::search::{self, SearchRequest};
+
+#[derive(Parser)]
+#[command(name = "rapport", version, about = "Customer knowledge index server")]
+struct Cli {
+    /// Config file (default: ./rapport.toml if present, else built-in defaults).
+    #[arg(long, global = true, env = "RAPPORT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read every configured source once, update the store and the index, and exit.
+    Ingest {
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP API (ingests the configured sources first).
+    Serve {
+        /// Listen address, overriding the config (port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Search the index and print the hits.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Print the JSON the HTTP API returns.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the tokens a field's analyser produces for TEXT.
+    Analyze {
+        #[arg(long, default_value = "body")]
+        field: String,
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ingest the bundled examples into a fresh data directory and serve them.
+    Demo {
+        /// Data directory to (re)create (default: a folder in the system temp dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(
+        cli.command,
+        Command::Search { .. } | Command::Analyze { .. }
+    );
+    init_logging(if quiet { "warn" } else { "info" });
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_env("RAPPORT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},tantivy=warn")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let ok = std::process::ExitCode::SUCCESS;
+    match cli.command {
+        Command::Ingest { json } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let app = Rapport::open(config).context("opening the data directory")?;
+            let report = cli_output::ingest_with_progress(&app)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                cli_output::print_ingest_summary(&report);
+            }
+            Ok(if report.any_source_failed() {
+                std::process::ExitCode::from(1)
+            } else {
+                ok
+            })
+        }
+        Command::Serve { listen } => {
+            let mut config = Config::load(cli.config.as_deref())?;
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            serve(config)?;
+            Ok(ok)
+        }
+        Command::Search {
+            query,
+            limit,
+            offset,
+            json,
+        } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let index = SearchIndex::open_read_only(
+                &config.index_dir(),
+                engine::load_schema(&config)?,
+                engine::load_analyzers(&config)?,
+            )?;
+            let response = index.search(&SearchRequest {
+                q: query,
+                limit,
+                offset,
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&response)?);
+            } else {
+                cli_output::print_hits(&response);
+            }
+            Ok(ok)
+        }
+        Command::Analyze { field, text, json } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let tokens = search::analyze(
+                &engine::load_schema(&config)?,
+                &engine::load_analyzers(&config)?,
+                &field,
+                &text,
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+            } else {
+                for t in tokens {
+                    println!("{}\t{}\t{}..{}", t.position, t.token, t.start, t.end);
+                }
+            }
+            Ok(ok)
+        }
+        Command::Demo { data_dir, listen } => {
+            let mut config = demo_config(cli.config.as_deref())?;
+            let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));
+            if data_dir.exists() {
+                std::fs::remove_dir_all(&data_dir)
+                    .with_context(|| format!("clearing {}", data_dir.display()))?;
+            }
+            if config.dictionary_dir.is_none() {
+                // Keep the built dictionary across demo runs.
+                config.dictionary_dir = Some(std::env::temp_dir().join("rapport-dictionaries"));
+            }
+            config.data_dir = data_dir;
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            eprintln!("demo data directory: {}", config.data_dir.display());
+            serve(config)?;
+            Ok(ok)
+        }
+    }
+}
+
+/// The examples' config: the one given, or examples/rapport.toml from the
+/// current folder or the source tree.
+fn demo_config(given: Option<&Path>) -> Result<Config> {
+    let path = match given {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let here = PathBuf::from("examples/rapport.toml");
+            let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rapport.toml");
+            if here.is_file() {
+                here
+            } else if tree.is_file() {
+                tree
+            } else {
+                bail!("examples/rapport.toml not found; run from the repository or pass --config")
+            }
+        }
+    };
+    Ok(Config::load(Some(&path))?)
+}
+
+fn serve(config: Config) -> Result<()> {
+    let listen = config.listen.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let app = tokio::task::spawn_blocking(move || -> Result<Arc<Rapport>> {
+            let app = Rapport::open(config).context("opening the data directory")?;
+            let report = app
+                .ingest(&|_| {})
+                .context("ingesting the configured sources")?;
+            cli_output::log_ingest_summary(&report);
+            Ok(Arc::new(app))
+        })
+        .await??;
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        rapport::api::serve(app, listener).await?;
+        Ok(())
+    })
+}

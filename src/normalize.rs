@@ -1,0 +1,174 @@
+//! Turns loose field values from connectors into canonical values: emails,
+//! phones, dates, amounts, countries, tags. Each function either returns the
+//! canonical value or says why it could not; the caller records that on the
+//! record as a quality issue.
+//!
+//! It must never drop a value silently or do I/O.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use unicode_normalization::UnicodeNormalization;
+
+/// An email address that has the shape `local@domain.tld`, with the domain in
+/// lower case. The only way to get one is [`Email::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, String> {
+        let text: String = raw.trim().nfkc().collect();
+        let text = text.trim_matches(|c| c == '<' || c == '>');
+        let (local, domain) = text
+            .rsplit_once('@')
+            .ok_or_else(|| format!("`{raw}` has no @"))?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        let local_ok =
+            !local.is_empty() && !local.contains(char::is_whitespace) && !local.contains('@');
+        if !domain_ok || !local_ok {
+            return Err(format!("`{raw}` is not a valid email address"));
+        }
+        // Local parts are case-sensitive in theory and never in practice:
+        // every CRM folds them, so matching does too.
+        Ok(Email(format!(
+            "{}@{}",
+            local.to_lowercase(),
+            domain.to_ascii_lowercase()
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number reduced to `+` and digits ("+1 (415) 555-0100" →
+/// "+14155550100", "03-1234-5678" → "0312345678").
+pub fn phone_key(raw: &str) -> Result<String, String> {
+    let folded: String = raw.nfkc().collect();
+    let plus = folded.trim_start().starts_with('+');
+    let digits: String = folded.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 5 || digits.len() > 15 {
+        return Err(format!("`{raw}` is not a phone number"));
+    }
+    Ok(if plus { format!("+{digits}") } else { digits })
+}
+
+/// Dates as CRMs write them: RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`,
+/// `YYYY/MM/DD`. Dates without a zone are taken as UTC.
+pub fn parse_date(raw: &str) -> Result<DateTime<Utc>, String> {
+    let text = raw.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y/%m/%d %H:%M",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(Utc.from_utc_datetime(&naive));
+        }
+    }
+    for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"] {
+        if let Ok(date) = NaiveDate::parse_from_str(text, format)
+            && let Some(naive) = date.and_hms_opt(0, 0, 0)
+        {
+            return Ok(Utc.from_utc_datetime(&naive));
+        }
+    }
+    Err(format!("`{raw}` is not a date (expected e.g. 2024-03-15)"))
+}
+
+/// Amounts with thousands separators and currency symbols ("$1,200.50",
+/// "¥120,000").
+pub fn parse_amount(raw: &str) -> Result<f64, String> {
+    let folded: String = raw.nfkc().collect();
+    let cleaned: String = folded
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    cleaned
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{raw}` is not an amount"))
+}
+
+/// ISO 3166 alpha-2 codes pass through in upper case; a few common names are
+/// mapped. Anything else is an error the caller records.
+pub fn country_code(raw: &str) -> Result<String, String> {
+    let text = raw.trim();
+    if text.len() == 2 && text.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Ok(text.to_ascii_uppercase());
+    }
+    let code = match text.to_lowercase().as_str() {
+        "united states" | "usa" | "us" | "united states of america" | "アメリカ" | "米国" => {
+            "US"
+        }
+        "japan" | "日本" => "JP",
+        "germany" | "deutschland" | "ドイツ" => "DE",
+        "united kingdom" | "uk" | "great britain" | "イギリス" => "GB",
+        "france" | "フランス" => "FR",
+        "china" | "中国" => "CN",
+        "korea" | "south korea" | "韓国" => "KR",
+        "canada" => "CA",
+        "australia" => "AU",
+        _ => return Err(format!("`{raw}` is not a known country")),
+    };
+    Ok(code.to_string())
+}
+
+/// Splits a multi-valued cell (`a;b`, `a, b`, `[a, b]`) into trimmed values.
+pub fn split_list(raw: &str) -> Vec<String> {
+    raw.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([';', ',', '|'])
+        .map(|v| v.trim().trim_matches('"').trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_fold_case_and_reject_garbage() {
+        assert_eq!(
+            Email::parse(" Jon.Smith@AcmeRobotics.COM ")
+                .unwrap()
+                .as_str(),
+            "jon.smith@acmerobotics.com"
+        );
+        assert!(Email::parse("not-an-email").is_err());
+        assert!(Email::parse("a@b").is_err());
+    }
+
+    #[test]
+    fn phones_keep_plus_and_digits() {
+        assert_eq!(phone_key("+1 (415) 555-0100").unwrap(), "+14155550100");
+        assert_eq!(phone_key("０３-１２３４-５６７８").unwrap(), "0312345678");
+        assert!(phone_key("n/a").is_err());
+    }
+
+    #[test]
+    fn dates_amounts_countries_lists() {
+        assert_eq!(
+            parse_date("2024-03-15").unwrap().to_rfc3339(),
+            "2024-03-15T00:00:00+00:00"
+        );
+        assert!(parse_date("2024-02-30").is_err());
+        assert_eq!(parse_amount("$1,200.50").unwrap(), 1200.5);
+        assert!(parse_amount("lots").is_err());
+        assert_eq!(country_code("jp").unwrap(), "JP");
+        assert_eq!(country_code("日本").unwrap(), "JP");
+        assert_eq!(split_list("[meeting, renewal]"), vec!["meeting", "renewal"]);
+        assert_eq!(split_list("a;b"), vec!["a", "b"]);
+    }
+}

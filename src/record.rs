@@ -1,0 +1,186 @@
+//! The canonical record: what every connector's output becomes after
+//! normalisation, what the store keeps and what the index is built from.
+//!
+//! A record never hides a problem: whatever normalisation could not accept is
+//! kept (as raw text or in `attrs`) and listed in `quality`. Nothing here does
+//! I/O.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a record is about. Serialised in lower case (`"organization"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Organization,
+    Person,
+    Note,
+    Email,
+    Ticket,
+    Task,
+    Event,
+    Opportunity,
+    Order,
+    Case,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 10] = [
+        RecordKind::Organization,
+        RecordKind::Person,
+        RecordKind::Note,
+        RecordKind::Email,
+        RecordKind::Ticket,
+        RecordKind::Task,
+        RecordKind::Event,
+        RecordKind::Opportunity,
+        RecordKind::Order,
+        RecordKind::Case,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Organization => "organization",
+            RecordKind::Person => "person",
+            RecordKind::Note => "note",
+            RecordKind::Email => "email",
+            RecordKind::Ticket => "ticket",
+            RecordKind::Task => "task",
+            RecordKind::Event => "event",
+            RecordKind::Opportunity => "opportunity",
+            RecordKind::Order => "order",
+            RecordKind::Case => "case",
+        }
+    }
+
+    /// Accepts the canonical names and the words CRMs use for them
+    /// ("account", "contact", "lead", "deal", ...), case-insensitively.
+    pub fn parse_loose(text: &str) -> Option<RecordKind> {
+        let kind = match text.trim().to_ascii_lowercase().as_str() {
+            "organization" | "organisation" | "org" | "account" | "company" => {
+                RecordKind::Organization
+            }
+            "person" | "contact" | "lead" | "people" => RecordKind::Person,
+            "note" | "notes" | "memo" => RecordKind::Note,
+            "email" | "mail" | "emailmessage" | "message" => RecordKind::Email,
+            "ticket" => RecordKind::Ticket,
+            "task" | "call" => RecordKind::Task,
+            "event" | "meeting" => RecordKind::Event,
+            "opportunity" | "deal" => RecordKind::Opportunity,
+            "order" => RecordKind::Order,
+            "case" => RecordKind::Case,
+            _ => return None,
+        };
+        Some(kind)
+    }
+}
+
+/// Where a record came from, so an error or a search hit can point back at it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Provenance {
+    /// Path of the file, relative to the source's folder.
+    pub file: String,
+    /// 1-based line where the record starts, where the format has lines.
+    pub line: Option<u64>,
+}
+
+/// A problem normalisation found in one field. The record is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityIssue {
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub source: String,
+    pub external_id: String,
+    pub kind: RecordKind,
+    /// The customer this record is about, as the source names it (an id in
+    /// that source or in another one); resolution turns it into `customer_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    /// Loose attributes that have no field of their own.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attrs: Map<String, Value>,
+    #[serde(default)]
+    pub provenance: Provenance,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality: Vec<QualityIssue>,
+}
+
+impl Record {
+    pub fn new(source: &str, external_id: &str, kind: RecordKind) -> Self {
+        Record {
+            source: source.to_string(),
+            external_id: external_id.to_string(),
+            kind,
+            customer_ref: None,
+            customer_id: None,
+            title: None,
+            body: None,
+            names: Vec::new(),
+            emails: Vec::new(),
+            phones: Vec::new(),
+            company: None,
+            country: None,
+            stage: None,
+            owner: None,
+            tags: Vec::new(),
+            amount: None,
+            currency: None,
+            created: None,
+            updated: None,
+            attrs: Map::new(),
+            provenance: Provenance::default(),
+            quality: Vec::new(),
+        }
+    }
+
+    /// The record's key everywhere in Rapport: `source:external_id`.
+    pub fn id(&self) -> String {
+        record_id(&self.source, &self.external_id)
+    }
+
+    pub fn flag(&mut self, field: &str, reason: impl Into<String>) {
+        self.quality.push(QualityIssue {
+            field: field.to_string(),
+            reason: reason.into(),
+        });
+    }
+}
+
+pub fn record_id(source: &str, external_id: &str) -> String {
+    format!("{source}:{external_id}")
+}

@@ -1,0 +1,375 @@
+//! The declarative index schema: reads `index-schema/schema.toml` and turns it
+//! into a tantivy [`Schema`], plus the facts the rest of the index needs (which
+//! fields free text searches, their boosts, which record attributes feed each
+//! field).
+//!
+//! It must never touch an index or the store: it only describes. A change to
+//! the file changes [`SchemaSpec::fingerprint`], which is how the index knows it
+//! must be rebuilt.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::Deserialize;
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, JsonObjectOptions, NumericOptions,
+    Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
+};
+
+/// The schema shipped with Rapport (index-schema/schema.toml at build time).
+pub const BUILTIN_SCHEMA: &str = include_str!("../index-schema/schema.toml");
+
+/// Record attributes a schema field may copy from (see `from` in the file).
+pub const RECORD_ATTRIBUTES: &[&str] = &[
+    "id",
+    "kind",
+    "customer_id",
+    "customer_ref",
+    "source",
+    "external_id",
+    "title",
+    "body",
+    "names",
+    "emails",
+    "phones",
+    "company",
+    "country",
+    "stage",
+    "owner",
+    "tags",
+    "amount",
+    "currency",
+    "created",
+    "updated",
+    "attrs",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("cannot read schema file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("schema file {path} is not valid TOML: {message}")]
+    Parse { path: String, message: String },
+    #[error("schema file {path}: field `{field}`: {message}")]
+    Field {
+        path: String,
+        field: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Keyword,
+    F64,
+    I64,
+    Date,
+    Json,
+}
+
+/// The analysers a text field can use. Their tantivy names are registered by
+/// `index::analyzers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenizerKind {
+    Text,
+    English,
+    Japanese,
+    Keyword,
+    Exact,
+    Ngram,
+}
+
+impl TokenizerKind {
+    pub fn tantivy_name(self) -> &'static str {
+        match self {
+            TokenizerKind::Text => "rapport_text",
+            TokenizerKind::English => "rapport_english",
+            TokenizerKind::Japanese => "rapport_japanese",
+            TokenizerKind::Keyword => "rapport_keyword",
+            TokenizerKind::Exact => "rapport_exact",
+            TokenizerKind::Ngram => "rapport_ngram",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    pub tokenizer: Option<TokenizerKind>,
+    #[serde(default)]
+    pub from: Vec<String>,
+    #[serde(default)]
+    pub stored: bool,
+    #[serde(default)]
+    pub fast: bool,
+    #[serde(default)]
+    pub search: bool,
+    pub boost: Option<f32>,
+    #[serde(default)]
+    pub facet: bool,
+}
+
+impl FieldSpec {
+    /// The tokenizer that analyses this field's text, if it has text.
+    pub fn analyzer(&self) -> Option<TokenizerKind> {
+        match self.field_type {
+            FieldType::Keyword => match self.tokenizer {
+                Some(TokenizerKind::Exact) => Some(TokenizerKind::Exact),
+                _ => Some(TokenizerKind::Keyword),
+            },
+            FieldType::Text | FieldType::Json => {
+                Some(self.tokenizer.unwrap_or(TokenizerKind::Text))
+            }
+            _ => None,
+        }
+    }
+
+    /// Record attributes copied into this field.
+    pub fn sources(&self) -> Vec<&str> {
+        if self.from.is_empty() {
+            vec![self.name.as_str()]
+        } else {
+            self.from.iter().map(String::as_str).collect()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SchemaFile {
+    #[allow(dead_code)]
+    version: Option<u32>,
+    fields: Vec<FieldSpec>,
+}
+
+/// A parsed, validated schema file.
+#[derive(Debug, Clone)]
+pub struct SchemaSpec {
+    pub fields: Vec<FieldSpec>,
+    fingerprint: String,
+}
+
+impl SchemaSpec {
+    pub fn builtin() -> Result<Self, SchemaError> {
+        Self::parse(BUILTIN_SCHEMA, "<built-in index-schema/schema.toml>")
+    }
+
+    pub fn load(path: &Path) -> Result<Self, SchemaError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, SchemaError> {
+        let file: SchemaFile = toml::from_str(text).map_err(|e| SchemaError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        let spec = SchemaSpec {
+            fields: file.fields,
+            fingerprint: blake3::hash(text.as_bytes()).to_hex()[..16].to_string(),
+        };
+        spec.validate(origin)?;
+        Ok(spec)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), SchemaError> {
+        let fail = |field: &str, message: String| SchemaError::Field {
+            path: origin.to_string(),
+            field: field.to_string(),
+            message,
+        };
+        let mut seen = HashSet::new();
+        for f in &self.fields {
+            if !seen.insert(f.name.as_str()) {
+                return Err(fail(&f.name, "is declared twice".into()));
+            }
+            for src in f.sources() {
+                if !RECORD_ATTRIBUTES.contains(&src) {
+                    return Err(fail(
+                        &f.name,
+                        format!(
+                            "`from` names `{src}`, which is not a record attribute (known: {})",
+                            RECORD_ATTRIBUTES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            match (f.field_type, f.tokenizer) {
+                (_, None) | (FieldType::Text | FieldType::Json, Some(_)) => {}
+                (FieldType::Keyword, Some(TokenizerKind::Keyword | TokenizerKind::Exact)) => {}
+                (FieldType::Keyword, Some(_)) => {
+                    return Err(fail(
+                        &f.name,
+                        "a keyword field takes tokenizer keyword or exact".into(),
+                    ));
+                }
+                _ => {
+                    return Err(fail(
+                        &f.name,
+                        "only text, keyword and json fields take a tokenizer".into(),
+                    ));
+                }
+            }
+            if f.facet && !f.fast {
+                return Err(fail(&f.name, "a facet must also be `fast = true`".into()));
+            }
+        }
+        for required in ["id", "kind", "source", "external_id", "customer_id"] {
+            if !seen.contains(required) {
+                return Err(fail(required, "is required by Rapport but missing".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes whenever the schema file's text changes.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Builds the tantivy schema. Field order follows the file.
+    pub fn to_tantivy(&self) -> (Schema, Vec<Field>) {
+        let mut builder = SchemaBuilder::new();
+        let handles = self
+            .fields
+            .iter()
+            .map(|spec| add_field(&mut builder, spec))
+            .collect();
+        (builder.build(), handles)
+    }
+}
+
+fn add_field(builder: &mut SchemaBuilder, spec: &FieldSpec) -> Field {
+    let name = spec.name.as_str();
+    match spec.field_type {
+        FieldType::Text | FieldType::Keyword => {
+            let analyzer = spec.analyzer().unwrap_or(TokenizerKind::Text);
+            let record = if matches!(analyzer, TokenizerKind::Keyword | TokenizerKind::Exact) {
+                IndexRecordOption::Basic
+            } else {
+                IndexRecordOption::WithFreqsAndPositions
+            };
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(analyzer.tantivy_name())
+                .set_index_option(record);
+            let mut options = TextOptions::default().set_indexing_options(indexing);
+            if spec.stored {
+                options = options.set_stored();
+            }
+            if spec.fast {
+                options = options.set_fast("raw");
+            }
+            builder.add_text_field(name, options)
+        }
+        FieldType::Json => {
+            let analyzer = spec.analyzer().unwrap_or(TokenizerKind::Text);
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(analyzer.tantivy_name())
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+            let mut options = JsonObjectOptions::default().set_indexing_options(indexing);
+            if spec.stored {
+                options = options.set_stored();
+            }
+            if spec.fast {
+                options = options.set_fast("raw");
+            }
+            builder.add_json_field(name, options)
+        }
+        FieldType::F64 | FieldType::I64 => {
+            let mut options = NumericOptions::default().set_indexed();
+            if spec.stored {
+                options = options.set_stored();
+            }
+            if spec.fast {
+                options = options.set_fast();
+            }
+            if spec.field_type == FieldType::F64 {
+                builder.add_f64_field(name, options)
+            } else {
+                builder.add_i64_field(name, options)
+            }
+        }
+        FieldType::Date => {
+            let mut options = DateOptions::default()
+                .set_indexed()
+                .set_precision(DateTimePrecision::Seconds);
+            if spec.stored {
+                options = options.set_stored();
+            }
+            if spec.fast {
+                options = options.set_fast();
+            }
+            builder.add_date_field(name, options)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_schema_is_valid_and_has_the_required_fields() {
+        let spec = SchemaSpec::builtin().expect("built-in schema parses");
+        for name in [
+            "id",
+            "kind",
+            "customer_id",
+            "source",
+            "external_id",
+            "title",
+            "body",
+            "names",
+            "emails",
+            "phones",
+            "company",
+            "country",
+            "stage",
+            "owner",
+            "tags",
+            "amount",
+            "currency",
+            "created",
+            "updated",
+            "attrs",
+        ] {
+            assert!(spec.field(name).is_some(), "missing field {name}");
+        }
+        let (schema, handles) = spec.to_tantivy();
+        assert_eq!(handles.len(), spec.fields.len());
+        assert!(schema.get_field("body").is_ok());
+    }
+
+    #[test]
+    fn unknown_source_attribute_is_rejected_with_the_field_name() {
+        let text = "[[fields]]\nname = \"x\"\ntype = \"text\"\nfrom = [\"nope\"]\n";
+        let err = SchemaSpec::parse(text, "s.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("s.toml") && err.contains("`x`") && err.contains("nope"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fingerprint_follows_the_text() {
+        let a = SchemaSpec::parse(BUILTIN_SCHEMA, "a").unwrap();
+        let b = SchemaSpec::parse(&format!("{BUILTIN_SCHEMA}\n# changed\n"), "b").unwrap();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+}

@@ -1,0 +1,371 @@
+//! The record store: the source of truth, on redb. It keeps normalised records
+//! keyed by `source:external_id`, a change log that the index replays, the
+//! checkpoint of every ingested file, and small metadata.
+//!
+//! Every write is one redb transaction and is acknowledged only after it
+//! commits. It must never know about tantivy: the index reads the change log,
+//! the store does not push to it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::record::Record;
+
+/// record id → record (JSON).
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+/// change sequence number → record id. Only each record's latest change is kept.
+const CHANGES: TableDefinition<u64, &str> = TableDefinition::new("changes");
+/// record id → its latest change sequence number.
+const RECORD_SEQ: TableDefinition<&str, u64> = TableDefinition::new("record_seq");
+/// `source\0file` → checkpoint (JSON).
+const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
+/// small named values.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+const META_LAST_SEQ: &str = "last_seq";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the record store {path} is in use by another Rapport process (is `rapport serve` running on this data directory?)"
+    )]
+    Locked { path: String },
+    #[error("record store: {0}")]
+    Db(#[from] redb::Error),
+    #[error("record store holds an unreadable value under `{key}`: {message}")]
+    Corrupt { key: String, message: String },
+}
+
+fn db<E: Into<redb::Error>>(e: E) -> StoreError {
+    StoreError::Db(e.into())
+}
+
+/// What a file contributed at its last ingest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    /// blake3 of the file's bytes.
+    pub hash: String,
+    pub records: BTreeSet<String>,
+}
+
+/// One entry of the change log: the record as it is now, or `None` if deleted.
+#[derive(Debug)]
+pub struct Change {
+    pub seq: u64,
+    pub id: String,
+    pub record: Option<Record>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ApplyStats {
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+}
+
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let database = match Database::create(path) {
+            Ok(d) => d,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::Locked {
+                    path: path.display().to_string(),
+                });
+            }
+            Err(e) => return Err(db(e)),
+        };
+        let txn = database.begin_write().map_err(db)?;
+        {
+            txn.open_table(RECORDS).map_err(db)?;
+            txn.open_table(CHANGES).map_err(db)?;
+            txn.open_table(RECORD_SEQ).map_err(db)?;
+            txn.open_table(CHECKPOINTS).map_err(db)?;
+            txn.open_table(META).map_err(db)?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(Store { db: database })
+    }
+
+    /// Replaces what `file` of `source` contributed with `records`, in one
+    /// transaction: upserts the records, deletes the ones the file no longer
+    /// has, and saves the file's checkpoint.
+    pub fn apply_file(
+        &self,
+        source: &str,
+        file: &str,
+        hash: &str,
+        records: &[Record],
+    ) -> Result<ApplyStats, StoreError> {
+        let key = checkpoint_key(source, file);
+        let txn = self.db.begin_write().map_err(db)?;
+        let mut stats = ApplyStats::default();
+        {
+            let mut log = ChangeLog::open(&txn)?;
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
+            let previous = read_checkpoint(&checkpoints, &key)?.unwrap_or_default();
+            let mut now = BTreeSet::new();
+            for record in records {
+                let id = record.id();
+                let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
+                    key: id.clone(),
+                    message: e.to_string(),
+                })?;
+                match log.upsert(&id, &bytes)? {
+                    Upsert::Inserted => stats.inserted += 1,
+                    Upsert::Updated => stats.updated += 1,
+                    Upsert::Unchanged => stats.unchanged += 1,
+                }
+                now.insert(id);
+            }
+            for gone in previous.records.difference(&now) {
+                if log.delete(gone)? {
+                    stats.deleted += 1;
+                }
+            }
+            let checkpoint = Checkpoint {
+                hash: hash.to_string(),
+                records: now,
+            };
+            let bytes = serde_json::to_vec(&checkpoint).map_err(|e| StoreError::Corrupt {
+                key: key.clone(),
+                message: e.to_string(),
+            })?;
+            checkpoints
+                .insert(key.as_str(), bytes.as_slice())
+                .map_err(db)?;
+            log.finish()?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(stats)
+    }
+
+    /// Deletes every record `file` contributed and forgets the file.
+    pub fn remove_file(&self, source: &str, file: &str) -> Result<usize, StoreError> {
+        let key = checkpoint_key(source, file);
+        let txn = self.db.begin_write().map_err(db)?;
+        let mut deleted = 0;
+        {
+            let mut log = ChangeLog::open(&txn)?;
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
+            if let Some(previous) = read_checkpoint(&checkpoints, &key)? {
+                for id in &previous.records {
+                    if log.delete(id)? {
+                        deleted += 1;
+                    }
+                }
+            }
+            checkpoints.remove(key.as_str()).map_err(db)?;
+            log.finish()?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(deleted)
+    }
+
+    pub fn checkpoint(&self, source: &str, file: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(CHECKPOINTS).map_err(db)?;
+        read_checkpoint(&table, &checkpoint_key(source, file))
+    }
+
+    /// Files of `source` that have a checkpoint, as paths relative to its folder.
+    pub fn files_of_source(&self, source: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = format!("{source}\0");
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(CHECKPOINTS).map_err(db)?;
+        let mut files = Vec::new();
+        for entry in table.range(prefix.as_str()..).map_err(db)? {
+            let (key, _) = entry.map_err(db)?;
+            match key.value().strip_prefix(&prefix) {
+                Some(file) => files.push(file.to_string()),
+                None => break,
+            }
+        }
+        Ok(files)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(RECORDS).map_err(db)?;
+        match table.get(id).map_err(db)? {
+            Some(bytes) => decode_record(id, bytes.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn record_count(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(RECORDS).map_err(db)?;
+        table.len().map_err(db)
+    }
+
+    /// The sequence number of the newest change (0 for an empty store).
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let meta = txn.open_table(META).map_err(db)?;
+        read_u64(&meta, META_LAST_SEQ)
+    }
+
+    /// Up to `limit` changes with a sequence number above `after`, oldest first.
+    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let changes = txn.open_table(CHANGES).map_err(db)?;
+        let records = txn.open_table(RECORDS).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in changes.range(after.saturating_add(1)..).map_err(db)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (seq, id) = entry.map_err(db)?;
+            let id = id.value().to_string();
+            let record = match records.get(id.as_str()).map_err(db)? {
+                Some(bytes) => Some(decode_record(&id, bytes.value())?),
+                None => None,
+            };
+            out.push(Change {
+                seq: seq.value(),
+                id,
+                record,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(META).map_err(db)?;
+        Ok(table
+            .get(key)
+            .map_err(db)?
+            .map(|v| String::from_utf8_lossy(v.value()).into_owned()))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut table = txn.open_table(META).map_err(db)?;
+            table.insert(key, value.as_bytes()).map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+}
+
+enum Upsert {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// The tables one write transaction touches to change records, keeping the
+/// change log in step.
+struct ChangeLog<'txn> {
+    records: redb::Table<'txn, &'static str, &'static [u8]>,
+    changes: redb::Table<'txn, u64, &'static str>,
+    record_seq: redb::Table<'txn, &'static str, u64>,
+    meta: redb::Table<'txn, &'static str, &'static [u8]>,
+    last_seq: u64,
+}
+
+impl<'txn> ChangeLog<'txn> {
+    fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
+        let meta = txn.open_table(META).map_err(db)?;
+        let last_seq = read_u64(&meta, META_LAST_SEQ)?;
+        Ok(ChangeLog {
+            records: txn.open_table(RECORDS).map_err(db)?,
+            changes: txn.open_table(CHANGES).map_err(db)?,
+            record_seq: txn.open_table(RECORD_SEQ).map_err(db)?,
+            meta,
+            last_seq,
+        })
+    }
+
+    fn log(&mut self, id: &str) -> Result<(), StoreError> {
+        self.last_seq += 1;
+        let old = self.record_seq.insert(id, self.last_seq).map_err(db)?;
+        if let Some(old) = old {
+            let old = old.value();
+            self.changes.remove(old).map_err(db)?;
+        }
+        self.changes.insert(self.last_seq, id).map_err(db)?;
+        Ok(())
+    }
+
+    fn upsert(&mut self, id: &str, bytes: &[u8]) -> Result<Upsert, StoreError> {
+        let outcome = match self.records.get(id).map_err(db)? {
+            Some(existing) if existing.value() == bytes => return Ok(Upsert::Unchanged),
+            Some(_) => Upsert::Updated,
+            None => Upsert::Inserted,
+        };
+        self.records.insert(id, bytes).map_err(db)?;
+        self.log(id)?;
+        Ok(outcome)
+    }
+
+    fn delete(&mut self, id: &str) -> Result<bool, StoreError> {
+        let existed = self.records.remove(id).map_err(db)?.is_some();
+        if existed {
+            self.log(id)?;
+        }
+        Ok(existed)
+    }
+
+    fn finish(mut self) -> Result<(), StoreError> {
+        let bytes = self.last_seq.to_le_bytes();
+        self.meta
+            .insert(META_LAST_SEQ, bytes.as_slice())
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+fn checkpoint_key(source: &str, file: &str) -> String {
+    format!("{source}\0{file}")
+}
+
+fn read_checkpoint(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<Checkpoint>, StoreError> {
+    match table.get(key).map_err(db)? {
+        Some(bytes) => serde_json::from_slice(bytes.value())
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key: key.replace('\0', "/"),
+                message: e.to_string(),
+            }),
+        None => Ok(None),
+    }
+}
+
+fn read_u64(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<u64, StoreError> {
+    match table.get(key).map_err(db)? {
+        Some(bytes) => {
+            let raw: [u8; 8] = bytes.value().try_into().map_err(|_| StoreError::Corrupt {
+                key: key.to_string(),
+                message: "expected 8 bytes".into(),
+            })?;
+            Ok(u64::from_le_bytes(raw))
+        }
+        None => Ok(0),
+    }
+}
+
+fn decode_record(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: id.to_string(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
