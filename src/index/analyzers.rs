@@ -15,7 +15,7 @@ use tantivy::tokenizer::{
 };
 
 use super::japanese_dictionary::{DictionaryError, load_or_build_ipadic};
-use super::text_tokenizer::MixedTextTokenizer;
+use super::text_tokenizer::{MixedTextTokenizer, ipadic_segmenter};
 use crate::schema::TokenizerKind;
 
 /// Tokens longer than this (in bytes) are dropped: base64 blobs, hashes.
@@ -42,8 +42,7 @@ impl Analyzers {
     /// falls back to bigrams and a warning is logged.
     pub fn load(ipadic_source: &Path, cache_dir: &Path) -> Result<Analyzers, DictionaryError> {
         let dictionary = load_or_build_ipadic(ipadic_source, cache_dir)?;
-        let segmenter =
-            dictionary.map(|d| Arc::new(Segmenter::new(lindera::mode::Mode::Normal, d, None)));
+        let segmenter = dictionary.map(ipadic_segmenter);
         if segmenter.is_none() {
             tracing::warn!(
                 source = %ipadic_source.display(),

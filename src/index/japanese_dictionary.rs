@@ -210,9 +210,16 @@ fn publish(tmp: &Path, target: &Path, cache_dir: &Path) -> Result<(), Dictionary
                 match fs::rename(target, &aside) {
                     Ok(()) => remove_quietly(&aside),
                     Err(gone) if gone.kind() == io::ErrorKind::NotFound => {}
-                    Err(source) => last_error = Some(source),
+                    Err(source) => {
+                        remove_quietly(tmp);
+                        return Err(DictionaryError::Io {
+                            action: "move aside the stale dictionary",
+                            path: target.to_path_buf(),
+                            source,
+                        });
+                    }
                 }
-                last_error.get_or_insert(err);
+                last_error = Some(err);
             }
             Err(err) => last_error = Some(err),
         }

@@ -184,10 +184,11 @@ impl SearchIndex {
             .flatten()
         {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("gen-") && name != self.generation {
-                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                    tracing::warn!(generation = %name, error = %e, "could not remove an old index generation");
-                }
+            if name.starts_with("gen-")
+                && name != self.generation
+                && let Err(e) = std::fs::remove_dir_all(entry.path())
+            {
+                tracing::warn!(generation = %name, error = %e, "could not remove an old index generation");
             }
         }
         Ok(())

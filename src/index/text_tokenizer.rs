@@ -66,45 +66,33 @@ pub fn segment_surfaces(segmenter: &Segmenter, text: &str) -> Vec<String> {
 #[derive(Clone, Copy)]
 struct Span {
     ch: char,
-    /// Byte offset of `ch` in the normalised text.
+    /// Byte offset of `ch` in its run's normalised text.
     norm: usize,
-    /// Byte range in the original input of the character cluster `ch` came from.
+    /// Byte range in the original input of the cluster `ch` came from.
     start: usize,
     end: usize,
 }
 
-/// The NFKC form of the input, with a map back to original byte offsets.
-/// Normalisation works cluster by cluster (a cluster being a character plus
-/// whatever may compose onto it, e.g. ｶ + ﾞ), so each normalised character
-/// maps to the original range of its cluster.
-fn normalize(input: &str, text: &mut String, spans: &mut Vec<Span>) {
-    let mut push = |start: usize, end: usize| {
-        let cluster = &input[start..end];
-        if cluster.is_ascii() {
-            text.push_str(cluster);
-        } else {
-            text.extend(cluster.nfkc());
-        }
-        let mut norm = spans.last().map_or(0, |s| s.norm + s.ch.len_utf8());
-        for ch in text[norm..].chars() {
-            spans.push(Span {
-                ch,
-                norm,
-                start,
-                end,
-            });
-            norm += ch.len_utf8();
-        }
+/// Feeds `f` the NFKC form of `input` one character at a time, each with the
+/// original byte range it came from. Normalisation works cluster by cluster
+/// (a character plus whatever may compose onto it, e.g. ｶ + ﾞ), so every
+/// character produced from a cluster maps to the whole cluster.
+fn for_each_normalized(input: &str, mut f: impl FnMut(char, usize, usize)) {
+    let mut cluster = |start: usize, end: usize| match input.get(start..end) {
+        // An ASCII character always starts a cluster, so this is one char.
+        Some(ascii) if ascii.is_ascii() => ascii.chars().for_each(|c| f(c, start, end)),
+        Some(other) => other.nfkc().for_each(|c| f(c, start, end)),
+        None => {}
     };
     let mut cluster_start = 0;
     for (i, c) in input.char_indices() {
         if i > cluster_start && starts_cluster(c) {
-            push(cluster_start, i);
+            cluster(cluster_start, i);
             cluster_start = i;
         }
     }
     if cluster_start < input.len() {
-        push(cluster_start, input.len());
+        cluster(cluster_start, input.len());
     }
 }
 
@@ -138,10 +126,11 @@ fn is_japanese(c: char) -> bool {
     ) || (('\u{FF00}'..='\u{FFEF}').contains(&c) && c.is_alphanumeric())
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Default, PartialEq)]
 enum Class {
     Japanese,
     Word,
+    #[default]
     Separator,
 }
 
@@ -155,60 +144,89 @@ fn class_of(c: char) -> Class {
     }
 }
 
-/// Appends the token covering `run` (a non-empty slice of spans) to `out`.
-fn emit(out: &mut Vec<Token>, norm_text: &str, run: &[Span]) {
-    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+/// A maximal run of normalised characters of one class.
+#[derive(Default)]
+struct Run {
+    class: Class,
+    text: String,
+    spans: Vec<Span>,
+}
+
+impl Run {
+    fn push(&mut self, ch: char, start: usize, end: usize) {
+        let norm = self.text.len();
+        self.text.push(ch);
+        self.spans.push(Span {
+            ch,
+            norm,
+            start,
+            end,
+        });
+    }
+}
+
+/// Appends the token covering `spans` (part of a run over `text`) to `out`.
+fn emit(out: &mut Vec<Token>, text: &str, spans: &[Span]) {
+    let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
         return;
     };
-    let norm = &norm_text[first.norm..last.norm + last.ch.len_utf8()];
+    let Some(normalized) = text.get(first.norm..last.norm + last.ch.len_utf8()) else {
+        return;
+    };
     out.push(Token {
         offset_from: first.start,
         offset_to: last.end,
         position: out.len(),
-        text: norm.to_lowercase(),
+        text: normalized.to_lowercase(),
         position_length: 1,
     });
 }
 
-fn emit_bigrams(out: &mut Vec<Token>, norm_text: &str, run: &[Span]) {
-    if run.len() == 1 {
-        emit(out, norm_text, run);
+fn emit_bigrams(out: &mut Vec<Token>, run: &Run) {
+    if run.spans.len() == 1 {
+        emit(out, &run.text, &run.spans);
     }
-    for pair in run.windows(2) {
-        emit(out, norm_text, pair);
+    for pair in run.spans.windows(2) {
+        emit(out, &run.text, pair);
     }
 }
 
-/// Segments one Japanese run with lindera, dropping symbols and whitespace.
-fn emit_segmented(
-    out: &mut Vec<Token>,
-    norm_text: &str,
-    run: &[Span],
-    segmenter: &Segmenter,
-    lattice: &mut Lattice,
-) {
-    let (Some(first), Some(last)) = (run.first(), run.last()) else {
-        return;
-    };
-    let base = first.norm;
-    let run_text = &norm_text[base..last.norm + last.ch.len_utf8()];
-    let mut tokens = match segmenter.segment_with_lattice(Cow::Borrowed(run_text), lattice) {
+/// Segments a Japanese run with lindera, dropping symbols and whitespace.
+fn emit_segmented(out: &mut Vec<Token>, run: &Run, segmenter: &Segmenter, lattice: &mut Lattice) {
+    let mut tokens = match segmenter.segment_with_lattice(Cow::Borrowed(&run.text), lattice) {
         Ok(tokens) => tokens,
         Err(err) => {
-            tracing::warn!(error = %err, "lindera failed; indexing run as bigrams");
-            return emit_bigrams(out, norm_text, run);
+            tracing::warn!(error = %err, "lindera failed; indexing the run as bigrams");
+            return emit_bigrams(out, run);
         }
     };
     for token in &mut tokens {
         if token.surface.trim().is_empty() || token.get_detail(0) == Some(SYMBOL_POS) {
             continue;
         }
-        // Map the token's byte range in the run back onto its spans.
-        let from = run.partition_point(|s| s.norm < base + token.byte_start);
-        let to = run.partition_point(|s| s.norm < base + token.byte_end);
-        if let Some(spans) = run.get(from..to) {
-            emit(out, norm_text, spans);
+        // lindera's byte offsets are into `run.text`; find the spans they cover.
+        let from = run.spans.partition_point(|s| s.norm < token.byte_start);
+        let to = run.spans.partition_point(|s| s.norm < token.byte_end);
+        if let Some(spans) = run.spans.get(from..to) {
+            emit(out, &run.text, spans);
         }
+    }
+}
+
+impl MixedTextTokenizer {
+    /// Turns a finished run into tokens and empties it.
+    fn flush(&mut self, run: &mut Run) {
+        match (run.class, self.segmenter.as_deref()) {
+            _ if run.spans.is_empty() => {}
+            (Class::Separator, _) => {}
+            (Class::Word, _) => emit(&mut self.tokens, &run.text, &run.spans),
+            (Class::Japanese, None) => emit_bigrams(&mut self.tokens, run),
+            (Class::Japanese, Some(segmenter)) => {
+                emit_segmented(&mut self.tokens, run, segmenter, &mut self.lattice)
+            }
+        }
+        run.text.clear();
+        run.spans.clear();
     }
 }
 
@@ -216,33 +234,21 @@ impl Tokenizer for MixedTextTokenizer {
     type TokenStream<'a> = MixedTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> MixedTokenStream<'a> {
-        let mut norm_text = String::with_capacity(text.len());
-        let mut spans = Vec::with_capacity(text.len());
-        normalize(text, &mut norm_text, &mut spans);
-
         self.tokens.clear();
-        let mut rest = spans.as_slice();
-        while let Some(first) = rest.first() {
-            let class = class_of(first.ch);
-            let len = rest
-                .iter()
-                .position(|s| class_of(s.ch) != class)
-                .unwrap_or(rest.len());
-            let (run, tail) = rest.split_at(len);
-            rest = tail;
-            match (class, self.segmenter.as_deref()) {
-                (Class::Separator, _) => {}
-                (Class::Word, _) => emit(&mut self.tokens, &norm_text, run),
-                (Class::Japanese, None) => emit_bigrams(&mut self.tokens, &norm_text, run),
-                (Class::Japanese, Some(segmenter)) => emit_segmented(
-                    &mut self.tokens,
-                    &norm_text,
-                    run,
-                    segmenter,
-                    &mut self.lattice,
-                ),
+        // Runs are found on the NFKC form, so ＡＢＣ１２３ joins the Latin
+        // words (as "abc123") and ｶﾀｶﾅ is segmented as カタカナ.
+        let mut run = Run::default();
+        for_each_normalized(text, |ch, start, end| {
+            let class = class_of(ch);
+            if class != run.class {
+                self.flush(&mut run);
+                run.class = class;
             }
-        }
+            if class != Class::Separator {
+                run.push(ch, start, end);
+            }
+        });
+        self.flush(&mut run);
         MixedTokenStream {
             tokens: self.tokens.drain(..),
             current: Token::default(),

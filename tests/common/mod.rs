@@ -1,0 +1,232 @@
+//! Shared helpers for the integration tests: a scratch workspace with a real
+//! data directory, the real `rapport` binary, and a real server on 127.0.0.1
+//! with an ephemeral port. The Japanese dictionary is built once per target
+//! directory and shared by every test process.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rapport")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared, race-safe cache of the built IPADIC dictionary.
+pub fn dictionary_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache")
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A temporary folder with a rapport.toml, a data directory and sources.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A workspace holding a copy of examples/data, configured like
+    /// examples/rapport.toml.
+    pub fn with_examples() -> Workspace {
+        let ws = Workspace::new();
+        copy_dir(&repo().join("examples/data"), &ws.path().join("data"));
+        ws.write_config(&[
+            ("crm", "generic-csv", "data/crm"),
+            ("notes", "notes", "data/notes"),
+        ]);
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("rapport.toml")
+    }
+
+    /// Writes rapport.toml with the given (name, connector, path) sources.
+    pub fn write_config(&self, sources: &[(&str, &str, &str)]) {
+        self.write_config_with(sources, "");
+    }
+
+    pub fn write_config_with(&self, sources: &[(&str, &str, &str)], extra: &str) {
+        let mut text = format!("data_dir = \"store\"\n{extra}\n");
+        for (name, connector, path) in sources {
+            text.push_str(&format!(
+                "[[sources]]\nname = \"{name}\"\nconnector = \"{connector}\"\npath = \"{path}\"\n"
+            ));
+        }
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env("RAPPORT_DICTIONARY_DIR", dictionary_cache())
+            .env_remove("RAPPORT_DATA_DIR")
+            .env_remove("RAPPORT_LISTEN");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs `rapport ingest --json` and returns its report.
+    pub fn ingest(&self) -> serde_json::Value {
+        let out = self.run(&["ingest", "--json"]);
+        assert!(
+            out.status.success(),
+            "ingest failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Runs `rapport search --json QUERY`.
+    pub fn search(&self, query: &str) -> serde_json::Value {
+        let out = self.run(&["search", "--json", "--limit", "50", query]);
+        assert!(
+            out.status.success(),
+            "search failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn serve(&self) -> Server {
+        Server::start(self.command(&["serve", "--listen", "127.0.0.1:0"]))
+    }
+}
+
+/// A `rapport serve` process, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Server {
+    pub fn start(mut command: Command) -> Server {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("rapport listening on ") {
+                    let _ = tx.send(address.to_string());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(address) => address,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not report its address within 120 s");
+            }
+        };
+        Server {
+            child,
+            base,
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn get(&self, path_and_query: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .get(format!("{}{}", self.base, path_and_query))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// `GET /v1/search` with `q` URL-encoded.
+    pub fn search(&self, q: &str) -> serde_json::Value {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/v1/search", self.base),
+            &[("q", q), ("limit", "50")],
+        )
+        .unwrap();
+        let response = self.client.get(url).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "search {q}");
+        response.json().unwrap()
+    }
+
+    /// Polls `check` until it holds or `timeout` passes.
+    pub fn wait_for(&self, timeout: Duration, mut check: impl FnMut(&Server) -> bool) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if check(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The ids of a search response's hits.
+pub fn hit_ids(response: &serde_json::Value) -> Vec<String> {
+    response["hits"]
+        .as_array()
+        .map(|hits| {
+            hits.iter()
+                .filter_map(|h| h["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,141 @@
+//! The foundation end to end: the example data ingested into a real data
+//! directory and searched through the real server on 127.0.0.1.
+
+mod common;
+
+use common::{Workspace, hit_ids};
+
+#[test]
+fn example_data_is_searchable_over_http() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+
+    let (status, health) = server.get("/healthz");
+    assert_eq!(status, 200);
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["index"]["records"], 38, "{health}");
+    assert_eq!(health["index"]["indexed_documents"], 38, "{health}");
+    assert_eq!(health["index"]["japanese"], "ipadic", "{health}");
+
+    // English stemming: the billing-dispute note says only "invoices" and "invoiced".
+    let invoice = server.search("invoice");
+    assert!(
+        hit_ids(&invoice).contains(&"notes:2024-04-29-brightwater-billing-dispute.md".into()),
+        "{invoice}"
+    );
+
+    // Japanese: 東京 finds notes that say 東京都, with a highlighted snippet.
+    let tokyo = server.search("東京");
+    let ids = hit_ids(&tokyo);
+    for expected in [
+        "notes:2024-05-10-minato-denshi-new-site.md",
+        "notes:2024-04-18-nitto-seiki-shodan-memo.md",
+        "crm:ORG-002",
+    ] {
+        assert!(
+            ids.contains(&expected.to_string()),
+            "{expected} missing: {tokyo}"
+        );
+    }
+    let memo = tokyo["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == "notes:2024-04-18-nitto-seiki-shodan-memo.md")
+        .unwrap();
+    let snippet = memo["snippets"]["body"].as_str().unwrap();
+    assert!(snippet.contains("<mark>東京</mark>都"), "{snippet}");
+    // No note without 東京 matches.
+    assert!(!ids.iter().any(|id| id.contains("brightwater")), "{tokyo}");
+
+    // An exact email finds its person first.
+    let email = server.search("jon.smith@acmerobotics.com");
+    assert_eq!(
+        hit_ids(&email).first().map(String::as_str),
+        Some("crm:PER-001"),
+        "{email}"
+    );
+
+    // Mixed-language note: found by an English word and by a Japanese word.
+    let english = server.search("rollout");
+    let japanese = server.search("役員");
+    for response in [&english, &japanese] {
+        assert!(
+            hit_ids(response).contains(&"notes:nitto-seiki-weekly-sync.txt".into()),
+            "{response}"
+        );
+    }
+}
+
+#[test]
+fn http_errors_are_json_with_a_code_and_4xx() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    for (path, status, code) in [
+        ("/v1/search", 400, "missing_parameter"),
+        ("/v1/search?q=", 400, "invalid_parameter"),
+        ("/v1/search?q=x&limit=abc", 400, "invalid_parameter"),
+        ("/v1/search?q=x&limit=0", 400, "invalid_parameter"),
+        ("/v1/search?q=x&colour=red", 400, "unknown_parameter"),
+        ("/v1/nothing", 404, "not_found"),
+        ("/v1/analyze", 405, "method_not_allowed"),
+    ] {
+        let (got, body) = server.get(path);
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let (status, body) = server.post("/v1/analyze", "{\"text\": ");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_body");
+    let (status, body) = server.post("/v1/analyze", r#"{"text": "x", "field": "amount"}"#);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "unknown_field");
+    // A query that does not parse still searches its words and says so.
+    let (status, body) = server.get("/v1/search?q=invoice%20AND%20(");
+    assert_eq!(status, 200, "{body}");
+    assert!(body["total"].as_u64().unwrap() >= 1, "{body}");
+}
+
+#[test]
+fn analyze_shows_the_tokens_of_a_field() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    let (status, body) = server.post(
+        "/v1/analyze",
+        r#"{"text": "Shipped invoices to 東京都", "field": "body"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let tokens: Vec<&str> = body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(tokens, vec!["ship", "invoic", "to", "東京", "都"]);
+    // The CLI prints the same tokens.
+    let out = ws.run(&[
+        "analyze",
+        "--field",
+        "body",
+        "--json",
+        "Shipped invoices to 東京都",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli, body["tokens"]);
+    // Keyword fields keep the whole value.
+    let (_, body) = server.post(
+        "/v1/analyze",
+        r#"{"text": "Jon.Smith@Acme.com", "field": "emails"}"#,
+    );
+    assert_eq!(body["tokens"][0]["token"], "jon.smith@acme.com", "{body}");
+}
