@@ -85,6 +85,27 @@ pub struct Provenance {
     pub line: Option<u64>,
 }
 
+/// A reference from a record to another record or to a person by address,
+/// as the source states it. The resolver follows these; connectors only
+/// record them.
+///
+/// `rel` says what the target is:
+/// - `account`, `organization`: an organisation record's external id in the
+///   same source (Salesforce AccountId, Zendesk organization_id);
+/// - `contact`, `requester`, `who`: a person record's external id (WhoId,
+///   Zendesk requester_id);
+/// - `what`, `parent`: any record's external id (WhatId, ParentId);
+/// - `from`, `to`, `cc`: an email address (`target` is the normalised
+///   address; `name` the display name, if any);
+/// - `thread`: another message's external id (In-Reply-To, References).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub rel: String,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// A problem normalisation found in one field. The record is kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QualityIssue {
@@ -101,8 +122,25 @@ pub struct Record {
     /// that source or in another one); resolution turns it into `customer_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_ref: Option<String>,
+    /// The customer (organisation, or person without one) this record belongs
+    /// to, set by resolution, never by a connector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
+    /// The person entity this record is about, set by resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<String>,
+    /// The organisation entity this record is about, set by resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// The customer's golden name, kind and country, copied onto each record
+    /// by resolution so that grouped search and customer filters need no
+    /// lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_country: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,6 +169,9 @@ pub struct Record {
     pub created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<DateTime<Utc>>,
+    /// References to other records and addresses (see [`Link`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
     /// Loose attributes that have no field of their own.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attrs: Map<String, Value>,
@@ -148,6 +189,11 @@ impl Record {
             kind,
             customer_ref: None,
             customer_id: None,
+            person_id: None,
+            org_id: None,
+            customer_name: None,
+            customer_kind: None,
+            customer_country: None,
             title: None,
             body: None,
             names: Vec::new(),
@@ -162,6 +208,7 @@ impl Record {
             currency: None,
             created: None,
             updated: None,
+            links: Vec::new(),
             attrs: Map::new(),
             provenance: Provenance::default(),
             quality: Vec::new(),
