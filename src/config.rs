@@ -31,6 +31,10 @@ pub struct SourceConfig {
     /// Follow changes while serving (see the connectors issue).
     #[serde(default)]
     pub watch: bool,
+    /// Default region (ISO 3166 alpha-2) for phone numbers written without a
+    /// country code, e.g. "JP" for a Japanese export.
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -63,7 +63,8 @@ pub fn ingest_source(
     });
 
     for file in &files {
-        let outcome = ingest_file(store, &config.name, manifest, file, &mut report);
+        let region = config.region.as_deref();
+        let outcome = ingest_file(store, &config.name, region, manifest, file, &mut report);
         progress(Progress::FileDone {
             source: &config.name,
             file: &file.relative,
@@ -96,6 +97,7 @@ pub fn ingest_source(
 fn ingest_file(
     store: &Store,
     source: &str,
+    region: Option<&str>,
     manifest: &Manifest,
     file: &connectors::SourceFile,
     report: &mut SourceReport,
@@ -122,7 +124,11 @@ fn ingest_file(
         }
     };
     report.errors.extend(read.errors);
-    let stats = store.apply_file(source, &file.relative, &hash, &read.records)?;
+    let mut records = read.records;
+    for record in &mut records {
+        crate::normalize::finish_record(record, region);
+    }
+    let stats = store.apply_file(source, &file.relative, &hash, &records)?;
     report.inserted += stats.inserted;
     report.updated += stats.updated;
     report.unchanged += stats.unchanged;

@@ -11,5 +11,6 @@ pub mod index;
 pub mod ingest;
 pub mod normalize;
 pub mod record;
+pub mod resolve;
 pub mod schema;
 pub mod store;

@@ -127,17 +127,9 @@ pub fn apply(record: &mut Record, target: &str, value: &str, list_separator: &st
                 }
             }
         }
-        "phones" => {
-            for raw in list(value) {
-                match normalize::phone_key(&raw) {
-                    Ok(phone) => record.phones.push(phone),
-                    Err(reason) => {
-                        record.flag("phones", reason);
-                        keep_raw(record, "phones", &raw);
-                    }
-                }
-            }
-        }
+        // Phones are parsed to E.164 after mapping, with the source's
+        // default region (see `normalize::finish_record`).
+        "phones" => record.phones.extend(list(value)),
         "country" => match normalize::country_code(value) {
             Ok(code) => record.country = Some(code),
             Err(reason) => {

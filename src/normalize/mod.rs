@@ -5,8 +5,14 @@
 //!
 //! It must never drop a value silently or do I/O.
 
+pub mod names;
+pub mod phone;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;
+
+pub use names::{acronym, company_key, person_key};
+pub use phone::Phone;
 
 /// An email address that has the shape `local@domain.tld`, with the domain in
 /// lower case. The only way to get one is [`Email::parse`].
@@ -99,28 +105,92 @@ pub fn parse_amount(raw: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{raw}` is not an amount"))
 }
 
-/// ISO 3166 alpha-2 codes pass through in upper case; a few common names are
-/// mapped. Anything else is an error the caller records.
+/// ISO 3166 alpha-2 from a code (alpha-2 or alpha-3), an English name or
+/// alias (`celes`), or a few Japanese names. Anything else is an error the
+/// caller records.
 pub fn country_code(raw: &str) -> Result<String, String> {
-    let text = raw.trim();
-    if text.len() == 2 && text.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Ok(text.to_ascii_uppercase());
-    }
-    let code = match text.to_lowercase().as_str() {
-        "united states" | "usa" | "us" | "united states of america" | "アメリカ" | "米国" => {
-            "US"
-        }
-        "japan" | "日本" => "JP",
-        "germany" | "deutschland" | "ドイツ" => "DE",
-        "united kingdom" | "uk" | "great britain" | "イギリス" => "GB",
-        "france" | "フランス" => "FR",
-        "china" | "中国" => "CN",
-        "korea" | "south korea" | "韓国" => "KR",
-        "canada" => "CA",
-        "australia" => "AU",
-        _ => return Err(format!("`{raw}` is not a known country")),
+    let text: String = raw.trim().nfkc().collect();
+    let japanese = match text.as_str() {
+        "日本" | "日本国" => Some("JP"),
+        "アメリカ" | "米国" | "アメリカ合衆国" => Some("US"),
+        "ドイツ" => Some("DE"),
+        "イギリス" | "英国" => Some("GB"),
+        "フランス" => Some("FR"),
+        "中国" => Some("CN"),
+        "韓国" => Some("KR"),
+        _ => None,
     };
-    Ok(code.to_string())
+    if let Some(code) = japanese {
+        return Ok(code.to_string());
+    }
+    let lookup = |t: &str| {
+        celes::Country::from_alpha2(t)
+            .or_else(|_| celes::Country::from_alpha3(t))
+            .or_else(|_| t.parse::<celes::Country>())
+            .ok()
+    };
+    match lookup(&text).or_else(|| lookup(&text.to_lowercase().replace(' ', ""))) {
+        Some(country) => Ok(country.alpha2.to_string()),
+        None => Err(format!("`{raw}` is not a known country")),
+    }
+}
+
+/// The checks and conversions that need the source's settings or the whole
+/// record: phones to E.164 in the source's default region, required fields,
+/// dates in the future. Every problem is flagged on the record.
+pub fn finish_record(record: &mut crate::record::Record, region: Option<&str>) {
+    use crate::record::RecordKind;
+    // A record's own country says more about its numbers than the source's.
+    let region = record.country.clone().or(region.map(str::to_string));
+    let raw_phones = std::mem::take(&mut record.phones);
+    for raw in raw_phones {
+        match Phone::parse(&raw, region.as_deref()) {
+            Ok(phone) => {
+                if !record.phones.iter().any(|p| p == phone.as_str()) {
+                    record.phones.push(phone.as_str().to_string());
+                }
+            }
+            Err(reason) => {
+                record.flag("phones", reason);
+                let key = "raw_phones".to_string();
+                let kept = match record.attrs.get(&key).and_then(|v| v.as_str()) {
+                    Some(previous) => format!("{previous}; {raw}"),
+                    None => raw,
+                };
+                record.attrs.insert(key, serde_json::Value::String(kept));
+            }
+        }
+    }
+    let named = !record.names.is_empty() || record.title.is_some();
+    match record.kind {
+        RecordKind::Person | RecordKind::Organization if !named => {
+            record.flag(
+                "names",
+                "missing required field: a person or organisation needs a name",
+            );
+        }
+        RecordKind::Person if record.emails.is_empty() && record.phones.is_empty() => {
+            record.flag("emails", "person has neither an email nor a valid phone");
+        }
+        _ => {}
+    }
+    let now = Utc::now();
+    if record
+        .created
+        .is_some_and(|c| c > now + chrono::Duration::days(1))
+    {
+        record.flag("created", "date is in the future");
+    }
+    if let (Some(created), Some(updated)) = (record.created, record.updated)
+        && updated < created
+    {
+        record.flag("updated", "updated before it was created");
+    }
+    if let Some(birth) = record.attrs.get("birthdate").and_then(|v| v.as_str())
+        && parse_date(birth).is_ok_and(|b| b > now)
+    {
+        record.flag("birthdate", "birth date in the future");
+    }
 }
 
 /// Splits a multi-valued cell (`a;b`, `a, b`, `[a, b]`) into trimmed values.
@@ -168,6 +238,10 @@ mod tests {
         assert!(parse_amount("lots").is_err());
         assert_eq!(country_code("jp").unwrap(), "JP");
         assert_eq!(country_code("日本").unwrap(), "JP");
+        assert_eq!(country_code("Germany").unwrap(), "DE");
+        assert_eq!(country_code("United Kingdom").unwrap(), "GB");
+        assert_eq!(country_code("USA").unwrap(), "US");
+        assert!(country_code("Atlantis").is_err());
         assert_eq!(split_list("[meeting, renewal]"), vec!["meeting", "renewal"]);
         assert_eq!(split_list("a;b"), vec!["a", "b"]);
     }

@@ -1,0 +1,190 @@
+//! Matching keys for person and company names: what two spellings of one
+//! name have in common once case, width, punctuation, honorifics, name order
+//! and legal forms are set aside ("I.B.M. Corp." and "IBM" → `ibm`;
+//! "Smith, Jon" and "Mr Jon Smith" → `jon smith`; "山田 太郎様" → `山田太郎`).
+//!
+//! Keys are for matching only; they are never shown in place of a name.
+
+use unicode_normalization::UnicodeNormalization;
+
+const HONORIFICS: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "san",
+];
+const JAPANESE_HONORIFICS: &[&str] = &["さん", "様", "さま", "殿", "氏", "くん", "君"];
+
+/// Legal forms dropped from company names, after folding (lower case, no
+/// punctuation). Multi-word forms are matched as token sequences.
+const LEGAL_FORMS: &[&str] = &[
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "llc",
+    "llp",
+    "lp",
+    "plc",
+    "gmbh",
+    "ag",
+    "kg",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "oy",
+    "ab",
+    "as",
+    "pty",
+    "kk",
+    "pte",
+    "group",
+    "holdings",
+];
+const JAPANESE_LEGAL_FORMS: &[&str] = &[
+    "株式会社",
+    "(株)",
+    "有限会社",
+    "(有)",
+    "合同会社",
+    "合資会社",
+    "合名会社",
+    "一般社団法人",
+    "一般財団法人",
+    "公益社団法人",
+    "社団法人",
+    "財団法人",
+];
+
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}'
+        | '\u{f900}'..='\u{faff}' | '\u{3005}')
+}
+
+/// NFKC, lower case; every character that is not a letter or digit becomes a
+/// space, except `.` `-` `'` inside Latin words, which are dropped
+/// (I.B.M. → ibm, O'Brien → obrien).
+fn fold(text: &str) -> String {
+    let lowered: String = text.nfkc().collect::<String>().to_lowercase();
+    let mut out = String::with_capacity(lowered.len());
+    for c in lowered.chars() {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if matches!(c, '.' | '\'' | '’' | '-' | '‐') {
+            // joined: I.B.M. → ibm, I-B-M → ibm
+        } else {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Joins tokens: CJK tokens are concatenated (Japanese names are written with
+/// or without a space), Latin ones joined by a space.
+fn join(tokens: &[String]) -> String {
+    let mut out = String::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let cjk_boundary = i > 0
+            && token.chars().next().is_some_and(is_cjk)
+            && tokens[i - 1].chars().last().is_some_and(is_cjk);
+        if i > 0 && !cjk_boundary {
+            out.push(' ');
+        }
+        out.push_str(token);
+    }
+    out
+}
+
+/// The matching key of a person's name. Latin names are order-free
+/// ("Smith, Jon" = "Jon Smith"); Japanese names keep their order (family name
+/// first) and lose the space between family and given name.
+pub fn person_key(name: &str) -> String {
+    let mut text = name.nfkc().collect::<String>();
+    for honorific in JAPANESE_HONORIFICS {
+        if let Some(stripped) = text.trim_end().strip_suffix(honorific) {
+            text = stripped.to_string();
+        }
+    }
+    let mut tokens: Vec<String> = fold(&text)
+        .split_whitespace()
+        .filter(|t| !HONORIFICS.contains(t))
+        .map(str::to_string)
+        .collect();
+    if tokens.iter().all(|t| !t.chars().any(is_cjk)) {
+        tokens.sort();
+    }
+    join(&tokens)
+}
+
+/// The matching key of a company name, without legal forms.
+pub fn company_key(name: &str) -> String {
+    let mut text = name.nfkc().collect::<String>();
+    for form in JAPANESE_LEGAL_FORMS {
+        let folded_form: String = form.nfkc().collect();
+        text = text.replace(&folded_form, " ");
+    }
+    let tokens: Vec<String> = fold(&text).split_whitespace().map(str::to_string).collect();
+    // Drop legal forms only where they are not the whole name.
+    let kept: Vec<String> = tokens
+        .iter()
+        .filter(|t| !LEGAL_FORMS.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    join(if kept.is_empty() { &tokens } else { &kept })
+}
+
+/// Initials of a multi-word key ("international business machines" → "ibm"),
+/// for keys of three words or more.
+pub fn acronym(key: &str) -> Option<String> {
+    let words: Vec<&str> = key.split(' ').filter(|w| !w.is_empty()).collect();
+    if words.len() < 3 || words.iter().any(|w| w.chars().any(is_cjk)) {
+        return None;
+    }
+    Some(words.iter().filter_map(|w| w.chars().next()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_spellings_share_a_key() {
+        for name in ["IBM", "I.B.M.", "I-B-M", "ibm Inc.", "IBM Corp", "ＩＢＭ"] {
+            assert_eq!(company_key(name), "ibm", "{name}");
+        }
+        assert_eq!(
+            company_key("International Business Machines Corp."),
+            "international business machines"
+        );
+        assert_eq!(
+            acronym("international business machines").as_deref(),
+            Some("ibm")
+        );
+        assert_eq!(company_key("日東精機株式会社"), "日東精機");
+        assert_eq!(company_key("株式会社 日東精機"), "日東精機");
+        assert_eq!(company_key("(株)日東精機"), "日東精機");
+        assert_eq!(company_key("㈱日東精機"), "日東精機");
+        assert_eq!(
+            company_key("Brightwater Logistics GmbH"),
+            "brightwater logistics"
+        );
+        assert_eq!(company_key("The Company"), "the");
+        assert_eq!(company_key("Limited"), "limited");
+    }
+
+    #[test]
+    fn person_spellings_share_a_key() {
+        assert_eq!(person_key("Jon Smith"), person_key("Smith, Jon"));
+        assert_eq!(person_key("Mr. Jon Smith"), "jon smith");
+        assert_eq!(person_key("山田 太郎"), "山田太郎");
+        assert_eq!(person_key("山田太郎様"), "山田太郎");
+        assert_eq!(person_key("ﾔﾏﾀﾞ ﾀﾛｳ"), "ヤマダタロウ");
+        assert_eq!(person_key("Seán O'Brien"), "obrien seán");
+    }
+}

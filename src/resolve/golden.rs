@@ -1,0 +1,165 @@
+//! Golden records: for each field of an entity, the surviving value (by
+//! source priority, then recency) and every other value as a variant, each
+//! with its provenance. Also the index of organisation names that lets a note
+//! which names a known organisation attach to it.
+//!
+//! It must never lose a value: what does not survive is kept as a variant.
+
+use std::collections::BTreeMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Settings;
+use crate::record::{Record, RecordKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub value: String,
+    pub source: String,
+    pub external_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GoldenField {
+    pub value: String,
+    pub source: String,
+    pub external_id: String,
+    /// Every value seen, the surviving one first.
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Golden {
+    pub fields: BTreeMap<String, GoldenField>,
+}
+
+fn values(record: &Record, field: &str) -> Vec<String> {
+    let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+    match field {
+        "name" => {
+            let mut names = record.names.clone();
+            if names.is_empty() {
+                names.extend(record.title.iter().cloned());
+            }
+            names
+        }
+        "emails" => record.emails.clone(),
+        "phones" => record.phones.clone(),
+        "country" => one(&record.country),
+        "company" => one(&record.company),
+        "owner" => one(&record.owner),
+        "tags" => record.tags.clone(),
+        _ => Vec::new(),
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "name", "emails", "phones", "country", "company", "owner", "tags",
+];
+
+impl Golden {
+    pub fn build(records: &[&Record], settings: &Settings) -> Golden {
+        let rank = |r: &Record| {
+            let priority = settings
+                .source_priority
+                .iter()
+                .position(|s| *s == r.source)
+                .unwrap_or(settings.source_priority.len());
+            (priority, std::cmp::Reverse(r.updated.or(r.created)))
+        };
+        let mut ordered: Vec<&Record> = records.to_vec();
+        ordered.sort_by_key(|r| rank(r));
+        let mut golden = Golden::default();
+        for field in FIELDS {
+            let mut variants: Vec<Variant> = Vec::new();
+            for r in &ordered {
+                for value in values(r, field) {
+                    if variants.iter().all(|v| v.value != value) {
+                        variants.push(Variant {
+                            value,
+                            source: r.source.clone(),
+                            external_id: r.external_id.clone(),
+                            date: r.updated.or(r.created),
+                        });
+                    }
+                }
+            }
+            if let Some(best) = variants.first().cloned() {
+                golden.fields.insert(
+                    field.to_string(),
+                    GoldenField {
+                        value: best.value,
+                        source: best.source,
+                        external_id: best.external_id,
+                        variants,
+                    },
+                );
+            }
+        }
+        golden
+    }
+
+    /// For an entity known only by name (an organisation named by its people).
+    pub fn set_name(&mut self, name: &str) {
+        self.fields
+            .entry("name".into())
+            .or_insert_with(|| GoldenField {
+                value: name.to_string(),
+                source: String::new(),
+                external_id: String::new(),
+                variants: Vec::new(),
+            });
+    }
+
+    pub fn value(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(|f| f.value.as_str())
+    }
+}
+
+/// Organisation and person names (4+ characters) → the record they name.
+pub struct MentionIndex {
+    matcher: Option<AhoCorasick>,
+    targets: Vec<(usize, String)>,
+}
+
+pub fn mention_index(records: &[Record]) -> MentionIndex {
+    let mut targets: Vec<(usize, String)> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if !matches!(r.kind, RecordKind::Organization | RecordKind::Person) {
+            continue;
+        }
+        for name in r.names.iter() {
+            let trimmed = name.trim();
+            if trimmed.chars().count() >= 4 {
+                targets.push((i, trimmed.to_lowercase()));
+            }
+        }
+    }
+    let matcher = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(targets.iter().map(|(_, n)| n.as_str()))
+        .ok();
+    MentionIndex { matcher, targets }
+}
+
+impl MentionIndex {
+    /// The one record whose name `text` mentions, if exactly one is mentioned.
+    pub fn unambiguous_mention(&self, text: &str) -> Option<(usize, String)> {
+        let matcher = self.matcher.as_ref()?;
+        let lowered = text.to_lowercase();
+        let mut found: Option<(usize, String)> = None;
+        for m in matcher.find_iter(&lowered) {
+            let (record, name) = &self.targets[m.pattern().as_usize()];
+            match &found {
+                Some((r, _)) if r != record => return None,
+                _ => found = Some((*record, name.clone())),
+            }
+        }
+        found
+    }
+}

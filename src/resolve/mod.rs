@@ -1,0 +1,737 @@
+//! Resolution: links records into customers. Organisation and person records
+//! that describe the same entity are clustered (references, same email,
+//! phone, company domain or key, then fuzzy names within blocks); people are
+//! attached to their organisation; interactions and transactions to the
+//! people and organisations they concern. Every link keeps its evidence, and
+//! entity ids are stable: an entity's id comes from its oldest record.
+//!
+//! It is a pure function of the records, their first-seen order and the
+//! steward's overrides: it must never read or write the store itself.
+
+mod golden;
+mod union_find;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use golden::{Golden, GoldenField, Variant};
+use union_find::UnionFind;
+
+use crate::normalize::{acronym, company_key, person_key};
+use crate::record::{Record, RecordKind};
+
+/// Free-mail domains never identify a company.
+const FREEMAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.jp",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "proton.me",
+    "protonmail.com",
+    "mail.ru",
+    "qq.com",
+    "163.com",
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "softbank.ne.jp",
+    "nifty.com",
+    "ocn.ne.jp",
+];
+/// Blocks larger than this are too generic to compare pairwise.
+const MAX_BLOCK: usize = 64;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Similarity at or above which records are linked automatically.
+    pub merge: f64,
+    /// Similarity at or above which a pair is listed for a steward.
+    pub review: f64,
+    /// Sources in order of trust for golden values (first wins); others after.
+    pub source_priority: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            merge: 0.92,
+            review: 0.85,
+            source_priority: Vec::new(),
+        }
+    }
+}
+
+/// Steward decisions, by record id (entity ids are turned into their anchor
+/// record ids before they get here).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Overrides {
+    pub merges: Vec<(String, String)>,
+    pub never: Vec<(String, String)>,
+    /// Each list of records is split out of whatever it was linked to.
+    pub splits: Vec<Vec<String>>,
+}
+
+/// Where one record landed, and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub customer_id: Option<String>,
+    pub person_id: Option<String>,
+    pub org_id: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_kind: Option<String>,
+    pub customer_country: Option<String>,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    pub record: String,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entity {
+    pub id: String,
+    /// "organization" or "person".
+    pub kind: String,
+    /// The record (or `company:<key>`) the id is derived from.
+    pub anchor: String,
+    /// Organisation or person records that describe this entity.
+    pub members: Vec<Member>,
+    /// Interactions and transactions attached to it directly.
+    pub attached: Vec<Member>,
+    /// For a person, their organisation.
+    pub org_id: Option<String>,
+    /// For an organisation, its people.
+    pub people: Vec<String>,
+    pub golden: Golden,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuspectPair {
+    pub a: String,
+    pub b: String,
+    pub score: f64,
+    pub evidence: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Resolution {
+    pub assignments: HashMap<String, Assignment>,
+    pub entities: Vec<Entity>,
+    pub suspects: Vec<SuspectPair>,
+}
+
+pub fn entity_id(kind: RecordKind, anchor: &str) -> String {
+    let prefix = if kind == RecordKind::Organization {
+        "org"
+    } else {
+        "per"
+    };
+    format!(
+        "{prefix}_{}",
+        &blake3::hash(anchor.as_bytes()).to_hex()[..12]
+    )
+}
+
+fn domain_of(email: &str) -> Option<&str> {
+    email
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| !FREEMAIL.contains(d))
+}
+
+/// Resolves `records` (in first-seen order: the earlier record anchors the
+/// entity id).
+pub fn resolve(records: &[Record], settings: &Settings, overrides: &Overrides) -> Resolution {
+    let span = tracing::info_span!("resolve", records = records.len());
+    let _entered = span.enter();
+    let mut graph = Graph::new(records);
+    graph.apply_overrides(overrides);
+    graph.link_organisations(settings);
+    graph.link_people(settings);
+    let membership = graph.memberships();
+    let attachments = graph.attachments(&membership);
+    graph.build(settings, &membership, &attachments)
+}
+
+/// Record indices are nodes; implicit organisations (named by people but with
+/// no record of their own) get nodes after them.
+struct Graph<'a> {
+    records: &'a [Record],
+    uf: UnionFind,
+    evidence: Vec<Vec<String>>,
+    by_external: HashMap<(&'a str, &'a str), usize>,
+    by_external_any: HashMap<&'a str, Vec<usize>>,
+    implicit_orgs: Vec<String>,
+    suspects: Vec<(usize, usize, f64, String)>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(records: &'a [Record]) -> Graph<'a> {
+        let mut by_external = HashMap::new();
+        let mut by_external_any: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_external.insert((r.source.as_str(), r.external_id.as_str()), i);
+            by_external_any
+                .entry(r.external_id.as_str())
+                .or_default()
+                .push(i);
+        }
+        // Room for one implicit organisation per person at most.
+        let n = records.len() * 2;
+        Graph {
+            records,
+            uf: UnionFind::new(n),
+            evidence: vec![Vec::new(); n],
+            by_external,
+            by_external_any,
+            implicit_orgs: Vec::new(),
+            suspects: Vec::new(),
+        }
+    }
+
+    fn kind(&self, node: usize) -> RecordKind {
+        self.records
+            .get(node)
+            .map(|r| r.kind)
+            .unwrap_or(RecordKind::Organization)
+    }
+
+    fn link(&mut self, a: usize, b: usize, why: &str) {
+        if self.uf.union(a, b) {
+            for node in [a, b] {
+                if self.evidence[node].len() < 4 {
+                    self.evidence[node].push(why.to_string());
+                }
+            }
+        }
+    }
+
+    fn index_of(&self, id: &str) -> Option<usize> {
+        let (source, external) = id.split_once(':')?;
+        self.by_external.get(&(source, external)).copied()
+    }
+
+    fn apply_overrides(&mut self, overrides: &Overrides) {
+        for (g, split) in overrides.splits.iter().enumerate() {
+            for id in split {
+                if let Some(i) = self.index_of(id) {
+                    self.uf.set_group(i, g as u32 + 1);
+                }
+            }
+        }
+        for (a, b) in &overrides.never {
+            if let (Some(a), Some(b)) = (self.index_of(a), self.index_of(b)) {
+                self.uf.keep_apart(a, b);
+            }
+        }
+        for (a, b) in &overrides.merges {
+            if let (Some(x), Some(y)) = (self.index_of(a), self.index_of(b)) {
+                self.link(x, y, &format!("steward merge of {a} and {b}"));
+            }
+        }
+    }
+
+    fn nodes_of(&self, kind: RecordKind) -> Vec<usize> {
+        (0..self.records.len())
+            .filter(|&i| self.records[i].kind == kind)
+            .collect()
+    }
+
+    fn link_groups(&mut self, groups: HashMap<String, Vec<usize>>, label: &str) {
+        let mut keys: Vec<_> = groups.into_iter().filter(|(_, v)| v.len() > 1).collect();
+        keys.sort();
+        for (key, nodes) in keys {
+            for pair in nodes.windows(2) {
+                self.link(pair[0], pair[1], &format!("{label}: {key}"));
+            }
+        }
+    }
+
+    fn link_organisations(&mut self, settings: &Settings) {
+        let orgs = self.nodes_of(RecordKind::Organization);
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_domain: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_phone: HashMap<String, Vec<usize>> = HashMap::new();
+        for &i in &orgs {
+            let r = &self.records[i];
+            for name in r.names.iter().chain(r.company.iter()).chain(r.title.iter()) {
+                let key = company_key(name);
+                if !key.is_empty() {
+                    by_key.entry(key).or_default().push(i);
+                }
+            }
+            for email in &r.emails {
+                if let Some(d) = domain_of(email) {
+                    by_domain.entry(d.to_string()).or_default().push(i);
+                }
+            }
+            for phone in &r.phones {
+                by_phone.entry(phone.clone()).or_default().push(i);
+            }
+        }
+        for v in by_key.values_mut().chain(by_domain.values_mut()) {
+            v.dedup();
+        }
+        self.link_groups(by_domain, "email domain");
+        self.link_groups(by_phone, "phone");
+        self.link_groups(by_key.clone(), "company key");
+        // Fuzzy names within blocks of a shared word; acronyms against keys.
+        let keys: Vec<(usize, String)> = by_key
+            .iter()
+            .flat_map(|(k, nodes)| nodes.first().map(|&n| (n, k.clone())))
+            .collect();
+        let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+        for (slot, (_, key)) in keys.iter().enumerate() {
+            let first: String = key.chars().take(3).collect();
+            blocks.entry(format!("p:{first}")).or_default().push(slot);
+            if let Some(a) = acronym(key) {
+                blocks
+                    .entry(format!("p:{}", a.chars().take(3).collect::<String>()))
+                    .or_default()
+                    .push(slot);
+            }
+        }
+        self.compare_blocks(
+            &keys,
+            blocks,
+            settings,
+            "company name similarity",
+            |a, b| {
+                if acronym(a).is_some_and(|x| x == b) || acronym(b).is_some_and(|x| x == a) {
+                    return 0.95;
+                }
+                strsim::jaro_winkler(a, b)
+            },
+        );
+    }
+
+    fn link_people(&mut self, settings: &Settings) {
+        let people = self.nodes_of(RecordKind::Person);
+        let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_phone: HashMap<String, Vec<usize>> = HashMap::new();
+        for &i in &people {
+            let r = &self.records[i];
+            for email in &r.emails {
+                by_email.entry(email.clone()).or_default().push(i);
+            }
+            for phone in &r.phones {
+                by_phone.entry(phone.clone()).or_default().push(i);
+            }
+        }
+        self.link_groups(by_email, "email exact");
+        // A shared phone links people only when their names agree (office
+        // switchboards are shared by colleagues).
+        for (phone, nodes) in by_phone {
+            for pair in nodes.windows(2) {
+                let (a, b) = (self.person_name_key(pair[0]), self.person_name_key(pair[1]));
+                if a.is_empty() || b.is_empty() || strsim::jaro_winkler(&a, &b) >= settings.review {
+                    self.link(pair[0], pair[1], &format!("phone {phone}"));
+                }
+            }
+        }
+        // Fuzzy names within a block of (company or email domain, first letters).
+        let mut keys = Vec::new();
+        let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+        for &i in &people {
+            let key = self.person_name_key(i);
+            if key.is_empty() {
+                continue;
+            }
+            let r = &self.records[i];
+            let mut scopes: Vec<String> = r
+                .emails
+                .iter()
+                .filter_map(|e| domain_of(e))
+                .map(str::to_string)
+                .collect();
+            scopes.extend(r.company.iter().map(|c| company_key(c)));
+            if scopes.is_empty() {
+                scopes.push(format!("country:{}", r.country.as_deref().unwrap_or("-")));
+            }
+            let slot = keys.len();
+            keys.push((i, key.clone()));
+            for scope in scopes {
+                for token in key.split(' ') {
+                    let prefix: String = token.chars().take(2).collect();
+                    blocks
+                        .entry(format!("{scope}|{prefix}"))
+                        .or_default()
+                        .push(slot);
+                }
+            }
+        }
+        self.compare_blocks(&keys, blocks, settings, "name similarity", |a, b| {
+            strsim::jaro_winkler(a, b)
+        });
+    }
+
+    fn person_name_key(&self, i: usize) -> String {
+        self.records[i]
+            .names
+            .first()
+            .map(|n| person_key(n))
+            .unwrap_or_default()
+    }
+
+    fn compare_blocks(
+        &mut self,
+        keys: &[(usize, String)],
+        blocks: HashMap<String, Vec<usize>>,
+        settings: &Settings,
+        label: &str,
+        score: impl Fn(&str, &str) -> f64,
+    ) {
+        let mut seen = HashSet::new();
+        let mut blocks: Vec<_> = blocks.into_iter().collect();
+        blocks.sort();
+        for (block, mut slots) in blocks {
+            slots.sort_unstable();
+            slots.dedup();
+            if slots.len() > MAX_BLOCK {
+                continue;
+            }
+            for (x, &sa) in slots.iter().enumerate() {
+                for &sb in &slots[x + 1..] {
+                    let ((a, ka), (b, kb)) = (&keys[sa], &keys[sb]);
+                    if ka == kb || !seen.insert((sa, sb)) {
+                        continue;
+                    }
+                    let s = score(ka, kb);
+                    let scope = block.split('|').next().unwrap_or("");
+                    let why = format!("{label} {s:.2} (\"{ka}\" ~ \"{kb}\", block {scope})");
+                    if s >= settings.merge {
+                        self.link(*a, *b, &why);
+                    } else if s >= settings.review {
+                        self.suspects.push((*a, *b, s, why));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The organisation node of each person root.
+    fn memberships(&mut self) -> HashMap<usize, (usize, String)> {
+        let mut org_by_key: HashMap<String, usize> = HashMap::new();
+        let mut org_by_domain: HashMap<String, usize> = HashMap::new();
+        for i in self.nodes_of(RecordKind::Organization) {
+            let r = &self.records[i];
+            for name in r.names.iter().chain(r.title.iter()) {
+                org_by_key.entry(company_key(name)).or_insert(i);
+            }
+            for d in r.emails.iter().filter_map(|e| domain_of(e)) {
+                org_by_domain.entry(d.to_string()).or_insert(i);
+            }
+        }
+        let mut membership: HashMap<usize, (usize, String)> = HashMap::new();
+        for i in self.nodes_of(RecordKind::Person) {
+            let r = &self.records[i];
+            let found = self
+                .reference(i, &["account", "organization"])
+                .map(|o| (o, "account reference".to_string()))
+                .or_else(|| {
+                    r.customer_ref
+                        .as_deref()
+                        .and_then(|c| self.lookup(&r.source, c))
+                        .filter(|&o| self.kind(o) == RecordKind::Organization)
+                        .map(|o| {
+                            (
+                                o,
+                                format!(
+                                    "customer reference {}",
+                                    r.customer_ref.as_deref().unwrap_or("")
+                                ),
+                            )
+                        })
+                })
+                .or_else(|| {
+                    let key = company_key(r.company.as_deref()?);
+                    org_by_key
+                        .get(&key)
+                        .map(|&o| (o, format!("company name \"{key}\"")))
+                })
+                .or_else(|| {
+                    r.emails.iter().filter_map(|e| domain_of(e)).find_map(|d| {
+                        org_by_domain
+                            .get(d)
+                            .map(|&o| (o, format!("email domain {d}")))
+                    })
+                })
+                .or_else(|| {
+                    let key = company_key(r.company.as_deref()?);
+                    if key.is_empty() {
+                        return None;
+                    }
+                    let position = match self.implicit_orgs.iter().position(|k| *k == key) {
+                        Some(p) => p,
+                        None => {
+                            self.implicit_orgs.push(key.clone());
+                            self.implicit_orgs.len() - 1
+                        }
+                    };
+                    Some((
+                        self.records.len() + position,
+                        format!("company name \"{key}\" (no organisation record)"),
+                    ))
+                });
+            if let Some((org, why)) = found {
+                let root = self.uf.find(i);
+                membership.entry(root).or_insert((self.uf.find(org), why));
+            }
+        }
+        membership
+    }
+
+    fn lookup(&self, source: &str, external: &str) -> Option<usize> {
+        self.by_external
+            .get(&(source, external))
+            .copied()
+            .or_else(|| {
+                self.by_external_any
+                    .get(external)
+                    .and_then(|v| (v.len() == 1).then(|| v[0]))
+            })
+    }
+
+    fn reference(&self, i: usize, rels: &[&str]) -> Option<usize> {
+        let r = &self.records[i];
+        r.links
+            .iter()
+            .filter(|l| rels.contains(&l.rel.as_str()))
+            .find_map(|l| self.lookup(&r.source, &l.target))
+    }
+
+    /// The entity node each interaction or transaction attaches to.
+    fn attachments(
+        &mut self,
+        _membership: &HashMap<usize, (usize, String)>,
+    ) -> HashMap<usize, (usize, String)> {
+        let mut person_by_email: HashMap<&str, usize> = HashMap::new();
+        for i in self.nodes_of(RecordKind::Person) {
+            for e in &self.records[i].emails {
+                person_by_email.entry(e.as_str()).or_insert(i);
+            }
+        }
+        let names = golden::mention_index(self.records);
+        let mut out = HashMap::new();
+        for (i, r) in self.records.iter().enumerate() {
+            if matches!(r.kind, RecordKind::Person | RecordKind::Organization) {
+                continue;
+            }
+            let entity =
+                |n: usize| matches!(self.kind(n), RecordKind::Person | RecordKind::Organization);
+            let found = r
+                .links
+                .iter()
+                .filter(|l| !matches!(l.rel.as_str(), "from" | "to" | "cc" | "thread"))
+                .find_map(|l| {
+                    self.lookup(&r.source, &l.target)
+                        .filter(|&n| entity(n))
+                        .map(|n| (n, format!("{} reference {}", l.rel, l.target)))
+                })
+                .or_else(|| {
+                    let c = r.customer_ref.as_deref()?;
+                    self.lookup(&r.source, c)
+                        .filter(|&n| entity(n))
+                        .map(|n| (n, format!("customer reference {c}")))
+                })
+                .or_else(|| {
+                    r.links
+                        .iter()
+                        .filter(|l| matches!(l.rel.as_str(), "from" | "to" | "cc"))
+                        .map(|l| l.target.as_str())
+                        .chain(r.emails.iter().map(String::as_str))
+                        .find_map(|e| {
+                            person_by_email
+                                .get(e)
+                                .map(|&n| (n, format!("email participant {e}")))
+                        })
+                })
+                .or_else(|| {
+                    let text = format!(
+                        "{} {}",
+                        r.title.as_deref().unwrap_or(""),
+                        r.body.as_deref().unwrap_or("")
+                    );
+                    names
+                        .unambiguous_mention(&text)
+                        .map(|(n, name)| (n, format!("mentions \"{name}\"")))
+                });
+            if let Some(found) = found {
+                out.insert(i, found);
+            }
+        }
+        out
+    }
+
+    fn build(
+        mut self,
+        settings: &Settings,
+        membership: &HashMap<usize, (usize, String)>,
+        attachments: &HashMap<usize, (usize, String)>,
+    ) -> Resolution {
+        let n = self.records.len();
+        // Group entity nodes by root.
+        let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for i in 0..n {
+            if matches!(
+                self.records[i].kind,
+                RecordKind::Person | RecordKind::Organization
+            ) {
+                clusters.entry(self.uf.find(i)).or_default().push(i);
+            }
+        }
+        for p in 0..self.implicit_orgs.len() {
+            let node = n + p;
+            let root = self.uf.find(node);
+            clusters.entry(root).or_default().push(node);
+        }
+        let mut ids: HashMap<usize, String> = HashMap::new();
+        let mut entities: BTreeMap<usize, Entity> = BTreeMap::new();
+        for (root, nodes) in &clusters {
+            let anchor_node = nodes[0];
+            let (kind, anchor) = if anchor_node >= n {
+                (
+                    RecordKind::Organization,
+                    format!("company:{}", self.implicit_orgs[anchor_node - n]),
+                )
+            } else {
+                (
+                    self.records[anchor_node].kind,
+                    self.records[anchor_node].id(),
+                )
+            };
+            let id = entity_id(kind, &anchor);
+            ids.insert(*root, id.clone());
+            let member_records: Vec<&Record> = nodes
+                .iter()
+                .filter(|&&x| x < n)
+                .map(|&x| &self.records[x])
+                .collect();
+            let mut golden = Golden::build(&member_records, settings);
+            if anchor_node >= n {
+                golden.set_name(&self.implicit_orgs[anchor_node - n]);
+            }
+            entities.insert(
+                *root,
+                Entity {
+                    id,
+                    kind: kind.as_str().to_string(),
+                    anchor,
+                    members: nodes
+                        .iter()
+                        .filter(|&&x| x < n)
+                        .map(|&x| Member {
+                            record: self.records[x].id(),
+                            evidence: self.evidence[x].clone(),
+                        })
+                        .collect(),
+                    attached: Vec::new(),
+                    org_id: None,
+                    people: Vec::new(),
+                    golden,
+                },
+            );
+        }
+        // People → organisations.
+        let mut person_org: HashMap<usize, usize> = HashMap::new();
+        for (person_root, (org_node, why)) in membership {
+            let org_root = self.uf.find(*org_node);
+            if let (Some(org_id), Some(person_id)) =
+                (ids.get(&org_root).cloned(), ids.get(person_root).cloned())
+            {
+                person_org.insert(*person_root, org_root);
+                if let Some(e) = entities.get_mut(person_root) {
+                    e.org_id = Some(org_id);
+                    for m in &mut e.members {
+                        m.evidence.push(format!("works at: {why}"));
+                    }
+                }
+                if let Some(o) = entities.get_mut(&org_root) {
+                    o.people.push(person_id);
+                }
+            }
+        }
+        let mut assignments = HashMap::new();
+        let mut assign = |record: usize,
+                          entity_root: usize,
+                          evidence: Vec<String>,
+                          entities: &BTreeMap<usize, Entity>| {
+            let Some(entity) = entities.get(&entity_root) else {
+                return;
+            };
+            let (person_id, org_root) = if entity.kind == "person" {
+                (
+                    Some(entity.id.clone()),
+                    person_org.get(&entity_root).copied(),
+                )
+            } else {
+                (None, Some(entity_root))
+            };
+            let customer = org_root.and_then(|o| entities.get(&o)).unwrap_or(entity);
+            assignments.insert(
+                self.records[record].id(),
+                Assignment {
+                    customer_id: Some(customer.id.clone()),
+                    person_id,
+                    org_id: org_root
+                        .and_then(|o| entities.get(&o))
+                        .map(|o| o.id.clone()),
+                    customer_name: customer.golden.value("name").map(str::to_string),
+                    customer_kind: Some(customer.kind.clone()),
+                    customer_country: customer.golden.value("country").map(str::to_string),
+                    evidence,
+                },
+            );
+        };
+        for (root, nodes) in &clusters {
+            for &x in nodes.iter().filter(|&&x| x < n) {
+                assign(x, *root, self.evidence[x].clone(), &entities);
+            }
+        }
+        for (&record, (node, why)) in attachments {
+            let root = self.uf.find(*node);
+            assign(record, root, vec![why.clone()], &entities);
+            if let Some(e) = entities.get_mut(&root) {
+                e.attached.push(Member {
+                    record: self.records[record].id(),
+                    evidence: vec![why.clone()],
+                });
+            }
+        }
+        let mut suspects = Vec::new();
+        for (a, b, score, evidence) in std::mem::take(&mut self.suspects) {
+            let (ra, rb) = (self.uf.find(a), self.uf.find(b));
+            if ra != rb
+                && let (Some(a), Some(b)) = (ids.get(&ra), ids.get(&rb))
+            {
+                suspects.push(SuspectPair {
+                    a: a.clone(),
+                    b: b.clone(),
+                    score,
+                    evidence,
+                });
+            }
+        }
+        Resolution {
+            assignments,
+            entities: entities.into_values().collect(),
+            suspects,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
