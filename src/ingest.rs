@@ -1,7 +1,9 @@
 //! One ingest pass over a source: list its files, skip the ones whose content
 //! has not changed since the last pass (checkpoint hash), read the others
-//! through the connector, and hand each file's records to the store in one
-//! transaction. Files gone from the folder have their records removed.
+//! through the connector, and hand their records to the store in batches of
+//! [`BATCH`] (one transaction each), so memory stays bounded whatever the
+//! file's size; the file's checkpoint is saved after its last batch. Files
+//! gone from the folder have their records removed.
 //!
 //! It must never stop a source for one bad file or row, and never write to
 //! the index: the index follows the store's change log.
@@ -9,8 +11,14 @@
 use serde::Serialize;
 
 use crate::config::SourceConfig;
-use crate::connectors::{self, IngestError, Manifest};
-use crate::store::{Store, StoreError};
+use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
+use crate::record::Record;
+use crate::store::{FileUpdate, Store, StoreError};
+
+/// Records per store transaction.
+pub const BATCH: usize = 1_000;
+/// Errors kept in a report (all are counted in `error_count`).
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
 
 /// What one pass over a source did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -24,6 +32,9 @@ pub struct SourceReport {
     pub updated: usize,
     pub unchanged: usize,
     pub deleted: usize,
+    /// Every problem found, counted.
+    pub error_count: usize,
+    /// The first [`MAX_REPORTED_ERRORS`] problems.
     pub errors: Vec<IngestError>,
     /// Set when the source could not be read at all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,7 +66,9 @@ pub fn ingest_source(
         return Ok(report);
     }
     let (files, listing_errors) = connectors::list_files(&config.name, &config.path, manifest);
-    report.errors.extend(listing_errors);
+    for error in listing_errors {
+        report.push_error(error);
+    }
     report.files_seen = files.len();
     progress(Progress::SourceStarted {
         source: &config.name,
@@ -79,7 +92,7 @@ pub fn ingest_source(
             report.files_removed += 1;
         }
     }
-    for error in &report.errors {
+    for error in report.errors.iter().take(20) {
         tracing::warn!(%error, "ingest problem");
     }
     tracing::info!(
@@ -87,10 +100,19 @@ pub fn ingest_source(
         inserted = report.inserted,
         updated = report.updated,
         deleted = report.deleted,
-        errors = report.errors.len(),
+        errors = report.error_count,
         "source ingested"
     );
     Ok(report)
+}
+
+impl SourceReport {
+    pub fn push_error(&mut self, error: IngestError) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(error);
+        }
+    }
 }
 
 fn ingest_file(
@@ -100,10 +122,11 @@ fn ingest_file(
     file: &connectors::SourceFile,
     report: &mut SourceReport,
 ) -> Result<(), StoreError> {
+    let _span = tracing::debug_span!("file", file = %file.relative).entered();
     let hash = match connectors::hash_file(source, file) {
         Ok(hash) => hash,
         Err(error) => {
-            report.errors.push(error);
+            report.push_error(error);
             return Ok(());
         }
     };
@@ -114,18 +137,74 @@ fn ingest_file(
         report.files_unchanged += 1;
         return Ok(());
     }
-    let read = match connectors::read_file(source, manifest, file) {
-        Ok(read) => read,
-        Err(error) => {
-            report.errors.push(error);
-            return Ok(());
-        }
+    let mut sink = StoreSink {
+        store,
+        update: store.begin_file(source, &file.relative)?,
+        batch: Vec::with_capacity(BATCH),
+        failure: None,
+        report,
     };
-    report.errors.extend(read.errors);
-    let stats = store.apply_file(source, &file.relative, &hash, &read.records)?;
+    let outcome = connectors::read_file(source, manifest, file, &mut sink);
+    // A failed flush leaves its reason in `failure`.
+    let _ = sink.flush();
+    let StoreSink {
+        update,
+        failure,
+        report,
+        ..
+    } = sink;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let stats = match outcome {
+        Ok(()) => store.finish_file(update, &hash)?,
+        Err(ReadError::Unreadable(error)) => {
+            report.push_error(error);
+            store.abort_file(update)?
+        }
+        Err(ReadError::Stopped) => store.abort_file(update)?,
+    };
     report.inserted += stats.inserted;
     report.updated += stats.updated;
     report.unchanged += stats.unchanged;
     report.deleted += stats.deleted;
     Ok(())
+}
+
+/// Batches a reader's records into store transactions and its problems into
+/// the report.
+struct StoreSink<'a> {
+    store: &'a Store,
+    update: FileUpdate,
+    batch: Vec<Record>,
+    failure: Option<StoreError>,
+    report: &'a mut SourceReport,
+}
+
+impl StoreSink<'_> {
+    fn flush(&mut self) -> Result<(), Stop> {
+        if self.failure.is_some() {
+            return Err(Stop);
+        }
+        if let Err(e) = self.store.apply_batch(&mut self.update, &self.batch) {
+            self.failure = Some(e);
+            return Err(Stop);
+        }
+        self.batch.clear();
+        Ok(())
+    }
+}
+
+impl RecordSink for StoreSink<'_> {
+    fn record(&mut self, record: Record) -> Result<(), Stop> {
+        self.batch.push(record);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, error: IngestError) {
+        self.report.push_error(error);
+    }
 }
