@@ -8,7 +8,7 @@
 //! It must never stop a source for one bad file or row, and never write to
 //! the index: the index follows the store's change log.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::SourceConfig;
 use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
@@ -21,7 +21,8 @@ pub const BATCH: usize = 1_000;
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
 
 /// What one pass over a source did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SourceReport {
     pub source: String,
     pub connector: String,
