@@ -63,6 +63,9 @@ fn config(root: &Path, name: &str, connector: &str, path: PathBuf, watch: bool) 
     }
 }
 
+/// Writes an export of `n` records into a folder.
+type Generator = fn(&Path, usize) -> Result<PathBuf>;
+
 fn bench(root: &Path, n: usize, latency_runs: usize) -> Result<()> {
     println!(
         "rapport bench connectors: {n} records per export, debug assertions {}",
@@ -72,7 +75,7 @@ fn bench(root: &Path, n: usize, latency_runs: usize) -> Result<()> {
         "{:<18} {:>9} {:>10} {:>10} {:>12}",
         "connector", "records", "MB", "seconds", "records/s"
     );
-    let cases: [(&str, &str, fn(&Path, usize) -> Result<PathBuf>); 7] = [
+    let cases: [(&str, &str, Generator); 7] = [
         ("generic-csv", "generic-csv", gen_csv),
         ("salesforce", "salesforce-export", gen_salesforce),
         ("zendesk", "zendesk-export", gen_zendesk),

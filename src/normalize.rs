@@ -103,6 +103,10 @@ pub fn parse_amount(raw: &str) -> Result<f64, String> {
 /// mapped. Anything else is an error the caller records.
 pub fn country_code(raw: &str) -> Result<String, String> {
     let text = raw.trim();
+    // "UK" is common in exports but the ISO code is GB.
+    if text.eq_ignore_ascii_case("uk") {
+        return Ok("GB".to_string());
+    }
     if text.len() == 2 && text.chars().all(|c| c.is_ascii_alphabetic()) {
         return Ok(text.to_ascii_uppercase());
     }

@@ -341,7 +341,6 @@ fn to_record(cx: &ReadContext, value: &Value, line: u64) -> Record {
             links.push((rel.as_str(), target));
         }
     }
-    drop(first_found);
     let mut loose = Vec::new();
     if let Value::Object(map) = value {
         for (key, v) in map {

@@ -11,7 +11,8 @@
 
 use std::io::{BufRead, BufReader};
 
-use mail_parser::{Address, MessageParser, MimeHeaders};
+use mail_parser::decoders::html::html_to_text;
+use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
 use serde_json::Value;
 
 use super::{ReadContext, ReadError, RecordSink};
@@ -183,7 +184,10 @@ fn message(
         )));
     }
     record.title = parsed.subject().map(|s| s.trim().to_string());
-    let body = parsed.body_text(0).map(|text| text.trim().to_string());
+    let body = parsed
+        .body_text(0)
+        .map(|text| text.trim().to_string())
+        .or_else(|| first_text_part(&parsed));
     record.body = body.filter(|b| !b.is_empty());
     if let Some(date) = parsed.date() {
         match chrono::DateTime::parse_from_rfc3339(&date.to_rfc3339()) {
@@ -233,6 +237,16 @@ fn message(
     }
     sink.record(record)?;
     Ok(())
+}
+
+/// The first text or HTML part, wherever it is: mail-parser files the parts
+/// of a multipart cut before its closing boundary as attachments.
+fn first_text_part(parsed: &mail_parser::Message) -> Option<String> {
+    parsed.parts.iter().find_map(|part| match &part.body {
+        PartType::Text(text) => Some(text.trim().to_string()),
+        PartType::Html(html) => Some(html_to_text(html).trim().to_string()),
+        _ => None,
+    })
 }
 
 /// Adds each address of a header as a link and an email, and each display
