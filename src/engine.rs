@@ -193,7 +193,13 @@ impl Rapport {
             self.config.connectors_dir.as_deref(),
             &self.config.base_dir,
         ) {
-            Ok(manifest) => ingest::ingest_source(&self.store, source, &manifest, progress),
+            Ok(manifest) => {
+                // Passes the watcher starts leave files that are still being
+                // written for a later pass.
+                let settle = (trigger == "watch")
+                    .then(|| std::time::Duration::from_millis(self.config.watch_debounce_ms));
+                ingest::ingest_source_settled(&self.store, source, &manifest, progress, settle)
+            }
             Err(e) => Ok(failed_source(source, &e)),
         };
         self.set_live_state(&source.name, previous.as_deref());

@@ -29,6 +29,9 @@ pub struct SourceReport {
     pub files_seen: usize,
     pub files_unchanged: usize,
     pub files_removed: usize,
+    /// Files left for a later pass because they were modified within the
+    /// settle window (probably still being written).
+    pub files_deferred: usize,
     pub inserted: usize,
     pub updated: usize,
     pub unchanged: usize,
@@ -54,6 +57,19 @@ pub fn ingest_source(
     manifest: &Manifest,
     progress: &dyn Fn(Progress),
 ) -> Result<SourceReport, StoreError> {
+    ingest_source_settled(store, config, manifest, progress, None)
+}
+
+/// As [`ingest_source`], but a file modified less than `settle` ago is left
+/// alone (counted in `files_deferred`; its old records stay) so that a file
+/// still being written is read once it is complete.
+pub fn ingest_source_settled(
+    store: &Store,
+    config: &SourceConfig,
+    manifest: &Manifest,
+    progress: &dyn Fn(Progress),
+    settle: Option<std::time::Duration>,
+) -> Result<SourceReport, StoreError> {
     let span = tracing::info_span!("ingest", source = %config.name, connector = %manifest.name);
     let _entered = span.enter();
     let mut report = SourceReport {
@@ -77,6 +93,10 @@ pub fn ingest_source(
     });
 
     for file in &files {
+        if settle.is_some_and(|window| modified_within(&file.path, window)) {
+            report.files_deferred += 1;
+            continue;
+        }
         let outcome = ingest_file(store, &config.name, manifest, file, &mut report);
         progress(Progress::FileDone {
             source: &config.name,
@@ -85,6 +105,8 @@ pub fn ingest_source(
         outcome?;
     }
 
+    // One fsync for every batch of the pass (see Store::sync).
+    store.sync()?;
     let present: std::collections::HashSet<&str> =
         files.iter().map(|f| f.relative.as_str()).collect();
     for known in store.files_of_source(&config.name)? {
@@ -105,6 +127,14 @@ pub fn ingest_source(
         "source ingested"
     );
     Ok(report)
+}
+
+fn modified_within(path: &std::path::Path, window: std::time::Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age < window)
 }
 
 impl SourceReport {

@@ -8,7 +8,8 @@
 //! Every event triggers a pass over the whole source: unchanged files are
 //! skipped by their checkpoint hash, so a pass costs a listing and hashes,
 //! and nothing a missed event would have told is lost. A file still being
-//! written (modified within the debounce window) is read once it is quiet.
+//! written (modified within the debounce window) is left by the pass and
+//! looked at again one window later, so it is read once it is quiet.
 //!
 //! It must never read files itself or touch the store: it only decides when
 //! to run a source.
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
@@ -223,10 +224,6 @@ fn run_loop(
                                 // created may have no event: look again.
                                 runner.later(&w.source, "watch", debounce * 3);
                             }
-                            if still_written(path, debounce) {
-                                runner.later(&w.source, "watch", debounce);
-                                continue;
-                            }
                             queue.insert(w.source.clone(), "watch");
                         }
                     }
@@ -243,6 +240,10 @@ fn run_loop(
         }
         for (source, trigger) in queue {
             match app.ingest_source(&source, trigger) {
+                Ok(report) if report.files_deferred > 0 => {
+                    // Some file is still being written: look again later.
+                    runner.later(&source, "watch", debounce);
+                }
                 Ok(report) => tracing::info!(
                     source = %source,
                     trigger,
@@ -276,14 +277,4 @@ fn owner<'w>(watched: &'w [Watched], path: &Path) -> Option<&'w Watched> {
             path.starts_with(&w.root)
         }
     })
-}
-
-/// True when `path` is a file modified less than `window` ago.
-fn still_written(path: &Path, window: Duration) -> bool {
-    std::fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_file())
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .is_some_and(|age| age < window)
 }

@@ -258,6 +258,43 @@ fn a_watched_folder_follows_drops_changes_and_deletes() {
     assert_eq!(ids(&server, "newcomer"), ["live:W-9"]);
 }
 
+#[test]
+fn a_file_still_being_written_is_read_when_complete() {
+    use std::io::Write;
+    let ws = Workspace::new();
+    let folder = ws.path().join("watched");
+    std::fs::create_dir_all(&folder).unwrap();
+    write_config(
+        &ws,
+        &[source("live", "generic-csv", "watched", "watch = true")],
+    );
+    let server = ws.serve();
+    let timeout = Duration::from_secs(15);
+    assert!(server.wait_for(
+        timeout,
+        |s| s.get("/v1/connectors").1["sources"][0]["state"] == "watching"
+    ));
+    // Written in pieces 80 ms apart (inside the 200 ms debounce), each piece
+    // ending in the middle of a row.
+    let mut file = std::fs::File::create(folder.join("slow.csv")).unwrap();
+    let mut text = String::from("id,name,email\n");
+    for i in 0..15 {
+        text.push_str(&format!("S-{i},Slow Writer {i},slow{i}@example.com\n"));
+    }
+    for piece in text.as_bytes().chunks(37) {
+        file.write_all(piece).unwrap();
+        file.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(80));
+    }
+    drop(file);
+    assert!(server.wait_for(timeout, |s| ids(s, "slow14@example.com") == ["live:S-14"]));
+    assert_eq!(server.search("slow")["total"], 15);
+    // Each row was written to the store once: no half-written row was read
+    // first and corrected later.
+    let (_, health) = server.get("/healthz");
+    assert_eq!(health["index"]["store_seq"], 15, "{health}");
+}
+
 /// A tiny export server: serves `body` with an ETag; answers 304 to a
 /// matching If-None-Match, and counts both.
 mod export_server {

@@ -120,7 +120,27 @@ impl Store {
     ) -> Result<ApplyStats, StoreError> {
         let mut update = self.begin_file(source, file)?;
         self.apply_batch(&mut update, records)?;
-        self.finish_file(update, hash)
+        let stats = self.finish_file(update, hash)?;
+        self.sync()?;
+        Ok(stats)
+    }
+
+    /// A write transaction for the batch API. Its commit is not flushed to
+    /// disk on its own (redb `Durability::None`): [`Store::sync`], at the end
+    /// of an ingest pass, makes every commit before it durable at once. A
+    /// crash before that rolls the store back to the last durable commit as
+    /// a whole — records, change log and checkpoints together — so the files
+    /// are simply read again.
+    fn begin_batch_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write().map_err(db)?;
+        txn.set_durability(redb::Durability::None).map_err(db)?;
+        Ok(txn)
+    }
+
+    /// Makes every earlier commit durable (one fsync).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db)?;
+        txn.commit().map_err(db)
     }
 
     /// Starts replacing what `file` of `source` contributed. Records then go
@@ -150,7 +170,7 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_batch_write()?;
         {
             let mut log = ChangeLog::open(&txn)?;
             for record in records {
@@ -180,7 +200,7 @@ impl Store {
             seen,
             mut stats,
         } = update;
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_batch_write()?;
         {
             let mut log = ChangeLog::open(&txn)?;
             let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
@@ -207,7 +227,7 @@ impl Store {
             stats,
         } = update;
         previous.extend(seen);
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_batch_write()?;
         {
             let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
             write_checkpoint(&mut checkpoints, &key, "", previous)?;
