@@ -1,7 +1,8 @@
 //! One ingest pass over a source: list its files, skip the ones whose content
 //! has not changed since the last pass (checkpoint hash), read the others
 //! through the connector, and hand their records to the store in batches of
-//! [`BATCH`] (one transaction each), so memory stays bounded whatever the
+//! [`BATCH`] (one transaction each, made durable every [`SYNC_EVERY`]
+//! records and at the end of the pass), so memory stays bounded whatever the
 //! file's size; the file's checkpoint is saved after its last batch. Files
 //! gone from the folder have their records removed.
 //!
@@ -17,6 +18,10 @@ use crate::store::{FileUpdate, Store, StoreError};
 
 /// Records per store transaction.
 pub const BATCH: usize = 1_000;
+/// Records after which the store is made durable mid-file: redb keeps
+/// non-durable commits in memory, so a large file must not wait for the end
+/// of the pass.
+pub const SYNC_EVERY: usize = 20_000;
 /// Errors kept in a report (all are counted in `error_count`).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
 
@@ -172,6 +177,7 @@ fn ingest_file(
         store,
         update: store.begin_file(source, &file.relative)?,
         batch: Vec::with_capacity(BATCH),
+        unsynced: 0,
         failure: None,
         report,
     };
@@ -208,6 +214,8 @@ struct StoreSink<'a> {
     store: &'a Store,
     update: FileUpdate,
     batch: Vec<Record>,
+    /// Records committed since the last durable commit.
+    unsynced: usize,
     failure: Option<StoreError>,
     report: &'a mut SourceReport,
 }
@@ -221,7 +229,15 @@ impl StoreSink<'_> {
             self.failure = Some(e);
             return Err(Stop);
         }
+        self.unsynced += self.batch.len();
         self.batch.clear();
+        if self.unsynced >= SYNC_EVERY {
+            self.unsynced = 0;
+            if let Err(e) = self.store.sync() {
+                self.failure = Some(e);
+                return Err(Stop);
+            }
+        }
         Ok(())
     }
 }

@@ -295,6 +295,39 @@ fn a_file_still_being_written_is_read_when_complete() {
     assert_eq!(health["index"]["store_seq"], 15, "{health}");
 }
 
+#[test]
+fn a_watched_folder_that_appears_later_is_picked_up() {
+    let ws = Workspace::new();
+    write_config(
+        &ws,
+        &[source("late", "vcard", "later/cards", "watch = true")],
+    );
+    let server = ws.serve();
+    let (_, status) = server.get("/v1/connectors");
+    assert_eq!(
+        status["sources"][0]["last_run"]["report"]["failed"]
+            .as_str()
+            .map(|f| f.contains("does not exist")),
+        Some(true),
+        "{status}"
+    );
+    // The folder and its file appear at once (inotify sees no file event).
+    std::fs::create_dir_all(ws.path().join("later/cards")).unwrap();
+    std::fs::write(
+        ws.path().join("later/cards/team.vcf"),
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:late-1\r\nFN:Latecomer Lia\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    assert!(
+        server.wait_for(Duration::from_secs(15), |s| ids(s, "latecomer")
+            == ["late:late-1"])
+    );
+    assert_eq!(
+        server.get("/v1/connectors").1["sources"][0]["state"],
+        "watching"
+    );
+}
+
 /// A tiny export server: serves `body` with an ETag; answers 304 to a
 /// matching If-None-Match, and counts both.
 mod export_server {

@@ -26,6 +26,7 @@ const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoi
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 const META_LAST_SEQ: &str = "last_seq";
+const CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -88,7 +89,12 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let database = match Database::create(path) {
+        // redb's default cache is 1 GiB; a smaller one keeps the server's
+        // memory bounded while a large export streams through.
+        let database = match redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+        {
             Ok(d) => d,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::Locked {
