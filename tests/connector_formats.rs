@@ -366,3 +366,58 @@ fn a_binary_file_is_refused_with_its_offset() {
         mbox.errors
     );
 }
+
+#[test]
+fn garbage_in_any_format_is_reported_never_a_panic() {
+    // Deterministic pseudo-random text: pieces of each format's syntax and
+    // stray bytes (no NULs, which the binary check would refuse), cut
+    // anywhere.
+    let pieces: &[&[u8]] = &[
+        b"From x@y Thu May  2 07:31:00 2024\n",
+        b"Content-Type: multipart/mixed; boundary=\"b\"\n",
+        b"--b\n",
+        b"=?ISO-2022-JP?B?GyRCJDMbKEI=?=",
+        b"BEGIN:VCARD\r\n",
+        b"END:VCARD\r\n",
+        b"EMAIL;TYPE=\"a:b\n",
+        b" folded",
+        b"{\"id\": [1, {\"a\": ",
+        b"[{\"id\":1},",
+        b"\"quoted,\n",
+        b";;\t|",
+        b"\xff\xfe\x81\x40",
+        b"\xe3\x81",
+        b"\n\n",
+        b"=E3=8",
+        b"\\",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..60 {
+        let mut bytes = Vec::new();
+        for _ in 0..(next() % 40) {
+            let piece = pieces[(next() % pieces.len() as u64) as usize];
+            bytes.extend_from_slice(&piece[..(next() % (piece.len() as u64 + 1)) as usize]);
+        }
+        for (connector, name) in [
+            ("generic-csv", "g.csv"),
+            ("zendesk-export", "t.json"),
+            ("mbox", "m.mbox"),
+            ("eml", "m.eml"),
+            ("vcard", "c.vcf"),
+            ("notes", "n.md"),
+            ("salesforce-export", "Contact.csv"),
+        ] {
+            let folder = dir.path().join(format!("{round}-{connector}"));
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join(name), &bytes).unwrap();
+            let _ = read(connector, &folder);
+        }
+    }
+}

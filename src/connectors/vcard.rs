@@ -366,7 +366,7 @@ fn split_unescaped(value: &str, sep: char) -> Vec<String> {
 /// REV in vCard's basic format (`20240315T101500Z`) as RFC 3339.
 fn compact_date(value: &str) -> String {
     let v = value.trim();
-    if v.len() >= 15 && v.as_bytes().get(8) == Some(&b'T') && !v.contains('-') {
+    if v.is_ascii() && v.len() >= 15 && v.as_bytes().get(8) == Some(&b'T') && !v.contains('-') {
         format!(
             "{}-{}-{}T{}:{}:{}Z",
             &v[0..4],
@@ -396,6 +396,8 @@ mod tests {
         );
         assert_eq!(unescape("line\\nnext"), "line\nnext");
         assert_eq!(compact_date("20240315T101500Z"), "2024-03-15T10:15:00Z");
+        // Full-width digits are not the basic format (and must not panic).
+        assert_eq!(compact_date("２０２４0315T101500Z"), "２０２４0315T101500Z");
         assert_eq!(quoted_printable("=E7=94=B0=E4=B8=AD"), "田中".as_bytes());
     }
 }
