@@ -80,7 +80,10 @@ impl PullConfig {
             .chars()
             .map(|c| if c == '/' || c == '\\' { '_' } else { c })
             .collect();
-        safe.trim_start_matches('.').to_string()
+        match safe.trim_start_matches('.') {
+            "" => "export".to_string(),
+            name => name.to_string(),
+        }
     }
 }
 
@@ -297,6 +300,33 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:7070");
         config.apply_env(|k| (k == "RAPPORT_LISTEN").then(|| "127.0.0.1:9".to_string()));
         assert_eq!(config.listen, "127.0.0.1:9");
+    }
+
+    #[test]
+    fn pull_file_names_and_intervals() {
+        let pull = |url: &str, file: Option<&str>| PullConfig {
+            url: url.into(),
+            every: "15m".into(),
+            file: file.map(str::to_string),
+        };
+        assert_eq!(
+            pull("https://x.example/a/tickets.json?t=1", None).file_name(),
+            "tickets.json"
+        );
+        assert_eq!(pull("https://x.example/", None).file_name(), "export");
+        assert_eq!(
+            pull("https://x.example/", Some("../../etc/passwd")).file_name(),
+            "_.._etc_passwd"
+        );
+        assert_eq!(pull("https://x.example/..", None).file_name(), "export");
+        assert_eq!(
+            pull("https://x.example/", None)
+                .interval()
+                .unwrap()
+                .as_secs(),
+            900
+        );
+        assert!(parse_duration("soon").is_err() && parse_duration("0s").is_err());
     }
 
     #[test]
