@@ -227,6 +227,18 @@ fn run_loop(
                             queue.insert(w.source.clone(), "watch");
                         }
                     }
+                    // A watched folder that was removed loses its watch:
+                    // wait for it to come back, as for one not there yet.
+                    watched.retain(|w| {
+                        if w.is_file || w.root.exists() {
+                            return true;
+                        }
+                        tracing::warn!(source = %w.source, path = %w.root.display(), "watched folder removed; waiting for it to reappear");
+                        let _ = debouncer.unwatch(&w.root);
+                        app.set_live_state(&w.source, None);
+                        pending.push((w.source.clone(), w.root.clone()));
+                        false
+                    });
                 }
                 Message::Events(Err(errors)) => {
                     for e in errors {

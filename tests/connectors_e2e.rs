@@ -326,6 +326,26 @@ fn a_watched_folder_that_appears_later_is_picked_up() {
         server.get("/v1/connectors").1["sources"][0]["state"],
         "watching"
     );
+
+    // The folder is removed (its records stay: a missing folder is a failed
+    // read, not an empty one) and comes back with another file.
+    std::fs::remove_dir_all(ws.path().join("later")).unwrap();
+    assert!(server.wait_for(Duration::from_secs(15), |s| {
+        s.get("/v1/connectors").1["sources"][0]["state"] != "watching"
+    }));
+    assert_eq!(ids(&server, "latecomer"), ["late:late-1"]);
+    std::fs::create_dir_all(ws.path().join("later/cards")).unwrap();
+    std::fs::write(
+        ws.path().join("later/cards/more.vcf"),
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:late-2\r\nFN:Returning Rui\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    assert!(
+        server.wait_for(Duration::from_secs(15), |s| ids(s, "returning")
+            == ["late:late-2"])
+    );
+    // team.vcf is not in the folder that came back: its card goes too.
+    assert!(server.wait_for(Duration::from_secs(15), |s| ids(s, "latecomer").is_empty()));
 }
 
 /// A tiny export server: serves `body` with an ETag; answers 304 to a
