@@ -50,13 +50,20 @@ pub fn print_ingest_summary(report: &IngestReport) {
             s.updated,
             s.unchanged,
             s.deleted,
-            s.errors.len()
+            s.error_count
         );
         if let Some(failure) = &s.failed {
             println!("  FAILED: {failure}");
         }
         for e in &s.errors {
             println!("  {}: {e}", s.source);
+        }
+        if s.error_count > s.errors.len() {
+            println!(
+                "  {}: … and {} more",
+                s.source,
+                s.error_count - s.errors.len()
+            );
         }
     }
     println!(
@@ -73,7 +80,7 @@ pub fn log_ingest_summary(report: &IngestReport) {
             inserted = s.inserted,
             updated = s.updated,
             deleted = s.deleted,
-            errors = s.errors.len(),
+            errors = s.error_count,
             failed = s.failed.as_deref().unwrap_or(""),
             "ingest summary"
         );

@@ -28,13 +28,93 @@ pub struct SourceConfig {
     pub connector: String,
     /// The folder (or single file) to read.
     pub path: PathBuf,
-    /// Follow changes while serving (see the connectors issue).
+    /// Follow changes while serving (notify, debounced).
     #[serde(default)]
     pub watch: bool,
     /// Default region (ISO 3166 alpha-2) for phone numbers written without a
     /// country code, e.g. "JP" for a Japanese export.
     #[serde(default)]
     pub region: Option<String>,
+    /// Fetch an export over HTTP(S) on a schedule into `path` while serving.
+    #[serde(default)]
+    pub pull: Option<PullConfig>,
+}
+
+/// `pull = { url = "https://...", every = "1h", file = "export.csv" }`.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullConfig {
+    pub url: String,
+    /// How often: `30s`, `15m`, `1h`, `1d` (default 1h).
+    #[serde(default = "default_every")]
+    pub every: String,
+    /// Name of the file written in the source's folder (default: the last
+    /// segment of the URL's path).
+    #[serde(default)]
+    pub file: Option<String>,
+}
+
+fn default_every() -> String {
+    "1h".into()
+}
+
+impl PullConfig {
+    pub fn interval(&self) -> Result<std::time::Duration, String> {
+        parse_duration(&self.every)
+    }
+
+    /// The file name the export is saved under: `file`, or the URL's last
+    /// path segment, or `export`. Never a path.
+    pub fn file_name(&self) -> String {
+        let from_url = self
+            .url
+            .split(['?', '#'])
+            .next()
+            .and_then(|u| u.split("://").nth(1))
+            .and_then(|rest| rest.split_once('/').map(|(_, path)| path))
+            .and_then(|path| path.rsplit('/').next())
+            .filter(|name| !name.is_empty())
+            .map(str::to_string);
+        let name = self
+            .file
+            .clone()
+            .or(from_url)
+            .unwrap_or_else(|| "export".into());
+        let safe: String = name
+            .chars()
+            .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+            .collect();
+        match safe.trim_start_matches('.') {
+            "" => "export".to_string(),
+            name => name.to_string(),
+        }
+    }
+}
+
+/// `500ms`, `30s`, `15m`, `1h`, `1d`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 30s, 15m, 1h or 1d"))?;
+    let ms = match unit.trim() {
+        "ms" => n,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration such as 30s, 15m, 1h or 1d"
+            ));
+        }
+    };
+    if ms == 0 {
+        return Err(format!("`{text}`: the interval must be above zero"));
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +133,8 @@ pub struct Config {
     /// Where the built Japanese dictionary is cached (default: data_dir/dictionaries).
     pub dictionary_dir: Option<PathBuf>,
     pub sources: Vec<SourceConfig>,
+    /// How long a watched file must be quiet before it is read (ms).
+    pub watch_debounce_ms: u64,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -68,6 +150,7 @@ impl Default for Config {
             ipadic_source: PathBuf::from("/usr/share/mecab/dic/ipadic"),
             dictionary_dir: None,
             sources: Vec::new(),
+            watch_debounce_ms: 300,
             base_dir: PathBuf::from("."),
         }
     }
@@ -167,6 +250,16 @@ impl Config {
                     source.name
                 )));
             }
+            if let Some(pull) = &source.pull {
+                pull.interval()
+                    .map_err(|e| invalid(format!("source `{}`: pull.every {e}", source.name)))?;
+                if !(pull.url.starts_with("http://") || pull.url.starts_with("https://")) {
+                    return Err(invalid(format!(
+                        "source `{}`: pull.url must start with http:// or https://",
+                        source.name
+                    )));
+                }
+            }
             if !names.insert(source.name.as_str()) {
                 return Err(invalid(format!(
                     "source `{}` is declared twice",
@@ -211,6 +304,33 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:7070");
         config.apply_env(|k| (k == "RAPPORT_LISTEN").then(|| "127.0.0.1:9".to_string()));
         assert_eq!(config.listen, "127.0.0.1:9");
+    }
+
+    #[test]
+    fn pull_file_names_and_intervals() {
+        let pull = |url: &str, file: Option<&str>| PullConfig {
+            url: url.into(),
+            every: "15m".into(),
+            file: file.map(str::to_string),
+        };
+        assert_eq!(
+            pull("https://x.example/a/tickets.json?t=1", None).file_name(),
+            "tickets.json"
+        );
+        assert_eq!(pull("https://x.example/", None).file_name(), "export");
+        assert_eq!(
+            pull("https://x.example/", Some("../../etc/passwd")).file_name(),
+            "_.._etc_passwd"
+        );
+        assert_eq!(pull("https://x.example/..", None).file_name(), "export");
+        assert_eq!(
+            pull("https://x.example/", None)
+                .interval()
+                .unwrap()
+                .as_secs(),
+            900
+        );
+        assert!(parse_duration("soon").is_err() && parse_duration("0s").is_err());
     }
 
     #[test]

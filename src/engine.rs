@@ -7,6 +7,8 @@
 //! It must never be bypassed: handlers and commands do not touch the store or
 //! the index directly.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -18,6 +20,7 @@ use crate::index::search::{AnalyzedToken, QueryError, SearchRequest, SearchRespo
 use crate::index::{Analyzers, IndexError, JapaneseMode, OpenState, SearchIndex};
 use crate::ingest::{self, Progress, SourceReport};
 use crate::schema::{SchemaError, SchemaSpec};
+use crate::status::{self, ConnectorStatus, PullState, RunRecord};
 use crate::store::{Store, StoreError};
 
 /// Set by tests to stop the process right after the store commits and before
@@ -62,6 +65,12 @@ pub struct Rapport {
     config: Config,
     store: Store,
     index: SearchIndex,
+    /// One ingest pass at a time (the CLI, the watcher, pulls), so that two
+    /// passes never interleave on one file's checkpoint.
+    ingest_lock: Mutex<()>,
+    /// Live state of sources as the background tasks set it (`watching`,
+    /// `running`); absent means idle.
+    live: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,6 +126,8 @@ impl Rapport {
             config,
             store,
             index,
+            ingest_lock: Mutex::new(()),
+            live: Mutex::new(HashMap::new()),
         })
     }
 
@@ -127,25 +138,10 @@ impl Rapport {
     /// Reads every configured source once, then brings the index up to date.
     pub fn ingest(&self, progress: &dyn Fn(Progress)) -> Result<IngestReport, EngineError> {
         let started = Instant::now();
+        let _pass = lock(&self.ingest_lock);
         let mut sources = Vec::new();
         for source in &self.config.sources {
-            let manifest = match Manifest::resolve(
-                &source.connector,
-                self.config.connectors_dir.as_deref(),
-                &self.config.base_dir,
-            ) {
-                Ok(m) => m,
-                Err(e) => {
-                    sources.push(failed_source(source, &e));
-                    continue;
-                }
-            };
-            sources.push(ingest::ingest_source(
-                &self.store,
-                source,
-                &manifest,
-                progress,
-            )?);
+            sources.push(self.run_source(source, "ingest", progress)?);
         }
         if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
             tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
@@ -160,6 +156,92 @@ impl Rapport {
             indexed_changes,
             took_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// One pass over the source named `name`, then index catch-up: what the
+    /// watcher and pulls call (through `&self`, from background threads).
+    /// `trigger` names the caller in the persisted run report.
+    pub fn ingest_source(&self, name: &str, trigger: &str) -> Result<SourceReport, EngineError> {
+        let Some(source) = self.config.sources.iter().find(|s| s.name == name) else {
+            return Ok(SourceReport {
+                source: name.to_string(),
+                failed: Some(format!("no source named `{name}` in the configuration")),
+                ..SourceReport::default()
+            });
+        };
+        let report = {
+            let _pass = lock(&self.ingest_lock);
+            self.run_source(source, trigger, &|_| {})?
+        };
+        let _span = tracing::info_span!("index", source = %name).entered();
+        self.index.catch_up(&self.store)?;
+        Ok(report)
+    }
+
+    /// Runs one source (the caller holds `ingest_lock`) and persists its run.
+    fn run_source(
+        &self,
+        source: &crate::config::SourceConfig,
+        trigger: &str,
+        progress: &dyn Fn(Progress),
+    ) -> Result<SourceReport, EngineError> {
+        let started_at = chrono::Utc::now();
+        let started = Instant::now();
+        let previous = self.set_live_state(&source.name, Some("running"));
+        let outcome = match Manifest::resolve(
+            &source.connector,
+            self.config.connectors_dir.as_deref(),
+            &self.config.base_dir,
+        ) {
+            Ok(manifest) => {
+                // Passes the watcher starts leave files that are still being
+                // written for a later pass.
+                let settle = (trigger == "watch")
+                    .then(|| std::time::Duration::from_millis(self.config.watch_debounce_ms));
+                ingest::ingest_source_settled(&self.store, source, &manifest, progress, settle)
+            }
+            Err(e) => Ok(failed_source(source, &e)),
+        };
+        self.set_live_state(&source.name, previous.as_deref());
+        let report = outcome?;
+        status::save_run(
+            &self.store,
+            RunRecord {
+                trigger: trigger.to_string(),
+                started_at,
+                took_ms: started.elapsed().as_millis() as u64,
+                report: report.clone(),
+            },
+        )?;
+        status::write_snapshot(&self.config.data_dir, &self.connectors_status()?);
+        Ok(report)
+    }
+
+    /// Sets (or clears) a source's live state; returns the previous one.
+    pub fn set_live_state(&self, source: &str, state: Option<&str>) -> Option<String> {
+        let mut live = lock(&self.live);
+        match state {
+            Some(state) => live.insert(source.to_string(), state.to_string()),
+            None => live.remove(source),
+        }
+    }
+
+    /// Per source: state, last run report and last pull.
+    pub fn connectors_status(&self) -> Result<Vec<ConnectorStatus>, EngineError> {
+        let live = lock(&self.live).clone();
+        Ok(status::collect(
+            &self.store,
+            &self.config.sources,
+            |name| live.get(name).cloned(),
+        )?)
+    }
+
+    pub fn pull_state(&self, source: &str) -> Result<PullState, EngineError> {
+        Ok(status::last_pull(&self.store, source)?.unwrap_or_default())
+    }
+
+    pub fn save_pull_state(&self, source: &str, state: &PullState) -> Result<(), EngineError> {
+        Ok(status::save_pull(&self.store, source, state)?)
     }
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
@@ -179,6 +261,12 @@ impl Rapport {
             japanese: self.index.analyzers().japanese_mode(),
         })
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn failed_source(source: &crate::config::SourceConfig, e: &ManifestError) -> SourceReport {

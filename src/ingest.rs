@@ -1,29 +1,49 @@
 //! One ingest pass over a source: list its files, skip the ones whose content
 //! has not changed since the last pass (checkpoint hash), read the others
-//! through the connector, and hand each file's records to the store in one
-//! transaction. Files gone from the folder have their records removed.
+//! through the connector, and hand their records to the store in batches of
+//! [`BATCH`] (one transaction each, made durable every [`SYNC_EVERY`]
+//! records and at the end of the pass), so memory stays bounded whatever the
+//! file's size; the file's checkpoint is saved after its last batch. Files
+//! gone from the folder have their records removed.
 //!
 //! It must never stop a source for one bad file or row, and never write to
 //! the index: the index follows the store's change log.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::SourceConfig;
-use crate::connectors::{self, IngestError, Manifest};
-use crate::store::{Store, StoreError};
+use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
+use crate::record::Record;
+use crate::store::{FileUpdate, Store, StoreError};
+
+/// Records per store transaction.
+pub const BATCH: usize = 1_000;
+/// Records after which the store is made durable mid-file: redb keeps
+/// non-durable commits in memory, so a large file must not wait for the end
+/// of the pass.
+pub const SYNC_EVERY: usize = 20_000;
+/// Errors kept in a report (all are counted in `error_count`).
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
 
 /// What one pass over a source did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SourceReport {
     pub source: String,
     pub connector: String,
     pub files_seen: usize,
     pub files_unchanged: usize,
     pub files_removed: usize,
+    /// Files left for a later pass because they were modified within the
+    /// settle window (probably still being written).
+    pub files_deferred: usize,
     pub inserted: usize,
     pub updated: usize,
     pub unchanged: usize,
     pub deleted: usize,
+    /// Every problem found, counted.
+    pub error_count: usize,
+    /// The first [`MAX_REPORTED_ERRORS`] problems.
     pub errors: Vec<IngestError>,
     /// Set when the source could not be read at all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +62,19 @@ pub fn ingest_source(
     manifest: &Manifest,
     progress: &dyn Fn(Progress),
 ) -> Result<SourceReport, StoreError> {
+    ingest_source_settled(store, config, manifest, progress, None)
+}
+
+/// As [`ingest_source`], but a file modified less than `settle` ago is left
+/// alone (counted in `files_deferred`; its old records stay) so that a file
+/// still being written is read once it is complete.
+pub fn ingest_source_settled(
+    store: &Store,
+    config: &SourceConfig,
+    manifest: &Manifest,
+    progress: &dyn Fn(Progress),
+    settle: Option<std::time::Duration>,
+) -> Result<SourceReport, StoreError> {
     let span = tracing::info_span!("ingest", source = %config.name, connector = %manifest.name);
     let _entered = span.enter();
     let mut report = SourceReport {
@@ -55,7 +88,9 @@ pub fn ingest_source(
         return Ok(report);
     }
     let (files, listing_errors) = connectors::list_files(&config.name, &config.path, manifest);
-    report.errors.extend(listing_errors);
+    for error in listing_errors {
+        report.push_error(error);
+    }
     report.files_seen = files.len();
     progress(Progress::SourceStarted {
         source: &config.name,
@@ -63,6 +98,10 @@ pub fn ingest_source(
     });
 
     for file in &files {
+        if settle.is_some_and(|window| modified_within(&file.path, window)) {
+            report.files_deferred += 1;
+            continue;
+        }
         let region = config.region.as_deref();
         let outcome = ingest_file(store, &config.name, region, manifest, file, &mut report);
         progress(Progress::FileDone {
@@ -72,6 +111,8 @@ pub fn ingest_source(
         outcome?;
     }
 
+    // One fsync for every batch of the pass (see Store::sync).
+    store.sync()?;
     let present: std::collections::HashSet<&str> =
         files.iter().map(|f| f.relative.as_str()).collect();
     for known in store.files_of_source(&config.name)? {
@@ -80,7 +121,7 @@ pub fn ingest_source(
             report.files_removed += 1;
         }
     }
-    for error in &report.errors {
+    for error in report.errors.iter().take(20) {
         tracing::warn!(%error, "ingest problem");
     }
     tracing::info!(
@@ -88,10 +129,27 @@ pub fn ingest_source(
         inserted = report.inserted,
         updated = report.updated,
         deleted = report.deleted,
-        errors = report.errors.len(),
+        errors = report.error_count,
         "source ingested"
     );
     Ok(report)
+}
+
+fn modified_within(path: &std::path::Path, window: std::time::Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age < window)
+}
+
+impl SourceReport {
+    pub fn push_error(&mut self, error: IngestError) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(error);
+        }
+    }
 }
 
 fn ingest_file(
@@ -102,10 +160,11 @@ fn ingest_file(
     file: &connectors::SourceFile,
     report: &mut SourceReport,
 ) -> Result<(), StoreError> {
+    let _span = tracing::debug_span!("file", file = %file.relative).entered();
     let hash = match connectors::hash_file(source, file) {
         Ok(hash) => hash,
         Err(error) => {
-            report.errors.push(error);
+            report.push_error(error);
             return Ok(());
         }
     };
@@ -116,22 +175,89 @@ fn ingest_file(
         report.files_unchanged += 1;
         return Ok(());
     }
-    let read = match connectors::read_file(source, manifest, file) {
-        Ok(read) => read,
-        Err(error) => {
-            report.errors.push(error);
-            return Ok(());
-        }
+    let mut sink = StoreSink {
+        store,
+        update: store.begin_file(source, &file.relative)?,
+        batch: Vec::with_capacity(BATCH),
+        region,
+        unsynced: 0,
+        failure: None,
+        report,
     };
-    report.errors.extend(read.errors);
-    let mut records = read.records;
-    for record in &mut records {
-        crate::normalize::finish_record(record, region);
+    let outcome = connectors::read_file(source, manifest, file, &mut sink);
+    // A failed flush leaves its reason in `failure`.
+    let _ = sink.flush();
+    let StoreSink {
+        update,
+        failure,
+        report,
+        ..
+    } = sink;
+    if let Some(e) = failure {
+        return Err(e);
     }
-    let stats = store.apply_file(source, &file.relative, &hash, &records)?;
+    let stats = match outcome {
+        Ok(()) => store.finish_file(update, &hash)?,
+        Err(ReadError::Unreadable(error)) => {
+            report.push_error(error);
+            store.abort_file(update)?
+        }
+        Err(ReadError::Stopped) => store.abort_file(update)?,
+    };
     report.inserted += stats.inserted;
     report.updated += stats.updated;
     report.unchanged += stats.unchanged;
     report.deleted += stats.deleted;
     Ok(())
+}
+
+/// Batches a reader's records into store transactions and its problems into
+/// the report.
+struct StoreSink<'a> {
+    store: &'a Store,
+    update: FileUpdate,
+    batch: Vec<Record>,
+    /// Default phone region of the source.
+    region: Option<&'a str>,
+    /// Records committed since the last durable commit.
+    unsynced: usize,
+    failure: Option<StoreError>,
+    report: &'a mut SourceReport,
+}
+
+impl StoreSink<'_> {
+    fn flush(&mut self) -> Result<(), Stop> {
+        if self.failure.is_some() {
+            return Err(Stop);
+        }
+        if let Err(e) = self.store.apply_batch(&mut self.update, &self.batch) {
+            self.failure = Some(e);
+            return Err(Stop);
+        }
+        self.unsynced += self.batch.len();
+        self.batch.clear();
+        if self.unsynced >= SYNC_EVERY {
+            self.unsynced = 0;
+            if let Err(e) = self.store.sync() {
+                self.failure = Some(e);
+                return Err(Stop);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RecordSink for StoreSink<'_> {
+    fn record(&mut self, mut record: Record) -> Result<(), Stop> {
+        crate::normalize::finish_record(&mut record, self.region);
+        self.batch.push(record);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, error: IngestError) {
+        self.report.push_error(error);
+    }
 }

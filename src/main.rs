@@ -4,6 +4,8 @@
 //! It must never hold logic the HTTP API would also need: that lives in the
 //! library's engine.
 
+mod cli_bench;
+mod cli_connectors;
 mod cli_output;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +63,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Connector status, manifest checks and the list of built-in manifests.
+    Connectors {
+        #[command(subcommand)]
+        command: cli_connectors::ConnectorsCommand,
+    },
+    /// Benchmarks that print numbers.
+    Bench {
+        #[command(subcommand)]
+        command: cli_bench::BenchCommand,
+    },
     /// Ingest the bundled examples into a fresh data directory and serve them.
     Demo {
         /// Data directory to (re)create (default: a folder in the system temp dir).
@@ -75,7 +87,10 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Command::Search { .. } | Command::Analyze { .. }
+        Command::Search { .. }
+            | Command::Analyze { .. }
+            | Command::Connectors { .. }
+            | Command::Bench { .. }
     );
     init_logging(if quiet { "warn" } else { "info" });
     match run(cli) {
@@ -163,6 +178,8 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
             Ok(ok)
         }
+        Command::Connectors { command } => cli_connectors::run(cli.config.as_deref(), command),
+        Command::Bench { command } => cli_bench::run(command),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;
             let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));
@@ -224,6 +241,8 @@ fn serve(config: Config) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        let _background =
+            rapport::watch::start(app.clone()).context("starting watches and pulls")?;
         rapport::api::serve(app, listener).await?;
         Ok(())
     })

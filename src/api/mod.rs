@@ -5,6 +5,7 @@
 //! It must never hold business logic, and never answer a caller's mistake with
 //! a 5xx or a panic.
 
+mod connectors;
 mod error;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/search", get(search))
         .route("/v1/analyze", post(analyze))
+        .merge(connectors::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {

@@ -1,27 +1,41 @@
 //! Reads CSV exports as tools really write them: quoted fields with commas and
-//! newlines, a UTF-8 byte-order mark, `,` `;` tab or `|` delimiters. A bad row
-//! (wrong number of fields, invalid UTF-8) becomes an error naming the file
-//! and line, and reading goes on with the next row.
+//! newlines, a UTF-8 byte-order mark, `,` `;` tab or `|` delimiters, and
+//! Japanese Excel exports in Shift_JIS/CP932 (declared in the manifest, or
+//! detected when the start of the file is not UTF-8 but is valid Shift_JIS).
+//! A bad row (wrong number of fields, undecodable bytes) becomes an error
+//! naming the file and line, and reading goes on with the next row.
 //!
 //! It must never stop at a bad row, nor keep more than one row's raw bytes.
 
 use std::io::{BufRead, BufReader};
 
+use encoding_rs::{Encoding, SHIFT_JIS, UTF_8};
+
 use super::mapping::ColumnMap;
-use super::{FileRead, IngestError, Manifest, SourceFile, unreadable};
+use super::{ReadContext, ReadError, RecordSink};
 use crate::record::Provenance;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<FileRead, IngestError> {
-    let handle = std::fs::File::open(&file.path).map_err(|e| unreadable(source, file, e))?;
-    let mut input = BufReader::with_capacity(64 * 1024, handle);
-    let head = input.fill_buf().map_err(|e| unreadable(source, file, e))?;
+pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError> {
+    let handle = std::fs::File::open(&cx.file.path).map_err(|e| cx.unreadable(e))?;
+    let mut input = BufReader::with_capacity(256 * 1024, handle);
+    let capacity = input.capacity();
+    let head = input.fill_buf().map_err(|e| cx.unreadable(e))?;
     let bom = head.starts_with(UTF8_BOM);
-    let delimiter = match manifest.csv.delimiter.as_str() {
-        "auto" => sniff_delimiter(if bom { &head[3..] } else { head }),
+    let body = if bom { &head[3..] } else { head };
+    let delimiter = match cx.manifest.csv.delimiter.as_str() {
+        "auto" => sniff_delimiter(body),
         d => d.as_bytes().first().copied().unwrap_or(b','),
     };
+    let encoding = match cx.manifest.csv.encoding.as_str() {
+        _ if bom => UTF_8,
+        "auto" => sniff_encoding(body, head.len() < capacity),
+        label => Encoding::for_label(label.as_bytes()).unwrap_or(UTF_8),
+    };
+    if encoding != UTF_8 {
+        tracing::debug!(file = %cx.file.relative, encoding = encoding.name(), "reading CSV as a legacy encoding");
+    }
     if bom {
         input.consume(UTF8_BOM.len());
     }
@@ -31,13 +45,7 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
         .flexible(true)
         .from_reader(input);
 
-    let error = |line: Option<u64>, reason: String| IngestError {
-        source: source.to_string(),
-        file: file.relative.clone(),
-        line,
-        reason,
-    };
-    let mut out = FileRead::default();
+    let separator = cx.manifest.csv.list_separator.as_str();
     let mut row = csv::ByteRecord::new();
     let mut header: Option<(Vec<String>, ColumnMap)> = None;
     loop {
@@ -46,7 +54,7 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map(|p| p.line());
-                out.errors.push(error(line, format!("unreadable CSV: {e}")));
+                sink.error(cx.error(line, format!("unreadable CSV: {e}")));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
                 }
@@ -55,13 +63,15 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
         }
         let line = row.position().map(|p| p.line());
         let Some((names, columns)) = &header else {
-            let names = decode_row(&row, &[], |reason| out.errors.push(error(line, reason)));
-            let columns = ColumnMap::new(manifest, &names);
+            let names = decode_row(&row, &[], encoding, |reason| {
+                sink.error(cx.error(line, reason))
+            });
+            let columns = ColumnMap::new(cx.mapping, &names);
             header = Some((names, columns));
             continue;
         };
         if row.len() != names.len() {
-            out.errors.push(error(
+            sink.error(cx.error(
                 line,
                 format!(
                     "row has {} fields but the header has {}; row skipped",
@@ -71,44 +81,91 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
             ));
             continue;
         }
-        let values = decode_row(&row, names, |reason| out.errors.push(error(line, reason)));
+        let values = decode_row(&row, names, encoding, |reason| {
+            sink.error(cx.error(line, reason))
+        });
         let provenance = Provenance {
-            file: file.relative.clone(),
+            file: cx.file.relative.clone(),
             line,
         };
-        let fallback_id = format!("{}#{}", file.relative, line.unwrap_or(0));
-        out.records
-            .push(columns.record(manifest, source, &values, &fallback_id, provenance));
+        let fallback_id = format!("{}#{}", cx.file.relative, line.unwrap_or(0));
+        sink.record(columns.record(
+            cx.mapping,
+            separator,
+            cx.source,
+            &values,
+            &fallback_id,
+            provenance,
+        ))?;
     }
     if header.is_none() {
-        out.errors
-            .push(error(None, "file is empty: no header row".into()));
+        sink.error(cx.error(None, "file is empty: no header row"));
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Decodes each field as UTF-8; a field that is not is kept with U+FFFD in
-/// place of the bad bytes and reported through `report`.
+/// Decodes each field; a field with bytes the encoding does not allow is
+/// kept with U+FFFD in their place and reported through `report`.
 fn decode_row(
     row: &csv::ByteRecord,
     names: &[String],
+    encoding: &'static Encoding,
     mut report: impl FnMut(String),
 ) -> Vec<String> {
     row.iter()
         .enumerate()
-        .map(|(i, bytes)| match std::str::from_utf8(bytes) {
-            Ok(text) => text.to_string(),
-            Err(e) => {
-                let column = names.get(i).map(String::as_str).unwrap_or("?");
-                report(format!(
-                    "invalid UTF-8 in column {} (`{column}`) at byte {} of the field; bad bytes replaced with U+FFFD, row kept",
-                    i + 1,
-                    e.valid_up_to()
-                ));
-                String::from_utf8_lossy(bytes).into_owned()
+        .map(|(i, bytes)| {
+            let column = names.get(i).map(String::as_str).unwrap_or("?");
+            if encoding == UTF_8 {
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => text.to_string(),
+                    Err(e) => {
+                        report(format!(
+                            "invalid UTF-8 in column {} (`{column}`) at byte {} of the field; bad bytes replaced with U+FFFD, row kept",
+                            i + 1,
+                            e.valid_up_to()
+                        ));
+                        String::from_utf8_lossy(bytes).into_owned()
+                    }
+                }
+            } else {
+                let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+                if had_errors {
+                    report(format!(
+                        "bytes that are not {} in column {} (`{column}`); replaced with U+FFFD, row kept",
+                        encoding.name(),
+                        i + 1
+                    ));
+                }
+                text.into_owned()
             }
         })
         .collect()
+}
+
+/// UTF-8 unless the sample is not UTF-8 and decodes as Shift_JIS (CP932)
+/// without error. `complete` says the sample is the whole file; otherwise a
+/// character cut at its end is forgiven.
+fn sniff_encoding(sample: &[u8], complete: bool) -> &'static Encoding {
+    let utf8_ok = match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        Err(e) => !complete && e.error_len().is_none(),
+    };
+    if utf8_ok {
+        return UTF_8;
+    }
+    // Cut the sample at its last newline so a split character does not count.
+    let cut = if complete {
+        sample
+    } else {
+        let end = sample
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .unwrap_or(sample.len());
+        &sample[..end]
+    };
+    let (_, had_errors) = SHIFT_JIS.decode_without_bom_handling(cut);
+    if had_errors { UTF_8 } else { SHIFT_JIS }
 }
 
 /// Picks the delimiter that occurs most in the first line, outside quotes.
@@ -145,5 +202,15 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a\tb\tc"), b'\t');
         assert_eq!(sniff_delimiter(b"\"x;y\",b,c"), b',');
         assert_eq!(sniff_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn sniffs_shift_jis_but_not_utf8_or_latin1_garbage() {
+        let (sjis, _, _) = SHIFT_JIS.encode("会社名,担当者\n株式会社日東精機,田中\n");
+        assert_eq!(sniff_encoding(&sjis, true), SHIFT_JIS);
+        assert_eq!(sniff_encoding("会社名,担当者\n".as_bytes(), true), UTF_8);
+        // A UTF-8 character cut at the end of a partial sample is still UTF-8.
+        let text = "名前\n田中".as_bytes();
+        assert_eq!(sniff_encoding(&text[..text.len() - 1], false), UTF_8);
     }
 }

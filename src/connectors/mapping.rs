@@ -4,44 +4,128 @@
 //!
 //! It must never drop a value silently.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
-use super::manifest::Manifest;
+use super::manifest::{Columns, Mapping};
 use crate::normalize;
-use crate::record::{Provenance, Record, RecordKind};
+use crate::record::{Link, Provenance, Record, RecordKind};
 
-/// For one header row: which column index feeds each record field, and which
-/// columns are left over as loose attributes.
+/// Where a field's value comes from in a row: one column, or a template
+/// such as `{FirstName} {LastName}` or `company-{Record ID}`.
+#[derive(Debug)]
+enum Cell {
+    Column(usize),
+    Template(Vec<Piece>),
+}
+
+#[derive(Debug)]
+enum Piece {
+    Text(String),
+    Column(usize),
+}
+
+/// Splits a template into literal text and `{column}` names; `None` when
+/// the candidate is a plain column name.
+pub fn template_parts(candidate: &str) -> Option<Vec<(bool, String)>> {
+    if !candidate.contains('{') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut rest = candidate;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}')? + open;
+        if open > 0 {
+            parts.push((false, rest[..open].to_string()));
+        }
+        parts.push((true, rest[open + 1..close].to_string()));
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push((false, rest.to_string()));
+    }
+    Some(parts)
+}
+
+/// Fills a template; `None` when every column it names is empty.
+pub fn fill_template<'v>(
+    parts: impl Iterator<Item = (bool, &'v str)>,
+    mut value: impl FnMut(&str) -> String,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut any = false;
+    for (is_column, text) in parts {
+        if is_column {
+            let v = value(text);
+            any |= !v.trim().is_empty();
+            out.push_str(v.trim());
+        } else {
+            out.push_str(text);
+        }
+    }
+    any.then(|| out.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// For one header row: which column (or template) feeds each record field
+/// and each link, and which columns are left over as loose attributes.
 #[derive(Debug)]
 pub struct ColumnMap {
-    targets: Vec<(String, usize)>,
+    targets: Vec<(String, Cell)>,
+    links: Vec<(String, Cell)>,
     loose: Vec<(String, usize)>,
 }
 
 impl ColumnMap {
-    pub fn new(manifest: &Manifest, headers: &[String]) -> ColumnMap {
+    pub fn new(mapping: &Mapping, headers: &[String]) -> ColumnMap {
         let lower: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
         let mut used = vec![false; headers.len()];
-        let mut targets = Vec::new();
-        for (target, columns) in &manifest.fields {
-            let found = columns.candidates().iter().find_map(|candidate| {
-                let candidate = candidate.to_lowercase();
-                lower.iter().position(|h| *h == candidate)
-            });
-            if let Some(index) = found {
-                used[index] = true;
-                targets.push((target.clone(), index));
-            }
-        }
+        let mut find = |columns: &Columns| {
+            columns.candidates().iter().find_map(|candidate| {
+                let position = |name: &str| {
+                    let name = name.trim().to_lowercase();
+                    lower.iter().position(|h| *h == name)
+                };
+                let cell = match template_parts(candidate) {
+                    None => Cell::Column(position(candidate)?),
+                    Some(parts) => Cell::Template(
+                        parts
+                            .into_iter()
+                            .map(|(is_column, text)| match is_column {
+                                true => position(&text).map(Piece::Column),
+                                false => Some(Piece::Text(text)),
+                            })
+                            .collect::<Option<Vec<_>>>()?,
+                    ),
+                };
+                match &cell {
+                    Cell::Column(i) => used[*i] = true,
+                    Cell::Template(pieces) => {
+                        for piece in pieces {
+                            if let Piece::Column(i) = piece {
+                                used[*i] = true;
+                            }
+                        }
+                    }
+                }
+                Some(cell)
+            })
+        };
+        let targets = (mapping.fields.iter())
+            .filter_map(|(target, columns)| find(columns).map(|c| (target.clone(), c)))
+            .collect();
+        let links = (mapping.links.iter())
+            .filter_map(|(rel, columns)| find(columns).map(|c| (rel.clone(), c)))
+            .collect();
         let loose = lower
             .iter()
             .enumerate()
             .filter(|(i, h)| !used[*i] && !h.is_empty())
             .map(|(i, h)| (attr_key(h), i))
             .collect();
-        ColumnMap { targets, loose }
+        ColumnMap {
+            targets,
+            links,
+            loose,
+        }
     }
 
     pub fn maps(&self, target: &str) -> bool {
@@ -52,42 +136,134 @@ impl ColumnMap {
     /// row has no external id (it is then flagged).
     pub fn record(
         &self,
-        manifest: &Manifest,
+        mapping: &Mapping,
+        list_separator: &str,
         source: &str,
         values: &[String],
         fallback_id: &str,
         provenance: Provenance,
     ) -> Record {
-        let cell = |i: usize| values.get(i).map(|v| v.trim()).unwrap_or("");
-        let mut named: HashMap<&str, &str> = HashMap::new();
-        for (target, index) in &self.targets {
-            let value = cell(*index);
+        let column = |i: usize| values.get(i).map(|v| v.trim()).unwrap_or("");
+        let cell = |c: &Cell| -> String {
+            match c {
+                Cell::Column(i) => column(*i).to_string(),
+                Cell::Template(pieces) => fill_template(
+                    pieces.iter().map(|p| match p {
+                        Piece::Text(t) => (false, t.as_str()),
+                        Piece::Column(i) => (true, column(*i)),
+                    }),
+                    |v| v.to_string(),
+                )
+                .unwrap_or_default(),
+            }
+        };
+        let mut named: Vec<(&str, Vec<String>)> = Vec::new();
+        for (target, c) in &self.targets {
+            let value = cell(c);
             if !value.is_empty() {
-                named.insert(target.as_str(), value);
+                named.push((target.as_str(), vec![value]));
             }
         }
-        let external_id = named.get("external_id").copied();
-        let mut record = Record::new(source, external_id.unwrap_or(fallback_id), manifest.kind);
-        record.provenance = provenance;
-        if external_id.is_none() {
-            record.flag(
-                "external_id",
-                "missing; the record is keyed by its position",
-            );
+        let links: Vec<(&str, String)> = (self.links.iter())
+            .map(|(rel, c)| (rel.as_str(), cell(c)))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let loose = (self.loose.iter())
+            .map(|(key, index)| (key.clone(), column(*index).to_string()))
+            .filter(|(_, v)| !v.is_empty());
+        build(
+            mapping,
+            list_separator,
+            source,
+            named,
+            links.into_iter(),
+            loose,
+            fallback_id,
+            provenance,
+        )
+    }
+}
+
+/// Builds a record from mapped values (each target with its values, in
+/// order), link targets and loose attributes: the part of the mapping every
+/// format shares.
+#[allow(clippy::too_many_arguments)]
+pub fn build<'a>(
+    mapping: &Mapping,
+    list_separator: &str,
+    source: &str,
+    named: Vec<(&'a str, Vec<String>)>,
+    links: impl Iterator<Item = (&'a str, String)>,
+    loose: impl Iterator<Item = (String, String)>,
+    fallback_id: &str,
+    provenance: Provenance,
+) -> Record {
+    let external_id = named
+        .iter()
+        .find(|(t, _)| *t == "external_id")
+        .and_then(|(_, v)| v.first().cloned());
+    let mut record = Record::new(
+        source,
+        external_id.as_deref().unwrap_or(fallback_id),
+        mapping.kind(),
+    );
+    record.provenance = provenance;
+    if external_id.is_none() {
+        record.flag(
+            "external_id",
+            "missing; the record is keyed by its position",
+        );
+    }
+    for (target, values) in named {
+        if target == "external_id" {
+            continue;
         }
-        let separator = manifest.csv.list_separator.as_str();
-        for (target, value) in named {
-            apply(&mut record, target, value, separator);
+        for value in values {
+            apply(&mut record, target, &value, list_separator);
         }
-        for (key, index) in &self.loose {
-            let value = cell(*index);
-            if !value.is_empty() {
-                record
-                    .attrs
-                    .insert(key.clone(), Value::String(value.to_string()));
+    }
+    for (rel, value) in links {
+        add_links(&mut record, rel, &value, list_separator);
+    }
+    for (key, value) in loose {
+        record.attrs.insert(key, Value::String(value));
+    }
+    record
+}
+
+/// Adds the links one cell holds: several when the cell is a list; for
+/// address relations (`from`, `to`, `cc`) each address normalised, and a
+/// value that is not an address flagged.
+pub fn add_links(record: &mut Record, rel: &str, value: &str, list_separator: &str) {
+    let address = matches!(rel, "from" | "to" | "cc");
+    let items: Vec<&str> = if address {
+        value.split([';', ',']).collect()
+    } else {
+        value.split(list_separator).collect()
+    };
+    for item in items.into_iter().map(str::trim).filter(|s| !s.is_empty()) {
+        let target = if address {
+            match normalize::Email::parse(item) {
+                Ok(email) => email.as_str().to_string(),
+                Err(reason) => {
+                    record.flag(rel, reason);
+                    continue;
+                }
             }
+        } else {
+            item.to_string()
+        };
+        if !record
+            .links
+            .iter()
+            .any(|l| l.rel == rel && l.target == target)
+        {
+            record.links.push(Link {
+                rel: rel.to_string(),
+                target,
+                name: None,
+            });
         }
-        record
     }
 }
 
@@ -170,7 +346,7 @@ fn keep_raw(record: &mut Record, field: &str, value: &str) {
 }
 
 /// A column header as an attribute key: lower case, spaces as `_`.
-fn attr_key(header: &str) -> String {
+pub fn attr_key(header: &str) -> String {
     header
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '_' })

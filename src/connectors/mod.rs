@@ -1,42 +1,127 @@
-//! Connectors read source formats (CSV exports, notes folders) and turn each
-//! row or file into a normalised [`Record`] with its provenance. Problems in
-//! the input become [`IngestError`]s that name the file and line; the rest of
-//! the input is still read.
+//! Connectors read source formats (CSV and JSON exports, mbox and .eml mail,
+//! vCards, notes folders) and turn each row, object, message or card into a
+//! normalised [`Record`] with its provenance. Records are handed one at a
+//! time to a [`RecordSink`], so a 2 GB file never sits in memory. Problems in
+//! the input become [`IngestError`]s that name the file and line (or byte
+//! offset); the rest of the input is still read.
 //!
 //! Connectors must never write to the store or the index: they only read
-//! files and return records.
+//! files and pass records on.
 
 pub mod csv;
+pub mod json;
+pub mod mail;
 pub mod manifest;
 pub mod mapping;
 pub mod notes;
+pub mod vcard;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use manifest::{Format, Manifest};
 
 use crate::record::Record;
 
 /// A problem with one file, row or value of a source. Never fatal for the
-/// rest of the source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// rest of the source. `line` is 1-based; `offset` is the byte offset in the
+/// file (for formats without useful lines, such as mbox messages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IngestError {
     pub source: String,
     pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
     pub reason: String,
+}
+
+impl IngestError {
+    pub fn new(source: &str, file: &str, line: Option<u64>, reason: impl Into<String>) -> Self {
+        IngestError {
+            source: source.to_string(),
+            file: file.to_string(),
+            line,
+            offset: None,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn at_offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
 }
 
 impl fmt::Display for IngestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.reason),
-            None => write!(f, "{}: {}", self.file, self.reason),
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
         }
+        if let Some(offset) = self.offset {
+            write!(f, " (byte {offset})")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// Where a reader puts what it finds. `record` may refuse with [`Stop`] (the
+/// store behind it failed); the reader then returns at once.
+pub trait RecordSink {
+    fn record(&mut self, record: Record) -> Result<(), Stop>;
+    fn error(&mut self, error: IngestError);
+}
+
+/// The sink refused a record; the reason is kept by the sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop;
+
+/// Why reading a file ended early.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be read (what was read before still counts).
+    Unreadable(IngestError),
+    /// The sink said stop.
+    Stopped,
+}
+
+impl From<Stop> for ReadError {
+    fn from(_: Stop) -> Self {
+        ReadError::Stopped
+    }
+}
+
+impl From<IngestError> for ReadError {
+    fn from(e: IngestError) -> Self {
+        ReadError::Unreadable(e)
+    }
+}
+
+/// A sink that keeps everything in memory: for `connectors check`, previews
+/// and tests, never for ingest.
+#[derive(Debug, Default)]
+pub struct Collect {
+    pub records: Vec<Record>,
+    pub errors: Vec<IngestError>,
+    /// Stop after this many records (0: no limit).
+    pub limit: usize,
+}
+
+impl RecordSink for Collect {
+    fn record(&mut self, record: Record) -> Result<(), Stop> {
+        self.records.push(record);
+        if self.limit > 0 && self.records.len() >= self.limit {
+            return Err(Stop);
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, error: IngestError) {
+        self.errors.push(error);
     }
 }
 
@@ -47,13 +132,6 @@ pub struct SourceFile {
     /// name in checkpoints, errors and provenance.
     pub relative: String,
     pub path: PathBuf,
-}
-
-/// What reading one file produced.
-#[derive(Debug, Default)]
-pub struct FileRead {
-    pub records: Vec<Record>,
-    pub errors: Vec<IngestError>,
 }
 
 /// Lists the files of a source that its manifest reads, sorted by path.
@@ -92,12 +170,12 @@ fn walk(
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            errors.push(IngestError {
-                source: source.to_string(),
-                file: dir.display().to_string(),
-                line: None,
-                reason: format!("cannot read folder: {e}"),
-            });
+            errors.push(IngestError::new(
+                source,
+                &dir.display().to_string(),
+                None,
+                format!("cannot read folder: {e}"),
+            ));
             return;
         }
     };
@@ -122,17 +200,92 @@ fn walk(
     }
 }
 
-/// Reads one file with the manifest's format. `Err` means the file could not
-/// be read at all; row-level problems are in [`FileRead::errors`].
+/// Reads one file with the manifest's format, passing each record and each
+/// problem to `sink`. A file that looks binary (NUL bytes near its start,
+/// where no text format has them) is refused with an error.
 pub fn read_file(
     source: &str,
     manifest: &Manifest,
     file: &SourceFile,
-) -> Result<FileRead, IngestError> {
-    match manifest.format {
-        Format::Csv => csv::read(source, manifest, file),
-        Format::Notes => notes::read(source, manifest, file),
+    sink: &mut dyn RecordSink,
+) -> Result<(), ReadError> {
+    let Some(mapping) = manifest.mapping_for(&file.path) else {
+        return Err(ReadError::Unreadable(IngestError::new(
+            source,
+            &file.relative,
+            None,
+            format!(
+                "connector {} has no mapping for this file name",
+                manifest.name
+            ),
+        )));
+    };
+    if let Some(at) = binary_at(&file.path).map_err(|e| unreadable(source, file, e))? {
+        return Err(ReadError::Unreadable(
+            IngestError::new(
+                source,
+                &file.relative,
+                None,
+                format!(
+                    "binary file (NUL byte at offset {at}); not {}, skipped",
+                    manifest.name
+                ),
+            )
+            .at_offset(at),
+        ));
     }
+    let cx = ReadContext {
+        source,
+        manifest,
+        mapping,
+        file,
+    };
+    match manifest.format {
+        Format::Csv => csv::read(&cx, sink),
+        Format::Json => json::read(&cx, sink),
+        Format::Notes => notes::read(&cx, sink),
+        Format::Mbox => mail::read_mbox(&cx, sink),
+        Format::Eml => mail::read_eml(&cx, sink),
+        Format::Vcard => vcard::read(&cx, sink),
+    }
+}
+
+/// What every reader needs to know about the file it reads.
+pub struct ReadContext<'a> {
+    pub source: &'a str,
+    pub manifest: &'a Manifest,
+    pub mapping: &'a manifest::Mapping,
+    pub file: &'a SourceFile,
+}
+
+impl ReadContext<'_> {
+    pub fn error(&self, line: Option<u64>, reason: impl Into<String>) -> IngestError {
+        IngestError::new(self.source, &self.file.relative, line, reason)
+    }
+
+    pub fn unreadable(&self, e: std::io::Error) -> ReadError {
+        ReadError::Unreadable(unreadable(self.source, self.file, e))
+    }
+}
+
+/// The offset of a NUL byte in the first 8 KiB, if any. UTF-16 text (which
+/// is full of NULs) starts with a byte-order mark and is not counted.
+fn binary_at(path: &Path) -> std::io::Result<Option<u64>> {
+    use std::io::Read;
+    let mut head = [0u8; 8192];
+    let mut handle = std::fs::File::open(path)?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match handle.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    let head = &head[..filled];
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        return Ok(None);
+    }
+    Ok(head.iter().position(|b| *b == 0).map(|i| i as u64))
 }
 
 /// Hashes a file's bytes (blake3), streaming.
@@ -145,10 +298,10 @@ pub fn hash_file(source: &str, file: &SourceFile) -> Result<String, IngestError>
 }
 
 pub(crate) fn unreadable(source: &str, file: &SourceFile, e: std::io::Error) -> IngestError {
-    IngestError {
-        source: source.to_string(),
-        file: file.relative.clone(),
-        line: None,
-        reason: format!("cannot read file: {e}"),
-    }
+    IngestError::new(
+        source,
+        &file.relative,
+        None,
+        format!("cannot read file: {e}"),
+    )
 }

@@ -8,23 +8,30 @@
 use serde_json::Value;
 
 use super::mapping::apply;
-use super::{FileRead, IngestError, Manifest, SourceFile, unreadable};
+use super::{ReadContext, ReadError, RecordSink};
 use crate::record::{Provenance, Record};
 
-pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<FileRead, IngestError> {
-    let bytes = std::fs::read(&file.path).map_err(|e| unreadable(source, file, e))?;
-    let error = |line: Option<u64>, reason: String| IngestError {
-        source: source.to_string(),
-        file: file.relative.clone(),
-        line,
-        reason,
-    };
-    let mut out = FileRead::default();
+/// Notes larger than this are not notes; they are refused, not read.
+const MAX_NOTE_BYTES: u64 = 16 * 1024 * 1024;
+
+pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError> {
+    let (source, file) = (cx.source, cx.file);
+    let error = |line: Option<u64>, reason: String| cx.error(line, reason);
+    let size = std::fs::metadata(&file.path)
+        .map_err(|e| cx.unreadable(e))?
+        .len();
+    if size > MAX_NOTE_BYTES {
+        return Err(ReadError::Unreadable(error(
+            None,
+            format!("{size} bytes is too large for a note (limit {MAX_NOTE_BYTES}); skipped"),
+        )));
+    }
+    let bytes = std::fs::read(&file.path).map_err(|e| cx.unreadable(e))?;
     if bytes.contains(&0) {
-        return Err(error(
+        return Err(ReadError::Unreadable(error(
             None,
             "binary file (contains NUL bytes); not a note".into(),
-        ));
+        )));
     }
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text.to_string(),
@@ -34,7 +41,7 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
                 .filter(|b| **b == b'\n')
                 .count() as u64
                 + 1;
-            out.errors.push(error(
+            sink.error(error(
                 Some(line),
                 "invalid UTF-8; bad bytes replaced with U+FFFD, note kept".into(),
             ));
@@ -42,7 +49,7 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
         }
     };
 
-    let mut record = Record::new(source, &file.relative, manifest.kind);
+    let mut record = Record::new(source, &file.relative, cx.mapping.kind());
     record.provenance = Provenance {
         file: file.relative.clone(),
         line: Some(1),
@@ -50,7 +57,7 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
     let (front, body) = split_front_matter(&text);
     for (offset, line) in front.iter() {
         let Some((key, value)) = line.split_once(':') else {
-            out.errors.push(error(
+            sink.error(error(
                 Some(*offset),
                 format!("front matter line `{line}` is not `key: value`; ignored"),
             ));
@@ -84,8 +91,8 @@ pub fn read(source: &str, manifest: &Manifest, file: &SourceFile) -> Result<File
     if record.body.as_deref().is_some_and(str::is_empty) {
         record.body = None;
     }
-    out.records.push(record);
-    Ok(out)
+    sink.record(record)?;
+    Ok(())
 }
 
 /// Splits `---` front matter from the body. Returns the front-matter lines

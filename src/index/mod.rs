@@ -27,6 +27,7 @@ const CURRENT: &str = "CURRENT";
 const FINGERPRINT: &str = "schema.fingerprint";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 const CATCH_UP_BATCH: usize = 2_000;
+const CATCH_UP_COMMIT_EVERY: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -218,6 +219,13 @@ impl SearchIndex {
         let id_field = self.field("id");
         let mut seq = self.applied_seq()?;
         let mut applied = 0;
+        let mut uncommitted = 0;
+        let commit = |writer: &mut IndexWriter, seq: u64| -> Result<(), IndexError> {
+            let mut commit = writer.prepare_commit()?;
+            commit.set_payload(&serde_json::json!({ "seq": seq }).to_string());
+            commit.commit()?;
+            Ok(())
+        };
         loop {
             let changes = store.changes_after(seq, CATCH_UP_BATCH)?;
             if changes.is_empty() {
@@ -232,12 +240,19 @@ impl SearchIndex {
                 }
                 seq = change.seq;
                 applied += 1;
+                uncommitted += 1;
+            }
+            // tantivy keeps every pending delete until the commit: commit
+            // along the way so a large catch-up needs bounded memory.
+            if uncommitted >= CATCH_UP_COMMIT_EVERY {
+                commit(&mut writer, seq)?;
+                uncommitted = 0;
             }
         }
+        if uncommitted > 0 {
+            commit(&mut writer, seq)?;
+        }
         if applied > 0 {
-            let mut commit = writer.prepare_commit()?;
-            commit.set_payload(&serde_json::json!({ "seq": seq }).to_string());
-            commit.commit()?;
             self.reader.reload()?;
             tracing::info!(applied, seq, "index caught up with the store");
         }

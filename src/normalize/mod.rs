@@ -110,6 +110,10 @@ pub fn parse_amount(raw: &str) -> Result<f64, String> {
 /// caller records.
 pub fn country_code(raw: &str) -> Result<String, String> {
     let text: String = raw.trim().nfkc().collect();
+    // "UK" is common in exports but the ISO code is GB.
+    if text.eq_ignore_ascii_case("uk") {
+        return Ok("GB".to_string());
+    }
     let japanese = match text.as_str() {
         "日本" | "日本国" => Some("JP"),
         "アメリカ" | "米国" | "アメリカ合衆国" => Some("US"),

@@ -26,6 +26,7 @@ const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoi
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 const META_LAST_SEQ: &str = "last_seq";
+const CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -67,13 +68,33 @@ pub struct ApplyStats {
     pub deleted: usize,
 }
 
+/// A file being replaced batch by batch (see [`Store::begin_file`]).
+#[derive(Debug)]
+pub struct FileUpdate {
+    key: String,
+    previous: BTreeSet<String>,
+    seen: BTreeSet<String>,
+    stats: ApplyStats,
+}
+
+impl FileUpdate {
+    pub fn stats(&self) -> ApplyStats {
+        self.stats
+    }
+}
+
 pub struct Store {
     db: Database,
 }
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let database = match Database::create(path) {
+        // redb's default cache is 1 GiB; a smaller one keeps the server's
+        // memory bounded while a large export streams through.
+        let database = match redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+        {
             Ok(d) => d,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::Locked {
@@ -94,9 +115,8 @@ impl Store {
         Ok(Store { db: database })
     }
 
-    /// Replaces what `file` of `source` contributed with `records`, in one
-    /// transaction: upserts the records, deletes the ones the file no longer
-    /// has, and saves the file's checkpoint.
+    /// Replaces what `file` of `source` contributed with `records`: the
+    /// batch API below in one call (for small files and tests).
     pub fn apply_file(
         &self,
         source: &str,
@@ -104,14 +124,61 @@ impl Store {
         hash: &str,
         records: &[Record],
     ) -> Result<ApplyStats, StoreError> {
-        let key = checkpoint_key(source, file);
+        let mut update = self.begin_file(source, file)?;
+        self.apply_batch(&mut update, records)?;
+        let stats = self.finish_file(update, hash)?;
+        self.sync()?;
+        Ok(stats)
+    }
+
+    /// A write transaction for the batch API. Its commit is not flushed to
+    /// disk on its own (redb `Durability::None`): [`Store::sync`], at the end
+    /// of an ingest pass, makes every commit before it durable at once. A
+    /// crash before that rolls the store back to the last durable commit as
+    /// a whole — records, change log and checkpoints together — so the files
+    /// are simply read again.
+    fn begin_batch_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write().map_err(db)?;
+        txn.set_durability(redb::Durability::None).map_err(db)?;
+        Ok(txn)
+    }
+
+    /// Makes every earlier commit durable (one fsync).
+    pub fn sync(&self) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db)?;
-        let mut stats = ApplyStats::default();
+        txn.commit().map_err(db)
+    }
+
+    /// Starts replacing what `file` of `source` contributed. Records then go
+    /// in with [`Store::apply_batch`], one transaction per batch, so a file of
+    /// any size needs memory for one batch (and the set of its record ids);
+    /// [`Store::finish_file`] deletes the records the file no longer has and
+    /// saves its checkpoint.
+    pub fn begin_file(&self, source: &str, file: &str) -> Result<FileUpdate, StoreError> {
+        let key = checkpoint_key(source, file);
+        let txn = self.db.begin_read().map_err(db)?;
+        let checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
+        let previous = read_checkpoint(&checkpoints, &key)?.unwrap_or_default();
+        Ok(FileUpdate {
+            key,
+            previous: previous.records,
+            seen: BTreeSet::new(),
+            stats: ApplyStats::default(),
+        })
+    }
+
+    /// Upserts one batch of a file's records in one transaction.
+    pub fn apply_batch(
+        &self,
+        update: &mut FileUpdate,
+        records: &[Record],
+    ) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let txn = self.begin_batch_write()?;
         {
             let mut log = ChangeLog::open(&txn)?;
-            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
-            let previous = read_checkpoint(&checkpoints, &key)?.unwrap_or_default();
-            let mut now = BTreeSet::new();
             for record in records {
                 let id = record.id();
                 let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
@@ -119,29 +186,57 @@ impl Store {
                     message: e.to_string(),
                 })?;
                 match log.upsert(&id, &bytes)? {
-                    Upsert::Inserted => stats.inserted += 1,
-                    Upsert::Updated => stats.updated += 1,
-                    Upsert::Unchanged => stats.unchanged += 1,
+                    Upsert::Inserted => update.stats.inserted += 1,
+                    Upsert::Updated => update.stats.updated += 1,
+                    Upsert::Unchanged => update.stats.unchanged += 1,
                 }
-                now.insert(id);
+                update.seen.insert(id);
             }
-            for gone in previous.records.difference(&now) {
+            log.finish()?;
+        }
+        txn.commit().map_err(db)
+    }
+
+    /// Ends a file: deletes the records it had before and no longer has, and
+    /// saves its checkpoint with `hash`, in one transaction.
+    pub fn finish_file(&self, update: FileUpdate, hash: &str) -> Result<ApplyStats, StoreError> {
+        let FileUpdate {
+            key,
+            previous,
+            seen,
+            mut stats,
+        } = update;
+        let txn = self.begin_batch_write()?;
+        {
+            let mut log = ChangeLog::open(&txn)?;
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
+            for gone in previous.difference(&seen) {
                 if log.delete(gone)? {
                     stats.deleted += 1;
                 }
             }
-            let checkpoint = Checkpoint {
-                hash: hash.to_string(),
-                records: now,
-            };
-            let bytes = serde_json::to_vec(&checkpoint).map_err(|e| StoreError::Corrupt {
-                key: key.clone(),
-                message: e.to_string(),
-            })?;
-            checkpoints
-                .insert(key.as_str(), bytes.as_slice())
-                .map_err(db)?;
+            write_checkpoint(&mut checkpoints, &key, hash, seen)?;
             log.finish()?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(stats)
+    }
+
+    /// Ends a file whose reading broke off: deletes nothing, and saves a
+    /// checkpoint that knows every record the file had or got (so a later
+    /// pass can delete them) with an empty hash (so the file is read again).
+    pub fn abort_file(&self, update: FileUpdate) -> Result<ApplyStats, StoreError> {
+        let FileUpdate {
+            key,
+            mut previous,
+            seen,
+            stats,
+        } = update;
+        previous.extend(seen);
+        let txn = self.begin_batch_write()?;
+        {
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db)?;
+            write_checkpoint(&mut checkpoints, &key, "", previous)?;
         }
         txn.commit().map_err(db)?;
         Ok(stats)
@@ -323,6 +418,24 @@ impl<'txn> ChangeLog<'txn> {
             .map_err(db)?;
         Ok(())
     }
+}
+
+fn write_checkpoint(
+    checkpoints: &mut redb::Table<&'static str, &'static [u8]>,
+    key: &str,
+    hash: &str,
+    records: BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let checkpoint = Checkpoint {
+        hash: hash.to_string(),
+        records,
+    };
+    let bytes = serde_json::to_vec(&checkpoint).map_err(|e| StoreError::Corrupt {
+        key: key.replace('\0', "/"),
+        message: e.to_string(),
+    })?;
+    checkpoints.insert(key, bytes.as_slice()).map_err(db)?;
+    Ok(())
 }
 
 fn checkpoint_key(source: &str, file: &str) -> String {

@@ -1,0 +1,319 @@
+//! `rapport bench connectors`: generates exports of each format in a
+//! scratch folder, ingests each into a fresh data directory and prints the
+//! throughput (records per second, store and index included), then drops
+//! files into a watched folder and prints how long each took to become
+//! searchable. It prints numbers; it asserts nothing.
+//!
+//! It must never touch a configured data directory: everything lives under
+//! a temporary folder that is removed at the end.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+use rapport::config::{Config, SourceConfig};
+use rapport::engine::Rapport;
+use rapport::index::search::SearchRequest;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Ingest throughput per connector and file-to-searchable latency.
+    Connectors {
+        /// Records per generated export.
+        #[arg(long, default_value_t = 20_000)]
+        records: usize,
+        /// Files dropped into the watched folder for the latency figure.
+        #[arg(long, default_value_t = 10)]
+        latency_runs: usize,
+    },
+}
+
+pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
+    let BenchCommand::Connectors {
+        records,
+        latency_runs,
+    } = command;
+    let root = std::env::temp_dir().join(format!("rapport-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&root)?;
+    let result = bench(&root, records.max(1), latency_runs.max(1));
+    let _ = std::fs::remove_dir_all(&root);
+    result?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn config(root: &Path, name: &str, connector: &str, path: PathBuf, watch: bool) -> Config {
+    let dictionaries = std::env::var_os("RAPPORT_DICTIONARY_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("rapport-dictionaries"));
+    Config {
+        data_dir: root.join(format!("data-{name}")),
+        dictionary_dir: Some(dictionaries),
+        sources: vec![SourceConfig {
+            name: name.to_string(),
+            connector: connector.to_string(),
+            path,
+            watch,
+            pull: None,
+            region: None,
+        }],
+        ..Config::default()
+    }
+}
+
+/// Writes an export of `n` records into a folder.
+type Generator = fn(&Path, usize) -> Result<PathBuf>;
+
+fn bench(root: &Path, n: usize, latency_runs: usize) -> Result<()> {
+    println!(
+        "rapport bench connectors: {n} records per export, debug assertions {}",
+        cfg!(debug_assertions)
+    );
+    println!(
+        "{:<18} {:>9} {:>10} {:>10} {:>12}",
+        "connector", "records", "MB", "seconds", "records/s"
+    );
+    let cases: [(&str, &str, Generator); 7] = [
+        ("generic-csv", "generic-csv", gen_csv),
+        ("salesforce", "salesforce-export", gen_salesforce),
+        ("zendesk", "zendesk-export", gen_zendesk),
+        ("mbox", "mbox", gen_mbox),
+        ("eml", "eml", gen_eml),
+        ("vcard", "vcard", gen_vcard),
+        ("notes", "notes", gen_notes),
+    ];
+    for (name, connector, generate) in cases {
+        let folder = root.join(format!("in-{name}"));
+        std::fs::create_dir_all(&folder)?;
+        let count = if matches!(name, "notes" | "eml") {
+            (n / 10).max(1)
+        } else {
+            n
+        };
+        generate(&folder, count)?;
+        let bytes = folder_size(&folder);
+        let app = Rapport::open(config(root, name, connector, folder, false))
+            .with_context(|| format!("opening the {name} data directory"))?;
+        let started = Instant::now();
+        let report = app.ingest(&|_| {})?;
+        let secs = started.elapsed().as_secs_f64();
+        let ingested: usize = report.sources.iter().map(|s| s.inserted).sum();
+        println!(
+            "{:<18} {:>9} {:>10.1} {:>10.2} {:>12.0}",
+            connector,
+            ingested,
+            bytes as f64 / 1e6,
+            secs,
+            ingested as f64 / secs
+        );
+    }
+
+    let folder = root.join("watched");
+    std::fs::create_dir_all(&folder)?;
+    let app = Arc::new(Rapport::open(config(
+        root,
+        "watched",
+        "notes",
+        folder.clone(),
+        true,
+    ))?);
+    app.ingest(&|_| {})?;
+    let _background = rapport::watch::start(app.clone())?;
+    wait(Duration::from_secs(10), || {
+        app.connectors_status()
+            .map(|s| s.iter().any(|c| c.state == "watching"))
+            .unwrap_or(false)
+    });
+    let mut latencies = Vec::new();
+    for i in 0..latency_runs {
+        let word = format!("latencyprobe{i}x");
+        let started = Instant::now();
+        std::fs::write(
+            folder.join(format!("probe-{i}.md")),
+            format!("# Probe {i}\n\n{word}\n"),
+        )?;
+        let found = wait(Duration::from_secs(20), || {
+            app.search(&SearchRequest {
+                q: word.clone(),
+                limit: 1,
+                offset: 0,
+            })
+            .map(|r| r.total > 0)
+            .unwrap_or(false)
+        });
+        if found {
+            latencies.push(started.elapsed());
+        } else {
+            println!("probe {i} not searchable within 20 s");
+        }
+    }
+    latencies.sort();
+    if let (Some(min), Some(max)) = (latencies.first(), latencies.last()) {
+        let median = latencies[latencies.len() / 2];
+        println!(
+            "file-to-searchable latency (watch, debounce {} ms) over {} files: min {} ms, median {} ms, max {} ms",
+            app.config().watch_debounce_ms,
+            latencies.len(),
+            min.as_millis(),
+            median.as_millis(),
+            max.as_millis()
+        );
+    }
+    Ok(())
+}
+
+fn wait(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+fn folder_size(folder: &Path) -> u64 {
+    std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+const WORDS: &[&str] = &[
+    "invoice",
+    "renewal",
+    "shipment",
+    "Osaka",
+    "請求書",
+    "出荷",
+    "meeting",
+    "quote",
+    "support",
+    "東京",
+];
+
+fn words(i: usize, k: usize) -> String {
+    (0..k)
+        .map(|j| WORDS[(i * 7 + j * 3) % WORDS.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn gen_csv(dir: &Path, n: usize) -> Result<PathBuf> {
+    let mut s = String::from("id,name,email,phone,company,country,notes\n");
+    for i in 0..n {
+        let _ = writeln!(
+            s,
+            "P-{i},Person {i},person{i}@example{}.com,+1 415 555 {:04},Company {},US,\"{}\"",
+            i % 97,
+            i % 10_000,
+            i % 500,
+            words(i, 8)
+        );
+    }
+    let path = dir.join("contacts.csv");
+    std::fs::write(&path, s)?;
+    Ok(path)
+}
+
+fn gen_salesforce(dir: &Path, n: usize) -> Result<PathBuf> {
+    let mut s = String::from(
+        "\"Id\",\"AccountId\",\"FirstName\",\"LastName\",\"Email\",\"Phone\",\"MailingCountry\",\"Description\",\"OwnerId\",\"CreatedDate\"\n",
+    );
+    for i in 0..n {
+        let _ = writeln!(
+            s,
+            "\"003{i:015}\",\"001{:015}\",\"First{i}\",\"Last{i}\",\"c{i}@example.com\",\"+81 3 1234 {:04}\",\"Japan\",\"{}\",\"005000000000001\",\"2024-05-01T09:00:00.000Z\"",
+            i % 300,
+            i % 10_000,
+            words(i, 8)
+        );
+    }
+    let path = dir.join("Contact.csv");
+    std::fs::write(&path, s)?;
+    Ok(path)
+}
+
+fn gen_zendesk(dir: &Path, n: usize) -> Result<PathBuf> {
+    let mut s = String::new();
+    for i in 0..n {
+        let ticket = serde_json::json!({
+            "id": i, "subject": format!("Ticket {i} {}", words(i, 3)), "description": words(i, 12),
+            "status": "open", "requester_id": 1000 + i % 700, "organization_id": 50 + i % 40,
+            "tags": ["billing", "vip"], "created_at": "2024-05-01T09:00:00Z",
+            "comments": [{"body": words(i + 1, 10)}, {"body": words(i + 2, 10)}]
+        });
+        let _ = writeln!(s, "{ticket}");
+    }
+    let path = dir.join("tickets.json");
+    std::fs::write(&path, s)?;
+    Ok(path)
+}
+
+fn message(i: usize) -> String {
+    format!(
+        "From: Person {i} <p{i}@example.com>\nTo: support@rapport.example\nSubject: Question {i} {}\nDate: Wed, 01 May 2024 09:00:00 +0000\nMessage-ID: <m{i}@example.com>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{}\n",
+        words(i, 3),
+        words(i, 30)
+    )
+}
+
+fn gen_mbox(dir: &Path, n: usize) -> Result<PathBuf> {
+    let mut s = String::new();
+    for i in 0..n {
+        let _ = write!(
+            s,
+            "From p{i}@example.com Wed May  1 09:00:00 2024\n{}\n",
+            message(i)
+        );
+    }
+    let path = dir.join("inbox.mbox");
+    std::fs::write(&path, s)?;
+    Ok(path)
+}
+
+fn gen_eml(dir: &Path, n: usize) -> Result<PathBuf> {
+    for i in 0..n {
+        std::fs::write(dir.join(format!("m{i}.eml")), message(i))?;
+    }
+    Ok(dir.to_path_buf())
+}
+
+fn gen_vcard(dir: &Path, n: usize) -> Result<PathBuf> {
+    let mut s = String::new();
+    for i in 0..n {
+        let _ = write!(
+            s,
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:card-{i}\r\nFN:Person {i}\r\nN:{i};Person;;;\r\nORG:Company {}\r\nEMAIL;TYPE=work:v{i}@example.com\r\nTEL;TYPE=cell:+44 20 7946 {:04}\r\nNOTE:{}\r\nEND:VCARD\r\n",
+            i % 500,
+            i % 10_000,
+            words(i, 6)
+        );
+    }
+    let path = dir.join("contacts.vcf");
+    std::fs::write(&path, s)?;
+    Ok(path)
+}
+
+fn gen_notes(dir: &Path, n: usize) -> Result<PathBuf> {
+    for i in 0..n {
+        std::fs::write(
+            dir.join(format!("note-{i}.md")),
+            format!(
+                "---\ncustomer: ORG-{}\nauthor: Staff\ndate: 2024-05-01\n---\n# Note {i}\n\n{}\n",
+                i % 100,
+                words(i, 40)
+            ),
+        )?;
+    }
+    Ok(dir.to_path_buf())
+}
