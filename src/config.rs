@@ -48,6 +48,8 @@ pub struct Config {
     pub ipadic_source: PathBuf,
     /// Where the built Japanese dictionary is cached (default: data_dir/dictionaries).
     pub dictionary_dir: Option<PathBuf>,
+    /// Query-time synonyms: one group of equivalent forms per line.
+    pub synonyms: Option<PathBuf>,
     pub sources: Vec<SourceConfig>,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
@@ -63,6 +65,7 @@ impl Default for Config {
             connectors_dir: None,
             ipadic_source: PathBuf::from("/usr/share/mecab/dic/ipadic"),
             dictionary_dir: None,
+            synonyms: None,
             sources: Vec::new(),
             base_dir: PathBuf::from("."),
         }
@@ -124,6 +127,9 @@ impl Config {
         if let Some(v) = var("RAPPORT_DICTIONARY_DIR") {
             self.dictionary_dir = Some(v.into());
         }
+        if let Some(v) = var("RAPPORT_SYNONYMS") {
+            self.synonyms = Some(v.into());
+        }
     }
 
     fn resolve_paths(&mut self) {
@@ -141,6 +147,9 @@ impl Config {
             fix(p);
         }
         if let Some(p) = self.dictionary_dir.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.synonyms.as_mut() {
             fix(p);
         }
         for source in &mut self.sources {

@@ -8,7 +8,9 @@
 
 pub mod analyzers;
 pub mod document;
+pub mod extra_tokenizers;
 pub mod japanese_dictionary;
+pub mod keys;
 pub mod search;
 pub mod text_tokenizer;
 
@@ -77,6 +79,7 @@ pub struct SearchIndex {
     analyzers: Analyzers,
     root: PathBuf,
     generation: String,
+    synonyms: search::synonyms::Synonyms,
 }
 
 impl SearchIndex {
@@ -170,6 +173,7 @@ impl SearchIndex {
             analyzers,
             root: root.to_path_buf(),
             generation,
+            synonyms: search::synonyms::Synonyms::default(),
         })
     }
 
@@ -253,6 +257,11 @@ impl SearchIndex {
             .iter()
             .position(|f| f.name == name)
             .map(|i| self.fields[i])
+    }
+
+    /// Sets the query-time synonyms (see `search::synonyms`).
+    pub fn set_synonyms(&mut self, synonyms: search::synonyms::Synonyms) {
+        self.synonyms = synonyms;
     }
 
     pub fn spec(&self) -> &SchemaSpec {
