@@ -38,6 +38,8 @@ pub fn phone_significant(raw: &str) -> Option<String> {
             }
             best.trim_start_matches('0')
         }
+        // North American numbers written with their leading 1.
+        None if key.len() == 11 && key.starts_with('1') => &key[1..],
         None => key.trim_start_matches('0'),
     };
     (nsn.len() >= 5).then(|| nsn.to_string())
@@ -83,6 +85,7 @@ mod tests {
             "415-555-0100",
             "(415) 555 0100",
             "4155550100",
+            "1-415-555-0100",
         ] {
             assert_eq!(
                 phone_significant(typed).as_deref(),

@@ -69,9 +69,9 @@ fn lex(query: &str, is_field: &dyn Fn(&str) -> bool, warnings: &mut Vec<String>)
                 }
             }
         } else if (c == '-' || c == '+')
-            && chars
-                .get(i + 1)
-                .is_some_and(|n| !n.is_whitespace() && *n != ')')
+            && chars.get(i + 1).is_some_and(|n| {
+                !n.is_whitespace() && *n != ')' && !(c == '+' && n.is_ascii_digit())
+            })
         {
             if c == '-' {
                 tokens.push(Token::Minus);
