@@ -84,6 +84,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build a generated corpus and measure query latency directly and over HTTP on 127.0.0.1.
+    Bench {
+        /// Corpus size in records (about ten per customer).
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Where the corpus lives; reused when it already holds this size.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Requests per query type (direct and one client; twice as many for the concurrent clients).
+        #[arg(long, default_value_t = 400)]
+        requests: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Time budget per query type and phase.
+        #[arg(long, default_value_t = 20)]
+        max_seconds: u64,
+        /// Only these query types (comma-separated names as printed, e.g. "grouped,suggest").
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Print the report as JSON instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Ingest the bundled examples into a fresh data directory and serve them.
     Demo {
         /// Data directory to (re)create (default: a folder in the system temp dir).
@@ -214,6 +237,37 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 for t in tokens {
                     println!("{}\t{}\t{}..{}", t.position, t.token, t.start, t.end);
                 }
+            }
+            Ok(ok)
+        }
+        Command::Bench {
+            records,
+            dir,
+            requests,
+            clients,
+            max_seconds,
+            only,
+            json,
+        } => {
+            if records == 0 || requests == 0 || clients == 0 || max_seconds == 0 {
+                bail!("--records, --requests, --clients and --max-seconds must be above 0");
+            }
+            let config = Config::load(cli.config.as_deref())?;
+            let options = rapport::bench::BenchOptions {
+                records,
+                dir: dir.unwrap_or_else(|| {
+                    std::env::temp_dir().join(format!("rapport-bench-{records}"))
+                }),
+                requests,
+                clients,
+                max_seconds,
+                only,
+            };
+            let report = rapport::bench::run(&options, config)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", rapport::bench::markdown(&report));
             }
             Ok(ok)
         }

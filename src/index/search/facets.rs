@@ -8,12 +8,13 @@
 //! records carry it.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::grouping::{ords_to_hashes, ords_to_strings};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FacetValue {
@@ -38,15 +39,7 @@ pub struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     customers: Option<(Option<StrColumn>, Option<StrColumn>)>,
     record_counts: Vec<Vec<u64>>,
-    pairs: Vec<HashSet<(u64, u64)>>,
-    customer_hash: HashMap<u64, u64>,
-}
-
-fn hash_of(text: &str, single: bool) -> u64 {
-    let mut h = DefaultHasher::new();
-    single.hash(&mut h);
-    text.hash(&mut h);
-    h.finish()
+    pairs: Vec<rustc_hash::FxHashSet<(u64, u64)>>,
 }
 
 impl Collector for FacetCounts {
@@ -74,11 +67,10 @@ impl Collector for FacetCounts {
             None
         };
         Ok(FacetSegment {
-            pairs: vec![HashSet::new(); columns.len()],
+            pairs: vec![rustc_hash::FxHashSet::default(); columns.len()],
             columns,
             customers,
             record_counts,
-            customer_hash: HashMap::new(),
         })
     }
 
@@ -117,31 +109,42 @@ impl Collector for FacetCounts {
 }
 
 impl FacetSegment {
-    /// A stable hash of the record's customer (or of the record itself).
-    fn customer_of(&mut self, doc: DocId) -> u64 {
+    /// The record's customer as a slot: its customer ord (even) or, for a
+    /// record without a customer, its id ord (odd).
+    fn customer_of(&self, doc: DocId) -> u64 {
         let Some((customers, ids)) = &self.customers else {
             return 0;
         };
-        let (column, single) = match customers.as_ref().and_then(|c| c.term_ords(doc).next()) {
-            Some(ord) => (customers.as_ref().map(|c| (c, ord)), false),
-            None => (
-                ids.as_ref()
-                    .and_then(|c| c.term_ords(doc).next().map(|o| (c, o))),
-                true,
-            ),
-        };
-        let Some((column, ord)) = column else {
-            return u64::from(doc);
-        };
-        let slot = ord.wrapping_mul(2) + u64::from(single);
-        if let Some(h) = self.customer_hash.get(&slot) {
-            return *h;
+        match customers.as_ref().and_then(|c| c.term_ords(doc).next()) {
+            Some(ord) => ord * 2,
+            None => ids
+                .as_ref()
+                .and_then(|c| c.term_ords(doc).next())
+                .map(|o| o * 2 + 1)
+                .unwrap_or(u64::MAX),
         }
-        let mut text = String::new();
-        let _ = column.ord_to_str(ord, &mut text);
-        let h = hash_of(&text, single);
-        self.customer_hash.insert(slot, h);
-        h
+    }
+
+    /// Stable hashes of the customers behind `slots`, resolved in one pass
+    /// per column.
+    fn customer_hashes(&self, slots: &HashSet<u64>) -> HashMap<u64, u64> {
+        let mut out = HashMap::with_capacity(slots.len());
+        let Some((customers, ids)) = &self.customers else {
+            return out;
+        };
+        for (column, single) in [(customers, false), (ids, true)] {
+            let Some(column) = column else { continue };
+            let mut ords: Vec<u64> = slots
+                .iter()
+                .filter(|s| **s != u64::MAX && (*s % 2 == 1) == single)
+                .map(|s| s / 2)
+                .collect();
+            ords.sort_unstable();
+            for (ord, hash) in ords.iter().zip(ords_to_hashes(column, &ords, !single)) {
+                out.insert(ord * 2 + u64::from(single), hash);
+            }
+        }
+        out
     }
 }
 
@@ -174,29 +177,18 @@ impl SegmentCollector for FacetSegment {
     }
 
     fn harvest(self) -> Counted {
-        let mut text = String::new();
-        let mut value_of = |column: &StrColumn, ord: u64| -> Option<String> {
-            text.clear();
-            column
-                .ord_to_str(ord, &mut text)
-                .ok()?
-                .then(|| text.clone())
-        };
         if self.customers.is_some() {
+            let slots: HashSet<u64> = self.pairs.iter().flatten().map(|p| p.1).collect();
+            let hashes = self.customer_hashes(&slots);
             let mut out = Vec::new();
-            for (column, pairs) in self.columns.iter().zip(self.pairs) {
+            for (column, pairs) in self.columns.iter().zip(&self.pairs) {
                 let mut values: HashMap<String, HashSet<u64>> = HashMap::new();
-                let mut names: HashMap<u64, String> = HashMap::new();
                 if let Some(column) = column {
-                    for (ord, customer) in pairs {
-                        let name = match names.get(&ord) {
-                            Some(n) => n.clone(),
-                            None => {
-                                let n = value_of(column, ord).unwrap_or_default();
-                                names.insert(ord, n.clone());
-                                n
-                            }
-                        };
+                    let mut by_value: Vec<(u64, u64)> = pairs.iter().copied().collect();
+                    by_value.sort_unstable();
+                    let ords: Vec<u64> = by_value.iter().map(|p| p.0).collect();
+                    for ((_, slot), name) in by_value.iter().zip(ords_to_strings(column, &ords)) {
+                        let customer = hashes.get(slot).copied().unwrap_or(*slot);
                         values.entry(name).or_default().insert(customer);
                     }
                 }
@@ -208,10 +200,15 @@ impl SegmentCollector for FacetSegment {
             for (column, counts) in self.columns.iter().zip(self.record_counts) {
                 let mut values = HashMap::new();
                 if let Some(column) = column {
-                    for (ord, count) in counts.into_iter().enumerate().filter(|(_, c)| *c > 0) {
-                        if let Some(name) = value_of(column, ord as u64) {
-                            values.insert(name, count);
-                        }
+                    let present: Vec<(u64, u64)> = counts
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(_, c)| *c > 0)
+                        .map(|(ord, c)| (ord as u64, c))
+                        .collect();
+                    let ords: Vec<u64> = present.iter().map(|p| p.0).collect();
+                    for ((_, count), name) in present.iter().zip(ords_to_strings(column, &ords)) {
+                        values.insert(name, *count);
                     }
                 }
                 out.push(values);

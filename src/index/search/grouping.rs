@@ -7,8 +7,6 @@
 //! It must never load documents: it reads fast fields only, so that it stays
 //! fast over a million records; documents are read for the returned page.
 
-use std::collections::HashMap;
-
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
@@ -159,8 +157,13 @@ impl SegmentCollector for TopRecordsSegment {
 /// One group of matching records.
 #[derive(Debug, Clone)]
 pub struct Group {
-    /// The customer id, or the record id of a record without a customer.
+    /// The customer id, or the record id of a record without a customer;
+    /// empty until [`name_groups`] fills it in (for the page shown).
     pub key: String,
+    /// A hash of the key: the group's identity across segments.
+    pub hash: u64,
+    /// Where the key can be read: segment and term ordinal.
+    origin: (SegmentOrdinal, u64),
     pub is_customer: bool,
     pub count: usize,
     /// Best first; at most [`RECORDS_PER_GROUP`].
@@ -172,16 +175,58 @@ impl Group {
         self.top.first().map(|t| t.0).unwrap_or(f64::NEG_INFINITY)
     }
 
-    fn add(&mut self, key: f64, address: DocAddress) {
+    fn merge(&mut self, other: Group) {
+        self.count += other.count;
+        self.top.extend(other.top);
+        self.top.sort_by(by_key_desc);
+        self.top.truncate(RECORDS_PER_GROUP);
+    }
+}
+
+/// A group while one segment is collected: no allocation per record.
+#[derive(Clone, Copy)]
+struct Acc {
+    count: u32,
+    len: u8,
+    top: [(f64, DocId); RECORDS_PER_GROUP],
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        count: 0,
+        len: 0,
+        top: [(f64::NEG_INFINITY, 0); RECORDS_PER_GROUP],
+    };
+
+    #[inline]
+    fn add(&mut self, key: f64, doc: DocId) {
         self.count += 1;
-        self.insert(key, address);
+        let len = self.len as usize;
+        if len == RECORDS_PER_GROUP && self.top[len - 1].0 >= key {
+            return;
+        }
+        let mut i = len.min(RECORDS_PER_GROUP - 1);
+        self.top[i] = (key, doc);
+        while i > 0 && self.top[i - 1].0 < self.top[i].0 {
+            self.top.swap(i - 1, i);
+            i -= 1;
+        }
+        if len < RECORDS_PER_GROUP {
+            self.len += 1;
+        }
     }
 
-    fn insert(&mut self, key: f64, address: DocAddress) {
-        if self.top.len() < RECORDS_PER_GROUP || self.top.last().is_some_and(|l| l.0 < key) {
-            self.top.push((key, address));
-            self.top.sort_by(by_key_desc);
-            self.top.truncate(RECORDS_PER_GROUP);
+    fn into_group(self, hash: u64, ord: u64, is_customer: bool, segment: SegmentOrdinal) -> Group {
+        Group {
+            key: String::new(),
+            hash,
+            origin: (segment, ord),
+            is_customer,
+            count: self.count as usize,
+            top: self.top[..self.len as usize]
+                .iter()
+                .map(|(k, d)| (*k, DocAddress::new(segment, *d)))
+                .collect(),
         }
     }
 }
@@ -196,8 +241,9 @@ pub struct GroupsSegment {
     segment: SegmentOrdinal,
     customers: Option<StrColumn>,
     ids: Option<StrColumn>,
-    by_ord: HashMap<u64, Group>,
-    singles: Vec<(u64, Group)>,
+    /// Indexed by the customer id's term ordinal in this segment.
+    by_ord: Vec<Acc>,
+    singles: Vec<(u64, f64, DocId)>,
 }
 
 impl Collector for Groups {
@@ -210,12 +256,14 @@ impl Collector for Groups {
         reader: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
         let fast = reader.fast_fields();
+        let customers = fast.str("customer_id")?;
+        let terms = customers.as_ref().map(|c| c.num_terms()).unwrap_or(0);
         Ok(GroupsSegment {
             ranking: SegmentRanking::new(self.ranking, reader),
             segment,
-            customers: fast.str("customer_id")?,
+            customers,
             ids: fast.str("id")?,
-            by_ord: HashMap::new(),
+            by_ord: vec![Acc::EMPTY; terms],
             singles: Vec::new(),
         })
     }
@@ -228,21 +276,18 @@ impl Collector for Groups {
         if fruits.len() == 1 {
             return Ok(fruits.into_iter().flatten().collect());
         }
-        let mut merged: HashMap<(bool, String), Group> = HashMap::new();
+        let mut index: rustc_hash::FxHashMap<u64, usize> = Default::default();
+        let mut merged: Vec<Group> = Vec::new();
         for group in fruits.into_iter().flatten() {
-            match merged.get_mut(&(group.is_customer, group.key.clone())) {
-                Some(existing) => {
-                    existing.count += group.count;
-                    for (key, address) in group.top {
-                        existing.insert(key, address);
-                    }
-                }
-                None => {
-                    merged.insert((group.is_customer, group.key.clone()), group);
+            match index.entry(group.hash) {
+                std::collections::hash_map::Entry::Occupied(i) => merged[*i.get()].merge(group),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(merged.len());
+                    merged.push(group);
                 }
             }
         }
-        Ok(merged.into_values().collect())
+        Ok(merged)
     }
 }
 
@@ -251,70 +296,137 @@ impl SegmentCollector for GroupsSegment {
 
     fn collect(&mut self, doc: DocId, score: Score) {
         let key = self.ranking.key(doc, score);
-        let address = DocAddress::new(self.segment, doc);
         let customer = self
             .customers
             .as_ref()
             .and_then(|c| c.term_ords(doc).next());
-        match customer {
-            Some(ord) => self
-                .by_ord
-                .entry(ord)
-                .or_insert_with(|| Group {
-                    key: String::new(),
-                    is_customer: true,
-                    count: 0,
-                    top: Vec::new(),
-                })
-                .add(key, address),
+        match customer.and_then(|ord| self.by_ord.get_mut(ord as usize)) {
+            Some(acc) => acc.add(key, doc),
             None => {
                 let ord = self
                     .ids
                     .as_ref()
                     .and_then(|c| c.term_ords(doc).next())
                     .unwrap_or(u64::MAX);
-                let mut group = Group {
-                    key: String::new(),
-                    is_customer: false,
-                    count: 0,
-                    top: Vec::new(),
-                };
-                group.add(key, address);
-                self.singles.push((ord, group));
+                self.singles.push((ord, key, doc));
             }
         }
     }
 
     fn harvest(self) -> Vec<Group> {
-        let mut out = Vec::with_capacity(self.by_ord.len() + self.singles.len());
-        let mut text = String::new();
-        for (ord, mut group) in self.by_ord {
-            text.clear();
-            if let Some(col) = &self.customers
-                && col.ord_to_str(ord, &mut text).unwrap_or(false)
-            {
-                group.key = text.clone();
-                out.push(group);
+        let mut out = Vec::new();
+        if let Some(col) = &self.customers {
+            let ords: Vec<u64> = self
+                .by_ord
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.count > 0)
+                .map(|(o, _)| o as u64)
+                .collect();
+            let hashes = ords_to_hashes(col, &ords, true);
+            out.reserve(ords.len() + self.singles.len());
+            for (ord, hash) in ords.iter().zip(hashes) {
+                out.push(self.by_ord[*ord as usize].into_group(hash, *ord, true, self.segment));
             }
         }
-        for (ord, mut group) in self.singles {
-            text.clear();
-            if let Some(col) = &self.ids
-                && col.ord_to_str(ord, &mut text).unwrap_or(false)
-            {
-                group.key = text.clone();
+        let mut singles = self.singles;
+        singles.sort_unstable_by_key(|s| s.0);
+        let hashes = match &self.ids {
+            Some(col) => {
+                let ords: Vec<u64> = singles.iter().map(|s| s.0).collect();
+                ords_to_hashes(col, &ords, false)
             }
-            out.push(group);
+            None => Vec::new(),
+        };
+        for (i, (ord, key, doc)) in singles.into_iter().enumerate() {
+            let mut acc = Acc::EMPTY;
+            acc.add(key, doc);
+            let hash = hashes.get(i).copied().unwrap_or(u64::from(doc));
+            out.push(acc.into_group(hash, ord, false, self.segment));
         }
         out
     }
 }
 
-/// Sorts groups best first (ties by key, so paging is stable).
-pub fn sort_groups(groups: &mut [Group]) {
-    groups.sort_by(|a, b| {
+/// Hashes of the terms of sorted `ords` (repeats allowed), in one pass over
+/// the column's dictionary (looking ords up one by one decodes a block
+/// each); `customer` keeps customer ids and record ids apart.
+pub fn ords_to_hashes(column: &StrColumn, ords: &[u64], customer: bool) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut distinct: Vec<u64> = ords.to_vec();
+    distinct.dedup();
+    let mut hashes = Vec::with_capacity(distinct.len());
+    let _ = column
+        .dictionary()
+        .sorted_ords_to_term_cb(&distinct, |bytes| {
+            let mut h = rustc_hash::FxHasher::default();
+            customer.hash(&mut h);
+            bytes.hash(&mut h);
+            hashes.push(h.finish());
+        });
+    let mut out = Vec::with_capacity(ords.len());
+    let mut i = 0;
+    for (k, ord) in ords.iter().enumerate() {
+        if k > 0 && ords[k - 1] != *ord {
+            i += 1;
+        }
+        out.push(hashes.get(i).copied().unwrap_or(*ord));
+    }
+    out
+}
+
+/// The strings of sorted `ords` (repeats allowed), in one dictionary pass.
+pub fn ords_to_strings(column: &StrColumn, ords: &[u64]) -> Vec<String> {
+    let mut distinct: Vec<u64> = ords.to_vec();
+    distinct.dedup();
+    let mut names = Vec::with_capacity(distinct.len());
+    let _ = column
+        .dictionary()
+        .sorted_ords_to_term_cb(&distinct, |bytes| {
+            names.push(String::from_utf8_lossy(bytes).into_owned());
+        });
+    let mut out = Vec::with_capacity(ords.len());
+    let mut i = 0;
+    for (k, ord) in ords.iter().enumerate() {
+        if k > 0 && ords[k - 1] != *ord {
+            i += 1;
+        }
+        out.push(names.get(i).cloned().unwrap_or_default());
+    }
+    out
+}
+
+/// Reads the keys of `groups` (the page about to be shown).
+pub fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
+    let mut text = String::new();
+    for group in groups {
+        let (segment, ord) = group.origin;
+        let column = if group.is_customer {
+            "customer_id"
+        } else {
+            "id"
+        };
+        if let Ok(Some(col)) = searcher.segment_reader(segment).fast_fields().str(column) {
+            text.clear();
+            if col.ord_to_str(ord, &mut text).unwrap_or(false) {
+                group.key = text.clone();
+            }
+        }
+    }
+}
+
+/// Puts the best `n` groups first, in order (ties by key, so paging is
+/// stable); the rest stay behind them unsorted.
+pub fn sort_groups(groups: &mut [Group], n: usize) {
+    let order = |a: &Group, b: &Group| {
         b.best()
             .total_cmp(&a.best())
             .then_with(|| a.key.cmp(&b.key))
-    });
+    };
+    if n < groups.len() {
+        groups.select_nth_unstable_by(n, order);
+        groups[..n].sort_unstable_by(order);
+    } else {
+        groups.sort_unstable_by(order);
+    }
 }

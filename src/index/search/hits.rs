@@ -161,7 +161,13 @@ impl<'a> Renderer<'a> {
 
     fn hit(&self, doc: &TantivyDocument, score: f64, mut matched_fields: Vec<String>) -> Hit {
         let mut snippets = BTreeMap::new();
-        for (name, generator) in &self.generators {
+        // Only fields the query matched can have something to highlight;
+        // analysing the others again would be wasted time.
+        for (name, generator) in self
+            .generators
+            .iter()
+            .filter(|(name, _)| matched_fields.contains(name))
+        {
             let mut snippet = generator.snippet_from_doc(doc);
             if !snippet.highlighted().is_empty() {
                 snippet.set_snippet_prefix_postfix("<mark>", "</mark>");

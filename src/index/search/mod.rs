@@ -13,6 +13,7 @@
 pub mod aggs;
 pub mod facets;
 pub mod filters;
+pub mod fuzzy;
 pub mod grouping;
 pub mod hits;
 pub mod parse;
@@ -28,7 +29,7 @@ use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::tokenizer::TokenStream;
 
 use self::facets::{FacetCounts, FacetValue};
-use self::grouping::{Groups, Ranking, TopRecords, sort_groups};
+use self::grouping::{Groups, Ranking, TopRecords, name_groups, sort_groups};
 use self::hits::{CustomerHit, Hit, Renderer};
 use self::parse::Node;
 use self::query::QueryBuilder;
@@ -191,7 +192,10 @@ impl SearchIndex {
             let found = match request.group {
                 Grouping::Customer => {
                     let mut all = searcher.search(&*query, &Groups { ranking })?;
-                    sort_groups(&mut all);
+                    let shown = (request.offset + request.limit).min(all.len());
+                    sort_groups(&mut all, shown);
+                    let from = request.offset.min(shown);
+                    name_groups(&searcher, &mut all[from..shown]);
                     let empty = all.is_empty();
                     groups = Some(all);
                     empty

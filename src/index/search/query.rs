@@ -13,15 +13,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    QueryParser, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, DfaWrapper, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery,
+    Query, QueryParser, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
+use super::fuzzy::{SharedFuzzyQuery, automaton};
 use super::parse::Node;
 use super::synonyms::Synonyms;
 use crate::index::SearchIndex;
@@ -52,6 +54,8 @@ pub struct QueryBuilder<'a> {
     index: &'a SearchIndex,
     synonyms: &'a Synonyms,
     analyzers: HashMap<TokenizerKind, TextAnalyzer>,
+    tokens: HashMap<(TokenizerKind, String), Vec<String>>,
+    automata: HashMap<(String, u8), Option<Arc<DfaWrapper>>>,
     by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     fuzzy_by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     warnings: Vec<String>,
@@ -102,6 +106,8 @@ impl<'a> QueryBuilder<'a> {
             index,
             synonyms,
             analyzers: HashMap::new(),
+            tokens: HashMap::new(),
+            automata: HashMap::new(),
             by_field: BTreeMap::new(),
             fuzzy_by_field: BTreeMap::new(),
             warnings: Vec::new(),
@@ -123,6 +129,10 @@ impl<'a> QueryBuilder<'a> {
     }
 
     fn tokens(&mut self, kind: TokenizerKind, text: &str) -> Vec<String> {
+        let key = (kind, text.to_string());
+        if let Some(tokens) = self.tokens.get(&key) {
+            return tokens.clone();
+        }
         let index = self.index;
         let analyzer = self
             .analyzers
@@ -133,7 +143,16 @@ impl<'a> QueryBuilder<'a> {
         while let Some(token) = stream.next() {
             out.push(token.text.clone());
         }
+        self.tokens.insert(key, out.clone());
         out
+    }
+
+    /// One automaton per typed token and distance, whatever the field.
+    fn automaton(&mut self, field: Field, token: &str, budget: u8) -> Option<Arc<DfaWrapper>> {
+        self.automata
+            .entry((token.to_string(), budget))
+            .or_insert_with(|| automaton(field, token, budget))
+            .clone()
     }
 
     fn record(&mut self, field: &str, query: &dyn Query) {
@@ -384,10 +403,15 @@ impl<'a> QueryBuilder<'a> {
                     kind,
                     TokenizerKind::Text | TokenizerKind::English | TokenizerKind::Japanese
                 );
-                if textual && budget > 0 {
+                let shared = if textual && budget > 0 {
+                    self.automaton(field, single, budget)
+                } else {
+                    None
+                };
+                if let Some(automaton) = shared {
                     let exact = boosted(exact, boost);
                     let fuzzy: Box<dyn Query> = Box::new(BoostQuery::new(
-                        Box::new(FuzzyTermQuery::new(term, budget, true)),
+                        Box::new(SharedFuzzyQuery { field, automaton }),
                         FUZZY_WEIGHT * boost,
                     ));
                     self.record(&spec.name, &*exact);
