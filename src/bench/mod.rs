@@ -147,6 +147,18 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
         .into_iter()
         .filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.name))
         .collect();
+    // One untimed pass over every query first, so that no case pays for
+    // reading a cold index from disk on behalf of the others.
+    let warm = Instant::now();
+    for case in &cases {
+        let quick = BenchOptions {
+            requests: case.calls.len() * 2,
+            max_seconds: 60,
+            ..options.clone()
+        };
+        measure_direct(&app, case, &quick)?;
+    }
+    eprintln!("warm-up pass: {:.1} s", warm.elapsed().as_secs_f64());
     let mut reports = Vec::new();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
