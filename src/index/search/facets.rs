@@ -7,7 +7,9 @@
 //! It must never count a customer twice for one value, however many of its
 //! records carry it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::FxHashSet;
 
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
@@ -32,14 +34,14 @@ pub struct FacetCounts {
 /// Per field: value → records, or value → set of customer hashes.
 pub enum Counted {
     Records(Vec<HashMap<String, u64>>),
-    Customers(Vec<HashMap<String, HashSet<u64>>>),
+    Customers(Vec<HashMap<String, FxHashSet<u64>>>),
 }
 
 pub struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     customers: Option<(Option<StrColumn>, Option<StrColumn>)>,
     record_counts: Vec<Vec<u64>>,
-    pairs: Vec<rustc_hash::FxHashSet<(u64, u64)>>,
+    pairs: Vec<Vec<(u64, u64)>>,
 }
 
 impl Collector for FacetCounts {
@@ -67,7 +69,7 @@ impl Collector for FacetCounts {
             None
         };
         Ok(FacetSegment {
-            pairs: vec![rustc_hash::FxHashSet::default(); columns.len()],
+            pairs: vec![Vec::new(); columns.len()],
             columns,
             customers,
             record_counts,
@@ -81,7 +83,7 @@ impl Collector for FacetCounts {
     fn merge_fruits(&self, fruits: Vec<Counted>) -> tantivy::Result<Counted> {
         let n = self.fields.len();
         if self.customers {
-            let mut out: Vec<HashMap<String, HashSet<u64>>> = vec![HashMap::new(); n];
+            let mut out: Vec<HashMap<String, FxHashSet<u64>>> = vec![HashMap::new(); n];
             for fruit in fruits {
                 if let Counted::Customers(fields) = fruit {
                     for (i, values) in fields.into_iter().enumerate() {
@@ -127,8 +129,9 @@ impl FacetSegment {
 
     /// Stable hashes of the customers behind `slots`, resolved in one pass
     /// per column.
-    fn customer_hashes(&self, slots: &HashSet<u64>) -> HashMap<u64, u64> {
-        let mut out = HashMap::with_capacity(slots.len());
+    fn customer_hashes(&self, slots: &FxHashSet<u64>) -> rustc_hash::FxHashMap<u64, u64> {
+        let mut out = rustc_hash::FxHashMap::default();
+        out.reserve(slots.len());
         let Some((customers, ids)) = &self.customers else {
             return out;
         };
@@ -164,7 +167,7 @@ impl SegmentCollector for FacetSegment {
             for ord in column.term_ords(doc) {
                 match customer {
                     Some(c) => {
-                        self.pairs[i].insert((ord, c));
+                        self.pairs[i].push((ord, c));
                     }
                     None => {
                         if let Some(slot) = self.record_counts[i].get_mut(ord as usize) {
@@ -176,20 +179,29 @@ impl SegmentCollector for FacetSegment {
         }
     }
 
-    fn harvest(self) -> Counted {
+    fn harvest(mut self) -> Counted {
         if self.customers.is_some() {
-            let slots: HashSet<u64> = self.pairs.iter().flatten().map(|p| p.1).collect();
+            for pairs in &mut self.pairs {
+                pairs.sort_unstable();
+                pairs.dedup();
+            }
+            let slots: FxHashSet<u64> = self.pairs.iter().flatten().map(|p| p.1).collect();
             let hashes = self.customer_hashes(&slots);
             let mut out = Vec::new();
             for (column, pairs) in self.columns.iter().zip(&self.pairs) {
-                let mut values: HashMap<String, HashSet<u64>> = HashMap::new();
+                let mut values: HashMap<String, FxHashSet<u64>> = HashMap::new();
                 if let Some(column) = column {
-                    let mut by_value: Vec<(u64, u64)> = pairs.iter().copied().collect();
-                    by_value.sort_unstable();
-                    let ords: Vec<u64> = by_value.iter().map(|p| p.0).collect();
-                    for ((_, slot), name) in by_value.iter().zip(ords_to_strings(column, &ords)) {
-                        let customer = hashes.get(slot).copied().unwrap_or(*slot);
-                        values.entry(name).or_default().insert(customer);
+                    let mut ords: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+                    ords.dedup();
+                    let names = ords_to_strings(column, &ords);
+                    let mut at = 0;
+                    for (ord, name) in ords.iter().zip(names) {
+                        let set = values.entry(name).or_default();
+                        while at < pairs.len() && pairs[at].0 == *ord {
+                            let slot = pairs[at].1;
+                            set.insert(hashes.get(&slot).copied().unwrap_or(slot));
+                            at += 1;
+                        }
                     }
                 }
                 out.push(values);

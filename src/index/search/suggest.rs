@@ -97,10 +97,12 @@ impl SearchIndex {
             };
             let customer_id = text("customer_id").into_iter().next();
             let record_id = text("id").into_iter().next().unwrap_or_default();
+            let is_org = text("kind").first().map(String::as_str) == Some("organization");
+            let name_kind = if is_org { "company" } else { "person" };
             let candidates = text("customer_name")
                 .into_iter()
                 .map(|t| (t, "customer"))
-                .chain(text("names").into_iter().map(|t| (t, "person")))
+                .chain(text("names").into_iter().map(|t| (t, name_kind)))
                 .chain(text("company").into_iter().map(|t| (t, "company")));
             for (candidate, kind) in candidates {
                 let mut tokens = HashSet::new();
