@@ -30,13 +30,70 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         latency_runs: usize,
     },
+    /// Build a generated corpus and measure query latency directly and over
+    /// HTTP on 127.0.0.1 (see BENCHMARKS.md).
+    Search {
+        /// Corpus size in records (about ten per customer).
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Where the corpus lives; reused when it already holds this size.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Requests per query type (direct and one client; twice as many for the concurrent clients).
+        #[arg(long, default_value_t = 400)]
+        requests: usize,
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Time budget per query type and phase.
+        #[arg(long, default_value_t = 20)]
+        max_seconds: u64,
+        /// Only these query types (comma-separated names as printed, e.g. "grouped,suggest").
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Print the report as JSON instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-pub fn run(command: BenchCommand) -> Result<std::process::ExitCode> {
-    let BenchCommand::Connectors {
-        records,
-        latency_runs,
-    } = command;
+pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process::ExitCode> {
+    let (records, latency_runs) = match command {
+        BenchCommand::Connectors {
+            records,
+            latency_runs,
+        } => (records, latency_runs),
+        BenchCommand::Search {
+            records,
+            dir,
+            requests,
+            clients,
+            max_seconds,
+            only,
+            json,
+        } => {
+            if records == 0 || requests == 0 || clients == 0 || max_seconds == 0 {
+                anyhow::bail!("--records, --requests, --clients and --max-seconds must be above 0");
+            }
+            let config = Config::load(config)?;
+            let options = rapport::bench::BenchOptions {
+                records,
+                dir: dir.unwrap_or_else(|| {
+                    std::env::temp_dir().join(format!("rapport-bench-{records}"))
+                }),
+                requests,
+                clients,
+                max_seconds,
+                only,
+            };
+            let report = rapport::bench::run(&options, config)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", rapport::bench::markdown(&report));
+            }
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+    };
     let root = std::env::temp_dir().join(format!("rapport-bench-{}", std::process::id()));
     std::fs::create_dir_all(&root)?;
     let result = bench(&root, records.max(1), latency_runs.max(1));
@@ -137,9 +194,8 @@ fn bench(root: &Path, n: usize, latency_runs: usize) -> Result<()> {
         )?;
         let found = wait(Duration::from_secs(20), || {
             app.search(&SearchRequest {
-                q: word.clone(),
                 limit: 1,
-                offset: 0,
+                ..SearchRequest::new(word.clone())
             })
             .map(|r| r.total > 0)
             .unwrap_or(false)

@@ -88,27 +88,61 @@ pub fn log_ingest_summary(report: &IngestReport) {
 }
 
 pub fn print_hits(response: &SearchResponse) {
-    println!(
-        "{} matching records ({:.1} ms)",
-        response.total, response.took_ms
-    );
+    match response.total_customers {
+        Some(customers) => println!(
+            "{customers} matching customers, {} matching records ({:.1} ms)",
+            response.total, response.took_ms
+        ),
+        None => println!(
+            "{} matching records ({:.1} ms)",
+            response.total, response.took_ms
+        ),
+    }
     for warning in &response.warnings {
         println!("warning: {warning}");
     }
-    for hit in &response.hits {
+    for customer in response.customers.iter().flatten() {
         println!(
-            "{:>7.3}  {:<12} {}  {}",
-            hit.score,
-            hit.kind,
-            hit.id,
-            hit.title.as_deref().unwrap_or("")
+            "{:>7.3}  {}  {}  [{} {}] {} records",
+            customer.score,
+            customer.key,
+            customer.name.as_deref().unwrap_or(""),
+            customer.kind.as_deref().unwrap_or("-"),
+            customer.country.as_deref().unwrap_or("-"),
+            customer.matching_records
         );
-        for (field, snippet) in &hit.snippets {
-            let plain = snippet
-                .replace("<mark>", "\x1b[1m")
-                .replace("</mark>", "\x1b[0m")
-                .replace('\n', " ");
-            println!("           {field}: {plain}");
+        for hit in &customer.records {
+            print_hit(hit, "    ");
         }
+    }
+    for hit in response.hits.iter().flatten() {
+        print_hit(hit, "");
+    }
+    for (field, values) in &response.facets {
+        let counts: Vec<String> = values
+            .iter()
+            .map(|v| format!("{} ({})", v.value, v.count))
+            .collect();
+        println!("facet {field}: {}", counts.join(", "));
+    }
+    if let Some(aggs) = &response.aggregations {
+        println!("aggregations: {aggs}");
+    }
+}
+
+fn print_hit(hit: &rapport::index::search::hits::Hit, indent: &str) {
+    println!(
+        "{indent}{:>7.3}  {:<12} {}  {}",
+        hit.score,
+        hit.kind,
+        hit.id,
+        hit.title.as_deref().unwrap_or("")
+    );
+    for (field, snippet) in &hit.snippets {
+        let plain = snippet
+            .replace("<mark>", "\x1b[1m")
+            .replace("</mark>", "\x1b[0m")
+            .replace('\n', " ");
+        println!("{indent}           {field}: {plain}");
     }
 }

@@ -132,6 +132,8 @@ pub struct Config {
     pub ipadic_source: PathBuf,
     /// Where the built Japanese dictionary is cached (default: data_dir/dictionaries).
     pub dictionary_dir: Option<PathBuf>,
+    /// Query-time synonyms: one group of equivalent forms per line.
+    pub synonyms: Option<PathBuf>,
     pub sources: Vec<SourceConfig>,
     /// How long a watched file must be quiet before it is read (ms).
     pub watch_debounce_ms: u64,
@@ -149,6 +151,7 @@ impl Default for Config {
             connectors_dir: None,
             ipadic_source: PathBuf::from("/usr/share/mecab/dic/ipadic"),
             dictionary_dir: None,
+            synonyms: None,
             sources: Vec::new(),
             watch_debounce_ms: 300,
             base_dir: PathBuf::from("."),
@@ -211,6 +214,9 @@ impl Config {
         if let Some(v) = var("RAPPORT_DICTIONARY_DIR") {
             self.dictionary_dir = Some(v.into());
         }
+        if let Some(v) = var("RAPPORT_SYNONYMS") {
+            self.synonyms = Some(v.into());
+        }
     }
 
     fn resolve_paths(&mut self) {
@@ -228,6 +234,9 @@ impl Config {
             fix(p);
         }
         if let Some(p) = self.dictionary_dir.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.synonyms.as_mut() {
             fix(p);
         }
         for source in &mut self.sources {

@@ -16,6 +16,8 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::connectors::manifest::{Manifest, ManifestError};
 use crate::index::japanese_dictionary::DictionaryError;
+use crate::index::search::suggest::SuggestResponse;
+use crate::index::search::synonyms::{SynonymError, Synonyms};
 use crate::index::search::{AnalyzedToken, QueryError, SearchRequest, SearchResponse};
 use crate::index::{Analyzers, IndexError, JapaneseMode, OpenState, SearchIndex};
 use crate::ingest::{self, Progress, SourceReport};
@@ -37,6 +39,8 @@ pub enum EngineError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Dictionary(#[from] DictionaryError),
+    #[error(transparent)]
+    Synonyms(#[from] SynonymError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -59,6 +63,14 @@ pub fn load_analyzers(config: &Config) -> Result<Analyzers, DictionaryError> {
         "analysers ready"
     );
     Ok(analyzers)
+}
+
+/// The synonyms file rapport.toml names, or none.
+pub fn load_synonyms(config: &Config) -> Result<Synonyms, SynonymError> {
+    match &config.synonyms {
+        Some(path) => Synonyms::load(path),
+        None => Ok(Synonyms::default()),
+    }
 }
 
 pub struct Rapport {
@@ -105,7 +117,8 @@ impl Rapport {
         let spec = load_schema(&config)?;
         let analyzers = load_analyzers(&config)?;
         let store = Store::open(&config.store_path())?;
-        let (index, state) = SearchIndex::open(&config.index_dir(), spec, analyzers)?;
+        let (mut index, state) = SearchIndex::open(&config.index_dir(), spec, analyzers)?;
+        index.set_synonyms(load_synonyms(&config)?);
         if let OpenState::SchemaChanged { previous } = &state {
             tracing::warn!(
                 previous = %previous.trim(),
@@ -246,6 +259,10 @@ impl Rapport {
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
         self.index.search(request)
+    }
+
+    pub fn suggest(&self, q: &str, limit: usize) -> Result<SuggestResponse, QueryError> {
+        self.index.suggest(q, limit)
     }
 
     pub fn analyze(&self, field: &str, text: &str) -> Result<Vec<AnalyzedToken>, QueryError> {

@@ -44,13 +44,36 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Search the index and print the hits.
+    /// Search the index and print the customers (or records) that match.
     Search {
         query: String,
         #[arg(long, default_value_t = 10)]
         limit: usize,
         #[arg(long, default_value_t = 0)]
         offset: usize,
+        /// customer (default) or none.
+        #[arg(long)]
+        group: Option<String>,
+        /// relevance (default), date or amount.
+        #[arg(long)]
+        sort: Option<String>,
+        /// desc (default) or asc.
+        #[arg(long)]
+        order: Option<String>,
+        #[arg(long)]
+        boost_recent: bool,
+        /// FIELD=VALUE, FIELD=A,B or FIELD=LOW..HIGH; repeatable.
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+        /// Facet fields, comma-separated.
+        #[arg(long)]
+        facets: Option<String>,
+        /// Elasticsearch aggregation JSON.
+        #[arg(long)]
+        aggs: Option<String>,
+        /// records (default) or customers.
+        #[arg(long)]
+        aggs_level: Option<String>,
         /// Print the JSON the HTTP API returns.
         #[arg(long)]
         json: bool,
@@ -141,19 +164,50 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             query,
             limit,
             offset,
+            group,
+            sort,
+            order,
+            boost_recent,
+            filters,
+            facets,
+            aggs,
+            aggs_level,
             json,
         } => {
             let config = Config::load(cli.config.as_deref())?;
-            let index = SearchIndex::open_read_only(
+            let mut index = SearchIndex::open_read_only(
                 &config.index_dir(),
                 engine::load_schema(&config)?,
                 engine::load_analyzers(&config)?,
             )?;
-            let response = index.search(&SearchRequest {
-                q: query,
-                limit,
-                offset,
-            })?;
+            index.set_synonyms(engine::load_synonyms(&config)?);
+            let mut params = vec![
+                ("q".to_string(), query),
+                ("limit".to_string(), limit.to_string()),
+                ("offset".to_string(), offset.to_string()),
+                ("boost_recent".to_string(), boost_recent.to_string()),
+            ];
+            for (name, value) in [
+                ("group", group),
+                ("sort", sort),
+                ("order", order),
+                ("facets", facets),
+                ("aggs", aggs),
+                ("aggs_level", aggs_level),
+            ] {
+                if let Some(value) = value {
+                    params.push((name.to_string(), value));
+                }
+            }
+            for filter in filters {
+                let (field, value) = filter
+                    .split_once('=')
+                    .with_context(|| format!("--filter `{filter}`: expected FIELD=VALUE"))?;
+                params.push((format!("filter.{field}"), value.to_string()));
+            }
+            let request =
+                SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+            let response = index.search(&request)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&response)?);
             } else {
@@ -179,7 +233,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(ok)
         }
         Command::Connectors { command } => cli_connectors::run(cli.config.as_deref(), command),
-        Command::Bench { command } => cli_bench::run(command),
+        Command::Bench { command } => cli_bench::run(cli.config.as_deref(), command),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;
             let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));

@@ -47,6 +47,7 @@ pub const RECORD_ATTRIBUTES: &[&str] = &[
     "created",
     "updated",
     "attrs",
+    "phone_keys",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +80,7 @@ pub enum FieldType {
 
 /// The analysers a text field can use. Their tantivy names are registered by
 /// `index::analyzers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenizerKind {
     Text,
@@ -88,6 +89,8 @@ pub enum TokenizerKind {
     Keyword,
     Exact,
     Ngram,
+    /// Overlapping bigrams of Japanese runs: parts of compounds.
+    Cjk,
 }
 
 impl TokenizerKind {
@@ -99,6 +102,7 @@ impl TokenizerKind {
             TokenizerKind::Keyword => "rapport_keyword",
             TokenizerKind::Exact => "rapport_exact",
             TokenizerKind::Ngram => "rapport_ngram",
+            TokenizerKind::Cjk => "rapport_cjk",
         }
     }
 }

@@ -48,8 +48,12 @@ impl IntoResponse for ApiError {
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         match e {
-            QueryError::EmptyQuery | QueryError::BadLimit(_) => {
+            QueryError::EmptyQuery | QueryError::BadLimit(_) | QueryError::BadParameter { .. } => {
                 ApiError::bad_request("invalid_parameter", e.to_string())
+            }
+            QueryError::MissingQuery => ApiError::bad_request("missing_parameter", e.to_string()),
+            QueryError::UnknownParameter(_) => {
+                ApiError::bad_request("unknown_parameter", e.to_string())
             }
             QueryError::UnknownField(..) => ApiError::bad_request("unknown_field", e.to_string()),
             QueryError::Index(inner) => ApiError::internal(inner),

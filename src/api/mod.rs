@@ -7,12 +7,12 @@
 
 mod connectors;
 mod error;
+mod search;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,16 +25,15 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 
 use crate::engine::Rapport;
-use crate::index::search::SearchRequest;
 
 type App = Arc<Rapport>;
 
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/v1/search", get(search))
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
+        .merge(search::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {
@@ -86,49 +85,6 @@ async fn shutdown_signal() {
 async fn healthz(State(app): State<App>) -> Result<Json<Value>, ApiError> {
     let status = tokio::task::spawn_blocking(move || app.status()).await??;
     Ok(Json(json!({ "status": "ok", "index": status })))
-}
-
-async fn search(
-    State(app): State<App>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let request = search_request(&params)?;
-    let response = tokio::task::spawn_blocking(move || app.search(&request)).await??;
-    Ok(Json(json!(response)))
-}
-
-fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest, ApiError> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|k| !["q", "limit", "offset"].contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(
-            "unknown_parameter",
-            format!("unknown parameter `{unknown}`; /v1/search takes q, limit and offset"),
-        ));
-    }
-    let number = |name: &str, default: usize| -> Result<usize, ApiError> {
-        match params.get(name) {
-            None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_parameter",
-                    format!("parameter `{name}` must be a whole number, got `{raw}`"),
-                )
-            }),
-        }
-    };
-    let q = params.get("q").cloned().ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_parameter",
-            "parameter `q` is required: /v1/search?q=words",
-        )
-    })?;
-    Ok(SearchRequest {
-        q,
-        limit: number("limit", 10)?,
-        offset: number("offset", 0)?,
-    })
 }
 
 #[derive(Deserialize)]

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use lindera::segmenter::Segmenter;
 use tantivy::tokenizer::{
-    Language, LowerCaser, NgramTokenizer, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer, TokenizerManager,
+    Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    TokenizerManager,
 };
 
+use super::extra_tokenizers::{CjkBigramTokenizer, PrefixTokenizer};
 use super::japanese_dictionary::{DictionaryError, load_or_build_ipadic};
 use super::text_tokenizer::{MixedTextTokenizer, ipadic_segmenter};
 use crate::schema::TokenizerKind;
@@ -87,12 +88,11 @@ impl Analyzers {
                 .filter(LowerCaser)
                 .build(),
             TokenizerKind::Exact => TextAnalyzer::builder(RawTokenizer::default()).build(),
-            TokenizerKind::Ngram => match NgramTokenizer::prefix_only(1, 24) {
-                Ok(ngrams) => TextAnalyzer::builder(ngrams).filter(LowerCaser).build(),
-                Err(_) => TextAnalyzer::builder(RawTokenizer::default())
-                    .filter(LowerCaser)
-                    .build(),
-            },
+            TokenizerKind::Ngram => {
+                TextAnalyzer::builder(PrefixTokenizer::new(self.analyzer(TokenizerKind::Japanese)))
+                    .build()
+            }
+            TokenizerKind::Cjk => TextAnalyzer::builder(CjkBigramTokenizer).build(),
         }
     }
 
@@ -105,6 +105,7 @@ impl Analyzers {
             TokenizerKind::Keyword,
             TokenizerKind::Exact,
             TokenizerKind::Ngram,
+            TokenizerKind::Cjk,
         ] {
             manager.register(kind.tantivy_name(), self.analyzer(kind));
         }

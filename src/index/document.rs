@@ -38,6 +38,12 @@ fn attribute_values(record: &Record, attribute: &str) -> Vec<AttrValue> {
         "names" => many(&record.names),
         "emails" => many(&record.emails),
         "phones" => many(&record.phones),
+        "phone_keys" => record
+            .phones
+            .iter()
+            .filter_map(|p| super::keys::phone_significant(p))
+            .map(AttrValue::Text)
+            .collect(),
         "company" => text(&record.company),
         "country" => text(&record.country),
         "stage" => text(&record.stage),

@@ -8,7 +8,9 @@
 
 pub mod analyzers;
 pub mod document;
+pub mod extra_tokenizers;
 pub mod japanese_dictionary;
+pub mod keys;
 pub mod search;
 pub mod text_tokenizer;
 
@@ -78,6 +80,7 @@ pub struct SearchIndex {
     analyzers: Analyzers,
     root: PathBuf,
     generation: String,
+    synonyms: search::synonyms::Synonyms,
 }
 
 impl SearchIndex {
@@ -171,6 +174,7 @@ impl SearchIndex {
             analyzers,
             root: root.to_path_buf(),
             generation,
+            synonyms: search::synonyms::Synonyms::default(),
         })
     }
 
@@ -268,6 +272,11 @@ impl SearchIndex {
             .iter()
             .position(|f| f.name == name)
             .map(|i| self.fields[i])
+    }
+
+    /// Sets the query-time synonyms (see `search::synonyms`).
+    pub fn set_synonyms(&mut self, synonyms: search::synonyms::Synonyms) {
+        self.synonyms = synonyms;
     }
 
     pub fn spec(&self) -> &SchemaSpec {

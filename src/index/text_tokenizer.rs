@@ -77,7 +77,7 @@ struct Span {
 /// original byte range it came from. Normalisation works cluster by cluster
 /// (a character plus whatever may compose onto it, e.g. ｶ + ﾞ), so every
 /// character produced from a cluster maps to the whole cluster.
-fn for_each_normalized(input: &str, mut f: impl FnMut(char, usize, usize)) {
+pub(crate) fn for_each_normalized(input: &str, mut f: impl FnMut(char, usize, usize)) {
     let mut cluster = |start: usize, end: usize| match input.get(start..end) {
         // An ASCII character always starts a cluster, so this is one char.
         Some(ascii) if ascii.is_ascii() => ascii.chars().for_each(|c| f(c, start, end)),
@@ -112,7 +112,7 @@ fn starts_cluster(c: char) -> bool {
 }
 
 /// Characters that form Japanese runs.
-fn is_japanese(c: char) -> bool {
+pub(crate) fn is_japanese(c: char) -> bool {
     matches!(c,
         '\u{3005}'..='\u{3007}'   // 々 〆 〇
         | '\u{3041}'..='\u{309F}' // hiragana, voicing marks, ゝゞ

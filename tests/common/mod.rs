@@ -109,9 +109,11 @@ impl Workspace {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// Runs `rapport search --json QUERY`.
+    /// Runs `rapport search --json --group none QUERY`.
     pub fn search(&self, query: &str) -> serde_json::Value {
-        let out = self.run(&["search", "--json", "--limit", "50", query]);
+        let out = self.run(&[
+            "search", "--json", "--group", "none", "--limit", "50", query,
+        ]);
         assert!(
             out.status.success(),
             "search failed: {}",
@@ -187,11 +189,11 @@ impl Server {
         (status, response.json().unwrap_or(serde_json::Value::Null))
     }
 
-    /// `GET /v1/search` with `q` URL-encoded.
+    /// `GET /v1/search` with `q` URL-encoded, records not grouped.
     pub fn search(&self, q: &str) -> serde_json::Value {
         let url = reqwest::Url::parse_with_params(
             &format!("{}/v1/search", self.base),
-            &[("q", q), ("limit", "50")],
+            &[("q", q), ("limit", "50"), ("group", "none")],
         )
         .unwrap();
         let response = self.client.get(url).send().unwrap();

@@ -1,0 +1,99 @@
+//! The search endpoints: `GET /v1/search` (URL parameters), `POST
+//! /v1/search` (a JSON body: the same options, with filters and
+//! aggregations as JSON), and `GET /v1/suggest?q=`. Each parses its input,
+//! runs one engine call on a blocking thread, and returns the engine's JSON.
+//!
+//! It must never hold search logic (that is `index::search`), and never
+//! answer a bad parameter with anything but a 400 naming it.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::engine::Rapport;
+use crate::index::search::{SearchBody, SearchRequest};
+
+type App = Arc<Rapport>;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/search", get(search_get).post(search_post))
+        .route("/v1/suggest", get(suggest))
+}
+
+fn params(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    query
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))
+}
+
+async fn search_get(
+    State(app): State<App>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let params = params(query)?;
+    let request = SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let response = tokio::task::spawn_blocking(move || app.search(&request)).await??;
+    Ok(Json(json!(response)))
+}
+
+async fn search_post(
+    State(app): State<App>,
+    body: Result<Json<SearchBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body.map_err(|rejection| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!(
+                "{} (expected {{\"q\": \"...\", \"group\", \"limit\", \"offset\", \"sort\", \"order\", \
+                 \"boost_recent\", \"filters\", \"facets\", \"facet_size\", \"aggs\", \"aggs_level\"}})",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let request = body.into_request()?;
+    let response = tokio::task::spawn_blocking(move || app.search(&request)).await??;
+    Ok(Json(json!(response)))
+}
+
+async fn suggest(
+    State(app): State<App>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let mut q = None;
+    let mut limit = 10;
+    for (key, value) in params(query)? {
+        match key.as_str() {
+            "q" => q = Some(value),
+            "limit" => {
+                limit = value.trim().parse().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_parameter",
+                        format!("parameter `limit` must be a whole number, got `{value}`"),
+                    )
+                })?
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown parameter `{other}`; /v1/suggest takes q and limit"),
+                ));
+            }
+        }
+    }
+    let q = q.ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_parameter",
+            "parameter `q` is required: /v1/suggest?q=acm",
+        )
+    })?;
+    let response = tokio::task::spawn_blocking(move || app.suggest(&q, limit)).await??;
+    Ok(Json(json!(response)))
+}

@@ -1,0 +1,345 @@
+//! `rapport bench`: builds a generated customer corpus of a given size in a
+//! data directory (store, then index, as ingest would), then measures a
+//! query mix (single words, two words, phrases, typos, Japanese, filtered,
+//! grouped, facets, aggregations, suggest) three ways: directly on the
+//! engine (its own floor), over HTTP on 127.0.0.1 with one client, and with
+//! several concurrent clients; and reports p50/p99 latencies, requests per
+//! second and the HTTP/direct ratio.
+//!
+//! It must never run unbounded: every phase stops after its request count or
+//! its time budget, whichever comes first; and it only talks to 127.0.0.1.
+
+pub mod client;
+pub mod corpus;
+mod queries;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::{EngineError, Rapport};
+use crate::index::search::{QueryError, SearchRequest};
+use crate::store::{Store, StoreError};
+use queries::{Call, Case};
+
+const CUSTOMERS_PER_FILE: usize = 1_000;
+const RECORDS_PER_CUSTOMER: usize = 10;
+const SEED: u64 = 0x5EED_2026;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("benchmark I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("benchmark HTTP request `{path}` answered {status}")]
+    Http { path: String, status: u16 },
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub records: usize,
+    pub dir: PathBuf,
+    /// Requests per case for the direct and one-client phases.
+    pub requests: usize,
+    /// Concurrent clients for the last phase.
+    pub clients: usize,
+    /// Time budget per case and phase.
+    pub max_seconds: u64,
+    /// Only the cases with these names (all when empty).
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Default, Clone)]
+pub struct Latency {
+    pub requests: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub per_second: f64,
+}
+
+impl Latency {
+    fn from(mut samples: Vec<Duration>, wall: Duration) -> Latency {
+        samples.sort();
+        let at = |p: usize| {
+            samples
+                .get((samples.len() * p / 100).min(samples.len().saturating_sub(1)))
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .unwrap_or(0.0)
+        };
+        Latency {
+            requests: samples.len(),
+            p50_ms: at(50),
+            p99_ms: at(99),
+            per_second: samples.len() as f64 / wall.as_secs_f64().max(1e-9),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseReport {
+    pub case: &'static str,
+    pub direct: Latency,
+    pub http_1: Latency,
+    pub http_n: Latency,
+    /// HTTP (one client) p50 over direct p50.
+    pub http_ratio_p50: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    pub records: u64,
+    pub build_store_s: Option<f64>,
+    pub build_index_s: f64,
+    pub clients: usize,
+    pub cases: Vec<CaseReport>,
+}
+
+/// Writes the corpus into the store unless the directory already holds one
+/// of this size; returns the seconds spent (None when reused).
+fn prepare_store(options: &BenchOptions, config: &Config) -> Result<Option<f64>, BenchError> {
+    let marker = options.dir.join("corpus.records");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(&options.records.to_string()) {
+        return Ok(None);
+    }
+    if options.dir.exists() {
+        std::fs::remove_dir_all(&options.dir)?;
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let started = Instant::now();
+    let store = Store::open(&config.store_path())?;
+    let customers = options.records.div_ceil(RECORDS_PER_CUSTOMER);
+    let mut first = 0;
+    while first < customers {
+        let n = CUSTOMERS_PER_FILE.min(customers - first);
+        let records = corpus::generate(first, n, RECORDS_PER_CUSTOMER, SEED);
+        store.apply_file("bench", &format!("part-{first:08}"), "generated", &records)?;
+        first += n;
+        eprint!("\rcorpus: {} records", first * RECORDS_PER_CUSTOMER);
+    }
+    eprintln!();
+    drop(store);
+    std::fs::write(&marker, options.records.to_string())?;
+    Ok(Some(started.elapsed().as_secs_f64()))
+}
+
+pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchError> {
+    let mut config = base;
+    config.data_dir = options.dir.join("data");
+    config.sources.clear();
+    let build_store_s = prepare_store(options, &config)?;
+    let started = Instant::now();
+    let app = Arc::new(Rapport::open(config)?);
+    let build_index_s = started.elapsed().as_secs_f64();
+    let status = app.status()?;
+    eprintln!(
+        "corpus ready: {} records, {} documents (index opened/caught up in {build_index_s:.1} s)",
+        status.records, status.indexed_documents
+    );
+    let cases: Vec<Case> = queries::cases()
+        .into_iter()
+        .filter(|c| options.only.is_empty() || options.only.iter().any(|o| o == c.name))
+        .collect();
+    // One untimed pass over every query first, so that no case pays for
+    // reading a cold index from disk on behalf of the others.
+    let warm = Instant::now();
+    for case in &cases {
+        let quick = BenchOptions {
+            requests: case.calls.len() * 2,
+            max_seconds: 60,
+            ..options.clone()
+        };
+        measure_direct(&app, case, &quick)?;
+    }
+    eprintln!("warm-up pass: {:.1} s", warm.elapsed().as_secs_f64());
+    let mut reports = Vec::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let address = listener.local_addr()?;
+    let server_app = app.clone();
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, crate::api::router(server_app)).await;
+    });
+    for case in &cases {
+        let direct = measure_direct(&app, case, options)?;
+        let http_1 = measure_http(address, case, options, 1)?;
+        let http_n = measure_http(address, case, options, options.clients)?;
+        let ratio = if direct.p50_ms > 0.0 {
+            http_1.p50_ms / direct.p50_ms
+        } else {
+            0.0
+        };
+        eprintln!(
+            "{:<13} direct p50 {:>7.2} ms p99 {:>7.2} | http p50 {:>7.2} p99 {:>7.2} | {} clients p50 {:>7.2} p99 {:>7.2} {:>7.0}/s",
+            case.name,
+            direct.p50_ms,
+            direct.p99_ms,
+            http_1.p50_ms,
+            http_1.p99_ms,
+            options.clients,
+            http_n.p50_ms,
+            http_n.p99_ms,
+            http_n.per_second
+        );
+        reports.push(CaseReport {
+            case: case.name,
+            direct,
+            http_1,
+            http_n,
+            http_ratio_p50: ratio,
+        });
+    }
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Ok(BenchReport {
+        records: status.records,
+        build_store_s,
+        build_index_s,
+        clients: options.clients,
+        cases: reports,
+    })
+}
+
+fn measure_direct(
+    app: &Rapport,
+    case: &Case,
+    options: &BenchOptions,
+) -> Result<Latency, BenchError> {
+    let call = |c: &Call| -> Result<(), BenchError> {
+        match c {
+            Call::Search(params) => {
+                let request = SearchRequest::from_params(
+                    params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                )?;
+                app.search(&request)?;
+            }
+            Call::Suggest(q) => {
+                app.suggest(q, 10)?;
+            }
+        }
+        Ok(())
+    };
+    for c in &case.calls {
+        call(c)?;
+    }
+    let budget = Duration::from_secs(options.max_seconds);
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(options.requests);
+    for i in 0..options.requests {
+        if started.elapsed() > budget {
+            break;
+        }
+        let t = Instant::now();
+        call(&case.calls[i % case.calls.len()])?;
+        samples.push(t.elapsed());
+    }
+    Ok(Latency::from(samples, started.elapsed()))
+}
+
+fn measure_http(
+    address: std::net::SocketAddr,
+    case: &Case,
+    options: &BenchOptions,
+    clients: usize,
+) -> Result<Latency, BenchError> {
+    let paths: Vec<String> = case.calls.iter().map(Call::path).collect();
+    let per_client = if clients == 1 {
+        options.requests
+    } else {
+        (options.requests * 2).div_ceil(clients)
+    };
+    let budget = Duration::from_secs(options.max_seconds);
+    let started = Instant::now();
+    let results: Vec<Result<Vec<Duration>, BenchError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|k| {
+                let paths = &paths;
+                scope.spawn(move || -> Result<Vec<Duration>, BenchError> {
+                    let mut connection = client::Connection::open(address)?;
+                    for path in paths.iter() {
+                        let status = connection.get(path)?;
+                        if status != 200 {
+                            return Err(BenchError::Http {
+                                path: path.clone(),
+                                status,
+                            });
+                        }
+                    }
+                    let mut samples = Vec::with_capacity(per_client);
+                    for i in 0..per_client {
+                        if started.elapsed() > budget {
+                            break;
+                        }
+                        let path = &paths[(i + k) % paths.len()];
+                        let t = Instant::now();
+                        let status = connection.get(path)?;
+                        samples.push(t.elapsed());
+                        if status != 200 {
+                            return Err(BenchError::Http {
+                                path: path.clone(),
+                                status,
+                            });
+                        }
+                    }
+                    Ok(samples)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(BenchError::Io(std::io::Error::other(
+                        "client thread panicked",
+                    )))
+                })
+            })
+            .collect()
+    });
+    let wall = started.elapsed();
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(Latency::from(all, wall))
+}
+
+/// The report as a Markdown table.
+pub fn markdown(report: &BenchReport) -> String {
+    let mut out = format!(
+        "{} records; index opened in {:.1} s{}\n\n",
+        report.records,
+        report.build_index_s,
+        report
+            .build_store_s
+            .map(|s| format!(", corpus written to the store in {s:.1} s"))
+            .unwrap_or_default()
+    );
+    out.push_str(&format!(
+        "| query | direct p50 / p99 ms | HTTP 1 client p50 / p99 ms | HTTP ÷ direct (p50) | HTTP {} clients p50 / p99 ms | requests/s ({} clients) |\n|---|---|---|---|---|---|\n",
+        report.clients, report.clients
+    ));
+    for c in &report.cases {
+        out.push_str(&format!(
+            "| {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2}× | {:.2} / {:.2} | {:.0} |\n",
+            c.case,
+            c.direct.p50_ms,
+            c.direct.p99_ms,
+            c.http_1.p50_ms,
+            c.http_1.p99_ms,
+            c.http_ratio_p50,
+            c.http_n.p50_ms,
+            c.http_n.p99_ms,
+            c.http_n.per_second
+        ));
+    }
+    out
+}

@@ -1,0 +1,148 @@
+//! Two analysers that exist for matching parts of words rather than words:
+//! `CjkBigramTokenizer` (overlapping pairs of Japanese characters, so that a
+//! part of a compound such as 日東 in 日東電工株式会社 finds the whole, whatever
+//! the dictionary's segmentation), and `PrefixTokenizer` (every prefix of a
+//! value and of each of its words, for suggestions and search-as-you-type).
+//!
+//! They must never replace the word-level analysis of text fields: they feed
+//! extra fields only, and never report offsets into normalised text.
+
+use tantivy::tokenizer::{PreTokenizedStream, PreTokenizedString, TextAnalyzer, Token, Tokenizer};
+
+use super::text_tokenizer::{for_each_normalized, is_japanese};
+
+/// The longest prefix, in characters, the prefix tokenizer emits.
+pub const MAX_PREFIX_CHARS: usize = 20;
+
+fn stream(text: &str, tokens: Vec<Token>) -> PreTokenizedStream {
+    PreTokenizedStream::from(PreTokenizedString {
+        text: text.to_string(),
+        tokens,
+    })
+}
+
+/// Overlapping bigrams of each run of Japanese characters (NFKC-folded, so
+/// half-width katakana match full-width); a run of one character is emitted
+/// as it is. Non-Japanese text produces no tokens.
+#[derive(Clone, Default)]
+pub struct CjkBigramTokenizer;
+
+impl Tokenizer for CjkBigramTokenizer {
+    type TokenStream<'a> = PreTokenizedStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PreTokenizedStream {
+        stream(text, cjk_bigrams(text))
+    }
+}
+
+/// The bigram tokens of `text` (see [`CjkBigramTokenizer`]).
+pub fn cjk_bigrams(text: &str) -> Vec<Token> {
+    let mut runs: Vec<Vec<(char, usize, usize)>> = vec![Vec::new()];
+    for_each_normalized(text, |c, start, end| {
+        if is_japanese(c) {
+            if let Some(run) = runs.last_mut() {
+                run.push((c, start, end));
+            }
+        } else if runs.last().is_some_and(|r| !r.is_empty()) {
+            runs.push(Vec::new());
+        }
+    });
+    let mut tokens = Vec::new();
+    for run in runs.iter().filter(|r| !r.is_empty()) {
+        if run.len() == 1 {
+            let (c, start, end) = run[0];
+            push(&mut tokens, c.to_string(), start, end);
+            continue;
+        }
+        for pair in run.windows(2) {
+            let text: String = [pair[0].0, pair[1].0].iter().collect();
+            push(&mut tokens, text, pair[0].1, pair[1].2.max(pair[0].2));
+        }
+    }
+    tokens
+}
+
+fn push(tokens: &mut Vec<Token>, text: String, start: usize, end: usize) {
+    let position = tokens.len();
+    tokens.push(Token {
+        offset_from: start,
+        offset_to: end,
+        position,
+        text,
+        position_length: 1,
+    });
+}
+
+/// Prefixes (1 to [`MAX_PREFIX_CHARS`] characters) of the whole value
+/// (NFKC-folded, lower-cased, spaces collapsed) and of every word the mixed
+/// analyser finds in it, so that "acm", "robo", "日東" and "日東電" all complete
+/// "Acme Robotics" or "日東電工株式会社".
+#[derive(Clone)]
+pub struct PrefixTokenizer {
+    words: TextAnalyzer,
+}
+
+impl PrefixTokenizer {
+    /// `words` splits a value into lower-cased words (no stemming).
+    pub fn new(words: TextAnalyzer) -> Self {
+        PrefixTokenizer { words }
+    }
+}
+
+impl Tokenizer for PrefixTokenizer {
+    type TokenStream<'a> = PreTokenizedStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PreTokenizedStream {
+        let mut texts = vec![normalize_for_prefix(text)];
+        let mut words = self.words.token_stream(text);
+        while words.advance() {
+            texts.push(words.token().text.clone());
+        }
+        let mut tokens = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for value in texts {
+            let mut prefix = String::new();
+            for c in value.chars().take(MAX_PREFIX_CHARS) {
+                prefix.push(c);
+                if !c.is_whitespace() && seen.insert(prefix.clone()) {
+                    push(&mut tokens, prefix.clone(), 0, text.len());
+                }
+            }
+        }
+        stream(text, tokens)
+    }
+}
+
+/// The form a value or a typed prefix is compared in: NFKC, lower case,
+/// runs of whitespace as one space, trimmed.
+pub fn normalize_for_prefix(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = text.nfkc().collect::<String>().to_lowercase();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(tokens: &[Token]) -> Vec<&str> {
+        tokens.iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn bigrams_cover_parts_of_compounds_and_skip_latin() {
+        let tokens = cjk_bigrams("日東電工株式会社 Acme ｶﾀ");
+        assert_eq!(
+            texts(&tokens),
+            vec![
+                "日東", "東電", "電工", "工株", "株式", "式会", "会社", "カタ"
+            ]
+        );
+        assert_eq!(
+            &"日東電工株式会社 Acme ｶﾀ"[tokens[0].offset_from..tokens[0].offset_to],
+            "日東"
+        );
+        assert_eq!(texts(&cjk_bigrams("東")), vec!["東"]);
+        assert!(cjk_bigrams("only latin").is_empty());
+    }
+}

@@ -1,0 +1,81 @@
+//! Aggregations in Elasticsearch's JSON (terms, range, histogram,
+//! date_histogram with `fixed_interval`, stats, avg, sum, min, max,
+//! value_count, cardinality, percentiles, and sub-aggregations nested under
+//! `aggs`), through tantivy's aggregation module, at record level (over every
+//! matching record) or customer level (over one record per matching customer:
+//! its best match, which carries the customer's golden fields).
+//!
+//! It must never answer a bad request with a 500: what tantivy rejects in the
+//! request is a [`QueryError::BadParameter`] naming `aggs`.
+
+use serde_json::Value;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::Query;
+use tantivy::{DocAddress, Searcher, TantivyError};
+
+use super::QueryError;
+use crate::index::SearchIndex;
+
+fn bad(message: String) -> QueryError {
+    QueryError::BadParameter {
+        name: "aggs".into(),
+        message,
+    }
+}
+
+fn from_tantivy(e: TantivyError) -> QueryError {
+    match e {
+        TantivyError::AggregationError(_)
+        | TantivyError::InvalidArgument(_)
+        | TantivyError::FieldNotFound(_)
+        | TantivyError::SchemaError(_) => bad(e.to_string()),
+        other => QueryError::from(other),
+    }
+}
+
+fn collector(index: &SearchIndex, aggs: &Value) -> Result<AggregationCollector, QueryError> {
+    let request: Aggregations = serde_json::from_value(aggs.clone())
+        .map_err(|e| bad(format!("is not a valid aggregation request: {e}")))?;
+    let context = AggContextParams::new(
+        AggregationLimitsGuard::default(),
+        index.tantivy().tokenizers().clone(),
+    );
+    Ok(AggregationCollector::from_aggs(request, context))
+}
+
+/// Aggregations over every record `query` matches.
+pub fn record_aggs(
+    index: &SearchIndex,
+    searcher: &Searcher,
+    query: &dyn Query,
+    aggs: &Value,
+) -> Result<Value, QueryError> {
+    let collector = collector(index, aggs)?;
+    let results = searcher.search(query, &collector).map_err(from_tantivy)?;
+    serde_json::to_value(results).map_err(|e| bad(e.to_string()))
+}
+
+/// Aggregations over the given records (one per customer).
+pub fn records_aggs(
+    index: &SearchIndex,
+    searcher: &Searcher,
+    records: &[DocAddress],
+    aggs: &Value,
+) -> Result<Value, QueryError> {
+    let collector = collector(index, aggs)?;
+    let mut sorted = records.to_vec();
+    sorted.sort();
+    let mut fruits = Vec::new();
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let ord = ord as u32;
+        let mut child = collector.for_segment(ord, reader).map_err(from_tantivy)?;
+        for address in sorted.iter().filter(|a| a.segment_ord == ord) {
+            child.collect(address.doc_id, 0.0);
+        }
+        fruits.push(child.harvest());
+    }
+    let results = collector.merge_fruits(fruits).map_err(from_tantivy)?;
+    serde_json::to_value(results).map_err(|e| bad(e.to_string()))
+}

@@ -1,0 +1,264 @@
+//! Facet counts: for each requested field, its values and how many matching
+//! records carry each, or, in grouped mode, how many distinct customers (a
+//! record without a customer counts as one). Counting reads fast fields only.
+//! Disjunctive faceting (a selected value's siblings still counted) is done
+//! by the caller, which runs a field's facet without that field's filter.
+//!
+//! It must never count a customer twice for one value, however many of its
+//! records carry it.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxHashSet;
+
+use serde::Serialize;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::StrColumn;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::grouping::{ords_to_hashes, ords_to_strings};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+/// Counts values of `fields` over the matching records.
+pub struct FacetCounts {
+    pub fields: Vec<String>,
+    /// Count distinct customers instead of records.
+    pub customers: bool,
+}
+
+/// Per field: value → records, or value → set of customer hashes.
+pub enum Counted {
+    Records(Vec<HashMap<String, u64>>),
+    Customers(Vec<HashMap<String, FxHashSet<u64>>>),
+}
+
+pub struct FacetSegment {
+    columns: Vec<Option<StrColumn>>,
+    customers: Option<(Option<StrColumn>, Option<StrColumn>)>,
+    record_counts: Vec<Vec<u64>>,
+    pairs: Vec<Vec<(u64, u64)>>,
+}
+
+impl Collector for FacetCounts {
+    type Fruit = Counted;
+    type Child = FacetSegment;
+
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<FacetSegment> {
+        let fast = reader.fast_fields();
+        let columns: Vec<Option<StrColumn>> = self
+            .fields
+            .iter()
+            .map(|f| fast.str(f))
+            .collect::<Result<_, _>>()?;
+        let record_counts = columns
+            .iter()
+            .map(|c| vec![0; c.as_ref().map(|c| c.num_terms()).unwrap_or(0)])
+            .collect();
+        let customers = if self.customers {
+            Some((fast.str("customer_id")?, fast.str("id")?))
+        } else {
+            None
+        };
+        Ok(FacetSegment {
+            pairs: vec![Vec::new(); columns.len()],
+            columns,
+            customers,
+            record_counts,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Counted>) -> tantivy::Result<Counted> {
+        let n = self.fields.len();
+        if self.customers {
+            let mut out: Vec<HashMap<String, FxHashSet<u64>>> = vec![HashMap::new(); n];
+            for fruit in fruits {
+                if let Counted::Customers(fields) = fruit {
+                    for (i, values) in fields.into_iter().enumerate() {
+                        for (value, set) in values {
+                            out[i].entry(value).or_default().extend(set);
+                        }
+                    }
+                }
+            }
+            Ok(Counted::Customers(out))
+        } else {
+            let mut out: Vec<HashMap<String, u64>> = vec![HashMap::new(); n];
+            for fruit in fruits {
+                if let Counted::Records(fields) = fruit {
+                    for (i, values) in fields.into_iter().enumerate() {
+                        for (value, count) in values {
+                            *out[i].entry(value).or_default() += count;
+                        }
+                    }
+                }
+            }
+            Ok(Counted::Records(out))
+        }
+    }
+}
+
+impl FacetSegment {
+    /// The record's customer as a slot: its customer ord (even) or, for a
+    /// record without a customer, its id ord (odd).
+    fn customer_of(&self, doc: DocId) -> u64 {
+        let Some((customers, ids)) = &self.customers else {
+            return 0;
+        };
+        match customers.as_ref().and_then(|c| c.term_ords(doc).next()) {
+            Some(ord) => ord * 2,
+            None => ids
+                .as_ref()
+                .and_then(|c| c.term_ords(doc).next())
+                .map(|o| o * 2 + 1)
+                .unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Stable hashes of the customers behind `slots`, resolved in one pass
+    /// per column.
+    fn customer_hashes(&self, slots: &FxHashSet<u64>) -> rustc_hash::FxHashMap<u64, u64> {
+        let mut out = rustc_hash::FxHashMap::default();
+        out.reserve(slots.len());
+        let Some((customers, ids)) = &self.customers else {
+            return out;
+        };
+        for (column, single) in [(customers, false), (ids, true)] {
+            let Some(column) = column else { continue };
+            let mut ords: Vec<u64> = slots
+                .iter()
+                .filter(|s| **s != u64::MAX && (*s % 2 == 1) == single)
+                .map(|s| s / 2)
+                .collect();
+            ords.sort_unstable();
+            for (ord, hash) in ords.iter().zip(ords_to_hashes(column, &ords, !single)) {
+                out.insert(ord * 2 + u64::from(single), hash);
+            }
+        }
+        out
+    }
+}
+
+impl SegmentCollector for FacetSegment {
+    type Fruit = Counted;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let customer = if self.customers.is_some() {
+            Some(self.customer_of(doc))
+        } else {
+            None
+        };
+        for i in 0..self.columns.len() {
+            let Some(column) = &self.columns[i] else {
+                continue;
+            };
+            for ord in column.term_ords(doc) {
+                match customer {
+                    Some(c) => {
+                        self.pairs[i].push((ord, c));
+                    }
+                    None => {
+                        if let Some(slot) = self.record_counts[i].get_mut(ord as usize) {
+                            *slot += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn harvest(mut self) -> Counted {
+        if self.customers.is_some() {
+            for pairs in &mut self.pairs {
+                pairs.sort_unstable();
+                pairs.dedup();
+            }
+            let slots: FxHashSet<u64> = self.pairs.iter().flatten().map(|p| p.1).collect();
+            let hashes = self.customer_hashes(&slots);
+            let mut out = Vec::new();
+            for (column, pairs) in self.columns.iter().zip(&self.pairs) {
+                let mut values: HashMap<String, FxHashSet<u64>> = HashMap::new();
+                if let Some(column) = column {
+                    let mut ords: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+                    ords.dedup();
+                    let names = ords_to_strings(column, &ords);
+                    let mut at = 0;
+                    for (ord, name) in ords.iter().zip(names) {
+                        let set = values.entry(name).or_default();
+                        while at < pairs.len() && pairs[at].0 == *ord {
+                            let slot = pairs[at].1;
+                            set.insert(hashes.get(&slot).copied().unwrap_or(slot));
+                            at += 1;
+                        }
+                    }
+                }
+                out.push(values);
+            }
+            Counted::Customers(out)
+        } else {
+            let mut out = Vec::new();
+            for (column, counts) in self.columns.iter().zip(self.record_counts) {
+                let mut values = HashMap::new();
+                if let Some(column) = column {
+                    let present: Vec<(u64, u64)> = counts
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(_, c)| *c > 0)
+                        .map(|(ord, c)| (ord as u64, c))
+                        .collect();
+                    let ords: Vec<u64> = present.iter().map(|p| p.0).collect();
+                    for ((_, count), name) in present.iter().zip(ords_to_strings(column, &ords)) {
+                        values.insert(name, *count);
+                    }
+                }
+                out.push(values);
+            }
+            Counted::Records(out)
+        }
+    }
+}
+
+impl Counted {
+    /// Field `i`'s values, most frequent first (ties by value), at most `size`.
+    pub fn top(&self, i: usize, size: usize) -> Vec<FacetValue> {
+        let mut values: Vec<FacetValue> = match self {
+            Counted::Records(fields) => fields
+                .get(i)
+                .map(|m| {
+                    m.iter()
+                        .map(|(v, c)| FacetValue {
+                            value: v.clone(),
+                            count: *c,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Counted::Customers(fields) => fields
+                .get(i)
+                .map(|m| {
+                    m.iter()
+                        .map(|(v, s)| FacetValue {
+                            value: v.clone(),
+                            count: s.len() as u64,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        values.truncate(size);
+        values
+    }
+}

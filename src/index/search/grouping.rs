@@ -1,0 +1,432 @@
+//! Ranking and collecting: the sort key of a matching record (relevance,
+//! optionally weighted by recency, or its date or amount), the best records
+//! (`group=none`), and customers (`group=customer`): every matching record
+//! counted under its `customer_id` (a record without one is its own group),
+//! with each group's best key and its top three records.
+//!
+//! It must never load documents: it reads fast fields only, so that it stays
+//! fast over a million records; documents are read for the returned page.
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::request::{Order, SortBy};
+
+/// Records shown per customer.
+pub const RECORDS_PER_GROUP: usize = 3;
+const RECENCY_HALF_LIFE_DAYS: f64 = 90.0;
+
+/// How matching records are ordered.
+#[derive(Debug, Clone, Copy)]
+pub struct Ranking {
+    pub sort: SortBy,
+    pub order: Order,
+    pub boost_recent: bool,
+    pub now_secs: i64,
+}
+
+/// A [`Ranking`] bound to one segment's fast fields.
+pub struct SegmentRanking {
+    ranking: Ranking,
+    updated: Option<Column<tantivy::DateTime>>,
+    created: Option<Column<tantivy::DateTime>>,
+    amount: Option<Column<f64>>,
+}
+
+impl SegmentRanking {
+    pub fn new(ranking: Ranking, reader: &SegmentReader) -> SegmentRanking {
+        let fast = reader.fast_fields();
+        SegmentRanking {
+            ranking,
+            updated: fast.column_opt("updated").ok().flatten(),
+            created: fast.column_opt("created").ok().flatten(),
+            amount: fast.column_opt("amount").ok().flatten(),
+        }
+    }
+
+    fn date(&self, doc: DocId) -> Option<i64> {
+        self.updated
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .or_else(|| self.created.as_ref().and_then(|c| c.first(doc)))
+            .map(|d| d.into_timestamp_secs())
+    }
+
+    /// Larger keys rank first; records without the sort value rank last in
+    /// either order.
+    pub fn key(&self, doc: DocId, score: Score) -> f64 {
+        let value = match self.ranking.sort {
+            SortBy::Relevance => {
+                let mut score = score as f64;
+                if self.ranking.boost_recent
+                    && let Some(date) = self.date(doc)
+                {
+                    let age_days = ((self.ranking.now_secs - date).max(0) as f64) / 86_400.0;
+                    score *= 1.0 + 1.0 / (1.0 + age_days / RECENCY_HALF_LIFE_DAYS);
+                }
+                return score;
+            }
+            SortBy::Date => self.date(doc).map(|d| d as f64),
+            SortBy::Amount => self.amount.as_ref().and_then(|c| c.first(doc)),
+        };
+        match (value, self.ranking.order) {
+            (Some(v), Order::Desc) => v,
+            (Some(v), Order::Asc) => -v,
+            (None, _) => f64::NEG_INFINITY,
+        }
+    }
+}
+
+fn by_key_desc(a: &(f64, DocAddress), b: &(f64, DocAddress)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+/// The best `n` records and the number of matches.
+pub struct TopRecords {
+    pub ranking: Ranking,
+    pub n: usize,
+}
+
+pub struct TopRecordsSegment {
+    ranking: SegmentRanking,
+    segment: SegmentOrdinal,
+    n: usize,
+    best: Vec<(f64, DocAddress)>,
+    count: usize,
+}
+
+impl Collector for TopRecords {
+    type Fruit = (Vec<(f64, DocAddress)>, usize);
+    type Child = TopRecordsSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        Ok(TopRecordsSegment {
+            ranking: SegmentRanking::new(self.ranking, reader),
+            segment,
+            n: self.n,
+            best: Vec::new(),
+            count: 0,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.ranking.sort == SortBy::Relevance
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut all = Vec::new();
+        let mut count = 0;
+        for (best, n) in fruits {
+            all.extend(best);
+            count += n;
+        }
+        all.sort_by(by_key_desc);
+        all.truncate(self.n);
+        Ok((all, count))
+    }
+}
+
+impl SegmentCollector for TopRecordsSegment {
+    type Fruit = (Vec<(f64, DocAddress)>, usize);
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.count += 1;
+        if self.n == 0 {
+            return;
+        }
+        let key = self.ranking.key(doc, score);
+        self.best.push((key, DocAddress::new(self.segment, doc)));
+        if self.best.len() >= self.n * 2 + 64 {
+            self.best.select_nth_unstable_by(self.n - 1, by_key_desc);
+            self.best.truncate(self.n);
+        }
+    }
+
+    fn harvest(mut self) -> Self::Fruit {
+        self.best.sort_by(by_key_desc);
+        self.best.truncate(self.n);
+        (self.best, self.count)
+    }
+}
+
+/// One group of matching records.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The customer id, or the record id of a record without a customer;
+    /// empty until [`name_groups`] fills it in (for the page shown).
+    pub key: String,
+    /// A hash of the key: the group's identity across segments.
+    pub hash: u64,
+    /// Where the key can be read: segment and term ordinal.
+    origin: (SegmentOrdinal, u64),
+    pub is_customer: bool,
+    pub count: usize,
+    /// Best first; at most [`RECORDS_PER_GROUP`].
+    pub top: Vec<(f64, DocAddress)>,
+}
+
+impl Group {
+    pub fn best(&self) -> f64 {
+        self.top.first().map(|t| t.0).unwrap_or(f64::NEG_INFINITY)
+    }
+
+    fn merge(&mut self, other: Group) {
+        self.count += other.count;
+        self.top.extend(other.top);
+        self.top.sort_by(by_key_desc);
+        self.top.truncate(RECORDS_PER_GROUP);
+    }
+}
+
+/// A group while one segment is collected: no allocation per record.
+#[derive(Clone, Copy)]
+struct Acc {
+    count: u32,
+    len: u8,
+    top: [(f64, DocId); RECORDS_PER_GROUP],
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        count: 0,
+        len: 0,
+        top: [(f64::NEG_INFINITY, 0); RECORDS_PER_GROUP],
+    };
+
+    #[inline]
+    fn add(&mut self, key: f64, doc: DocId) {
+        self.count += 1;
+        let len = self.len as usize;
+        if len == RECORDS_PER_GROUP && self.top[len - 1].0 >= key {
+            return;
+        }
+        let mut i = len.min(RECORDS_PER_GROUP - 1);
+        self.top[i] = (key, doc);
+        while i > 0 && self.top[i - 1].0 < self.top[i].0 {
+            self.top.swap(i - 1, i);
+            i -= 1;
+        }
+        if len < RECORDS_PER_GROUP {
+            self.len += 1;
+        }
+    }
+
+    fn into_group(self, hash: u64, ord: u64, is_customer: bool, segment: SegmentOrdinal) -> Group {
+        Group {
+            key: String::new(),
+            hash,
+            origin: (segment, ord),
+            is_customer,
+            count: self.count as usize,
+            top: self.top[..self.len as usize]
+                .iter()
+                .map(|(k, d)| (*k, DocAddress::new(segment, *d)))
+                .collect(),
+        }
+    }
+}
+
+/// Every matching customer, unsorted.
+pub struct Groups {
+    pub ranking: Ranking,
+}
+
+pub struct GroupsSegment {
+    ranking: SegmentRanking,
+    segment: SegmentOrdinal,
+    customers: Option<StrColumn>,
+    ids: Option<StrColumn>,
+    /// Indexed by the customer id's term ordinal in this segment.
+    by_ord: Vec<Acc>,
+    singles: Vec<(u64, f64, DocId)>,
+}
+
+impl Collector for Groups {
+    type Fruit = Vec<Group>;
+    type Child = GroupsSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let fast = reader.fast_fields();
+        let customers = fast.str("customer_id")?;
+        let terms = customers.as_ref().map(|c| c.num_terms()).unwrap_or(0);
+        Ok(GroupsSegment {
+            ranking: SegmentRanking::new(self.ranking, reader),
+            segment,
+            customers,
+            ids: fast.str("id")?,
+            by_ord: vec![Acc::EMPTY; terms],
+            singles: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.ranking.sort == SortBy::Relevance
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Group>>) -> tantivy::Result<Vec<Group>> {
+        if fruits.len() == 1 {
+            return Ok(fruits.into_iter().flatten().collect());
+        }
+        let mut index: rustc_hash::FxHashMap<u64, usize> = Default::default();
+        let mut merged: Vec<Group> = Vec::new();
+        for group in fruits.into_iter().flatten() {
+            match index.entry(group.hash) {
+                std::collections::hash_map::Entry::Occupied(i) => merged[*i.get()].merge(group),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(merged.len());
+                    merged.push(group);
+                }
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for GroupsSegment {
+    type Fruit = Vec<Group>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let key = self.ranking.key(doc, score);
+        let customer = self
+            .customers
+            .as_ref()
+            .and_then(|c| c.term_ords(doc).next());
+        match customer.and_then(|ord| self.by_ord.get_mut(ord as usize)) {
+            Some(acc) => acc.add(key, doc),
+            None => {
+                let ord = self
+                    .ids
+                    .as_ref()
+                    .and_then(|c| c.term_ords(doc).next())
+                    .unwrap_or(u64::MAX);
+                self.singles.push((ord, key, doc));
+            }
+        }
+    }
+
+    fn harvest(self) -> Vec<Group> {
+        let mut out = Vec::new();
+        if let Some(col) = &self.customers {
+            let ords: Vec<u64> = self
+                .by_ord
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.count > 0)
+                .map(|(o, _)| o as u64)
+                .collect();
+            let hashes = ords_to_hashes(col, &ords, true);
+            out.reserve(ords.len() + self.singles.len());
+            for (ord, hash) in ords.iter().zip(hashes) {
+                out.push(self.by_ord[*ord as usize].into_group(hash, *ord, true, self.segment));
+            }
+        }
+        let mut singles = self.singles;
+        singles.sort_unstable_by_key(|s| s.0);
+        let hashes = match &self.ids {
+            Some(col) => {
+                let ords: Vec<u64> = singles.iter().map(|s| s.0).collect();
+                ords_to_hashes(col, &ords, false)
+            }
+            None => Vec::new(),
+        };
+        for (i, (ord, key, doc)) in singles.into_iter().enumerate() {
+            let mut acc = Acc::EMPTY;
+            acc.add(key, doc);
+            let hash = hashes.get(i).copied().unwrap_or(u64::from(doc));
+            out.push(acc.into_group(hash, ord, false, self.segment));
+        }
+        out
+    }
+}
+
+/// Hashes of the terms of sorted `ords` (repeats allowed), in one pass over
+/// the column's dictionary (looking ords up one by one decodes a block
+/// each); `customer` keeps customer ids and record ids apart.
+pub fn ords_to_hashes(column: &StrColumn, ords: &[u64], customer: bool) -> Vec<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut distinct: Vec<u64> = ords.to_vec();
+    distinct.dedup();
+    let mut hashes = Vec::with_capacity(distinct.len());
+    let _ = column
+        .dictionary()
+        .sorted_ords_to_term_cb(&distinct, |bytes| {
+            let mut h = rustc_hash::FxHasher::default();
+            customer.hash(&mut h);
+            bytes.hash(&mut h);
+            hashes.push(h.finish());
+        });
+    let mut out = Vec::with_capacity(ords.len());
+    let mut i = 0;
+    for (k, ord) in ords.iter().enumerate() {
+        if k > 0 && ords[k - 1] != *ord {
+            i += 1;
+        }
+        out.push(hashes.get(i).copied().unwrap_or(*ord));
+    }
+    out
+}
+
+/// The strings of sorted `ords` (repeats allowed), in one dictionary pass.
+pub fn ords_to_strings(column: &StrColumn, ords: &[u64]) -> Vec<String> {
+    let mut distinct: Vec<u64> = ords.to_vec();
+    distinct.dedup();
+    let mut names = Vec::with_capacity(distinct.len());
+    let _ = column
+        .dictionary()
+        .sorted_ords_to_term_cb(&distinct, |bytes| {
+            names.push(String::from_utf8_lossy(bytes).into_owned());
+        });
+    let mut out = Vec::with_capacity(ords.len());
+    let mut i = 0;
+    for (k, ord) in ords.iter().enumerate() {
+        if k > 0 && ords[k - 1] != *ord {
+            i += 1;
+        }
+        out.push(names.get(i).cloned().unwrap_or_default());
+    }
+    out
+}
+
+/// Reads the keys of `groups` (the page about to be shown).
+pub fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
+    let mut text = String::new();
+    for group in groups {
+        let (segment, ord) = group.origin;
+        let column = if group.is_customer {
+            "customer_id"
+        } else {
+            "id"
+        };
+        if let Ok(Some(col)) = searcher.segment_reader(segment).fast_fields().str(column) {
+            text.clear();
+            if col.ord_to_str(ord, &mut text).unwrap_or(false) {
+                group.key = text.clone();
+            }
+        }
+    }
+}
+
+/// Puts the best `n` groups first, in order (ties by key, so paging is
+/// stable); the rest stay behind them unsorted.
+pub fn sort_groups(groups: &mut [Group], n: usize) {
+    let order = |a: &Group, b: &Group| {
+        b.best()
+            .total_cmp(&a.best())
+            .then_with(|| a.key.cmp(&b.key))
+    };
+    if n < groups.len() {
+        groups.select_nth_unstable_by(n, order);
+        groups[..n].sort_unstable_by(order);
+    } else {
+        groups.sort_unstable_by(order);
+    }
+}

@@ -1,0 +1,224 @@
+//! What a returned record looks like: its ids and title, its sort key,
+//! highlighted snippets (`<mark>`), and the fields its match came from; and
+//! the customer groups built from such records.
+//!
+//! It must never run a search of its own over the whole index: it only reads
+//! the documents of the page being returned and checks them against the
+//! per-field clauses the query builder recorded.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use tantivy::query::{EnableScoring, Query, Weight};
+use tantivy::schema::Value;
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, DocSet, Searcher, TantivyDocument};
+
+use super::QueryError;
+use super::query::Built;
+use crate::index::SearchIndex;
+
+/// Fields whose snippets are shown with hits, in this order.
+const SNIPPET_FIELDS: &[&str] = &["title", "body", "names", "company", "customer_name"];
+const SNIPPET_CHARS: usize = 160;
+
+#[derive(Debug, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub kind: String,
+    pub source: String,
+    pub external_id: String,
+    pub customer_id: Option<String>,
+    pub title: Option<String>,
+    pub score: f64,
+    /// Highlighted fragments (HTML, matches in `<mark>`) by field.
+    pub snippets: BTreeMap<String, String>,
+    /// The fields the query matched in this record.
+    pub matched_fields: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CustomerHit {
+    /// The customer's id; `null` for a record that belongs to no customer.
+    pub customer_id: Option<String>,
+    /// The customer id, or the record id of a record without a customer.
+    pub key: String,
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub country: Option<String>,
+    /// The sort key of the customer's best record.
+    pub score: f64,
+    pub matching_records: usize,
+    /// The best matching records (at most 3).
+    pub records: Vec<Hit>,
+}
+
+/// Renders hits for one response (snippet generators and per-field weights
+/// are built once and shared by all of its hits).
+pub struct Renderer<'a> {
+    index: &'a SearchIndex,
+    searcher: &'a Searcher,
+    generators: Vec<(String, SnippetGenerator)>,
+    exact: Vec<(String, Box<dyn Weight>)>,
+    fuzzy: Vec<(String, Box<dyn Weight>)>,
+}
+
+fn weights(
+    searcher: &Searcher,
+    by_field: &BTreeMap<String, Vec<Box<dyn Query>>>,
+) -> Vec<(String, Box<dyn Weight>)> {
+    by_field
+        .iter()
+        .filter_map(|(field, clauses)| {
+            let query = tantivy::query::BooleanQuery::union(
+                clauses.iter().map(|c| c.box_clone()).collect(),
+            );
+            let weight = query
+                .weight(EnableScoring::disabled_from_searcher(searcher))
+                .ok()?;
+            Some((field.clone(), weight))
+        })
+        .collect()
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(index: &'a SearchIndex, searcher: &'a Searcher, built: &Built) -> Renderer<'a> {
+        let generators = SNIPPET_FIELDS
+            .iter()
+            .filter_map(|name| {
+                let field = index.field(name)?;
+                let mut generator =
+                    SnippetGenerator::create(searcher, &*built.query, field).ok()?;
+                generator.set_max_num_chars(SNIPPET_CHARS);
+                Some((name.to_string(), generator))
+            })
+            .collect();
+        Renderer {
+            index,
+            searcher,
+            generators,
+            exact: weights(searcher, &built.by_field),
+            fuzzy: weights(searcher, &built.fuzzy_by_field),
+        }
+    }
+
+    /// The fields of `weights` that match each of `addresses`.
+    fn matched(
+        &self,
+        weights: &[(String, Box<dyn Weight>)],
+        addresses: &[DocAddress],
+    ) -> HashMap<DocAddress, Vec<String>> {
+        let mut out: HashMap<DocAddress, Vec<String>> = HashMap::new();
+        let mut sorted = addresses.to_vec();
+        sorted.sort();
+        for (field, weight) in weights {
+            let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
+            for address in &sorted {
+                if current.as_ref().map(|c| c.0) != Some(address.segment_ord) {
+                    let reader = self.searcher.segment_reader(address.segment_ord);
+                    current = weight
+                        .scorer(reader, 1.0)
+                        .ok()
+                        .map(|s| (address.segment_ord, s));
+                }
+                if let Some((_, scorer)) = current.as_mut()
+                    && scorer.doc() <= address.doc_id
+                    && scorer.seek(address.doc_id) == address.doc_id
+                {
+                    out.entry(*address).or_default().push(field.clone());
+                }
+            }
+        }
+        out
+    }
+
+    pub fn hits(&self, found: &[(f64, DocAddress)]) -> Result<Vec<Hit>, QueryError> {
+        let addresses: Vec<DocAddress> = found.iter().map(|f| f.1).collect();
+        let mut matched = self.matched(&self.exact, &addresses);
+        let unmatched: Vec<DocAddress> = addresses
+            .iter()
+            .filter(|a| !matched.contains_key(a))
+            .copied()
+            .collect();
+        if !unmatched.is_empty() && !self.fuzzy.is_empty() {
+            matched.extend(self.matched(&self.fuzzy, &unmatched));
+        }
+        found
+            .iter()
+            .map(|(score, address)| {
+                let doc: TantivyDocument = self.searcher.doc(*address)?;
+                Ok(self.hit(&doc, *score, matched.remove(address).unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    pub fn text(&self, doc: &TantivyDocument, name: &str) -> Option<String> {
+        let field = self.index.field(name)?;
+        doc.get_first(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+
+    fn hit(&self, doc: &TantivyDocument, score: f64, mut matched_fields: Vec<String>) -> Hit {
+        let mut snippets = BTreeMap::new();
+        // Only fields the query matched can have something to highlight;
+        // analysing the others again would be wasted time.
+        for (name, generator) in self
+            .generators
+            .iter()
+            .filter(|(name, _)| matched_fields.contains(name))
+        {
+            let mut snippet = generator.snippet_from_doc(doc);
+            if !snippet.highlighted().is_empty() {
+                snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+                snippets.insert(name.clone(), snippet.to_html());
+            }
+        }
+        matched_fields.sort();
+        matched_fields.dedup();
+        Hit {
+            id: self.text(doc, "id").unwrap_or_default(),
+            kind: self.text(doc, "kind").unwrap_or_default(),
+            source: self.text(doc, "source").unwrap_or_default(),
+            external_id: self.text(doc, "external_id").unwrap_or_default(),
+            customer_id: self.text(doc, "customer_id"),
+            title: self.text(doc, "title"),
+            score: if score.is_finite() { score } else { 0.0 },
+            snippets,
+            matched_fields,
+        }
+    }
+
+    /// A customer group with its golden fields from its best record.
+    pub fn customer(&self, group: &super::grouping::Group) -> Result<CustomerHit, QueryError> {
+        let records = self.hits(&group.top)?;
+        let best: Option<TantivyDocument> = match group.top.first() {
+            Some((_, address)) => Some(self.searcher.doc(*address)?),
+            None => None,
+        };
+        let field = |golden: &str, own: &str| {
+            best.as_ref().and_then(|d| {
+                self.text(d, golden)
+                    .or_else(|| (!group.is_customer).then(|| self.text(d, own)).flatten())
+            })
+        };
+        let name = field("customer_name", "title").or_else(|| {
+            best.as_ref()
+                .and_then(|d| self.text(d, "names").or_else(|| self.text(d, "company")))
+        });
+        Ok(CustomerHit {
+            customer_id: group.is_customer.then(|| group.key.clone()),
+            key: group.key.clone(),
+            name,
+            kind: field("customer_kind", "kind"),
+            country: field("customer_country", "country"),
+            score: if group.best().is_finite() {
+                group.best()
+            } else {
+                0.0
+            },
+            matching_records: group.count,
+            records,
+        })
+    }
+}

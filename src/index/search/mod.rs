@@ -1,0 +1,367 @@
+//! Search: the one engine behind `GET/POST /v1/search` and `rapport search`.
+//! A request ([`request`]) is parsed ([`parse`]), turned into a tantivy query
+//! ([`query`]) combined with its filters ([`filters`]), collected as records
+//! or customer groups ([`grouping`]), rendered with snippets ([`hits`]), and
+//! completed with facet counts ([`facets`]) and aggregations ([`aggs`]).
+//! Also here: suggestions ([`suggest`]), synonyms ([`synonyms`]) and
+//! `analyze` (the tokens a field's analyser produces, like Elasticsearch's
+//! _analyze).
+//!
+//! It must never fail a search because part of the query did not parse: it
+//! searches what it understood and says what it ignored.
+
+pub mod aggs;
+pub mod facets;
+pub mod filters;
+pub mod fuzzy;
+pub mod grouping;
+pub mod hits;
+pub mod parse;
+pub mod query;
+pub mod request;
+pub mod suggest;
+pub mod synonyms;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tantivy::query::{BooleanQuery, Occur, Query};
+use tantivy::tokenizer::TokenStream;
+
+use self::facets::{FacetCounts, FacetValue};
+use self::grouping::{Groups, Ranking, TopRecords, name_groups, sort_groups};
+use self::hits::{CustomerHit, Hit, Renderer};
+use self::parse::Node;
+use self::query::QueryBuilder;
+pub use self::request::{
+    AggLevel, Filter, Grouping, MAX_LIMIT, Order, SearchBody, SearchRequest, SortBy,
+};
+use super::{Analyzers, IndexError, SearchIndex};
+use crate::schema::{FieldType, SchemaSpec};
+
+#[derive(Debug, Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    /// `customer` or `none`.
+    pub group: &'static str,
+    /// Number of matching records.
+    pub total: usize,
+    /// Number of matching customers (grouped mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_customers: Option<usize>,
+    pub offset: usize,
+    pub limit: usize,
+    pub took_ms: f64,
+    /// Matching records (`group=none`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hits: Option<Vec<Hit>>,
+    /// Matching customers (`group=customer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customers: Option<Vec<CustomerHit>>,
+    /// Facet counts by field; they count customers in grouped mode.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facets: BTreeMap<String, Vec<FacetValue>>,
+    /// What facet counts count: `customers` or `records`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facet_counts: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregations: Option<serde_json::Value>,
+    /// Parts of the query that could not be understood and were ignored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AnalyzedToken {
+    pub token: String,
+    pub start: usize,
+    pub end: usize,
+    pub position: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("parameter `q` is required: /v1/search?q=words (or `*` for every record)")]
+    MissingQuery,
+    #[error("parameter `q` is empty: give some words to search for (or `*` for every record)")]
+    EmptyQuery,
+    #[error("parameter `limit` must be between 1 and {MAX_LIMIT}, got {0}")]
+    BadLimit(usize),
+    #[error("parameter `{name}` {message}")]
+    BadParameter { name: String, message: String },
+    #[error("{0}")]
+    UnknownParameter(String),
+    #[error("unknown field `{0}`; fields with text: {1}")]
+    UnknownField(String, String),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+impl From<tantivy::TantivyError> for QueryError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        QueryError::Index(IndexError::Tantivy(e))
+    }
+}
+
+/// `query` AND every filter except the one on `skip`.
+fn with_filters(
+    query: &dyn Query,
+    filters: &[(String, Box<dyn Query>)],
+    skip: Option<&str>,
+) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.box_clone())];
+    for (field, filter) in filters {
+        if Some(field.as_str()) != skip {
+            clauses.push((Occur::Must, filter.box_clone()));
+        }
+    }
+    if clauses.len() == 1 {
+        return query.box_clone();
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+impl SearchIndex {
+    /// Whether `name` may be used as `name:value` in a query.
+    fn is_query_field(&self, name: &str) -> bool {
+        name.strip_prefix("attrs.").is_some_and(|p| !p.is_empty())
+            || self.spec().field(name).is_some()
+    }
+
+    fn check_facet(&self, name: &str) -> Result<(), QueryError> {
+        let ok = name.strip_prefix("attrs.").is_some_and(|p| !p.is_empty())
+            || self.spec().field(name).is_some_and(|f| {
+                f.fast && matches!(f.field_type, FieldType::Keyword | FieldType::Text)
+            });
+        if ok {
+            return Ok(());
+        }
+        let known: Vec<&str> = self
+            .spec()
+            .fields
+            .iter()
+            .filter(|f| f.fast && matches!(f.field_type, FieldType::Keyword | FieldType::Text))
+            .map(|f| f.name.as_str())
+            .collect();
+        Err(QueryError::BadParameter {
+            name: "facets".into(),
+            message: format!(
+                "cannot count `{name}`; facet fields: {}, attrs.NAME",
+                known.join(", ")
+            ),
+        })
+    }
+
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
+        let span = tracing::info_span!(
+            "search",
+            q = %request.q,
+            group = ?request.group,
+            filters = request.filters.len(),
+            facets = request.facets.len(),
+            aggs = request.aggs.is_some()
+        );
+        let _entered = span.enter();
+        let started = std::time::Instant::now();
+        request.check()?;
+        for facet in &request.facets {
+            self.check_facet(facet)?;
+        }
+        let text = if request.q.trim().is_empty() {
+            "*".to_string()
+        } else if self.synonyms.is_empty() {
+            request.q.clone()
+        } else {
+            self.synonyms.rewrite_syntax_forms(&request.q)
+        };
+        let (root, mut warnings) = parse::parse(&text, &|name| self.is_query_field(name));
+        let filters = filters::filter_queries(self, &request.filters)?;
+        let searcher = self.reader().searcher();
+        let ranking = Ranking {
+            sort: request.sort,
+            order: request.order,
+            boost_recent: request.boost_recent,
+            now_secs: chrono::Utc::now().timestamp(),
+        };
+
+        let mut built = QueryBuilder::new(self, &self.synonyms, true).build(root.as_ref());
+        let mut query = with_filters(&*built.query, &filters, None);
+        let mut groups = None;
+        let mut records = None;
+        for attempt in 0..2 {
+            let found = match request.group {
+                Grouping::Customer => {
+                    let mut all = searcher.search(&*query, &Groups { ranking })?;
+                    let shown = (request.offset + request.limit).min(all.len());
+                    sort_groups(&mut all, shown);
+                    let from = request.offset.min(shown);
+                    name_groups(&searcher, &mut all[from..shown]);
+                    let empty = all.is_empty();
+                    groups = Some(all);
+                    empty
+                }
+                Grouping::None => {
+                    let n = request.offset + request.limit;
+                    let (top, total) = searcher.search(&*query, &TopRecords { ranking, n })?;
+                    records = Some((top, total));
+                    total == 0
+                }
+            };
+            // Meilisearch's "last" strategy, simplified: when no record has
+            // every word, show the records that have some.
+            if attempt == 0 && found && matches!(root, Some(Node::And(_))) {
+                built = QueryBuilder::new(self, &self.synonyms, false).build(root.as_ref());
+                query = with_filters(&*built.query, &filters, None);
+                warnings.push(
+                    "no record matched every word: showing records that match some of them".into(),
+                );
+                continue;
+            }
+            break;
+        }
+        warnings.append(&mut built.warnings);
+
+        let renderer = Renderer::new(self, &searcher, &built);
+        let mut response = SearchResponse {
+            query: request.q.clone(),
+            group: match request.group {
+                Grouping::Customer => "customer",
+                Grouping::None => "none",
+            },
+            total: 0,
+            total_customers: None,
+            offset: request.offset,
+            limit: request.limit,
+            took_ms: 0.0,
+            hits: None,
+            customers: None,
+            facets: BTreeMap::new(),
+            facet_counts: None,
+            aggregations: None,
+            warnings,
+        };
+        if let Some((top, total)) = &records {
+            response.total = *total;
+            let page: Vec<_> = top.iter().skip(request.offset).copied().collect();
+            response.hits = Some(renderer.hits(&page)?);
+        }
+        if let Some(all) = &groups {
+            response.total = all.iter().map(|g| g.count).sum();
+            response.total_customers = Some(all.len());
+            let page = all
+                .iter()
+                .skip(request.offset)
+                .take(request.limit)
+                .map(|g| renderer.customer(g))
+                .collect::<Result<Vec<_>, _>>()?;
+            response.customers = Some(page);
+        }
+
+        if !request.facets.is_empty() {
+            let by_customer = request.group == Grouping::Customer;
+            response.facet_counts = Some(if by_customer { "customers" } else { "records" });
+            let (selected, shared): (Vec<&String>, Vec<&String>) = request
+                .facets
+                .iter()
+                .partition(|f| request.filters.contains_key(f.as_str()));
+            if !shared.is_empty() {
+                let counts = searcher.search(
+                    &*query,
+                    &FacetCounts {
+                        fields: shared.iter().map(|s| s.to_string()).collect(),
+                        customers: by_customer,
+                    },
+                )?;
+                for (i, field) in shared.iter().enumerate() {
+                    response
+                        .facets
+                        .insert(field.to_string(), counts.top(i, request.facet_size));
+                }
+            }
+            for field in selected {
+                // Disjunctive: this field's own filter is left out, so the
+                // selected value's siblings keep their counts.
+                let without = with_filters(&*built.query, &filters, Some(field));
+                let counts = searcher.search(
+                    &*without,
+                    &FacetCounts {
+                        fields: vec![field.clone()],
+                        customers: by_customer,
+                    },
+                )?;
+                response
+                    .facets
+                    .insert(field.clone(), counts.top(0, request.facet_size));
+            }
+        }
+
+        if let Some(aggs) = &request.aggs {
+            response.aggregations = Some(match request.aggs_level {
+                AggLevel::Records => aggs::record_aggs(self, &searcher, &*query, aggs)?,
+                AggLevel::Customers => {
+                    let all = match &groups {
+                        Some(all) => all.clone(),
+                        None => searcher.search(&*query, &Groups { ranking })?,
+                    };
+                    let best: Vec<_> = all
+                        .iter()
+                        .filter_map(|g| g.top.first().map(|t| t.1))
+                        .collect();
+                    aggs::records_aggs(self, &searcher, &best, aggs)?
+                }
+            });
+        }
+        response.took_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::debug!(
+            total = response.total,
+            took_ms = response.took_ms,
+            "search done"
+        );
+        Ok(response)
+    }
+
+    /// The tokens `field`'s analyser produces for `text`.
+    pub fn analyze(&self, field: &str, text: &str) -> Result<Vec<AnalyzedToken>, QueryError> {
+        analyze(self.spec(), self.analyzers(), field, text)
+    }
+}
+
+/// The tokens the analyser of the schema field `field` produces for `text`.
+pub fn analyze(
+    spec: &SchemaSpec,
+    analyzers: &Analyzers,
+    field: &str,
+    text: &str,
+) -> Result<Vec<AnalyzedToken>, QueryError> {
+    let analyzer_kind = spec
+        .field(field)
+        .filter(|f| {
+            !matches!(
+                f.field_type,
+                FieldType::F64 | FieldType::I64 | FieldType::Date
+            )
+        })
+        .and_then(|f| f.analyzer())
+        .ok_or_else(|| {
+            let names: Vec<&str> = spec
+                .fields
+                .iter()
+                .filter(|f| f.analyzer().is_some())
+                .map(|f| f.name.as_str())
+                .collect();
+            QueryError::UnknownField(field.to_string(), names.join(", "))
+        })?;
+    let mut analyzer = analyzers.analyzer(analyzer_kind);
+    let mut stream = analyzer.token_stream(text);
+    let mut tokens = Vec::new();
+    while stream.advance() {
+        let t = stream.token();
+        tokens.push(AnalyzedToken {
+            token: t.text.clone(),
+            start: t.offset_from,
+            end: t.offset_to,
+            position: t.position,
+        });
+    }
+    Ok(tokens)
+}

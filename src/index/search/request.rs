@@ -1,0 +1,326 @@
+//! What a search asks for, and how it is read from URL parameters (GET and
+//! the CLI, which share [`SearchRequest::from_params`]) or a JSON body (POST,
+//! [`SearchBody`]). Every bad value becomes [`QueryError::BadParameter`],
+//! naming the parameter, which the API answers with a 400.
+//!
+//! It must never touch the index: it only reads and checks what was asked.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::QueryError;
+
+pub const MAX_LIMIT: usize = 1000;
+pub const MAX_OFFSET: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    Customer,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortBy {
+    Relevance,
+    Date,
+    Amount,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    Desc,
+    Asc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AggLevel {
+    Records,
+    Customers,
+}
+
+/// One filter: a value, one of several values, or a range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Values(Vec<String>),
+    Range {
+        gte: Option<String>,
+        gt: Option<String>,
+        lte: Option<String>,
+        lt: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The query text; `*` (or nothing, with filters) matches every record.
+    pub q: String,
+    pub limit: usize,
+    pub offset: usize,
+    pub group: Grouping,
+    pub sort: SortBy,
+    pub order: Order,
+    pub boost_recent: bool,
+    /// Field name (or `attrs.path`) → filter.
+    pub filters: BTreeMap<String, Filter>,
+    pub facets: Vec<String>,
+    pub facet_size: usize,
+    /// Elasticsearch aggregation JSON.
+    pub aggs: Option<Value>,
+    pub aggs_level: AggLevel,
+}
+
+impl SearchRequest {
+    pub fn new(q: impl Into<String>) -> SearchRequest {
+        SearchRequest {
+            q: q.into(),
+            limit: 10,
+            offset: 0,
+            group: Grouping::Customer,
+            sort: SortBy::Relevance,
+            order: Order::Desc,
+            boost_recent: false,
+            filters: BTreeMap::new(),
+            facets: Vec::new(),
+            facet_size: 20,
+            aggs: None,
+            aggs_level: AggLevel::Records,
+        }
+    }
+
+    /// Reads URL-style parameters: q, limit, offset, group, sort, order,
+    /// boost_recent, facets (comma list), facet_size, aggs (JSON),
+    /// aggs_level, and `filter.FIELD=VALUE` where VALUE is `a`, `a,b` or a
+    /// range `lo..hi` (either end may be left out).
+    pub fn from_params<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<SearchRequest, QueryError> {
+        let mut request = SearchRequest::new("");
+        let mut has_q = false;
+        for (key, value) in params {
+            match key {
+                "q" => {
+                    request.q = value.to_string();
+                    has_q = true;
+                }
+                "limit" => request.limit = number("limit", value)?,
+                "offset" => request.offset = number("offset", value)?,
+                "group" => request.group = word("group", value, "customer or none")?,
+                "sort" => request.sort = word("sort", value, "relevance, date or amount")?,
+                "order" => request.order = word("order", value, "desc or asc")?,
+                "aggs_level" => {
+                    request.aggs_level = word("aggs_level", value, "records or customers")?
+                }
+                "boost_recent" => {
+                    request.boost_recent = match value {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => return Err(bad("boost_recent", "must be true or false")),
+                    }
+                }
+                "facets" => request.facets.extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string),
+                ),
+                "facet_size" => request.facet_size = number("facet_size", value)?,
+                "aggs" => {
+                    request.aggs = Some(
+                        serde_json::from_str(value)
+                            .map_err(|e| bad("aggs", &format!("is not valid JSON: {e}")))?,
+                    )
+                }
+                _ => match key.strip_prefix("filter.") {
+                    Some(field) if !field.is_empty() => {
+                        request
+                            .filters
+                            .insert(field.to_string(), filter_from_text(value));
+                    }
+                    _ => {
+                        return Err(QueryError::UnknownParameter(format!(
+                            "unknown parameter `{key}`; search takes q, limit, offset, group, sort, order, \
+                             boost_recent, facets, facet_size, aggs, aggs_level and filter.FIELD"
+                        )));
+                    }
+                },
+            }
+        }
+        if !has_q {
+            if !request.wants_more_than_hits() {
+                return Err(QueryError::MissingQuery);
+            }
+            request.q = "*".into();
+        }
+        request.check()?;
+        Ok(request)
+    }
+
+    /// True when filters, facets or aggregations make a query without words
+    /// meaningful (a dashboard's "everything, counted").
+    fn wants_more_than_hits(&self) -> bool {
+        !self.filters.is_empty() || !self.facets.is_empty() || self.aggs.is_some()
+    }
+
+    pub fn check(&self) -> Result<(), QueryError> {
+        if self.q.trim().is_empty() && !self.wants_more_than_hits() {
+            return Err(QueryError::EmptyQuery);
+        }
+        if self.limit == 0 || self.limit > MAX_LIMIT {
+            return Err(bad(
+                "limit",
+                &format!("must be between 1 and {MAX_LIMIT}, got {}", self.limit),
+            ));
+        }
+        if self.offset > MAX_OFFSET {
+            return Err(bad("offset", &format!("must be at most {MAX_OFFSET}")));
+        }
+        if self.facet_size == 0 || self.facet_size > MAX_LIMIT {
+            return Err(bad(
+                "facet_size",
+                &format!("must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn bad(name: &str, message: &str) -> QueryError {
+    QueryError::BadParameter {
+        name: name.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn number(name: &str, raw: &str) -> Result<usize, QueryError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| bad(name, &format!("must be a whole number, got `{raw}`")))
+}
+
+fn word<T: serde::de::DeserializeOwned>(
+    name: &str,
+    raw: &str,
+    allowed: &str,
+) -> Result<T, QueryError> {
+    serde_json::from_value(Value::String(raw.trim().to_lowercase()))
+        .map_err(|_| bad(name, &format!("must be {allowed}, got `{raw}`")))
+}
+
+/// `a`, `a,b`, `lo..hi`, `lo..`, `..hi`.
+pub fn filter_from_text(raw: &str) -> Filter {
+    if let Some((lo, hi)) = raw.split_once("..") {
+        let end = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+        return Filter::Range {
+            gte: end(lo),
+            gt: None,
+            lte: end(hi),
+            lt: None,
+        };
+    }
+    Filter::Values(
+        raw.split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// The JSON body of `POST /v1/search`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    #[serde(default)]
+    pub q: String,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    pub group: Option<Grouping>,
+    pub sort: Option<SortBy>,
+    pub order: Option<Order>,
+    #[serde(default)]
+    pub boost_recent: bool,
+    #[serde(default)]
+    pub filters: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub facets: Vec<String>,
+    pub facet_size: Option<usize>,
+    pub aggs: Option<Value>,
+    pub aggs_level: Option<AggLevel>,
+}
+
+impl SearchBody {
+    pub fn into_request(self) -> Result<SearchRequest, QueryError> {
+        let mut request = SearchRequest::new(self.q);
+        request.limit = self.limit.unwrap_or(request.limit);
+        request.offset = self.offset.unwrap_or(0);
+        request.group = self.group.unwrap_or(Grouping::Customer);
+        request.sort = self.sort.unwrap_or(SortBy::Relevance);
+        request.order = self.order.unwrap_or(Order::Desc);
+        request.boost_recent = self.boost_recent;
+        request.facets = self.facets;
+        request.facet_size = self.facet_size.unwrap_or(request.facet_size);
+        request.aggs = self.aggs;
+        request.aggs_level = self.aggs_level.unwrap_or(AggLevel::Records);
+        for (field, value) in self.filters {
+            let filter = filter_from_json(&field, value)?;
+            request.filters.insert(field, filter);
+        }
+        request.check()?;
+        Ok(request)
+    }
+}
+
+fn scalar(field: &str, value: &Value) -> Result<String, QueryError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(bad(
+            &format!("filters.{field}"),
+            "values must be strings, numbers or booleans",
+        )),
+    }
+}
+
+fn filter_from_json(field: &str, value: Value) -> Result<Filter, QueryError> {
+    match value {
+        Value::Array(values) => Ok(Filter::Values(
+            values
+                .iter()
+                .map(|v| scalar(field, v))
+                .collect::<Result<_, _>>()?,
+        )),
+        Value::Object(map) => {
+            let mut range = (None, None, None, None);
+            for (key, v) in &map {
+                let v = Some(scalar(field, v)?);
+                match key.as_str() {
+                    "gte" => range.0 = v,
+                    "gt" => range.1 = v,
+                    "lte" => range.2 = v,
+                    "lt" => range.3 = v,
+                    _ => {
+                        return Err(bad(
+                            &format!("filters.{field}"),
+                            &format!("unknown range key `{key}` (use gte, gt, lte, lt)"),
+                        ));
+                    }
+                }
+            }
+            Ok(Filter::Range {
+                gte: range.0,
+                gt: range.1,
+                lte: range.2,
+                lt: range.3,
+            })
+        }
+        other => Ok(Filter::Values(vec![scalar(field, &other)?])),
+    }
+}

@@ -1,0 +1,136 @@
+//! Completions of customer, person and company names (and the variants a
+//! record lists) from their first characters, in English and Japanese,
+//! through the `suggest` field's prefixes of whole values and of each word.
+//!
+//! It must never return a name that does not start with (or have a word that
+//! starts with) what was typed, and never the same name twice.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::tokenizer::TokenStream;
+use tantivy::{TantivyDocument, Term};
+
+use super::QueryError;
+use crate::index::SearchIndex;
+use crate::index::extra_tokenizers::normalize_for_prefix;
+use crate::schema::TokenizerKind;
+
+pub const MAX_SUGGESTIONS: usize = 50;
+/// Records read to find distinct names.
+const CANDIDATE_RECORDS: usize = 64;
+
+#[derive(Debug, Serialize)]
+pub struct Suggestion {
+    pub text: String,
+    /// `customer`, `person` or `company`.
+    pub kind: &'static str,
+    pub customer_id: Option<String>,
+    pub record_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SuggestResponse {
+    pub q: String,
+    pub took_ms: f64,
+    pub suggestions: Vec<Suggestion>,
+}
+
+impl SearchIndex {
+    pub fn suggest(&self, q: &str, limit: usize) -> Result<SuggestResponse, QueryError> {
+        let _span = tracing::info_span!("suggest", q = %q, limit).entered();
+        let started = std::time::Instant::now();
+        let folded = normalize_for_prefix(q);
+        if folded.is_empty() {
+            return Err(QueryError::BadParameter {
+                name: "q".into(),
+                message: "is empty: give the first characters of a name".into(),
+            });
+        }
+        if limit == 0 || limit > MAX_SUGGESTIONS {
+            return Err(QueryError::BadParameter {
+                name: "limit".into(),
+                message: format!("must be between 1 and {MAX_SUGGESTIONS}, got {limit}"),
+            });
+        }
+        let Some(field) = self.field("suggest") else {
+            return Ok(SuggestResponse {
+                q: q.to_string(),
+                took_ms: 0.0,
+                suggestions: Vec::new(),
+            });
+        };
+        let term = |t: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, t),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
+        let words: Vec<&str> = folded.split(' ').collect();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, term(&folded))];
+        if words.len() > 1 {
+            let all = BooleanQuery::new(words.iter().map(|w| (Occur::Must, term(w))).collect());
+            clauses.push((Occur::Should, Box::new(all)));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader().searcher();
+        let top = searcher.search(
+            &query,
+            &TopDocs::with_limit(CANDIDATE_RECORDS).order_by_score(),
+        )?;
+        let mut prefixes = self.analyzers().analyzer(TokenizerKind::Ngram);
+        let mut seen = HashSet::new();
+        let mut suggestions = Vec::new();
+        for (_, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let text = |name: &str| -> Vec<String> {
+                self.field(name)
+                    .map(|f| {
+                        doc.get_all(f)
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let customer_id = text("customer_id").into_iter().next();
+            let record_id = text("id").into_iter().next().unwrap_or_default();
+            let is_org = text("kind").first().map(String::as_str) == Some("organization");
+            let name_kind = if is_org { "company" } else { "person" };
+            let candidates = text("customer_name")
+                .into_iter()
+                .map(|t| (t, "customer"))
+                .chain(text("names").into_iter().map(|t| (t, name_kind)))
+                .chain(text("company").into_iter().map(|t| (t, "company")));
+            for (candidate, kind) in candidates {
+                let mut tokens = HashSet::new();
+                {
+                    let mut stream = prefixes.token_stream(&candidate);
+                    while stream.advance() {
+                        tokens.insert(stream.token().text.clone());
+                    }
+                }
+                let matches = tokens.contains(&folded) || words.iter().all(|w| tokens.contains(*w));
+                if matches && seen.insert(normalize_for_prefix(&candidate)) {
+                    suggestions.push(Suggestion {
+                        text: candidate,
+                        kind,
+                        customer_id: customer_id.clone(),
+                        record_id: record_id.clone(),
+                    });
+                }
+            }
+            if suggestions.len() >= limit {
+                break;
+            }
+        }
+        suggestions.truncate(limit);
+        Ok(SuggestResponse {
+            q: q.to_string(),
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            suggestions,
+        })
+    }
+}

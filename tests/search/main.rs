@@ -1,0 +1,11 @@
+//! Customer-centric search end to end: a customer book in a real data
+//! directory, served by the real binary on 127.0.0.1, queried over HTTP and
+//! the CLI. Relevance cases a person would judge, grouping, paging, sorting,
+//! filters, disjunctive facets, aggregations checked against the store,
+//! suggestions and parameter errors.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod fixture;
+mod queries;
+mod results;
