@@ -137,6 +137,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// How long a watched file must be quiet before it is read (ms).
     pub watch_debounce_ms: u64,
+    /// Resolution thresholds and source priority (`[resolve]`).
+    pub resolve: crate::resolve::Settings,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -154,6 +156,7 @@ impl Default for Config {
             synonyms: None,
             sources: Vec::new(),
             watch_debounce_ms: 300,
+            resolve: crate::resolve::Settings::default(),
             base_dir: PathBuf::from("."),
         }
     }

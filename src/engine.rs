@@ -156,6 +156,7 @@ impl Rapport {
         for source in &self.config.sources {
             sources.push(self.run_source(source, "ingest", progress)?);
         }
+        self.resolve_locked()?;
         if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
             tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
             std::process::exit(86);
@@ -184,11 +185,47 @@ impl Rapport {
         };
         let report = {
             let _pass = lock(&self.ingest_lock);
-            self.run_source(source, trigger, &|_| {})?
+            let report = self.run_source(source, trigger, &|_| {})?;
+            self.resolve_locked()?;
+            report
         };
         let _span = tracing::info_span!("index", source = %name).entered();
         self.index.catch_up(&self.store)?;
         Ok(report)
+    }
+
+    /// Resolves every record into customers and saves the result (the caller
+    /// holds `ingest_lock`). Records whose assignment changed are logged for
+    /// the index. Returns how many changed.
+    fn resolve_locked(&self) -> Result<usize, EngineError> {
+        let started = Instant::now();
+        let records = self.store.records_by_birth()?;
+        let overrides = self.store.overrides()?;
+        let resolution = crate::resolve::resolve(&records, &self.config.resolve, &overrides);
+        let changed = self.store.save_resolution(&resolution)?;
+        tracing::info!(
+            records = records.len(),
+            entities = resolution.entities.len(),
+            suspects = resolution.suspects.len(),
+            changed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "resolved customers"
+        );
+        Ok(changed)
+    }
+
+    /// Re-resolves (after a steward override) and brings the index up to date.
+    pub fn resolve(&self) -> Result<usize, EngineError> {
+        let changed = {
+            let _pass = lock(&self.ingest_lock);
+            self.resolve_locked()?
+        };
+        self.index.catch_up(&self.store)?;
+        Ok(changed)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Runs one source (the caller holds `ingest_lock`) and persists its run.

@@ -7,6 +7,7 @@ pub mod api;
 pub mod bench;
 pub mod config;
 pub mod connectors;
+pub mod customers;
 pub mod engine;
 pub mod index;
 pub mod ingest;

@@ -6,6 +6,7 @@
 
 mod cli_bench;
 mod cli_connectors;
+mod cli_customers;
 mod cli_output;
 
 use std::path::{Path, PathBuf};
@@ -90,6 +91,16 @@ enum Command {
     Connectors {
         #[command(subcommand)]
         command: cli_connectors::ConnectorsCommand,
+    },
+    /// The single customer view: export customers with their records.
+    Customers {
+        #[command(subcommand)]
+        command: cli_customers::CustomersCommand,
+    },
+    /// Suspected duplicates and data-quality issues by source and field.
+    Quality {
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmarks that print numbers.
     Bench {
@@ -233,6 +244,14 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(ok)
         }
         Command::Connectors { command } => cli_connectors::run(cli.config.as_deref(), command),
+        Command::Customers { command } => {
+            cli_customers::run(cli.config.as_deref(), command)?;
+            Ok(ok)
+        }
+        Command::Quality { json } => {
+            cli_customers::quality(cli.config.as_deref(), json)?;
+            Ok(ok)
+        }
         Command::Bench { command } => cli_bench::run(cli.config.as_deref(), command),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;

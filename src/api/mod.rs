@@ -6,6 +6,7 @@
 //! a 5xx or a panic.
 
 mod connectors;
+mod customers;
 mod error;
 mod search;
 
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
+        .merge(customers::routes())
         .merge(search::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

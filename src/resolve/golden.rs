@@ -120,7 +120,7 @@ impl Golden {
     }
 }
 
-/// Organisation and person names (4+ characters) → the record they name.
+/// Organisation and person names (3+ characters) → the record they name.
 pub struct MentionIndex {
     matcher: Option<AhoCorasick>,
     targets: Vec<(usize, String)>,
@@ -134,7 +134,7 @@ pub fn mention_index(records: &[Record]) -> MentionIndex {
         }
         for name in r.names.iter() {
             let trimmed = name.trim();
-            if trimmed.chars().count() >= 4 {
+            if trimmed.chars().count() >= 3 {
                 targets.push((i, trimmed.to_lowercase()));
             }
         }
@@ -154,6 +154,13 @@ impl MentionIndex {
         let lowered = text.to_lowercase();
         let mut found: Option<(usize, String)> = None;
         for m in matcher.find_iter(&lowered) {
+            // Whole words only: "IBM" must not match inside "IBMX".
+            let before = lowered[..m.start()].chars().next_back();
+            let after = lowered[m.end()..].chars().next();
+            let latin_edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+            if latin_edge(before) || latin_edge(after) {
+                continue;
+            }
             let (record, name) = &self.targets[m.pattern().as_usize()];
             match &found {
                 Some((r, _)) if r != record => return None,

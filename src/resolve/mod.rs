@@ -406,7 +406,7 @@ impl<'a> Graph<'a> {
             for (x, &sa) in slots.iter().enumerate() {
                 for &sb in &slots[x + 1..] {
                     let ((a, ka), (b, kb)) = (&keys[sa], &keys[sb]);
-                    if ka == kb || !seen.insert((sa, sb)) {
+                    if !seen.insert((sa, sb)) {
                         continue;
                     }
                     let s = score(ka, kb);
@@ -664,11 +664,27 @@ impl<'a> Graph<'a> {
                 }
             }
         }
+        // A source that already knows its customers (a warehouse export with
+        // its own customer key) is taken at its word: its records keep their
+        // customer, and records linked to them join it.
+        let declared: HashMap<usize, usize> = clusters
+            .iter()
+            .filter_map(|(root, nodes)| {
+                nodes
+                    .iter()
+                    .find(|&&x| x < n && self.records[x].customer_id.is_some())
+                    .map(|&x| (*root, x))
+            })
+            .collect();
+        let records = self.records;
         let mut assignments = HashMap::new();
         let mut assign = |record: usize,
                           entity_root: usize,
                           evidence: Vec<String>,
                           entities: &BTreeMap<usize, Entity>| {
+            if records[record].customer_id.is_some() {
+                return;
+            }
             let Some(entity) = entities.get(&entity_root) else {
                 return;
             };
@@ -680,21 +696,27 @@ impl<'a> Graph<'a> {
             } else {
                 (None, Some(entity_root))
             };
-            let customer = org_root.and_then(|o| entities.get(&o)).unwrap_or(entity);
-            assignments.insert(
-                self.records[record].id(),
-                Assignment {
-                    customer_id: Some(customer.id.clone()),
-                    person_id,
-                    org_id: org_root
-                        .and_then(|o| entities.get(&o))
-                        .map(|o| o.id.clone()),
-                    customer_name: customer.golden.value("name").map(str::to_string),
-                    customer_kind: Some(customer.kind.clone()),
-                    customer_country: customer.golden.value("country").map(str::to_string),
-                    evidence,
-                },
-            );
+            let customer_root = org_root.unwrap_or(entity_root);
+            let customer = entities.get(&customer_root).unwrap_or(entity);
+            let mut assignment = Assignment {
+                customer_id: Some(customer.id.clone()),
+                person_id,
+                org_id: org_root
+                    .and_then(|o| entities.get(&o))
+                    .map(|o| o.id.clone()),
+                customer_name: customer.golden.value("name").map(str::to_string),
+                customer_kind: Some(customer.kind.clone()),
+                customer_country: customer.golden.value("country").map(str::to_string),
+                evidence,
+            };
+            if let Some(&d) = declared.get(&customer_root) {
+                let source = &records[d];
+                assignment.customer_id = source.customer_id.clone();
+                assignment.customer_name = source.customer_name.clone();
+                assignment.customer_kind = source.customer_kind.clone();
+                assignment.customer_country = source.customer_country.clone();
+            }
+            assignments.insert(records[record].id(), assignment);
         };
         for (root, nodes) in &clusters {
             for &x in nodes.iter().filter(|&&x| x < n) {

@@ -110,6 +110,7 @@ impl Store {
             txn.open_table(RECORD_SEQ).map_err(db)?;
             txn.open_table(CHECKPOINTS).map_err(db)?;
             txn.open_table(META).map_err(db)?;
+            resolution::create_tables(&txn)?;
         }
         txn.commit().map_err(db)?;
         Ok(Store { db: database })
@@ -313,6 +314,7 @@ impl Store {
         let txn = self.db.begin_read().map_err(db)?;
         let changes = txn.open_table(CHANGES).map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
+        let assignments = txn.open_table(resolution::ASSIGNMENTS).map_err(db)?;
         let mut out = Vec::new();
         for entry in changes.range(after.saturating_add(1)..).map_err(db)? {
             if out.len() >= limit {
@@ -321,7 +323,13 @@ impl Store {
             let (seq, id) = entry.map_err(db)?;
             let id = id.value().to_string();
             let record = match records.get(id.as_str()).map_err(db)? {
-                Some(bytes) => Some(decode_record(&id, bytes.value())?),
+                Some(bytes) => {
+                    let mut record = decode_record(&id, bytes.value())?;
+                    if let Some(a) = assignments.get(id.as_str()).map_err(db)? {
+                        resolution::apply_assignment(&mut record, &id, a.value())?;
+                    }
+                    Some(record)
+                }
                 None => None,
             };
             out.push(Change {
@@ -364,6 +372,8 @@ struct ChangeLog<'txn> {
     records: redb::Table<'txn, &'static str, &'static [u8]>,
     changes: redb::Table<'txn, u64, &'static str>,
     record_seq: redb::Table<'txn, &'static str, u64>,
+    /// record id → the sequence number of its first insert (anchors ids).
+    birth: redb::Table<'txn, &'static str, u64>,
     meta: redb::Table<'txn, &'static str, &'static [u8]>,
     last_seq: u64,
 }
@@ -376,6 +386,7 @@ impl<'txn> ChangeLog<'txn> {
             records: txn.open_table(RECORDS).map_err(db)?,
             changes: txn.open_table(CHANGES).map_err(db)?,
             record_seq: txn.open_table(RECORD_SEQ).map_err(db)?,
+            birth: txn.open_table(resolution::BIRTH).map_err(db)?,
             meta,
             last_seq,
         })
@@ -399,6 +410,9 @@ impl<'txn> ChangeLog<'txn> {
             None => Upsert::Inserted,
         };
         self.records.insert(id, bytes).map_err(db)?;
+        if matches!(outcome, Upsert::Inserted) {
+            self.birth.insert(id, self.last_seq + 1).map_err(db)?;
+        }
         self.log(id)?;
         Ok(outcome)
     }
@@ -479,6 +493,8 @@ fn decode_record(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
         message: e.to_string(),
     })
 }
+
+mod resolution;
 
 #[cfg(test)]
 mod tests;

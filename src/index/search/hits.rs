@@ -29,6 +29,8 @@ pub struct Hit {
     pub source: String,
     pub external_id: String,
     pub customer_id: Option<String>,
+    pub person_id: Option<String>,
+    pub org_id: Option<String>,
     pub title: Option<String>,
     pub score: f64,
     /// Highlighted fragments (HTML, matches in `<mark>`) by field.
@@ -182,6 +184,8 @@ impl<'a> Renderer<'a> {
             source: self.text(doc, "source").unwrap_or_default(),
             external_id: self.text(doc, "external_id").unwrap_or_default(),
             customer_id: self.text(doc, "customer_id"),
+            person_id: self.text(doc, "person_id"),
+            org_id: self.text(doc, "org_id"),
             title: self.text(doc, "title"),
             score: if score.is_finite() { score } else { 0.0 },
             snippets,

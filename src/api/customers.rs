@@ -1,0 +1,180 @@
+//! The single customer view over HTTP: customer pages, timelines, the
+//! data-quality report and steward overrides (merge, split, never merge).
+//!
+//! Handlers parse and check parameters, call `crate::customers` on a blocking
+//! thread, and shape JSON; they must never hold resolution logic.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::customers::{self, CustomerError, TimelineQuery};
+use crate::engine::Rapport;
+
+type App = Arc<Rapport>;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/customers/merge", post(merge))
+        .route("/v1/customers/never-merge", post(never_merge))
+        .route("/v1/customers/{id}", get(customer))
+        .route("/v1/customers/{id}/timeline", get(timeline))
+        .route("/v1/customers/{id}/split", post(split))
+        .route("/v1/quality", get(quality))
+}
+
+impl From<CustomerError> for ApiError {
+    fn from(e: CustomerError) -> Self {
+        match e {
+            CustomerError::NotFound(_) => ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "customer_not_found",
+                message: e.to_string(),
+            },
+            CustomerError::Invalid(m) => ApiError::bad_request("invalid_request", m),
+            CustomerError::Store(s) => ApiError::internal(s),
+        }
+    }
+}
+
+fn body<T>(b: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, ApiError> {
+    b.map(|Json(v)| v).map_err(|r| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("{} (expected {expected})", r.body_text()),
+        )
+    })
+}
+
+async fn customer(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let view = tokio::task::spawn_blocking(move || customers::customer(app.store(), &id)).await??;
+    Ok(Json(json!(view)))
+}
+
+async fn timeline(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut q = TimelineQuery {
+        limit: 20,
+        ..TimelineQuery::default()
+    };
+    for (key, value) in &params {
+        let bad = |what: &str| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("parameter `{key}` {what}, got `{value}`"),
+            )
+        };
+        match key.as_str() {
+            "kind" => q.kind = Some(value.clone()),
+            "from" | "to" => {
+                let date = crate::normalize::parse_date(value)
+                    .map_err(|_| bad("must be a date such as 2024-03-15"))?;
+                if key == "from" {
+                    q.from = Some(date)
+                } else {
+                    q.to = Some(date)
+                }
+            }
+            "cursor" => {
+                q.cursor = value
+                    .parse()
+                    .map_err(|_| bad("must be a cursor from a previous page"))?
+            }
+            "limit" => {
+                q.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=500).contains(l))
+                    .ok_or_else(|| bad("must be between 1 and 500"))?
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!(
+                        "unknown parameter `{key}`; the timeline takes kind, from, to, cursor and limit"
+                    ),
+                ));
+            }
+        }
+    }
+    let page =
+        tokio::task::spawn_blocking(move || customers::timeline(app.store(), &id, &q)).await??;
+    Ok(Json(json!(page)))
+}
+
+async fn quality(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    let report = tokio::task::spawn_blocking(move || customers::quality(app.store())).await??;
+    Ok(Json(json!(report)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ids {
+    ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Records {
+    records: Vec<String>,
+}
+
+/// Applies an override, re-resolves, and answers with the customer page.
+async fn apply(
+    app: App,
+    show: String,
+    change: impl FnOnce(&Rapport) -> Result<(), CustomerError> + Send + 'static,
+) -> Result<Json<Value>, ApiError> {
+    let view = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        change(&app)?;
+        app.resolve()?;
+        Ok(customers::customer(app.store(), &show)?)
+    })
+    .await??;
+    Ok(Json(json!(view)))
+}
+
+async fn merge(
+    State(app): State<App>,
+    b: Result<Json<Ids>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let ids = body(b, r#"{"ids": ["org_…", "org_…"]}"#)?.ids;
+    let first = ids.first().cloned().unwrap_or_default();
+    apply(app, first, move |app| customers::merge(app.store(), &ids)).await
+}
+
+async fn never_merge(
+    State(app): State<App>,
+    b: Result<Json<Ids>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let ids = body(b, r#"{"ids": ["org_…", "org_…"]}"#)?.ids;
+    let first = ids.first().cloned().unwrap_or_default();
+    apply(app, first, move |app| {
+        customers::never_merge(app.store(), &ids)
+    })
+    .await
+}
+
+async fn split(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    b: Result<Json<Records>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let records = body(b, r#"{"records": ["source:external_id", …]}"#)?.records;
+    let show = id.clone();
+    apply(app, show, move |app| {
+        customers::split(app.store(), &id, &records)
+    })
+    .await
+}

@@ -1,0 +1,205 @@
+//! What resolution decided, kept in the store: each record's assignment
+//! (customer, person, organisation, golden customer fields, evidence), the
+//! entities with their golden records, every entity id ever issued (so an id
+//! merged away keeps resolving), the steward's overrides and the suspected
+//! duplicates. Saving a resolution logs a change for every record whose
+//! assignment changed, so the index re-reads exactly those.
+//!
+//! It must never decide anything: `crate::resolve` does.
+
+use std::collections::HashMap;
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+
+use super::{ChangeLog, RECORDS, Store, StoreError, db, decode_record};
+use crate::record::Record;
+use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair};
+
+pub(super) const ASSIGNMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("assignments");
+pub(super) const BIRTH: TableDefinition<&str, u64> = TableDefinition::new("birth");
+const ENTITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entities");
+/// entity id → its anchor (a record id, or `company:<key>`).
+const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("aliases");
+
+const META_OVERRIDES: &str = "overrides";
+const META_SUSPECTS: &str = "suspects";
+
+pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(ASSIGNMENTS).map_err(db)?;
+    txn.open_table(BIRTH).map_err(db)?;
+    txn.open_table(ENTITIES).map_err(db)?;
+    txn.open_table(ALIASES).map_err(db)?;
+    Ok(())
+}
+
+fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    }
+}
+
+pub(super) fn apply_assignment(
+    record: &mut Record,
+    id: &str,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    let a: Assignment = serde_json::from_slice(bytes).map_err(|e| corrupt(id, e))?;
+    record.customer_id = a.customer_id;
+    record.person_id = a.person_id;
+    record.org_id = a.org_id;
+    record.customer_name = a.customer_name;
+    record.customer_kind = a.customer_kind;
+    record.customer_country = a.customer_country;
+    Ok(())
+}
+
+impl Store {
+    /// Every record, oldest first (by first insert), as resolution wants them.
+    pub fn records_by_birth(&self) -> Result<Vec<Record>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let records = txn.open_table(RECORDS).map_err(db)?;
+        let birth = txn.open_table(BIRTH).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in records.iter().map_err(db)? {
+            let (id, bytes) = entry.map_err(db)?;
+            let born = birth
+                .get(id.value())
+                .map_err(db)?
+                .map(|b| b.value())
+                .unwrap_or(u64::MAX);
+            out.push((born, decode_record(id.value(), bytes.value())?));
+        }
+        out.sort_by_key(|(born, _)| *born);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Saves a resolution in one transaction. Returns how many records'
+    /// assignments changed (each logged for the index).
+    pub fn save_resolution(&self, resolution: &Resolution) -> Result<usize, StoreError> {
+        let txn = self.db.begin_write().map_err(db)?;
+        let mut changed = 0;
+        {
+            let mut log = ChangeLog::open(&txn)?;
+            let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+            let mut stale: Vec<String> = Vec::new();
+            let mut existing: HashMap<String, Vec<u8>> = HashMap::new();
+            for entry in assignments.iter().map_err(db)? {
+                let (id, bytes) = entry.map_err(db)?;
+                if resolution.assignments.contains_key(id.value()) {
+                    existing.insert(id.value().to_string(), bytes.value().to_vec());
+                } else {
+                    stale.push(id.value().to_string());
+                }
+            }
+            for id in stale {
+                assignments.remove(id.as_str()).map_err(db)?;
+                if log.records.get(id.as_str()).map_err(db)?.is_some() {
+                    log.log(&id)?;
+                    changed += 1;
+                }
+            }
+            for (id, assignment) in &resolution.assignments {
+                let bytes = serde_json::to_vec(assignment).map_err(|e| corrupt(id, e))?;
+                if existing.get(id) != Some(&bytes) {
+                    assignments
+                        .insert(id.as_str(), bytes.as_slice())
+                        .map_err(db)?;
+                    log.log(id)?;
+                    changed += 1;
+                }
+            }
+            let mut entities = txn.open_table(ENTITIES).map_err(db)?;
+            entities.retain(|_, _| false).map_err(db)?;
+            let mut aliases = txn.open_table(ALIASES).map_err(db)?;
+            for entity in &resolution.entities {
+                let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
+                entities
+                    .insert(entity.id.as_str(), bytes.as_slice())
+                    .map_err(db)?;
+                aliases
+                    .insert(entity.id.as_str(), entity.anchor.as_str())
+                    .map_err(db)?;
+            }
+            let suspects =
+                serde_json::to_vec(&resolution.suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
+            log.meta
+                .insert(META_SUSPECTS, suspects.as_slice())
+                .map_err(db)?;
+            log.finish()?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(changed)
+    }
+
+    pub fn entity(&self, id: &str) -> Result<Option<Entity>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(ENTITIES).map_err(db)?;
+        match table.get(id).map_err(db)? {
+            Some(bytes) => serde_json::from_slice(bytes.value())
+                .map(Some)
+                .map_err(|e| corrupt(id, e)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn entities(&self) -> Result<Vec<Entity>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(ENTITIES).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db)? {
+            let (id, bytes) = entry.map_err(db)?;
+            out.push(serde_json::from_slice(bytes.value()).map_err(|e| corrupt(id.value(), e))?);
+        }
+        Ok(out)
+    }
+
+    /// The anchor an entity id was issued for, even after a merge.
+    pub fn alias_anchor(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(ALIASES).map_err(db)?;
+        Ok(table.get(id).map_err(db)?.map(|a| a.value().to_string()))
+    }
+
+    pub fn assignment(&self, record_id: &str) -> Result<Option<Assignment>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(ASSIGNMENTS).map_err(db)?;
+        match table.get(record_id).map_err(db)? {
+            Some(bytes) => serde_json::from_slice(bytes.value())
+                .map(Some)
+                .map_err(|e| corrupt(record_id, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// A record with its assignment applied.
+    pub fn resolved_record(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        let Some(mut record) = self.get(id)? else {
+            return Ok(None);
+        };
+        if let Some(a) = self.assignment(id)? {
+            let bytes = serde_json::to_vec(&a).map_err(|e| corrupt(id, e))?;
+            apply_assignment(&mut record, id, &bytes)?;
+        }
+        Ok(Some(record))
+    }
+
+    pub fn overrides(&self) -> Result<Overrides, StoreError> {
+        match self.meta(META_OVERRIDES)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_OVERRIDES, e)),
+            None => Ok(Overrides::default()),
+        }
+    }
+
+    pub fn set_overrides(&self, overrides: &Overrides) -> Result<(), StoreError> {
+        let text = serde_json::to_string(overrides).map_err(|e| corrupt(META_OVERRIDES, e))?;
+        self.set_meta(META_OVERRIDES, &text)
+    }
+
+    pub fn suspects(&self) -> Result<Vec<SuspectPair>, StoreError> {
+        match self.meta(META_SUSPECTS)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_SUSPECTS, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The single customer view, end to end: a labelled fixture of two CRM
+//! exports and notes is ingested, resolution is measured pairwise against
+//! the labels (precision, recall and F1 printed for people and for
+//! organisations), and customer pages, timelines, the quality report and
+//! steward overrides are exercised over HTTP.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Workspace, copy_dir, hit_ids, repo};
+
+fn workspace() -> Workspace {
+    let ws = Workspace::new();
+    copy_dir(
+        &repo().join("tests/fixtures/resolution"),
+        &ws.path().join("in"),
+    );
+    ws.write_config(&[
+        ("crm", "generic-csv", "in/crm"),
+        ("hs", "generic-csv", "in/hs"),
+        ("notes", "notes", "in/notes"),
+    ]);
+    ws
+}
+
+/// Pairwise precision, recall and F1 of `predicted` against `truth`.
+fn pairwise(items: &[(String, String)]) -> (f64, f64, f64) {
+    let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
+    for (i, (truth_a, pred_a)) in items.iter().enumerate() {
+        for (truth_b, pred_b) in &items[i + 1..] {
+            match (truth_a == truth_b, pred_a == pred_b) {
+                (true, true) => tp += 1.0,
+                (false, true) => fp += 1.0,
+                (true, false) => fn_ += 1.0,
+                _ => {}
+            }
+        }
+    }
+    let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 };
+    let recall = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 1.0 };
+    (
+        precision,
+        recall,
+        2.0 * precision * recall / (precision + recall),
+    )
+}
+
+#[test]
+fn resolution_quality_on_the_labelled_fixture() {
+    let ws = workspace();
+    ws.ingest();
+    let out = ws.run(&["customers", "export", "--format", "ndjson"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut predicted: HashMap<String, String> = HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let customer: serde_json::Value = serde_json::from_str(line).unwrap();
+        for m in customer["members"].as_array().unwrap() {
+            let id = format!(
+                "{}:{}",
+                m["source"].as_str().unwrap(),
+                m["external_id"].as_str().unwrap()
+            );
+            predicted.insert(id, m["entity"].as_str().unwrap().to_string());
+        }
+    }
+    let mut people = Vec::new();
+    let mut orgs = Vec::new();
+    for (source, file) in [("crm", "in/crm/accounts.csv"), ("hs", "in/hs/contacts.csv")] {
+        let text = std::fs::read_to_string(ws.path().join(file)).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for row in reader.records() {
+            let row = row.unwrap();
+            let id = format!("{source}:{}", &row[0]);
+            let entity = predicted
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("missing {id}"));
+            let pair = (row[7].to_string(), entity);
+            if &row[1] == "person" {
+                people.push(pair)
+            } else {
+                orgs.push(pair)
+            }
+        }
+    }
+    let (pp, pr, pf) = pairwise(&people);
+    let (op, or, of) = pairwise(&orgs);
+    println!(
+        "people:        precision {pp:.3} recall {pr:.3} F1 {pf:.3} ({} records)",
+        people.len()
+    );
+    println!(
+        "organisations: precision {op:.3} recall {or:.3} F1 {of:.3} ({} records)",
+        orgs.len()
+    );
+    assert_eq!(pp, 1.0, "a person was merged with someone else: {people:?}");
+    assert_eq!(op, 1.0, "an organisation was merged with another: {orgs:?}");
+    assert!(
+        pr >= 0.99 && or >= 0.99,
+        "missed links: people {people:?} orgs {orgs:?}"
+    );
+}
+
+#[test]
+fn customer_pages_timelines_quality_and_steward_overrides_over_http() {
+    let ws = workspace();
+    let server = ws.serve();
+
+    // Search hits carry the customer, and IBM's spellings are one customer.
+    let hits = server.get("/v1/search?q=jon.smith%40ibm.com&group=none").1;
+    let hit = &hits["hits"][0];
+    let ibm = hit["customer_id"].as_str().unwrap().to_string();
+    assert!(ibm.starts_with("org_"), "{hits}");
+    assert!(
+        hit["person_id"].as_str().unwrap().starts_with("per_"),
+        "{hits}"
+    );
+    assert_eq!(hit["org_id"], hit["customer_id"]);
+
+    let (status, page) = server.get(&format!("/v1/customers/{ibm}"));
+    assert_eq!(status, 200, "{page}");
+    let names: Vec<&str> = page["golden"]["fields"]["name"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_str().unwrap())
+        .collect();
+    for n in ["IBM", "I.B.M. Corp.", "International Business Machines"] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    let records: Vec<&str> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for r in [
+        "crm:O1",
+        "hs:H1",
+        "hs:H2",
+        "crm:P1",
+        "hs:H4",
+        "notes:ibm-call.md",
+    ] {
+        assert!(records.contains(&r), "{r} missing: {records:?}");
+    }
+    assert!(
+        !records.contains(&"hs:H7"),
+        "the other Jon Smith is not IBM's"
+    );
+    let evidence = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "hs:H4")
+        .unwrap()["evidence"]
+        .to_string();
+    assert!(
+        evidence.contains("email exact: jon.smith@ibm.com"),
+        "{evidence}"
+    );
+    assert_eq!(page["people"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["metrics"]["interactions"], 1);
+
+    let (status, timeline) = server.get(&format!("/v1/customers/{ibm}/timeline?kind=note"));
+    assert_eq!(status, 200, "{timeline}");
+    assert_eq!(timeline["items"][0]["external_id"], "ibm-call.md");
+    let (status, err) = server.get(&format!("/v1/customers/{ibm}/timeline?from=yesterday"));
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
+    assert_eq!(server.get("/v1/customers/org_nope").0, 404);
+
+    // Near names are listed for a steward, not merged: Brightwell looks like
+    // Brightwater, Anne Leigh like Ann Lee.
+    let (_, quality) = server.get("/v1/quality");
+    let suspects = quality["suspected_duplicates"].as_array().unwrap();
+    let suspect = |words: &str| {
+        suspects
+            .iter()
+            .find(|s| s["evidence"].as_str().unwrap().contains(words))
+    };
+    assert!(
+        suspect("\"ann lee\" ~ \"anne leigh\"").is_some(),
+        "{quality}"
+    );
+    let bright = suspect("brightwell").unwrap_or_else(|| panic!("{quality}"));
+    let (a, b) = (
+        bright["a"].as_str().unwrap().to_string(),
+        bright["b"].as_str().unwrap().to_string(),
+    );
+
+    // Merge them; both ids then resolve to one customer, and search follows.
+    let (status, merged) = server.post(
+        "/v1/customers/merge",
+        &format!(r#"{{"ids": ["{a}", "{b}"]}}"#),
+    );
+    assert_eq!(status, 200, "{merged}");
+    let (_, via_b) = server.get(&format!("/v1/customers/{b}"));
+    assert_eq!(
+        via_b["id"], merged["id"],
+        "the merged-away id keeps resolving"
+    );
+    let bw = server.get("/v1/search?q=Brightwell&group=none").1;
+    assert_eq!(bw["hits"][0]["customer_id"], merged["id"], "{bw}");
+
+    // Never merge: they come apart again and stay apart.
+    let (status, apart) = server.post(
+        "/v1/customers/never-merge",
+        &format!(r#"{{"ids": ["{a}", "{b}"]}}"#),
+    );
+    assert_eq!(status, 200, "{apart}");
+    let (_, again_b) = server.get(&format!("/v1/customers/{b}"));
+    assert_ne!(again_b["id"], apart["id"]);
+
+    // Split H2 out of IBM.
+    let (status, split) = server.post(
+        &format!("/v1/customers/{ibm}/split"),
+        r#"{"records": ["hs:H2"]}"#,
+    );
+    assert_eq!(status, 200, "{split}");
+    let ids: Vec<&str> = split["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"hs:H2") && ids.contains(&"hs:H1"), "{ids:?}");
+    let (status, bad) = server.post(
+        &format!("/v1/customers/{ibm}/split"),
+        r#"{"records": ["crm:O3"]}"#,
+    );
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert!(
+        hit_ids(&server.search("International Business Machines")).contains(&"hs:H2".to_string())
+    );
+}
