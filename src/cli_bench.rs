@@ -54,6 +54,15 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Time resolution of a generated customer book, in memory and through
+    /// the store.
+    Resolve {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Skip the store round trip (in-memory resolution only).
+        #[arg(long)]
+        memory_only: bool,
+    },
 }
 
 pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process::ExitCode> {
@@ -62,6 +71,28 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             records,
             latency_runs,
         } => (records, latency_runs),
+        BenchCommand::Resolve {
+            records,
+            memory_only,
+        } => {
+            let dir = tempfile_dir()?;
+            let result = rapport::bench::resolve::run(
+                records.max(1),
+                (!memory_only).then_some(dir.as_path()),
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+            let r = result?;
+            println!(
+                "resolve: {} records -> {} entities, {} records assigned: {} ms in memory; store load {} ms, save {} ms",
+                r.records,
+                r.entities,
+                r.customers_linked,
+                r.resolve_ms,
+                r.store_load_ms.map_or("-".into(), |v| v.to_string()),
+                r.store_save_ms.map_or("-".into(), |v| v.to_string()),
+            );
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         BenchCommand::Search {
             records,
             dir,
@@ -372,4 +403,10 @@ fn gen_notes(dir: &Path, n: usize) -> Result<PathBuf> {
         )?;
     }
     Ok(dir.to_path_buf())
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("rapport-bench-resolve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

@@ -12,6 +12,7 @@
 pub mod client;
 pub mod corpus;
 mod queries;
+pub mod resolve;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -519,9 +519,12 @@ impl<'a> Graph<'a> {
         _membership: &HashMap<usize, (usize, String)>,
     ) -> HashMap<usize, (usize, String)> {
         let mut person_by_email: HashMap<&str, usize> = HashMap::new();
-        for i in self.nodes_of(RecordKind::Person) {
-            for e in &self.records[i].emails {
-                person_by_email.entry(e.as_str()).or_insert(i);
+        // People first: an address names a person before their company.
+        for kind in [RecordKind::Person, RecordKind::Organization] {
+            for i in self.nodes_of(kind) {
+                for e in &self.records[i].emails {
+                    person_by_email.entry(e.as_str()).or_insert(i);
+                }
             }
         }
         let names = golden::mention_index(self.records);
@@ -565,9 +568,21 @@ impl<'a> Graph<'a> {
                         r.title.as_deref().unwrap_or(""),
                         r.body.as_deref().unwrap_or("")
                     );
-                    names
-                        .unambiguous_mention(&text)
-                        .map(|(n, name)| (n, format!("mentions \"{name}\"")))
+                    text.split(|c: char| {
+                        c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>' | '"')
+                    })
+                    .map(|w| w.trim_end_matches('.').to_lowercase())
+                    .filter(|w| w.contains('@'))
+                    .find_map(|w| {
+                        person_by_email
+                            .get(w.as_str())
+                            .map(|&n| (n, format!("mentions {w}")))
+                    })
+                    .or_else(|| {
+                        names
+                            .unambiguous_mention(&text)
+                            .map(|(n, name)| (n, format!("mentions \"{name}\"")))
+                    })
                 });
             if let Some(found) = found {
                 out.insert(i, found);

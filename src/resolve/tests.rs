@@ -199,3 +199,27 @@ fn near_names_between_thresholds_are_suspects() {
     );
     assert_eq!(r.suspects.len(), 1, "{:?}", r.suspects);
 }
+
+#[test]
+fn a_note_naming_an_organisation_address_attaches_to_it() {
+    let mut note = Record::new("notes", "n1", RecordKind::Note);
+    note.body = Some("Mail from info@co5.example about the renewal".into());
+    let mut by_ref = Record::new("notes", "n2", RecordKind::Note);
+    by_ref.customer_ref = Some("O5".into());
+    let records = vec![
+        org("crm", "O5", "Delta Foods 5 Inc.", Some("info@co5.example")),
+        note,
+        by_ref,
+    ];
+    let r = resolve(&records, &Settings::default(), &Overrides::default());
+    assert!(
+        r.assignments.contains_key("notes:n1"),
+        "{:?}",
+        r.assignments.keys()
+    );
+    assert!(
+        r.assignments.contains_key("notes:n2"),
+        "{:?}",
+        r.assignments.keys()
+    );
+}
