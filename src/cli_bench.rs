@@ -147,6 +147,7 @@ fn config(root: &Path, name: &str, connector: &str, path: PathBuf, watch: bool) 
             watch,
             pull: None,
             region: None,
+            timezone: None,
         }],
         ..Config::default()
     }

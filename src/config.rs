@@ -35,6 +35,10 @@ pub struct SourceConfig {
     /// country code, e.g. "JP" for a Japanese export.
     #[serde(default)]
     pub region: Option<String>,
+    /// Time zone of dates written without one, as a fixed offset (`+09:00`,
+    /// `-05:00`, `UTC`; default UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// Fetch an export over HTTP(S) on a schedule into `path` while serving.
     #[serde(default)]
     pub pull: Option<PullConfig>,
@@ -272,6 +276,11 @@ impl Config {
                     )));
                 }
             }
+            if let Some(tz) = &source.timezone
+                && let Err(e) = crate::normalize::parse_offset(tz)
+            {
+                return Err(invalid(format!("source `{}`: timezone {e}", source.name)));
+            }
             if !names.insert(source.name.as_str()) {
                 return Err(invalid(format!(
                     "source `{}` is declared twice",
@@ -359,5 +368,15 @@ mod tests {
         .unwrap();
         let err = Config::load(Some(&file)).unwrap_err().to_string();
         assert!(err.contains("declared twice"), "{err}");
+        std::fs::write(
+            &file,
+            "[[sources]]\nname='a'\nconnector='notes'\npath='n'\ntimezone='Tokyo'\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&file)).unwrap_err().to_string();
+        assert!(
+            err.contains("source `a`: timezone") && err.contains("+09:00"),
+            "{err}"
+        );
     }
 }

@@ -102,8 +102,7 @@ pub fn ingest_source_settled(
             report.files_deferred += 1;
             continue;
         }
-        let region = config.region.as_deref();
-        let outcome = ingest_file(store, &config.name, region, manifest, file, &mut report);
+        let outcome = ingest_file(store, config, manifest, file, &mut report);
         progress(Progress::FileDone {
             source: &config.name,
             file: &file.relative,
@@ -154,12 +153,18 @@ impl SourceReport {
 
 fn ingest_file(
     store: &Store,
-    source: &str,
-    region: Option<&str>,
+    config: &SourceConfig,
     manifest: &Manifest,
     file: &connectors::SourceFile,
     report: &mut SourceReport,
 ) -> Result<(), StoreError> {
+    let source = config.name.as_str();
+    let region = config.region.as_deref();
+    // Validated when the config was loaded.
+    let timezone = config
+        .timezone
+        .as_deref()
+        .and_then(|tz| crate::normalize::parse_offset(tz).ok());
     let _span = tracing::debug_span!("file", file = %file.relative).entered();
     let hash = match connectors::hash_file(source, file) {
         Ok(hash) => hash,
@@ -180,6 +185,7 @@ fn ingest_file(
         update: store.begin_file(source, &file.relative)?,
         batch: Vec::with_capacity(BATCH),
         region,
+        timezone,
         unsynced: 0,
         failure: None,
         report,
@@ -219,6 +225,8 @@ struct StoreSink<'a> {
     batch: Vec<Record>,
     /// Default phone region of the source.
     region: Option<&'a str>,
+    /// Offset of dates written without a zone.
+    timezone: Option<chrono::FixedOffset>,
     /// Records committed since the last durable commit.
     unsynced: usize,
     failure: Option<StoreError>,
@@ -250,6 +258,7 @@ impl StoreSink<'_> {
 impl RecordSink for StoreSink<'_> {
     fn record(&mut self, mut record: Record) -> Result<(), Stop> {
         crate::normalize::finish_record(&mut record, self.region);
+        crate::normalize::apply_timezone(&mut record, self.timezone);
         self.batch.push(record);
         if self.batch.len() >= BATCH {
             self.flush()?;

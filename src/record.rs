@@ -179,6 +179,10 @@ pub struct Record {
     pub provenance: Provenance,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quality: Vec<QualityIssue>,
+    /// Date fields read without a zone, until ingest applies the source's
+    /// time zone (never stored).
+    #[serde(skip)]
+    pub naive_dates: Vec<String>,
 }
 
 impl Record {
@@ -212,6 +216,7 @@ impl Record {
             attrs: Map::new(),
             provenance: Provenance::default(),
             quality: Vec::new(),
+            naive_dates: Vec::new(),
         }
     }
 

@@ -325,9 +325,17 @@ pub fn apply(record: &mut Record, target: &str, value: &str, list_separator: &st
                 keep_raw(record, "amount", value);
             }
         },
-        "created" | "updated" => match normalize::parse_date(value) {
-            Ok(date) if target == "created" => record.created = Some(date),
-            Ok(date) => record.updated = Some(date),
+        "created" | "updated" => match normalize::parse_date_zoned(value) {
+            Ok((date, zoned)) => {
+                if !zoned {
+                    record.naive_dates.push(target.to_string());
+                }
+                if target == "created" {
+                    record.created = Some(date);
+                } else {
+                    record.updated = Some(date);
+                }
+            }
             Err(reason) => {
                 record.flag(target, reason);
                 keep_raw(record, target, value);

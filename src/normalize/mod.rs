@@ -66,10 +66,20 @@ pub fn phone_key(raw: &str) -> Result<String, String> {
 /// Dates as CRMs write them: RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`,
 /// `YYYY/MM/DD`. Dates without a zone are taken as UTC.
 pub fn parse_date(raw: &str) -> Result<DateTime<Utc>, String> {
+    parse_date_zoned(raw).map(|(date, _)| date)
+}
+
+/// Like [`parse_date`], and says whether the text carried its own zone
+/// (`false`: it was read as UTC and the source's time zone should apply).
+pub fn parse_date_zoned(raw: &str) -> Result<(DateTime<Utc>, bool), String> {
     let text = raw.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
-        return Ok(dt.with_timezone(&Utc));
+        return Ok((dt.with_timezone(&Utc), true));
     }
+    naive_date(raw, text).map(|d| (d, false))
+}
+
+fn naive_date(raw: &str, text: &str) -> Result<DateTime<Utc>, String> {
     for format in [
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%d %H:%M",
@@ -88,6 +98,44 @@ pub fn parse_date(raw: &str) -> Result<DateTime<Utc>, String> {
         }
     }
     Err(format!("`{raw}` is not a date (expected e.g. 2024-03-15)"))
+}
+
+/// A source's time zone as a fixed offset: `UTC`, `Z`, `+09:00`, `-05:00`.
+pub fn parse_offset(raw: &str) -> Result<chrono::FixedOffset, String> {
+    let text = raw.trim();
+    if matches!(text, "UTC" | "utc" | "Z" | "GMT") {
+        return chrono::FixedOffset::east_opt(0).ok_or_else(|| "bad offset".to_string());
+    }
+    let bad = || format!("`{raw}` is not a time zone offset such as +09:00, -05:00 or UTC");
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+}
+
+/// Dates written without a zone were read as UTC; shift them into the
+/// source's zone (a 09:00 in a Tokyo export is 00:00 UTC).
+pub fn apply_timezone(record: &mut crate::record::Record, offset: Option<chrono::FixedOffset>) {
+    let naive = std::mem::take(&mut record.naive_dates);
+    let Some(offset) = offset else { return };
+    let shift = chrono::Duration::seconds(i64::from(offset.local_minus_utc()));
+    for field in naive {
+        let date = match field.as_str() {
+            "created" => record.created.as_mut(),
+            "updated" => record.updated.as_mut(),
+            _ => None,
+        };
+        if let Some(d) = date {
+            *d -= shift;
+        }
+    }
 }
 
 /// Amounts with thousands separators and currency symbols ("$1,200.50",
@@ -238,6 +286,15 @@ mod tests {
             "2024-03-15T00:00:00+00:00"
         );
         assert!(parse_date("2024-02-30").is_err());
+        assert!(!parse_date_zoned("2024-03-15 09:00").unwrap().1);
+        assert!(parse_date_zoned("2024-03-15T09:00:00+09:00").unwrap().1);
+        let tokyo = parse_offset("+09:00").unwrap();
+        let mut r = crate::record::Record::new("s", "1", crate::record::RecordKind::Note);
+        r.created = parse_date("2024-03-15 09:00").ok();
+        r.naive_dates.push("created".into());
+        apply_timezone(&mut r, Some(tokyo));
+        assert_eq!(r.created.unwrap().to_rfc3339(), "2024-03-15T00:00:00+00:00");
+        assert!(parse_offset("Tokyo").is_err());
         assert_eq!(parse_amount("$1,200.50").unwrap(), 1200.5);
         assert!(parse_amount("lots").is_err());
         assert_eq!(country_code("jp").unwrap(), "JP");
