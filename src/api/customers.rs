@@ -145,25 +145,29 @@ async fn apply(
     Ok(Json(json!(view)))
 }
 
+/// Applies an override on a list of customer ids and shows the first one.
+async fn on_ids(
+    app: App,
+    b: Result<Json<Ids>, JsonRejection>,
+    change: fn(&crate::store::Store, &[String]) -> Result<(), CustomerError>,
+) -> Result<Json<Value>, ApiError> {
+    let ids = body(b, r#"{"ids": ["org_…", "org_…"]}"#)?.ids;
+    let first = ids.first().cloned().unwrap_or_default();
+    apply(app, first, move |app| change(app.store(), &ids)).await
+}
+
 async fn merge(
     State(app): State<App>,
     b: Result<Json<Ids>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let ids = body(b, r#"{"ids": ["org_…", "org_…"]}"#)?.ids;
-    let first = ids.first().cloned().unwrap_or_default();
-    apply(app, first, move |app| customers::merge(app.store(), &ids)).await
+    on_ids(app, b, customers::merge).await
 }
 
 async fn never_merge(
     State(app): State<App>,
     b: Result<Json<Ids>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let ids = body(b, r#"{"ids": ["org_…", "org_…"]}"#)?.ids;
-    let first = ids.first().cloned().unwrap_or_default();
-    apply(app, first, move |app| {
-        customers::never_merge(app.store(), &ids)
-    })
-    .await
+    on_ids(app, b, customers::never_merge).await
 }
 
 async fn split(
