@@ -13,7 +13,8 @@ const FACET_LABELS = {
 };
 const PAGE = 10;
 const TIMELINE_PAGE = 10;
-const TIMELINE_KINDS = ["note", "email", "ticket", "task", "opportunity", "event", "case"];
+// The kinds the timeline holds (customers::INTERACTIONS).
+const TIMELINE_KINDS = ["note", "email", "ticket", "task", "event", "case"];
 
 const $ = (sel) => document.querySelector(sel);
 const nf = new Intl.NumberFormat();
@@ -32,7 +33,7 @@ function h(tag, attrs, ...children) {
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
@@ -454,11 +455,13 @@ async function showDashboard() {
       aggs: { a: { terms: { field: "stage", size: 20 }, aggs: { amount: { sum: { field: "amount" } } } } },
       filter: "stage" },
   ];
+  const activity = h("section", { class: "card chart", id: "chart-activity" },
+    h("h2", null, "Interactions per 30 days, by kind"), h("p", { class: "muted" }, "Loading…"));
   const boxes = charts.map((c) => h("section", { class: "card chart", id: "chart-" + c.id },
     h("h2", null, c.title), h("p", { class: "muted" }, "Loading…")));
   const quality = h("section", { class: "card chart", id: "chart-quality" },
     h("h2", null, "Data-quality issues by source"), h("p", { class: "muted" }, "Loading…"));
-  view.replaceChildren(h("div", { class: "charts" }, boxes, quality));
+  view.replaceChildren(h("div", { class: "charts" }, activity, boxes, quality));
   const errors = [];
   await Promise.all([
     ...charts.map(async (c, i) => {
@@ -479,6 +482,39 @@ async function showDashboard() {
         errors.push(e.message);
       }
     }),
+    (async () => {
+      const title = "Interactions per 30 days, by kind";
+      try {
+        const data = await api("/v1/search", {
+          method: "POST", headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            q: "*", group: "none", limit: 1, filters: { kind: TIMELINE_KINDS },
+            aggs: { a: { date_histogram: { field: "created", fixed_interval: "30d" },
+              aggs: { k: { terms: { field: "kind", size: 20 } } } } },
+          }),
+        });
+        const buckets = ((data.aggregations || {}).a || {}).buckets || [];
+        let first = buckets.findIndex((b) => b.doc_count > 0);
+        let last = buckets.length - 1;
+        while (last >= 0 && buckets[last].doc_count === 0) last--;
+        if (first < 0) first = buckets.length;
+        first = Math.max(first, last - 23);
+        const DAY = 86400000;
+        const columns = buckets.slice(first, last + 1).map((b) => {
+          const from = new Date(b.key).toISOString().slice(0, 10);
+          const to = new Date(b.key + 29 * DAY).toISOString().slice(0, 10);
+          return {
+            label: from, value: b.doc_count,
+            segments: ((b.k || {}).buckets || []).map((k) => ({ kind: String(k.key), count: k.doc_count })),
+            href: "/?q=*&filter.created=" + from + ".." + to,
+          };
+        });
+        activity.replaceChildren(h("h2", null, title), columnChart(columns));
+      } catch (e) {
+        activity.replaceChildren(h("h2", null, title), h("p", { class: "empty" }, "Not available."));
+        errors.push(e.message);
+      }
+    })(),
     (async () => {
       try {
         const report = await api("/v1/quality");
@@ -520,6 +556,43 @@ function barChart(bars, format) {
       h("text", Object.assign({ x: labelW + w + 6, y: y + 16 }, s), format(b.value))));
   });
   return svg;
+}
+
+const KIND_COLOURS = {
+  note: "#1f5fbf", email: "#d9822b", ticket: "#c23030", task: "#0f9960",
+  opportunity: "#7157d9", event: "#29a634", case: "#8f398f",
+};
+
+/** Stacked columns (one per 30 days, stacked by kind) with a legend; every
+ *  column links to the search of its dates. */
+function columnChart(columns) {
+  if (!columns.length) return h("p", { class: "empty" }, "Nothing to show.");
+  const s = { svg: true };
+  const colW = 34, gap = 8, top = 16, chartH = 150, left = 8;
+  const width = Math.max(300, left + columns.length * (colW + gap) + 8);
+  const max = Math.max(...columns.map((c) => c.value), 1);
+  const svg = h("svg", Object.assign({ viewBox: `0 0 ${width} ${top + chartH + 40}`, role: "img" }, s));
+  const kinds = new Set();
+  columns.forEach((c, i) => {
+    const x = left + i * (colW + gap);
+    const link = h("a", Object.assign({ href: c.href, "data-label": c.label }, s),
+      h("title", s, `${c.label}: ${nf.format(c.value)} interactions — open the matching search`));
+    let y = top + chartH;
+    for (const seg of c.segments) {
+      kinds.add(seg.kind);
+      const hgt = (seg.count / max) * chartH;
+      y -= hgt;
+      link.append(h("rect", Object.assign({ x, y, width: colW, height: Math.max(hgt, 1),
+        fill: KIND_COLOURS[seg.kind] || "#5d6b7a" }, s)));
+    }
+    link.append(h("text", Object.assign({ x: x + colW / 2, y: y - 3, "text-anchor": "middle" }, s), nf.format(c.value)));
+    link.append(h("text", Object.assign({ x: x + colW / 2, y: top + chartH + 14, "text-anchor": "middle" }, s), c.label.slice(2, 7)));
+    svg.append(link);
+  });
+  const legend = h("p", { class: "meta" }, [...kinds].map((k) =>
+    h("span", { class: "legend" }, h("span", { class: "swatch", "data-kind": k }), k, " ")));
+  for (const sw of legend.querySelectorAll(".swatch")) sw.style.background = KIND_COLOURS[sw.dataset.kind] || "#5d6b7a";
+  return h("div", null, svg, legend);
 }
 
 // ---- wiring ------------------------------------------------------------------

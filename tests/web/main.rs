@@ -32,15 +32,15 @@ fn facet_count(browser: &Browser, field: &str, value: &str) -> Option<u64> {
         .as_u64()
 }
 
+/// The result summary without its timing ("1–9 of 9 customers (10 matching
+/// records").
 fn summary(browser: &Browser) -> String {
-    browser
-        .js(
-            "return document.querySelector('#summary').textContent;",
-            json!([]),
-        )
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    let text = browser.js(
+        "return document.querySelector('#summary').textContent;",
+        json!([]),
+    );
+    let text = text.as_str().unwrap_or_default();
+    text.split(", ").next().unwrap_or(text).to_string()
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
     browser.click("#facets ul[data-facet=kind] button[data-value=note]");
     browser.wait(
         &format!(
-            "location.search.includes('filter.kind=note') && document.querySelector('#summary').textContent !== {}",
+            "location.search.includes('filter.kind=note') && !document.querySelector('#summary').textContent.startsWith({})",
             json!(before)
         ),
         "the results narrowed to notes",
@@ -213,13 +213,19 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
             .is_some_and(|b| b.contains("Follow-up call booked for June 3")),
         "the whole body, to its last line: {body}"
     );
+    let page = browser.js("return document.body.innerText;", json!([]));
+    assert!(
+        page.as_str()
+            .is_some_and(|t| !t.contains("[object ") && !t.contains("undefined")),
+        "no JavaScript objects shown as text: {page}"
+    );
     let shot = browser.screenshot(&shots, "03-customer-page.png");
     eprintln!("screenshot: {}", shot.display());
 
     // 5. The dashboard: SVG charts from aggregations, each bar a search.
     browser.click("#nav-dashboard");
     browser.wait(
-        "document.querySelectorAll('#chart-kind svg a').length >= 3 && document.querySelectorAll('#chart-country svg a').length >= 2 && document.querySelectorAll('#chart-stage svg a').length >= 2",
+        "document.querySelectorAll('#chart-kind svg a').length >= 3 && document.querySelectorAll('#chart-country svg a').length >= 2 && document.querySelectorAll('#chart-stage svg a').length >= 2 && document.querySelectorAll('#chart-activity svg a').length >= 2",
         "the charts",
     );
     let shot = browser.screenshot(&shots, "04-dashboard.png");
