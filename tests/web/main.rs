@@ -79,6 +79,18 @@ fn page_is_served_from_the_binary_with_a_strict_policy() {
 #[test]
 fn search_facets_customer_page_and_dashboard_in_a_browser() {
     let ws = common::Workspace::with_examples();
+    // Eleven more notes on Acme Robotics, so that its timeline has a second
+    // page (ten to a page).
+    for day in 1..=11 {
+        std::fs::write(
+            ws.path().join(format!("data/notes/2024-06-{day:02}-acme-check-in.md")),
+            format!(
+                "---\ncustomer: ORG-001\nauthor: David Chen\ndate: 2024-06-{day:02}\n---\n\
+                 # Acme Robotics – check-in {day}\n\nShort check-in number {day} on the robot fleet.\n"
+            ),
+        )
+        .unwrap();
+    }
     let server = ws.serve();
     let browser = Browser::start(1280, 900);
     let shots = screenshots();
@@ -182,9 +194,31 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         "the customer page of Acme Robotics Inc.",
     );
     browser.wait(
-        "document.querySelector('#timeline details')",
-        "the timeline",
+        "document.querySelectorAll('#timeline details').length === 10 && document.querySelector('#customer-view .pager button')",
+        "the first timeline page of ten, with a button for older items",
     );
+    browser.click("#customer-view .pager button");
+    browser.wait(
+        "document.querySelectorAll('#timeline details').length === 12",
+        "the second timeline page appended",
+    );
+    let dates = browser.js(
+        "return [...document.querySelectorAll('#timeline li > details > summary > .meta:first-child')].map((e) => e.textContent.trim());",
+        json!([]),
+    );
+    let dates: Vec<&str> = dates
+        .as_array()
+        .expect("timeline dates")
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    assert_eq!(dates.len(), 12, "{dates:?}");
+    assert!(
+        dates.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {dates:?}"
+    );
+    assert_eq!(dates[0], "2024-06-11");
+    assert_eq!(dates[11], "2024-05-20");
     let golden = browser.js(
         "return document.querySelector('#customer-view tr[data-field=name]').textContent;",
         json!([]),
@@ -198,14 +232,10 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         json!([]),
     );
     assert!(people.as_str().is_some_and(|t| t.contains("Maria Alvarez")));
-    browser.click("#customer-view .kinds button[data-kind=note]");
-    browser.wait(
-        "location.search.includes('kind=note') && document.querySelector('#timeline li[data-kind=note]')",
-        "the timeline filtered to notes",
-    );
-    browser.click("#timeline li[data-kind=note] summary");
+    // An item opens in full: the last one, the renewal meeting note.
+    browser.click("#timeline li:last-child summary");
     let body = browser.wait(
-        "document.querySelector('#timeline details[open] pre.body')?.textContent",
+        "document.querySelector('#timeline li:last-child details[open] pre.body')?.textContent",
         "the note opened in full",
     );
     assert!(
@@ -219,8 +249,23 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
             .is_some_and(|t| !t.contains("[object ") && !t.contains("undefined")),
         "no JavaScript objects shown as text: {page}"
     );
+    browser.js(
+        "document.querySelector('#timeline li:last-child').scrollIntoView({block: 'center'});",
+        json!([]),
+    );
     let shot = browser.screenshot(&shots, "03-customer-page.png");
     eprintln!("screenshot: {}", shot.display());
+    // The kind filter: notes only, and the URL says so.
+    browser.click("#customer-view .kinds button[data-kind=email]");
+    browser.wait(
+        "location.search.includes('kind=email') && document.querySelector('#timeline li.muted')?.textContent === 'No email records.'",
+        "the timeline filtered to emails (there are none)",
+    );
+    browser.click("#customer-view .kinds button[data-kind=note]");
+    browser.wait(
+        "location.search.includes('kind=note') && document.querySelectorAll('#timeline li[data-kind=note]').length === 10",
+        "the timeline filtered to notes",
+    );
 
     // 5. The dashboard: SVG charts from aggregations, each bar a search.
     browser.click("#nav-dashboard");

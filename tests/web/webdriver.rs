@@ -196,9 +196,15 @@ impl Browser {
         found[ELEMENT].clone()
     }
 
+    /// Clicks an element after scrolling it to the middle of the viewport
+    /// (chromedriver's own scrolling can leave it under the sticky header).
     pub fn click(&self, css: &str) {
         let element = self.find(css);
         let id = element.as_str().unwrap_or_default();
+        self.js(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            json!([{ ELEMENT: id }]),
+        );
         self.cmd(
             reqwest::Method::POST,
             &format!("/element/{id}/click"),
