@@ -392,7 +392,11 @@ function goldenRow(name, f) {
 }
 
 function fmtValue(v) {
-  if (Array.isArray(v)) return v.join(", ");
+  if (Array.isArray(v)) return v.map(fmtValue).join(", ");
+  if (v && typeof v === "object" && "file" in v) {
+    return [v.file, v.line != null ? "line " + v.line : null, v.offset != null ? "offset " + v.offset : null]
+      .filter(Boolean).join(", ");
+  }
   if (v && typeof v === "object") return JSON.stringify(v);
   return v ?? "";
 }
@@ -424,7 +428,7 @@ async function loadTimeline(id, kind, cursor, list, more) {
     : h("span", { class: "muted" }, list.querySelector("details") ? "That is everything." : ""));
 }
 
-const SKIP = new Set(["body", "title", "kind", "provenance"]);
+const SKIP = new Set(["body", "title", "kind"]);
 function timelineItem(item) {
   const when = fmtDate(item.created || item.updated || item.date);
   const body = item.body || "";
@@ -568,7 +572,7 @@ const KIND_COLOURS = {
 function columnChart(columns) {
   if (!columns.length) return h("p", { class: "empty" }, "Nothing to show.");
   const s = { svg: true };
-  const colW = 34, gap = 8, top = 16, chartH = 150, left = 8;
+  const colW = 52, gap = 8, top = 16, chartH = 150, left = 8;
   const width = Math.max(300, left + columns.length * (colW + gap) + 8);
   const max = Math.max(...columns.map((c) => c.value), 1);
   const svg = h("svg", Object.assign({ viewBox: `0 0 ${width} ${top + chartH + 40}`, role: "img" }, s));
@@ -586,7 +590,7 @@ function columnChart(columns) {
         fill: KIND_COLOURS[seg.kind] || "#5d6b7a" }, s)));
     }
     link.append(h("text", Object.assign({ x: x + colW / 2, y: y - 3, "text-anchor": "middle" }, s), nf.format(c.value)));
-    link.append(h("text", Object.assign({ x: x + colW / 2, y: top + chartH + 14, "text-anchor": "middle" }, s), c.label.slice(2, 7)));
+    link.append(h("text", Object.assign({ x: x + colW / 2, y: top + chartH + 14, "text-anchor": "middle" }, s), c.label.slice(2)));
     svg.append(link);
   });
   const legend = h("p", { class: "meta" }, [...kinds].map((k) =>

@@ -282,6 +282,17 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
     );
     let shot = browser.screenshot(&shots, "05-dashboard-bar-to-search.png");
     eprintln!("screenshot: {}", shot.display());
+    // A column of the activity chart is the search of its 30 days.
+    browser.goto(&format!("{base}/?view=dashboard"));
+    browser.wait(
+        "document.querySelectorAll('#chart-activity svg a').length >= 2",
+        "the activity chart",
+    );
+    browser.click("#chart-activity svg a:last-of-type");
+    browser.wait(
+        "/filter\\.created=\\d{4}-\\d\\d-\\d\\d\\.\\.\\d{4}/.test(location.search) && document.querySelector('#results .result')",
+        "the search behind the last activity column",
+    );
 
     // 6. Japanese, and a server error shown in words.
     browser.goto(&format!("{base}/?q=東京"));
