@@ -18,8 +18,14 @@ pub const ENTER: &str = "\u{E007}";
 pub const ARROW_DOWN: &str = "\u{E015}";
 
 fn find_program(env: &str, names: &[&str]) -> PathBuf {
-    if let Some(path) = std::env::var_os(env) {
-        return PathBuf::from(path);
+    if let Some(path) = std::env::var_os(env).map(PathBuf::from) {
+        assert!(
+            path.is_file(),
+            "{env}={} does not exist: install Debian's packages with \
+             `apt-get install chromium chromium-driver` (.ci/run does)",
+            path.display()
+        );
+        return path;
     }
     for name in names {
         for dir in ["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"] {
