@@ -1,4 +1,5 @@
-//! The HTTP API (axum): `/healthz` and the versioned JSON API under `/v1`.
+//! The HTTP API (axum): `/healthz`, the versioned JSON API under `/v1`, and
+//! the staff web page at `/` (see `web`).
 //! Handlers are thin: parse and check parameters, call one [`Rapport`]
 //! operation on a blocking thread, shape the JSON.
 //!
@@ -9,6 +10,7 @@ mod connectors;
 mod customers;
 mod error;
 mod search;
+mod web;
 
 use std::sync::Arc;
 
@@ -36,6 +38,7 @@ pub fn router(app: App) -> Router {
         .merge(connectors::routes())
         .merge(customers::routes())
         .merge(search::routes())
+        .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {

@@ -1,0 +1,334 @@
+//! The staff web page in a real headless browser: the real `rapport` binary
+//! serves a copy of examples/ on 127.0.0.1, and chromium (through
+//! chromedriver) types, clicks and presses keys like a person. Each step
+//! leaves a screenshot in `<target>/web-screenshots/` for a person to look at.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; without them the test
+//! fails and says how to install them.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod webdriver;
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use webdriver::{ARROW_DOWN, Browser, ENTER};
+
+fn screenshots() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(&tmp).join("web-screenshots")
+}
+
+/// The number shown next to a facet value, or None if the value is absent.
+fn facet_count(browser: &Browser, field: &str, value: &str) -> Option<u64> {
+    browser
+        .js(
+            "const b = [...document.querySelectorAll(`#facets ul[data-facet='${arguments[0]}'] button`)]
+               .find((b) => b.dataset.value === arguments[1]);
+             return b ? Number(b.querySelector('.count').textContent.replace(/\\D/g, '')) : null;",
+            json!([field, value]),
+        )
+        .as_u64()
+}
+
+/// The result summary without its timing ("1–9 of 9 customers (10 matching
+/// records").
+fn summary(browser: &Browser) -> String {
+    let text = browser.js(
+        "return document.querySelector('#summary').textContent;",
+        json!([]),
+    );
+    let text = text.as_str().unwrap_or_default();
+    text.split(", ").next().unwrap_or(text).to_string()
+}
+
+#[test]
+fn page_is_served_from_the_binary_with_a_strict_policy() {
+    let ws = common::Workspace::with_examples();
+    let server = ws.serve();
+    let client = reqwest::blocking::Client::new();
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/assets/app.js", "text/javascript"),
+        ("/assets/app.css", "text/css"),
+    ] {
+        let response = client.get(format!("{}{path}", server.base)).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let headers = response.headers();
+        let content_type = headers["content-type"].to_str().unwrap();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+        // The SVG namespace is a name, not an address anything is fetched from.
+        let body = response
+            .text()
+            .unwrap()
+            .replace("http://www.w3.org/2000/svg", "");
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path} must not point outside the server"
+        );
+    }
+    // Unknown assets are the API's JSON 404, not the page.
+    let (status, body) = server.get("/assets/nope.js");
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[test]
+fn search_facets_customer_page_and_dashboard_in_a_browser() {
+    let ws = common::Workspace::with_examples();
+    // Eleven more notes on Acme Robotics, so that its timeline has a second
+    // page (ten to a page).
+    for day in 1..=11 {
+        std::fs::write(
+            ws.path().join(format!("data/notes/2024-06-{day:02}-acme-check-in.md")),
+            format!(
+                "---\ncustomer: ORG-001\nauthor: David Chen\ndate: 2024-06-{day:02}\n---\n\
+                 # Acme Robotics – check-in {day}\n\nShort check-in number {day} on the robot fleet.\n"
+            ),
+        )
+        .unwrap();
+    }
+    let server = ws.serve();
+    let browser = Browser::start(1280, 900);
+    let shots = screenshots();
+    let base = server.base.clone();
+
+    // 1. A typo'd name, typed into the box: the right customer comes first,
+    //    and the query lands in the URL.
+    browser.goto(&format!("{base}/"));
+    browser.wait(
+        "document.querySelector('#results .result')",
+        "the first results",
+    );
+    browser.type_into("#q", "Jon Smtih");
+    browser.wait(
+        "location.search.includes('Smtih') && document.querySelector('#summary').textContent.includes('of 1 customer')",
+        "results for Jon Smtih",
+    );
+    let first = browser.js(
+        "return document.querySelector('#results .result h2').textContent;",
+        json!([]),
+    );
+    assert_eq!(first, "Acme Robotics Inc.");
+    let marked = browser.js(
+        "return [...document.querySelectorAll('#results mark')].map((m) => m.textContent);",
+        json!([]),
+    );
+    assert!(
+        marked
+            .as_array()
+            .is_some_and(|m| m.iter().any(|t| t == "Jon")),
+        "snippets highlight the match: {marked}"
+    );
+    let shot = browser.screenshot(&shots, "01-typo-search.png");
+    eprintln!("screenshot: {}", shot.display());
+
+    // 2. Every customer, then a facet click: the URL keeps the filter and the
+    //    other facets' counts change.
+    browser.goto(&format!("{base}/?q=*"));
+    browser.wait(
+        "document.querySelector('#facets ul[data-facet=kind]') && document.querySelector('#summary').textContent.includes('customers')",
+        "facets for every customer",
+    );
+    let before = summary(&browser);
+    let crm_before = facet_count(&browser, "source", "crm").expect("a crm source facet");
+    browser.click("#facets ul[data-facet=kind] button[data-value=note]");
+    browser.wait(
+        &format!(
+            "location.search.includes('filter.kind=note') && !document.querySelector('#summary').textContent.startsWith({})",
+            json!(before)
+        ),
+        "the results narrowed to notes",
+    );
+    browser.wait(
+        "document.querySelector('#facets ul[data-facet=kind] button[data-value=note]').getAttribute('aria-pressed') === 'true'",
+        "the note facet shown as chosen",
+    );
+    let after = summary(&browser);
+    let crm_after = facet_count(&browser, "source", "crm").unwrap_or(0);
+    assert_ne!(before, after, "the summary changes");
+    assert!(
+        crm_after < crm_before,
+        "source:crm count {crm_before} → {crm_after} after narrowing to notes"
+    );
+    let shot = browser.screenshot(&shots, "02-facet-kind-note.png");
+    eprintln!("screenshot: {}", shot.display());
+    // The URL is the search: opening it afresh shows the same thing.
+    let shared = browser.url();
+    browser.goto(&shared);
+    browser.wait(
+        "document.querySelector('#facets ul[data-facet=kind] button[data-value=note][aria-pressed=true]')",
+        "the filter restored from the URL",
+    );
+    assert_eq!(summary(&browser), after);
+
+    // 3. The keyboard alone: "/" focuses the box, arrows move, Enter opens.
+    browser.goto(&format!("{base}/?view=dashboard"));
+    browser.wait(
+        "document.querySelector('#dashboard-view:not([hidden])')",
+        "the dashboard",
+    );
+    browser.keys("/");
+    browser.wait(
+        "document.activeElement.id === 'q'",
+        "/ to focus the search box",
+    );
+    browser.keys("Jon Smtih");
+    browser.wait(
+        "document.querySelector('#summary').textContent.includes('of 1 customer') && !document.querySelector('#search-view').hidden",
+        "results while typing",
+    );
+    browser.keys(ARROW_DOWN);
+    browser.wait(
+        "document.querySelector('#results .result.selected')",
+        "the arrow to select a result",
+    );
+    browser.keys(ENTER);
+
+    // 4. The customer page: golden record with provenance, people, timeline.
+    browser.wait(
+        "location.search.startsWith('?customer=') && document.querySelector('#customer-view h1')?.textContent === 'Acme Robotics Inc.'",
+        "the customer page of Acme Robotics Inc.",
+    );
+    browser.wait(
+        "document.querySelectorAll('#timeline details').length === 10 && document.querySelector('#customer-view .pager button')",
+        "the first timeline page of ten, with a button for older items",
+    );
+    browser.click("#customer-view .pager button");
+    browser.wait(
+        "document.querySelectorAll('#timeline details').length === 12",
+        "the second timeline page appended",
+    );
+    let dates = browser.js(
+        "return [...document.querySelectorAll('#timeline li > details > summary > .meta:first-child')].map((e) => e.textContent.trim());",
+        json!([]),
+    );
+    let dates: Vec<&str> = dates
+        .as_array()
+        .expect("timeline dates")
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    assert_eq!(dates.len(), 12, "{dates:?}");
+    assert!(
+        dates.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {dates:?}"
+    );
+    assert_eq!(dates[0], "2024-06-11");
+    assert_eq!(dates[11], "2024-05-20");
+    let golden = browser.js(
+        "return document.querySelector('#customer-view tr[data-field=name]').textContent;",
+        json!([]),
+    );
+    assert!(
+        golden.as_str().is_some_and(|t| t.contains("crm:ORG-001")),
+        "the golden name says where it came from: {golden}"
+    );
+    let people = browser.js(
+        "return document.querySelector('#customer-view').textContent;",
+        json!([]),
+    );
+    assert!(people.as_str().is_some_and(|t| t.contains("Maria Alvarez")));
+    // An item opens in full: the last one, the renewal meeting note.
+    browser.click("#timeline li:last-child summary");
+    let body = browser.wait(
+        "document.querySelector('#timeline li:last-child details[open] pre.body')?.textContent",
+        "the note opened in full",
+    );
+    assert!(
+        body.as_str()
+            .is_some_and(|b| b.contains("Follow-up call booked for June 3")),
+        "the whole body, to its last line: {body}"
+    );
+    let page = browser.js("return document.body.innerText;", json!([]));
+    assert!(
+        page.as_str()
+            .is_some_and(|t| !t.contains("[object ") && !t.contains("undefined")),
+        "no JavaScript objects shown as text: {page}"
+    );
+    browser.js(
+        "document.querySelector('#timeline li:last-child').scrollIntoView({block: 'center'});",
+        json!([]),
+    );
+    let shot = browser.screenshot(&shots, "03-customer-page.png");
+    eprintln!("screenshot: {}", shot.display());
+    // The kind filter: notes only, and the URL says so.
+    browser.click("#customer-view .kinds button[data-kind=email]");
+    browser.wait(
+        "location.search.includes('kind=email') && document.querySelector('#timeline li.muted')?.textContent === 'No email records.'",
+        "the timeline filtered to emails (there are none)",
+    );
+    browser.click("#customer-view .kinds button[data-kind=note]");
+    browser.wait(
+        "location.search.includes('kind=note') && document.querySelectorAll('#timeline li[data-kind=note]').length === 10",
+        "the timeline filtered to notes",
+    );
+
+    // 5. The dashboard: SVG charts from aggregations, each bar a search.
+    browser.click("#nav-dashboard");
+    browser.wait(
+        "document.querySelectorAll('#chart-kind svg a').length >= 3 && document.querySelectorAll('#chart-country svg a').length >= 2 && document.querySelectorAll('#chart-stage svg a').length >= 2 && document.querySelectorAll('#chart-activity svg a').length >= 2",
+        "the charts",
+    );
+    let shot = browser.screenshot(&shots, "04-dashboard.png");
+    eprintln!("screenshot: {}", shot.display());
+    browser.click("#chart-country svg a[data-label=JP]");
+    browser.wait(
+        "location.search.includes('filter.customer_country=JP') && document.querySelector('#facets ul[data-facet=customer_country] button[data-value=JP][aria-pressed=true]') && document.querySelector('#results .result')",
+        "the search behind the JP bar",
+    );
+    let shot = browser.screenshot(&shots, "05-dashboard-bar-to-search.png");
+    eprintln!("screenshot: {}", shot.display());
+    // A column of the activity chart is the search of its 30 days.
+    browser.goto(&format!("{base}/?view=dashboard"));
+    browser.wait(
+        "document.querySelectorAll('#chart-activity svg a').length >= 2",
+        "the activity chart",
+    );
+    browser.click("#chart-activity svg a:last-of-type");
+    browser.wait(
+        "/filter\\.created=\\d{4}-\\d\\d-\\d\\d\\.\\.\\d{4}/.test(location.search) && document.querySelector('#results .result')",
+        "the search behind the last activity column",
+    );
+
+    // 6. Japanese, and a server error shown in words.
+    browser.goto(&format!("{base}/?q=東京"));
+    browser.wait(
+        "[...document.querySelectorAll('#results .result h2 a')].some((a) => a.textContent === '日東精機株式会社' && a.lang === 'ja')",
+        "日東精機株式会社 among the results for 東京",
+    );
+    let shot = browser.screenshot(&shots, "06-japanese.png");
+    eprintln!("screenshot: {}", shot.display());
+    browser.goto(&format!("{base}/?q=*&filter.amount=lots"));
+    let error = browser.wait(
+        "!document.querySelector('#error').hidden && document.querySelector('#error').textContent",
+        "the error box",
+    );
+    assert!(
+        error.as_str().is_some_and(|e| e.contains("filter.amount")),
+        "the server's message, naming the parameter: {error}"
+    );
+    let shot = browser.screenshot(&shots, "07-server-error.png");
+    eprintln!("screenshot: {}", shot.display());
+
+    // 7. A phone's width: nothing wider than the screen.
+    browser.set_window(390, 844);
+    browser.goto(&format!("{base}/?q=renewal"));
+    browser.wait(
+        "document.querySelector('#results .result')",
+        "results on a phone",
+    );
+    let overflow = browser.js(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        json!([]),
+    );
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 1),
+        "horizontal overflow at phone width: {overflow}px"
+    );
+    let shot = browser.screenshot(&shots, "08-phone-width.png");
+    eprintln!("screenshot: {}", shot.display());
+}
