@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
 use rapport::config::Config;
+use rapport::connectors::manifest::Columns;
 use rapport::connectors::{self, Collect, Manifest, ReadError, SourceFile};
 use rapport::status::{self, ConnectorStatus};
 use rapport::store::{Store, StoreError};
@@ -209,12 +210,7 @@ fn check(
             missing += 1;
             println!(
                 "unknown field: `{target}` maps {} but no record of the sample got a value from it — check the column/key names",
-                columns
-                    .candidates()
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
+                or_list(columns)
             );
         }
     }
@@ -227,12 +223,7 @@ fn check(
             missing += 1;
             println!(
                 "unknown field: link `{rel}` maps {} but no record of the sample has it",
-                columns
-                    .candidates()
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
+                or_list(columns)
             );
         }
     }
@@ -272,4 +263,14 @@ fn has_field(record: &rapport::record::Record, target: &str) -> bool {
         "updated" => record.updated.is_some() || record.attrs.contains_key("raw_updated"),
         _ => true,
     }
+}
+
+/// "`a` or `b`": a mapping's candidate columns, for messages.
+fn or_list(columns: &Columns) -> String {
+    columns
+        .candidates()
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

@@ -162,7 +162,7 @@ pub fn resolve(records: &[Record], settings: &Settings, overrides: &Overrides) -
     graph.link_organisations(settings);
     graph.link_people(settings);
     let membership = graph.memberships();
-    let attachments = graph.attachments(&membership);
+    let attachments = graph.attachments();
     graph.build(settings, &membership, &attachments)
 }
 
@@ -514,10 +514,7 @@ impl<'a> Graph<'a> {
     }
 
     /// The entity node each interaction or transaction attaches to.
-    fn attachments(
-        &mut self,
-        _membership: &HashMap<usize, (usize, String)>,
-    ) -> HashMap<usize, (usize, String)> {
+    fn attachments(&mut self) -> HashMap<usize, (usize, String)> {
         let mut person_by_email: HashMap<&str, usize> = HashMap::new();
         // People first: an address names a person before their company.
         for kind in [RecordKind::Person, RecordKind::Organization] {

@@ -172,18 +172,6 @@ impl Store {
         }
     }
 
-    /// A record with its assignment applied.
-    pub fn resolved_record(&self, id: &str) -> Result<Option<Record>, StoreError> {
-        let Some(mut record) = self.get(id)? else {
-            return Ok(None);
-        };
-        if let Some(a) = self.assignment(id)? {
-            let bytes = serde_json::to_vec(&a).map_err(|e| corrupt(id, e))?;
-            apply_assignment(&mut record, id, &bytes)?;
-        }
-        Ok(Some(record))
-    }
-
     pub fn overrides(&self) -> Result<Overrides, StoreError> {
         match self.meta(META_OVERRIDES)? {
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_OVERRIDES, e)),
