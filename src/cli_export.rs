@@ -1,9 +1,10 @@
 //! `rapport export`, `rapport snapshot DIR` and `rapport restore DIR`.
 //!
 //! While a server runs on the data directory it holds the store's lock, so
-//! export and snapshot then go through its HTTP API (the address from
-//! rapport.toml's `listen`, or `--server URL`); with no server they open the
-//! data directory themselves. A server can only write snapshots into its own
+//! export and snapshot then go through its HTTP API (`--server URL`, else the
+//! address the server noted in `data_dir/server.address` when it started,
+//! else rapport.toml's `listen`); with no server they open the data
+//! directory themselves. A server can only write snapshots into its own
 //! `snapshot_dir`, so `rapport snapshot DIR` asks it for one there and then
 //! moves that folder to DIR.
 //!
@@ -69,6 +70,18 @@ pub struct RestoreArgs {
     force: bool,
 }
 
+/// Where a server notes the address it listens on (read only while the
+/// store is locked, so a stale file from a stopped server is never used).
+const SERVER_ADDRESS_FILE: &str = "server.address";
+
+/// Notes the address `rapport serve` listens on in its data directory.
+pub fn note_server_address(data_dir: &Path, address: std::net::SocketAddr) {
+    let path = data_dir.join(SERVER_ADDRESS_FILE);
+    if let Err(e) = std::fs::write(&path, format!("http://{address}\n")) {
+        tracing::warn!(path = %path.display(), error = %e, "could not note the server's address");
+    }
+}
+
 enum Target {
     Server(String),
     Local,
@@ -83,6 +96,11 @@ fn target(config: &Config, server: Option<String>) -> Result<Target> {
     if store_path.exists()
         && let Err(StoreError::Locked { .. }) = Store::open(&store_path)
     {
+        if let Ok(noted) = std::fs::read_to_string(config.data_dir.join(SERVER_ADDRESS_FILE))
+            && noted.trim().starts_with("http://")
+        {
+            return Ok(Target::Server(noted.trim().to_string()));
+        }
         let listen = &config.listen;
         if listen.ends_with(":0") {
             bail!(

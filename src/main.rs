@@ -325,6 +325,7 @@ fn serve(config: Config) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        cli_export::note_server_address(&app.config().data_dir, listener.local_addr()?);
         let _background =
             rapport::watch::start(app.clone()).context("starting watches and pulls")?;
         rapport::api::serve(app, listener).await?;
