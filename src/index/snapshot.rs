@@ -138,3 +138,64 @@ fn copy_segments(source: &Path, dest: &Path, meta: &tantivy::IndexMeta) -> std::
     }
     Ok(copied)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::Analyzers;
+    use crate::record::{Record, RecordKind};
+    use crate::schema::SchemaSpec;
+    use crate::store::Store;
+
+    fn notes(batch: usize, n: usize) -> Vec<Record> {
+        (0..n)
+            .map(|i| {
+                let mut r = Record::new("crm", &format!("{batch}-{i}"), RecordKind::Note);
+                r.body = Some(format!("note {i} of batch {batch}"));
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn snapshots_taken_while_commits_and_merges_run_open_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let (index, _) = SearchIndex::open(
+            &dir.path().join("index"),
+            SchemaSpec::builtin().unwrap(),
+            Analyzers::without_dictionary(),
+        )
+        .unwrap();
+        store.apply_file("crm", "f0", "h", &notes(0, 50)).unwrap();
+        index.catch_up(&store).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                // One small commit after another: segments pile up and
+                // tantivy merges them in the background.
+                for batch in 1..=12 {
+                    store
+                        .apply_file("crm", &format!("f{batch}"), "h", &notes(batch, 20))
+                        .unwrap();
+                    index.catch_up(&store).unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let mut taken = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || taken < 3 {
+                let target = dir.path().join(format!("snap-{taken}"));
+                let copy = index.snapshot_to(&target).unwrap();
+                let opened = tantivy::Index::open_in_dir(target.join(&copy.generation)).unwrap();
+                let searcher = opened.reader().unwrap().searcher();
+                assert_eq!(searcher.num_docs(), copy.documents, "snapshot {taken}");
+                assert!(copy.seq <= store.last_seq().unwrap());
+                assert_eq!(
+                    std::fs::read_to_string(target.join(CURRENT)).unwrap(),
+                    copy.generation
+                );
+                taken += 1;
+            }
+        });
+    }
+}
