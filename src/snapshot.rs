@@ -118,6 +118,12 @@ fn beside(path: &Path, what: &str) -> PathBuf {
 /// exist (an empty folder is accepted). Serving goes on meanwhile.
 pub fn write(store: &Store, index: &SearchIndex, target: &Path) -> Result<Manifest, SnapshotError> {
     let _span = tracing::info_span!("snapshot", target = %target.display()).entered();
+    // One snapshot at a time in this process: two requests for one name
+    // must not share the folder written beside it.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let started = std::time::Instant::now();
     if target.exists() && !is_empty_dir(target)? {
         return Err(SnapshotError::Exists(target.display().to_string()));
