@@ -54,6 +54,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Export a generated corpus (record level, NDJSON) and print time,
+    /// rate and peak memory (see BENCHMARKS.md).
+    Export {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Where the corpus lives; reused when it already holds this size.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Write the export to this file instead of discarding it.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Export only the matches of this query.
+        #[arg(long)]
+        q: Option<String>,
+        /// Also export over HTTP from a server on 127.0.0.1.
+        #[arg(long)]
+        http: bool,
+    },
     /// Time resolution of a generated customer book, in memory and through
     /// the store.
     Resolve {
@@ -91,6 +109,29 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 r.store_load_ms.map_or("-".into(), |v| v.to_string()),
                 r.store_save_ms.map_or("-".into(), |v| v.to_string()),
             );
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        BenchCommand::Export {
+            records,
+            dir,
+            output,
+            q,
+            http,
+        } => {
+            if records == 0 {
+                anyhow::bail!("--records must be above 0");
+            }
+            let options = rapport::bench::export::ExportBenchOptions {
+                records,
+                dir: dir.unwrap_or_else(|| {
+                    std::env::temp_dir().join(format!("rapport-bench-{records}"))
+                }),
+                output,
+                params: q.map(|q| vec![("q".to_string(), q)]).unwrap_or_default(),
+                http,
+            };
+            let runs = rapport::bench::export::run(&options, Config::load(config)?)?;
+            println!("{}", serde_json::to_string_pretty(&runs)?);
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Search {

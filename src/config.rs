@@ -143,6 +143,9 @@ pub struct Config {
     pub watch_debounce_ms: u64,
     /// Resolution thresholds and source priority (`[resolve]`).
     pub resolve: crate::resolve::Settings,
+    /// Where `POST /v1/snapshots` writes snapshots (default: `snapshots`
+    /// beside the data directory). HTTP callers only name a folder in it.
+    pub snapshot_dir: Option<PathBuf>,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -161,6 +164,7 @@ impl Default for Config {
             sources: Vec::new(),
             watch_debounce_ms: 300,
             resolve: crate::resolve::Settings::default(),
+            snapshot_dir: None,
             base_dir: PathBuf::from("."),
         }
     }
@@ -224,6 +228,9 @@ impl Config {
         if let Some(v) = var("RAPPORT_SYNONYMS") {
             self.synonyms = Some(v.into());
         }
+        if let Some(v) = var("RAPPORT_SNAPSHOT_DIR") {
+            self.snapshot_dir = Some(v.into());
+        }
     }
 
     fn resolve_paths(&mut self) {
@@ -244,6 +251,9 @@ impl Config {
             fix(p);
         }
         if let Some(p) = self.synonyms.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.snapshot_dir.as_mut() {
             fix(p);
         }
         for source in &mut self.sources {
@@ -297,6 +307,17 @@ impl Config {
 
     pub fn index_dir(&self) -> PathBuf {
         self.data_dir.join("index")
+    }
+
+    /// `snapshot_dir`, or `snapshots` beside the data directory.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.snapshot_dir.clone().unwrap_or_else(|| {
+            self.data_dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("snapshots")
+        })
     }
 
     pub fn dictionary_cache(&self) -> PathBuf {

@@ -7,6 +7,7 @@
 mod cli_bench;
 mod cli_connectors;
 mod cli_customers;
+mod cli_export;
 mod cli_output;
 
 use std::path::{Path, PathBuf};
@@ -107,6 +108,12 @@ enum Command {
         #[command(subcommand)]
         command: cli_bench::BenchCommand,
     },
+    /// Stream every match (or everything) as NDJSON or CSV.
+    Export(cli_export::ExportArgs),
+    /// Write a consistent snapshot of store and index into DIR.
+    Snapshot(cli_export::SnapshotArgs),
+    /// Bring a data directory back from a snapshot.
+    Restore(cli_export::RestoreArgs),
     /// Ingest the bundled examples into a fresh data directory and serve them.
     Demo {
         /// Data directory to (re)create (default: a folder in the system temp dir).
@@ -125,6 +132,7 @@ fn main() -> std::process::ExitCode {
             | Command::Analyze { .. }
             | Command::Connectors { .. }
             | Command::Bench { .. }
+            | Command::Export(_)
     );
     init_logging(if quiet { "warn" } else { "info" });
     match run(cli) {
@@ -253,6 +261,9 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(ok)
         }
         Command::Bench { command } => cli_bench::run(cli.config.as_deref(), command),
+        Command::Export(args) => cli_export::export(cli.config.as_deref(), args).map(|_| ok),
+        Command::Snapshot(args) => cli_export::snapshot(cli.config.as_deref(), args).map(|_| ok),
+        Command::Restore(args) => cli_export::restore(cli.config.as_deref(), args).map(|_| ok),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;
             let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));
@@ -314,6 +325,7 @@ fn serve(config: Config) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        cli_export::note_server_address(&app.config().data_dir, listener.local_addr()?);
         let _background =
             rapport::watch::start(app.clone()).context("starting watches and pulls")?;
         rapport::api::serve(app, listener).await?;

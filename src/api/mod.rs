@@ -9,7 +9,9 @@
 mod connectors;
 mod customers;
 mod error;
+mod export;
 mod search;
+mod snapshots;
 mod web;
 
 use std::sync::Arc;
@@ -38,6 +40,8 @@ pub fn router(app: App) -> Router {
         .merge(connectors::routes())
         .merge(customers::routes())
         .merge(search::routes())
+        .merge(export::routes())
+        .merge(snapshots::routes())
         .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

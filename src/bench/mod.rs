@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod corpus;
+pub mod export;
 mod queries;
 pub mod resolve;
 

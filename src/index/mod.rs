@@ -12,6 +12,7 @@ pub mod extra_tokenizers;
 pub mod japanese_dictionary;
 pub mod keys;
 pub mod search;
+pub mod snapshot;
 pub mod text_tokenizer;
 
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ pub mod filters;
 pub mod fuzzy;
 pub mod grouping;
 pub mod hits;
+pub mod matching;
 pub mod parse;
 pub mod query;
 pub mod request;
