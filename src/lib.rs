@@ -11,6 +11,7 @@ pub mod customers;
 pub mod engine;
 pub mod index;
 pub mod ingest;
+pub mod jobs;
 pub mod normalize;
 pub mod pull;
 pub mod record;

@@ -8,6 +8,7 @@ mod cli_bench;
 mod cli_connectors;
 mod cli_customers;
 mod cli_output;
+mod cli_reindex;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -102,6 +103,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reindex (every source, one, or the index from the store) through the
+    /// running server, or in this process when none runs.
+    Reindex(cli_reindex::ReindexArgs),
     /// Benchmarks that print numbers.
     Bench {
         #[command(subcommand)]
@@ -125,6 +129,7 @@ fn main() -> std::process::ExitCode {
             | Command::Analyze { .. }
             | Command::Connectors { .. }
             | Command::Bench { .. }
+            | Command::Reindex(..)
     );
     init_logging(if quiet { "warn" } else { "info" });
     match run(cli) {
@@ -253,6 +258,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(ok)
         }
         Command::Bench { command } => cli_bench::run(cli.config.as_deref(), command),
+        Command::Reindex(args) => cli_reindex::run(cli.config.as_deref(), args),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;
             let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));

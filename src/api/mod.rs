@@ -9,6 +9,7 @@
 mod connectors;
 mod customers;
 mod error;
+mod jobs;
 mod search;
 mod web;
 
@@ -37,6 +38,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
         .merge(customers::routes())
+        .merge(jobs::routes())
         .merge(search::routes())
         .merge(web::routes())
         .fallback(not_found)
