@@ -294,11 +294,25 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
         "id,kind,name,description\nD1,person,Dropped Person,quokkaword arrived\n",
     )
     .unwrap();
-    assert!(server.wait_for(Duration::from_secs(60), |s| {
-        s.search("quokkaword")["total"] == 1
-    }));
-    let (status, list) = server.get("/v1/jobs");
-    assert_eq!(status, 200);
+    // The job is marked finished just after its catch-up: wait for both.
+    let watch_job = |job: &Value| {
+        job["kind"] == "ingest"
+            && job["trigger"] == "watch"
+            && job["source"] == "drops"
+            && job["state"] == "succeeded"
+            && job["records_done"].as_u64().unwrap_or(0) >= 1
+    };
+    let mut list = Value::Null;
+    assert!(
+        server.wait_for(Duration::from_secs(60), |s| {
+            list = s.get("/v1/jobs").1;
+            list["jobs"]
+                .as_array()
+                .is_some_and(|jobs| jobs.iter().any(watch_job))
+        }),
+        "no watch ingest job with records: {list}"
+    );
+    assert_eq!(server.search("quokkaword")["total"], 1);
     let jobs = list["jobs"].as_array().unwrap();
     let ids: Vec<&str> = jobs.iter().filter_map(|j| j["id"].as_str()).collect();
     for id in [&id, &cancelled, &source_job] {
@@ -307,14 +321,6 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
     let position = |id: &str| ids.iter().position(|i| *i == id).unwrap();
     assert!(position(&source_job) < position(&cancelled));
     assert!(position(&cancelled) < position(&id), "newest first");
-    assert!(
-        jobs.iter().any(|j| j["kind"] == "ingest"
-            && j["trigger"] == "watch"
-            && j["source"] == "drops"
-            && j["state"] == "succeeded"
-            && j["records_done"].as_u64().unwrap_or(0) >= 1),
-        "no watch ingest job with records: {list}"
-    );
 
     // (e) The CLI through the server: waiting, then detached.
     let out = ws.run(&["reindex", "--from-store", "--server", &server.base]);

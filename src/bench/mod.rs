@@ -12,6 +12,7 @@
 pub mod client;
 pub mod corpus;
 mod queries;
+pub mod reindex;
 pub mod resolve;
 
 use std::path::PathBuf;

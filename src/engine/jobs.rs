@@ -150,7 +150,8 @@ impl Rapport {
         }
     }
 
-    /// Re-reads every source, resolves, then rebuilds the index.
+    /// Re-reads every source, resolves, then rebuilds the index. Cancelled
+    /// between sources, what was read is still resolved and indexed.
     fn reindex_everything(&self, job: &Job) -> Result<serde_json::Value, Stop> {
         let sources = {
             let _pass = lock(&self.ingest_lock);
@@ -158,7 +159,7 @@ impl Rapport {
             let mut reports = Vec::new();
             for source in &self.config.sources {
                 if job.is_cancelled() {
-                    return Err(Stop::Cancelled);
+                    break;
                 }
                 reports.push(self.reread_source(job, source)?);
             }
@@ -166,10 +167,10 @@ impl Rapport {
             self.resolve_locked()?;
             reports
         };
+        self.index.catch_up(&self.store)?;
         if job.is_cancelled() {
             return Err(Stop::Cancelled);
         }
-        self.index.catch_up(&self.store)?;
         let index = self.rebuild_index(job)?;
         Ok(json!({ "sources": sources, "index": index }))
     }
