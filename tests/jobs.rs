@@ -149,6 +149,8 @@ fn search_loop(
                     if let Err(e) = outcome {
                         stats.errors.lock().unwrap().push(e);
                     }
+                    // Leave the server's CPU to the watch pass too.
+                    std::thread::sleep(Duration::from_millis(5));
                 }
             })
         })
@@ -162,6 +164,9 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
     write_corpus(&ws);
     let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
     command.env("RAPPORT_TEST_REBUILD_BATCH_DELAY_MS", BATCH_DELAY_MS);
+    // A filled generation waits while this file exists (see index::live).
+    let hold = ws.path().join("hold-rebuild");
+    command.env("RAPPORT_TEST_REBUILD_HOLD_FILE", &hold);
     let server = Server::start(command);
     let expected = (ROWS / RARE_EVERY) as u64;
     assert_eq!(rare_total(&server), expected);
@@ -172,15 +177,36 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
     let running = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let (stats, searchers) = search_loop(&server.base, expected, 2, &running, &stop);
+    std::fs::write(&hold, "").unwrap();
     let id = start_reindex(&server, r#"{"from": "store"}"#);
     let mut saw_running = false;
     let mut conflict_checked = false;
+    // A write made once the new generation is filled (a watched file) goes
+    // to the live index, and only the final catch-up can bring it into the
+    // new generation before the swap.
+    let mut dropped = false;
+    let mut written_during = false;
     let finished = loop {
         let view = job(&server, &id);
         let state = view["state"].as_str().unwrap().to_string();
         running.store(state == "running", Ordering::SeqCst);
         if state == "running" {
             saw_running = true;
+            if view["phase"] == "catching up" && !dropped {
+                assert_eq!(current_generation(&ws), before);
+                assert_eq!(generations(&ws).len(), 2, "built beside the live one");
+                std::fs::write(
+                    ws.path().join("data/drops/during.csv"),
+                    "id,kind,name,description\nW1,person,Written During,wombatword arrived\n",
+                )
+                .unwrap();
+                dropped = true;
+            } else if dropped && !written_during {
+                written_during = server.search("wombatword")["total"] == 1;
+                if written_during {
+                    std::fs::remove_file(&hold).unwrap();
+                }
+            }
             if !conflict_checked {
                 // (c) A second reindex while this one runs.
                 let (status, body) = server.post("/v1/reindex", "{}");
@@ -209,6 +235,15 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
         "searches failed during the rebuild: {errors:?}"
     );
     assert!(saw_running && conflict_checked);
+    assert!(
+        written_during,
+        "the watched write was not searchable while the rebuild ran"
+    );
+    assert_eq!(
+        server.search("wombatword")["total"],
+        1,
+        "a write made during the rebuild is in the new generation"
+    );
     let during = stats.during_job.load(Ordering::SeqCst);
     eprintln!(
         "{during} of {} searches overlapped the running rebuild",
@@ -288,13 +323,7 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
         "every row was read again: {report}"
     );
 
-    // (d) A file dropped into the watched folder: an ingest job.
-    std::fs::write(
-        ws.path().join("data/drops/new.csv"),
-        "id,kind,name,description\nD1,person,Dropped Person,quokkaword arrived\n",
-    )
-    .unwrap();
-    // The job is marked finished just after its catch-up: wait for both.
+    // (d) A file dropped into the watched folder: a new ingest job.
     let watch_job = |job: &Value| {
         job["kind"] == "ingest"
             && job["trigger"] == "watch"
@@ -302,15 +331,33 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
             && job["state"] == "succeeded"
             && job["records_done"].as_u64().unwrap_or(0) >= 1
     };
+    let watch_jobs = |list: &Value| -> Vec<String> {
+        list["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|j| watch_job(j))
+            .filter_map(|j| j["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let earlier = watch_jobs(&server.get("/v1/jobs").1);
+    assert!(
+        !earlier.is_empty(),
+        "the write during the rebuild was a watch job"
+    );
+    std::fs::write(
+        ws.path().join("data/drops/new.csv"),
+        "id,kind,name,description\nD1,person,Dropped Person,quokkaword arrived\n",
+    )
+    .unwrap();
+    // The job is marked finished just after its catch-up: wait for it.
     let mut list = Value::Null;
     assert!(
         server.wait_for(Duration::from_secs(60), |s| {
             list = s.get("/v1/jobs").1;
-            list["jobs"]
-                .as_array()
-                .is_some_and(|jobs| jobs.iter().any(watch_job))
+            watch_jobs(&list).iter().any(|id| !earlier.contains(id))
         }),
-        "no watch ingest job with records: {list}"
+        "no new watch ingest job with records: {list}"
     );
     assert_eq!(server.search("quokkaword")["total"], 1);
     let jobs = list["jobs"].as_array().unwrap();

@@ -213,7 +213,12 @@ impl Rapport {
     fn rebuild_index(&self, job: &Job) -> Result<serde_json::Value, Stop> {
         let total = self.store.record_count()?;
         job.phase("indexing", Some(total));
-        let progress = |p: RebuildProgress| job.records(p.applied as u64, Some(p.total));
+        let progress = |p: RebuildProgress| {
+            job.records(p.applied as u64, Some(p.total));
+            if p.filled {
+                job.relabel_phase("catching up");
+            }
+        };
         let outcome = self
             .index
             .rebuild(&self.store, &progress, job.cancel_flag())?;

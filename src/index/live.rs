@@ -26,6 +26,11 @@ use crate::store::Store;
 /// so that searching and cancelling during one is not a race.
 pub const REBUILD_BATCH_DELAY_MS: &str = "RAPPORT_TEST_REBUILD_BATCH_DELAY_MS";
 
+/// Set by tests to a file path: a rebuild whose new generation is filled
+/// waits (up to two minutes, or until cancelled) while that file exists,
+/// before its final catch-up, so that a test can write meanwhile.
+pub const REBUILD_HOLD_FILE: &str = "RAPPORT_TEST_REBUILD_HOLD_FILE";
+
 /// How long a swapped-out generation waits for in-flight searches.
 const RETIRE_GRACE: Duration = Duration::from_secs(10);
 
@@ -36,6 +41,9 @@ pub struct RebuildProgress {
     pub applied: usize,
     /// Records in the store when the rebuild started.
     pub total: u64,
+    /// True once the new generation is filled (the final catch-up and the
+    /// swap follow).
+    pub filled: bool,
 }
 
 /// What a finished rebuild did.
@@ -166,7 +174,11 @@ impl LiveIndex {
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_millis);
         let filled = fresh.apply_changes(store, &mut |applied| {
-            progress(RebuildProgress { applied, total });
+            progress(RebuildProgress {
+                applied,
+                total,
+                filled: false,
+            });
             if let Some(delay) = delay {
                 std::thread::sleep(delay);
             }
@@ -183,6 +195,16 @@ impl LiveIndex {
                 return Err(e);
             }
         };
+        progress(RebuildProgress {
+            applied,
+            total,
+            filled: true,
+        });
+        hold_for_tests(cancel);
+        if cancel.load(Ordering::Relaxed) {
+            discard(fresh);
+            return Err(IndexError::Stopped);
+        }
         let fresh = Arc::new(fresh);
         let swapped = {
             let _writers = lock(&self.writers);
@@ -235,6 +257,20 @@ impl SearchIndex {
     /// catch-up, which must not publish on its own.
     fn catch_up_unpublished(&self, store: &Store) -> Result<usize, IndexError> {
         self.apply_changes(store, &mut |_| true)
+    }
+}
+
+/// See [`REBUILD_HOLD_FILE`].
+fn hold_for_tests(cancel: &AtomicBool) {
+    let Some(path) = std::env::var_os(REBUILD_HOLD_FILE).map(PathBuf::from) else {
+        return;
+    };
+    let started = Instant::now();
+    while path.exists()
+        && !cancel.load(Ordering::Relaxed)
+        && started.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
