@@ -72,6 +72,19 @@ pub enum BenchCommand {
         #[arg(long)]
         http: bool,
     },
+    /// Time a full index rebuild from the store (a reindex job, with
+    /// searches running meanwhile) on a generated corpus.
+    Reindex {
+        /// Corpus size in records (about ten per customer).
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        /// Where the corpus lives; reused when it already holds this size.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time resolution of a generated customer book, in memory and through
     /// the store.
     Resolve {
@@ -132,6 +145,31 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             };
             let runs = rapport::bench::export::run(&options, Config::load(config)?)?;
             println!("{}", serde_json::to_string_pretty(&runs)?);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        BenchCommand::Reindex { records, dir, json } => {
+            let config = Config::load(config)?;
+            let dir = dir.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("rapport-bench-{}", records.max(1)))
+            });
+            let r = rapport::bench::reindex::run(records.max(1), dir, config)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "reindex (rebuild from store): {} records in {:.1} s = {:.0} records/s ({}); {} searches answered during the rebuild, {} failed; peak RSS {} MB; store written in {}, opened in {:.1} s",
+                    r.records,
+                    r.rebuild_s,
+                    r.records_per_second,
+                    r.rebuild_state,
+                    r.searches_during_rebuild,
+                    r.search_errors_during_rebuild,
+                    r.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0}")),
+                    r.build_store_s
+                        .map_or("(reused)".into(), |s| format!("{s:.1} s")),
+                    r.open_s,
+                );
+            }
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Search {

@@ -7,6 +7,8 @@
 //! It must never be bypassed: handlers and commands do not touch the store or
 //! the index directly.
 
+mod jobs;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -19,7 +21,7 @@ use crate::index::japanese_dictionary::DictionaryError;
 use crate::index::search::suggest::SuggestResponse;
 use crate::index::search::synonyms::{SynonymError, Synonyms};
 use crate::index::search::{AnalyzedToken, QueryError, SearchRequest, SearchResponse};
-use crate::index::{Analyzers, IndexError, JapaneseMode, OpenState, SearchIndex};
+use crate::index::{Analyzers, IndexError, JapaneseMode, LiveIndex, OpenState};
 use crate::ingest::{self, Progress, SourceReport};
 use crate::schema::{SchemaError, SchemaSpec};
 use crate::status::{self, ConnectorStatus, PullState, RunRecord};
@@ -27,6 +29,7 @@ use crate::store::{Store, StoreError};
 
 mod export;
 pub use export::{ExportError, ExportSummary, PreparedExport};
+pub use jobs::{ReindexRequest, StartJobError};
 
 /// Set by tests to stop the process right after the store commits and before
 /// the index does, as a crash there would.
@@ -79,7 +82,10 @@ pub fn load_synonyms(config: &Config) -> Result<Synonyms, SynonymError> {
 pub struct Rapport {
     config: Config,
     store: Store,
-    index: SearchIndex,
+    /// The live index generation (swapped by a rebuild; see `index::live`).
+    index: LiveIndex,
+    /// Reindex, rebuild and ingest jobs (see `engine/jobs.rs`).
+    jobs: crate::jobs::Jobs,
     /// One ingest pass at a time (the CLI, the watcher, pulls), so that two
     /// passes never interleave on one file's checkpoint.
     ingest_lock: Mutex<()>,
@@ -120,8 +126,12 @@ impl Rapport {
         let spec = load_schema(&config)?;
         let analyzers = load_analyzers(&config)?;
         let store = Store::open(&config.store_path())?;
-        let (mut index, state) = SearchIndex::open(&config.index_dir(), spec, analyzers)?;
-        index.set_synonyms(load_synonyms(&config)?);
+        let (index, state) = LiveIndex::open(
+            &config.index_dir(),
+            spec,
+            analyzers,
+            load_synonyms(&config)?,
+        )?;
         if let OpenState::SchemaChanged { previous } = &state {
             tracing::warn!(
                 previous = %previous.trim(),
@@ -138,10 +148,12 @@ impl Rapport {
         }
         index.catch_up(&store)?;
         store.set_meta("index_schema", index.spec().fingerprint())?;
+        let jobs = crate::jobs::Jobs::load(&store);
         Ok(Rapport {
             config,
             store,
             index,
+            jobs,
             ingest_lock: Mutex::new(()),
             live: Mutex::new(HashMap::new()),
         })
@@ -238,6 +250,17 @@ impl Rapport {
         trigger: &str,
         progress: &dyn Fn(Progress),
     ) -> Result<SourceReport, EngineError> {
+        self.run_source_with(source, trigger, progress, false)
+    }
+
+    /// As `run_source`; with `reread`, unchanged files are read again.
+    fn run_source_with(
+        &self,
+        source: &crate::config::SourceConfig,
+        trigger: &str,
+        progress: &dyn Fn(Progress),
+        reread: bool,
+    ) -> Result<SourceReport, EngineError> {
         let started_at = chrono::Utc::now();
         let started = Instant::now();
         let previous = self.set_live_state(&source.name, Some("running"));
@@ -251,7 +274,7 @@ impl Rapport {
                 // written for a later pass.
                 let settle = (trigger == "watch")
                     .then(|| std::time::Duration::from_millis(self.config.watch_debounce_ms));
-                ingest::ingest_source_settled(&self.store, source, &manifest, progress, settle)
+                ingest::ingest_source_with(&self.store, source, &manifest, progress, settle, reread)
             }
             Err(e) => Ok(failed_source(source, &e)),
         };

@@ -75,6 +75,19 @@ pub fn ingest_source_settled(
     progress: &dyn Fn(Progress),
     settle: Option<std::time::Duration>,
 ) -> Result<SourceReport, StoreError> {
+    ingest_source_with(store, config, manifest, progress, settle, false)
+}
+
+/// As [`ingest_source_settled`]; with `reread`, files are read again even
+/// when their checkpoint says they have not changed (a reindex).
+pub fn ingest_source_with(
+    store: &Store,
+    config: &SourceConfig,
+    manifest: &Manifest,
+    progress: &dyn Fn(Progress),
+    settle: Option<std::time::Duration>,
+    reread: bool,
+) -> Result<SourceReport, StoreError> {
     let span = tracing::info_span!("ingest", source = %config.name, connector = %manifest.name);
     let _entered = span.enter();
     let mut report = SourceReport {
@@ -102,7 +115,7 @@ pub fn ingest_source_settled(
             report.files_deferred += 1;
             continue;
         }
-        let outcome = ingest_file(store, config, manifest, file, &mut report);
+        let outcome = ingest_file(store, config, manifest, file, reread, &mut report);
         progress(Progress::FileDone {
             source: &config.name,
             file: &file.relative,
@@ -156,6 +169,7 @@ fn ingest_file(
     config: &SourceConfig,
     manifest: &Manifest,
     file: &connectors::SourceFile,
+    reread: bool,
     report: &mut SourceReport,
 ) -> Result<(), StoreError> {
     let source = config.name.as_str();
@@ -173,9 +187,10 @@ fn ingest_file(
             return Ok(());
         }
     };
-    if store
-        .checkpoint(source, &file.relative)?
-        .is_some_and(|c| c.hash == hash)
+    if !reread
+        && store
+            .checkpoint(source, &file.relative)?
+            .is_some_and(|c| c.hash == hash)
     {
         report.files_unchanged += 1;
         return Ok(());

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod export;
 pub mod index;
 pub mod ingest;
+pub mod jobs;
 pub mod normalize;
 pub mod pull;
 pub mod record;

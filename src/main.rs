@@ -9,6 +9,7 @@ mod cli_connectors;
 mod cli_customers;
 mod cli_export;
 mod cli_output;
+mod cli_reindex;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,6 +104,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reindex (every source, one, or the index from the store) through the
+    /// running server, or in this process when none runs.
+    Reindex(cli_reindex::ReindexArgs),
     /// Benchmarks that print numbers.
     Bench {
         #[command(subcommand)]
@@ -133,6 +137,7 @@ fn main() -> std::process::ExitCode {
             | Command::Connectors { .. }
             | Command::Bench { .. }
             | Command::Export(_)
+            | Command::Reindex(..)
     );
     init_logging(if quiet { "warn" } else { "info" });
     match run(cli) {
@@ -264,6 +269,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Export(args) => cli_export::export(cli.config.as_deref(), args).map(|_| ok),
         Command::Snapshot(args) => cli_export::snapshot(cli.config.as_deref(), args).map(|_| ok),
         Command::Restore(args) => cli_export::restore(cli.config.as_deref(), args).map(|_| ok),
+        Command::Reindex(args) => cli_reindex::run(cli.config.as_deref(), args),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;
             let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));

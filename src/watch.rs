@@ -1,9 +1,9 @@
 //! Background work while serving: follows the folders of sources with
 //! `watch = true` (notify, debounced) and runs sources on request (after a
 //! pull, or a folder that appeared). One thread runs the passes, one at a
-//! time, through [`Rapport::ingest_source`], which also brings the index up
-//! to date, so a dropped, changed or deleted file is searchable (or gone)
-//! within about a second.
+//! time, through [`Rapport::ingest_source_job`] (each pass is an `ingest`
+//! job), which also brings the index up to date, so a dropped, changed or
+//! deleted file is searchable (or gone) within about a second.
 //!
 //! Every event triggers a pass over the whole source: unchanged files are
 //! skipped by their checkpoint hash, so a pass costs a listing and hashes,
@@ -251,7 +251,7 @@ fn run_loop(
             try_watch(&app, &mut debouncer, &mut pending, &mut watched, &runner);
         }
         for (source, trigger) in queue {
-            match app.ingest_source(&source, trigger) {
+            match app.ingest_source_job(&source, trigger) {
                 Ok(report) if report.files_deferred > 0 => {
                     // Some file is still being written: look again later.
                     runner.later(&source, "watch", debounce);

@@ -10,6 +10,7 @@ mod connectors;
 mod customers;
 mod error;
 mod export;
+mod jobs;
 mod search;
 mod snapshots;
 mod web;
@@ -39,6 +40,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
         .merge(customers::routes())
+        .merge(jobs::routes())
         .merge(search::routes())
         .merge(export::routes())
         .merge(snapshots::routes())

@@ -13,6 +13,7 @@ pub mod client;
 pub mod corpus;
 pub mod export;
 mod queries;
+pub mod reindex;
 pub mod resolve;
 
 use std::path::PathBuf;

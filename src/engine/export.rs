@@ -57,7 +57,7 @@ impl Rapport {
             None
         } else {
             let q = request.q.clone().unwrap_or_default();
-            Some(self.index.matches(&q, &request.filters)?)
+            Some(self.index.snapshot().matches(&q, &request.filters)?)
         };
         Ok(PreparedExport { request, matches })
     }
@@ -144,7 +144,7 @@ impl Rapport {
     /// Writes a snapshot of store and index into `target` (see
     /// [`crate::snapshot`]) while searches and ingest go on.
     pub fn snapshot(&self, target: &Path) -> Result<Manifest, SnapshotError> {
-        snapshot::write(&self.store, &self.index, target)
+        snapshot::write(&self.store, &self.index.snapshot(), target)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod document;
 pub mod extra_tokenizers;
 pub mod japanese_dictionary;
 pub mod keys;
+pub mod live;
 pub mod search;
 pub mod snapshot;
 pub mod text_tokenizer;
@@ -22,6 +23,7 @@ use tantivy::schema::Field;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 pub use analyzers::{Analyzers, JapaneseMode};
+pub use live::LiveIndex;
 
 use crate::schema::SchemaSpec;
 use crate::store::{Store, StoreError};
@@ -51,6 +53,8 @@ pub enum IndexError {
         "the search index in {0} has no current generation; run `rapport ingest` or `rapport serve` first"
     )]
     Missing(String),
+    #[error("the index build was stopped before it finished")]
+    Stopped,
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IndexError + '_ {
@@ -147,6 +151,25 @@ impl SearchIndex {
         Self::assemble(root, generation, index, spec, analyzers)
     }
 
+    /// Creates a new, empty generation beside the live one, with its own
+    /// writer, without publishing it (see [`LiveIndex::rebuild`]).
+    pub fn create_generation(
+        root: &Path,
+        spec: SchemaSpec,
+        analyzers: Analyzers,
+    ) -> Result<SearchIndex, IndexError> {
+        let generation = new_generation();
+        let dir = root.join(&generation);
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let (schema, _) = spec.to_tantivy();
+        let index = Index::create_in_dir(&dir, schema)?;
+        std::fs::write(dir.join(FINGERPRINT), spec.fingerprint()).map_err(io_error(&dir))?;
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let mut created = Self::assemble(root, generation, index, spec, analyzers)?;
+        created.writer = Some(Mutex::new(writer));
+        Ok(created)
+    }
+
     fn assemble(
         root: &Path,
         generation: String,
@@ -182,22 +205,28 @@ impl SearchIndex {
     /// Makes this generation the one `CURRENT` names (atomically, by rename)
     /// and removes any other generation.
     fn publish(&self) -> Result<(), IndexError> {
+        self.publish_current()?;
+        remove_generations_except(&self.root, &self.generation);
+        Ok(())
+    }
+
+    /// Makes this generation the one `CURRENT` names (atomically, by rename),
+    /// leaving the other generations in place.
+    pub(crate) fn publish_current(&self) -> Result<(), IndexError> {
         let tmp = self.root.join("CURRENT.tmp");
         std::fs::write(&tmp, &self.generation).map_err(io_error(&tmp))?;
         std::fs::rename(&tmp, self.root.join(CURRENT)).map_err(io_error(&self.root))?;
-        for entry in std::fs::read_dir(&self.root)
-            .map_err(io_error(&self.root))?
-            .flatten()
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("gen-")
-                && name != self.generation
-                && let Err(e) = std::fs::remove_dir_all(entry.path())
-            {
-                tracing::warn!(generation = %name, error = %e, "could not remove an old index generation");
-            }
-        }
         Ok(())
+    }
+
+    /// The folder holding every generation and `CURRENT`.
+    pub fn root_dir(&self) -> &Path {
+        &self.root
+    }
+
+    /// The generation's directory name (`gen-*`).
+    pub fn generation(&self) -> &str {
+        &self.generation
     }
 
     /// The store sequence number of the last change this index holds.
@@ -214,6 +243,25 @@ impl SearchIndex {
     /// the new sequence number, and (for a generation built after a schema
     /// change) publishes it. Returns the number of changes applied.
     pub fn catch_up(&self, store: &Store) -> Result<usize, IndexError> {
+        let applied = self.apply_changes(store, &mut |_| true)?;
+        if self.writer.is_some()
+            && read_current(&self.root)?.as_deref() != Some(self.generation.as_str())
+        {
+            self.publish()?;
+        }
+        Ok(applied)
+    }
+
+    /// Applies every store change the index does not hold yet and commits
+    /// with the new sequence number; never publishes. `observe` is called
+    /// after each batch with the number of changes applied so far; when it
+    /// answers false the work stops (what was applied is committed) and
+    /// [`IndexError::Stopped`] is returned.
+    pub fn apply_changes(
+        &self,
+        store: &Store,
+        observe: &mut dyn FnMut(usize) -> bool,
+    ) -> Result<usize, IndexError> {
         let Some(writer) = &self.writer else {
             return Ok(0);
         };
@@ -225,6 +273,7 @@ impl SearchIndex {
         let mut seq = self.applied_seq()?;
         let mut applied = 0;
         let mut uncommitted = 0;
+        let mut stopped = false;
         let commit = |writer: &mut IndexWriter, seq: u64| -> Result<(), IndexError> {
             let mut commit = writer.prepare_commit()?;
             commit.set_payload(&serde_json::json!({ "seq": seq }).to_string());
@@ -253,6 +302,10 @@ impl SearchIndex {
                 commit(&mut writer, seq)?;
                 uncommitted = 0;
             }
+            if !observe(applied) {
+                stopped = true;
+                break;
+            }
         }
         if uncommitted > 0 {
             commit(&mut writer, seq)?;
@@ -261,8 +314,8 @@ impl SearchIndex {
             self.reader.reload()?;
             tracing::info!(applied, seq, "index caught up with the store");
         }
-        if read_current(&self.root)?.as_deref() != Some(self.generation.as_str()) {
-            self.publish()?;
+        if stopped {
+            return Err(IndexError::Stopped);
         }
         Ok(applied)
     }
@@ -282,6 +335,10 @@ impl SearchIndex {
 
     pub fn spec(&self) -> &SchemaSpec {
         &self.spec
+    }
+
+    pub fn synonyms(&self) -> &search::synonyms::Synonyms {
+        &self.synonyms
     }
 
     pub fn analyzers(&self) -> &Analyzers {
@@ -313,6 +370,28 @@ fn read_current(root: &Path) -> Result<Option<String>, IndexError> {
             source: e,
         }),
     }
+}
+
+/// Removes every `gen-*` directory under `root` except `keep` (logging, not
+/// failing, when one cannot be removed).
+pub(crate) fn remove_generations_except(root: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("gen-")
+            && name != keep
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(generation = %name, error = %e, "could not remove an old index generation");
+        }
+    }
+}
+
+/// The generation `CURRENT` names, if any.
+pub fn current_generation(root: &Path) -> Result<Option<String>, IndexError> {
+    read_current(root)
 }
 
 fn new_generation() -> String {
