@@ -25,6 +25,8 @@ use crate::schema::{SchemaError, SchemaSpec};
 use crate::status::{self, ConnectorStatus, PullState, RunRecord};
 use crate::store::{Store, StoreError};
 
+mod writeback;
+
 /// Set by tests to stop the process right after the store commits and before
 /// the index does, as a crash there would.
 pub const CRASH_AFTER_STORE_COMMIT: &str = "RAPPORT_TEST_CRASH_AFTER_STORE_COMMIT";

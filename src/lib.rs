@@ -19,3 +19,4 @@ pub mod schema;
 pub mod status;
 pub mod store;
 pub mod watch;
+pub mod writeback;

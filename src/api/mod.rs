@@ -11,6 +11,7 @@ mod customers;
 mod error;
 mod search;
 mod web;
+mod writeback;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ pub fn router(app: App) -> Router {
         .merge(customers::routes())
         .merge(search::routes())
         .merge(web::routes())
+        .merge(writeback::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {

@@ -111,6 +111,7 @@ impl Store {
             txn.open_table(CHECKPOINTS).map_err(db)?;
             txn.open_table(META).map_err(db)?;
             resolution::create_tables(&txn)?;
+            writeback::create_tables(&txn)?;
         }
         txn.commit().map_err(db)?;
         Ok(Store { db: database })
@@ -315,6 +316,7 @@ impl Store {
         let changes = txn.open_table(CHANGES).map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
         let assignments = txn.open_table(resolution::ASSIGNMENTS).map_err(db)?;
+        let attributes = txn.open_table(writeback::CUSTOMER_ATTRIBUTES).map_err(db)?;
         let mut out = Vec::new();
         for entry in changes.range(after.saturating_add(1)..).map_err(db)? {
             if out.len() >= limit {
@@ -328,6 +330,7 @@ impl Store {
                     if let Some(a) = assignments.get(id.as_str()).map_err(db)? {
                         resolution::apply_assignment(&mut record, &id, a.value())?;
                     }
+                    writeback::apply_attributes(&attributes, &mut record)?;
                     Some(record)
                 }
                 None => None,
@@ -495,6 +498,7 @@ fn decode_record(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
 }
 
 mod resolution;
+pub mod writeback;
 
 #[cfg(test)]
 mod tests;

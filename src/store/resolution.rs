@@ -17,9 +17,9 @@ use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair};
 
 pub(super) const ASSIGNMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("assignments");
 pub(super) const BIRTH: TableDefinition<&str, u64> = TableDefinition::new("birth");
-const ENTITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entities");
+pub(super) const ENTITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entities");
 /// entity id → its anchor (a record id, or `company:<key>`).
-const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("aliases");
+pub(super) const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("aliases");
 
 const META_OVERRIDES: &str = "overrides";
 const META_SUSPECTS: &str = "suspects";
@@ -126,6 +126,8 @@ impl Store {
             log.meta
                 .insert(META_SUSPECTS, suspects.as_slice())
                 .map_err(db)?;
+            drop((assignments, entities, aliases));
+            super::writeback::after_resolution(&txn, &mut log, resolution)?;
             log.finish()?;
         }
         txn.commit().map_err(db)?;
