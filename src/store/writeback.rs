@@ -444,3 +444,7 @@ pub(super) fn after_resolution(
     relog_customers(log, &entities, &touched)?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "writeback_tests.rs"]
+mod tests;
