@@ -13,15 +13,15 @@
 //! It must never decide which customer a note belongs to beyond following the
 //! link the caller chose, and never write to the index.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Map, Value};
 
-use super::resolution::{ALIASES, ASSIGNMENTS, ENTITIES};
+use super::resolution::{ASSIGNMENTS, ENTITIES};
 use super::{ChangeLog, RECORDS, Store, StoreError, db, decode_record};
 use crate::record::Record;
-use crate::resolve::{Assignment, Entity, Member, Resolution};
+use crate::resolve::{Assignment, Entity, Member};
 
 /// The reserved source name of notes written through the API.
 pub const NOTES_SOURCE: &str = "rapport";
@@ -353,98 +353,8 @@ pub(super) fn apply_attributes(
     Ok(())
 }
 
-/// Called inside [`Store::save_resolution`]'s transaction, after the new
-/// assignments and entities are written: attaches the notes the resolution
-/// did not see (written after it read the records) and moves the attributes
-/// of customer ids merged away to the customer that now holds them.
-pub(super) fn after_resolution(
-    txn: &redb::WriteTransaction,
-    log: &mut ChangeLog,
-    resolution: &Resolution,
-) -> Result<(), StoreError> {
-    let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
-    let mut entities = txn.open_table(ENTITIES).map_err(db)?;
-    // Late notes.
-    let (from, to) = (format!("{NOTES_SOURCE}:"), format!("{NOTES_SOURCE};"));
-    let mut late: Vec<(String, String)> = Vec::new();
-    for entry in log.records.range(from.as_str()..to.as_str()).map_err(db)? {
-        let (id, bytes) = entry.map_err(db)?;
-        if resolution.assignments.contains_key(id.value()) {
-            continue;
-        }
-        let note = decode_record(id.value(), bytes.value())?;
-        if let Some(target) = note_target(&note) {
-            late.push((id.value().to_string(), target.to_string()));
-        }
-    }
-    for (id, target) in late {
-        let target_assignment = resolution.assignments.get(&target).cloned();
-        if attach(
-            &mut assignments,
-            &mut entities,
-            &id,
-            &target,
-            target_assignment,
-        )?
-        .is_some()
-        {
-            log.log(&id)?;
-        }
-    }
-    // Attributes of ids that are no longer entities follow their anchor.
-    let mut table = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
-    let live: HashMap<&str, ()> = resolution
-        .entities
-        .iter()
-        .map(|e| (e.id.as_str(), ()))
-        .collect();
-    let mut by_owner: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
-    for entry in table.iter().map_err(db)? {
-        let (key, bytes) = entry.map_err(db)?;
-        if let Some((owner, name)) = key.value().split_once('\0')
-            && !live.contains_key(owner)
-        {
-            by_owner
-                .entry(owner.to_string())
-                .or_default()
-                .push((name.to_string(), bytes.value().to_vec()));
-        }
-    }
-    let aliases = txn.open_table(ALIASES).map_err(db)?;
-    let mut touched = BTreeSet::new();
-    for (owner, values) in by_owner {
-        let Some(anchor) = aliases.get(owner.as_str()).map_err(db)? else {
-            continue;
-        };
-        let Some(a) = resolution.assignments.get(anchor.value()) else {
-            continue;
-        };
-        let survivor = if owner.starts_with("org_") {
-            a.org_id.clone()
-        } else {
-            a.person_id.clone()
-        };
-        let Some(survivor) = survivor.filter(|s| *s != owner) else {
-            continue;
-        };
-        for (name, bytes) in values {
-            let new_key = attribute_key(&survivor, &name);
-            // The survivor's own value wins over the merged-away one.
-            if table.get(new_key.as_str()).map_err(db)?.is_none() {
-                table
-                    .insert(new_key.as_str(), bytes.as_slice())
-                    .map_err(db)?;
-            }
-            table
-                .remove(attribute_key(&owner, &name).as_str())
-                .map_err(db)?;
-        }
-        touched.insert(survivor);
-    }
-    relog_customers(log, &entities, &touched)?;
-    Ok(())
-}
+mod after_resolution;
+pub(super) use after_resolution::after_resolution;
 
 #[cfg(test)]
-#[path = "writeback_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::record::{Link, RecordKind};
-use crate::resolve::{Overrides, Settings, resolve};
+use crate::resolve::{Overrides, Resolution, Settings, resolve};
 
 fn org(id: &str, name: &str) -> Record {
     let mut r = Record::new("crm", id, RecordKind::Organization);
