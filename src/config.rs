@@ -276,6 +276,12 @@ impl Config {
                     source.name
                 )));
             }
+            if source.name == crate::store::writeback::NOTES_SOURCE {
+                return Err(invalid(format!(
+                    "source name `{}` is reserved for notes written through the API",
+                    source.name
+                )));
+            }
             if let Some(pull) = &source.pull {
                 pull.interval()
                     .map_err(|e| invalid(format!("source `{}`: pull.every {e}", source.name)))?;

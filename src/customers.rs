@@ -66,6 +66,8 @@ pub struct CustomerView {
     pub records: Vec<LinkedRecord>,
     pub metrics: Metrics,
     pub quality: Vec<QualityItem>,
+    /// Attributes written back by analysts (`POST /v1/attributes`).
+    pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -204,6 +206,7 @@ pub fn customer(store: &Store, id: &str) -> Result<CustomerView, CustomerError> 
             .collect(),
         metrics,
         quality,
+        attributes: store.customer_attributes(&entity.id)?,
     })
 }
 

@@ -30,6 +30,7 @@ use crate::store::{Store, StoreError};
 mod export;
 pub use export::{ExportError, ExportSummary, PreparedExport};
 pub use jobs::{ReindexRequest, StartJobError};
+mod writeback;
 
 /// Set by tests to stop the process right after the store commits and before
 /// the index does, as a crash there would.

@@ -97,7 +97,9 @@ pub struct Provenance {
 /// - `what`, `parent`: any record's external id (WhatId, ParentId);
 /// - `from`, `to`, `cc`: an email address (`target` is the normalised
 ///   address; `name` the display name, if any);
-/// - `thread`: another message's external id (In-Reply-To, References).
+/// - `thread`: another message's external id (In-Reply-To, References);
+/// - `record`: a whole record id `source:external_id` in any source (notes
+///   written through the API name their customer's record this way).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     pub rel: String,

@@ -351,6 +351,7 @@ async function showCustomer(id, kind) {
             h("thead", null, h("tr", null, h("th", null, "Field"), h("th", null, "Value and variants"), h("th", null, "From"))),
             h("tbody", null, fields.map(([name, f]) => goldenRow(name, f))))
             : h("p", { class: "muted" }, "No fields.")),
+        noteForm(c.id, () => loadTimeline(c.id, state().get("kind") || "", null, timeline, more)),
         h("section", { class: "card" }, h("h2", null, "Timeline (newest first)"), kinds, timeline, more)),
       h("div", null,
         h("section", { class: "card" }, h("h2", null, "Metrics"), h("div", { class: "metrics" },
@@ -360,6 +361,7 @@ async function showCustomer(id, kind) {
           metric("won amount", fmtMoney(m.won_amount ?? 0)),
           metric("first contact", fmtDate(m.first_contact) || "–"),
           metric("last contact", fmtDate(m.last_contact) || "–"))),
+        attributesCard(c.attributes || {}),
         (c.people && c.people.length) ? h("section", { class: "card" }, h("h2", null, "People"),
           h("ul", null, c.people.map((p) => h("li", null, h("a", { href: customerHref(p.id), lang: langOf(p.name) }, p.name || p.id))))) : null,
         h("section", { class: "card" }, h("h2", null, "Data quality"),
@@ -372,6 +374,82 @@ async function showCustomer(id, kind) {
             h("div", { class: "meta" }, r.source + ":" + r.external_id,
               (r.evidence && r.evidence.length) ? " — " + r.evidence.join("; ") : " — its own record"))))))));
   loadTimeline(c.id, kind, null, timeline, more);
+}
+
+// ---- write-back: notes and attributes --------------------------------------
+
+const AUTHOR_KEY = "rapport.author";
+
+/** The note form: text, tags and author (remembered in localStorage), posted
+ *  to /v1/notes; `saved` reloads the timeline. Errors are shown in words. */
+function noteForm(customerId, saved) {
+  let remembered = "";
+  try { remembered = localStorage.getItem(AUTHOR_KEY) || ""; } catch (e) { /* storage off */ }
+  const text = h("textarea", { id: "note-text", rows: 3, placeholder: "What happened? (Ctrl+Enter saves)" });
+  const tags = h("input", { id: "note-tags", type: "text", placeholder: "visit, renewal", autocomplete: "off" });
+  const author = h("input", { id: "note-author", type: "text", value: remembered, placeholder: "Your name", autocomplete: "name" });
+  const status = h("p", { id: "note-status", class: "meta", role: "status", "aria-live": "polite" });
+  const button = h("button", { class: "btn primary", type: "submit" }, "Save note");
+  const form = h("form", { class: "card note-form", id: "note-form", "aria-label": "Add a note" },
+    h("h2", null, "Add a note"),
+    h("label", { for: "note-text" }, "Note"), text,
+    h("div", { class: "note-row" },
+      h("label", null, "Tags ", tags),
+      h("label", null, "Author ", author),
+      button),
+    status);
+  text.addEventListener("input", () => {
+    if (status.classList.contains("bad")) { status.textContent = ""; status.classList.remove("bad"); }
+  });
+  text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    status.classList.remove("bad");
+    if (!text.value.trim()) {
+      status.textContent = "Write something first: the note is empty.";
+      status.classList.add("bad");
+      text.focus();
+      return;
+    }
+    const body = {
+      customer_id: customerId,
+      text: text.value,
+      tags: tags.value.split(",").map((x) => x.trim()).filter(Boolean),
+    };
+    if (author.value.trim()) body.author = author.value.trim();
+    button.disabled = true;
+    status.textContent = "Saving…";
+    try {
+      const note = await api("/v1/notes", {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+      });
+      try { localStorage.setItem(AUTHOR_KEY, author.value.trim()); } catch (err) { /* storage off */ }
+      text.value = "";
+      tags.value = "";
+      status.textContent = "Saved. It is in the timeline and in search.";
+      status.dataset.saved = note.record_id || "";
+      saved();
+    } catch (err) {
+      status.textContent = "The note was not saved. " + err.message;
+      status.classList.add("bad");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** Attributes written back by analysts (scores, flags, segments). */
+function attributesCard(attributes) {
+  const entries = Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b));
+  return h("section", { class: "card", id: "attributes" }, h("h2", null, "Attributes"),
+    entries.length
+      ? h("table", null, h("tbody", null, entries.map(([k, v]) =>
+        h("tr", { "data-key": k }, h("th", null, k.replace(/_/g, " ")),
+          t("td", typeof v === "boolean" ? String(v) : fmtValue(v))))))
+      : h("p", { class: "muted" }, "None written back yet."));
 }
 
 function backOrSearch(e) {
@@ -435,7 +513,7 @@ function timelineItem(item) {
   const firstLine = body.split("\n").find((l) => l.trim()) || "";
   const details = Object.entries(item).filter(([k, v]) => !SKIP.has(k) && v !== null && v !== "" &&
     !(Array.isArray(v) && v.length === 0));
-  return h("li", { "data-kind": item.kind },
+  return h("li", { "data-kind": item.kind, "data-id": item.source + ":" + item.external_id },
     h("details", null,
       h("summary", null,
         h("span", { class: "meta" }, when, " "), h("span", { class: "badge" }, item.kind),

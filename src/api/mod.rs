@@ -14,6 +14,7 @@ mod jobs;
 mod search;
 mod snapshots;
 mod web;
+mod writeback;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ pub fn router(app: App) -> Router {
         .merge(export::routes())
         .merge(snapshots::routes())
         .merge(web::routes())
+        .merge(writeback::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {

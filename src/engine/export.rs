@@ -97,7 +97,11 @@ impl Rapport {
                     let Some(last) = page.last() else { break };
                     after = Some(last.id.clone());
                     for entity in page.iter().filter(|e| is_customer(e)) {
-                        writer.row(&customer_row(entity, self.record_count(entity)?))?;
+                        writer.row(&customer_row(
+                            entity,
+                            self.record_count(entity)?,
+                            self.store.customer_attributes(&entity.id)?,
+                        ))?;
                     }
                 }
             }
@@ -114,7 +118,11 @@ impl Rapport {
                     matches.for_each_customer_batch(|ids| -> Result<(), ExportError> {
                         for id in ids {
                             if let Some(entity) = self.store.entity(&id)? {
-                                writer.row(&customer_row(&entity, self.record_count(&entity)?))?;
+                                writer.row(&customer_row(
+                                    &entity,
+                                    self.record_count(&entity)?,
+                                    self.store.customer_attributes(&entity.id)?,
+                                ))?;
                             }
                         }
                         Ok(())

@@ -65,6 +65,7 @@ pub const CUSTOMER_FIELDS: &[&str] = &[
     "people",
     "record_count",
     "golden",
+    "attrs",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,14 +189,9 @@ impl ExportRequest {
         };
         let known = self.known_fields();
         for field in fields {
-            let loose = self.level == Level::Record
-                && field.strip_prefix("attrs.").is_some_and(|p| !p.is_empty());
+            let loose = field.strip_prefix("attrs.").is_some_and(|p| !p.is_empty());
             if !loose && !known.contains(&field.as_str()) {
-                let extra = if self.level == Level::Record {
-                    ", attrs.NAME"
-                } else {
-                    ""
-                };
+                let extra = ", attrs.NAME";
                 return Err(bad(
                     "fields",
                     format!(
@@ -277,10 +273,11 @@ mod tests {
             err.contains("`fields`") && err.contains("shoe_size") && err.contains("external_id"),
             "{err}"
         );
-        let err = parse(&[("level", "customer"), ("fields", "attrs.plan")])
+        let err = parse(&[("level", "customer"), ("fields", "shoe_size")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("customer fields"), "{err}");
+        assert!(parse(&[("level", "customer"), ("fields", "name,attrs.score")]).is_ok());
         assert!(parse(&[("fields", "id,attrs.plan")]).is_ok());
         let err = parse(&[("limit", "5")]).unwrap_err().to_string();
         assert!(err.contains("`limit`"), "{err}");

@@ -59,8 +59,13 @@ pub fn record_object(id: &str, record: &Record) -> Result<Map<String, Value>, Ro
 }
 
 /// A customer's golden record as the columns of [`super::CUSTOMER_FIELDS`].
-/// `record_count` counts the records of the customer and of its people.
-pub fn customer_row(entity: &Entity, record_count: usize) -> Map<String, Value> {
+/// `record_count` counts the records of the customer and of its people;
+/// `attributes` are the ones written back for it (scores, flags, segments).
+pub fn customer_row(
+    entity: &Entity,
+    record_count: usize,
+    attributes: Map<String, Value>,
+) -> Map<String, Value> {
     let value = |field: &str| {
         entity
             .golden
@@ -104,8 +109,7 @@ pub fn customer_row(entity: &Entity, record_count: usize) -> Map<String, Value> 
         "golden".into(),
         serde_json::to_value(&entity.golden).unwrap_or(Value::Null),
     );
-    // Customer attributes (scores, flags, segments written back) go here,
-    // each under a column name added to CUSTOMER_FIELDS.
+    row.insert("attrs".into(), Value::Object(attributes));
     row
 }
 

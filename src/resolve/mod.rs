@@ -537,8 +537,13 @@ impl<'a> Graph<'a> {
                 .iter()
                 .filter(|l| !matches!(l.rel.as_str(), "from" | "to" | "cc" | "thread"))
                 .find_map(|l| {
-                    self.lookup(&r.source, &l.target)
-                        .filter(|&n| entity(n))
+                    // `record`: a whole record id (notes written through the API).
+                    let node = if l.rel == "record" {
+                        self.index_of(&l.target)
+                    } else {
+                        self.lookup(&r.source, &l.target)
+                    };
+                    node.filter(|&n| entity(n))
                         .map(|n| (n, format!("{} reference {}", l.rel, l.target)))
                 })
                 .or_else(|| {

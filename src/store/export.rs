@@ -1,4 +1,4 @@
-//! Paged reads for bulk export: records (with their customer assignment, as
+//! Paged reads for bulk export: records (with their customer assignment and attributes, as
 //! the index sees them) and customers, a page at a time in key order, each
 //! page in its own short read transaction, so that an export of any size
 //! needs memory for one page and never pins old pages of the database for
@@ -11,13 +11,14 @@ use std::ops::Bound;
 use redb::ReadableDatabase;
 
 use super::resolution::{ASSIGNMENTS, ENTITIES, apply_assignment};
+use super::writeback::{CUSTOMER_ATTRIBUTES, apply_attributes};
 use super::{RECORDS, Store, StoreError, db, decode_record};
 use crate::record::Record;
 use crate::resolve::Entity;
 
 impl Store {
     /// Up to `limit` records with an id after `after` (from the first when
-    /// `None`), in id order, with their customer assignment applied.
+    /// `None`), in id order, with their customer assignment and attributes applied.
     pub fn records_page(
         &self,
         after: Option<&str>,
@@ -26,6 +27,7 @@ impl Store {
         let txn = self.db.begin_read().map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
         let assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+        let attributes = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
         let start = match after {
             Some(id) => Bound::Excluded(id),
             None => Bound::Unbounded,
@@ -44,17 +46,20 @@ impl Store {
             if let Some(a) = assignments.get(id.as_str()).map_err(db)? {
                 apply_assignment(&mut record, &id, a.value())?;
             }
+            apply_attributes(&attributes, &mut record)?;
             out.push((id, record));
         }
         Ok(out)
     }
 
     /// The records with these ids that still exist, in the order given, with
-    /// their customer assignment applied (one read transaction).
+    /// their customer assignment and attributes applied (one read
+    /// transaction).
     pub fn records_by_ids(&self, ids: &[String]) -> Result<Vec<(String, Record)>, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
         let assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+        let attributes = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(bytes) = records.get(id.as_str()).map_err(db)? {
@@ -62,6 +67,7 @@ impl Store {
                 if let Some(a) = assignments.get(id.as_str()).map_err(db)? {
                     apply_assignment(&mut record, id, a.value())?;
                 }
+                apply_attributes(&attributes, &mut record)?;
                 out.push((id.clone(), record));
             }
         }

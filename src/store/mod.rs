@@ -38,6 +38,7 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(resolution::BIRTH)?;
     visitor.visit(resolution::ENTITIES)?;
     visitor.visit(resolution::ALIASES)?;
+    visitor.visit(writeback::CUSTOMER_ATTRIBUTES)?;
     Ok(())
 }
 
@@ -127,6 +128,7 @@ impl Store {
             txn.open_table(CHECKPOINTS).map_err(db)?;
             txn.open_table(META).map_err(db)?;
             resolution::create_tables(&txn)?;
+            writeback::create_tables(&txn)?;
         }
         txn.commit().map_err(db)?;
         Ok(Store { db: database })
@@ -331,6 +333,7 @@ impl Store {
         let changes = txn.open_table(CHANGES).map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
         let assignments = txn.open_table(resolution::ASSIGNMENTS).map_err(db)?;
+        let attributes = txn.open_table(writeback::CUSTOMER_ATTRIBUTES).map_err(db)?;
         let mut out = Vec::new();
         for entry in changes.range(after.saturating_add(1)..).map_err(db)? {
             if out.len() >= limit {
@@ -344,6 +347,7 @@ impl Store {
                     if let Some(a) = assignments.get(id.as_str()).map_err(db)? {
                         resolution::apply_assignment(&mut record, &id, a.value())?;
                     }
+                    writeback::apply_attributes(&attributes, &mut record)?;
                     Some(record)
                 }
                 None => None,
@@ -513,6 +517,7 @@ fn decode_record(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
 mod export;
 mod resolution;
 pub mod snapshot;
+pub mod writeback;
 
 #[cfg(test)]
 mod tests;

@@ -126,6 +126,8 @@ impl Store {
             log.meta
                 .insert(META_SUSPECTS, suspects.as_slice())
                 .map_err(db)?;
+            drop((assignments, entities, aliases));
+            super::writeback::after_resolution(&txn, &mut log, resolution)?;
             log.finish()?;
         }
         txn.commit().map_err(db)?;

@@ -92,6 +92,21 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         .unwrap();
     }
     let server = ws.serve();
+    // An analyst's scores for Acme Robotics, shown on its page.
+    let (_, acme) = server.get("/v1/search?q=Acme%20Robotics&filter.kind=organization");
+    let acme = acme["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let written = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/attributes", server.base))
+        .header("content-type", "text/csv")
+        .body(format!(
+            "customer_id,key,value\n{acme},health_score,87\n{acme},segment,strategic\n"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(written.status().as_u16(), 200);
     let browser = Browser::start(1280, 900);
     let shots = screenshots();
     let base = server.base.clone();
@@ -265,6 +280,80 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
     browser.wait(
         "location.search.includes('kind=note') && document.querySelectorAll('#timeline li[data-kind=note]').length === 10",
         "the timeline filtered to notes",
+    );
+
+    // 4b. Note capture: type a note with a word nobody has used, save it,
+    //     see it in the timeline at once, then find the customer by the word.
+    let word = format!("plumquist{}", std::process::id());
+    browser.wait(
+        "document.querySelector('#note-form #note-text') && document.querySelector('#attributes')",
+        "the note form and the attributes card",
+    );
+    let scores = browser.js(
+        "return [...document.querySelectorAll('#attributes tr')].map((r) => r.textContent).join('; ');",
+        json!([]),
+    );
+    assert_eq!(scores, "health score87; segmentstrategic");
+    browser.click("#note-form button[type=submit]");
+    let refused = browser.wait(
+        "document.querySelector('#note-status.bad')?.textContent",
+        "an empty note refused in words",
+    );
+    assert!(
+        refused.as_str().is_some_and(|t| t.contains("empty")),
+        "{refused}"
+    );
+    browser.type_into(
+        "#note-text",
+        &format!("Called the ops lead: {word} pilot on two more sites."),
+    );
+    browser.type_into("#note-tags", "call, pilot");
+    browser.type_into("#note-author", "Dana Field");
+    browser.js(
+        "document.querySelector('#note-form').scrollIntoView({block: 'start'});",
+        json!([]),
+    );
+    let shot = browser.screenshot(&shots, "03a-note-typed.png");
+    eprintln!("screenshot: {}", shot.display());
+    browser.click("#note-form button[type=submit]");
+    let saved = browser.wait(
+        "document.querySelector('#note-status')?.dataset.saved",
+        "the note saved",
+    );
+    let saved = saved
+        .as_str()
+        .expect("the saved note's record id")
+        .to_string();
+    let first_item = browser.wait(
+        &format!(
+            "document.querySelector('#timeline li[data-id={}]') && document.querySelector('#timeline li:first-child').textContent",
+            json!(saved)
+        ),
+        "the note in the timeline",
+    );
+    assert!(
+        first_item.as_str().is_some_and(|t| t.contains(&word)),
+        "the new note is the newest item: {first_item}"
+    );
+    assert_eq!(
+        browser.js("return localStorage.getItem('rapport.author');", json!([])),
+        "Dana Field",
+        "the author is remembered"
+    );
+    let shot = browser.screenshot(&shots, "03b-note-in-timeline.png");
+    eprintln!("screenshot: {}", shot.display());
+    browser.goto(&format!("{base}/?q={word}"));
+    browser.wait(
+        "document.querySelector('#results .result h2')?.textContent === 'Acme Robotics Inc.'",
+        "Acme Robotics first when searching the note's word",
+    );
+    let shot = browser.screenshot(&shots, "03c-note-found-by-search.png");
+    eprintln!("screenshot: {}", shot.display());
+    // The author comes back filled in on the next customer page.
+    browser.click("#results .result h2 a");
+    browser.wait(
+        "document.querySelector('#note-author')?.value === 'Dana Field'",
+        "the remembered author in the note form",
     );
 
     // 5. The dashboard: SVG charts from aggregations, each bar a search.

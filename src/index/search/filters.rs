@@ -220,9 +220,19 @@ fn attrs_filter(
                 _ => ("*", "]"),
             };
             let parser = QueryParser::for_index(index.tantivy(), vec![field]);
-            parser
-                .parse_query(&format!("{name}:{open}{low} TO {high}{close}"))
-                .map_err(|e| bad(&name, format!("bad range: {e}")))
+            let parse = |range: String| {
+                parser
+                    .parse_query(&range)
+                    .map_err(|e| bad(&name, format!("bad range: {e}")))
+            };
+            // One bound per range query: tantivy 0.27 panics on a JSON range
+            // whose bounds are different number types (`0.5..1`).
+            if low == "*" || high == "*" {
+                return parse(format!("{name}:{open}{low} TO {high}{close}"));
+            }
+            let lower = parse(format!("{name}:{open}{low} TO *]"))?;
+            let upper = parse(format!("{name}:[* TO {high}{close}"))?;
+            Ok(Box::new(BooleanQuery::intersection(vec![lower, upper])))
         }
     }
 }

@@ -1,0 +1,153 @@
+//! Write-back over HTTP: `POST /v1/notes`, `GET`/`PUT`/`PATCH`/`DELETE
+//! /v1/notes/{id}` and `POST /v1/attributes` (NDJSON or CSV).
+//!
+//! Handlers parse, call one `Rapport` write-back operation on a blocking
+//! thread and shape JSON. A write is answered once the store has committed
+//! it; the index catch-up that follows is waited for at most a second. They
+//! must never hold write-back logic.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::engine::Rapport;
+use crate::writeback::WritebackError;
+use crate::writeback::attributes::AttributeFormat;
+use crate::writeback::notes::{NewNote, NoteEdit};
+
+type App = Arc<Rapport>;
+
+/// The largest attributes body accepted in one request.
+const MAX_ATTRIBUTES_BODY: usize = 64 * 1024 * 1024;
+/// How long a write waits for the index before answering anyway.
+const INDEX_WAIT: Duration = Duration::from_secs(1);
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/notes", post(create_note))
+        .route(
+            "/v1/notes/{id}",
+            get(read_note)
+                .put(edit_note)
+                .patch(edit_note)
+                .delete(delete_note),
+        )
+        .route(
+            "/v1/attributes",
+            post(upsert_attributes).layer(DefaultBodyLimit::max(MAX_ATTRIBUTES_BODY)),
+        )
+}
+
+impl From<WritebackError> for ApiError {
+    fn from(e: WritebackError) -> Self {
+        match e {
+            WritebackError::Invalid { .. } => ApiError::bad_request("invalid_body", e.to_string()),
+            WritebackError::CustomerNotFound(_) => ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "customer_not_found",
+                message: e.to_string(),
+            },
+            WritebackError::NoteNotFound(_) => ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "note_not_found",
+                message: e.to_string(),
+            },
+            WritebackError::Store(s) => ApiError::internal(s),
+        }
+    }
+}
+
+fn body<T>(b: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, ApiError> {
+    b.map(|Json(v)| v).map_err(|r| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("{} (expected {expected})", r.body_text()),
+        )
+    })
+}
+
+const NOTE_SHAPE: &str = r#"{"customer_id", "text", "author", "tags": [...], "date"}"#;
+
+/// Lets the index catch up with a write, waiting at most [`INDEX_WAIT`].
+async fn index_soon(app: App) {
+    let task = tokio::task::spawn_blocking(move || app.index_writeback());
+    match tokio::time::timeout(INDEX_WAIT, task).await {
+        Ok(Ok(Ok(_))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "index catch-up after a write-back failed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "index catch-up task failed"),
+        Err(_) => tracing::info!("the index is busy: the write-back will be searchable shortly"),
+    }
+}
+
+async fn create_note(
+    State(app): State<App>,
+    b: Result<Json<NewNote>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let new = body(b, NOTE_SHAPE)?;
+    let writer = app.clone();
+    let note = tokio::task::spawn_blocking(move || writer.create_note(&new)).await??;
+    index_soon(app).await;
+    Ok((StatusCode::CREATED, Json(json!(note))))
+}
+
+async fn read_note(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let note = tokio::task::spawn_blocking(move || app.note(&id)).await??;
+    Ok(Json(json!(note)))
+}
+
+async fn edit_note(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    b: Result<Json<NoteEdit>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let edit = body(b, NOTE_SHAPE)?;
+    let writer = app.clone();
+    let note = tokio::task::spawn_blocking(move || writer.update_note(&id, &edit)).await??;
+    index_soon(app).await;
+    Ok(Json(json!(note)))
+}
+
+async fn delete_note(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let writer = app.clone();
+    let deleted = id.clone();
+    tokio::task::spawn_blocking(move || writer.delete_note(&id)).await??;
+    index_soon(app).await;
+    Ok(Json(json!({ "id": deleted, "deleted": true })))
+}
+
+async fn upsert_attributes(
+    State(app): State<App>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let format = AttributeFormat::from_content_type(content_type).ok_or_else(|| ApiError {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "unsupported_media_type",
+        message: format!(
+            "Content-Type `{content_type}` is not accepted: send application/x-ndjson lines {{\"customer_id\", \"key\", \"value\"}} or text/csv with the header customer_id,key,value"
+        ),
+    })?;
+    let writer = app.clone();
+    let report =
+        tokio::task::spawn_blocking(move || writer.upsert_attributes(&bytes, format)).await??;
+    index_soon(app).await;
+    Ok(Json(json!(report)))
+}

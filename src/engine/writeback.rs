@@ -1,0 +1,160 @@
+//! The engine's write-back operations: notes (create, read, edit, delete) and
+//! bulk customer attributes. Each write is one durable store transaction
+//! acknowledged after its commit; the index then catches up.
+//!
+//! It must never hold the ingest lock while waiting: a note written during a
+//! long ingest is stored at once, and the index reads it as soon as no ingest
+//! pass is writing (an ingest pass's own catch-up picks it up).
+
+use std::collections::HashMap;
+
+use super::{EngineError, Rapport};
+use crate::customers::find_entity;
+use crate::store::writeback::{AttributeChange, AttributeOutcome};
+use crate::writeback::WritebackError;
+use crate::writeback::attributes::{self, AttributeFormat, AttributeReport, Rejected};
+use crate::writeback::notes::{self, NewNote, Note, NoteEdit};
+
+impl Rapport {
+    /// Stores a new note (durably) and answers with it.
+    pub fn create_note(&self, new: &NewNote) -> Result<Note, WritebackError> {
+        let _span = tracing::info_span!("note_write", customer = %new.customer_id).entered();
+        let target = notes::target_record(&self.store, new.customer_id.trim())?;
+        let record = notes::new_record(new, &target)?;
+        let assignment = self.store.write_note(&record)?;
+        tracing::info!(note = %record.id(), target = %target, "note stored");
+        Ok(Note::from_record(
+            &record,
+            assignment.and_then(|a| a.customer_id),
+        ))
+    }
+
+    pub fn note(&self, id: &str) -> Result<Note, WritebackError> {
+        let record_id = notes::record_id(id);
+        let record = self
+            .store
+            .get(&record_id)?
+            .ok_or_else(|| WritebackError::NoteNotFound(id.to_string()))?;
+        let customer = self
+            .store
+            .assignment(&record_id)?
+            .and_then(|a| a.customer_id);
+        Ok(Note::from_record(&record, customer))
+    }
+
+    pub fn update_note(&self, id: &str, edit: &NoteEdit) -> Result<Note, WritebackError> {
+        let _span = tracing::info_span!("note_edit", note = %id).entered();
+        let record_id = notes::record_id(id);
+        let mut record = self
+            .store
+            .get(&record_id)?
+            .ok_or_else(|| WritebackError::NoteNotFound(id.to_string()))?;
+        let target = match &edit.customer_id {
+            Some(customer) => Some(notes::target_record(&self.store, customer.trim())?),
+            None => None,
+        };
+        notes::edit_record(&mut record, edit, target.as_deref())?;
+        let assignment = self.store.write_note(&record)?;
+        Ok(Note::from_record(
+            &record,
+            assignment.and_then(|a| a.customer_id),
+        ))
+    }
+
+    pub fn delete_note(&self, id: &str) -> Result<(), WritebackError> {
+        let _span = tracing::info_span!("note_delete", note = %id).entered();
+        if self.store.delete_note(&notes::record_id(id))? {
+            Ok(())
+        } else {
+            Err(WritebackError::NoteNotFound(id.to_string()))
+        }
+    }
+
+    /// Upserts attribute lines (NDJSON or CSV) in one durable transaction.
+    pub fn upsert_attributes(
+        &self,
+        body: &[u8],
+        format: AttributeFormat,
+    ) -> Result<AttributeReport, WritebackError> {
+        let _span = tracing::info_span!("attributes_write", bytes = body.len()).entered();
+        let (lines, mut rejected) = match format {
+            AttributeFormat::Ndjson => attributes::parse_ndjson(body),
+            AttributeFormat::Csv => attributes::parse_csv(body)?,
+        };
+        // Each customer id resolves once (an alias to its survivor).
+        let mut customers: HashMap<String, Option<String>> = HashMap::new();
+        let mut changes = Vec::new();
+        for line in lines {
+            let current = match customers.get(&line.customer_id) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = match find_entity(&self.store, &line.customer_id) {
+                        Ok(entity) => Some(entity.id),
+                        Err(crate::customers::CustomerError::NotFound(_)) => None,
+                        Err(e) => return Err(e.into()),
+                    };
+                    customers.insert(line.customer_id.clone(), found.clone());
+                    found
+                }
+            };
+            match current {
+                Some(customer_id) => changes.push(AttributeChange {
+                    customer_id,
+                    key: line.key,
+                    value: line.value,
+                }),
+                None => rejected.push(Rejected {
+                    line: line.line,
+                    reason: format!("unknown customer `{}`", line.customer_id),
+                }),
+            }
+        }
+        rejected.sort_by_key(|r| r.line);
+        let outcomes = self.store.write_attributes(&changes)?;
+        let mut report = AttributeReport {
+            rejected,
+            ..AttributeReport::default()
+        };
+        for outcome in outcomes {
+            match outcome {
+                AttributeOutcome::Written => report.accepted += 1,
+                AttributeOutcome::Unchanged => report.unchanged += 1,
+                AttributeOutcome::Deleted => report.deleted += 1,
+            }
+        }
+        tracing::info!(
+            accepted = report.accepted,
+            unchanged = report.unchanged,
+            deleted = report.deleted,
+            rejected = report.rejected.len(),
+            "attributes stored"
+        );
+        Ok(report)
+    }
+
+    /// The attributes of a customer (following merges), by key.
+    pub fn customer_attributes(
+        &self,
+        customer_id: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, WritebackError> {
+        let entity = find_entity(&self.store, customer_id)?;
+        Ok(self.store.customer_attributes(&entity.id)?)
+    }
+
+    /// Brings the index up to date after a write-back, unless an ingest pass
+    /// is writing (its catch-up will include the write). Never waits for the
+    /// ingest lock. Returns whether the index was brought up to date.
+    pub fn index_writeback(&self) -> Result<bool, EngineError> {
+        let _pass = match self.ingest_lock.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                tracing::debug!("an ingest pass is running: it will index the write-back");
+                return Ok(false);
+            }
+        };
+        let _span = tracing::info_span!("index", trigger = "writeback").entered();
+        self.index.catch_up(&self.store)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,306 @@
+//! Customer attributes written in bulk: NDJSON lines
+//! `{"customer_id", "key", "value"}` or CSV with the header
+//! `customer_id,key,value`. Each line is checked on its own; a bad line is
+//! reported with its line number and reason and never stops the good ones.
+//! Values keep their JSON type (CSV text that reads as a number or a boolean
+//! becomes one); `null` (or an empty CSV value) deletes the key.
+//!
+//! It must never touch the store: it only reads the request into changes.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::WritebackError;
+
+const MAX_KEY_CHARS: usize = 64;
+
+/// The body's format, from its Content-Type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeFormat {
+    Ndjson,
+    Csv,
+}
+
+impl AttributeFormat {
+    /// `application/x-ndjson` (or `application/jsonl`, `application/json`)
+    /// and `text/csv`, parameters such as `charset` ignored.
+    pub fn from_content_type(content_type: &str) -> Option<AttributeFormat> {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/json" => Some(AttributeFormat::Ndjson),
+            "text/csv" => Some(AttributeFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// One good line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeLine {
+    pub line: u64,
+    pub customer_id: String,
+    pub key: String,
+    /// None deletes the key.
+    pub value: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What an upsert did.
+#[derive(Debug, Default, Serialize)]
+pub struct AttributeReport {
+    pub accepted: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Attribute names: a letter, then letters, digits, `_` or `-` (no dots: a
+/// dot would be a path in search), at most 64 characters, not `raw_…`
+/// (those hold values normalisation could not read).
+pub fn check_key(key: &str) -> Result<(), String> {
+    let mut chars = key.chars();
+    let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !starts_with_letter
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        || key.len() > MAX_KEY_CHARS
+    {
+        return Err(format!(
+            "bad key `{key}`: a letter, then letters, digits, `_` or `-`, at most {MAX_KEY_CHARS} characters"
+        ));
+    }
+    if key.starts_with("raw_") {
+        return Err(format!(
+            "bad key `{key}`: `raw_` keys are reserved for values normalisation could not read"
+        ));
+    }
+    Ok(())
+}
+
+fn check_value(value: Value) -> Result<Option<Value>, String> {
+    let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    match value {
+        Value::Null => Ok(None),
+        Value::Array(items) if items.iter().all(scalar) => Ok(Some(Value::Array(items))),
+        v if scalar(&v) => Ok(Some(v)),
+        _ => Err("`value` must be a string, number, boolean, a list of those, or null".into()),
+    }
+}
+
+fn text_field(object: &Map<String, Value>, name: &str) -> Result<String, String> {
+    match object.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::String(_)) => Err(format!("`{name}` is empty")),
+        Some(other) => Err(format!("`{name}` must be a string, got {other}")),
+        None => Err(format!("missing `{name}`")),
+    }
+}
+
+fn ndjson_line(text: &str) -> Result<(String, String, Option<Value>), String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("bad JSON: {e}"))?;
+    let Value::Object(object) = value else {
+        return Err("expected a JSON object {\"customer_id\", \"key\", \"value\"}".into());
+    };
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !matches!(k.as_str(), "customer_id" | "key" | "value"))
+    {
+        return Err(format!(
+            "unknown field `{unknown}`; a line has customer_id, key and value"
+        ));
+    }
+    let customer_id = text_field(&object, "customer_id")?;
+    let key = text_field(&object, "key")?;
+    check_key(&key)?;
+    let value = match object.get("value") {
+        Some(v) => check_value(v.clone())?,
+        None => return Err("missing `value` (use null to delete the key)".into()),
+    };
+    Ok((customer_id, key, value))
+}
+
+/// Reads NDJSON lines (blank lines skipped). Line numbers start at 1.
+pub fn parse_ndjson(body: &[u8]) -> (Vec<AttributeLine>, Vec<Rejected>) {
+    let mut good = Vec::new();
+    let mut rejected = Vec::new();
+    for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
+        let line = i as u64 + 1;
+        let Ok(text) = std::str::from_utf8(raw) else {
+            rejected.push(Rejected {
+                line,
+                reason: "not UTF-8 text".into(),
+            });
+            continue;
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match ndjson_line(text) {
+            Ok((customer_id, key, value)) => good.push(AttributeLine {
+                line,
+                customer_id,
+                key,
+                value,
+            }),
+            Err(reason) => rejected.push(Rejected { line, reason }),
+        }
+    }
+    (good, rejected)
+}
+
+/// A CSV value: empty deletes; numbers and booleans become those.
+pub fn csv_value(raw: &str) -> Option<Value> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(Value::from(n));
+    }
+    if let Ok(f) = text.parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(f)
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+-.eE".contains(c))
+    {
+        return Some(Value::Number(n));
+    }
+    match text.to_ascii_lowercase().as_str() {
+        "true" => Some(Value::Bool(true)),
+        "false" => Some(Value::Bool(false)),
+        _ => Some(Value::String(text.to_string())),
+    }
+}
+
+/// Reads CSV with a `customer_id,key,value` header (columns in any order).
+/// A missing column is an error for the whole body.
+pub fn parse_csv(body: &[u8]) -> Result<(Vec<AttributeLine>, Vec<Rejected>), WritebackError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(body);
+    let headers = reader
+        .headers()
+        .map_err(|e| WritebackError::invalid("header", format!("cannot be read: {e}")))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+            .ok_or_else(|| {
+                WritebackError::invalid(
+                    "header",
+                    format!("needs the columns customer_id,key,value; `{name}` is missing"),
+                )
+            })
+    };
+    let (c, k, v) = (column("customer_id")?, column("key")?, column("value")?);
+    let mut good = Vec::new();
+    let mut rejected = Vec::new();
+    for row in reader.records() {
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                rejected.push(Rejected {
+                    line,
+                    reason: format!("bad CSV: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = row.position().map(|p| p.line()).unwrap_or(0);
+        if row.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let field = |i: usize| row.get(i).map(str::trim).unwrap_or_default();
+        let outcome = (|| {
+            let customer_id = field(c);
+            if customer_id.is_empty() {
+                return Err("missing `customer_id`".to_string());
+            }
+            let key = field(k);
+            if key.is_empty() {
+                return Err("missing `key`".to_string());
+            }
+            check_key(key)?;
+            if row.get(v).is_none() {
+                return Err("missing `value` column on this line".to_string());
+            }
+            Ok((
+                customer_id.to_string(),
+                key.to_string(),
+                csv_value(field(v)),
+            ))
+        })();
+        match outcome {
+            Ok((customer_id, key, value)) => good.push(AttributeLine {
+                line,
+                customer_id,
+                key,
+                value,
+            }),
+            Err(reason) => rejected.push(Rejected { line, reason }),
+        }
+    }
+    Ok((good, rejected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ndjson_keeps_types_and_reports_bad_lines() {
+        let body = b"{\"customer_id\":\"org_a\",\"key\":\"score\",\"value\":0.5}\n\
+            not json\n\
+            \n\
+            {\"customer_id\":\"org_a\",\"key\":\"bad.key\",\"value\":1}\n\
+            {\"customer_id\":\"org_a\",\"key\":\"vip\"}\n\
+            {\"customer_id\":\"org_a\",\"key\":\"vip\",\"value\":null}\n";
+        let (good, rejected) = parse_ndjson(body);
+        assert_eq!(good.len(), 2);
+        assert_eq!(good[0].value, Some(json!(0.5)));
+        assert_eq!(good[1].value, None);
+        let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 4, 5]);
+        assert!(rejected[2].reason.contains("value"));
+    }
+
+    #[test]
+    fn csv_values_become_numbers_and_booleans() {
+        let body = b"customer_id,key,value\norg_a,score,42\norg_a,ratio,0.25\norg_a,vip,TRUE\norg_a,segment,smb\norg_a,gone,\n,key,1\n";
+        let (good, rejected) = parse_csv(body).unwrap();
+        let values: Vec<Option<Value>> = good.iter().map(|l| l.value.clone()).collect();
+        assert_eq!(
+            values,
+            vec![
+                Some(json!(42)),
+                Some(json!(0.25)),
+                Some(json!(true)),
+                Some(json!("smb")),
+                None
+            ]
+        );
+        assert_eq!(good[0].line, 2);
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].line, 7);
+        assert!(parse_csv(b"customer,key,value\n").is_err());
+        assert_eq!(csv_value("NaN"), Some(json!("NaN")));
+        assert_eq!(csv_value("inf"), Some(json!("inf")));
+    }
+}
