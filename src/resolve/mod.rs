@@ -289,10 +289,11 @@ impl<'a> Graph<'a> {
         self.link_groups(by_phone, "phone");
         self.link_groups(by_key.clone(), "company key");
         // Fuzzy names within blocks of a shared word; acronyms against keys.
-        let keys: Vec<(usize, String)> = by_key
+        let mut keys: Vec<(usize, String)> = by_key
             .iter()
             .flat_map(|(k, nodes)| nodes.first().map(|&n| (n, k.clone())))
             .collect();
+        keys.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
         for (slot, (_, key)) in keys.iter().enumerate() {
             let first: String = key.chars().take(3).collect();
@@ -334,6 +335,10 @@ impl<'a> Graph<'a> {
         self.link_groups(by_email, "email exact");
         // A shared phone links people only when their names agree (office
         // switchboards are shared by colleagues).
+        // In key order: the order of unions decides the evidence kept, and
+        // resolution must give the same answer for the same records.
+        let mut by_phone: Vec<_> = by_phone.into_iter().collect();
+        by_phone.sort_unstable();
         for (phone, nodes) in by_phone {
             for pair in nodes.windows(2) {
                 let (a, b) = (self.person_name_key(pair[0]), self.person_name_key(pair[1]));
@@ -664,6 +669,8 @@ impl<'a> Graph<'a> {
         }
         // People → organisations.
         let mut person_org: HashMap<usize, usize> = HashMap::new();
+        let mut membership: Vec<_> = membership.iter().collect();
+        membership.sort_unstable_by_key(|(root, _)| **root);
         for (person_root, (org_node, why)) in membership {
             let org_root = self.uf.find(*org_node);
             if let (Some(org_id), Some(person_id)) =
@@ -740,6 +747,8 @@ impl<'a> Graph<'a> {
                 assign(x, *root, self.evidence[x].clone(), &entities);
             }
         }
+        let mut attachments: Vec<_> = attachments.iter().collect();
+        attachments.sort_unstable_by_key(|(record, _)| **record);
         for (&record, (node, why)) in attachments {
             let root = self.uf.find(*node);
             assign(record, root, vec![why.clone()], &entities);
