@@ -36,6 +36,9 @@ mod writeback;
 /// the index does, as a crash there would.
 pub const CRASH_AFTER_STORE_COMMIT: &str = "RAPPORT_TEST_CRASH_AFTER_STORE_COMMIT";
 
+/// Store metadata: what the last resolution was computed from.
+const RESOLVED_FROM: &str = "resolved_from";
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
@@ -172,7 +175,7 @@ impl Rapport {
         for source in &self.config.sources {
             sources.push(self.run_source(source, "ingest", progress)?);
         }
-        self.resolve_locked()?;
+        self.resolve_if_stale()?;
         if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
             tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
             std::process::exit(86);
@@ -202,12 +205,41 @@ impl Rapport {
         let report = {
             let _pass = lock(&self.ingest_lock);
             let report = self.run_source(source, trigger, &|_| {})?;
-            self.resolve_locked()?;
+            self.resolve_if_stale()?;
             report
         };
         let _span = tracing::info_span!("index", source = %name).entered();
         self.index.catch_up(&self.store)?;
         Ok(report)
+    }
+
+    /// What the last resolution was computed from: the store's sequence
+    /// number after it was saved, and a hash of the settings and the steward
+    /// overrides.
+    fn resolution_inputs(&self) -> Result<String, EngineError> {
+        let inputs = serde_json::json!({
+            "settings": &self.config.resolve,
+            "overrides": self.store.overrides()?,
+        });
+        Ok(format!(
+            "{}:{}",
+            self.store.last_seq()?,
+            blake3::hash(inputs.to_string().as_bytes()).to_hex()
+        ))
+    }
+
+    /// Resolves unless nothing changed since the last resolution (no record
+    /// written, same settings and overrides), as after a watch or pull pass
+    /// that found every file unchanged: resolution reads the whole book, so
+    /// skipping it keeps such passes cheap. Write-backs (notes, attributes)
+    /// attach themselves and need no resolution. The caller holds
+    /// `ingest_lock`.
+    fn resolve_if_stale(&self) -> Result<usize, EngineError> {
+        if self.store.meta(RESOLVED_FROM)?.as_deref() == Some(self.resolution_inputs()?.as_str()) {
+            tracing::debug!("nothing changed since the last resolution: not resolving again");
+            return Ok(0);
+        }
+        self.resolve_locked()
     }
 
     /// Resolves every record into customers and saves the result (the caller
@@ -219,6 +251,8 @@ impl Rapport {
         let overrides = self.store.overrides()?;
         let resolution = crate::resolve::resolve(&records, &self.config.resolve, &overrides);
         let changed = self.store.save_resolution(&resolution)?;
+        self.store
+            .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
         tracing::info!(
             records = records.len(),
             entities = resolution.entities.len(),

@@ -139,3 +139,46 @@ fn analyze_shows_the_tokens_of_a_field() {
     );
     assert_eq!(body["tokens"][0]["token"], "jon.smith@acme.com", "{body}");
 }
+
+/// True when `rapport ingest` resolved customers (its log says so).
+fn ingest_resolves(ws: &Workspace) -> bool {
+    let out = ws.run(&["ingest", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).contains("resolved customers")
+}
+
+#[test]
+fn resolution_runs_again_only_when_records_or_settings_changed() {
+    let ws = Workspace::with_examples();
+    assert!(ingest_resolves(&ws), "the first ingest resolves");
+    let before = ws.search("Acme");
+    assert!(
+        !ingest_resolves(&ws),
+        "an ingest that changed nothing does not resolve the whole book again"
+    );
+    assert_eq!(ws.search("Acme")["total"], before["total"]);
+
+    // A changed file: its records changed, so resolution runs.
+    let note = ws
+        .path()
+        .join("data/notes/2024-05-20-acme-renewal-meeting.md");
+    let text = std::fs::read_to_string(&note).unwrap();
+    std::fs::write(&note, format!("{text}\nFollow-up planned.\n")).unwrap();
+    assert!(ingest_resolves(&ws), "a changed record resolves again");
+    assert!(!ingest_resolves(&ws));
+
+    // Changed resolution settings: resolves again, with nothing else changed.
+    ws.write_config_with(
+        &[
+            ("crm", "generic-csv", "data/crm"),
+            ("notes", "notes", "data/notes"),
+        ],
+        "[resolve]\nmerge = 0.95\n",
+    );
+    assert!(ingest_resolves(&ws), "changed settings resolve again");
+    assert!(!ingest_resolves(&ws));
+}

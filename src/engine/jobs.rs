@@ -164,7 +164,7 @@ impl Rapport {
                 reports.push(self.reread_source(job, source)?);
             }
             job.phase("resolving", None);
-            self.resolve_locked()?;
+            self.resolve_if_stale()?;
             reports
         };
         self.index.catch_up(&self.store)?;
@@ -187,7 +187,7 @@ impl Rapport {
             job.phase("reading sources", None);
             let report = self.reread_source(job, source)?;
             job.phase("resolving", None);
-            self.resolve_locked()?;
+            self.resolve_if_stale()?;
             report
         };
         job.phase("indexing", None);
@@ -282,7 +282,7 @@ impl Rapport {
             let _pass = lock(&self.ingest_lock);
             let report = self.run_source(source, trigger, &job_progress(job))?;
             job.phase("resolving", None);
-            self.resolve_locked()?;
+            self.resolve_if_stale()?;
             report
         };
         job.phase("indexing", None);
