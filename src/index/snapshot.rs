@@ -6,7 +6,10 @@
 //! Segment files are immutable and uniquely named, so a copy is consistent
 //! when every file the meta lists was still there to be copied; a background
 //! merge can delete some midway, and then the copy starts again from the
-//! newer meta. It must never write into the live index directory.
+//! newer meta. Segment files are hard-linked when the snapshot is on the
+//! same filesystem (instant, no extra space, and immune to the live index
+//! deleting them later: tantivy never rewrites a segment file), and copied
+//! otherwise. It must never write into the live index directory.
 
 use std::path::{Path, PathBuf};
 
@@ -90,6 +93,15 @@ pub fn seq_of(meta: &tantivy::IndexMeta) -> u64 {
 
 /// Copies every file of the segments `meta` lists: `<uuid>.<ext>`, and of
 /// the delete files only the one the meta names. Returns how many.
+/// A hard link to an immutable segment file, or a copy where links cannot
+/// be made (another filesystem).
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to).map(|_| ())
+}
+
 fn copy_segments(source: &Path, dest: &Path, meta: &tantivy::IndexMeta) -> std::io::Result<usize> {
     let mut wanted: Vec<(String, Option<String>)> = meta
         .segments
@@ -124,7 +136,7 @@ fn copy_segments(source: &Path, dest: &Path, meta: &tantivy::IndexMeta) -> std::
             {
                 continue;
             }
-            std::fs::copy(path, dest.join(name))?;
+            link_or_copy(path, &dest.join(name))?;
             copied += 1;
             found = true;
             found_delete |= Some(name) == delete.as_deref();
