@@ -8,6 +8,7 @@
 //! records carry it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 
@@ -17,6 +18,7 @@ use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::grouping::{ords_to_hashes, ords_to_strings};
+use super::segment_cache;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FacetValue {
@@ -40,9 +42,20 @@ pub enum Counted {
 pub struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     customers: Option<(Option<StrColumn>, Option<StrColumn>)>,
+    /// Hash of each customer id of this segment, by term ordinal.
+    customer_hashes: Arc<Vec<u64>>,
     record_counts: Vec<Vec<u64>>,
+    /// Per field, when small enough: one bit per (value, customer ordinal),
+    /// `words_per_value` words per value — no sorting, no pairs.
+    seen: Vec<Option<Vec<u64>>>,
+    words_per_value: usize,
+    /// (value, customer slot) pairs: records without a customer, and fields
+    /// with too many values for `seen`.
     pairs: Vec<Vec<(u64, u64)>>,
 }
+
+/// Largest bit table per field (in 64-bit words, 4 MiB).
+const MAX_SEEN_WORDS: usize = 1 << 19;
 
 impl Collector for FacetCounts {
     type Fruit = Counted;
@@ -68,11 +81,31 @@ impl Collector for FacetCounts {
         } else {
             None
         };
+        let customer_column = customers.as_ref().and_then(|c| c.0.as_ref());
+        let customer_hashes = match customer_column {
+            Some(column) => {
+                segment_cache::ord_hashes(reader.segment_id(), "customer_id", column, true)
+            }
+            None => Arc::new(Vec::new()),
+        };
+        let words_per_value = customer_hashes.len().div_ceil(64);
+        let seen = columns
+            .iter()
+            .map(|c| {
+                let values = c.as_ref().map(|c| c.num_terms()).unwrap_or(0);
+                let words = values.saturating_mul(words_per_value);
+                (customer_column.is_some() && words > 0 && words <= MAX_SEEN_WORDS)
+                    .then(|| vec![0u64; words])
+            })
+            .collect();
         Ok(FacetSegment {
             pairs: vec![Vec::new(); columns.len()],
             columns,
             customers,
+            customer_hashes,
             record_counts,
+            seen,
+            words_per_value,
         })
     }
 
@@ -167,6 +200,17 @@ impl SegmentCollector for FacetSegment {
             for ord in column.term_ords(doc) {
                 match customer {
                     Some(c) => {
+                        // Even slots are customer ordinals (see customer_of).
+                        if c % 2 == 0
+                            && let Some(seen) = &mut self.seen[i]
+                        {
+                            let customer = (c / 2) as usize;
+                            let at = ord as usize * self.words_per_value + customer / 64;
+                            if let Some(word) = seen.get_mut(at) {
+                                *word |= 1 << (customer % 64);
+                                continue;
+                            }
+                        }
                         self.pairs[i].push((ord, c));
                     }
                     None => {
@@ -188,9 +232,31 @@ impl SegmentCollector for FacetSegment {
             let slots: FxHashSet<u64> = self.pairs.iter().flatten().map(|p| p.1).collect();
             let hashes = self.customer_hashes(&slots);
             let mut out = Vec::new();
-            for (column, pairs) in self.columns.iter().zip(&self.pairs) {
+            for ((column, pairs), seen) in self.columns.iter().zip(&self.pairs).zip(&self.seen) {
                 let mut values: HashMap<String, FxHashSet<u64>> = HashMap::new();
                 if let Some(column) = column {
+                    let mut sets: Vec<(u64, FxHashSet<u64>)> = Vec::new();
+                    if let Some(seen) = seen {
+                        for (ord, words) in seen.chunks(self.words_per_value.max(1)).enumerate() {
+                            let mut set = FxHashSet::default();
+                            for (w, word) in words.iter().enumerate() {
+                                let mut bits = *word;
+                                while bits != 0 {
+                                    let customer = w * 64 + bits.trailing_zeros() as usize;
+                                    bits &= bits - 1;
+                                    let hash = self.customer_hashes.get(customer).copied();
+                                    set.insert(hash.unwrap_or(customer as u64 * 2));
+                                }
+                            }
+                            if !set.is_empty() {
+                                sets.push((ord as u64, set));
+                            }
+                        }
+                    }
+                    let ords: Vec<u64> = sets.iter().map(|s| s.0).collect();
+                    for ((_, set), name) in sets.into_iter().zip(ords_to_strings(column, &ords)) {
+                        values.insert(name, set);
+                    }
                     let mut ords: Vec<u64> = pairs.iter().map(|p| p.0).collect();
                     ords.dedup();
                     let names = ords_to_strings(column, &ords);

@@ -195,8 +195,8 @@ impl<'a> Renderer<'a> {
 
     /// A customer group with its golden fields from its best record.
     pub fn customer(&self, group: &super::grouping::Group) -> Result<CustomerHit, QueryError> {
-        let records = self.hits(&group.top)?;
-        let best: Option<TantivyDocument> = match group.top.first() {
+        let records = self.hits(group.top())?;
+        let best: Option<TantivyDocument> = match group.top().first() {
             Some((_, address)) => Some(self.searcher.doc(*address)?),
             None => None,
         };

@@ -19,6 +19,7 @@ pub mod hits;
 pub mod parse;
 pub mod query;
 pub mod request;
+pub mod segment_cache;
 pub mod suggest;
 pub mod synonyms;
 
@@ -184,6 +185,19 @@ impl SearchIndex {
             now_secs: chrono::Utc::now().timestamp(),
         };
 
+        // Facets of fields without a filter of their own are counted in the
+        // same pass over the matches as the results.
+        let by_customer = request.group == Grouping::Customer;
+        let (selected, shared): (Vec<&String>, Vec<&String>) = request
+            .facets
+            .iter()
+            .partition(|f| request.filters.contains_key(f.as_str()));
+        let shared_facets = || FacetCounts {
+            fields: shared.iter().map(|s| s.to_string()).collect(),
+            customers: by_customer,
+        };
+        let mut shared_counts = None;
+
         let mut built = QueryBuilder::new(self, &self.synonyms, true).build(root.as_ref());
         let mut query = with_filters(&*built.query, &filters, None);
         let mut groups = None;
@@ -191,7 +205,14 @@ impl SearchIndex {
         for attempt in 0..2 {
             let found = match request.group {
                 Grouping::Customer => {
-                    let mut all = searcher.search(&*query, &Groups { ranking })?;
+                    let mut all = if shared.is_empty() {
+                        searcher.search(&*query, &Groups { ranking })?
+                    } else {
+                        let (all, counts) =
+                            searcher.search(&*query, &(Groups { ranking }, shared_facets()))?;
+                        shared_counts = Some(counts);
+                        all
+                    };
                     let shown = (request.offset + request.limit).min(all.len());
                     sort_groups(&mut all, shown);
                     let from = request.offset.min(shown);
@@ -202,7 +223,14 @@ impl SearchIndex {
                 }
                 Grouping::None => {
                     let n = request.offset + request.limit;
-                    let (top, total) = searcher.search(&*query, &TopRecords { ranking, n })?;
+                    let (top, total) = if shared.is_empty() {
+                        searcher.search(&*query, &TopRecords { ranking, n })?
+                    } else {
+                        let (top, counts) = searcher
+                            .search(&*query, &(TopRecords { ranking, n }, shared_facets()))?;
+                        shared_counts = Some(counts);
+                        top
+                    };
                     records = Some((top, total));
                     total == 0
                 }
@@ -258,20 +286,8 @@ impl SearchIndex {
         }
 
         if !request.facets.is_empty() {
-            let by_customer = request.group == Grouping::Customer;
             response.facet_counts = Some(if by_customer { "customers" } else { "records" });
-            let (selected, shared): (Vec<&String>, Vec<&String>) = request
-                .facets
-                .iter()
-                .partition(|f| request.filters.contains_key(f.as_str()));
-            if !shared.is_empty() {
-                let counts = searcher.search(
-                    &*query,
-                    &FacetCounts {
-                        fields: shared.iter().map(|s| s.to_string()).collect(),
-                        customers: by_customer,
-                    },
-                )?;
+            if let Some(counts) = &shared_counts {
                 for (i, field) in shared.iter().enumerate() {
                     response
                         .facets
@@ -305,7 +321,7 @@ impl SearchIndex {
                     };
                     let best: Vec<_> = all
                         .iter()
-                        .filter_map(|g| g.top.first().map(|t| t.1))
+                        .filter_map(|g| g.top().first().map(|t| t.1))
                         .collect();
                     aggs::records_aggs(self, &searcher, &best, aggs)?
                 }

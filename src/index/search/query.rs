@@ -417,7 +417,12 @@ impl<'a> QueryBuilder<'a> {
                 if let Some(automaton) = shared {
                     let exact = boosted(exact, boost);
                     let fuzzy: Box<dyn Query> = Box::new(BoostQuery::new(
-                        Box::new(SharedFuzzyQuery { field, automaton }),
+                        Box::new(SharedFuzzyQuery {
+                            field,
+                            automaton,
+                            word: single.clone(),
+                            distance: budget,
+                        }),
                         FUZZY_WEIGHT * boost,
                     ));
                     self.record(&spec.name, &*exact);
