@@ -18,6 +18,7 @@ pub mod grouping;
 pub mod hits;
 pub mod parse;
 pub mod query;
+pub mod range_syntax;
 pub mod request;
 pub mod segment_cache;
 pub mod suggest;

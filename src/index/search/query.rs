@@ -187,6 +187,23 @@ impl<'a> QueryBuilder<'a> {
                 phrase,
                 ..
             } => self.fielded(field, text, *phrase),
+            Node::Range { field, range, raw } => {
+                match super::filters::filter_query(self.index, field, range) {
+                    Ok(q) => {
+                        self.record(field, &*q);
+                        Some(q)
+                    }
+                    Err(e) => {
+                        let why = match e {
+                            super::QueryError::BadParameter { message, .. } => message,
+                            other => other.to_string(),
+                        };
+                        self.warnings
+                            .push(format!("the range `{raw}` cannot be used ({why}): ignored"));
+                        None
+                    }
+                }
+            }
             Node::Not(inner) => {
                 let inner = self.node(inner)?;
                 Some(Box::new(BooleanQuery::new(vec![
