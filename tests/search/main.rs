@@ -7,5 +7,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
+mod inexact_and_ranges;
 mod queries;
 mod results;

@@ -15,6 +15,7 @@ pub mod facets;
 pub mod filters;
 pub mod fuzzy;
 pub mod grouping;
+pub mod highlight;
 pub mod hits;
 pub mod parse;
 pub mod query;
