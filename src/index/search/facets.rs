@@ -120,8 +120,20 @@ impl Collector for FacetCounts {
             for fruit in fruits {
                 if let Counted::Customers(fields) = fruit {
                     for (i, values) in fields.into_iter().enumerate() {
-                        for (value, set) in values {
-                            out[i].entry(value).or_default().extend(set);
+                        for (value, mut set) in values {
+                            match out[i].entry(value) {
+                                std::collections::hash_map::Entry::Vacant(slot) => {
+                                    slot.insert(set);
+                                }
+                                std::collections::hash_map::Entry::Occupied(mut slot) => {
+                                    // Insert the smaller set into the larger.
+                                    let kept = slot.get_mut();
+                                    if kept.len() < set.len() {
+                                        std::mem::swap(kept, &mut set);
+                                    }
+                                    kept.extend(set);
+                                }
+                            }
                         }
                     }
                 }
@@ -238,7 +250,9 @@ impl SegmentCollector for FacetSegment {
                     let mut sets: Vec<(u64, FxHashSet<u64>)> = Vec::new();
                     if let Some(seen) = seen {
                         for (ord, words) in seen.chunks(self.words_per_value.max(1)).enumerate() {
+                            let customers: u32 = words.iter().map(|w| w.count_ones()).sum();
                             let mut set = FxHashSet::default();
+                            set.reserve(customers as usize);
                             for (w, word) in words.iter().enumerate() {
                                 let mut bits = *word;
                                 while bits != 0 {

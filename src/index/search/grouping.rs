@@ -296,8 +296,10 @@ impl Collector for Groups {
         if fruits.len() == 1 {
             return Ok(fruits.into_iter().flatten().collect());
         }
+        let total: usize = fruits.iter().map(Vec::len).sum();
         let mut index: rustc_hash::FxHashMap<u64, usize> = Default::default();
-        let mut merged: Vec<Group> = Vec::new();
+        index.reserve(total);
+        let mut merged: Vec<Group> = Vec::with_capacity(total);
         for group in fruits.into_iter().flatten() {
             match index.entry(group.hash) {
                 std::collections::hash_map::Entry::Occupied(i) => merged[*i.get()].merge(group),
@@ -432,14 +434,12 @@ pub fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
     }
 }
 
-/// Puts the best `n` groups first, in order (ties by key, so paging is
-/// stable); the rest stay behind them unsorted.
+/// Puts the best `n` groups first, in order (ties by the hash of the key:
+/// keys are only read for the page shown, and a hash orders the same way
+/// on every request, so paging is stable); the rest stay behind them
+/// unsorted.
 pub fn sort_groups(groups: &mut [Group], n: usize) {
-    let order = |a: &Group, b: &Group| {
-        b.best()
-            .total_cmp(&a.best())
-            .then_with(|| a.key.cmp(&b.key))
-    };
+    let order = |a: &Group, b: &Group| b.best().total_cmp(&a.best()).then(a.hash.cmp(&b.hash));
     if n < groups.len() {
         groups.select_nth_unstable_by(n, order);
         groups[..n].sort_unstable_by(order);
