@@ -17,8 +17,9 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use super::customer_set::CustomerSet;
 use super::grouping::{ords_to_hashes, ords_to_strings};
-use super::segment_cache;
+use super::segment_cache::CustomerNumbers;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FacetValue {
@@ -29,21 +30,22 @@ pub struct FacetValue {
 /// Counts values of `fields` over the matching records.
 pub struct FacetCounts {
     pub fields: Vec<String>,
-    /// Count distinct customers instead of records.
-    pub customers: bool,
+    /// Count distinct customers instead of records: the searcher's customer
+    /// numbering ([`segment_cache::customer_numbers`]).
+    pub customers: Option<Arc<CustomerNumbers>>,
 }
 
-/// Per field: value → records, or value → set of customer hashes.
+/// Per field: value → records, or value → set of customers.
 pub enum Counted {
     Records(Vec<HashMap<String, u64>>),
-    Customers(Vec<HashMap<String, FxHashSet<u64>>>),
+    Customers(Vec<HashMap<String, CustomerSet>>),
 }
 
 pub struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     customers: Option<(Option<StrColumn>, Option<StrColumn>)>,
-    /// Hash of each customer id of this segment, by term ordinal.
-    customer_hashes: Arc<Vec<u64>>,
+    /// This segment's customer ordinals → searcher-wide customer numbers.
+    numbers: Option<(Arc<CustomerNumbers>, tantivy::index::SegmentId)>,
     record_counts: Vec<Vec<u64>>,
     /// Per field, when small enough: one bit per (value, customer ordinal),
     /// `words_per_value` words per value — no sorting, no pairs.
@@ -76,19 +78,18 @@ impl Collector for FacetCounts {
             .iter()
             .map(|c| vec![0; c.as_ref().map(|c| c.num_terms()).unwrap_or(0)])
             .collect();
-        let customers = if self.customers {
+        let customers = if self.customers.is_some() {
             Some((fast.str("customer_id")?, fast.str("id")?))
         } else {
             None
         };
+        let numbers = self
+            .customers
+            .as_ref()
+            .map(|n| (n.clone(), reader.segment_id()));
         let customer_column = customers.as_ref().and_then(|c| c.0.as_ref());
-        let customer_hashes = match customer_column {
-            Some(column) => {
-                segment_cache::ord_hashes(reader.segment_id(), "customer_id", column, true)
-            }
-            None => Arc::new(Vec::new()),
-        };
-        let words_per_value = customer_hashes.len().div_ceil(64);
+        let customer_terms = customer_column.map(|c| c.num_terms()).unwrap_or(0);
+        let words_per_value = customer_terms.div_ceil(64);
         let seen = columns
             .iter()
             .map(|c| {
@@ -102,7 +103,7 @@ impl Collector for FacetCounts {
             pairs: vec![Vec::new(); columns.len()],
             columns,
             customers,
-            customer_hashes,
+            numbers,
             record_counts,
             seen,
             words_per_value,
@@ -115,23 +116,18 @@ impl Collector for FacetCounts {
 
     fn merge_fruits(&self, fruits: Vec<Counted>) -> tantivy::Result<Counted> {
         let n = self.fields.len();
-        if self.customers {
-            let mut out: Vec<HashMap<String, FxHashSet<u64>>> = vec![HashMap::new(); n];
+        if self.customers.is_some() {
+            let mut out: Vec<HashMap<String, CustomerSet>> = vec![HashMap::new(); n];
             for fruit in fruits {
                 if let Counted::Customers(fields) = fruit {
                     for (i, values) in fields.into_iter().enumerate() {
-                        for (value, mut set) in values {
+                        for (value, set) in values {
                             match out[i].entry(value) {
                                 std::collections::hash_map::Entry::Vacant(slot) => {
                                     slot.insert(set);
                                 }
                                 std::collections::hash_map::Entry::Occupied(mut slot) => {
-                                    // Insert the smaller set into the larger.
-                                    let kept = slot.get_mut();
-                                    if kept.len() < set.len() {
-                                        std::mem::swap(kept, &mut set);
-                                    }
-                                    kept.extend(set);
+                                    slot.get_mut().merge(set);
                                 }
                             }
                         }
@@ -241,25 +237,40 @@ impl SegmentCollector for FacetSegment {
                 pairs.sort_unstable();
                 pairs.dedup();
             }
-            let slots: FxHashSet<u64> = self.pairs.iter().flatten().map(|p| p.1).collect();
-            let hashes = self.customer_hashes(&slots);
+            // Records without a customer (odd slots) by the hash of their id.
+            let singles: FxHashSet<u64> = self
+                .pairs
+                .iter()
+                .flatten()
+                .map(|p| p.1)
+                .filter(|slot| slot % 2 == 1)
+                .collect();
+            let hashes = self.customer_hashes(&singles);
+            let (local, total): (&[u32], usize) = match &self.numbers {
+                Some((numbers, segment)) => (numbers.segment(*segment), numbers.total),
+                None => (&[], 0),
+            };
+            let add = |set: &mut CustomerSet, slot: u64| {
+                if slot % 2 == 1 {
+                    set.insert_single(hashes.get(&slot).copied().unwrap_or(slot));
+                } else if let Some(number) = local.get((slot / 2) as usize) {
+                    set.insert_customer(*number, total);
+                }
+            };
             let mut out = Vec::new();
             for ((column, pairs), seen) in self.columns.iter().zip(&self.pairs).zip(&self.seen) {
-                let mut values: HashMap<String, FxHashSet<u64>> = HashMap::new();
+                let mut values: HashMap<String, CustomerSet> = HashMap::new();
                 if let Some(column) = column {
-                    let mut sets: Vec<(u64, FxHashSet<u64>)> = Vec::new();
+                    let mut sets: Vec<(u64, CustomerSet)> = Vec::new();
                     if let Some(seen) = seen {
                         for (ord, words) in seen.chunks(self.words_per_value.max(1)).enumerate() {
-                            let customers: u32 = words.iter().map(|w| w.count_ones()).sum();
-                            let mut set = FxHashSet::default();
-                            set.reserve(customers as usize);
+                            let mut set = CustomerSet::default();
                             for (w, word) in words.iter().enumerate() {
                                 let mut bits = *word;
                                 while bits != 0 {
                                     let customer = w * 64 + bits.trailing_zeros() as usize;
                                     bits &= bits - 1;
-                                    let hash = self.customer_hashes.get(customer).copied();
-                                    set.insert(hash.unwrap_or(customer as u64 * 2));
+                                    add(&mut set, customer as u64 * 2);
                                 }
                             }
                             if !set.is_empty() {
@@ -278,8 +289,7 @@ impl SegmentCollector for FacetSegment {
                     for (ord, name) in ords.iter().zip(names) {
                         let set = values.entry(name).or_default();
                         while at < pairs.len() && pairs[at].0 == *ord {
-                            let slot = pairs[at].1;
-                            set.insert(hashes.get(&slot).copied().unwrap_or(slot));
+                            add(set, pairs[at].1);
                             at += 1;
                         }
                     }
@@ -331,7 +341,7 @@ impl Counted {
                     m.iter()
                         .map(|(v, s)| FacetValue {
                             value: v.clone(),
-                            count: s.len() as u64,
+                            count: s.len(),
                         })
                         .collect()
                 })

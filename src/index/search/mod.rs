@@ -11,6 +11,7 @@
 //! searches what it understood and says what it ignored.
 
 pub mod aggs;
+pub mod customer_set;
 pub mod facets;
 pub mod filters;
 pub mod fuzzy;
@@ -194,9 +195,11 @@ impl SearchIndex {
             .facets
             .iter()
             .partition(|f| request.filters.contains_key(f.as_str()));
+        let customer_numbers = (by_customer && !request.facets.is_empty())
+            .then(|| segment_cache::customer_numbers(&searcher));
         let shared_facets = || FacetCounts {
             fields: shared.iter().map(|s| s.to_string()).collect(),
-            customers: by_customer,
+            customers: customer_numbers.clone(),
         };
         let mut shared_counts = None;
 
@@ -304,7 +307,7 @@ impl SearchIndex {
                     &*without,
                     &FacetCounts {
                         fields: vec![field.clone()],
-                        customers: by_customer,
+                        customers: customer_numbers.clone(),
                     },
                 )?;
                 response

@@ -99,3 +99,70 @@ pub fn ord_hashes(
     }
     hashes
 }
+
+/// One number per distinct customer id across the segments of a searcher:
+/// counting distinct customers over several segments becomes setting bits
+/// in one table instead of inserting hashes into sets.
+#[derive(Debug, Default)]
+pub struct CustomerNumbers {
+    /// How many distinct customer ids the searcher's segments hold.
+    pub total: usize,
+    by_segment: FxHashMap<SegmentId, Vec<u32>>,
+}
+
+impl CustomerNumbers {
+    /// The number of each customer-id term ordinal of `segment`.
+    pub fn segment(&self, segment: SegmentId) -> &[u32] {
+        self.by_segment
+            .get(&segment)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// Searchers' customer numbers kept (a reload makes a new searcher).
+const MAX_NUMBERINGS: usize = 4;
+
+type Numberings = Mutex<Vec<(Vec<SegmentId>, Arc<CustomerNumbers>)>>;
+
+/// The customer numbering of `searcher`'s segments, built from the
+/// per-segment hash tables the first time this set of segments is seen.
+pub fn customer_numbers(searcher: &tantivy::Searcher) -> Arc<CustomerNumbers> {
+    static NUMBERINGS: OnceLock<Numberings> = OnceLock::new();
+    let numberings = NUMBERINGS.get_or_init(Default::default);
+    let segments: Vec<SegmentId> = searcher
+        .segment_readers()
+        .iter()
+        .map(|r| r.segment_id())
+        .collect();
+    if let Ok(known) = numberings.lock()
+        && let Some((_, found)) = known.iter().find(|(ids, _)| *ids == segments)
+    {
+        return found.clone();
+    }
+    let mut numbers: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut by_segment = FxHashMap::default();
+    for reader in searcher.segment_readers() {
+        let Ok(Some(column)) = reader.fast_fields().str("customer_id") else {
+            continue;
+        };
+        let hashes = ord_hashes(reader.segment_id(), "customer_id", &column, true);
+        let mut ords = Vec::with_capacity(hashes.len());
+        for hash in hashes.iter() {
+            let next = numbers.len() as u32;
+            ords.push(*numbers.entry(*hash).or_insert(next));
+        }
+        by_segment.insert(reader.segment_id(), ords);
+    }
+    let built = Arc::new(CustomerNumbers {
+        total: numbers.len(),
+        by_segment,
+    });
+    if let Ok(mut known) = numberings.lock() {
+        if known.len() >= MAX_NUMBERINGS {
+            known.remove(0);
+        }
+        known.push((segments, built.clone()));
+    }
+    built
+}
