@@ -18,6 +18,7 @@ use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::customer_set::CustomerSet;
+use super::facet_paths;
 use super::grouping::{ords_to_hashes, ords_to_strings};
 use super::segment_cache::CustomerNumbers;
 
@@ -54,6 +55,9 @@ pub struct FacetSegment {
     /// (value, customer slot) pairs: records without a customer, and fields
     /// with too many values for `seen`.
     pairs: Vec<Vec<(u64, u64)>>,
+    /// Per field, the value ordinals of records with several values (record
+    /// counts of hierarchical levels must count such a record once).
+    multi: Vec<Vec<Vec<u64>>>,
 }
 
 /// Largest bit table per field (in 64-bit words, 4 MiB).
@@ -101,6 +105,7 @@ impl Collector for FacetCounts {
             .collect();
         Ok(FacetSegment {
             pairs: vec![Vec::new(); columns.len()],
+            multi: vec![Vec::new(); columns.len()],
             columns,
             customers,
             numbers,
@@ -228,6 +233,14 @@ impl SegmentCollector for FacetSegment {
                     }
                 }
             }
+            if customer.is_none() {
+                let mut ords = column.term_ords(doc);
+                if let (Some(first), Some(second)) = (ords.next(), ords.next()) {
+                    let mut all = vec![first, second];
+                    all.extend(ords);
+                    self.multi[i].push(all);
+                }
+            }
         }
     }
 
@@ -294,12 +307,15 @@ impl SegmentCollector for FacetSegment {
                         }
                     }
                 }
+                facet_paths::add_customer_levels(&mut values);
                 out.push(values);
             }
             Counted::Customers(out)
         } else {
             let mut out = Vec::new();
-            for (column, counts) in self.columns.iter().zip(self.record_counts) {
+            for ((column, counts), multi) in
+                self.columns.iter().zip(self.record_counts).zip(&self.multi)
+            {
                 let mut values = HashMap::new();
                 if let Some(column) = column {
                     let present: Vec<(u64, u64)> = counts
@@ -309,8 +325,26 @@ impl SegmentCollector for FacetSegment {
                         .map(|(ord, c)| (ord as u64, c))
                         .collect();
                     let ords: Vec<u64> = present.iter().map(|p| p.0).collect();
-                    for ((_, count), name) in present.iter().zip(ords_to_strings(column, &ords)) {
-                        values.insert(name, *count);
+                    let names = ords_to_strings(column, &ords);
+                    if names.iter().any(|n| n.starts_with('/')) {
+                        let by_ord: HashMap<u64, &String> =
+                            ords.iter().copied().zip(&names).collect();
+                        let multi: Vec<Vec<String>> = multi
+                            .iter()
+                            .map(|doc| {
+                                doc.iter()
+                                    .filter_map(|o| by_ord.get(o).map(|n| n.to_string()))
+                                    .collect()
+                            })
+                            .collect();
+                        for ((_, count), name) in present.iter().zip(names) {
+                            values.insert(name, *count);
+                        }
+                        facet_paths::add_record_levels(&mut values, &multi);
+                    } else {
+                        for ((_, count), name) in present.iter().zip(names) {
+                            values.insert(name, *count);
+                        }
                     }
                 }
                 out.push(values);

@@ -12,6 +12,7 @@
 
 pub mod aggs;
 pub mod customer_set;
+pub mod facet_paths;
 pub mod facets;
 pub mod filters;
 pub mod fuzzy;
