@@ -1,7 +1,8 @@
 //! The search endpoints: `GET /v1/search` (URL parameters), `POST
 //! /v1/search` (a JSON body: the same options, with filters and
 //! aggregations as JSON), and `GET /v1/suggest?q=`. Each parses its input,
-//! runs one engine call on a blocking thread, and returns the engine's JSON.
+//! runs one engine call on a blocking thread, and returns the engine's JSON,
+//! serialised to bytes on that thread (no intermediate `Value` tree).
 //!
 //! It must never hold search logic (that is `index::search`), and never
 //! answer a bad parameter with anything but a 400 naming it.
@@ -10,9 +11,11 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::ApiError;
 use crate::engine::Rapport;
@@ -26,6 +29,15 @@ pub fn routes() -> Router<App> {
         .route("/v1/suggest", get(suggest))
 }
 
+/// `value` as a JSON response body.
+fn json_bytes(value: &impl Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(ApiError::internal)
+}
+
+fn json_response(bytes: Vec<u8>) -> Response {
+    ([(CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
 fn params(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Vec<(String, String)>, ApiError> {
@@ -37,17 +49,17 @@ fn params(
 async fn search_get(
     State(app): State<App>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = params(query)?;
     let request = SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let response = tokio::task::spawn_blocking(move || app.search(&request)).await??;
-    Ok(Json(json!(response)))
+    let bytes = tokio::task::spawn_blocking(move || json_bytes(&app.search(&request)?)).await??;
+    Ok(json_response(bytes))
 }
 
 async fn search_post(
     State(app): State<App>,
     body: Result<Json<SearchBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|rejection| {
         ApiError::bad_request(
             "invalid_body",
@@ -59,14 +71,14 @@ async fn search_post(
         )
     })?;
     let request = body.into_request()?;
-    let response = tokio::task::spawn_blocking(move || app.search(&request)).await??;
-    Ok(Json(json!(response)))
+    let bytes = tokio::task::spawn_blocking(move || json_bytes(&app.search(&request)?)).await??;
+    Ok(json_response(bytes))
 }
 
 async fn suggest(
     State(app): State<App>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut q = None;
     let mut limit = 10;
     for (key, value) in params(query)? {
@@ -94,6 +106,6 @@ async fn suggest(
             "parameter `q` is required: /v1/suggest?q=acm",
         )
     })?;
-    let response = tokio::task::spawn_blocking(move || app.suggest(&q, limit)).await??;
-    Ok(Json(json!(response)))
+    let bytes = tokio::task::spawn_blocking(move || json_bytes(&app.suggest(&q, limit)?)).await??;
+    Ok(json_response(bytes))
 }

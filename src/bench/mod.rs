@@ -4,7 +4,8 @@
 //! grouped, facets, aggregations, suggest) three ways: directly on the
 //! engine (its own floor), over HTTP on 127.0.0.1 with one client, and with
 //! several concurrent clients; and reports p50/p99 latencies, requests per
-//! second and the HTTP/direct ratio.
+//! second, the HTTP/direct ratio, and the CPU time per query (which, unlike
+//! wall time, does not grow with the load of a shared machine).
 //!
 //! It must never run unbounded: every phase stops after its request count or
 //! its time budget, whichever comes first; and it only talks to 127.0.0.1.
@@ -12,6 +13,7 @@
 pub mod client;
 pub mod corpus;
 pub mod export;
+mod cpu;
 mod queries;
 pub mod reindex;
 pub mod resolve;
@@ -66,6 +68,10 @@ pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub per_second: f64,
+    /// CPU milliseconds consumed per request: by the calling thread for
+    /// the direct phase, by the whole process (server and clients) over
+    /// HTTP. Unlike wall time, it does not include waiting for a core.
+    pub cpu_ms: f64,
 }
 
 impl Latency {
@@ -82,6 +88,7 @@ impl Latency {
             p50_ms: at(50),
             p99_ms: at(99),
             per_second: samples.len() as f64 / wall.as_secs_f64().max(1e-9),
+            cpu_ms: 0.0,
         }
     }
 }
@@ -94,6 +101,8 @@ pub struct CaseReport {
     pub http_n: Latency,
     /// HTTP (one client) p50 over direct p50.
     pub http_ratio_p50: f64,
+    /// 1-minute load average when the case started.
+    pub load_average: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,6 +182,7 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
         let _ = axum::serve(listener, crate::api::router(server_app)).await;
     });
     for case in &cases {
+        let load_average = cpu::load_average().unwrap_or(0.0);
         let direct = measure_direct(&app, case, options)?;
         let http_1 = measure_http(address, case, options, 1)?;
         let http_n = measure_http(address, case, options, options.clients)?;
@@ -199,6 +209,7 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
             http_1,
             http_n,
             http_ratio_p50: ratio,
+            load_average,
         });
     }
     runtime.shutdown_timeout(Duration::from_secs(2));
@@ -235,6 +246,7 @@ fn measure_direct(
     }
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
+    let cpu_before = cpu::thread_cpu();
     let mut samples = Vec::with_capacity(options.requests);
     for i in 0..options.requests {
         if started.elapsed() > budget {
@@ -244,7 +256,11 @@ fn measure_direct(
         call(&case.calls[i % case.calls.len()])?;
         samples.push(t.elapsed());
     }
-    Ok(Latency::from(samples, started.elapsed()))
+    let cpu_ms = cpu::per_request_ms(cpu_before, cpu::thread_cpu(), samples.len());
+    Ok(Latency {
+        cpu_ms,
+        ..Latency::from(samples, started.elapsed())
+    })
 }
 
 fn measure_http(
@@ -261,6 +277,7 @@ fn measure_http(
     };
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
+    let cpu_before = cpu::process_cpu();
     let results: Vec<Result<Vec<Duration>, BenchError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
             .map(|k| {
@@ -308,11 +325,17 @@ fn measure_http(
             .collect()
     });
     let wall = started.elapsed();
+    let cpu_after = cpu::process_cpu();
     let mut all = Vec::new();
     for r in results {
         all.extend(r?);
     }
-    Ok(Latency::from(all, wall))
+    // Includes the clients' warm-up requests (one per query variant each).
+    let n = all.len() + clients * paths.len();
+    Ok(Latency {
+        cpu_ms: cpu::per_request_ms(cpu_before, cpu_after, n),
+        ..Latency::from(all, wall)
+    })
 }
 
 /// The report as a Markdown table.
@@ -327,21 +350,24 @@ pub fn markdown(report: &BenchReport) -> String {
             .unwrap_or_default()
     );
     out.push_str(&format!(
-        "| query | direct p50 / p99 ms | HTTP 1 client p50 / p99 ms | HTTP ÷ direct (p50) | HTTP {} clients p50 / p99 ms | requests/s ({} clients) |\n|---|---|---|---|---|---|\n",
+        "| query | direct p50 / p99 ms | direct CPU ms | HTTP 1 client p50 / p99 ms | HTTP CPU ms | HTTP ÷ direct (p50) | HTTP {} clients p50 / p99 ms | requests/s ({} clients) | load |\n|---|---|---|---|---|---|---|---|---|\n",
         report.clients, report.clients
     ));
     for c in &report.cases {
         out.push_str(&format!(
-            "| {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2}× | {:.2} / {:.2} | {:.0} |\n",
+            "| {} | {:.2} / {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2}× | {:.2} / {:.2} | {:.0} | {:.1} |\n",
             c.case,
             c.direct.p50_ms,
             c.direct.p99_ms,
+            c.direct.cpu_ms,
             c.http_1.p50_ms,
             c.http_1.p99_ms,
+            c.http_1.cpu_ms,
             c.http_ratio_p50,
             c.http_n.p50_ms,
             c.http_n.p99_ms,
-            c.http_n.per_second
+            c.http_n.per_second,
+            c.load_average
         ));
     }
     out

@@ -81,6 +81,11 @@ pub fn records() -> Vec<Record> {
     r.tags = vec!["enterprise".into()];
     r.created = date("2021-06-14");
     r.attrs.insert("plan".into(), json!("gold"));
+    // Two paths under one level: the record counts once for /industry.
+    r.attrs.insert(
+        "industry".into(),
+        json!(["/industry/software/saas", "/industry/hardware"]),
+    );
     out.push(r);
 
     let mut r = record(Some(&ACME), "PER-1", RecordKind::Person, "Jon Smith");
@@ -168,6 +173,8 @@ pub fn records() -> Vec<Record> {
     r.company = Some("International Business Machines".into());
     r.body = Some("Mainframe renewal talks.".into());
     r.created = date("2020-01-01");
+    r.attrs
+        .insert("industry".into(), json!("/industry/software/it"));
     out.push(r);
 
     let mut r = record(
@@ -179,6 +186,7 @@ pub fn records() -> Vec<Record> {
     r.body = Some("Kansai Foods disputes the March invoice for the Osaka warehouse.".into());
     r.amount = Some(300.0);
     r.created = date("2024-03-18");
+    r.attrs.insert("industry".into(), json!("/industry/food"));
     out.push(r);
 
     // A record no customer claims (yet): it is its own group.

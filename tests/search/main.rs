@@ -7,5 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
+mod hierarchical_facets;
+mod inexact_and_ranges;
 mod queries;
 mod results;

@@ -8,6 +8,7 @@
 //! records carry it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 
@@ -16,7 +17,10 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use super::customer_set::CustomerSet;
+use super::facet_paths;
 use super::grouping::{ords_to_hashes, ords_to_strings};
+use super::segment_cache::CustomerNumbers;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FacetValue {
@@ -27,22 +31,37 @@ pub struct FacetValue {
 /// Counts values of `fields` over the matching records.
 pub struct FacetCounts {
     pub fields: Vec<String>,
-    /// Count distinct customers instead of records.
-    pub customers: bool,
+    /// Count distinct customers instead of records: the searcher's customer
+    /// numbering ([`segment_cache::customer_numbers`]).
+    pub customers: Option<Arc<CustomerNumbers>>,
 }
 
-/// Per field: value → records, or value → set of customer hashes.
+/// Per field: value → records, or value → set of customers.
 pub enum Counted {
     Records(Vec<HashMap<String, u64>>),
-    Customers(Vec<HashMap<String, FxHashSet<u64>>>),
+    Customers(Vec<HashMap<String, CustomerSet>>),
 }
 
 pub struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     customers: Option<(Option<StrColumn>, Option<StrColumn>)>,
+    /// This segment's customer ordinals → searcher-wide customer numbers.
+    numbers: Option<(Arc<CustomerNumbers>, tantivy::index::SegmentId)>,
     record_counts: Vec<Vec<u64>>,
+    /// Per field, when small enough: one bit per (value, customer ordinal),
+    /// `words_per_value` words per value — no sorting, no pairs.
+    seen: Vec<Option<Vec<u64>>>,
+    words_per_value: usize,
+    /// (value, customer slot) pairs: records without a customer, and fields
+    /// with too many values for `seen`.
     pairs: Vec<Vec<(u64, u64)>>,
+    /// Per field, the value ordinals of records with several values (record
+    /// counts of hierarchical levels must count such a record once).
+    multi: Vec<Vec<Vec<u64>>>,
 }
+
+/// Largest bit table per field (in 64-bit words, 4 MiB).
+const MAX_SEEN_WORDS: usize = 1 << 19;
 
 impl Collector for FacetCounts {
     type Fruit = Counted;
@@ -63,16 +82,36 @@ impl Collector for FacetCounts {
             .iter()
             .map(|c| vec![0; c.as_ref().map(|c| c.num_terms()).unwrap_or(0)])
             .collect();
-        let customers = if self.customers {
+        let customers = if self.customers.is_some() {
             Some((fast.str("customer_id")?, fast.str("id")?))
         } else {
             None
         };
+        let numbers = self
+            .customers
+            .as_ref()
+            .map(|n| (n.clone(), reader.segment_id()));
+        let customer_column = customers.as_ref().and_then(|c| c.0.as_ref());
+        let customer_terms = customer_column.map(|c| c.num_terms()).unwrap_or(0);
+        let words_per_value = customer_terms.div_ceil(64);
+        let seen = columns
+            .iter()
+            .map(|c| {
+                let values = c.as_ref().map(|c| c.num_terms()).unwrap_or(0);
+                let words = values.saturating_mul(words_per_value);
+                (customer_column.is_some() && words > 0 && words <= MAX_SEEN_WORDS)
+                    .then(|| vec![0u64; words])
+            })
+            .collect();
         Ok(FacetSegment {
             pairs: vec![Vec::new(); columns.len()],
+            multi: vec![Vec::new(); columns.len()],
             columns,
             customers,
+            numbers,
             record_counts,
+            seen,
+            words_per_value,
         })
     }
 
@@ -82,13 +121,20 @@ impl Collector for FacetCounts {
 
     fn merge_fruits(&self, fruits: Vec<Counted>) -> tantivy::Result<Counted> {
         let n = self.fields.len();
-        if self.customers {
-            let mut out: Vec<HashMap<String, FxHashSet<u64>>> = vec![HashMap::new(); n];
+        if self.customers.is_some() {
+            let mut out: Vec<HashMap<String, CustomerSet>> = vec![HashMap::new(); n];
             for fruit in fruits {
                 if let Counted::Customers(fields) = fruit {
                     for (i, values) in fields.into_iter().enumerate() {
                         for (value, set) in values {
-                            out[i].entry(value).or_default().extend(set);
+                            match out[i].entry(value) {
+                                std::collections::hash_map::Entry::Vacant(slot) => {
+                                    slot.insert(set);
+                                }
+                                std::collections::hash_map::Entry::Occupied(mut slot) => {
+                                    slot.get_mut().merge(set);
+                                }
+                            }
                         }
                     }
                 }
@@ -167,6 +213,17 @@ impl SegmentCollector for FacetSegment {
             for ord in column.term_ords(doc) {
                 match customer {
                     Some(c) => {
+                        // Even slots are customer ordinals (see customer_of).
+                        if c % 2 == 0
+                            && let Some(seen) = &mut self.seen[i]
+                        {
+                            let customer = (c / 2) as usize;
+                            let at = ord as usize * self.words_per_value + customer / 64;
+                            if let Some(word) = seen.get_mut(at) {
+                                *word |= 1 << (customer % 64);
+                                continue;
+                            }
+                        }
                         self.pairs[i].push((ord, c));
                     }
                     None => {
@@ -174,6 +231,14 @@ impl SegmentCollector for FacetSegment {
                             *slot += 1;
                         }
                     }
+                }
+            }
+            if customer.is_none() {
+                let mut ords = column.term_ords(doc);
+                if let (Some(first), Some(second)) = (ords.next(), ords.next()) {
+                    let mut all = vec![first, second];
+                    all.extend(ords);
+                    self.multi[i].push(all);
                 }
             }
         }
@@ -185,12 +250,51 @@ impl SegmentCollector for FacetSegment {
                 pairs.sort_unstable();
                 pairs.dedup();
             }
-            let slots: FxHashSet<u64> = self.pairs.iter().flatten().map(|p| p.1).collect();
-            let hashes = self.customer_hashes(&slots);
+            // Records without a customer (odd slots) by the hash of their id.
+            let singles: FxHashSet<u64> = self
+                .pairs
+                .iter()
+                .flatten()
+                .map(|p| p.1)
+                .filter(|slot| slot % 2 == 1)
+                .collect();
+            let hashes = self.customer_hashes(&singles);
+            let (local, total): (&[u32], usize) = match &self.numbers {
+                Some((numbers, segment)) => (numbers.segment(*segment), numbers.total),
+                None => (&[], 0),
+            };
+            let add = |set: &mut CustomerSet, slot: u64| {
+                if slot % 2 == 1 {
+                    set.insert_single(hashes.get(&slot).copied().unwrap_or(slot));
+                } else if let Some(number) = local.get((slot / 2) as usize) {
+                    set.insert_customer(*number, total);
+                }
+            };
             let mut out = Vec::new();
-            for (column, pairs) in self.columns.iter().zip(&self.pairs) {
-                let mut values: HashMap<String, FxHashSet<u64>> = HashMap::new();
+            for ((column, pairs), seen) in self.columns.iter().zip(&self.pairs).zip(&self.seen) {
+                let mut values: HashMap<String, CustomerSet> = HashMap::new();
                 if let Some(column) = column {
+                    let mut sets: Vec<(u64, CustomerSet)> = Vec::new();
+                    if let Some(seen) = seen {
+                        for (ord, words) in seen.chunks(self.words_per_value.max(1)).enumerate() {
+                            let mut set = CustomerSet::default();
+                            for (w, word) in words.iter().enumerate() {
+                                let mut bits = *word;
+                                while bits != 0 {
+                                    let customer = w * 64 + bits.trailing_zeros() as usize;
+                                    bits &= bits - 1;
+                                    add(&mut set, customer as u64 * 2);
+                                }
+                            }
+                            if !set.is_empty() {
+                                sets.push((ord as u64, set));
+                            }
+                        }
+                    }
+                    let ords: Vec<u64> = sets.iter().map(|s| s.0).collect();
+                    for ((_, set), name) in sets.into_iter().zip(ords_to_strings(column, &ords)) {
+                        values.insert(name, set);
+                    }
                     let mut ords: Vec<u64> = pairs.iter().map(|p| p.0).collect();
                     ords.dedup();
                     let names = ords_to_strings(column, &ords);
@@ -198,18 +302,20 @@ impl SegmentCollector for FacetSegment {
                     for (ord, name) in ords.iter().zip(names) {
                         let set = values.entry(name).or_default();
                         while at < pairs.len() && pairs[at].0 == *ord {
-                            let slot = pairs[at].1;
-                            set.insert(hashes.get(&slot).copied().unwrap_or(slot));
+                            add(set, pairs[at].1);
                             at += 1;
                         }
                     }
                 }
+                facet_paths::add_customer_levels(&mut values);
                 out.push(values);
             }
             Counted::Customers(out)
         } else {
             let mut out = Vec::new();
-            for (column, counts) in self.columns.iter().zip(self.record_counts) {
+            for ((column, counts), multi) in
+                self.columns.iter().zip(self.record_counts).zip(&self.multi)
+            {
                 let mut values = HashMap::new();
                 if let Some(column) = column {
                     let present: Vec<(u64, u64)> = counts
@@ -219,8 +325,26 @@ impl SegmentCollector for FacetSegment {
                         .map(|(ord, c)| (ord as u64, c))
                         .collect();
                     let ords: Vec<u64> = present.iter().map(|p| p.0).collect();
-                    for ((_, count), name) in present.iter().zip(ords_to_strings(column, &ords)) {
-                        values.insert(name, *count);
+                    let names = ords_to_strings(column, &ords);
+                    if names.iter().any(|n| n.starts_with('/')) {
+                        let by_ord: HashMap<u64, &String> =
+                            ords.iter().copied().zip(&names).collect();
+                        let multi: Vec<Vec<String>> = multi
+                            .iter()
+                            .map(|doc| {
+                                doc.iter()
+                                    .filter_map(|o| by_ord.get(o).map(|n| n.to_string()))
+                                    .collect()
+                            })
+                            .collect();
+                        for ((_, count), name) in present.iter().zip(names) {
+                            values.insert(name, *count);
+                        }
+                        facet_paths::add_record_levels(&mut values, &multi);
+                    } else {
+                        for ((_, count), name) in present.iter().zip(names) {
+                            values.insert(name, *count);
+                        }
                     }
                 }
                 out.push(values);
@@ -251,7 +375,7 @@ impl Counted {
                     m.iter()
                         .map(|(v, s)| FacetValue {
                             value: v.clone(),
-                            count: s.len() as u64,
+                            count: s.len(),
                         })
                         .collect()
                 })

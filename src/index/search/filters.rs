@@ -42,7 +42,8 @@ pub fn filter_queries(
         .collect()
 }
 
-fn filter_query(
+/// The query for one filter on `name` (also used for ranges typed in `q`).
+pub fn filter_query(
     index: &SearchIndex,
     name: &str,
     filter: &Filter,

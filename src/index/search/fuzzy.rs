@@ -4,15 +4,24 @@
 //! `FuzzyTermQuery` builds its automaton again for each of those, which was
 //! most of a query's time.
 //!
+//! The terms an automaton accepts in a segment are remembered per segment
+//! ([`super::segment_cache`]): walking the term dictionary was the largest
+//! single cost of a one-word query.
+//!
 //! It must never change what matches: the automaton is exactly
 //! `FuzzyTermQuery`'s (same distance, transpositions cost one).
 
 use std::fmt;
 use std::sync::Arc;
 
-use tantivy::Term;
-use tantivy::query::{AutomatonWeight, DfaWrapper, EnableScoring, FuzzyTermQuery, Query, Weight};
-use tantivy::schema::Field;
+use tantivy::query::{
+    AutomatonWeight, BitSetDocSet, ConstScorer, DfaWrapper, EnableScoring, Explanation,
+    FuzzyTermQuery, Query, Scorer, Weight,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, Term};
+
+use super::segment_cache;
 
 /// Builds the automaton for `text` within `distance` edits.
 pub fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<DfaWrapper>> {
@@ -27,6 +36,9 @@ pub fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<DfaWrappe
 pub struct SharedFuzzyQuery {
     pub field: Field,
     pub automaton: Arc<DfaWrapper>,
+    /// The word and distance the automaton was built from (the cache key).
+    pub word: String,
+    pub distance: u8,
 }
 
 impl fmt::Debug for SharedFuzzyQuery {
@@ -37,9 +49,51 @@ impl fmt::Debug for SharedFuzzyQuery {
 
 impl Query for SharedFuzzyQuery {
     fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(AutomatonWeight::<DfaWrapper>::new(
-            self.field,
-            self.automaton.clone(),
-        )))
+        Ok(Box::new(SharedFuzzyWeight {
+            query: self.clone(),
+        }))
+    }
+}
+
+struct SharedFuzzyWeight {
+    query: SharedFuzzyQuery,
+}
+
+impl Weight for SharedFuzzyWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let q = &self.query;
+        let terms =
+            segment_cache::fuzzy_terms(reader.segment_id(), q.field, &q.word, q.distance, || {
+                AutomatonWeight::<DfaWrapper>::new(q.field, q.automaton.clone())
+                    .get_match_term_infos(reader)
+            })?;
+        let inverted_index = reader.inverted_index(q.field)?;
+        let mut docs = BitSet::with_max_value(reader.max_doc());
+        for term_info in terms.iter() {
+            let mut postings = inverted_index
+                .read_block_postings_from_terminfo(term_info, IndexRecordOption::Basic)?;
+            loop {
+                let block = postings.docs();
+                if block.is_empty() {
+                    break;
+                }
+                for &doc in block {
+                    docs.insert(doc);
+                }
+                postings.advance();
+            }
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) == doc {
+            Ok(Explanation::new("SharedFuzzyQuery", 1.0))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )))
+        }
     }
 }

@@ -12,6 +12,7 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::request::{Order, SortBy};
+use super::segment_cache;
 
 /// Records shown per customer.
 pub const RECORDS_PER_GROUP: usize = 3;
@@ -93,6 +94,9 @@ pub struct TopRecordsSegment {
     segment: SegmentOrdinal,
     n: usize,
     best: Vec<(f64, DocAddress)>,
+    /// The worst key kept at the last trim: a later record with a key no
+    /// better cannot enter the top `n` (ties go to the earlier record).
+    threshold: f64,
     count: usize,
 }
 
@@ -110,6 +114,7 @@ impl Collector for TopRecords {
             segment,
             n: self.n,
             best: Vec::new(),
+            threshold: f64::NEG_INFINITY,
             count: 0,
         })
     }
@@ -140,10 +145,14 @@ impl SegmentCollector for TopRecordsSegment {
             return;
         }
         let key = self.ranking.key(doc, score);
+        if key <= self.threshold && self.threshold > f64::NEG_INFINITY {
+            return;
+        }
         self.best.push((key, DocAddress::new(self.segment, doc)));
         if self.best.len() >= self.n * 2 + 64 {
             self.best.select_nth_unstable_by(self.n - 1, by_key_desc);
             self.best.truncate(self.n);
+            self.threshold = self.best[self.n - 1].0;
         }
     }
 
@@ -166,20 +175,31 @@ pub struct Group {
     origin: (SegmentOrdinal, u64),
     pub is_customer: bool,
     pub count: usize,
-    /// Best first; at most [`RECORDS_PER_GROUP`].
-    pub top: Vec<(f64, DocAddress)>,
+    /// Best first; the first `len` are set (inline: no allocation per group).
+    best: [(f64, DocAddress); RECORDS_PER_GROUP],
+    len: u8,
 }
 
 impl Group {
+    /// The group's best records, best first (at most [`RECORDS_PER_GROUP`]).
+    pub fn top(&self) -> &[(f64, DocAddress)] {
+        &self.best[..self.len as usize]
+    }
+
     pub fn best(&self) -> f64 {
-        self.top.first().map(|t| t.0).unwrap_or(f64::NEG_INFINITY)
+        self.top().first().map(|t| t.0).unwrap_or(f64::NEG_INFINITY)
     }
 
     fn merge(&mut self, other: Group) {
         self.count += other.count;
-        self.top.extend(other.top);
-        self.top.sort_by(by_key_desc);
-        self.top.truncate(RECORDS_PER_GROUP);
+        let mut all = [(f64::NEG_INFINITY, DocAddress::new(0, 0)); RECORDS_PER_GROUP * 2];
+        let n = self.len as usize + other.len as usize;
+        all[..self.len as usize].copy_from_slice(self.top());
+        all[self.len as usize..n].copy_from_slice(other.top());
+        all[..n].sort_by(by_key_desc);
+        let kept = n.min(RECORDS_PER_GROUP);
+        self.best[..kept].copy_from_slice(&all[..kept]);
+        self.len = kept as u8;
     }
 }
 
@@ -223,10 +243,8 @@ impl Acc {
             origin: (segment, ord),
             is_customer,
             count: self.count as usize,
-            top: self.top[..self.len as usize]
-                .iter()
-                .map(|(k, d)| (*k, DocAddress::new(segment, *d)))
-                .collect(),
+            best: self.top.map(|(k, d)| (k, DocAddress::new(segment, d))),
+            len: self.len,
         }
     }
 }
@@ -239,6 +257,7 @@ pub struct Groups {
 pub struct GroupsSegment {
     ranking: SegmentRanking,
     segment: SegmentOrdinal,
+    segment_id: tantivy::index::SegmentId,
     customers: Option<StrColumn>,
     ids: Option<StrColumn>,
     /// Indexed by the customer id's term ordinal in this segment.
@@ -261,6 +280,7 @@ impl Collector for Groups {
         Ok(GroupsSegment {
             ranking: SegmentRanking::new(self.ranking, reader),
             segment,
+            segment_id: reader.segment_id(),
             customers,
             ids: fast.str("id")?,
             by_ord: vec![Acc::EMPTY; terms],
@@ -276,8 +296,10 @@ impl Collector for Groups {
         if fruits.len() == 1 {
             return Ok(fruits.into_iter().flatten().collect());
         }
+        let total: usize = fruits.iter().map(Vec::len).sum();
         let mut index: rustc_hash::FxHashMap<u64, usize> = Default::default();
-        let mut merged: Vec<Group> = Vec::new();
+        index.reserve(total);
+        let mut merged: Vec<Group> = Vec::with_capacity(total);
         for group in fruits.into_iter().flatten() {
             match index.entry(group.hash) {
                 std::collections::hash_map::Entry::Occupied(i) => merged[*i.get()].merge(group),
@@ -323,9 +345,10 @@ impl SegmentCollector for GroupsSegment {
                 .filter(|(_, a)| a.count > 0)
                 .map(|(o, _)| o as u64)
                 .collect();
-            let hashes = ords_to_hashes(col, &ords, true);
+            let hashes = segment_cache::ord_hashes(self.segment_id, "customer_id", col, true);
             out.reserve(ords.len() + self.singles.len());
-            for (ord, hash) in ords.iter().zip(hashes) {
+            for ord in &ords {
+                let hash = hashes.get(*ord as usize).copied().unwrap_or(*ord);
                 out.push(self.by_ord[*ord as usize].into_group(hash, *ord, true, self.segment));
             }
         }
@@ -352,17 +375,13 @@ impl SegmentCollector for GroupsSegment {
 /// the column's dictionary (looking ords up one by one decodes a block
 /// each); `customer` keeps customer ids and record ids apart.
 pub fn ords_to_hashes(column: &StrColumn, ords: &[u64], customer: bool) -> Vec<u64> {
-    use std::hash::{Hash, Hasher};
     let mut distinct: Vec<u64> = ords.to_vec();
     distinct.dedup();
     let mut hashes = Vec::with_capacity(distinct.len());
     let _ = column
         .dictionary()
         .sorted_ords_to_term_cb(&distinct, |bytes| {
-            let mut h = rustc_hash::FxHasher::default();
-            customer.hash(&mut h);
-            bytes.hash(&mut h);
-            hashes.push(h.finish());
+            hashes.push(segment_cache::id_hash(bytes, customer));
         });
     let mut out = Vec::with_capacity(ords.len());
     let mut i = 0;
@@ -415,14 +434,12 @@ pub fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
     }
 }
 
-/// Puts the best `n` groups first, in order (ties by key, so paging is
-/// stable); the rest stay behind them unsorted.
+/// Puts the best `n` groups first, in order (ties by the hash of the key:
+/// keys are only read for the page shown, and a hash orders the same way
+/// on every request, so paging is stable); the rest stay behind them
+/// unsorted.
 pub fn sort_groups(groups: &mut [Group], n: usize) {
-    let order = |a: &Group, b: &Group| {
-        b.best()
-            .total_cmp(&a.best())
-            .then_with(|| a.key.cmp(&b.key))
-    };
+    let order = |a: &Group, b: &Group| b.best().total_cmp(&a.best()).then(a.hash.cmp(&b.hash));
     if n < groups.len() {
         groups.select_nth_unstable_by(n, order);
         groups[..n].sort_unstable_by(order);

@@ -15,6 +15,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocSet, Searcher, TantivyDocument};
 
 use super::QueryError;
+use super::highlight::{LooseTerms, loose_snippet};
 use super::query::Built;
 use crate::index::SearchIndex;
 
@@ -55,12 +56,28 @@ pub struct CustomerHit {
     pub records: Vec<Hit>,
 }
 
+/// Every value of `field` in `doc`, joined by spaces (as the snippet
+/// generator reads them).
+fn all_text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
+    let mut text = String::new();
+    for value in doc.get_all(field) {
+        if let Some(s) = value.as_str() {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(s);
+        }
+    }
+    text
+}
+
 /// Renders hits for one response (snippet generators and per-field weights
 /// are built once and shared by all of its hits).
 pub struct Renderer<'a> {
     index: &'a SearchIndex,
     searcher: &'a Searcher,
     generators: Vec<(String, SnippetGenerator)>,
+    loose: LooseTerms,
     exact: Vec<(String, Box<dyn Weight>)>,
     fuzzy: Vec<(String, Box<dyn Weight>)>,
 }
@@ -99,6 +116,7 @@ impl<'a> Renderer<'a> {
             index,
             searcher,
             generators,
+            loose: built.loose.clone(),
             exact: weights(searcher, &built.by_field),
             fuzzy: weights(searcher, &built.fuzzy_by_field),
         }
@@ -176,6 +194,29 @@ impl<'a> Renderer<'a> {
                 snippets.insert(name.clone(), snippet.to_html());
             }
         }
+        if snippets.is_empty() && !self.loose.is_empty() {
+            // Matched only by a corrected word or a prefix: highlight those.
+            for (name, _) in &self.generators {
+                if !self.loose.applies_to(name) {
+                    continue;
+                }
+                let Some(field) = self.index.field(name) else {
+                    continue;
+                };
+                let text = all_text(doc, field);
+                if let Some(html) = loose_snippet(
+                    self.searcher,
+                    field,
+                    name,
+                    &text,
+                    &self.loose,
+                    SNIPPET_CHARS,
+                ) {
+                    snippets.insert(name.clone(), html);
+                    matched_fields.push(name.clone());
+                }
+            }
+        }
         matched_fields.sort();
         matched_fields.dedup();
         Hit {
@@ -195,8 +236,8 @@ impl<'a> Renderer<'a> {
 
     /// A customer group with its golden fields from its best record.
     pub fn customer(&self, group: &super::grouping::Group) -> Result<CustomerHit, QueryError> {
-        let records = self.hits(&group.top)?;
-        let best: Option<TantivyDocument> = match group.top.first() {
+        let records = self.hits(group.top())?;
+        let best: Option<TantivyDocument> = match group.top().first() {
             Some((_, address)) => Some(self.searcher.doc(*address)?),
             None => None,
         };

@@ -11,15 +11,20 @@
 //! searches what it understood and says what it ignored.
 
 pub mod aggs;
+pub mod customer_set;
+pub mod facet_paths;
 pub mod facets;
 pub mod filters;
 pub mod fuzzy;
 pub mod grouping;
+pub mod highlight;
 pub mod hits;
 pub mod matching;
 pub mod parse;
 pub mod query;
+pub mod range_syntax;
 pub mod request;
+pub mod segment_cache;
 pub mod suggest;
 pub mod synonyms;
 
@@ -185,6 +190,21 @@ impl SearchIndex {
             now_secs: chrono::Utc::now().timestamp(),
         };
 
+        // Facets of fields without a filter of their own are counted in the
+        // same pass over the matches as the results.
+        let by_customer = request.group == Grouping::Customer;
+        let (selected, shared): (Vec<&String>, Vec<&String>) = request
+            .facets
+            .iter()
+            .partition(|f| request.filters.contains_key(f.as_str()));
+        let customer_numbers = (by_customer && !request.facets.is_empty())
+            .then(|| segment_cache::customer_numbers(&searcher));
+        let shared_facets = || FacetCounts {
+            fields: shared.iter().map(|s| s.to_string()).collect(),
+            customers: customer_numbers.clone(),
+        };
+        let mut shared_counts = None;
+
         let mut built = QueryBuilder::new(self, &self.synonyms, true).build(root.as_ref());
         let mut query = with_filters(&*built.query, &filters, None);
         let mut groups = None;
@@ -192,7 +212,14 @@ impl SearchIndex {
         for attempt in 0..2 {
             let found = match request.group {
                 Grouping::Customer => {
-                    let mut all = searcher.search(&*query, &Groups { ranking })?;
+                    let mut all = if shared.is_empty() {
+                        searcher.search(&*query, &Groups { ranking })?
+                    } else {
+                        let (all, counts) =
+                            searcher.search(&*query, &(Groups { ranking }, shared_facets()))?;
+                        shared_counts = Some(counts);
+                        all
+                    };
                     let shown = (request.offset + request.limit).min(all.len());
                     sort_groups(&mut all, shown);
                     let from = request.offset.min(shown);
@@ -203,7 +230,14 @@ impl SearchIndex {
                 }
                 Grouping::None => {
                     let n = request.offset + request.limit;
-                    let (top, total) = searcher.search(&*query, &TopRecords { ranking, n })?;
+                    let (top, total) = if shared.is_empty() {
+                        searcher.search(&*query, &TopRecords { ranking, n })?
+                    } else {
+                        let (top, counts) = searcher
+                            .search(&*query, &(TopRecords { ranking, n }, shared_facets()))?;
+                        shared_counts = Some(counts);
+                        top
+                    };
                     records = Some((top, total));
                     total == 0
                 }
@@ -259,20 +293,8 @@ impl SearchIndex {
         }
 
         if !request.facets.is_empty() {
-            let by_customer = request.group == Grouping::Customer;
             response.facet_counts = Some(if by_customer { "customers" } else { "records" });
-            let (selected, shared): (Vec<&String>, Vec<&String>) = request
-                .facets
-                .iter()
-                .partition(|f| request.filters.contains_key(f.as_str()));
-            if !shared.is_empty() {
-                let counts = searcher.search(
-                    &*query,
-                    &FacetCounts {
-                        fields: shared.iter().map(|s| s.to_string()).collect(),
-                        customers: by_customer,
-                    },
-                )?;
+            if let Some(counts) = &shared_counts {
                 for (i, field) in shared.iter().enumerate() {
                     response
                         .facets
@@ -287,7 +309,7 @@ impl SearchIndex {
                     &*without,
                     &FacetCounts {
                         fields: vec![field.clone()],
-                        customers: by_customer,
+                        customers: customer_numbers.clone(),
                     },
                 )?;
                 response
@@ -306,7 +328,7 @@ impl SearchIndex {
                     };
                     let best: Vec<_> = all
                         .iter()
-                        .filter_map(|g| g.top.first().map(|t| t.1))
+                        .filter_map(|g| g.top().first().map(|t| t.1))
                         .collect();
                     aggs::records_aggs(self, &searcher, &best, aggs)?
                 }

@@ -7,6 +7,9 @@
 //! It must never look at the index: it produces a syntax tree that
 //! `query.rs` turns into tantivy queries.
 
+use super::range_syntax::{looks_like_range, parse_range};
+use super::request::Filter;
+
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -17,6 +20,13 @@ pub enum Node {
         phrase: bool,
         /// The last word typed: also matched as a prefix.
         prefix: bool,
+    },
+    /// `field:>10`, `field:[a TO b]`: a range on a number or date field.
+    Range {
+        field: String,
+        range: Filter,
+        /// As typed, for warnings.
+        raw: String,
     },
     Not(Box<Node>),
     And(Vec<Node>),
@@ -30,6 +40,7 @@ enum Token {
     Word(String),
     Phrase(String),
     Field(String),
+    Range(String, Filter),
     Open,
     Close,
     Minus,
@@ -82,7 +93,26 @@ fn lex(query: &str, is_field: &dyn Fn(&str) -> bool, warnings: &mut Vec<String>)
             while i < chars.len() && !chars[i].is_whitespace() && !"()\"".contains(chars[i]) {
                 i += 1;
             }
-            let word: String = chars[start..i].iter().collect();
+            let mut word: String = chars[start..i].iter().collect();
+            if let Some((name, value)) = word.split_once(':')
+                && is_field(name)
+                && looks_like_range(value)
+            {
+                // `[100 TO 500]` spans spaces: read up to its closing bracket.
+                if value.starts_with(['[', '{']) && !value.ends_with([']', '}']) {
+                    while i < chars.len() && !"]}".contains(chars[i]) {
+                        i += 1;
+                    }
+                    i = (i + 1).min(chars.len());
+                    word = chars[start..i].iter().collect();
+                }
+                let (name, value) = word.split_once(':').unwrap_or_default();
+                match parse_range(value) {
+                    Ok(range) => tokens.push(Token::Range(name.to_string(), range)),
+                    Err(why) => warnings.push(format!("the range `{word}` {why}: ignored")),
+                }
+                continue;
+            }
             match word.as_str() {
                 "OR" | "||" | "|" => tokens.push(Token::Or),
                 "AND" | "&&" => tokens.push(Token::And),
@@ -256,6 +286,14 @@ impl Parser {
         match token {
             Token::Word(w) => Some(text(w, false)),
             Token::Phrase(p) => Some(text(p, true)),
+            Token::Range(name, range) => {
+                let raw = format!("{name}:{}", describe(&range));
+                Some(Node::Range {
+                    field: name,
+                    range,
+                    raw,
+                })
+            }
             Token::Open => {
                 self.depth += 1;
                 let inner = self.or_expr(field);
@@ -283,6 +321,26 @@ impl Parser {
                 None
             }
         }
+    }
+}
+
+/// A range as the user would type it, for messages.
+fn describe(range: &Filter) -> String {
+    match range {
+        Filter::Range { gte, gt, lte, lt } => {
+            let low = match (gte, gt) {
+                (Some(v), _) => format!("[{v}"),
+                (None, Some(v)) => format!("{{{v}"),
+                _ => "[*".into(),
+            };
+            let high = match (lte, lt) {
+                (Some(v), _) => format!("{v}]"),
+                (None, Some(v)) => format!("{v}}}"),
+                _ => "*]".into(),
+            };
+            format!("{low} TO {high}")
+        }
+        Filter::Values(values) => values.join(","),
     }
 }
 
@@ -339,6 +397,25 @@ mod tests {
         );
         let (_, warnings) = parse("colour:red", &fields);
         assert!(warnings[0].contains("colour"), "{warnings:?}");
+    }
+
+    #[test]
+    fn ranges_in_the_query_become_range_nodes() {
+        let (node, warnings) = parse("invoice country:[100 TO 500] country:>=7", &fields);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let Some(Node::And(parts)) = node else {
+            panic!("{node:?}")
+        };
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert!(
+            matches!(&parts[1], Node::Range { field, range: Filter::Range { gte: Some(l), lte: Some(h), .. }, .. } if field == "country" && l == "100" && h == "500")
+        );
+        assert!(
+            matches!(&parts[2], Node::Range { range: Filter::Range { gte: Some(l), .. }, .. } if l == "7")
+        );
+        let (node, warnings) = parse("invoice country:[100 500]", &fields);
+        assert!(matches!(node, Some(Node::Text { .. })), "{node:?}");
+        assert!(warnings[0].contains("country:[100 500]"), "{warnings:?}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
 use super::fuzzy::{SharedFuzzyQuery, automaton};
+use super::highlight::LooseTerms;
 use super::parse::Node;
 use super::synonyms::Synonyms;
 use crate::index::SearchIndex;
@@ -52,6 +53,8 @@ pub struct Built {
     pub by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     /// Typo-tolerant clauses by field, consulted when no exact clause matched.
     pub fuzzy_by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
+    /// Typo-tolerant words and prefixes, to highlight inexact matches.
+    pub loose: LooseTerms,
     pub warnings: Vec<String>,
 }
 
@@ -63,6 +66,7 @@ pub struct QueryBuilder<'a> {
     automata: HashMap<(String, u8), Option<Arc<DfaWrapper>>>,
     by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     fuzzy_by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
+    loose: LooseTerms,
     warnings: Vec<String>,
     /// Top-level words must all match (false: any may, the fallback).
     conjunction: bool,
@@ -115,6 +119,7 @@ impl<'a> QueryBuilder<'a> {
             automata: HashMap::new(),
             by_field: BTreeMap::new(),
             fuzzy_by_field: BTreeMap::new(),
+            loose: LooseTerms::default(),
             warnings: Vec::new(),
             conjunction,
             depth: 0,
@@ -129,6 +134,7 @@ impl<'a> QueryBuilder<'a> {
             query,
             by_field: self.by_field,
             fuzzy_by_field: self.fuzzy_by_field,
+            loose: self.loose,
             warnings: self.warnings,
         }
     }
@@ -187,6 +193,23 @@ impl<'a> QueryBuilder<'a> {
                 phrase,
                 ..
             } => self.fielded(field, text, *phrase),
+            Node::Range { field, range, raw } => {
+                match super::filters::filter_query(self.index, field, range) {
+                    Ok(q) => {
+                        self.record(field, &*q);
+                        Some(q)
+                    }
+                    Err(e) => {
+                        let why = match e {
+                            super::QueryError::BadParameter { message, .. } => message,
+                            other => other.to_string(),
+                        };
+                        self.warnings
+                            .push(format!("the range `{raw}` cannot be used ({why}): ignored"));
+                        None
+                    }
+                }
+            }
             Node::Not(inner) => {
                 let inner = self.node(inner)?;
                 Some(Box::new(BooleanQuery::new(vec![
@@ -370,6 +393,7 @@ impl<'a> QueryBuilder<'a> {
                     PREFIX_BOOST,
                 );
                 self.record("names", &*q);
+                self.loose.prefixes.push(folded);
                 clauses.push(q);
             }
         }
@@ -417,7 +441,12 @@ impl<'a> QueryBuilder<'a> {
                 if let Some(automaton) = shared {
                     let exact = boosted(exact, boost);
                     let fuzzy: Box<dyn Query> = Box::new(BoostQuery::new(
-                        Box::new(SharedFuzzyQuery { field, automaton }),
+                        Box::new(SharedFuzzyQuery {
+                            field,
+                            automaton,
+                            word: single.clone(),
+                            distance: budget,
+                        }),
                         FUZZY_WEIGHT * boost,
                     ));
                     self.record(&spec.name, &*exact);
@@ -425,6 +454,11 @@ impl<'a> QueryBuilder<'a> {
                         .entry(spec.name.clone())
                         .or_default()
                         .push(fuzzy.box_clone());
+                    self.loose
+                        .fuzzy
+                        .entry(spec.name.clone())
+                        .or_default()
+                        .push((single.clone(), budget));
                     return Some(Box::new(BooleanQuery::new(vec![
                         (Occur::Should, exact),
                         (Occur::Should, fuzzy),
