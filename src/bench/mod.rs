@@ -12,8 +12,8 @@
 
 pub mod client;
 pub mod corpus;
-pub mod export;
 mod cpu;
+pub mod export;
 mod queries;
 pub mod reindex;
 pub mod resolve;

@@ -56,8 +56,9 @@ fn exports_agree_with_search_at_both_levels_and_in_both_formats() {
     assert_eq!(acme["provenance"]["file"], "accounts_and_contacts.csv");
 
     // A query, a filter, both: as many lines as search's total, in both formats.
-    let cases: [&[(&str, &str)]; 4] = [
+    let cases: [&[(&str, &str)]; 5] = [
         &[("q", "renewal")],
+        &[("q", "amount:>1000")],
         &[("filter.kind", "note")],
         &[("q", "東京"), ("filter.kind", "organization,note")],
         &[("q", "acme"), ("filter.country", "us")],

@@ -14,10 +14,10 @@ use tantivy::columnar::StrColumn;
 use tantivy::query::{EnableScoring, Query, Weight};
 use tantivy::{DocSet, Searcher, SegmentReader, TERMINATED};
 
-use super::parse::{self, Node};
+use super::parse::Node;
 use super::query::QueryBuilder;
 use super::request::Filter;
-use super::{QueryError, filters, with_filters};
+use super::{QueryError, with_filters};
 use crate::index::SearchIndex;
 
 /// Ids handed out per call of the batch callback.
@@ -41,15 +41,7 @@ impl SearchIndex {
         q: &str,
         filters: &BTreeMap<String, Filter>,
     ) -> Result<Matches, QueryError> {
-        let text = if q.trim().is_empty() {
-            "*".to_string()
-        } else if self.synonyms.is_empty() {
-            q.to_string()
-        } else {
-            self.synonyms.rewrite_syntax_forms(q)
-        };
-        let (root, mut warnings) = parse::parse(&text, &|name| self.is_query_field(name));
-        let filters = filters::filter_queries(self, filters)?;
+        let (root, mut warnings, filters) = self.parsed_query(q, filters)?;
         let searcher = self.reader().searcher();
         let mut built = QueryBuilder::new(self, &self.synonyms, true).build(root.as_ref());
         let mut query: Box<dyn Query> = with_filters(&*built.query, &filters, None);

@@ -45,6 +45,10 @@ pub use self::request::{
 use super::{Analyzers, IndexError, SearchIndex};
 use crate::schema::{FieldType, SchemaSpec};
 
+/// A parsed query (none for an empty one), its warnings, and the filters as
+/// queries.
+type ParsedQuery = (Option<Node>, Vec<String>, Vec<filters::FieldQuery>);
+
 #[derive(Debug, Serialize)]
 pub struct SearchResponse {
     pub query: String,
@@ -158,6 +162,26 @@ impl SearchIndex {
         })
     }
 
+    /// The query as searched (synonym forms rewritten, `*` for nothing)
+    /// parsed, with its warnings, and the filters as queries: shared by
+    /// search and export, so that their counts agree.
+    pub(super) fn parsed_query(
+        &self,
+        q: &str,
+        filters: &BTreeMap<String, Filter>,
+    ) -> Result<ParsedQuery, QueryError> {
+        let text = if q.trim().is_empty() {
+            "*".to_string()
+        } else if self.synonyms.is_empty() {
+            q.to_string()
+        } else {
+            self.synonyms.rewrite_syntax_forms(q)
+        };
+        let (root, warnings) = parse::parse(&text, &|name| self.is_query_field(name));
+        let filters = filters::filter_queries(self, filters)?;
+        Ok((root, warnings, filters))
+    }
+
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
         let span = tracing::info_span!(
             "search",
@@ -173,15 +197,7 @@ impl SearchIndex {
         for facet in &request.facets {
             self.check_facet(facet)?;
         }
-        let text = if request.q.trim().is_empty() {
-            "*".to_string()
-        } else if self.synonyms.is_empty() {
-            request.q.clone()
-        } else {
-            self.synonyms.rewrite_syntax_forms(&request.q)
-        };
-        let (root, mut warnings) = parse::parse(&text, &|name| self.is_query_field(name));
-        let filters = filters::filter_queries(self, &request.filters)?;
+        let (root, mut warnings, filters) = self.parsed_query(&request.q, &request.filters)?;
         let searcher = self.reader().searcher();
         let ranking = Ranking {
             sort: request.sort,
