@@ -182,3 +182,50 @@ fn resolution_runs_again_only_when_records_or_settings_changed() {
     assert!(ingest_resolves(&ws), "changed settings resolve again");
     assert!(!ingest_resolves(&ws));
 }
+
+#[test]
+fn paging_through_equal_scores_shows_every_customer_once() {
+    // 240 organisations and 240 of their notes that match `*` equally: the
+    // pages of a grouped search must tile the customers exactly.
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("crm")).unwrap();
+    let mut csv = String::from("id,kind,name,email,country,description\n");
+    for i in 0..240 {
+        csv.push_str(&format!(
+            "ORG-{i:03},organization,Tilecorp {i:03} Holdings,info@tile{i:03}.example,JP,Account {i}\n"
+        ));
+    }
+    std::fs::write(ws.path().join("crm/accounts.csv"), csv).unwrap();
+    ws.write_config(&[("crm", "generic-csv", "crm")]);
+    ws.ingest();
+    let server = ws.serve();
+    for (group, total_key, id_of) in [
+        ("customer", "total_customers", "customer_id"),
+        ("none", "total", "id"),
+    ] {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut total = None;
+        for page in 0..5 {
+            let (status, body) = server.get(&format!(
+                "/v1/search?q=*&group={group}&limit=50&offset={}",
+                page * 50
+            ));
+            assert_eq!(status, 200, "{body}");
+            total = body[total_key].as_u64();
+            let items = body[if group == "customer" {
+                "customers"
+            } else {
+                "hits"
+            }]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+            for item in items {
+                let id = item[id_of].as_str().unwrap_or_default().to_string();
+                assert!(seen.insert(id.clone()), "{id} on two pages ({group})");
+            }
+        }
+        assert_eq!(total, Some(240), "{group}");
+        assert_eq!(seen.len(), 240, "every {group} result on some page");
+    }
+}
