@@ -189,10 +189,11 @@ fn paging_through_equal_scores_shows_every_customer_once() {
     // pages of a grouped search must tile the customers exactly.
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path().join("crm")).unwrap();
-    let mut csv = String::from("id,kind,name,email,country,description\n");
+    let mut csv = String::from("id,kind,name,email,country,owner,description\n");
     for i in 0..240 {
+        let owner = if i < 12 { "\"Ito, Ken\"" } else { "Mori" };
         csv.push_str(&format!(
-            "ORG-{i:03},organization,Tilecorp {i:03} Holdings,info@tile{i:03}.example,JP,Account {i}\n"
+            "ORG-{i:03},organization,Tilecorp {i:03} Holdings,info@tile{i:03}.example,JP,{owner},Account {i}\n"
         ));
     }
     std::fs::write(ws.path().join("crm/accounts.csv"), csv).unwrap();
@@ -227,5 +228,17 @@ fn paging_through_equal_scores_shows_every_customer_once() {
         }
         assert_eq!(total, Some(240), "{group}");
         assert_eq!(seen.len(), 240, "every {group} result on some page");
+    }
+
+    // A facet value holding a comma is filtered on in CSV quotes, alone or
+    // in a list.
+    let (_, body) = server.get("/v1/search?q=*&group=none&facets=owner&limit=1");
+    let owners = body["facets"]["owner"].to_string();
+    assert!(owners.contains("Ito, Ken"), "{owners}");
+    for filter in ["%22Ito,%20Ken%22", "%22Ito,%20Ken%22,Nobody"] {
+        let (status, body) =
+            server.get(&format!("/v1/search?q=*&group=none&filter.owner={filter}"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["total"], 12, "{filter}: {body}");
     }
 }

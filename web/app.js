@@ -153,10 +153,33 @@ function route() {
 let searchController = null;
 let selected = -1;
 
+// A filter.FIELD list as the API reads it: comma-separated, a value with a
+// comma or a quote (or "..", which would read as a range) in double quotes.
+function splitFilter(text) {
+  const out = [];
+  let value = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { value += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else value += ch;
+    } else if (ch === '"' && value.trim() === "") { quoted = true; value = ""; }
+    else if (ch === ",") { out.push(value.trim()); value = ""; }
+    else value += ch;
+  }
+  out.push(value.trim());
+  return out.filter(Boolean);
+}
+
+function joinFilter(values) {
+  return values.map((v) => (/[",]|\.\./.test(v) ? '"' + v.replaceAll('"', '""') + '"' : v)).join(",");
+}
+
 function filtersOf(p) {
   const filters = {};
   for (const [k, v] of p) {
-    if (k.startsWith("filter.")) filters[k.slice(7)] = v.split(",").filter(Boolean);
+    if (k.startsWith("filter.")) filters[k.slice(7)] = splitFilter(v);
   }
   return filters;
 }
@@ -273,7 +296,7 @@ function facetButton(p, field, value, count, chosen) {
     onclick: () => {
       const next = new URLSearchParams(p);
       const values = on ? chosen.filter((v) => v !== value) : [...chosen, value];
-      if (values.length) next.set("filter." + field, values.join(","));
+      if (values.length) next.set("filter." + field, joinFilter(values));
       else next.delete("filter." + field);
       next.delete("page");
       go(next);
@@ -556,7 +579,7 @@ async function showDashboard() {
         const bars = buckets.map((b) => ({
           label: String(b.key),
           value: c.money ? ((b.amount && b.amount.value) || 0) : b.doc_count,
-          href: "/?q=*&filter." + c.filter + "=" + encodeURIComponent(String(b.key)),
+          href: "/?q=*&filter." + c.filter + "=" + encodeURIComponent(joinFilter([String(b.key)])),
         }));
         boxes[i].replaceChildren(h("h2", null, c.title), barChart(bars, c.money ? fmtMoney : (n) => nf.format(n)));
       } catch (e) {
@@ -605,7 +628,7 @@ async function showDashboard() {
           bySource.set(issue.source, (bySource.get(issue.source) || 0) + (issue.count || 0));
         }
         const bars = [...bySource].sort((a, b) => b[1] - a[1]).map(([source, n]) => ({
-          label: source, value: n, href: "/?q=*&filter.source=" + encodeURIComponent(source),
+          label: source, value: n, href: "/?q=*&filter.source=" + encodeURIComponent(joinFilter([source])),
         }));
         const dups = (report.suspected_duplicates || []).length;
         quality.replaceChildren(h("h2", null, "Data-quality issues by source"),

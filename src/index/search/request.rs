@@ -213,9 +213,12 @@ fn word<T: serde::de::DeserializeOwned>(
         .map_err(|_| bad(name, &format!("must be {allowed}, got `{raw}`")))
 }
 
-/// `a`, `a,b`, `lo..hi`, `lo..`, `..hi`.
+/// `a`, `a,b`, `lo..hi`, `lo..`, `..hi`; a value holding a comma (or
+/// starting with a quote) is written in double quotes, CSV-style:
+/// `"Acme, Inc.",Globex` (a doubled `""` inside quotes is one quote).
 pub fn filter_from_text(raw: &str) -> Filter {
-    if let Some((lo, hi)) = raw.split_once("..") {
+    let quoted = raw.trim_start().starts_with('"');
+    if !quoted && let Some((lo, hi)) = raw.split_once("..") {
         let end = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
         return Filter::Range {
             gte: end(lo),
@@ -224,13 +227,23 @@ pub fn filter_from_text(raw: &str) -> Filter {
             lt: None,
         };
     }
-    Filter::Values(
-        raw.split(',')
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .collect(),
-    )
+    Filter::Values(filter_values(raw))
+}
+
+/// The values of a comma-separated list, honouring CSV quotes (the csv
+/// crate reads the one line); an unbalanced quote is taken literally.
+fn filter_values(raw: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_reader(raw.as_bytes());
+    let fields = match reader.records().next() {
+        Some(Ok(record)) if raw.contains('"') => {
+            record.iter().map(str::to_string).collect::<Vec<_>>()
+        }
+        _ => raw.split(',').map(|v| v.trim().to_string()).collect(),
+    };
+    fields.into_iter().filter(|v| !v.is_empty()).collect()
 }
 
 /// The JSON body of `POST /v1/search`.
@@ -322,5 +335,34 @@ fn filter_from_json(field: &str, value: Value) -> Result<Filter, QueryError> {
             })
         }
         other => Ok(Filter::Values(vec![scalar(field, &other)?])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(raw: &str) -> Vec<String> {
+        match filter_from_text(raw) {
+            Filter::Values(v) => v,
+            other => panic!("{raw} read as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn filter_lists_ranges_and_quoted_values() {
+        assert_eq!(values("us"), ["us"]);
+        assert_eq!(values("us, jp,"), ["us", "jp"]);
+        assert_eq!(values(r#""Acme, Inc.",Globex"#), ["Acme, Inc.", "Globex"]);
+        assert_eq!(values(r#""say ""hi""",x"#), [r#"say "hi""#, "x"]);
+        assert_eq!(values(r#""1..2""#), ["1..2"], "a quoted value is no range");
+        assert!(matches!(
+            filter_from_text("10..20"),
+            Filter::Range {
+                gte: Some(_),
+                lte: Some(_),
+                ..
+            }
+        ));
     }
 }
