@@ -591,3 +591,47 @@ fn a_merge_keeps_notes_and_attributes_of_both_customers() {
     let (_, page) = server.get(&format!("/v1/customers/{survivor}"));
     assert_eq!(page["attributes"]["tier"], "platinum", "{page}");
 }
+
+#[test]
+fn a_note_written_during_an_ingest_pass_is_searchable_before_the_pass_ends() {
+    let ws = Workspace::with_examples();
+    ws.ingest();
+    // The server's ingest passes wait after each batch while this file exists.
+    let hold = ws.path().join("hold-ingest");
+    let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
+    command.env("RAPPORT_TEST_INGEST_HOLD_FILE", &hold);
+    let server = Server::start(command);
+    let acme = org_id(&server, "Acme Robotics");
+
+    std::fs::write(&hold, b"").unwrap();
+    let (status, job) = json_call(&server, "POST", "/v1/reindex", &json!({"source": "crm"}));
+    assert_eq!(status, 202, "{job}");
+    let job_path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    let state = |server: &Server| server.get(&job_path).1["state"].clone();
+    wait(&server, "the reindex pass is running", |s| {
+        state(s) == "running"
+    });
+
+    let (status, note) = json_call(
+        &server,
+        "POST",
+        "/v1/notes",
+        &json!({"customer_id": acme, "text": "Quillnest rollout agreed during the import"}),
+    );
+    assert_eq!(status, 201, "{note}");
+    wait(&server, "the note is searchable while the pass runs", |s| {
+        !found(s, "quillnest").is_empty()
+    });
+    assert_eq!(
+        state(&server),
+        "running",
+        "the pass was still held when the note became searchable"
+    );
+    assert_eq!(found(&server, "quillnest")[0].1, acme);
+
+    std::fs::remove_file(&hold).unwrap();
+    wait(&server, "the pass finishes", |s| state(s) == "succeeded");
+    assert_eq!(found(&server, "quillnest")[0].1, acme);
+    // Nothing of the example data was lost on the way.
+    assert!(!found(&server, "Brightwater").is_empty());
+}

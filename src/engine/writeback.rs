@@ -3,8 +3,9 @@
 //! acknowledged after its commit; the index then catches up.
 //!
 //! It must never hold the ingest lock while waiting: a note written during a
-//! long ingest is stored at once, and the index reads it as soon as no ingest
-//! pass is writing (an ingest pass's own catch-up picks it up).
+//! long ingest is stored at once and indexed at once, up to the write-back's
+//! own durable commit (never past it: the pass's later batches are not on
+//! disk yet).
 
 use std::collections::HashMap;
 
@@ -141,20 +142,27 @@ impl Rapport {
         Ok(self.store.customer_attributes(&entity.id)?)
     }
 
-    /// Brings the index up to date after a write-back, unless an ingest pass
-    /// is writing (its catch-up will include the write). Never waits for the
-    /// ingest lock. Returns whether the index was brought up to date.
-    pub fn index_writeback(&self) -> Result<bool, EngineError> {
+    /// Brings the index up to date after a write-back; while an ingest pass
+    /// is writing, only up to what is durable (the write-back and all before
+    /// it). Never waits for the ingest lock.
+    pub fn index_writeback(&self) -> Result<(), EngineError> {
         let _pass = match self.ingest_lock.try_lock() {
             Ok(guard) => guard,
             Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => {
-                tracing::debug!("an ingest pass is running: it will index the write-back");
-                return Ok(false);
+                // An ingest pass is writing batches that are not yet on
+                // disk. The write-back's commit was durable, and so is
+                // everything before it: index up to there (re-read under a
+                // sync), never past it.
+                let durable = self.store.sync()?;
+                let _span = tracing::info_span!("index", trigger = "writeback").entered();
+                self.index.catch_up_until(&self.store, durable)?;
+                tracing::debug!(durable, "indexed a write-back while an ingest pass runs");
+                return Ok(());
             }
         };
         let _span = tracing::info_span!("index", trigger = "writeback").entered();
         self.index.catch_up(&self.store)?;
-        Ok(true)
+        Ok(())
     }
 }

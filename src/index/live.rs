@@ -111,6 +111,15 @@ impl LiveIndex {
         self.snapshot().catch_up(store)
     }
 
+    /// Applies the store's changes up to sequence number `until` only, and
+    /// commits (without publishing a new generation): for a write-back made
+    /// durable while an ingest pass is still writing batches after it.
+    pub fn catch_up_until(&self, store: &Store, until: u64) -> Result<usize, IndexError> {
+        let _writers = lock(&self.writers);
+        self.snapshot()
+            .apply_changes_until(store, until, &mut |_| true)
+    }
+
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
         self.snapshot().search(request)
     }

@@ -262,6 +262,17 @@ impl SearchIndex {
         store: &Store,
         observe: &mut dyn FnMut(usize) -> bool,
     ) -> Result<usize, IndexError> {
+        self.apply_changes_until(store, u64::MAX, observe)
+    }
+
+    /// [`SearchIndex::apply_changes`] up to sequence number `until` at most
+    /// (changes after it wait for a later catch-up).
+    pub fn apply_changes_until(
+        &self,
+        store: &Store,
+        until: u64,
+        observe: &mut dyn FnMut(usize) -> bool,
+    ) -> Result<usize, IndexError> {
         let Some(writer) = &self.writer else {
             return Ok(0);
         };
@@ -285,7 +296,12 @@ impl SearchIndex {
             if changes.is_empty() {
                 break;
             }
+            let mut past_until = false;
             for change in changes {
+                if change.seq > until {
+                    past_until = true;
+                    break;
+                }
                 if let Some(id_field) = id_field {
                     writer.delete_term(Term::from_field_text(id_field, &change.id));
                 }
@@ -304,6 +320,9 @@ impl SearchIndex {
             }
             if !observe(applied) {
                 stopped = true;
+                break;
+            }
+            if past_until {
                 break;
             }
         }

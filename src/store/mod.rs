@@ -162,10 +162,14 @@ impl Store {
         Ok(txn)
     }
 
-    /// Makes every earlier commit durable (one fsync).
-    pub fn sync(&self) -> Result<(), StoreError> {
+    /// Makes every earlier commit durable (one fsync) and returns the last
+    /// sequence number, read inside that commit: every change up to it is
+    /// on disk, whatever batch commits follow.
+    pub fn sync(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_write().map_err(db)?;
-        txn.commit().map_err(db)
+        let seq = read_u64(&txn.open_table(META).map_err(db)?, META_LAST_SEQ)?;
+        txn.commit().map_err(db)?;
+        Ok(seq)
     }
 
     /// Starts replacing what `file` of `source` contributed. Records then go
