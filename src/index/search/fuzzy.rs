@@ -8,6 +8,11 @@
 //! ([`super::segment_cache`]): walking the term dictionary was the largest
 //! single cost of a one-word query.
 //!
+//! It matches the corrected forms only: the typed word itself is always
+//! searched by an exact clause next to it (query.rs), so leaving it out here
+//! changes no match and keeps a word without near neighbours from scanning
+//! its own postings twice.
+//!
 //! It must never change what matches: the automaton is exactly
 //! `FuzzyTermQuery`'s (same distance, transpositions cost one).
 
@@ -15,8 +20,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use tantivy::query::{
-    AutomatonWeight, BitSetDocSet, ConstScorer, DfaWrapper, EnableScoring, Explanation,
-    FuzzyTermQuery, Query, Scorer, Weight,
+    AutomatonWeight, BitSetDocSet, ConstScorer, DfaWrapper, EmptyScorer, EnableScoring,
+    Explanation, FuzzyTermQuery, Query, Scorer, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, Term};
@@ -68,8 +73,18 @@ impl Weight for SharedFuzzyWeight {
                     .get_match_term_infos(reader)
             })?;
         let inverted_index = reader.inverted_index(q.field)?;
+        // The word itself is left to the exact clause searched next to this
+        // one: a corrected match adds nothing where the exact one matched.
+        let exact = inverted_index.get_term_info(&Term::from_field_text(q.field, &q.word))?;
+        let corrected: Vec<_> = terms
+            .iter()
+            .filter(|info| Some(*info) != exact.as_ref())
+            .collect();
+        if corrected.is_empty() {
+            return Ok(Box::new(EmptyScorer));
+        }
         let mut docs = BitSet::with_max_value(reader.max_doc());
-        for term_info in terms.iter() {
+        for term_info in corrected {
             let mut postings = inverted_index
                 .read_block_postings_from_terminfo(term_info, IndexRecordOption::Basic)?;
             loop {

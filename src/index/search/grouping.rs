@@ -7,12 +7,14 @@
 //! It must never load documents: it reads fast fields only, so that it stays
 //! fast over a million records; documents are read for the returned page.
 
+use std::sync::Arc;
+
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::request::{Order, SortBy};
-use super::segment_cache;
+use super::segment_cache::{self, CustomerNumbers};
 
 /// Records shown per customer.
 pub const RECORDS_PER_GROUP: usize = 3;
@@ -173,6 +175,8 @@ pub struct Group {
     pub hash: u64,
     /// Where the key can be read: segment and term ordinal.
     origin: (SegmentOrdinal, u64),
+    /// The searcher-wide customer number (`u32::MAX`: none known).
+    number: u32,
     pub is_customer: bool,
     pub count: usize,
     /// Best first; the first `len` are set (inline: no allocation per group).
@@ -241,6 +245,7 @@ impl Acc {
             key: String::new(),
             hash,
             origin: (segment, ord),
+            number: u32::MAX,
             is_customer,
             count: self.count as usize,
             best: self.top.map(|(k, d)| (k, DocAddress::new(segment, d))),
@@ -252,6 +257,9 @@ impl Acc {
 /// Every matching customer, unsorted.
 pub struct Groups {
     pub ranking: Ranking,
+    /// The searcher's customer numbering: groups of one customer from
+    /// several segments are merged by number, in an array, not by hash.
+    pub customers: Option<Arc<CustomerNumbers>>,
 }
 
 pub struct GroupsSegment {
@@ -259,6 +267,8 @@ pub struct GroupsSegment {
     segment: SegmentOrdinal,
     segment_id: tantivy::index::SegmentId,
     customers: Option<StrColumn>,
+    /// Searcher-wide number of each customer-id ordinal of this segment.
+    numbers: Option<Arc<CustomerNumbers>>,
     ids: Option<StrColumn>,
     /// Indexed by the customer id's term ordinal in this segment.
     by_ord: Vec<Acc>,
@@ -282,6 +292,7 @@ impl Collector for Groups {
             segment,
             segment_id: reader.segment_id(),
             customers,
+            numbers: self.customers.clone(),
             ids: fast.str("id")?,
             by_ord: vec![Acc::EMPTY; terms],
             singles: Vec::new(),
@@ -297,10 +308,23 @@ impl Collector for Groups {
             return Ok(fruits.into_iter().flatten().collect());
         }
         let total: usize = fruits.iter().map(Vec::len).sum();
-        let mut index: rustc_hash::FxHashMap<u64, usize> = Default::default();
-        index.reserve(total);
         let mut merged: Vec<Group> = Vec::with_capacity(total);
+        // By customer number where there is one: an array lookup per group.
+        let mut by_number = match &self.customers {
+            Some(numbers) => vec![u32::MAX; numbers.total],
+            None => Vec::new(),
+        };
+        let mut index: rustc_hash::FxHashMap<u64, usize> = Default::default();
         for group in fruits.into_iter().flatten() {
+            if let Some(slot) = by_number.get_mut(group.number as usize) {
+                if *slot == u32::MAX {
+                    *slot = merged.len() as u32;
+                    merged.push(group);
+                } else {
+                    merged[*slot as usize].merge(group);
+                }
+                continue;
+            }
             match index.entry(group.hash) {
                 std::collections::hash_map::Entry::Occupied(i) => merged[*i.get()].merge(group),
                 std::collections::hash_map::Entry::Vacant(slot) => {
@@ -346,10 +370,16 @@ impl SegmentCollector for GroupsSegment {
                 .map(|(o, _)| o as u64)
                 .collect();
             let hashes = segment_cache::ord_hashes(self.segment_id, "customer_id", col, true);
+            let numbers = self.numbers.as_ref().map(|n| n.segment(self.segment_id));
             out.reserve(ords.len() + self.singles.len());
             for ord in &ords {
                 let hash = hashes.get(*ord as usize).copied().unwrap_or(*ord);
-                out.push(self.by_ord[*ord as usize].into_group(hash, *ord, true, self.segment));
+                let mut group =
+                    self.by_ord[*ord as usize].into_group(hash, *ord, true, self.segment);
+                if let Some(number) = numbers.and_then(|n| n.get(*ord as usize)) {
+                    group.number = *number;
+                }
+                out.push(group);
             }
         }
         let mut singles = self.singles;

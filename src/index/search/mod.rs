@@ -213,8 +213,13 @@ impl SearchIndex {
             .facets
             .iter()
             .partition(|f| request.filters.contains_key(f.as_str()));
-        let customer_numbers = (by_customer && !request.facets.is_empty())
-            .then(|| segment_cache::customer_numbers(&searcher));
+        // Built once per set of segments, then shared: merges customer
+        // groups across segments and counts grouped facets.
+        let customer_numbers = by_customer.then(|| segment_cache::customer_numbers(&searcher));
+        let groups_collector = || Groups {
+            ranking,
+            customers: customer_numbers.clone(),
+        };
         let shared_facets = || FacetCounts {
             fields: shared.iter().map(|s| s.to_string()).collect(),
             customers: customer_numbers.clone(),
@@ -229,10 +234,10 @@ impl SearchIndex {
             let found = match request.group {
                 Grouping::Customer => {
                     let mut all = if shared.is_empty() {
-                        searcher.search(&*query, &Groups { ranking })?
+                        searcher.search(&*query, &groups_collector())?
                     } else {
                         let (all, counts) =
-                            searcher.search(&*query, &(Groups { ranking }, shared_facets()))?;
+                            searcher.search(&*query, &(groups_collector(), shared_facets()))?;
                         shared_counts = Some(counts);
                         all
                     };
@@ -340,7 +345,7 @@ impl SearchIndex {
                 AggLevel::Customers => {
                     let all = match &groups {
                         Some(all) => all.clone(),
-                        None => searcher.search(&*query, &Groups { ranking })?,
+                        None => searcher.search(&*query, &groups_collector())?,
                     };
                     let best: Vec<_> = all
                         .iter()
