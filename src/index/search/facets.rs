@@ -206,6 +206,18 @@ impl SegmentCollector for FacetSegment {
         } else {
             None
         };
+        self.collect_for(doc, customer);
+    }
+
+    fn harvest(self) -> Counted {
+        self.counted()
+    }
+}
+
+impl FacetSegment {
+    /// Counts `doc`'s values; `customer` is its slot (see `customer_of`)
+    /// in grouped mode, read once by the caller when it already has it.
+    pub fn collect_for(&mut self, doc: DocId, customer: Option<u64>) {
         for i in 0..self.columns.len() {
             let Some(column) = &self.columns[i] else {
                 continue;
@@ -244,7 +256,7 @@ impl SegmentCollector for FacetSegment {
         }
     }
 
-    fn harvest(mut self) -> Counted {
+    fn counted(mut self) -> Counted {
         if self.customers.is_some() {
             for pairs in &mut self.pairs {
                 pairs.sort_unstable();

@@ -337,26 +337,41 @@ impl Collector for Groups {
     }
 }
 
-impl SegmentCollector for GroupsSegment {
-    type Fruit = Vec<Group>;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
+impl GroupsSegment {
+    /// Counts `doc` in its group and returns its customer slot as
+    /// [`super::facets::FacetSegment`] numbers them: customer ordinal × 2,
+    /// or record-id ordinal × 2 + 1 for a record without a customer.
+    pub fn collect_slot(&mut self, doc: DocId, score: Score) -> u64 {
         let key = self.ranking.key(doc, score);
         let customer = self
             .customers
             .as_ref()
             .and_then(|c| c.term_ords(doc).next());
-        match customer.and_then(|ord| self.by_ord.get_mut(ord as usize)) {
-            Some(acc) => acc.add(key, doc),
-            None => {
-                let ord = self
-                    .ids
-                    .as_ref()
-                    .and_then(|c| c.term_ords(doc).next())
-                    .unwrap_or(u64::MAX);
-                self.singles.push((ord, key, doc));
-            }
+        if let Some(ord) = customer
+            && let Some(acc) = self.by_ord.get_mut(ord as usize)
+        {
+            acc.add(key, doc);
+            return ord * 2;
         }
+        let ord = self
+            .ids
+            .as_ref()
+            .and_then(|c| c.term_ords(doc).next())
+            .unwrap_or(u64::MAX);
+        self.singles.push((ord, key, doc));
+        match customer {
+            Some(ord) => ord * 2,
+            None if ord == u64::MAX => u64::MAX,
+            None => ord * 2 + 1,
+        }
+    }
+}
+
+impl SegmentCollector for GroupsSegment {
+    type Fruit = Vec<Group>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.collect_slot(doc, score);
     }
 
     fn harvest(self) -> Vec<Group> {

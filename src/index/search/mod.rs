@@ -16,6 +16,7 @@ pub mod facet_paths;
 pub mod facets;
 pub mod filters;
 pub mod fuzzy;
+pub mod grouped_facets;
 pub mod grouping;
 pub mod highlight;
 pub mod hits;
@@ -35,6 +36,7 @@ use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::tokenizer::TokenStream;
 
 use self::facets::{FacetCounts, FacetValue};
+use self::grouped_facets::GroupsAndFacets;
 use self::grouping::{Groups, Ranking, TopRecords, name_groups, sort_groups};
 use self::hits::{CustomerHit, Hit, Renderer};
 use self::parse::Node;
@@ -236,8 +238,13 @@ impl SearchIndex {
                     let mut all = if shared.is_empty() {
                         searcher.search(&*query, &groups_collector())?
                     } else {
-                        let (all, counts) =
-                            searcher.search(&*query, &(groups_collector(), shared_facets()))?;
+                        let (all, counts) = searcher.search(
+                            &*query,
+                            &GroupsAndFacets {
+                                groups: groups_collector(),
+                                facets: shared_facets(),
+                            },
+                        )?;
                         shared_counts = Some(counts);
                         all
                     };
