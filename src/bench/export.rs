@@ -206,15 +206,7 @@ fn finish_run(
 /// by a streaming client (server and client share this process, so the
 /// peak covers both).
 fn over_http(app: &Arc<Rapport>, options: &ExportBenchOptions) -> Result<ExportRun, BenchError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let address = listener.local_addr()?;
-    let server_app = app.clone();
-    runtime.spawn(async move {
-        let _ = axum::serve(listener, crate::api::router(server_app)).await;
-    });
+    let (runtime, address) = super::serve_in_process(app)?;
     let url = super::client::url("/v1/export", &options.params);
     let rss_before = proc_status_mib("VmRSS:");
     reset_peak();

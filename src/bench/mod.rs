@@ -142,6 +142,24 @@ fn prepare_store(options: &BenchOptions, config: &Config) -> Result<Option<f64>,
     Ok(Some(started.elapsed().as_secs_f64()))
 }
 
+/// The API of `app` served on an ephemeral port of 127.0.0.1 by a runtime
+/// of its own, for the HTTP half of a benchmark (the server lives as long
+/// as the runtime).
+pub(crate) fn serve_in_process(
+    app: &Arc<Rapport>,
+) -> Result<(tokio::runtime::Runtime, std::net::SocketAddr), BenchError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let address = listener.local_addr()?;
+    let server_app = app.clone();
+    runtime.spawn(async move {
+        let _ = axum::serve(listener, crate::api::router(server_app)).await;
+    });
+    Ok((runtime, address))
+}
+
 pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchError> {
     let mut config = base;
     config.data_dir = options.dir.join("data");
@@ -172,15 +190,7 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
     }
     eprintln!("warm-up pass: {:.1} s", warm.elapsed().as_secs_f64());
     let mut reports = Vec::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let address = listener.local_addr()?;
-    let server_app = app.clone();
-    runtime.spawn(async move {
-        let _ = axum::serve(listener, crate::api::router(server_app)).await;
-    });
+    let (runtime, address) = serve_in_process(&app)?;
     for case in &cases {
         let load_average = cpu::load_average().unwrap_or(0.0);
         let direct = measure_direct(&app, case, options)?;
