@@ -252,16 +252,6 @@ struct StoreSink<'a> {
 /// two minutes) while that file exists, so that a test can write meanwhile.
 pub const INGEST_HOLD_FILE: &str = "RAPPORT_TEST_INGEST_HOLD_FILE";
 
-fn hold_for_tests() {
-    let Some(path) = std::env::var_os(INGEST_HOLD_FILE).map(std::path::PathBuf::from) else {
-        return;
-    };
-    let started = std::time::Instant::now();
-    while path.exists() && started.elapsed() < std::time::Duration::from_secs(120) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 impl StoreSink<'_> {
     fn flush(&mut self) -> Result<(), Stop> {
         if self.failure.is_some() {
@@ -271,7 +261,7 @@ impl StoreSink<'_> {
             self.failure = Some(e);
             return Err(Stop);
         }
-        hold_for_tests();
+        crate::test_hooks::hold_while_file_exists(INGEST_HOLD_FILE, &|| false);
         self.unsynced += self.batch.len();
         self.batch.clear();
         if self.unsynced >= SYNC_EVERY {

@@ -21,5 +21,6 @@ pub mod schema;
 pub mod snapshot;
 pub mod status;
 pub mod store;
+pub mod test_hooks;
 pub mod watch;
 pub mod writeback;

@@ -209,7 +209,9 @@ impl LiveIndex {
             total,
             filled: true,
         });
-        hold_for_tests(cancel);
+        crate::test_hooks::hold_while_file_exists(REBUILD_HOLD_FILE, &|| {
+            cancel.load(Ordering::Relaxed)
+        });
         if cancel.load(Ordering::Relaxed) {
             discard(fresh);
             return Err(IndexError::Stopped);
@@ -266,20 +268,6 @@ impl SearchIndex {
     /// catch-up, which must not publish on its own.
     fn catch_up_unpublished(&self, store: &Store) -> Result<usize, IndexError> {
         self.apply_changes(store, &mut |_| true)
-    }
-}
-
-/// See [`REBUILD_HOLD_FILE`].
-fn hold_for_tests(cancel: &AtomicBool) {
-    let Some(path) = std::env::var_os(REBUILD_HOLD_FILE).map(PathBuf::from) else {
-        return;
-    };
-    let started = Instant::now();
-    while path.exists()
-        && !cancel.load(Ordering::Relaxed)
-        && started.elapsed() < Duration::from_secs(120)
-    {
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -1,0 +1,26 @@
+//! Switches the integration tests set to make timing deterministic: a
+//! background pass that waits at a named point while a file exists, so a
+//! test can act while the pass is provably in progress.
+//!
+//! It must never change what a pass does, only when: with the variable
+//! unset every hook returns at once.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a hold lasts at most, so a test that forgets its file cannot
+/// hang a server.
+const MAX_HOLD: Duration = Duration::from_secs(120);
+
+/// Waits while the file named by the environment variable `variable`
+/// exists (checking every 20 ms, two minutes at most), or until `stop`
+/// says so. Returns at once when the variable is unset.
+pub fn hold_while_file_exists(variable: &str, stop: &dyn Fn() -> bool) {
+    let Some(path) = std::env::var_os(variable).map(PathBuf::from) else {
+        return;
+    };
+    let started = Instant::now();
+    while path.exists() && !stop() && started.elapsed() < MAX_HOLD {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
