@@ -14,6 +14,7 @@ pub mod index;
 pub mod ingest;
 pub mod jobs;
 pub mod normalize;
+pub mod paths;
 pub mod pull;
 pub mod record;
 pub mod resolve;

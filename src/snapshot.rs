@@ -198,13 +198,7 @@ fn list_files(root: &Path) -> Result<Vec<FileEntry>, SnapshotError> {
                 pending.push(path);
                 continue;
             }
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
+            let relative = crate::paths::slash_relative(root, &path);
             if relative == MANIFEST {
                 continue;
             }

@@ -188,13 +188,7 @@ fn walk(
         if path.is_dir() {
             walk(source, root, &path, manifest, files, errors);
         } else if manifest.accepts(&path) {
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
+            let relative = crate::paths::slash_relative(root, &path);
             files.push(SourceFile { relative, path });
         }
     }
