@@ -11,7 +11,7 @@ pub mod rows;
 use std::collections::BTreeMap;
 
 use crate::index::search::QueryError;
-use crate::index::search::request::{Filter, filter_from_text};
+use crate::index::search::request::{Filter, filter_param};
 
 /// Columns of `level=record`: the record's id, then the stored record's
 /// fields (with its customer assignment), in this order. `attrs.NAME` picks
@@ -165,13 +165,11 @@ impl ExportRequest {
                     }
                     request.fields = Some(fields);
                 }
-                _ => match key.strip_prefix("filter.") {
-                    Some(field) if !field.is_empty() => {
-                        request
-                            .filters
-                            .insert(field.to_string(), filter_from_text(value));
+                _ => match filter_param(key, value) {
+                    Some((field, filter)) => {
+                        request.filters.insert(field, filter);
                     }
-                    _ => {
+                    None => {
                         return Err(QueryError::UnknownParameter(format!(
                             "unknown parameter `{key}`; export takes q, filter.FIELD, level, fields and format"
                         )));

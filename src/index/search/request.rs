@@ -137,13 +137,11 @@ impl SearchRequest {
                             .map_err(|e| bad("aggs", &format!("is not valid JSON: {e}")))?,
                     )
                 }
-                _ => match key.strip_prefix("filter.") {
-                    Some(field) if !field.is_empty() => {
-                        request
-                            .filters
-                            .insert(field.to_string(), filter_from_text(value));
+                _ => match filter_param(key, value) {
+                    Some((field, filter)) => {
+                        request.filters.insert(field, filter);
                     }
-                    _ => {
+                    None => {
                         return Err(QueryError::UnknownParameter(format!(
                             "unknown parameter `{key}`; search takes q, limit, offset, group, sort, order, \
                              boost_recent, facets, facet_size, aggs, aggs_level and filter.FIELD"
@@ -211,6 +209,13 @@ fn word<T: serde::de::DeserializeOwned>(
 ) -> Result<T, QueryError> {
     serde_json::from_value(Value::String(raw.trim().to_lowercase()))
         .map_err(|_| bad(name, &format!("must be {allowed}, got `{raw}`")))
+}
+
+/// A `filter.FIELD=VALUE` URL parameter as a field and its filter; `None`
+/// for any other key.
+pub fn filter_param(key: &str, value: &str) -> Option<(String, Filter)> {
+    let field = key.strip_prefix("filter.").filter(|f| !f.is_empty())?;
+    Some((field.to_string(), filter_from_text(value)))
 }
 
 /// `a`, `a,b`, `lo..hi`, `lo..`, `..hi`; a value holding a comma (or
