@@ -132,6 +132,25 @@ fn ndjson_line(text: &str) -> Result<(String, String, Option<Value>), String> {
 }
 
 /// Reads NDJSON lines (blank lines skipped). Line numbers start at 1.
+/// A parsed line goes to the good ones, a refused one to the rejected with
+/// its line number and reason.
+fn sort_line(
+    line: u64,
+    outcome: Result<(String, String, Option<Value>), String>,
+    good: &mut Vec<AttributeLine>,
+    rejected: &mut Vec<Rejected>,
+) {
+    match outcome {
+        Ok((customer_id, key, value)) => good.push(AttributeLine {
+            line,
+            customer_id,
+            key,
+            value,
+        }),
+        Err(reason) => rejected.push(Rejected { line, reason }),
+    }
+}
+
 pub fn parse_ndjson(body: &[u8]) -> (Vec<AttributeLine>, Vec<Rejected>) {
     let mut good = Vec::new();
     let mut rejected = Vec::new();
@@ -148,15 +167,7 @@ pub fn parse_ndjson(body: &[u8]) -> (Vec<AttributeLine>, Vec<Rejected>) {
         if text.is_empty() {
             continue;
         }
-        match ndjson_line(text) {
-            Ok((customer_id, key, value)) => good.push(AttributeLine {
-                line,
-                customer_id,
-                key,
-                value,
-            }),
-            Err(reason) => rejected.push(Rejected { line, reason }),
-        }
+        sort_line(line, ndjson_line(text), &mut good, &mut rejected);
     }
     (good, rejected)
 }
@@ -246,15 +257,7 @@ pub fn parse_csv(body: &[u8]) -> Result<(Vec<AttributeLine>, Vec<Rejected>), Wri
                 csv_value(field(v)),
             ))
         })();
-        match outcome {
-            Ok((customer_id, key, value)) => good.push(AttributeLine {
-                line,
-                customer_id,
-                key,
-                value,
-            }),
-            Err(reason) => rejected.push(Rejected { line, reason }),
-        }
+        sort_line(line, outcome, &mut good, &mut rejected);
     }
     Ok((good, rejected))
 }
