@@ -24,3 +24,14 @@ pub fn hold_while_file_exists(variable: &str, stop: &dyn Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The size of the document ranges a search is cut into, when the
+/// variable `RAPPORT_TEST_RANGE_DOCS` sets one: tests cut their small
+/// indexes into many ranges with it, to check that cutting changes no
+/// result (see `index::search::parallel`).
+pub fn range_docs() -> Option<u32> {
+    std::env::var("RAPPORT_TEST_RANGE_DOCS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+}

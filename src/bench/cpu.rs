@@ -7,21 +7,6 @@
 
 use std::time::Duration;
 
-/// The first field of a `schedstat` file: nanoseconds spent on a CPU.
-fn schedstat(path: &std::path::Path) -> Option<u64> {
-    std::fs::read_to_string(path)
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// CPU time consumed so far by the calling thread.
-pub fn thread_cpu() -> Option<Duration> {
-    schedstat(std::path::Path::new("/proc/thread-self/schedstat")).map(Duration::from_nanos)
-}
-
 /// CPU time consumed so far by this process, threads that have ended
 /// included (user + system time from /proc/self/stat, in the kernel's fixed
 /// 100 ticks per second).

@@ -68,9 +68,10 @@ pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub per_second: f64,
-    /// CPU milliseconds consumed per request: by the calling thread for
-    /// the direct phase, by the whole process (server and clients) over
-    /// HTTP. Unlike wall time, it does not include waiting for a core.
+    /// CPU milliseconds consumed per request by the whole process: the
+    /// calling thread and the search pool for the direct phase, server and
+    /// clients over HTTP. Unlike wall time, it does not include waiting
+    /// for a core.
     pub cpu_ms: f64,
 }
 
@@ -256,7 +257,7 @@ fn measure_direct(
     }
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
-    let cpu_before = cpu::thread_cpu();
+    let cpu_before = cpu::process_cpu();
     let mut samples = Vec::with_capacity(options.requests);
     for i in 0..options.requests {
         if started.elapsed() > budget {
@@ -266,7 +267,7 @@ fn measure_direct(
         call(&case.calls[i % case.calls.len()])?;
         samples.push(t.elapsed());
     }
-    let cpu_ms = cpu::per_request_ms(cpu_before, cpu::thread_cpu(), samples.len());
+    let cpu_ms = cpu::per_request_ms(cpu_before, cpu::process_cpu(), samples.len());
     Ok(Latency {
         cpu_ms,
         ..Latency::from(samples, started.elapsed())

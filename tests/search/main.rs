@@ -9,5 +9,6 @@ mod common;
 mod fixture;
 mod hierarchical_facets;
 mod inexact_and_ranges;
+mod parallel_ranges;
 mod queries;
 mod results;

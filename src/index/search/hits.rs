@@ -16,6 +16,7 @@ use tantivy::{DocAddress, DocSet, Searcher, TantivyDocument};
 
 use super::QueryError;
 use super::highlight::{LooseTerms, loose_snippet};
+use super::parallel::Cores;
 use super::query::Built;
 use crate::index::SearchIndex;
 
@@ -80,6 +81,7 @@ pub struct Renderer<'a> {
     loose: LooseTerms,
     exact: Vec<(String, Box<dyn Weight>)>,
     fuzzy: Vec<(String, Box<dyn Weight>)>,
+    cores: &'a Cores,
 }
 
 fn weights(
@@ -101,7 +103,12 @@ fn weights(
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(index: &'a SearchIndex, searcher: &'a Searcher, built: &Built) -> Renderer<'a> {
+    pub fn new(
+        index: &'a SearchIndex,
+        searcher: &'a Searcher,
+        built: &Built,
+        cores: &'a Cores,
+    ) -> Renderer<'a> {
         let generators = SNIPPET_FIELDS
             .iter()
             .filter_map(|name| {
@@ -119,6 +126,7 @@ impl<'a> Renderer<'a> {
             loose: built.loose.clone(),
             exact: weights(searcher, &built.by_field),
             fuzzy: weights(searcher, &built.fuzzy_by_field),
+            cores,
         }
     }
 
@@ -163,12 +171,15 @@ impl<'a> Renderer<'a> {
         if !unmatched.is_empty() && !self.fuzzy.is_empty() {
             matched.extend(self.matched(&self.fuzzy, &unmatched));
         }
-        found
-            .iter()
-            .map(|(score, address)| {
+        // Reading the documents and cutting their snippets is most of the
+        // work: it is spread over the cores this search may use.
+        self.cores
+            .map(found, |(score, address)| {
                 let doc: TantivyDocument = self.searcher.doc(*address)?;
-                Ok(self.hit(&doc, *score, matched.remove(address).unwrap_or_default()))
+                let fields = matched.get(address).cloned().unwrap_or_default();
+                Ok(self.hit(&doc, *score, fields))
             })
+            .into_iter()
             .collect()
     }
 

@@ -21,6 +21,7 @@ pub mod grouping;
 pub mod highlight;
 pub mod hits;
 pub mod matching;
+pub mod parallel;
 pub mod parse;
 pub mod query;
 pub mod range_syntax;
@@ -201,6 +202,7 @@ impl SearchIndex {
         }
         let (root, mut warnings, filters) = self.parsed_query(&request.q, &request.filters)?;
         let searcher = self.reader().searcher();
+        let cores = parallel::Cores::claim();
         let ranking = Ranking {
             sort: request.sort,
             order: request.order,
@@ -229,6 +231,7 @@ impl SearchIndex {
         let mut shared_counts = None;
 
         let mut built = QueryBuilder::new(self, &self.synonyms, true).build(root.as_ref());
+
         let mut query = with_filters(&*built.query, &filters, None);
         let mut groups = None;
         let mut records = None;
@@ -236,9 +239,10 @@ impl SearchIndex {
             let found = match request.group {
                 Grouping::Customer => {
                     let mut all = if shared.is_empty() {
-                        searcher.search(&*query, &groups_collector())?
+                        cores.search(&searcher, &*query, &groups_collector())?
                     } else {
-                        let (all, counts) = searcher.search(
+                        let (all, counts) = cores.search(
+                            &searcher,
                             &*query,
                             &GroupsAndFacets {
                                 groups: groups_collector(),
@@ -259,10 +263,13 @@ impl SearchIndex {
                 Grouping::None => {
                     let n = request.offset + request.limit;
                     let (top, total) = if shared.is_empty() {
-                        searcher.search(&*query, &TopRecords { ranking, n })?
+                        cores.search(&searcher, &*query, &TopRecords { ranking, n })?
                     } else {
-                        let (top, counts) = searcher
-                            .search(&*query, &(TopRecords { ranking, n }, shared_facets()))?;
+                        let (top, counts) = cores.search(
+                            &searcher,
+                            &*query,
+                            &(TopRecords { ranking, n }, shared_facets()),
+                        )?;
                         shared_counts = Some(counts);
                         top
                     };
@@ -284,7 +291,7 @@ impl SearchIndex {
         }
         warnings.append(&mut built.warnings);
 
-        let renderer = Renderer::new(self, &searcher, &built);
+        let renderer = Renderer::new(self, &searcher, &built, &cores);
         let mut response = SearchResponse {
             query: request.q.clone(),
             group: match request.group {
@@ -311,11 +318,11 @@ impl SearchIndex {
         if let Some(all) = &groups {
             response.total = all.iter().map(|g| g.count).sum();
             response.total_customers = Some(all.len());
-            let page = all
-                .iter()
-                .skip(request.offset)
-                .take(request.limit)
-                .map(|g| renderer.customer(g))
+            let from = request.offset.min(all.len());
+            let to = (request.offset + request.limit).min(all.len());
+            let page = cores
+                .map(&all[from..to], |g| renderer.customer(g))
+                .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
             response.customers = Some(page);
         }
@@ -333,7 +340,8 @@ impl SearchIndex {
                 // Disjunctive: this field's own filter is left out, so the
                 // selected value's siblings keep their counts.
                 let without = with_filters(&*built.query, &filters, Some(field));
-                let counts = searcher.search(
+                let counts = cores.search(
+                    &searcher,
                     &*without,
                     &FacetCounts {
                         fields: vec![field.clone()],
@@ -352,7 +360,7 @@ impl SearchIndex {
                 AggLevel::Customers => {
                     let all = match &groups {
                         Some(all) => all.clone(),
-                        None => searcher.search(&*query, &groups_collector())?,
+                        None => cores.search(&searcher, &*query, &groups_collector())?,
                     };
                     let best: Vec<_> = all
                         .iter()

@@ -13,6 +13,8 @@ use serde_json::Value;
 use super::QueryError;
 
 pub const MAX_LIMIT: usize = 1000;
+/// The deepest page a light request ([`SearchRequest::is_light`]) reaches.
+pub const LIGHT_PAGE: usize = 100;
 pub const MAX_OFFSET: usize = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -164,6 +166,19 @@ impl SearchRequest {
     /// meaningful (a dashboard's "everything, counted").
     fn wants_more_than_hits(&self) -> bool {
         !self.filters.is_empty() || !self.facets.is_empty() || self.aggs.is_some()
+    }
+
+    /// Whether this request is one of the short ones staff type all day: a
+    /// page of at most [`LIGHT_PAGE`] records for some words, without
+    /// customer groups, facets or aggregations. Its cost follows the words'
+    /// posting lists (about a millisecond at 100k records), not the size of
+    /// the whole index.
+    pub fn is_light(&self) -> bool {
+        self.group == Grouping::None
+            && self.facets.is_empty()
+            && self.aggs.is_none()
+            && self.offset + self.limit <= LIGHT_PAGE
+            && !matches!(self.q.trim(), "" | "*")
     }
 
     pub fn check(&self) -> Result<(), QueryError> {

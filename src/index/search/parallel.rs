@@ -1,0 +1,222 @@
+//! Runs one collection pass on every core: each segment is cut into
+//! ranges of document ids, each range is scored and collected on the
+//! search pool by its own segment collector, and the collector merges the
+//! pieces as it merges segments. Lucene calls this intra-segment
+//! concurrency; tantivy's executor only spreads whole segments, and one
+//! large segment then keeps a query on one core.
+//!
+//! It pays off when a query would otherwise leave a core idle. Under load
+//! the cores are busy anyway, and cutting would only add scorer setups and
+//! hand-offs, so a query is cut only while fewer searches than threads are
+//! running. Small indexes are collected in one piece.
+//!
+//! It must never change a result: a document is collected exactly once,
+//! by the range that holds it, deleted documents are skipped as tantivy's
+//! own collection skips them, and every collector used here must merge
+//! pieces of one segment as it merges different segments.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{EnableScoring, Query, Weight};
+use tantivy::{DocId, DocSet, Searcher, SegmentOrdinal};
+
+/// No range is cut smaller than this many documents: below it, setting up
+/// another scorer costs more than the core it brings.
+const MIN_RANGE_DOCS: u32 = 16_384;
+
+/// One range of one segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Range {
+    segment: SegmentOrdinal,
+    start: DocId,
+    end: DocId,
+}
+
+/// Searches running now (each holds a [`Cores`]).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// What one search may use: the whole search pool when it is the only
+/// search running, else only its own thread. It counts the search as
+/// running while it lives.
+pub struct Cores {
+    spread: Option<&'static rayon::ThreadPool>,
+}
+
+impl Cores {
+    /// Claims the cores for one search.
+    pub fn claim() -> Cores {
+        let others = RUNNING.fetch_add(1, Ordering::AcqRel);
+        let spread = pool().filter(|p| others + 1 < p.current_num_threads());
+        Cores { spread }
+    }
+
+    /// `f` over `items`, in order, on the pool when this search may spread.
+    pub fn map<T: Sync, R: Send>(&self, items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+        match self.spread {
+            Some(pool) if items.len() >= MIN_SPREAD_ITEMS => {
+                pool.install(|| items.par_iter().map(f).collect())
+            }
+            _ => items.iter().map(f).collect(),
+        }
+    }
+
+    /// `searcher.search(query, collector)`, cut into ranges over the pool
+    /// when the index is large enough and this search may spread.
+    pub fn search<C: Collector>(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        collector: &C,
+    ) -> tantivy::Result<C::Fruit> {
+        let Some(pool) = self.spread else {
+            return searcher.search(query, collector);
+        };
+        let max_docs: Vec<u32> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.max_doc())
+            .collect();
+        let ranges = plan(&max_docs, pool.current_num_threads(), range_docs());
+        if ranges.len() < 2 {
+            return searcher.search(query, collector);
+        }
+        let scoring = if collector.requires_scoring() {
+            EnableScoring::enabled_from_searcher(searcher)
+        } else {
+            EnableScoring::disabled_from_searcher(searcher)
+        };
+        let weight = query.weight(scoring)?;
+        let fruits = pool.install(|| {
+            ranges
+                .par_iter()
+                .map(|range| collect_range(searcher, &*weight, collector, *range))
+                .collect::<tantivy::Result<Vec<_>>>()
+        })?;
+        collector.merge_fruits(fruits)
+    }
+}
+
+impl Drop for Cores {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Fewer items than this are mapped on the calling thread.
+const MIN_SPREAD_ITEMS: usize = 4;
+
+/// The search pool: one thread per core.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Tests that cut indexes into ranges need two threads anywhere.
+        let threads = if range_docs() == MIN_RANGE_DOCS {
+            cores
+        } else {
+            cores.max(2)
+        };
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("search-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// The smallest range: [`MIN_RANGE_DOCS`], unless a test sets another
+/// ([`crate::test_hooks::range_docs`]).
+fn range_docs() -> u32 {
+    static SIZE: OnceLock<u32> = OnceLock::new();
+    *SIZE.get_or_init(|| crate::test_hooks::range_docs().unwrap_or(MIN_RANGE_DOCS))
+}
+
+/// Cuts the segments (their `max_doc`s) into ranges: about two per thread
+/// over the whole index, so that a thread that finishes early takes
+/// another, and none smaller than `min_range`.
+fn plan(max_docs: &[u32], threads: usize, min_range: u32) -> Vec<Range> {
+    let total: u64 = max_docs.iter().map(|&m| u64::from(m)).sum();
+    let wanted = (threads as u64 * 2).max(1);
+    let size = (total / wanted).max(u64::from(min_range.max(1)));
+    let mut ranges = Vec::new();
+    for (segment, &max_doc) in max_docs.iter().enumerate() {
+        if max_doc == 0 {
+            continue;
+        }
+        let pieces = (u64::from(max_doc) / size).max(1);
+        let step = u64::from(max_doc).div_ceil(pieces);
+        let mut start = 0u64;
+        while start < u64::from(max_doc) {
+            let end = (start + step).min(u64::from(max_doc));
+            ranges.push(Range {
+                segment: segment as SegmentOrdinal,
+                start: start as DocId,
+                end: end as DocId,
+            });
+            start = end;
+        }
+    }
+    ranges
+}
+
+/// Collects the documents of one range with a collector of its own.
+fn collect_range<C: Collector>(
+    searcher: &Searcher,
+    weight: &dyn Weight,
+    collector: &C,
+    range: Range,
+) -> tantivy::Result<<C::Child as SegmentCollector>::Fruit> {
+    let reader = searcher.segment_reader(range.segment);
+    let mut child = collector.for_segment(range.segment, reader)?;
+    let mut scorer = weight.scorer(reader, 1.0)?;
+    let scoring = collector.requires_scoring();
+    let alive = reader.alive_bitset();
+    let mut doc = scorer.doc();
+    if doc < range.start {
+        doc = scorer.seek(range.start);
+    }
+    while doc < range.end {
+        if alive.is_none_or(|a| a.is_alive(doc)) {
+            let score = if scoring { scorer.score() } else { 0.0 };
+            child.collect(doc, score);
+        }
+        doc = scorer.advance();
+    }
+    Ok(child.harvest())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every document of every segment is in exactly one range, in order.
+    #[test]
+    fn ranges_cover_every_document_once() {
+        for (max_docs, threads) in [
+            (vec![77_084, 22_916], 2),
+            (vec![619_521, 77_931, 77_598, 0, 70_592], 2),
+            (vec![10, 20_000], 4),
+            (vec![5], 1),
+            (vec![1_000_003], 3),
+        ] {
+            let ranges = plan(&max_docs, threads, MIN_RANGE_DOCS);
+            for (segment, &max_doc) in max_docs.iter().enumerate() {
+                let mut next = 0;
+                for r in ranges.iter().filter(|r| r.segment as usize == segment) {
+                    assert_eq!(r.start, next, "{max_docs:?} segment {segment}");
+                    assert!(r.end > r.start);
+                    next = r.end;
+                }
+                assert_eq!(next, max_doc, "{max_docs:?} segment {segment}");
+            }
+        }
+        // A large segment is cut; a small index is not.
+        assert!(plan(&[619_521], 2, MIN_RANGE_DOCS).len() >= 4);
+        assert_eq!(plan(&[20_000], 2, MIN_RANGE_DOCS).len(), 1);
+        assert_eq!(plan(&[20], 2, 2).len(), 4);
+    }
+}
