@@ -91,6 +91,14 @@ pub enum TokenizerKind {
     Ngram,
     /// Overlapping bigrams of Japanese runs: parts of compounds.
     Cjk,
+    /// Adjacent pairs of `text` words, one token each (a field `X_pairs`
+    /// beside a text field `X`): a two-word phrase becomes one term
+    /// (Elasticsearch's `index_phrases`).
+    Pairs,
+    /// Adjacent pairs of `cjk` bigrams (a field `X_pairs` beside a cjk
+    /// field `X`).
+    #[serde(rename = "cjk_pairs")]
+    CjkPairs,
 }
 
 impl TokenizerKind {
@@ -103,6 +111,17 @@ impl TokenizerKind {
             TokenizerKind::Exact => "rapport_exact",
             TokenizerKind::Ngram => "rapport_ngram",
             TokenizerKind::Cjk => "rapport_cjk",
+            TokenizerKind::Pairs => "rapport_pairs",
+            TokenizerKind::CjkPairs => "rapport_cjk_pairs",
+        }
+    }
+
+    /// The analyser whose adjacent tokens this one pairs.
+    pub fn paired(self) -> Option<TokenizerKind> {
+        match self {
+            TokenizerKind::Pairs => Some(TokenizerKind::Text),
+            TokenizerKind::CjkPairs => Some(TokenizerKind::Cjk),
+            _ => None,
         }
     }
 }
@@ -126,6 +145,9 @@ pub struct FieldSpec {
     #[serde(default)]
     pub facet: bool,
 }
+
+/// The name of a pairs field is its text field's name and this.
+pub const PAIRS_SUFFIX: &str = "_pairs";
 
 impl FieldSpec {
     /// The tokenizer that analyses this field's text, if it has text.
@@ -233,6 +255,26 @@ impl SchemaSpec {
             }
             if f.facet && !f.fast {
                 return Err(fail(&f.name, "a facet must also be `fast = true`".into()));
+            }
+            if let Some(paired) = f.tokenizer.and_then(TokenizerKind::paired) {
+                let base = f
+                    .name
+                    .strip_suffix(PAIRS_SUFFIX)
+                    .and_then(|b| self.fields.iter().find(|x| x.name == b));
+                let fits = base.is_some_and(|b| {
+                    b.field_type == FieldType::Text
+                        && b.analyzer() == Some(paired)
+                        && b.sources() == f.sources()
+                });
+                if !fits || f.field_type != FieldType::Text {
+                    return Err(fail(
+                        &f.name,
+                        format!(
+                            "a pairs field is a text field named X{PAIRS_SUFFIX}, read `from` the same \
+                             attributes as the text field X, whose tokenizer it pairs"
+                        ),
+                    ));
+                }
             }
         }
         for required in ["id", "kind", "source", "external_id", "customer_id"] {

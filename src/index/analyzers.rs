@@ -14,7 +14,7 @@ use tantivy::tokenizer::{
     TokenizerManager,
 };
 
-use super::extra_tokenizers::{CjkBigramTokenizer, PrefixTokenizer};
+use super::extra_tokenizers::{CjkBigramTokenizer, PairTokenizer, PrefixTokenizer};
 use super::japanese_dictionary::{DictionaryError, load_or_build_ipadic};
 use super::text_tokenizer::{MixedTextTokenizer, ipadic_segmenter};
 use crate::schema::TokenizerKind;
@@ -93,6 +93,13 @@ impl Analyzers {
                     .build()
             }
             TokenizerKind::Cjk => TextAnalyzer::builder(CjkBigramTokenizer).build(),
+            TokenizerKind::Pairs => {
+                TextAnalyzer::builder(PairTokenizer::new(self.analyzer(TokenizerKind::Text)))
+                    .build()
+            }
+            TokenizerKind::CjkPairs => {
+                TextAnalyzer::builder(PairTokenizer::new(self.analyzer(TokenizerKind::Cjk))).build()
+            }
         }
     }
 
@@ -106,6 +113,8 @@ impl Analyzers {
             TokenizerKind::Exact,
             TokenizerKind::Ngram,
             TokenizerKind::Cjk,
+            TokenizerKind::Pairs,
+            TokenizerKind::CjkPairs,
         ] {
             manager.register(kind.tantivy_name(), self.analyzer(kind));
         }

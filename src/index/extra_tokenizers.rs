@@ -1,8 +1,10 @@
-//! Two analysers that exist for matching parts of words rather than words:
+//! Analysers that exist for matching other units than words:
 //! `CjkBigramTokenizer` (overlapping pairs of Japanese characters, so that a
 //! part of a compound such as 日東 in 日東電工株式会社 finds the whole, whatever
-//! the dictionary's segmentation), and `PrefixTokenizer` (every prefix of a
-//! value and of each of its words, for suggestions and search-as-you-type).
+//! the dictionary's segmentation), `PrefixTokenizer` (every prefix of a
+//! value and of each of its words, for suggestions and search-as-you-type),
+//! and `PairTokenizer` (each two adjacent tokens as one, so that a phrase is
+//! found through a term instead of by comparing positions).
 //!
 //! They must never replace the word-level analysis of text fields: they feed
 //! extra fields only, and never report offsets into normalised text.
@@ -71,6 +73,59 @@ fn push(tokens: &mut Vec<Token>, text: String, start: usize, end: usize) {
         text,
         position_length: 1,
     });
+}
+
+/// Joins the two tokens of a pair (no analyser keeps this control
+/// character in a token).
+pub const PAIR_SEPARATOR: char = '\u{1f}';
+
+/// One token per two adjacent tokens of another analyser (positions `p`
+/// and `p + 1`), at the first one's position: a phrase of `n` tokens is
+/// then `n - 1` consecutive pairs, and a two-token phrase is one term.
+#[derive(Clone)]
+pub struct PairTokenizer {
+    words: TextAnalyzer,
+}
+
+impl PairTokenizer {
+    pub fn new(words: TextAnalyzer) -> Self {
+        PairTokenizer { words }
+    }
+}
+
+/// The pair token of `first` and `second`.
+pub fn pair_text(first: &str, second: &str) -> String {
+    let mut text = String::with_capacity(first.len() + second.len() + 1);
+    text.push_str(first);
+    text.push(PAIR_SEPARATOR);
+    text.push_str(second);
+    text
+}
+
+impl Tokenizer for PairTokenizer {
+    type TokenStream<'a> = PreTokenizedStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> PreTokenizedStream {
+        let mut tokens = Vec::new();
+        let mut previous: Option<Token> = None;
+        let mut words = self.words.token_stream(text);
+        while words.advance() {
+            let token = words.token().clone();
+            if let Some(first) = previous.take()
+                && token.position == first.position + 1
+            {
+                tokens.push(Token {
+                    offset_from: first.offset_from,
+                    offset_to: token.offset_to.max(first.offset_to),
+                    position: first.position,
+                    text: pair_text(&first.text, &token.text),
+                    position_length: 1,
+                });
+            }
+            previous = Some(token);
+        }
+        stream(text, tokens)
+    }
 }
 
 /// Prefixes (1 to [`MAX_PREFIX_CHARS`] characters) of the whole value
@@ -144,5 +199,27 @@ mod tests {
         );
         assert_eq!(texts(&cjk_bigrams("東")), vec!["東"]);
         assert!(cjk_bigrams("only latin").is_empty());
+    }
+
+    #[test]
+    fn pairs_join_adjacent_words_only() {
+        use tantivy::tokenizer::{SimpleTokenizer, TokenStream};
+        let mut pairs = PairTokenizer::new(TextAnalyzer::from(SimpleTokenizer::default()));
+        let mut stream = pairs.token_stream("billing dispute resolved");
+        let mut found = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            found.push((t.text.replace(PAIR_SEPARATOR, "+"), t.position));
+        }
+        assert_eq!(
+            found,
+            vec![
+                ("billing+dispute".to_string(), 0),
+                ("dispute+resolved".to_string(), 1)
+            ]
+        );
+        // A single word has no pair.
+        let mut stream = pairs.token_stream("billing");
+        assert!(!stream.advance());
     }
 }

@@ -86,6 +86,14 @@ fn a_phrase_from_an_email_body_finds_its_customer_first() {
     // The words out of order are not the phrase.
     let reversed = get(&server, &[("q", "\"warehouse Fremont\"")]);
     assert_eq!(reversed["total"], 0, "{reversed}");
+    // A two-word phrase (one pair term in the index) finds it, highlighted,
+    // and its words far apart do not.
+    let pair = get(&server, &[("q", "\"billing dispute\""), ("group", "none")]);
+    assert_eq!(pair["hits"][0]["id"], "crm:EMAIL-1", "{pair}");
+    let snippet = pair["hits"][0]["snippets"]["body"].as_str().unwrap();
+    assert!(snippet.contains("<mark>billing</mark>"), "{snippet}");
+    let apart = get(&server, &[("q", "\"corrected warehouse\"")]);
+    assert_eq!(apart["total"], 0, "{apart}");
 }
 
 #[test]

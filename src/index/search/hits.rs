@@ -109,12 +109,21 @@ impl<'a> Renderer<'a> {
         built: &Built,
         cores: &'a Cores,
     ) -> Renderer<'a> {
+        // The clauses recorded per field name the terms to highlight (the
+        // query itself may find a phrase through its pairs field instead).
+        let highlighted = tantivy::query::BooleanQuery::union(
+            built
+                .by_field
+                .values()
+                .flatten()
+                .map(|c| c.box_clone())
+                .collect(),
+        );
         let generators = SNIPPET_FIELDS
             .iter()
             .filter_map(|name| {
                 let field = index.field(name)?;
-                let mut generator =
-                    SnippetGenerator::create(searcher, &*built.query, field).ok()?;
+                let mut generator = SnippetGenerator::create(searcher, &highlighted, field).ok()?;
                 generator.set_max_num_chars(SNIPPET_CHARS);
                 Some((name.to_string(), generator))
             })

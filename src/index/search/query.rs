@@ -28,10 +28,10 @@ use super::highlight::LooseTerms;
 use super::parse::Node;
 use super::synonyms::Synonyms;
 use crate::index::SearchIndex;
-use crate::index::extra_tokenizers::normalize_for_prefix;
+use crate::index::extra_tokenizers::{normalize_for_prefix, pair_text};
 use crate::index::keys::{looks_like_phone, phone_significant, typo_budget};
 use crate::normalize::{Email, parse_date};
-use crate::schema::{FieldSpec, FieldType, TokenizerKind};
+use crate::schema::{FieldSpec, FieldType, PAIRS_SUFFIX, TokenizerKind};
 
 /// A typo-corrected match weighs this much of an exact one.
 const FUZZY_WEIGHT: f32 = 0.1;
@@ -479,13 +479,45 @@ impl<'a> QueryBuilder<'a> {
                     .enumerate()
                     .map(|(i, t)| (i, Term::from_field_text(field, t)))
                     .collect();
-                Box::new(PhraseQuery::new_with_offset(terms))
+                let phrase: Box<dyn Query> = Box::new(PhraseQuery::new_with_offset(terms));
+                if let Some(pairs) = self.pairs_clause(&spec.name, many) {
+                    // The phrase itself tells which hits matched in this
+                    // field and what to highlight; the pairs find them.
+                    self.record(&spec.name, &*boosted(phrase, boost));
+                    return Some(boosted(pairs, boost));
+                }
+                phrase
             }
         };
         let _ = phrase;
         let query = boosted(query, boost);
         self.record(&spec.name, &*query);
         Some(query)
+    }
+
+    /// The phrase `tokens` of the field `name` as adjacent pairs in its
+    /// pairs field, when the schema has one: one term for two tokens, a
+    /// phrase of pairs for more. It matches exactly what the phrase does.
+    fn pairs_clause(&self, name: &str, tokens: &[String]) -> Option<Box<dyn Query>> {
+        let pairs_name = format!("{name}{PAIRS_SUFFIX}");
+        let paired = self.index.spec().field(&pairs_name)?.tokenizer?.paired()?;
+        if self.index.spec().field(name)?.analyzer()? != paired {
+            return None;
+        }
+        let field = self.index.field(&pairs_name)?;
+        let mut terms: Vec<(usize, Term)> = tokens
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| (i, Term::from_field_text(field, &pair_text(&w[0], &w[1]))))
+            .collect();
+        Some(match terms.len() {
+            0 => return None,
+            1 => Box::new(TermQuery::new(
+                terms.remove(0).1,
+                IndexRecordOption::WithFreqs,
+            )),
+            _ => Box::new(PhraseQuery::new_with_offset(terms)),
+        })
     }
 
     /// `field:value` (or `field:"a phrase"`).
