@@ -128,6 +128,12 @@ enum Command {
     },
 }
 
+/// mimalloc instead of glibc's malloc: a search allocates and frees many
+/// small objects (queries, scorers, snippets), and glibc's allocator was
+/// about a tenth of a query's CPU time in profiles (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
