@@ -15,6 +15,7 @@ use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, QueryParser, Range
 use tantivy::schema::IndexRecordOption;
 
 use super::QueryError;
+use super::filter_cache::CachedFilter;
 use super::query::{attrs_query, exact_value_query};
 use super::request::Filter;
 use crate::index::SearchIndex;
@@ -32,13 +33,19 @@ fn bad(field: &str, message: String) -> QueryError {
 pub type FieldQuery = (String, Box<dyn Query>);
 
 /// One query per filter, keyed by field name (facets leave out their own).
+/// Each is read through the filter cache: evaluated once per segment, and
+/// not scored (Elasticsearch's filter context).
 pub fn filter_queries(
     index: &SearchIndex,
     filters: &BTreeMap<String, Filter>,
 ) -> Result<Vec<FieldQuery>, QueryError> {
     filters
         .iter()
-        .map(|(field, filter)| Ok((field.clone(), filter_query(index, field, filter)?)))
+        .map(|(field, filter)| {
+            let query = filter_query(index, field, filter)?;
+            let cached: Box<dyn Query> = Box::new(CachedFilter::new(field, query));
+            Ok((field.clone(), cached))
+        })
         .collect()
 }
 

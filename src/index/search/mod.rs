@@ -14,6 +14,7 @@ pub mod aggs;
 pub mod customer_set;
 pub mod facet_paths;
 pub mod facets;
+pub mod filter_cache;
 pub mod filters;
 pub mod fuzzy;
 pub mod grouped_facets;
