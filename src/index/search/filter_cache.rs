@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError};
+use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, TantivyError};
 
 /// Bytes of cached document sets kept across all segments and filters.
 const BUDGET_BYTES: usize = 64 * 1024 * 1024;
@@ -257,12 +257,52 @@ impl DocSet for CachedFilterScorer {
         self.doc
     }
 
+    /// Jumps straight to `target`'s bit in a dense set instead of walking
+    /// to the next match: an intersection probes it at the candidates the
+    /// text query leads with.
+    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+        if target >= TERMINATED {
+            return SeekDangerResult::SeekLowerBound(TERMINATED);
+        }
+        if let MatchingDocs::Dense { words, .. } = &*self.docs {
+            let Some(word) = words.get(target as usize / 64) else {
+                return SeekDangerResult::SeekLowerBound(TERMINATED);
+            };
+            let listed = word >> (target % 64) & 1 == 1;
+            if listed && self.alive.as_ref().is_none_or(|a| a.is_alive(target)) {
+                self.doc = target;
+                return SeekDangerResult::Found;
+            }
+            return SeekDangerResult::SeekLowerBound(target + 1);
+        }
+        let doc = if self.doc < target {
+            self.seek(target)
+        } else {
+            self.doc
+        };
+        if doc == target {
+            SeekDangerResult::Found
+        } else {
+            SeekDangerResult::SeekLowerBound(doc)
+        }
+    }
+
     fn doc(&self) -> DocId {
         self.doc
     }
 
     fn size_hint(&self) -> u32 {
         self.docs.len()
+    }
+
+    /// A dense set is probed bit by bit, never worth walking before a
+    /// sparser docset: it claims the cost of a walk over the whole segment,
+    /// so that intersections lead with the text query and probe the filter.
+    fn cost(&self) -> u64 {
+        match &*self.docs {
+            MatchingDocs::Sparse(list) => list.len() as u64,
+            MatchingDocs::Dense { words, .. } => words.len() as u64 * 64,
+        }
     }
 }
 

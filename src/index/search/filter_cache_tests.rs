@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tantivy::directory::OwnedBytes;
 use tantivy::fastfield::{AliveBitSet, write_alive_bitset};
 use tantivy::query::BitSetDocSet;
-use tantivy::{BitSet, DocSet, TERMINATED};
+use tantivy::{BitSet, DocSet, SeekDangerResult, TERMINATED};
 
 use super::*;
 use crate::index::search::{Filter, Grouping, SearchRequest, SearchResponse};
@@ -210,7 +210,7 @@ fn check_walk(docs: &Arc<MatchingDocs>, alive: Option<AliveBitSet>, expected: &[
         scorer.advance();
     }
     assert_eq!(walked, expected);
-    let mut scorer = CachedFilterScorer::new(docs.clone(), alive);
+    let mut scorer = CachedFilterScorer::new(docs.clone(), alive.clone());
     for target in (0..1_100).step_by(step) {
         // Seeking backwards is not allowed: after a long jump, wait.
         if target >= scorer.doc() {
@@ -220,6 +220,23 @@ fn check_walk(docs: &Arc<MatchingDocs>, alive: Option<AliveBitSet>, expected: &[
                 want.unwrap_or(TERMINATED),
                 "seek {target}"
             );
+        }
+    }
+    // Probing as an intersection does: increasing targets, hits and misses.
+    let mut scorer = CachedFilterScorer::new(docs.clone(), alive);
+    for target in (1..1_100).step_by(step) {
+        let next = expected.iter().copied().find(|&d| d >= target);
+        match scorer.seek_danger(target) {
+            SeekDangerResult::Found => {
+                assert_eq!(next, Some(target), "found {target}");
+                assert_eq!(scorer.doc(), target);
+            }
+            SeekDangerResult::SeekLowerBound(bound) => {
+                assert_ne!(next, Some(target), "missed {target}");
+                assert!(bound > target, "bound {bound} after {target}");
+                let limit = next.unwrap_or(TERMINATED);
+                assert!(bound <= limit, "bound {bound} past a match");
+            }
         }
     }
 }
