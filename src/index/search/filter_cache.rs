@@ -15,10 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustc_hash::FxHashMap;
-use tantivy::fastfield::AliveBitSet;
 use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED, TantivyError};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError};
+
+mod docs;
+
+pub use self::docs::{CachedFilterScorer, MatchingDocs};
 
 /// Bytes of cached document sets kept across all segments and filters.
 const BUDGET_BYTES: usize = 64 * 1024 * 1024;
@@ -59,15 +62,18 @@ impl std::fmt::Debug for CachedFilter {
 
 impl Query for CachedFilter {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        // The filter itself is never scored.
-        let unscored = match scoring.searcher() {
-            Some(searcher) => EnableScoring::disabled_from_searcher(searcher),
-            None => EnableScoring::disabled_from_schema(scoring.schema()),
-        };
         Ok(Box::new(CachedFilterWeight {
             key: self.key.clone(),
-            inner: self.inner.weight(unscored)?,
+            inner: self.inner.weight(unscored(&scoring))?,
         }))
+    }
+}
+
+/// `scoring` with scoring off: a filter is never scored.
+fn unscored<'a>(scoring: &'a EnableScoring<'_>) -> EnableScoring<'a> {
+    match scoring.searcher() {
+        Some(searcher) => EnableScoring::disabled_from_searcher(searcher),
+        None => EnableScoring::disabled_from_schema(scoring.schema()),
     }
 }
 
@@ -112,203 +118,61 @@ impl Weight for CachedFilterWeight {
     }
 }
 
-/// The documents of one segment a filter matches: a sorted list when few
-/// match, one bit per document otherwise.
-#[derive(Debug, PartialEq)]
-pub enum MatchingDocs {
-    Sparse(Vec<DocId>),
-    Dense { words: Vec<u64>, len: u32 },
-}
+/// Several filters ANDed: each one's set comes from the cache, and their
+/// intersection is computed per segment and search (a word-wise AND), so that
+/// an intersection with the text query probes one docset, not one per filter.
+#[derive(Clone, Debug)]
+pub struct AllFilters(Vec<CachedFilter>);
 
-impl MatchingDocs {
-    /// Every document `docs` yields (deleted ones included), for a segment
-    /// of `max_doc` documents.
-    pub fn collect(docs: &mut dyn DocSet, max_doc: DocId) -> MatchingDocs {
-        let mut list = Vec::new();
-        let mut doc = docs.doc();
-        while doc != TERMINATED {
-            list.push(doc);
-            doc = docs.advance();
-        }
-        Self::from_sorted(list, max_doc)
-    }
-
-    /// The sorted, distinct `list` in the smaller of the two forms.
-    fn from_sorted(list: Vec<DocId>, max_doc: DocId) -> MatchingDocs {
-        // 32 bits per listed doc against 1 bit per doc of the segment.
-        if list.len() < (max_doc as usize).div_ceil(32) {
-            return MatchingDocs::Sparse(list);
-        }
-        let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
-        for &doc in &list {
-            words[doc as usize / 64] |= 1 << (doc % 64);
-        }
-        MatchingDocs::Dense {
-            words,
-            len: list.len() as u32,
-        }
-    }
-
-    /// How many documents match (deleted ones included).
-    pub fn len(&self) -> u32 {
-        match self {
-            MatchingDocs::Sparse(list) => list.len() as u32,
-            MatchingDocs::Dense { len, .. } => *len,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Heap bytes held.
-    pub fn bytes(&self) -> usize {
-        match self {
-            MatchingDocs::Sparse(list) => list.capacity() * 4,
-            MatchingDocs::Dense { words, .. } => words.capacity() * 8,
-        }
+impl AllFilters {
+    pub fn new(filters: Vec<CachedFilter>) -> AllFilters {
+        AllFilters(filters)
     }
 }
 
-/// Reads a cached set as a scorer: skips deleted documents, scores 0.
-pub struct CachedFilterScorer {
-    docs: Arc<MatchingDocs>,
-    alive: Option<AliveBitSet>,
-    /// Position in a sparse list (unused when dense).
-    position: usize,
-    doc: DocId,
+impl Query for AllFilters {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let parts = self
+            .0
+            .iter()
+            .map(|filter| {
+                Ok(CachedFilterWeight {
+                    key: filter.key.clone(),
+                    inner: filter.inner.weight(unscored(&scoring))?,
+                })
+            })
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Box::new(AllFiltersWeight(parts)))
+    }
 }
 
-impl CachedFilterScorer {
-    pub fn new(docs: Arc<MatchingDocs>, alive: Option<AliveBitSet>) -> CachedFilterScorer {
-        let mut scorer = CachedFilterScorer {
+struct AllFiltersWeight(Vec<CachedFilterWeight>);
+
+impl Weight for AllFiltersWeight {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let sets = self
+            .0
+            .iter()
+            .map(|part| part.matching_docs(reader))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let docs = match <[_; 1]>::try_from(sets) {
+            Ok([only]) => only,
+            Err(sets) => Arc::new(MatchingDocs::intersect(&sets, reader.max_doc())),
+        };
+        Ok(Box::new(CachedFilterScorer::new(
             docs,
-            alive,
-            position: 0,
-            doc: 0,
-        };
-        scorer.doc = scorer.first_at_or_after(0);
-        scorer.doc = scorer.skip_deleted(scorer.doc);
-        scorer
+            reader.alive_bitset().cloned(),
+        )))
     }
 
-    /// The first listed document at or after `target`, deleted or not.
-    fn first_at_or_after(&mut self, target: DocId) -> DocId {
-        match &*self.docs {
-            MatchingDocs::Sparse(list) => {
-                let rest = &list[self.position.min(list.len())..];
-                self.position += rest.partition_point(|&d| d < target);
-                list.get(self.position).copied().unwrap_or(TERMINATED)
-            }
-            MatchingDocs::Dense { words, .. } => {
-                let mut word = target as usize / 64;
-                let Some(&first) = words.get(word) else {
-                    return TERMINATED;
-                };
-                let mut bits = first & (u64::MAX << (target % 64));
-                loop {
-                    if bits != 0 {
-                        return (word * 64) as DocId + bits.trailing_zeros();
-                    }
-                    word += 1;
-                    match words.get(word) {
-                        Some(&next) => bits = next,
-                        None => return TERMINATED,
-                    }
-                }
-            }
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(TantivyError::InvalidArgument(format!(
+                "document {doc} does not match the filters"
+            )));
         }
-    }
-
-    /// The next document after `doc` (the current one).
-    fn next_after(&mut self, doc: DocId) -> DocId {
-        match &*self.docs {
-            MatchingDocs::Sparse(list) => {
-                self.position += 1;
-                list.get(self.position).copied().unwrap_or(TERMINATED)
-            }
-            MatchingDocs::Dense { .. } => self.first_at_or_after(doc + 1),
-        }
-    }
-
-    /// `doc`, or the first live document after it.
-    fn skip_deleted(&mut self, mut doc: DocId) -> DocId {
-        while doc != TERMINATED && self.alive.as_ref().is_some_and(|a| a.is_deleted(doc)) {
-            doc = self.next_after(doc);
-        }
-        doc
-    }
-}
-
-impl DocSet for CachedFilterScorer {
-    fn advance(&mut self) -> DocId {
-        if self.doc != TERMINATED {
-            let next = self.next_after(self.doc);
-            self.doc = self.skip_deleted(next);
-        }
-        self.doc
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        if self.doc < target {
-            let found = self.first_at_or_after(target);
-            self.doc = self.skip_deleted(found);
-        }
-        self.doc
-    }
-
-    /// Jumps straight to `target`'s bit in a dense set instead of walking
-    /// to the next match: an intersection probes it at the candidates the
-    /// text query leads with.
-    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
-        if target >= TERMINATED {
-            return SeekDangerResult::SeekLowerBound(TERMINATED);
-        }
-        if let MatchingDocs::Dense { words, .. } = &*self.docs {
-            let Some(word) = words.get(target as usize / 64) else {
-                return SeekDangerResult::SeekLowerBound(TERMINATED);
-            };
-            let listed = word >> (target % 64) & 1 == 1;
-            if listed && self.alive.as_ref().is_none_or(|a| a.is_alive(target)) {
-                self.doc = target;
-                return SeekDangerResult::Found;
-            }
-            return SeekDangerResult::SeekLowerBound(target + 1);
-        }
-        let doc = if self.doc < target {
-            self.seek(target)
-        } else {
-            self.doc
-        };
-        if doc == target {
-            SeekDangerResult::Found
-        } else {
-            SeekDangerResult::SeekLowerBound(doc)
-        }
-    }
-
-    fn doc(&self) -> DocId {
-        self.doc
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.docs.len()
-    }
-
-    /// A dense set is probed bit by bit, never worth walking before a
-    /// sparser docset: it claims the cost of a walk over the whole segment,
-    /// so that intersections lead with the text query and probe the filter.
-    fn cost(&self) -> u64 {
-        match &*self.docs {
-            MatchingDocs::Sparse(list) => list.len() as u64,
-            MatchingDocs::Dense { words, .. } => words.len() as u64 * 64,
-        }
-    }
-}
-
-impl Scorer for CachedFilterScorer {
-    fn score(&mut self) -> Score {
-        0.0
+        Ok(Explanation::new("filters (not scored)", 0.0))
     }
 }
 
@@ -442,5 +306,4 @@ pub fn stats() -> FilterCacheStats {
 }
 
 #[cfg(test)]
-#[path = "filter_cache_tests.rs"]
 mod tests;

@@ -29,8 +29,8 @@ fn bad(field: &str, message: String) -> QueryError {
     }
 }
 
-/// A filter's field name and its query.
-pub type FieldQuery = (String, Box<dyn Query>);
+/// A filter's field name and its query, read through the filter cache.
+pub type FieldQuery = (String, CachedFilter);
 
 /// One query per filter, keyed by field name (facets leave out their own).
 /// Each is read through the filter cache: evaluated once per segment, and
@@ -43,8 +43,7 @@ pub fn filter_queries(
         .iter()
         .map(|(field, filter)| {
             let query = filter_query(index, field, filter)?;
-            let cached: Box<dyn Query> = Box::new(CachedFilter::new(field, query));
-            Ok((field.clone(), cached))
+            Ok((field.clone(), CachedFilter::new(field, query)))
         })
         .collect()
 }

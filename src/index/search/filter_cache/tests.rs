@@ -12,6 +12,7 @@ use tantivy::fastfield::{AliveBitSet, write_alive_bitset};
 use tantivy::query::BitSetDocSet;
 use tantivy::{BitSet, DocSet, SeekDangerResult, TERMINATED};
 
+use super::docs::*;
 use super::*;
 use crate::index::search::{Filter, Grouping, SearchRequest, SearchResponse};
 use crate::index::{Analyzers, SearchIndex};
@@ -97,8 +98,10 @@ fn a_repeated_filtered_search_is_served_from_the_cache_with_identical_results() 
     let f = fixture(&batches);
     let segments = f.index.reader().searcher().segment_readers().len() as u64;
     assert!(segments >= 2, "one segment per batch, got {segments}");
-    let mut request = records_request("invoice", countries(&["jp", "US"]));
-    request.facets = vec!["country".into(), "kind".into()];
+    let mut filters = countries(&["jp", "US"]);
+    filters.insert("kind".into(), Filter::Values(vec!["note".into()]));
+    let mut request = records_request("invoice", filters);
+    request.facets = vec!["country".into(), "kind".into(), "source".into()];
     let expected: BTreeSet<String> = batches
         .iter()
         .flatten()
@@ -116,14 +119,14 @@ fn a_repeated_filtered_search_is_served_from_the_cache_with_identical_results() 
     assert_eq!(first.total, expected.len());
     assert_eq!(comparable(&first), comparable(&second));
     assert!(
-        filled.misses - before.misses >= segments,
-        "the first search evaluates the filter on every segment"
+        filled.misses - before.misses >= 2 * segments,
+        "the first search evaluates both filters on every segment"
     );
     assert_eq!(
         after.misses, filled.misses,
         "the second search misses nothing"
     );
-    assert!(after.hits - filled.hits >= segments);
+    assert!(after.hits - filled.hits >= 2 * segments);
     assert!(after.entries >= segments as usize);
 }
 
@@ -301,4 +304,28 @@ fn the_cache_keeps_to_its_byte_budget_dropping_the_least_recently_used() {
     );
     assert!(cache.get(&key(1)).is_none(), "the oldest entry goes");
     assert!(cache.get(&key(4)).is_some());
+}
+
+#[test]
+fn several_filters_intersect_to_the_documents_all_of_them_hold() {
+    let max_doc = 2_000;
+    let multiples = |every: u32| -> Vec<u32> { (0..max_doc).filter(|d| d % every == 0).collect() };
+    for combination in [
+        [2, 3, 5],
+        [2, 3, 97],
+        [97, 2, 500],
+        [3, 7, 1_999],
+        [64, 128, 2],
+    ] {
+        let sets: Vec<Arc<MatchingDocs>> = combination
+            .iter()
+            .map(|&every| Arc::new(MatchingDocs::from_sorted(multiples(every), max_doc)))
+            .collect();
+        let expected: Vec<u32> = (0..max_doc)
+            .filter(|d| combination.iter().all(|every| d % every == 0))
+            .collect();
+        let both = Arc::new(MatchingDocs::intersect(&sets, max_doc));
+        assert_eq!(both.len() as usize, expected.len(), "{combination:?}");
+        check_walk(&both, None, &expected, 1);
+    }
 }
