@@ -131,6 +131,29 @@ fn a_repeated_filtered_search_is_served_from_the_cache_with_identical_results() 
 }
 
 #[test]
+fn searches_in_parallel_threads_share_the_cache_and_agree() {
+    let batches = [notes(0, 60), notes(60, 90)];
+    let f = fixture(&batches);
+    let in_jp_or_de = batches
+        .iter()
+        .flatten()
+        .filter(|r| matches!(r.country.as_deref(), Some("JP" | "DE")))
+        .count();
+    let mut filters = countries(&["JP", "DE"]);
+    filters.insert("kind".into(), Filter::Values(vec!["note".into()]));
+    let request = records_request("invoice", filters);
+    let answers: Vec<serde_json::Value> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| comparable(&f.index.search(&request).unwrap())))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let alone = comparable(&f.index.search(&request).unwrap());
+    assert!(answers.iter().all(|answer| *answer == alone));
+    assert_eq!(alone["total"], in_jp_or_de);
+}
+
+#[test]
 fn filters_add_nothing_to_scores() {
     let f = fixture(&[notes(0, 30)]);
     let unfiltered = f.index.search(&records_request("invoice", BTreeMap::new()));
