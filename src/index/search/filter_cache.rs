@@ -29,27 +29,22 @@ const BUDGET_BYTES: usize = 64 * 1024 * 1024;
 /// What an entry costs besides its documents (key, map slot, counters).
 const ENTRY_OVERHEAD: usize = 96;
 
-/// A filter query whose matches are cached per segment and that scores 0.
+/// One filter's query and its cache key; searched as part of [`AllFilters`].
+#[derive(Clone)]
 pub struct CachedFilter {
     /// The filter's field and exact query, as a string: equal keys compute
     /// equal document sets on the same segment.
     key: Arc<str>,
-    inner: Box<dyn Query>,
+    inner: Arc<dyn Query>,
 }
 
 impl CachedFilter {
     /// Wraps the query of the filter on `field`.
     pub fn new(field: &str, inner: Box<dyn Query>) -> CachedFilter {
         let key = format!("{field}\u{1f}{inner:?}").into();
-        CachedFilter { key, inner }
-    }
-}
-
-impl Clone for CachedFilter {
-    fn clone(&self) -> Self {
         CachedFilter {
-            key: self.key.clone(),
-            inner: self.inner.box_clone(),
+            key,
+            inner: Arc::from(inner),
         }
     }
 }
@@ -57,15 +52,6 @@ impl Clone for CachedFilter {
 impl std::fmt::Debug for CachedFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "CachedFilter({:?})", self.inner)
-    }
-}
-
-impl Query for CachedFilter {
-    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(CachedFilterWeight {
-            key: self.key.clone(),
-            inner: self.inner.weight(unscored(&scoring))?,
-        }))
     }
 }
 
@@ -95,26 +81,6 @@ impl CachedFilterWeight {
         let docs = Arc::new(MatchingDocs::collect(&mut *scorer, reader.max_doc()));
         global().insert(key, docs.clone());
         Ok(docs)
-    }
-}
-
-impl Weight for CachedFilterWeight {
-    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let docs = self.matching_docs(reader)?;
-        Ok(Box::new(CachedFilterScorer::new(
-            docs,
-            reader.alive_bitset().cloned(),
-        )))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let mut scorer = self.scorer(reader, 1.0)?;
-        if scorer.seek(doc) != doc {
-            return Err(TantivyError::InvalidArgument(format!(
-                "document {doc} does not match the filter"
-            )));
-        }
-        Ok(Explanation::new("filter (not scored)", 0.0))
     }
 }
 

@@ -40,7 +40,9 @@ impl MatchingDocs {
         }
         let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
         for &doc in &list {
-            words[doc as usize / 64] |= 1 << (doc % 64);
+            if let Some(word) = words.get_mut(doc as usize / 64) {
+                *word |= 1 << (doc % 64);
+            }
         }
         MatchingDocs::Dense {
             words,
@@ -51,7 +53,10 @@ impl MatchingDocs {
     /// The documents every one of `sets` holds, for a segment of `max_doc`
     /// documents: the smallest list filtered, or the bit words ANDed.
     pub fn intersect(sets: &[Arc<MatchingDocs>], max_doc: DocId) -> MatchingDocs {
-        let Some(smallest) = sets.iter().min_by_key(|set| set.len()) else {
+        // A list if there is one (then each document is looked up in the
+        // others), else the smallest bitset.
+        let is_dense = |set: &MatchingDocs| matches!(set, MatchingDocs::Dense { .. });
+        let Some(smallest) = sets.iter().min_by_key(|set| (is_dense(set), set.len())) else {
             return MatchingDocs::Sparse(Vec::new());
         };
         let others = || sets.iter().filter(|set| !Arc::ptr_eq(set, smallest));
@@ -65,7 +70,7 @@ impl MatchingDocs {
                 MatchingDocs::Sparse(kept)
             }
             MatchingDocs::Dense { words, .. } => {
-                // Every set is dense (a sparse one would be the smallest).
+                // Every set is dense: a list would have been chosen first.
                 let mut anded = words.clone();
                 for set in others() {
                     if let MatchingDocs::Dense { words, .. } = &**set {
