@@ -15,6 +15,7 @@ use tantivy::query::{BooleanQuery, Occur, PhraseQuery, Query, QueryParser, Range
 use tantivy::schema::IndexRecordOption;
 
 use super::QueryError;
+use super::filter_cache::CachedFilter;
 use super::query::{attrs_query, exact_value_query};
 use super::request::Filter;
 use crate::index::SearchIndex;
@@ -28,17 +29,22 @@ fn bad(field: &str, message: String) -> QueryError {
     }
 }
 
-/// A filter's field name and its query.
-pub type FieldQuery = (String, Box<dyn Query>);
+/// A filter's field name and its query, read through the filter cache.
+pub type FieldQuery = (String, CachedFilter);
 
 /// One query per filter, keyed by field name (facets leave out their own).
+/// Each is read through the filter cache: evaluated once per segment, and
+/// not scored (Elasticsearch's filter context).
 pub fn filter_queries(
     index: &SearchIndex,
     filters: &BTreeMap<String, Filter>,
 ) -> Result<Vec<FieldQuery>, QueryError> {
     filters
         .iter()
-        .map(|(field, filter)| Ok((field.clone(), filter_query(index, field, filter)?)))
+        .map(|(field, filter)| {
+            let query = filter_query(index, field, filter)?;
+            Ok((field.clone(), CachedFilter::new(field, query)))
+        })
         .collect()
 }
 

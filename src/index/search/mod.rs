@@ -14,6 +14,7 @@ pub mod aggs;
 pub mod customer_set;
 pub mod facet_paths;
 pub mod facets;
+pub mod filter_cache;
 pub mod filters;
 pub mod fuzzy;
 pub mod grouped_facets;
@@ -116,22 +117,25 @@ impl From<tantivy::TantivyError> for QueryError {
     }
 }
 
-/// `query` AND every filter except the one on `skip`.
+/// `query` AND every filter except the one on `skip`, the filters as one
+/// unscored docset read from the filter cache.
 fn with_filters(
     query: &dyn Query,
-    filters: &[(String, Box<dyn Query>)],
+    filters: &[filters::FieldQuery],
     skip: Option<&str>,
 ) -> Box<dyn Query> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query.box_clone())];
-    for (field, filter) in filters {
-        if Some(field.as_str()) != skip {
-            clauses.push((Occur::Must, filter.box_clone()));
-        }
-    }
-    if clauses.len() == 1 {
+    let kept: Vec<_> = filters
+        .iter()
+        .filter(|(field, _)| Some(field.as_str()) != skip)
+        .map(|(_, filter)| filter.clone())
+        .collect();
+    if kept.is_empty() {
         return query.box_clone();
     }
-    Box::new(BooleanQuery::new(clauses))
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Must, query.box_clone()),
+        (Occur::Must, Box::new(filter_cache::AllFilters::new(kept))),
+    ]))
 }
 
 impl SearchIndex {
