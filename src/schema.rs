@@ -207,12 +207,33 @@ impl SchemaSpec {
             path: origin.to_string(),
             message: e.to_string(),
         })?;
-        let spec = SchemaSpec {
+        let mut spec = SchemaSpec {
             fields: file.fields,
             fingerprint: blake3::hash(text.as_bytes()).to_hex()[..16].to_string(),
         };
         spec.validate(origin)?;
+        spec.pairs_read_their_fields_sources();
         Ok(spec)
+    }
+
+    /// A pairs field reads what its text field reads (it names no `from`
+    /// of its own), so that changing the text field's sources keeps them
+    /// equal.
+    fn pairs_read_their_fields_sources(&mut self) {
+        let sources: Vec<(usize, Vec<String>)> = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.tokenizer.and_then(TokenizerKind::paired).is_some())
+            .filter_map(|(i, f)| {
+                let base = f.name.strip_suffix(PAIRS_SUFFIX)?;
+                let base = self.fields.iter().find(|x| x.name == base)?;
+                Some((i, base.sources().into_iter().map(str::to_string).collect()))
+            })
+            .collect();
+        for (i, from) in sources {
+            self.fields[i].from = from;
+        }
     }
 
     fn validate(&self, origin: &str) -> Result<(), SchemaError> {
@@ -226,7 +247,9 @@ impl SchemaSpec {
             if !seen.insert(f.name.as_str()) {
                 return Err(fail(&f.name, "is declared twice".into()));
             }
-            for src in f.sources() {
+            // A pairs field reads its text field's sources, checked there.
+            let pairs = f.tokenizer.and_then(TokenizerKind::paired).is_some();
+            for src in f.sources().into_iter().filter(|_| !pairs) {
                 if !RECORD_ATTRIBUTES.contains(&src) {
                     return Err(fail(
                         &f.name,
@@ -262,16 +285,15 @@ impl SchemaSpec {
                     .strip_suffix(PAIRS_SUFFIX)
                     .and_then(|b| self.fields.iter().find(|x| x.name == b));
                 let fits = base.is_some_and(|b| {
-                    b.field_type == FieldType::Text
-                        && b.analyzer() == Some(paired)
-                        && b.sources() == f.sources()
+                    b.field_type == FieldType::Text && b.analyzer() == Some(paired)
                 });
-                if !fits || f.field_type != FieldType::Text {
+                if !fits || f.field_type != FieldType::Text || !f.from.is_empty() {
                     return Err(fail(
                         &f.name,
                         format!(
-                            "a pairs field is a text field named X{PAIRS_SUFFIX}, read `from` the same \
-                             attributes as the text field X, whose tokenizer it pairs"
+                            "a pairs field is a text field named X{PAIRS_SUFFIX} beside the text \
+                             field X whose tokenizer it pairs; it reads what X reads and names \
+                             no `from`"
                         ),
                     ));
                 }
@@ -422,5 +444,35 @@ mod tests {
         let a = SchemaSpec::parse(BUILTIN_SCHEMA, "a").unwrap();
         let b = SchemaSpec::parse(&format!("{BUILTIN_SCHEMA}\n# changed\n"), "b").unwrap();
         assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn a_pairs_field_reads_what_its_text_field_reads() {
+        let spec = SchemaSpec::parse(BUILTIN_SCHEMA, "a").unwrap();
+        let pairs = spec.field("cjk_pairs").unwrap();
+        assert_eq!(pairs.sources(), spec.field("cjk").unwrap().sources());
+        assert_eq!(spec.field("body_pairs").unwrap().sources(), vec!["body"]);
+        // A pairs field without its text field, of the wrong analyser, or
+        // naming sources of its own is refused, naming it.
+        for broken in [
+            BUILTIN_SCHEMA.replace("name = \"body_pairs\"", "name = \"bodies_pairs\""),
+            BUILTIN_SCHEMA.replace(
+                "name = \"cjk_pairs\"\ntype = \"text\"\ntokenizer = \"cjk_pairs\"",
+                "name = \"cjk_pairs\"\ntype = \"text\"\ntokenizer = \"pairs\"",
+            ),
+            BUILTIN_SCHEMA.replace(
+                "tokenizer = \"pairs\"\n",
+                "tokenizer = \"pairs\"\nfrom = [\"body\"]\n",
+            ),
+        ] {
+            assert_ne!(broken, BUILTIN_SCHEMA);
+            let err = SchemaSpec::parse(&broken, "s.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("_pairs`") && err.contains("pairs field"),
+                "{err}"
+            );
+        }
     }
 }
