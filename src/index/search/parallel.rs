@@ -79,8 +79,8 @@ impl Cores {
             .iter()
             .map(|r| r.max_doc())
             .collect();
-        let ranges = plan(&max_docs, pool.current_num_threads(), range_docs());
-        if ranges.len() < 2 {
+        let tasks = plan(&max_docs, pool.current_num_threads(), range_docs());
+        if tasks.len() < 2 {
             return searcher.search(query, collector);
         }
         let scoring = if collector.requires_scoring() {
@@ -90,12 +90,16 @@ impl Cores {
         };
         let weight = query.weight(scoring)?;
         let fruits = pool.install(|| {
-            ranges
+            tasks
                 .par_iter()
-                .map(|range| collect_range(searcher, &*weight, collector, *range))
+                .map(|task| {
+                    task.iter()
+                        .map(|range| collect_range(searcher, &*weight, collector, *range))
+                        .collect::<tantivy::Result<Vec<_>>>()
+                })
                 .collect::<tantivy::Result<Vec<_>>>()
         })?;
-        collector.merge_fruits(fruits)
+        collector.merge_fruits(fruits.into_iter().flatten().collect())
     }
 }
 
@@ -135,32 +139,40 @@ fn range_docs() -> u32 {
     *SIZE.get_or_init(|| crate::test_hooks::range_docs().unwrap_or(MIN_RANGE_DOCS))
 }
 
-/// Cuts the segments (their `max_doc`s) into ranges: about two per thread
-/// over the whole index, so that a thread that finishes early takes
-/// another, and none smaller than `min_range`.
-fn plan(max_docs: &[u32], threads: usize, min_range: u32) -> Vec<Range> {
+/// Cuts the index (its segments' `max_doc`s, in order) into tasks of
+/// about equal numbers of documents: two per thread, none smaller than
+/// `min_range` (fewer tasks for a small index). A task may hold the end of
+/// one segment and the start of the next, so that segments of unequal
+/// sizes still give every thread the same share.
+fn plan(max_docs: &[u32], threads: usize, min_range: u32) -> Vec<Vec<Range>> {
     let total: u64 = max_docs.iter().map(|&m| u64::from(m)).sum();
     let wanted = (threads as u64 * 2).max(1);
-    let size = (total / wanted).max(u64::from(min_range.max(1)));
-    let mut ranges = Vec::new();
+    let count = (total / u64::from(min_range.max(1))).clamp(1, wanted);
+    let size = total.div_ceil(count).max(1);
+    let mut tasks = Vec::new();
+    let mut task = Vec::new();
+    let mut room = size;
     for (segment, &max_doc) in max_docs.iter().enumerate() {
-        if max_doc == 0 {
-            continue;
-        }
-        let pieces = (u64::from(max_doc) / size).max(1);
-        let step = u64::from(max_doc).div_ceil(pieces);
         let mut start = 0u64;
         while start < u64::from(max_doc) {
-            let end = (start + step).min(u64::from(max_doc));
-            ranges.push(Range {
+            let end = (start + room).min(u64::from(max_doc));
+            task.push(Range {
                 segment: segment as SegmentOrdinal,
                 start: start as DocId,
                 end: end as DocId,
             });
+            room -= end - start;
             start = end;
+            if room == 0 {
+                tasks.push(std::mem::take(&mut task));
+                room = size;
+            }
         }
     }
-    ranges
+    if !task.is_empty() {
+        tasks.push(task);
+    }
+    tasks
 }
 
 /// Collects the documents of one range with a collector of its own.
@@ -193,17 +205,20 @@ fn collect_range<C: Collector>(
 mod tests {
     use super::*;
 
-    /// Every document of every segment is in exactly one range, in order.
+    /// Every document of every segment is in exactly one range, in order,
+    /// and the tasks are of about equal size.
     #[test]
-    fn ranges_cover_every_document_once() {
+    fn tasks_cover_every_document_once_in_equal_shares() {
         for (max_docs, threads) in [
+            (vec![59_256, 40_744], 2),
             (vec![77_084, 22_916], 2),
             (vec![619_521, 77_931, 77_598, 0, 70_592], 2),
             (vec![10, 20_000], 4),
             (vec![5], 1),
             (vec![1_000_003], 3),
         ] {
-            let ranges = plan(&max_docs, threads, MIN_RANGE_DOCS);
+            let tasks = plan(&max_docs, threads, MIN_RANGE_DOCS);
+            let ranges: Vec<Range> = tasks.iter().flatten().copied().collect();
             for (segment, &max_doc) in max_docs.iter().enumerate() {
                 let mut next = 0;
                 for r in ranges.iter().filter(|r| r.segment as usize == segment) {
@@ -213,9 +228,20 @@ mod tests {
                 }
                 assert_eq!(next, max_doc, "{max_docs:?} segment {segment}");
             }
+            let sizes: Vec<u32> = tasks
+                .iter()
+                .map(|t| t.iter().map(|r| r.end - r.start).sum())
+                .collect();
+            let (min, max) = (sizes.iter().min(), sizes.iter().max());
+            let spread = tasks.len() as u32;
+            assert!(
+                max.zip(min).is_some_and(|(max, min)| max - min <= spread),
+                "{sizes:?}"
+            );
         }
-        // A large segment is cut; a small index is not.
-        assert!(plan(&[619_521], 2, MIN_RANGE_DOCS).len() >= 4);
+        // Unequal segments still give two threads equal shares.
+        assert_eq!(plan(&[59_256, 40_744], 2, MIN_RANGE_DOCS).len(), 4);
+        // A small index is one task; the test hook cuts even a tiny one.
         assert_eq!(plan(&[20_000], 2, MIN_RANGE_DOCS).len(), 1);
         assert_eq!(plan(&[20], 2, 2).len(), 4);
     }
