@@ -377,6 +377,24 @@ impl Jobs {
         Ok(job)
     }
 
+    /// Keeps only the newest of the watch or pull passes of one source that
+    /// changed nothing: a folder touched often, or a pull every few minutes
+    /// answered "not modified", would otherwise push every reindex out of
+    /// the history. `job` is the pass that just finished.
+    pub fn keep_newest_idle_pass(&self, job: &Job) {
+        let newest = job.view();
+        if !is_idle_pass(&newest) {
+            return;
+        }
+        lock(&self.recent).retain(|other| {
+            if other.id() == newest.id {
+                return true;
+            }
+            let view = other.view();
+            !(is_idle_pass(&view) && view.source == newest.source && view.trigger == newest.trigger)
+        });
+    }
+
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
         lock(&self.recent).iter().find(|j| j.id() == id).cloned()
     }
@@ -417,6 +435,25 @@ impl Jobs {
         })?;
         store.set_meta(META_JOBS, &text)
     }
+}
+
+/// A finished watch or pull pass that succeeded without changing, deleting
+/// or failing anything (its result's counts are all zero).
+fn is_idle_pass(view: &JobView) -> bool {
+    let zero = |key: &str| {
+        view.result
+            .as_ref()
+            .and_then(|r| r.get(key))
+            .and_then(serde_json::Value::as_u64)
+            == Some(0)
+    };
+    view.kind == JobKind::Ingest
+        && matches!(view.trigger, JobTrigger::Watch | JobTrigger::Pull)
+        && view.state == JobState::Succeeded
+        && view.error_count == 0
+        && ["inserted", "updated", "deleted", "error_count"]
+            .iter()
+            .all(|k| zero(k))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

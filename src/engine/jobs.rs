@@ -257,7 +257,10 @@ impl Rapport {
                     Some(reason) => {
                         job.finish(JobState::Failed, Some(reason.clone()), None);
                     }
-                    None => job.finish(JobState::Succeeded, None, Some(source_summary(report))),
+                    None => {
+                        job.finish(JobState::Succeeded, None, Some(source_summary(report)));
+                        self.jobs.keep_newest_idle_pass(&job);
+                    }
                 }
             }
             Err(e) => {

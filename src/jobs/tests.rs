@@ -84,3 +84,35 @@ fn errors_are_capped_and_counted() {
     assert_eq!(view.error_count, (MAX_JOB_ERRORS + 5) as u64);
     assert_eq!(view.errors.len(), MAX_JOB_ERRORS);
 }
+
+#[test]
+fn only_the_newest_idle_pass_of_a_source_and_trigger_is_kept() {
+    let (_dir, _store, jobs) = registry();
+    let pass = |trigger, source: &str, inserted: u64| {
+        let job = jobs.create(JobKind::Ingest, trigger, Some(source.into()));
+        job.start();
+        let result = serde_json::json!({
+            "source": source, "inserted": inserted, "updated": 0, "deleted": 0, "error_count": 0
+        });
+        job.finish(JobState::Succeeded, None, Some(result));
+        jobs.keep_newest_idle_pass(&job);
+        job.id()
+    };
+    let reindex = jobs.create(JobKind::Reindex, JobTrigger::Api, None);
+    reindex.start();
+    reindex.finish(JobState::Succeeded, None, None);
+    let first_idle = pass(JobTrigger::Watch, "crm", 0);
+    let changed = pass(JobTrigger::Watch, "crm", 3);
+    let notes_idle = pass(JobTrigger::Watch, "notes", 0);
+    let pull_idle = pass(JobTrigger::Pull, "crm", 0);
+    let mut newest_idle = String::new();
+    for _ in 0..RECENT_JOBS + 5 {
+        newest_idle = pass(JobTrigger::Watch, "crm", 0);
+    }
+    let ids: Vec<String> = jobs.list().into_iter().map(|v| v.id).collect();
+    assert_eq!(
+        ids,
+        vec![newest_idle, pull_idle, notes_idle, changed, reindex.id()],
+        "idle passes replace each other; the rest stays (the first idle one, {first_idle}, is gone)"
+    );
+}
