@@ -1,9 +1,10 @@
-//! Runs one collection pass on every core: each segment is cut into
-//! ranges of document ids, each range is scored and collected on the
-//! search pool by its own segment collector, and the collector merges the
-//! pieces as it merges segments. Lucene calls this intra-segment
-//! concurrency; tantivy's executor only spreads whole segments, and one
-//! large segment then keeps a query on one core.
+//! Runs one collection pass on every core: the index is cut into tasks of
+//! equal numbers of documents (a task may hold the end of one segment and
+//! the start of the next), each range of a segment is scored and collected
+//! on the search pool by its own segment collector, and the collector
+//! merges the pieces as it merges segments. Lucene calls this
+//! intra-segment concurrency; tantivy's executor only spreads whole
+//! segments, and one large segment then keeps a query on one core.
 //!
 //! It pays off when a query would otherwise leave a core idle. Under load
 //! the cores are busy anyway, and cutting would only add scorer setups and
