@@ -42,7 +42,17 @@ pub fn filter_queries(
     filters
         .iter()
         .map(|(field, filter)| {
-            let query = filter_query(index, field, filter)?;
+            // A list means any of its values: in one order, `JP,US` and
+            // `US,JP` are one query and one filter-cache entry.
+            let query = match filter {
+                Filter::Values(values) => {
+                    let mut values = values.clone();
+                    values.sort();
+                    values.dedup();
+                    filter_query(index, field, &Filter::Values(values))?
+                }
+                range => filter_query(index, field, range)?,
+            };
             Ok((field.clone(), CachedFilter::new(field, query)))
         })
         .collect()

@@ -128,6 +128,20 @@ fn a_repeated_filtered_search_is_served_from_the_cache_with_identical_results() 
     );
     assert!(after.hits - filled.hits >= 2 * segments);
     assert!(after.entries >= segments as usize);
+
+    // The same list in another order, with a repeat, is the same filter.
+    let mut reordered = request.clone();
+    reordered.filters.insert(
+        "country".into(),
+        Filter::Values(vec!["US".into(), "jp".into(), "US".into()]),
+    );
+    let third = f.index.search(&reordered).unwrap();
+    assert_eq!(comparable(&third), comparable(&first));
+    assert_eq!(
+        stats().misses,
+        after.misses,
+        "a reordered list misses nothing"
+    );
 }
 
 #[test]
