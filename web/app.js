@@ -322,6 +322,64 @@ function onType() {
   }, 160);
 }
 
+// ---- name suggestions under the box -----------------------------------------
+
+let suggestTimer = null;
+let suggestController = null;
+let suggestIndex = -1;
+
+function suggestionsShown() {
+  return !$("#suggest").hidden;
+}
+
+function hideSuggestions() {
+  clearTimeout(suggestTimer);
+  if (suggestController) suggestController.abort();
+  $("#suggest").hidden = true;
+  $("#suggest").replaceChildren();
+  $("#q").setAttribute("aria-expanded", "false");
+  suggestIndex = -1;
+}
+
+/** Names (customers, people, companies) starting with what is typed, from
+ *  /v1/suggest, shown under the box; a failure only hides them. */
+function onTypeSuggest() {
+  clearTimeout(suggestTimer);
+  const text = $("#q").value.trim();
+  if (text.length < 2 || text === "*") { hideSuggestions(); return; }
+  suggestTimer = setTimeout(async () => {
+    if (suggestController) suggestController.abort();
+    suggestController = new AbortController();
+    let body;
+    try {
+      body = await api("/v1/suggest?limit=6&q=" + encodeURIComponent(text), { signal: suggestController.signal });
+    } catch (e) {
+      hideSuggestions();
+      return;
+    }
+    if ($("#q").value.trim() !== text || document.activeElement !== $("#q")) return;
+    const items = (body.suggestions || []).map((s, i) => {
+      const href = s.customer_id ? customerHref(s.customer_id) : "/?q=" + encodeURIComponent(s.text);
+      return h("li", { role: "option", id: "suggest-" + i, "aria-selected": "false" },
+        h("a", { href, tabindex: "-1", "data-suggestion": s.text },
+          h("span", { lang: langOf(s.text) }, s.text), h("span", { class: "badge" }, s.kind)));
+    });
+    suggestIndex = -1;
+    $("#suggest").replaceChildren(...items);
+    $("#suggest").hidden = items.length === 0;
+    $("#q").setAttribute("aria-expanded", items.length ? "true" : "false");
+  }, 90);
+}
+
+function moveSuggestion(delta) {
+  const items = [...document.querySelectorAll("#suggest li")];
+  if (!items.length) return;
+  suggestIndex = Math.max(-1, Math.min(items.length - 1, suggestIndex + delta));
+  items.forEach((el, i) => el.setAttribute("aria-selected", i === suggestIndex ? "true" : "false"));
+  if (suggestIndex >= 0) $("#q").setAttribute("aria-activedescendant", items[suggestIndex].id);
+  else $("#q").removeAttribute("aria-activedescendant");
+}
+
 function moveSelection(delta) {
   const items = [...document.querySelectorAll("#results .result")];
   if (!items.length) return;
@@ -705,9 +763,20 @@ function columnChart(columns) {
 document.addEventListener("DOMContentLoaded", () => {
   const q = $("#q");
   q.addEventListener("input", onType);
+  q.addEventListener("input", onTypeSuggest);
+  // Pressing on a name keeps the focus in the box, so the click lands;
+  // leaving the box otherwise hides the names.
+  $("#suggest").addEventListener("mousedown", (e) => e.preventDefault());
+  q.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== q) hideSuggestions(); }, 150));
   $("#searchform").addEventListener("submit", (e) => {
     e.preventDefault();
     clearTimeout(debounce);
+    const chosen = document.querySelector("#suggest li[aria-selected=true] a");
+    hideSuggestions();
+    if (chosen) {
+      chosen.click();
+      return;
+    }
     const p = state();
     const first = document.querySelector("#results .result a[data-open]");
     if (!p.get("customer") && p.get("view") !== "dashboard" && (p.get("q") || "") === q.value && first) {
@@ -722,8 +791,13 @@ document.addEventListener("DOMContentLoaded", () => {
       e.preventDefault();
       q.focus();
       q.select();
+    } else if (e.key === "Escape" && e.target === q && suggestionsShown()) {
+      hideSuggestions();
     } else if (e.key === "Escape" && e.target === q) {
       q.blur();
+    } else if ((e.key === "ArrowDown" || e.key === "ArrowUp") && e.target === q && suggestionsShown()) {
+      e.preventDefault();
+      moveSuggestion(e.key === "ArrowDown" ? 1 : -1);
     } else if ((e.key === "ArrowDown" || e.key === "ArrowUp") && !$("#search-view").hidden &&
       (e.target === q || e.target.closest && e.target.closest("#results"))) {
       e.preventDefault();
@@ -737,6 +811,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const href = a.getAttribute("href") || a.getAttribute("xlink:href");
     if (!href || !href.startsWith("/") || href.startsWith("/v1/")) return;
     e.preventDefault();
+    hideSuggestions();
     const url = new URL(href, location.origin);
     history.pushState(null, "", url.pathname + url.search);
     window.scrollTo(0, 0);

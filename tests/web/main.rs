@@ -141,6 +141,42 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
     let shot = browser.screenshot(&shots, "01-typo-search.png");
     eprintln!("screenshot: {}", shot.display());
 
+    // 1b. Names under the box while typing: "acm" offers Acme Robotics; the
+    //     arrow and Enter open its page, and the names go away.
+    browser.goto(&format!("{base}/"));
+    browser.wait(
+        "document.querySelector('#results .result')",
+        "the first results",
+    );
+    browser.type_into("#q", "acm");
+    browser.wait(
+        "!document.querySelector('#suggest').hidden && document.querySelector('#suggest li')?.textContent.includes('Acme Robotics Inc.')",
+        "name suggestions for acm",
+    );
+    assert_eq!(
+        browser.js(
+            "return document.querySelector('#q').getAttribute('aria-expanded');",
+            json!([])
+        ),
+        "true"
+    );
+    let shot = browser.screenshot(&shots, "01b-name-suggestions.png");
+    eprintln!("screenshot: {}", shot.display());
+    browser.keys(ARROW_DOWN);
+    browser.wait(
+        "document.querySelector('#suggest li[aria-selected=true]')",
+        "the arrow on the first name",
+    );
+    browser.keys(ENTER);
+    browser.wait(
+        "location.search.startsWith('?customer=') && document.querySelector('#customer-view h1')?.textContent === 'Acme Robotics Inc.'",
+        "the customer page chosen from the names",
+    );
+    browser.wait(
+        "document.querySelector('#suggest').hidden",
+        "the names hidden once one is chosen",
+    );
+
     // 2. Every customer, then a facet click: the URL keeps the filter and the
     //    other facets' counts change.
     browser.goto(&format!("{base}/?q=*"));
