@@ -138,6 +138,20 @@ impl SearchIndex {
         Ok((opened, state))
     }
 
+    /// A store (`s.redb`) and an index (`index/`) in `dir`, on the built-in
+    /// schema without the Japanese dictionary: the pair unit tests build on.
+    #[cfg(test)]
+    pub(crate) fn open_with_store_for_tests(dir: &Path) -> (Store, SearchIndex) {
+        let store = Store::open(&dir.join("s.redb")).expect("a test store");
+        let (index, _) = SearchIndex::open(
+            &dir.join("index"),
+            SchemaSpec::builtin().expect("the built-in schema"),
+            Analyzers::without_dictionary(),
+        )
+        .expect("a test index");
+        (store, index)
+    }
+
     /// Opens the current generation for reading only (no writer lock), as
     /// `rapport search` does while a server may be running.
     pub fn open_read_only(

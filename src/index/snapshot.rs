@@ -154,10 +154,7 @@ fn copy_segments(source: &Path, dest: &Path, meta: &tantivy::IndexMeta) -> std::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::Analyzers;
     use crate::record::{Record, RecordKind};
-    use crate::schema::SchemaSpec;
-    use crate::store::Store;
 
     fn notes(batch: usize, n: usize) -> Vec<Record> {
         (0..n)
@@ -172,13 +169,7 @@ mod tests {
     #[test]
     fn snapshots_taken_while_commits_and_merges_run_open_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.redb")).unwrap();
-        let (index, _) = SearchIndex::open(
-            &dir.path().join("index"),
-            SchemaSpec::builtin().unwrap(),
-            Analyzers::without_dictionary(),
-        )
-        .unwrap();
+        let (store, index) = SearchIndex::open_with_store_for_tests(dir.path());
         store.apply_file("crm", "f0", "h", &notes(0, 50)).unwrap();
         index.catch_up(&store).unwrap();
         let done = std::sync::atomic::AtomicBool::new(false);

@@ -14,10 +14,9 @@ use tantivy::{BitSet, DocSet, SeekDangerResult, TERMINATED};
 
 use super::docs::*;
 use super::*;
+use crate::index::SearchIndex;
 use crate::index::search::{Filter, Grouping, SearchRequest, SearchResponse};
-use crate::index::{Analyzers, SearchIndex};
 use crate::record::{Record, RecordKind};
-use crate::schema::SchemaSpec;
 use crate::store::Store;
 
 const COUNTRIES: [&str; 3] = ["JP", "US", "DE"];
@@ -45,13 +44,7 @@ struct Fixture {
 /// A store and index holding one segment per batch.
 fn fixture(batches: &[Vec<Record>]) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("s.redb")).unwrap();
-    let (index, _) = SearchIndex::open(
-        &dir.path().join("index"),
-        SchemaSpec::builtin().unwrap(),
-        Analyzers::without_dictionary(),
-    )
-    .unwrap();
+    let (store, index) = SearchIndex::open_with_store_for_tests(dir.path());
     for (i, batch) in batches.iter().enumerate() {
         store
             .apply_file("crm", &format!("f{i}"), "h", batch)
