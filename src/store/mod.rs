@@ -512,10 +512,28 @@ fn read_u64(
 }
 
 fn decode_record(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: id.to_string(),
+    serde_json::from_slice(bytes).map_err(|e| corrupt(id, e))
+}
+
+/// The error for a value under `key` that cannot be read back.
+fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_string(),
         message: e.to_string(),
-    })
+    }
+}
+
+/// The JSON value stored under `key` in a table of bytes, if there is one.
+fn read_json<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match table.get(key).map_err(db)? {
+        Some(bytes) => serde_json::from_slice(bytes.value())
+            .map(Some)
+            .map_err(|e| corrupt(key, e)),
+        None => Ok(None),
+    }
 }
 
 mod export;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{ChangeLog, RECORDS, Store, StoreError, db, decode_record};
+use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
 use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair};
 
@@ -30,13 +30,6 @@ pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreErr
     txn.open_table(ENTITIES).map_err(db)?;
     txn.open_table(ALIASES).map_err(db)?;
     Ok(())
-}
-
-fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    }
 }
 
 pub(super) fn apply_assignment(
@@ -137,12 +130,7 @@ impl Store {
     pub fn entity(&self, id: &str) -> Result<Option<Entity>, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(ENTITIES).map_err(db)?;
-        match table.get(id).map_err(db)? {
-            Some(bytes) => serde_json::from_slice(bytes.value())
-                .map(Some)
-                .map_err(|e| corrupt(id, e)),
-            None => Ok(None),
-        }
+        read_json(&table, id)
     }
 
     pub fn entities(&self) -> Result<Vec<Entity>, StoreError> {
@@ -166,12 +154,7 @@ impl Store {
     pub fn assignment(&self, record_id: &str) -> Result<Option<Assignment>, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(ASSIGNMENTS).map_err(db)?;
-        match table.get(record_id).map_err(db)? {
-            Some(bytes) => serde_json::from_slice(bytes.value())
-                .map(Some)
-                .map_err(|e| corrupt(record_id, e)),
-            None => Ok(None),
-        }
+        read_json(&table, record_id)
     }
 
     pub fn overrides(&self) -> Result<Overrides, StoreError> {

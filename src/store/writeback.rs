@@ -19,7 +19,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Map, Value};
 
 use super::resolution::{ASSIGNMENTS, ENTITIES};
-use super::{ChangeLog, RECORDS, Store, StoreError, db, decode_record};
+use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
 use crate::resolve::{Assignment, Entity, Member};
 
@@ -35,13 +35,6 @@ pub(super) const CUSTOMER_ATTRIBUTES: TableDefinition<&str, &[u8]> =
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
     Ok(())
-}
-
-fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    }
 }
 
 fn attribute_key(customer: &str, key: &str) -> String {
@@ -78,30 +71,12 @@ fn note_target(note: &Record) -> Option<&str> {
         .map(|l| l.target.as_str())
 }
 
-fn read_entity(entities: &BytesTable, id: &str) -> Result<Option<Entity>, StoreError> {
-    match entities.get(id).map_err(db)? {
-        Some(bytes) => serde_json::from_slice(bytes.value())
-            .map(Some)
-            .map_err(|e| corrupt(id, e)),
-        None => Ok(None),
-    }
-}
-
 fn write_entity(entities: &mut BytesTable, entity: &Entity) -> Result<(), StoreError> {
     let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
     entities
         .insert(entity.id.as_str(), bytes.as_slice())
         .map_err(db)?;
     Ok(())
-}
-
-fn read_assignment(table: &BytesTable, id: &str) -> Result<Option<Assignment>, StoreError> {
-    match table.get(id).map_err(db)? {
-        Some(bytes) => serde_json::from_slice(bytes.value())
-            .map(Some)
-            .map_err(|e| corrupt(id, e)),
-        None => Ok(None),
-    }
 }
 
 /// The entity a record assigned like `a` is a member of or attached to.
@@ -115,12 +90,12 @@ fn detach(
     entities: &mut BytesTable,
     note_id: &str,
 ) -> Result<(), StoreError> {
-    let Some(old) = read_assignment(assignments, note_id)? else {
+    let Some(old) = read_json::<Assignment>(assignments, note_id)? else {
         return Ok(());
     };
     assignments.remove(note_id).map_err(db)?;
     if let Some(holder) = holder(&old)
-        && let Some(mut entity) = read_entity(entities, holder)?
+        && let Some(mut entity) = read_json::<Entity>(entities, holder)?
     {
         entity.attached.retain(|m| m.record != note_id);
         write_entity(entities, &entity)?;
@@ -145,7 +120,7 @@ fn attach(
     let bytes = serde_json::to_vec(&assignment).map_err(|e| corrupt(note_id, e))?;
     assignments.insert(note_id, bytes.as_slice()).map_err(db)?;
     if let Some(holder) = holder(&assignment)
-        && let Some(mut entity) = read_entity(entities, holder)?
+        && let Some(mut entity) = read_json::<Entity>(entities, holder)?
     {
         entity.attached.retain(|m| m.record != note_id);
         entity.attached.push(Member {
@@ -159,13 +134,13 @@ fn attach(
 
 /// Every record of an entity (and of its people, for an organisation).
 fn entity_records(entities: &BytesTable, id: &str) -> Result<Vec<String>, StoreError> {
-    let Some(entity) = read_entity(entities, id)? else {
+    let Some(entity) = read_json::<Entity>(entities, id)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     let mut all = vec![entity];
     for person in all[0].people.clone() {
-        if let Some(p) = read_entity(entities, &person)? {
+        if let Some(p) = read_json::<Entity>(entities, &person)? {
             all.push(p);
         }
     }
@@ -212,7 +187,7 @@ impl Store {
             detach(&mut assignments, &mut entities, &id)?;
             assignment = match note_target(note) {
                 Some(target) => {
-                    let target_assignment = read_assignment(&assignments, target)?;
+                    let target_assignment = read_json::<Assignment>(&assignments, target)?;
                     attach(
                         &mut assignments,
                         &mut entities,
