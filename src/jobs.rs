@@ -386,12 +386,13 @@ impl Jobs {
         if !is_idle_pass(&newest) {
             return;
         }
+        // Each job's state is read in place: no copy of 200 views per pass.
         lock(&self.recent).retain(|other| {
-            if other.id() == newest.id {
-                return true;
-            }
-            let view = other.view();
-            !(is_idle_pass(&view) && view.source == newest.source && view.trigger == newest.trigger)
+            let view = lock(&other.view);
+            view.id == newest.id
+                || !(is_idle_pass(&view)
+                    && view.source == newest.source
+                    && view.trigger == newest.trigger)
         });
     }
 
