@@ -480,7 +480,7 @@ impl<'a> QueryBuilder<'a> {
                     .map(|(i, t)| (i, Term::from_field_text(field, t)))
                     .collect();
                 let phrase: Box<dyn Query> = Box::new(PhraseQuery::new_with_offset(terms));
-                if let Some(pairs) = self.pairs_clause(&spec.name, many) {
+                if let Some(pairs) = self.pairs_clause(&spec.name, kind, many) {
                     // The phrase itself tells which hits matched in this
                     // field and what to highlight; the pairs find them.
                     self.record(&spec.name, &*boosted(phrase, boost));
@@ -495,13 +495,18 @@ impl<'a> QueryBuilder<'a> {
         Some(query)
     }
 
-    /// The phrase `tokens` of the field `name` as adjacent pairs in its
-    /// pairs field, when the schema has one: one term for two tokens, a
-    /// phrase of pairs for more. It matches exactly what the phrase does.
-    fn pairs_clause(&self, name: &str, tokens: &[String]) -> Option<Box<dyn Query>> {
+    /// The phrase `tokens` of the field `name` (analysed by `kind`) as
+    /// adjacent pairs in its pairs field, when the schema has one that pairs
+    /// `kind`: one term for two tokens, a phrase of pairs for more. It
+    /// matches exactly what the phrase does.
+    fn pairs_clause(
+        &self,
+        name: &str,
+        kind: TokenizerKind,
+        tokens: &[String],
+    ) -> Option<Box<dyn Query>> {
         let pairs_name = format!("{name}{PAIRS_SUFFIX}");
-        let paired = self.index.spec().field(&pairs_name)?.tokenizer?.paired()?;
-        if self.index.spec().field(name)?.analyzer()? != paired {
+        if self.index.spec().field(&pairs_name)?.tokenizer?.paired()? != kind {
             return None;
         }
         let field = self.index.field(&pairs_name)?;
