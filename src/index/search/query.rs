@@ -18,11 +18,13 @@ use std::sync::Arc;
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, DfaWrapper, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery,
-    Query, QueryParser, RangeQuery, TermQuery,
+    Query, QueryParser, RangeQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
+use super::conjunction::all_of;
+use super::conjunction::leaf::ScoredTerm;
 use super::fuzzy::{SharedFuzzyQuery, automaton};
 use super::highlight::LooseTerms;
 use super::parse::Node;
@@ -75,9 +77,15 @@ pub struct QueryBuilder<'a> {
 
 fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
     if (boost - 1.0).abs() < f32::EPSILON {
-        query
-    } else {
-        Box::new(BoostQuery::new(query, boost))
+        return query;
+    }
+    match query.downcast_ref::<ScoredTerm>() {
+        // Read block by block in a conjunction; the same weight as
+        // `BoostQuery(TermQuery)` elsewhere.
+        Some(term) if term.boost == 1.0 => {
+            Box::new(ScoredTerm::new(term.term.clone(), term.option, boost))
+        }
+        _ => Box::new(BoostQuery::new(query, boost)),
     }
 }
 
@@ -261,6 +269,10 @@ impl<'a> QueryBuilder<'a> {
         if positive.len() == 1 && negative.is_empty() {
             return positive.pop();
         }
+        if occur == Occur::Must && negative.is_empty() {
+            let words: Vec<&dyn Query> = positive.iter().map(|q| &**q).collect();
+            return Some(Box::new(all_of(&words)));
+        }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> =
             positive.into_iter().map(|q| (occur, q)).collect();
         if clauses.is_empty() {
@@ -313,7 +325,7 @@ impl<'a> QueryBuilder<'a> {
         match self.index.field("phone_keys") {
             Some(field) => {
                 let q: Box<dyn Query> = boosted(
-                    Box::new(TermQuery::new(
+                    Box::new(ScoredTerm::exact(
                         Term::from_field_text(field, nsn),
                         IndexRecordOption::Basic,
                     )),
@@ -352,7 +364,7 @@ impl<'a> QueryBuilder<'a> {
             for name in ID_FIELDS {
                 if let Some(field) = self.index.field(name) {
                     let q = boosted(
-                        Box::new(TermQuery::new(
+                        Box::new(ScoredTerm::exact(
                             Term::from_field_text(field, text),
                             IndexRecordOption::Basic,
                         )),
@@ -366,7 +378,7 @@ impl<'a> QueryBuilder<'a> {
                 && let (Ok(email), Some(field)) = (Email::parse(text), self.index.field("emails"))
             {
                 let q = boosted(
-                    Box::new(TermQuery::new(
+                    Box::new(ScoredTerm::exact(
                         Term::from_field_text(field, email.as_str()),
                         IndexRecordOption::Basic,
                     )),
@@ -386,7 +398,7 @@ impl<'a> QueryBuilder<'a> {
                 && let Some(field) = self.index.field("suggest")
             {
                 let q = boosted(
-                    Box::new(TermQuery::new(
+                    Box::new(ScoredTerm::exact(
                         Term::from_field_text(field, &folded),
                         IndexRecordOption::Basic,
                     )),
@@ -426,8 +438,10 @@ impl<'a> QueryBuilder<'a> {
             ),
             [single] => {
                 let term = Term::from_field_text(field, single);
-                let exact: Box<dyn Query> =
-                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
+                let exact: Box<dyn Query> = Box::new(ScoredTerm::exact(
+                    term.clone(),
+                    IndexRecordOption::WithFreqs,
+                ));
                 let textual = matches!(
                     kind,
                     TokenizerKind::Text | TokenizerKind::English | TokenizerKind::Japanese
@@ -468,7 +482,7 @@ impl<'a> QueryBuilder<'a> {
                 }
             }
             many if matches!(kind, TokenizerKind::Keyword | TokenizerKind::Exact) => {
-                Box::new(TermQuery::new(
+                Box::new(ScoredTerm::exact(
                     Term::from_field_text(field, &many.join(" ")),
                     IndexRecordOption::Basic,
                 ))
@@ -517,7 +531,7 @@ impl<'a> QueryBuilder<'a> {
             .collect();
         Some(match terms.len() {
             0 => return None,
-            1 => Box::new(TermQuery::new(
+            1 => Box::new(ScoredTerm::exact(
                 terms.remove(0).1,
                 IndexRecordOption::WithFreqs,
             )),
