@@ -511,8 +511,9 @@ impl<'a> QueryBuilder<'a> {
 
     /// The phrase `tokens` of the field `name` (analysed by `kind`) as
     /// adjacent pairs in its pairs field, when the schema has one that pairs
-    /// `kind`: one term for two tokens, a phrase of pairs for more. It
-    /// matches exactly what the phrase does.
+    /// `kind`: one term for two tokens, a phrase of pairs for more, in which
+    /// every other pair is left out ([`needed_pair`]). It matches exactly
+    /// what the phrase does.
     fn pairs_clause(
         &self,
         name: &str,
@@ -524,9 +525,11 @@ impl<'a> QueryBuilder<'a> {
             return None;
         }
         let field = self.index.field(&pairs_name)?;
+        let pairs = tokens.len().saturating_sub(1);
         let mut terms: Vec<(usize, Term)> = tokens
             .windows(2)
             .enumerate()
+            .filter(|(i, _)| needed_pair(*i, pairs))
             .map(|(i, w)| (i, Term::from_field_text(field, &pair_text(&w[0], &w[1]))))
             .collect();
         Some(match terms.len() {
@@ -594,6 +597,16 @@ impl<'a> QueryBuilder<'a> {
     }
 }
 
+/// Whether pair `i` of `pairs` adjacent pairs is needed in a phrase of
+/// pairs: the first, every other one, and the last. Pair `i` holds tokens
+/// `i` and `i + 1`, so pairs `i` and `i + 2` at their offsets already fix
+/// tokens `i` to `i + 3`, and the pair between them adds nothing but
+/// postings to read (a Japanese word in the bigram field is a phrase of
+/// many pairs).
+fn needed_pair(i: usize, pairs: usize) -> bool {
+    i.is_multiple_of(2) || i + 1 == pairs
+}
+
 /// `attrs.PATH:"text"` through tantivy's parser, which knows how JSON paths
 /// and their values are indexed.
 pub fn attrs_query(
@@ -647,5 +660,32 @@ pub fn exact_value_query(
             )))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needed_pair;
+
+    /// The pairs kept still fix every token: the first and last pairs are
+    /// kept and no two kept pairs are more than two apart, so each token
+    /// sits in a kept pair at a fixed offset.
+    #[test]
+    fn the_pairs_kept_fix_every_token_of_the_phrase() {
+        for pairs in 1..20 {
+            let kept: Vec<usize> = (0..pairs).filter(|&i| needed_pair(i, pairs)).collect();
+            assert_eq!(kept.first(), Some(&0), "{pairs}");
+            assert_eq!(kept.last(), Some(&(pairs - 1)), "{pairs}");
+            assert!(kept.windows(2).all(|w| w[1] - w[0] <= 2), "{kept:?}");
+            let tokens = pairs + 1;
+            for token in 0..tokens {
+                assert!(
+                    kept.iter().any(|&p| p == token || p + 1 == token),
+                    "token {token} of {tokens}: {kept:?}"
+                );
+            }
+            // About half are read.
+            assert!(kept.len() <= pairs / 2 + 1, "{kept:?}");
+        }
     }
 }
