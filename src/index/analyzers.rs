@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use lindera::segmenter::Segmenter;
 use tantivy::tokenizer::{
-    Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-    TokenizerManager,
+    LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
 };
 
+use super::cached_stemmer::CachedEnglishStemmer;
 use super::extra_tokenizers::{CjkBigramTokenizer, PairTokenizer, PrefixTokenizer};
 use super::japanese_dictionary::{DictionaryError, load_or_build_ipadic};
 use super::text_tokenizer::{MixedTextTokenizer, ipadic_segmenter};
@@ -73,7 +73,7 @@ impl Analyzers {
             TokenizerKind::Text => TextAnalyzer::builder(mixed)
                 .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
                 .filter(LowerCaser)
-                .filter(Stemmer::new(Language::English))
+                .filter(CachedEnglishStemmer)
                 .build(),
             TokenizerKind::Japanese => TextAnalyzer::builder(mixed)
                 .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
@@ -82,7 +82,7 @@ impl Analyzers {
             TokenizerKind::English => TextAnalyzer::builder(SimpleTokenizer::default())
                 .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
                 .filter(LowerCaser)
-                .filter(Stemmer::new(Language::English))
+                .filter(CachedEnglishStemmer)
                 .build(),
             TokenizerKind::Keyword => TextAnalyzer::builder(RawTokenizer::default())
                 .filter(LowerCaser)

@@ -7,6 +7,7 @@
 //! holds is saved in each tantivy commit, so after a crash it resumes there.
 
 pub mod analyzers;
+pub mod cached_stemmer;
 pub mod document;
 pub mod extra_tokenizers;
 pub mod japanese_dictionary;
