@@ -86,6 +86,13 @@ fn searches() -> Vec<Vec<(&'static str, String)>> {
         ("facets", "owner,stage".into()),
         ("filter.owner", "Mori".into()),
     ]);
+    // Several words, unscored (sorted by date) and filtered.
+    out.push(vec![
+        ("q", "billing dispute".into()),
+        ("group", "none".into()),
+        ("sort", "date".into()),
+        ("filter.owner", "Mori".into()),
+    ]);
     out.push(vec![
         ("q", "discount".into()),
         ("group", "customer".into()),

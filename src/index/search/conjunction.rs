@@ -215,7 +215,7 @@ impl Weight for WordsWeight {
         callback: &mut dyn FnMut(DocId, Score),
     ) -> tantivy::Result<()> {
         if let Some(mut conjunction) = self.conjunction(reader, 1.0)? {
-            conjunction.for_each(callback);
+            conjunction.for_each_until(TERMINATED, callback);
         }
         Ok(())
     }

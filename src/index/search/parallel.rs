@@ -24,6 +24,8 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{EnableScoring, Query, Weight};
 use tantivy::{DocId, DocSet, Searcher, SegmentOrdinal};
 
+use super::conjunction::window::WindowedConjunction;
+
 /// No range is cut smaller than this many documents: below it, setting up
 /// another scorer costs more than the core it brings.
 const MIN_RANGE_DOCS: u32 = 16_384;
@@ -191,6 +193,15 @@ fn collect_range<C: Collector>(
     let mut doc = scorer.doc();
     if doc < range.start {
         doc = scorer.seek(range.start);
+    }
+    if let Some(conjunction) = scorer.downcast_mut::<WindowedConjunction>() {
+        // A window at a time, without two virtual calls per match.
+        conjunction.for_each_until(range.end, &mut |doc, score| {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                child.collect(doc, if scoring { score } else { 0.0 });
+            }
+        });
+        return Ok(child.harvest());
     }
     while doc < range.end {
         if alive.is_none_or(|a| a.is_alive(doc)) {

@@ -252,6 +252,51 @@ fn matches_and_scores_exactly_as_tantivy_boolean_queries() {
     }
 }
 
+/// The matches read in ranges of `step` documents through
+/// `for_each_until`, as the search pool reads them.
+fn matches_in_ranges(
+    searcher: &Searcher,
+    query: &dyn Query,
+    step: u32,
+) -> Vec<(usize, DocId, u32)> {
+    let weight = query
+        .weight(EnableScoring::enabled_from_searcher(searcher))
+        .expect("weight");
+    let mut out = Vec::new();
+    for (s, reader) in searcher.segment_readers().iter().enumerate() {
+        let mut scorer = weight.scorer(reader, 1.0).expect("scorer");
+        let Some(conjunction) = scorer.downcast_mut::<WindowedConjunction>() else {
+            continue;
+        };
+        let mut end = 0;
+        while conjunction.doc() != TERMINATED {
+            end += step;
+            conjunction.for_each_until(end, &mut |doc, score| {
+                assert!(doc < end, "{doc} read before {end}");
+                out.push((s, doc, score.to_bits()));
+            });
+            assert!(conjunction.doc() >= end);
+        }
+    }
+    out
+}
+
+#[test]
+fn read_in_ranges_it_reads_each_match_once() {
+    let (index, fields) = index();
+    let searcher = index.reader().expect("reader").searcher();
+    let ours = [word(&fields, "alpha", true), word(&fields, "bravo", true)];
+    let expected = matches(&searcher, &*windowed(&ours));
+    assert!(expected.len() > 100);
+    for step in [1, 2, 3, 64, 100, 4096, 5000, 100_000] {
+        assert_eq!(
+            matches_in_ranges(&searcher, &*windowed(&ours), step),
+            expected,
+            "ranges of {step}"
+        );
+    }
+}
+
 #[test]
 fn nested_unions_and_other_queries_score_as_tantivy_does() {
     let (index, fields) = index();

@@ -270,12 +270,23 @@ impl WindowedConjunction {
         }
     }
 
-    /// `callback(doc, score)` for every match from the current document on.
-    pub fn for_each(&mut self, callback: &mut dyn FnMut(DocId, Score)) {
-        while self.doc != TERMINATED {
+    /// `callback(doc, score)` for every match from the current document
+    /// on, before `end`; the current document is then the first match at or
+    /// after `end`.
+    pub fn for_each_until(&mut self, end: DocId, callback: &mut dyn FnMut(DocId, Score)) {
+        while self.doc < end {
             callback(self.doc, self.score());
-            while let Some(doc) = self.pop() {
-                callback(doc, self.scratch.totals[(doc - self.start) as usize]);
+            loop {
+                match self.pop() {
+                    Some(doc) if doc < end => {
+                        callback(doc, self.scratch.totals[(doc - self.start) as usize]);
+                    }
+                    Some(doc) => {
+                        self.doc = doc;
+                        return;
+                    }
+                    None => break,
+                }
             }
             self.doc = self.next_window(self.start.saturating_add(WINDOW));
         }
