@@ -1,7 +1,7 @@
 //! The leaves of a windowed conjunction: a term read a block of postings at
-//! a time and scored with BM25 only for the documents that survive, or any
-//! other scorer, scored as it is read. Also the query a term is searched
-//! with ([`ScoredTerm`]), so that the conjunction can recognise it.
+//! a time and scored from a table of its BM25 scores, or any other scorer,
+//! read and scored through its `Scorer` calls. Also the query a term is
+//! searched with ([`ScoredTerm`]), so that the conjunction can recognise it.
 //!
 //! A term leaf must never score differently from tantivy's `TermScorer`:
 //! it reads the same postings with the same options and calls the same
