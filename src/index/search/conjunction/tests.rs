@@ -1,9 +1,9 @@
 //! The windowed conjunction against tantivy's own boolean queries on a
 //! generated index of three segments with deletes: the same documents with
-//! bit-identical scores, through `advance`, `seek` and inside another
-//! intersection.
+//! bit-identical scores, through `advance`, `seek`, `for_each`, in ranges
+//! and inside another intersection.
 
-use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{Field, INDEXED, IndexRecordOption, STRING, Schema, TEXT};
 use tantivy::{DocId, DocSet, Index, IndexWriter, Searcher, TERMINATED, Term, doc};
 
@@ -151,11 +151,15 @@ fn nested_word(fields: &Fields, text: &str, scored: bool) -> Box<dyn Query> {
     ]))
 }
 
+fn scored_weight(searcher: &Searcher, query: &dyn Query) -> Box<dyn Weight> {
+    query
+        .weight(EnableScoring::enabled_from_searcher(searcher))
+        .expect("weight")
+}
+
 /// Every (segment, doc, score bits) the query's scorers produce.
 fn matches(searcher: &Searcher, query: &dyn Query) -> Vec<(usize, DocId, u32)> {
-    let weight = query
-        .weight(EnableScoring::enabled_from_searcher(searcher))
-        .expect("weight");
+    let weight = scored_weight(searcher, query);
     let mut out = Vec::new();
     for (s, reader) in searcher.segment_readers().iter().enumerate() {
         let mut scorer = weight.scorer(reader, 1.0).expect("scorer");
@@ -169,9 +173,7 @@ fn matches(searcher: &Searcher, query: &dyn Query) -> Vec<(usize, DocId, u32)> {
 
 /// The same through `Weight::for_each`, as tantivy's collectors read it.
 fn matches_for_each(searcher: &Searcher, query: &dyn Query) -> Vec<(usize, DocId, u32)> {
-    let weight = query
-        .weight(EnableScoring::enabled_from_searcher(searcher))
-        .expect("weight");
+    let weight = scored_weight(searcher, query);
     let mut out = Vec::new();
     for (s, reader) in searcher.segment_readers().iter().enumerate() {
         weight
@@ -185,9 +187,7 @@ fn matches_for_each(searcher: &Searcher, query: &dyn Query) -> Vec<(usize, DocId
 
 /// (target, landed doc, score bits) of a series of seeks in every segment.
 fn seeks(searcher: &Searcher, query: &dyn Query, step: u32) -> Vec<(DocId, DocId, u32)> {
-    let weight = query
-        .weight(EnableScoring::enabled_from_searcher(searcher))
-        .expect("weight");
+    let weight = scored_weight(searcher, query);
     let mut out = Vec::new();
     for reader in searcher.segment_readers() {
         let mut scorer = weight.scorer(reader, 1.0).expect("scorer");
@@ -259,9 +259,7 @@ fn matches_in_ranges(
     query: &dyn Query,
     step: u32,
 ) -> Vec<(usize, DocId, u32)> {
-    let weight = query
-        .weight(EnableScoring::enabled_from_searcher(searcher))
-        .expect("weight");
+    let weight = scored_weight(searcher, query);
     let mut out = Vec::new();
     for (s, reader) in searcher.segment_readers().iter().enumerate() {
         let mut scorer = weight.scorer(reader, 1.0).expect("scorer");
@@ -355,9 +353,7 @@ fn the_query_builder_shape_uses_the_windowed_scorer() {
     let (index, fields) = index();
     let searcher = index.reader().expect("reader").searcher();
     let query = windowed(&[word(&fields, "alpha", true), word(&fields, "bravo", true)]);
-    let weight = query
-        .weight(EnableScoring::enabled_from_searcher(&searcher))
-        .expect("weight");
+    let weight = scored_weight(&searcher, &*query);
     let scorer = weight
         .scorer(&searcher.segment_readers()[0], 1.0)
         .expect("scorer");
