@@ -14,8 +14,10 @@ use std::cell::RefCell;
 use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
-/// Words remembered per thread before the memo starts over.
-const REMEMBERED_WORDS: usize = 32_768;
+/// Words remembered per thread before the memo starts over: at most about
+/// 1 MB per thread (a page of hits needs a few hundred words; the blocking
+/// pool's threads, which may be many under load, drop theirs when idle).
+const REMEMBERED_WORDS: usize = 8_192;
 /// Longer words are stemmed every time (they are rarely repeated).
 const LONGEST_REMEMBERED: usize = 32;
 

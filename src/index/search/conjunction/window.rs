@@ -91,8 +91,9 @@ struct Scratch {
     touched: Vec<Marks>,
 }
 
-/// Scratch arrays kept per thread, at most this many.
-const KEPT_SCRATCH: usize = 4;
+/// Scratch arrays kept per thread, at most this many (a thread runs one
+/// search at a time, and a search one conjunction scorer at a time).
+const KEPT_SCRATCH: usize = 2;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
