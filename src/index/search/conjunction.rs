@@ -59,22 +59,15 @@ pub fn all_of(queries: &[&dyn Query]) -> WordsConjunction {
     WordsConjunction { words }
 }
 
-/// Whether `query` is a union: a boolean query of `Should` clauses only.
-fn is_union(query: &dyn Query) -> bool {
-    query.downcast_ref::<BooleanQuery>().is_some_and(|union| {
-        let clauses = union.clauses();
-        !clauses.is_empty()
-            && union.get_minimum_number_should_match() <= 1
-            && clauses.iter().all(|(occur, _)| *occur == Occur::Should)
-    })
-}
-
-/// The clauses of a union, when `query` is one.
+/// The clauses of a union (a boolean query of `Should` clauses only), when
+/// `query` is one.
 fn alternatives(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
-    let union = query
-        .downcast_ref::<BooleanQuery>()
-        .filter(|_| is_union(query))?;
-    Some(union.clauses().iter().map(|(_, q)| q.box_clone()).collect())
+    let union = query.downcast_ref::<BooleanQuery>()?;
+    let clauses = union.clauses();
+    let is_union = !clauses.is_empty()
+        && union.get_minimum_number_should_match() <= 1
+        && clauses.iter().all(|(occur, _)| *occur == Occur::Should);
+    is_union.then(|| clauses.iter().map(|(_, q)| q.box_clone()).collect())
 }
 
 impl Query for WordsConjunction {

@@ -142,7 +142,7 @@ impl TermLeaf {
             fieldnorms,
             scores: scores(),
         };
-        Ok((leaf.doc() != TERMINATED).then_some(leaf))
+        Ok(Some(leaf))
     }
 
     #[inline]
@@ -259,13 +259,6 @@ pub enum Leaf {
 }
 
 impl Leaf {
-    pub fn doc(&self) -> DocId {
-        match self {
-            Leaf::Term(term) => term.doc(),
-            Leaf::Other(scorer) => scorer.doc(),
-        }
-    }
-
     pub fn seek(&mut self, target: DocId) -> DocId {
         match self {
             Leaf::Term(term) => term.seek(target),

@@ -67,6 +67,13 @@ struct Word {
     leaves: Vec<usize>,
 }
 
+impl Word {
+    /// The postings its leaves will read.
+    fn cost(&self, slots: &[Leaf]) -> u64 {
+        self.leaves.iter().map(|&i| slots[i].cost()).sum()
+    }
+}
+
 pub struct WindowedConjunction {
     slots: Vec<Leaf>,
     words: Vec<Word>,
@@ -170,7 +177,7 @@ impl WindowedConjunction {
                 Word { root, leaves }
             })
             .collect();
-        words.sort_by_key(|w| w.leaves.iter().map(|&i| slots[i].cost()).sum::<u64>());
+        words.sort_by_key(|w| w.cost(&slots));
         let depth = words
             .iter()
             .map(|w| w.root.depth())
@@ -439,7 +446,7 @@ impl DocSet for WindowedConjunction {
         let hint = self
             .words
             .iter()
-            .map(|w| w.leaves.iter().map(|&i| self.slots[i].cost()).sum::<u64>())
+            .map(|w| w.cost(&self.slots))
             .min()
             .unwrap_or(0);
         u32::try_from(hint).unwrap_or(u32::MAX)
