@@ -18,6 +18,7 @@ use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::customer_set::CustomerSet;
+use super::doc_ords::{DocOrds, doc_ords};
 use super::facet_paths;
 use super::grouping::{ords_to_hashes, ords_to_strings};
 use super::segment_cache::CustomerNumbers;
@@ -44,6 +45,10 @@ pub enum Counted {
 
 pub struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
+    /// Each column's values per document, as one array read.
+    dense: Vec<Option<Arc<DocOrds>>>,
+    /// The `customer_id` column's ordinals per document (grouped mode).
+    customer_ords: Option<Arc<DocOrds>>,
     customers: Option<(Option<StrColumn>, Option<StrColumn>)>,
     /// This segment's customer ordinals → searcher-wide customer numbers.
     numbers: Option<(Arc<CustomerNumbers>, tantivy::index::SegmentId)>,
@@ -78,6 +83,14 @@ impl Collector for FacetCounts {
             .iter()
             .map(|f| fast.str(f))
             .collect::<Result<_, _>>()?;
+        let segment = reader.segment_id();
+        let max_doc = reader.max_doc();
+        let dense = self
+            .fields
+            .iter()
+            .zip(&columns)
+            .map(|(name, c)| c.as_ref().map(|c| doc_ords(segment, name, c, max_doc)))
+            .collect();
         let record_counts = columns
             .iter()
             .map(|c| vec![0; c.as_ref().map(|c| c.num_terms()).unwrap_or(0)])
@@ -92,6 +105,7 @@ impl Collector for FacetCounts {
             .as_ref()
             .map(|n| (n.clone(), reader.segment_id()));
         let customer_column = customers.as_ref().and_then(|c| c.0.as_ref());
+        let customer_ords = customer_column.map(|c| doc_ords(segment, "customer_id", c, max_doc));
         let customer_terms = customer_column.map(|c| c.num_terms()).unwrap_or(0);
         let words_per_value = customer_terms.div_ceil(64);
         let seen = columns
@@ -107,6 +121,8 @@ impl Collector for FacetCounts {
             pairs: vec![Vec::new(); columns.len()],
             multi: vec![Vec::new(); columns.len()],
             columns,
+            dense,
+            customer_ords,
             customers,
             numbers,
             record_counts,
@@ -160,11 +176,11 @@ impl FacetSegment {
     /// The record's customer as a slot: its customer ord (even) or, for a
     /// record without a customer, its id ord (odd).
     fn customer_of(&self, doc: DocId) -> u64 {
-        let Some((customers, ids)) = &self.customers else {
+        let Some((_, ids)) = &self.customers else {
             return 0;
         };
-        match customers.as_ref().and_then(|c| c.term_ords(doc).next()) {
-            Some(ord) => ord * 2,
+        match self.customer_ords.as_ref().and_then(|c| c.first(doc)) {
+            Some(ord) => u64::from(ord) * 2,
             None => ids
                 .as_ref()
                 .and_then(|c| c.term_ords(doc).next())
@@ -218,39 +234,42 @@ impl FacetSegment {
     /// Counts `doc`'s values; `customer` is its slot (see `customer_of`)
     /// in grouped mode, read once by the caller when it already has it.
     pub fn collect_for(&mut self, doc: DocId, customer: Option<u64>) {
-        for i in 0..self.columns.len() {
-            let Some(column) = &self.columns[i] else {
+        let words_per_value = self.words_per_value;
+        for i in 0..self.dense.len() {
+            let Some(ords) = &self.dense[i] else {
                 continue;
             };
-            for ord in column.term_ords(doc) {
-                match customer {
-                    Some(c) => {
+            match customer {
+                Some(c) => {
+                    let seen = &mut self.seen[i];
+                    let pairs = &mut self.pairs[i];
+                    ords.for_each(doc, |ord| {
                         // Even slots are customer ordinals (see customer_of).
                         if c % 2 == 0
-                            && let Some(seen) = &mut self.seen[i]
+                            && let Some(seen) = seen
                         {
                             let customer = (c / 2) as usize;
-                            let at = ord as usize * self.words_per_value + customer / 64;
+                            let at = ord as usize * words_per_value + customer / 64;
                             if let Some(word) = seen.get_mut(at) {
                                 *word |= 1 << (customer % 64);
-                                continue;
+                                return;
                             }
                         }
-                        self.pairs[i].push((ord, c));
-                    }
-                    None => {
-                        if let Some(slot) = self.record_counts[i].get_mut(ord as usize) {
+                        pairs.push((u64::from(ord), c));
+                    });
+                }
+                None => {
+                    let counts = &mut self.record_counts[i];
+                    ords.for_each(doc, |ord| {
+                        if let Some(slot) = counts.get_mut(ord as usize) {
                             *slot += 1;
                         }
+                    });
+                    if ords.count(doc) > 1 {
+                        let mut all = Vec::new();
+                        ords.for_each(doc, |ord| all.push(u64::from(ord)));
+                        self.multi[i].push(all);
                     }
-                }
-            }
-            if customer.is_none() {
-                let mut ords = column.term_ords(doc);
-                if let (Some(first), Some(second)) = (ords.next(), ords.next()) {
-                    let mut all = vec![first, second];
-                    all.extend(ords);
-                    self.multi[i].push(all);
                 }
             }
         }

@@ -13,6 +13,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
+use super::doc_ords::{DocOrds, doc_ords};
 use super::request::{Order, SortBy};
 use super::segment_cache::{self, CustomerNumbers};
 
@@ -267,6 +268,8 @@ pub struct GroupsSegment {
     segment: SegmentOrdinal,
     segment_id: tantivy::index::SegmentId,
     customers: Option<StrColumn>,
+    /// The customer-id ordinal of every document of the segment.
+    customer_ords: Option<Arc<DocOrds>>,
     /// Searcher-wide number of each customer-id ordinal of this segment.
     numbers: Option<Arc<CustomerNumbers>>,
     ids: Option<StrColumn>,
@@ -287,7 +290,11 @@ impl Collector for Groups {
         let fast = reader.fast_fields();
         let customers = fast.str("customer_id")?;
         let terms = customers.as_ref().map(|c| c.num_terms()).unwrap_or(0);
+        let customer_ords = customers
+            .as_ref()
+            .map(|c| doc_ords(reader.segment_id(), "customer_id", c, reader.max_doc()));
         Ok(GroupsSegment {
+            customer_ords,
             ranking: SegmentRanking::new(self.ranking, reader),
             segment,
             segment_id: reader.segment_id(),
@@ -344,9 +351,10 @@ impl GroupsSegment {
     pub fn collect_slot(&mut self, doc: DocId, score: Score) -> u64 {
         let key = self.ranking.key(doc, score);
         let customer = self
-            .customers
+            .customer_ords
             .as_ref()
-            .and_then(|c| c.term_ords(doc).next());
+            .and_then(|c| c.first(doc))
+            .map(u64::from);
         if let Some(ord) = customer
             && let Some(acc) = self.by_ord.get_mut(ord as usize)
         {

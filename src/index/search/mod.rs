@@ -13,6 +13,7 @@
 pub mod aggs;
 pub mod conjunction;
 pub mod customer_set;
+pub mod doc_ords;
 pub mod facet_paths;
 pub mod facets;
 pub mod filter_cache;
