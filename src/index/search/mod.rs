@@ -202,13 +202,25 @@ impl SearchIndex {
         );
         let _entered = span.enter();
         let started = std::time::Instant::now();
+        let cores = parallel::Cores::claim();
+        cores.run(|| {
+            let _entered = span.enter();
+            self.search_with(request, &cores, started)
+        })
+    }
+
+    fn search_with(
+        &self,
+        request: &SearchRequest,
+        cores: &parallel::Cores,
+        started: std::time::Instant,
+    ) -> Result<SearchResponse, QueryError> {
         request.check()?;
         for facet in &request.facets {
             self.check_facet(facet)?;
         }
         let (root, mut warnings, filters) = self.parsed_query(&request.q, &request.filters)?;
         let searcher = self.reader().searcher();
-        let cores = parallel::Cores::claim();
         let ranking = Ranking {
             sort: request.sort,
             order: request.order,
@@ -297,7 +309,7 @@ impl SearchIndex {
         }
         warnings.append(&mut built.warnings);
 
-        let renderer = Renderer::new(self, &searcher, &built, &cores);
+        let renderer = Renderer::new(self, &searcher, &built, cores);
         let mut response = SearchResponse {
             query: request.q.clone(),
             group: match request.group {

@@ -56,6 +56,16 @@ impl Cores {
         Cores { spread }
     }
 
+    /// Runs `f` (a whole search) on the pool when this search may spread,
+    /// so that its parallel steps start from a pool thread: the caller
+    /// then waits for the pool once per search instead of once per step.
+    pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match self.spread {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
     /// `f` over `items`, in order, on the pool when this search may spread.
     pub fn map<T: Sync, R: Send>(&self, items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
         match self.spread {
