@@ -242,3 +242,71 @@ fn paging_through_equal_scores_shows_every_customer_once() {
         assert_eq!(body["total"], 12, "{filter}: {body}");
     }
 }
+
+/// The search benchmark runs every case of its mix end to end on a small
+/// generated corpus (each query must answer 200 over HTTP) and reports
+/// figures for each phase, the HTTP floor among them.
+#[test]
+fn the_search_benchmark_measures_every_case_and_the_http_floor() {
+    let ws = Workspace::new();
+    ws.write_config(&[]);
+    let dir = ws.path().join("bench");
+    let out = ws.run(&[
+        "bench",
+        "search",
+        "--records",
+        "2000",
+        "--requests",
+        "12",
+        "--clients",
+        "2",
+        "--max-seconds",
+        "2",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["records"], 2000);
+    assert!(report["http_floor"]["requests"].as_u64().unwrap() > 0);
+    assert!(report["http_floor"]["p50_ms"].as_f64().unwrap() > 0.0);
+    let cases = report["cases"].as_array().unwrap();
+    let names: Vec<&str> = cases.iter().map(|c| c["case"].as_str().unwrap()).collect();
+    for expected in [
+        "single word",
+        "two words",
+        "phrase",
+        "typo",
+        "japanese",
+        "filtered",
+        "grouped",
+        "facets",
+        "aggregations",
+        "suggest",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    for case in cases {
+        for phase in ["direct", "http_1", "http_n"] {
+            assert!(
+                case[phase]["requests"].as_u64().unwrap() > 0,
+                "{} {phase}: {case}",
+                case["case"]
+            );
+        }
+        let added = case["http_added_p50_ms"].as_f64().unwrap();
+        let (http, direct) = (
+            case["http_1"]["p50_ms"].as_f64().unwrap(),
+            case["direct"]["p50_ms"].as_f64().unwrap(),
+        );
+        assert!((added - (http - direct)).abs() < 1e-9, "{case}");
+    }
+}

@@ -102,6 +102,8 @@ pub struct CaseReport {
     pub http_n: Latency,
     /// HTTP (one client) p50 over direct p50.
     pub http_ratio_p50: f64,
+    /// HTTP (one client) p50 minus direct p50: what HTTP adds, in ms.
+    pub http_added_p50_ms: f64,
     /// 1-minute load average when the case started.
     pub load_average: f64,
 }
@@ -112,6 +114,9 @@ pub struct BenchReport {
     pub build_store_s: Option<f64>,
     pub build_index_s: f64,
     pub clients: usize,
+    /// One client's round trips for a request the router answers without
+    /// work (a 404): the least any HTTP request costs on this machine.
+    pub http_floor: Latency,
     pub cases: Vec<CaseReport>,
 }
 
@@ -192,6 +197,11 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
     eprintln!("warm-up pass: {:.1} s", warm.elapsed().as_secs_f64());
     let mut reports = Vec::new();
     let (runtime, address) = serve_in_process(&app)?;
+    let http_floor = measure_floor(address, options)?;
+    eprintln!(
+        "http floor    (a 404, no work) p50 {:>7.3} ms p99 {:>7.3}",
+        http_floor.p50_ms, http_floor.p99_ms
+    );
     for case in &cases {
         let load_average = cpu::load_average().unwrap_or(0.0);
         let direct = measure_direct(&app, case, options)?;
@@ -214,12 +224,14 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
             http_n.p99_ms,
             http_n.per_second
         );
+        let added = http_1.p50_ms - direct.p50_ms;
         reports.push(CaseReport {
             case: case.name,
             direct,
             http_1,
             http_n,
             http_ratio_p50: ratio,
+            http_added_p50_ms: added,
             load_average,
         });
     }
@@ -229,8 +241,39 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
         build_store_s,
         build_index_s,
         clients: options.clients,
+        http_floor,
         cases: reports,
     })
+}
+
+/// Path of the floor probe: no route has it, so the router's fallback
+/// answers 404 at once.
+const FLOOR_PATH: &str = "/v1/bench-floor-probe";
+
+/// One client's round trips for [`FLOOR_PATH`].
+fn measure_floor(
+    address: std::net::SocketAddr,
+    options: &BenchOptions,
+) -> Result<Latency, BenchError> {
+    let mut connection = client::Connection::open(address)?;
+    let budget = Duration::from_secs(options.max_seconds);
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(options.requests);
+    for _ in 0..options.requests {
+        if started.elapsed() > budget {
+            break;
+        }
+        let t = Instant::now();
+        let status = connection.get(FLOOR_PATH)?;
+        samples.push(t.elapsed());
+        if status != 404 {
+            return Err(BenchError::Http {
+                path: FLOOR_PATH.into(),
+                status,
+            });
+        }
+    }
+    Ok(Latency::from(samples, started.elapsed()))
 }
 
 fn measure_direct(
@@ -352,21 +395,23 @@ fn measure_http(
 /// The report as a Markdown table.
 pub fn markdown(report: &BenchReport) -> String {
     let mut out = format!(
-        "{} records; index opened in {:.1} s{}\n\n",
+        "{} records; index opened in {:.1} s{}; HTTP floor (a 404 answered without work, 1 client) p50 {:.3} ms, p99 {:.3} ms\n\n",
         report.records,
         report.build_index_s,
         report
             .build_store_s
             .map(|s| format!(", corpus written to the store in {s:.1} s"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        report.http_floor.p50_ms,
+        report.http_floor.p99_ms
     );
     out.push_str(&format!(
-        "| query | direct p50 / p99 ms | direct CPU ms | HTTP 1 client p50 / p99 ms | HTTP CPU ms | HTTP ÷ direct (p50) | HTTP {} clients p50 / p99 ms | requests/s ({} clients) | load |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| query | direct p50 / p99 ms | direct CPU ms | HTTP 1 client p50 / p99 ms | HTTP CPU ms | HTTP ÷ direct (p50) | HTTP − direct (p50) ms | HTTP {} clients p50 / p99 ms | requests/s ({} clients) | load |\n|---|---|---|---|---|---|---|---|---|---|\n",
         report.clients, report.clients
     ));
     for c in &report.cases {
         out.push_str(&format!(
-            "| {} | {:.2} / {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2}× | {:.2} / {:.2} | {:.0} | {:.1} |\n",
+            "| {} | {:.2} / {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.2}× | {:+.2} | {:.2} / {:.2} | {:.0} | {:.1} |\n",
             c.case,
             c.direct.p50_ms,
             c.direct.p99_ms,
@@ -375,6 +420,7 @@ pub fn markdown(report: &BenchReport) -> String {
             c.http_1.p99_ms,
             c.http_1.cpu_ms,
             c.http_ratio_p50,
+            c.http_added_p50_ms,
             c.http_n.p50_ms,
             c.http_n.p99_ms,
             c.http_n.per_second,
