@@ -171,7 +171,7 @@ pub fn records() -> Vec<Record> {
     );
     r.names = vec!["International Business Machines".into()];
     r.company = Some("International Business Machines".into());
-    r.body = Some("Mainframe renewal talks.".into());
+    r.body = Some("Mainframe renewal talks: a match for the new plan.".into());
     r.created = date("2020-01-01");
     r.attrs
         .insert("industry".into(), json!("/industry/software/it"));

@@ -65,6 +65,43 @@ fn typo_and_prefix_matches_are_highlighted_and_listed() {
 }
 
 #[test]
+fn a_misspelt_word_of_a_body_is_corrected_only_where_nobody_wrote_it() {
+    let ws = fixture::workspace();
+    let server = ws.serve();
+
+    // "Mainframe" is written only in a body: misspelt, it still finds that
+    // record, highlighted there.
+    let typo = search_with(&server, &[("q", "Mainfrme"), ("group", "none")]);
+    assert_eq!(sorted_ids(&typo), vec!["crm:ORG-4"], "{typo}");
+    let org = hit(&typo, "crm:ORG-4");
+    let snippet = org["snippets"]["body"].as_str().unwrap_or_default();
+    assert!(snippet.contains("<mark>Mainframe</mark>"), "{org}");
+    assert!(
+        org["matched_fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "body"),
+        "{org}"
+    );
+    // The exact word ranks the same record first, with a higher score.
+    let exact = search_with(&server, &[("q", "Mainframe"), ("group", "none")]);
+    assert_eq!(sorted_ids(&exact), vec!["crm:ORG-4"], "{exact}");
+    assert!(
+        hit(&exact, "crm:ORG-4")["score"].as_f64() > org["score"].as_f64(),
+        "{exact} {typo}"
+    );
+
+    // "match" is in a body as typed, so it is taken as meant: the note that
+    // says "March" (one edit away) is not found through it. "mrach" is in
+    // no body, so it is corrected to "March".
+    let known = search_with(&server, &[("q", "match"), ("group", "none")]);
+    assert_eq!(sorted_ids(&known), vec!["crm:ORG-4"], "{known}");
+    let unknown = search_with(&server, &[("q", "Mrach"), ("group", "none")]);
+    assert_eq!(sorted_ids(&unknown), vec!["crm:NOTE-5"], "{unknown}");
+}
+
+#[test]
 fn ranges_in_the_query_match_the_filter_parameter() {
     let ws = fixture::workspace();
     let server = ws.serve();
