@@ -266,6 +266,36 @@ fn global() -> &'static FilterCache {
     CACHE.get_or_init(|| FilterCache::with_budget(BUDGET_BYTES))
 }
 
+/// Bytes of document sets kept for typo corrections (see [`corrected_docs`]).
+const CORRECTIONS_BUDGET_BYTES: usize = 32 * 1024 * 1024;
+
+/// The documents the corrected forms of typed words match, per segment
+/// (`fuzzy.rs`): a table of the same kind as the filters', with a budget
+/// of its own so that neither crowds the other out.
+fn corrections() -> &'static FilterCache {
+    static CACHE: OnceLock<FilterCache> = OnceLock::new();
+    CACHE.get_or_init(|| FilterCache::with_budget(CORRECTIONS_BUDGET_BYTES))
+}
+
+/// The documents of `segment` that `key` (a typed word, its field and its
+/// edit distance) matches through its corrected forms, from the
+/// corrections cache or computed by `compute` outside any lock. Like a
+/// filter's set, it holds deleted documents too: read it through
+/// [`CachedFilterScorer`], which applies the reader's alive bitset.
+pub fn corrected_docs(
+    segment: SegmentId,
+    key: &str,
+    compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
+) -> tantivy::Result<Arc<MatchingDocs>> {
+    let key: Key = (segment, key.into());
+    if let Some(found) = corrections().get(&key) {
+        return Ok(found);
+    }
+    let docs = Arc::new(compute()?);
+    corrections().insert(key, docs.clone());
+    Ok(docs)
+}
+
 /// How the process-wide filter cache has been used so far.
 pub fn stats() -> FilterCacheStats {
     global().stats()

@@ -6,7 +6,11 @@
 //!
 //! The terms an automaton accepts in a segment are remembered per segment
 //! ([`super::segment_cache`]): walking the term dictionary was the largest
-//! single cost of a one-word query.
+//! single cost of a one-word query. So are the documents those terms match,
+//! in the corrections cache ([`super::filter_cache::corrected_docs`], a
+//! byte-bounded table like the filters'): a misspelt surname that is also
+//! in note bodies would otherwise read all of Smith's postings again on
+//! every query.
 //!
 //! It matches the corrected forms only: the typed word itself is always
 //! searched by an exact clause next to it (query.rs), so leaving it out here
@@ -19,6 +23,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use tantivy::postings::TermInfo;
 use tantivy::query::{
     AutomatonWeight, BitSetDocSet, ConstScorer, DfaWrapper, EmptyScorer, EnableScoring,
     Explanation, FuzzyTermQuery, Query, Scorer, Weight,
@@ -26,6 +31,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, Term};
 
+use super::filter_cache::{self, CachedFilterScorer, MatchingDocs};
 use super::segment_cache;
 
 /// Builds the automaton for `text` within `distance` edits.
@@ -64,6 +70,38 @@ struct SharedFuzzyWeight {
     query: SharedFuzzyQuery,
 }
 
+/// The documents of `reader`'s segment (deleted ones included) that the
+/// corrected forms of `q`'s word among `terms` match. The word itself is
+/// left to the exact clause searched next to this one: a corrected match
+/// adds nothing where the exact one matched.
+fn corrected_docs(
+    reader: &SegmentReader,
+    q: &SharedFuzzyQuery,
+    terms: &[TermInfo],
+) -> tantivy::Result<MatchingDocs> {
+    let inverted_index = reader.inverted_index(q.field)?;
+    let exact = inverted_index.get_term_info(&Term::from_field_text(q.field, &q.word))?;
+    let mut docs = BitSet::with_max_value(reader.max_doc());
+    for term_info in terms.iter().filter(|info| Some(*info) != exact.as_ref()) {
+        let mut postings = inverted_index
+            .read_block_postings_from_terminfo(term_info, IndexRecordOption::Basic)?;
+        loop {
+            let block = postings.docs();
+            if block.is_empty() {
+                break;
+            }
+            for &doc in block {
+                docs.insert(doc);
+            }
+            postings.advance();
+        }
+    }
+    Ok(MatchingDocs::collect(
+        &mut BitSetDocSet::from(docs),
+        reader.max_doc(),
+    ))
+}
+
 impl Weight for SharedFuzzyWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let q = &self.query;
@@ -72,33 +110,17 @@ impl Weight for SharedFuzzyWeight {
                 AutomatonWeight::<DfaWrapper>::new(q.field, q.automaton.clone())
                     .get_match_term_infos(reader)
             })?;
-        let inverted_index = reader.inverted_index(q.field)?;
-        // The word itself is left to the exact clause searched next to this
-        // one: a corrected match adds nothing where the exact one matched.
-        let exact = inverted_index.get_term_info(&Term::from_field_text(q.field, &q.word))?;
-        let corrected: Vec<_> = terms
-            .iter()
-            .filter(|info| Some(*info) != exact.as_ref())
-            .collect();
-        if corrected.is_empty() {
+        let key = format!("{:?}\u{1f}{}\u{1f}{}", q.field, q.word, q.distance);
+        let docs = filter_cache::corrected_docs(reader.segment_id(), &key, || {
+            corrected_docs(reader, q, &terms)
+        })?;
+        if docs.is_empty() {
             return Ok(Box::new(EmptyScorer));
         }
-        let mut docs = BitSet::with_max_value(reader.max_doc());
-        for term_info in corrected {
-            let mut postings = inverted_index
-                .read_block_postings_from_terminfo(term_info, IndexRecordOption::Basic)?;
-            loop {
-                let block = postings.docs();
-                if block.is_empty() {
-                    break;
-                }
-                for &doc in block {
-                    docs.insert(doc);
-                }
-                postings.advance();
-            }
-        }
-        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)))
+        Ok(Box::new(ConstScorer::new(
+            CachedFilterScorer::new(docs, reader.alive_bitset().cloned()),
+            boost,
+        )))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {

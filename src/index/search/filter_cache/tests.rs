@@ -359,3 +359,30 @@ fn several_filters_intersect_to_the_documents_all_of_them_hold() {
         check_walk(&both, None, &expected, 1);
     }
 }
+
+#[test]
+fn a_corrected_word_never_finds_a_record_deleted_after_its_documents_were_cached() {
+    let f = fixture(&[notes(0, 3)]);
+    let typo = records_request("invoce", BTreeMap::new());
+    let id = |external: &str| note(external, "").id();
+    assert_eq!(
+        hit_ids(&f.index.search(&typo).unwrap()),
+        BTreeSet::from([id("n0"), id("n1"), id("n2")])
+    );
+
+    // `n1` leaves the file: its document is deleted in the same segment.
+    let mut rest = notes(0, 3);
+    rest.remove(1);
+    f.store.apply_file("crm", "f0", "h2", &rest).unwrap();
+    f.index.catch_up(&f.store).unwrap();
+    let before = corrections().stats();
+    let now = f.index.search(&typo).unwrap();
+    let after = corrections().stats();
+
+    assert!(
+        after.hits > before.hits,
+        "the segment's corrections are reused"
+    );
+    assert_eq!(hit_ids(&now), BTreeSet::from([id("n0"), id("n2")]));
+    assert_eq!(now.total, 2);
+}
