@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::common::Workspace;
 
-struct Customer {
+pub struct Customer {
     id: &'static str,
     name: &'static str,
     kind: &'static str,
@@ -48,7 +48,7 @@ const KANSAI: Customer = Customer {
     country: "JP",
 };
 
-fn record(customer: Option<&Customer>, id: &str, kind: RecordKind, title: &str) -> Record {
+pub fn record(customer: Option<&Customer>, id: &str, kind: RecordKind, title: &str) -> Record {
     let mut r = Record::new("crm", id, kind);
     r.title = Some(title.to_string());
     if let Some(c) = customer {
@@ -201,12 +201,17 @@ pub fn records() -> Vec<Record> {
 
 /// A workspace whose store holds [`records`], with the test synonyms file.
 pub fn workspace() -> Workspace {
+    workspace_with(&records())
+}
+
+/// A workspace whose store holds `records`, with the test synonyms file.
+pub fn workspace_with(records: &[Record]) -> Workspace {
     let ws = Workspace::new();
     std::fs::create_dir_all(ws.path().join("store")).unwrap();
     {
         let store = Store::open(&ws.path().join("store/store.redb")).unwrap();
         store
-            .apply_file("crm", "fixture.csv", "h", &records())
+            .apply_file("crm", "fixture.csv", "h", records)
             .unwrap();
     }
     std::fs::copy(

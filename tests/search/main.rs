@@ -12,3 +12,4 @@ mod inexact_and_ranges;
 mod parallel_ranges;
 mod queries;
 mod results;
+mod snippets;

@@ -7,6 +7,7 @@
 //! per-field clauses the query builder recorded.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use tantivy::query::{EnableScoring, Query, Weight};
@@ -18,11 +19,15 @@ use super::QueryError;
 use super::highlight::{LooseTerms, loose_snippet};
 use super::parallel::Cores;
 use super::query::Built;
+use super::snippet_window::{self, Needles};
 use crate::index::SearchIndex;
 
 /// Fields whose snippets are shown with hits, in this order.
 const SNIPPET_FIELDS: &[&str] = &["title", "body", "names", "company", "customer_name"];
 const SNIPPET_CHARS: usize = 160;
+/// Bytes within which the query's terms count as one place of a long text
+/// (a fragment of English; a third of one in Japanese).
+const SNIPPET_SPAN_BYTES: usize = SNIPPET_CHARS;
 
 #[derive(Debug, Serialize)]
 pub struct Hit {
@@ -72,12 +77,53 @@ fn all_text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
     text
 }
 
+/// A snippet field's query terms, and the same as substrings to look for.
+struct FieldTerms {
+    terms: BTreeMap<String, f32>,
+    needles: OnceLock<Option<Needles>>,
+}
+
+/// The terms of `query` in `field` that some document holds, each weighed
+/// as tantivy's `SnippetGenerator::create` weighs it (rarer is heavier).
+fn highlighted_terms(
+    searcher: &Searcher,
+    query: &dyn Query,
+    field: tantivy::schema::Field,
+) -> BTreeMap<String, f32> {
+    let mut terms = std::collections::BTreeSet::new();
+    query.query_terms(&mut |term, _| {
+        if term.field() == field {
+            terms.insert(term.clone());
+        }
+    });
+    terms
+        .into_iter()
+        .filter_map(|term| {
+            let text = term.value().as_str()?.to_string();
+            let doc_freq = searcher.doc_freq(&term).ok()?;
+            (doc_freq > 0).then(|| (text, 1.0 / (1.0 + doc_freq as f32)))
+        })
+        .collect()
+}
+
+/// `html` with marks that touch merged into one: a Japanese word the
+/// dictionary cuts in two (請求 + 書) reads as one highlight.
+fn joined_marks(html: String) -> String {
+    if html.contains("</mark><mark>") {
+        html.replace("</mark><mark>", "")
+    } else {
+        html
+    }
+}
+
 /// Renders hits for one response (snippet generators and per-field weights
 /// are built once and shared by all of its hits).
 pub struct Renderer<'a> {
     index: &'a SearchIndex,
     searcher: &'a Searcher,
-    generators: Vec<(String, SnippetGenerator)>,
+    /// Per snippet field: its generator, its terms, and those terms as
+    /// substrings to find in long texts (built when a long text needs them).
+    generators: Vec<(String, SnippetGenerator, FieldTerms)>,
     loose: LooseTerms,
     exact: Vec<(String, Box<dyn Weight>)>,
     fuzzy: Vec<(String, Box<dyn Weight>)>,
@@ -123,9 +169,15 @@ impl<'a> Renderer<'a> {
             .iter()
             .filter_map(|name| {
                 let field = index.field(name)?;
-                let mut generator = SnippetGenerator::create(searcher, &highlighted, field).ok()?;
-                generator.set_max_num_chars(SNIPPET_CHARS);
-                Some((name.to_string(), generator))
+                let terms = highlighted_terms(searcher, &highlighted, field);
+                let tokenizer = searcher.index().tokenizer_for_field(field).ok()?;
+                let generator =
+                    SnippetGenerator::new(terms.clone(), tokenizer, field, SNIPPET_CHARS);
+                let terms = FieldTerms {
+                    terms,
+                    needles: OnceLock::new(),
+                };
+                Some((name.to_string(), generator, terms))
             })
             .collect();
         Renderer {
@@ -203,20 +255,30 @@ impl<'a> Renderer<'a> {
         let mut snippets = BTreeMap::new();
         // Only fields the query matched can have something to highlight;
         // analysing the others again would be wasted time.
-        for (name, generator) in self
+        for (name, generator, terms) in self
             .generators
             .iter()
-            .filter(|(name, _)| matched_fields.contains(name))
+            .filter(|(name, _, _)| matched_fields.contains(name))
         {
-            let mut snippet = generator.snippet_from_doc(doc);
+            let Some(field) = self.index.field(name) else {
+                continue;
+            };
+            let text = all_text(doc, field);
+            let part = if text.len() > snippet_window::SCAN_BYTES {
+                let needles = terms.needles.get_or_init(|| Needles::new(&terms.terms));
+                snippet_window::for_terms(&text, needles.as_ref(), SNIPPET_SPAN_BYTES)
+            } else {
+                &text
+            };
+            let mut snippet = generator.snippet(part);
             if !snippet.highlighted().is_empty() {
                 snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-                snippets.insert(name.clone(), snippet.to_html());
+                snippets.insert(name.clone(), joined_marks(snippet.to_html()));
             }
         }
         if snippets.is_empty() && !self.loose.is_empty() {
             // Matched only by a corrected word or a prefix: highlight those.
-            for (name, _) in &self.generators {
+            for (name, _, _) in &self.generators {
                 if !self.loose.applies_to(name) {
                     continue;
                 }
@@ -224,15 +286,13 @@ impl<'a> Renderer<'a> {
                     continue;
                 };
                 let text = all_text(doc, field);
-                if let Some(html) = loose_snippet(
-                    self.searcher,
-                    field,
-                    name,
-                    &text,
-                    &self.loose,
-                    SNIPPET_CHARS,
-                ) {
-                    snippets.insert(name.clone(), html);
+                let html = snippet_window::for_loose(&text)
+                    .into_iter()
+                    .find_map(|part| {
+                        loose_snippet(self.searcher, field, name, part, &self.loose, SNIPPET_CHARS)
+                    });
+                if let Some(html) = html {
+                    snippets.insert(name.clone(), joined_marks(html));
                     matched_fields.push(name.clone());
                 }
             }

@@ -30,6 +30,7 @@ pub mod query;
 pub mod range_syntax;
 pub mod request;
 pub mod segment_cache;
+pub mod snippet_window;
 pub mod suggest;
 pub mod synonyms;
 
