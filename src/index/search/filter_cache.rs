@@ -98,6 +98,16 @@ impl AllFilters {
 
 impl Query for AllFilters {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.filters_weight(scoring)?))
+    }
+}
+
+impl AllFilters {
+    /// The filters' weight, which can also hand out each segment's set.
+    pub(super) fn filters_weight(
+        &self,
+        scoring: EnableScoring<'_>,
+    ) -> tantivy::Result<AllFiltersWeight> {
         let parts = self
             .0
             .iter()
@@ -108,25 +118,32 @@ impl Query for AllFilters {
                 })
             })
             .collect::<tantivy::Result<_>>()?;
-        Ok(Box::new(AllFiltersWeight(parts)))
+        Ok(AllFiltersWeight(parts))
     }
 }
 
-struct AllFiltersWeight(Vec<CachedFilterWeight>);
+pub(super) struct AllFiltersWeight(Vec<CachedFilterWeight>);
 
-impl Weight for AllFiltersWeight {
-    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+impl AllFiltersWeight {
+    /// The documents of `reader`'s segment every filter matches (deleted
+    /// ones included: apply the alive bitset when reading them).
+    pub(super) fn docs(&self, reader: &SegmentReader) -> tantivy::Result<Arc<MatchingDocs>> {
         let sets = self
             .0
             .iter()
             .map(|part| part.matching_docs(reader))
             .collect::<tantivy::Result<Vec<_>>>()?;
-        let docs = match <[_; 1]>::try_from(sets) {
+        Ok(match <[_; 1]>::try_from(sets) {
             Ok([only]) => only,
             Err(sets) => Arc::new(MatchingDocs::intersect(&sets, reader.max_doc())),
-        };
+        })
+    }
+}
+
+impl Weight for AllFiltersWeight {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         Ok(Box::new(CachedFilterScorer::new(
-            docs,
+            self.docs(reader)?,
             reader.alive_bitset().cloned(),
         )))
     }

@@ -17,6 +17,7 @@ pub mod doc_ords;
 pub mod facet_paths;
 pub mod facets;
 pub mod filter_cache;
+pub mod filtered;
 pub mod filters;
 pub mod fuzzy;
 pub mod grouped_facets;
@@ -37,7 +38,7 @@ pub mod synonyms;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tantivy::query::{BooleanQuery, Occur, Query};
+use tantivy::query::Query;
 use tantivy::tokenizer::TokenStream;
 
 use self::facets::{FacetCounts, FacetValue};
@@ -135,10 +136,10 @@ fn with_filters(
     if kept.is_empty() {
         return query.box_clone();
     }
-    Box::new(BooleanQuery::new(vec![
-        (Occur::Must, query.box_clone()),
-        (Occur::Must, Box::new(filter_cache::AllFilters::new(kept))),
-    ]))
+    Box::new(filtered::Filtered::new(
+        query.box_clone(),
+        filter_cache::AllFilters::new(kept),
+    ))
 }
 
 impl SearchIndex {
