@@ -315,6 +315,58 @@ pub fn generate(
     out
 }
 
+/// Bytes of sentences in a long email's body.
+const LONG_BODY_BYTES: usize = 100_000;
+/// The word only long emails hold, near the end of their bodies.
+pub const LONG_BODY_WORD: &str = "zircon";
+
+/// Long emails (a thread quoted again and again: about [`LONG_BODY_BYTES`]
+/// of sentences, and "zircon order Z-n" nine tenths of the way in) for the
+/// first `count` customers of `records` (a [`generate`] result), carrying
+/// those customers' golden fields.
+pub fn long_emails(records: &[Record], count: usize, seed: u64) -> Vec<Record> {
+    let mut out = Vec::new();
+    for (i, org) in records
+        .iter()
+        .filter(|r| r.external_id.ends_with("-0"))
+        .take(count)
+        .enumerate()
+    {
+        let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
+        let japanese = org.customer_country.as_deref() == Some("JP");
+        let mut rec = Record::new(
+            "bench",
+            &format!("{}-long", org.external_id),
+            RecordKind::Email,
+        );
+        rec.customer_id = org.customer_id.clone();
+        rec.customer_name = org.customer_name.clone();
+        rec.customer_kind = org.customer_kind.clone();
+        rec.customer_country = org.customer_country.clone();
+        rec.country = org.country.clone();
+        rec.owner = org.owner.clone();
+        rec.created = org.created;
+        rec.title = Some(format!("Re: Fwd: thread {}", org.external_id));
+        let mut body = String::with_capacity(LONG_BODY_BYTES + 200);
+        let mut marked = false;
+        while body.len() < LONG_BODY_BYTES {
+            if !marked && body.len() >= LONG_BODY_BYTES * 9 / 10 {
+                body.push_str(&format!(
+                    "The {LONG_BODY_WORD} order Z-{} was confirmed. ",
+                    org.external_id
+                ));
+                marked = true;
+            }
+            let in_japanese = japanese && rng.below(2) == 0;
+            body.push_str(&sentence(&mut rng, in_japanese));
+            body.push(if rng.below(4) == 0 { '\n' } else { ' ' });
+        }
+        rec.body = Some(body);
+        out.push(rec);
+    }
+    out
+}
+
 fn phone(rng: &mut Rng, japanese: bool) -> String {
     if japanese {
         format!("03{:08}", rng.below(100_000_000))

@@ -115,6 +115,16 @@ pub fn cases() -> Vec<Case> {
                 ("filter.created", "2022-01-01..2023-12-31"),
             ],
         ),
+        // A word near the end of ~100 kB email bodies: the snippets of long
+        // texts (only the window around the match is analysed).
+        records(
+            "long bodies",
+            &[
+                super::corpus::LONG_BODY_WORD,
+                &format!("{} order", super::corpus::LONG_BODY_WORD),
+            ],
+            &[],
+        ),
         Case {
             name: "grouped",
             calls: words
