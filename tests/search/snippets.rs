@@ -1,7 +1,8 @@
 //! Snippets of long texts (a mailbox's email bodies can run to hundreds of
 //! kilobytes): the match is highlighted wherever it is, in English and
-//! Japanese, through exact words and typo corrections; and a Japanese word
-//! the dictionary cuts in two is marked as one.
+//! Japanese, through exact words and typo corrections; a Japanese word the
+//! dictionary cuts in two is marked as one; and a phrase is marked where it
+//! stands, not wherever one of its words does.
 
 use rapport::record::{Record, RecordKind};
 
@@ -42,8 +43,11 @@ fn records() -> Vec<Record> {
         sentence.repeat(100)
     ));
     let mut short = record(None, "NOTE-JA", RecordKind::Note, "商談メモ");
-    short.body = Some("購買部と打ち合わせ。請求書の送付先を変更する。".into());
-    vec![english, japanese, short]
+    short.body = Some("購買部と打ち合わせ。請求書の送付先を変更する。報告書も添付。".into());
+    let mut phrase = record(None, "NOTE-EN", RecordKind::Note, "Call notes");
+    phrase.body =
+        Some("We billed them twice in March. They raised a billing dispute about it.".into());
+    vec![english, japanese, short, phrase]
 }
 
 fn body_snippet(server: &crate::common::Server, q: &str, id: &str) -> String {
@@ -94,8 +98,31 @@ fn long_texts_are_highlighted_where_they_match_and_split_words_are_marked_once()
     let japanese = body_snippet(&server, "保守契約", "MAIL-JA");
     assert!(japanese.contains("<mark>保守契約</mark>"), "{japanese}");
 
-    // IPADIC cuts 請求書 into 請求 + 書: one highlight, not two touching.
+    // IPADIC cuts 請求書 into 請求 + 書: one highlight, not two touching,
+    // and not the 書 of 報告書.
     let split = body_snippet(&server, "請求書", "NOTE-JA");
     assert!(split.contains("<mark>請求書</mark>"), "{split}");
     assert!(!split.contains("</mark><mark>"), "{split}");
+    assert!(split.contains("報告書"), "{split}");
+}
+
+#[test]
+fn a_phrase_is_highlighted_where_it_stands() {
+    let ws = workspace_with(&records());
+    let server = ws.serve();
+
+    // "billed" stems like "billing", but only the phrase is marked.
+    let phrase = body_snippet(&server, "\"billing dispute\"", "NOTE-EN");
+    assert!(
+        phrase.contains("<mark>billing</mark> <mark>dispute</mark>"),
+        "{phrase}"
+    );
+    assert!(!phrase.contains("<mark>billed</mark>"), "{phrase}");
+    // Asked for on its own too, the word is marked everywhere.
+    let both = body_snippet(&server, "\"billing dispute\" billed", "NOTE-EN");
+    assert!(both.contains("<mark>billed</mark>"), "{both}");
+    assert!(
+        both.contains("<mark>billing</mark> <mark>dispute</mark>"),
+        "{both}"
+    );
 }

@@ -12,10 +12,10 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use tantivy::query::{EnableScoring, Query, Weight};
 use tantivy::schema::Value;
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocSet, Searcher, TantivyDocument};
 
 use super::QueryError;
+use super::fragments::Highlighter;
 use super::highlight::{LooseTerms, loose_snippet};
 use super::parallel::Cores;
 use super::query::Built;
@@ -77,10 +77,23 @@ fn all_text(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
     text
 }
 
-/// A snippet field's query terms, and the same as substrings to look for.
-struct FieldTerms {
-    terms: BTreeMap<String, f32>,
-    needles: OnceLock<Option<Needles>>,
+/// The words `clauses` search in `field` on their own (not in a phrase).
+fn single_terms(
+    clauses: Option<&Vec<Box<dyn Query>>>,
+    field: tantivy::schema::Field,
+) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for clause in clauses.into_iter().flatten() {
+        clause.query_terms(&mut |term, in_phrase| {
+            if !in_phrase
+                && term.field() == field
+                && let Some(text) = term.value().as_str()
+            {
+                out.insert(text.to_string());
+            }
+        });
+    }
+    out
 }
 
 /// The terms of `query` in `field` that some document holds, each weighed
@@ -121,9 +134,9 @@ fn joined_marks(html: String) -> String {
 pub struct Renderer<'a> {
     index: &'a SearchIndex,
     searcher: &'a Searcher,
-    /// Per snippet field: its generator, its terms, and those terms as
-    /// substrings to find in long texts (built when a long text needs them).
-    generators: Vec<(String, SnippetGenerator, FieldTerms)>,
+    /// Per snippet field: what to mark, and its terms as substrings to
+    /// find in long texts (built when a long text needs them).
+    generators: Vec<(String, Highlighter, OnceLock<Option<Needles>>)>,
     loose: LooseTerms,
     exact: Vec<(String, Box<dyn Weight>)>,
     fuzzy: Vec<(String, Box<dyn Weight>)>,
@@ -170,14 +183,12 @@ impl<'a> Renderer<'a> {
             .filter_map(|name| {
                 let field = index.field(name)?;
                 let terms = highlighted_terms(searcher, &highlighted, field);
-                let tokenizer = searcher.index().tokenizer_for_field(field).ok()?;
-                let generator =
-                    SnippetGenerator::new(terms.clone(), tokenizer, field, SNIPPET_CHARS);
-                let terms = FieldTerms {
-                    terms,
-                    needles: OnceLock::new(),
-                };
-                Some((name.to_string(), generator, terms))
+                let analyzer = searcher.index().tokenizer_for_field(field).ok()?;
+                let phrases = built.phrases.get(*name).map(Vec::as_slice).unwrap_or(&[]);
+                let singles = single_terms(built.by_field.get(*name), field);
+                let highlighter =
+                    Highlighter::new(terms, phrases, singles, analyzer, SNIPPET_CHARS);
+                Some((name.to_string(), highlighter, OnceLock::new()))
             })
             .collect();
         Renderer {
@@ -255,7 +266,7 @@ impl<'a> Renderer<'a> {
         let mut snippets = BTreeMap::new();
         // Only fields the query matched can have something to highlight;
         // analysing the others again would be wasted time.
-        for (name, generator, terms) in self
+        for (name, highlighter, needles) in self
             .generators
             .iter()
             .filter(|(name, _, _)| matched_fields.contains(name))
@@ -265,15 +276,13 @@ impl<'a> Renderer<'a> {
             };
             let text = all_text(doc, field);
             let part = if text.len() > snippet_window::SCAN_BYTES {
-                let needles = terms.needles.get_or_init(|| Needles::new(&terms.terms));
+                let needles = needles.get_or_init(|| Needles::new(highlighter.terms()));
                 snippet_window::for_terms(&text, needles.as_ref(), SNIPPET_SPAN_BYTES)
             } else {
                 &text
             };
-            let mut snippet = generator.snippet(part);
-            if !snippet.highlighted().is_empty() {
-                snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-                snippets.insert(name.clone(), joined_marks(snippet.to_html()));
+            if let Some(html) = highlighter.html(part) {
+                snippets.insert(name.clone(), html);
             }
         }
         if snippets.is_empty() && !self.loose.is_empty() {

@@ -19,6 +19,7 @@ pub mod facets;
 pub mod filter_cache;
 pub mod filtered;
 pub mod filters;
+pub mod fragments;
 pub mod fuzzy;
 pub mod grouped_facets;
 pub mod grouping;

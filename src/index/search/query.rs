@@ -63,6 +63,10 @@ pub struct Built {
     pub fuzzy_by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     /// Typo-tolerant words and prefixes, to highlight inexact matches.
     pub loose: LooseTerms,
+    /// The analysed words of each phrase searched in a field (a quoted
+    /// phrase, or a word its analyser cuts in several), to highlight a
+    /// phrase only where it occurs.
+    pub phrases: BTreeMap<String, Vec<Vec<String>>>,
     pub warnings: Vec<String>,
 }
 
@@ -75,6 +79,7 @@ pub struct QueryBuilder<'a> {
     by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     fuzzy_by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     loose: LooseTerms,
+    phrases: BTreeMap<String, Vec<Vec<String>>>,
     warnings: Vec<String>,
     /// Top-level words must all match (false: any may, the fallback).
     conjunction: bool,
@@ -133,6 +138,7 @@ impl<'a> QueryBuilder<'a> {
             automata: HashMap::new(),
             by_field: BTreeMap::new(),
             fuzzy_by_field: BTreeMap::new(),
+            phrases: BTreeMap::new(),
             loose: LooseTerms::default(),
             warnings: Vec::new(),
             conjunction,
@@ -149,6 +155,7 @@ impl<'a> QueryBuilder<'a> {
             by_field: self.by_field,
             fuzzy_by_field: self.fuzzy_by_field,
             loose: self.loose,
+            phrases: self.phrases,
             warnings: self.warnings,
         }
     }
@@ -516,6 +523,10 @@ impl<'a> QueryBuilder<'a> {
                     .map(|(i, t)| (i, Term::from_field_text(field, t)))
                     .collect();
                 let phrase: Box<dyn Query> = Box::new(PhraseQuery::new_with_offset(terms));
+                self.phrases
+                    .entry(spec.name.clone())
+                    .or_default()
+                    .push(many.to_vec());
                 if let Some(pairs) = self.pairs_clause(&spec.name, kind, many) {
                     // The phrase itself tells which hits matched in this
                     // field and what to highlight; the pairs find them.
