@@ -61,6 +61,24 @@ struct FilteredWeight {
     filters: AllFiltersWeight,
 }
 
+impl FilteredWeight {
+    /// Every match through the scorer (the intersection led by a short
+    /// list of the filters' documents).
+    fn walk(
+        &self,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score),
+    ) -> tantivy::Result<()> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            callback(doc, scorer.score());
+            doc = scorer.advance();
+        }
+        Ok(())
+    }
+}
+
 /// Whether `doc` is in the filters' set and alive.
 #[inline]
 fn kept(docs: &MatchingDocs, alive: Option<&AliveBitSet>, doc: DocId) -> bool {
@@ -86,13 +104,7 @@ impl Weight for FilteredWeight {
     ) -> tantivy::Result<()> {
         let docs = self.filters.docs(reader)?;
         if !matches!(*docs, MatchingDocs::Dense { .. }) {
-            let mut scorer = self.scorer(reader, 1.0)?;
-            let mut doc = scorer.doc();
-            while doc != TERMINATED {
-                callback(doc, scorer.score());
-                doc = scorer.advance();
-            }
-            return Ok(());
+            return self.walk(reader, callback);
         }
         let alive = reader.alive_bitset();
         self.query.for_each(reader, &mut |doc, score| {
@@ -109,13 +121,7 @@ impl Weight for FilteredWeight {
     ) -> tantivy::Result<()> {
         let docs = self.filters.docs(reader)?;
         if !matches!(*docs, MatchingDocs::Dense { .. }) {
-            let mut scorer = self.scorer(reader, 1.0)?;
-            let mut doc = scorer.doc();
-            while doc != TERMINATED {
-                callback(&[doc]);
-                doc = scorer.advance();
-            }
-            return Ok(());
+            return self.walk(reader, &mut |doc, _| callback(&[doc]));
         }
         let alive = reader.alive_bitset();
         let mut kept_docs = Vec::new();
