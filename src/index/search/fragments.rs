@@ -94,11 +94,10 @@ impl Highlighter {
         }
         let (marked, continues) = self.marked(&tokens, &words);
         let best = self.best_fragment(&tokens, &marked, &continues)?;
-        Some(render(
-            &text[best.start..best.stop],
-            best.start,
-            &best.marks,
-        ))
+        // Offsets index the text itself (the analysers' contract); a
+        // fragment that does not is dropped, never a panic.
+        let fragment = text.get(best.start..best.stop)?;
+        Some(render(fragment, best.start, &best.marks))
     }
 
     /// Which tokens to mark: terms outside phrases, and phrase words where
