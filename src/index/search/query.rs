@@ -192,11 +192,7 @@ impl<'a> QueryBuilder<'a> {
     /// knowing the word, so nothing extra is searched.
     fn is_unknown(&self, term: &Term) -> bool {
         let searcher = self.index.reader().searcher();
-        searcher.segment_readers().iter().all(|reader| {
-            reader
-                .inverted_index(term.field())
-                .is_ok_and(|index| index.doc_freq(term).is_ok_and(|freq| freq == 0))
-        })
+        searcher.doc_freq(term).is_ok_and(|freq| freq == 0)
     }
 
     fn record(&mut self, field: &str, query: &dyn Query) {
