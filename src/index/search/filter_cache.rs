@@ -73,14 +73,10 @@ impl CachedFilterWeight {
     /// evaluated now (outside any lock: two racing searches may both
     /// evaluate it, and the second insert wins).
     fn matching_docs(&self, reader: &SegmentReader) -> tantivy::Result<Arc<MatchingDocs>> {
-        let key = (reader.segment_id(), self.key.clone());
-        if let Some(found) = global().get(&key) {
-            return Ok(found);
-        }
-        let mut scorer = self.inner.scorer(reader, 1.0)?;
-        let docs = Arc::new(MatchingDocs::collect(&mut *scorer, reader.max_doc()));
-        global().insert(key, docs.clone());
-        Ok(docs)
+        global().get_or_compute((reader.segment_id(), self.key.clone()), || {
+            let mut scorer = self.inner.scorer(reader, 1.0)?;
+            Ok(MatchingDocs::collect(&mut *scorer, reader.max_doc()))
+        })
     }
 }
 
@@ -90,12 +86,6 @@ impl CachedFilterWeight {
 #[derive(Clone, Debug)]
 pub struct AllFilters(Vec<CachedFilter>);
 
-impl AllFilters {
-    pub fn new(filters: Vec<CachedFilter>) -> AllFilters {
-        AllFilters(filters)
-    }
-}
-
 impl Query for AllFilters {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         Ok(Box::new(self.filters_weight(scoring)?))
@@ -103,6 +93,10 @@ impl Query for AllFilters {
 }
 
 impl AllFilters {
+    pub fn new(filters: Vec<CachedFilter>) -> AllFilters {
+        AllFilters(filters)
+    }
+
     /// The filters' weight, which can also hand out each segment's set.
     pub(super) fn filters_weight(
         &self,
@@ -229,6 +223,21 @@ impl FilterCache {
         found
     }
 
+    /// The set under `key`, or the one `compute` makes (outside any lock:
+    /// two racing searches may both compute it, and the second insert wins).
+    fn get_or_compute(
+        &self,
+        key: Key,
+        compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
+    ) -> tantivy::Result<Arc<MatchingDocs>> {
+        if let Some(found) = self.get(&key) {
+            return Ok(found);
+        }
+        let docs = Arc::new(compute()?);
+        self.insert(key, docs.clone());
+        Ok(docs)
+    }
+
     fn insert(&self, key: Key, docs: Arc<MatchingDocs>) {
         let bytes = docs.bytes() + key.1.len() + ENTRY_OVERHEAD;
         if bytes > self.budget {
@@ -304,13 +313,7 @@ pub fn corrected_docs(
     key: &str,
     compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
 ) -> tantivy::Result<Arc<MatchingDocs>> {
-    let key: Key = (segment, key.into());
-    if let Some(found) = corrections().get(&key) {
-        return Ok(found);
-    }
-    let docs = Arc::new(compute()?);
-    corrections().insert(key, docs.clone());
-    Ok(docs)
+    corrections().get_or_compute((segment, key.into()), compute)
 }
 
 /// How the process-wide filter cache has been used so far.
