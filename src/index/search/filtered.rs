@@ -62,14 +62,31 @@ struct FilteredWeight {
 }
 
 impl FilteredWeight {
+    /// The scorer for the filters' set `docs` of `reader`'s segment.
+    fn scorer_for(
+        &self,
+        reader: &SegmentReader,
+        boost: Score,
+        docs: Arc<MatchingDocs>,
+    ) -> tantivy::Result<Box<dyn Scorer>> {
+        let alive = reader.alive_bitset().cloned();
+        let query = self.query.scorer(reader, boost)?;
+        if docs.is_dense() {
+            return Ok(Box::new(ProbedScorer::new(query, docs, alive)));
+        }
+        let filter: Box<dyn Scorer> = Box::new(CachedFilterScorer::new(docs, alive));
+        Ok(intersect_scorers(vec![query, filter], reader.num_docs()))
+    }
+
     /// Every match through the scorer (the intersection led by a short
     /// list of the filters' documents).
     fn walk(
         &self,
         reader: &SegmentReader,
+        docs: Arc<MatchingDocs>,
         callback: &mut dyn FnMut(DocId, Score),
     ) -> tantivy::Result<()> {
-        let mut scorer = self.scorer(reader, 1.0)?;
+        let mut scorer = self.scorer_for(reader, 1.0, docs)?;
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             callback(doc, scorer.score());
@@ -87,14 +104,7 @@ fn kept(docs: &MatchingDocs, alive: Option<&AliveBitSet>, doc: DocId) -> bool {
 
 impl Weight for FilteredWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let docs = self.filters.docs(reader)?;
-        let alive = reader.alive_bitset().cloned();
-        let query = self.query.scorer(reader, boost)?;
-        if matches!(*docs, MatchingDocs::Dense { .. }) {
-            return Ok(Box::new(ProbedScorer::new(query, docs, alive)));
-        }
-        let filter: Box<dyn Scorer> = Box::new(CachedFilterScorer::new(docs, alive));
-        Ok(intersect_scorers(vec![query, filter], reader.num_docs()))
+        self.scorer_for(reader, boost, self.filters.docs(reader)?)
     }
 
     fn for_each(
@@ -103,8 +113,8 @@ impl Weight for FilteredWeight {
         callback: &mut dyn FnMut(DocId, Score),
     ) -> tantivy::Result<()> {
         let docs = self.filters.docs(reader)?;
-        if !matches!(*docs, MatchingDocs::Dense { .. }) {
-            return self.walk(reader, callback);
+        if !docs.is_dense() {
+            return self.walk(reader, docs, callback);
         }
         let alive = reader.alive_bitset();
         self.query.for_each(reader, &mut |doc, score| {
@@ -120,8 +130,8 @@ impl Weight for FilteredWeight {
         callback: &mut dyn FnMut(&[DocId]),
     ) -> tantivy::Result<()> {
         let docs = self.filters.docs(reader)?;
-        if !matches!(*docs, MatchingDocs::Dense { .. }) {
-            return self.walk(reader, &mut |doc, _| callback(&[doc]));
+        if !docs.is_dense() {
+            return self.walk(reader, docs, &mut |doc, _| callback(&[doc]));
         }
         let alive = reader.alive_bitset();
         let mut kept_docs = Vec::new();

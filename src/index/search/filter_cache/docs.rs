@@ -55,8 +55,7 @@ impl MatchingDocs {
     pub fn intersect(sets: &[Arc<MatchingDocs>], max_doc: DocId) -> MatchingDocs {
         // A list if there is one (then each document is looked up in the
         // others), else the smallest bitset.
-        let is_dense = |set: &MatchingDocs| matches!(set, MatchingDocs::Dense { .. });
-        let Some(smallest) = sets.iter().min_by_key(|set| (is_dense(set), set.len())) else {
+        let Some(smallest) = sets.iter().min_by_key(|set| (set.is_dense(), set.len())) else {
             return MatchingDocs::Sparse(Vec::new());
         };
         let others = || sets.iter().filter(|set| !Arc::ptr_eq(set, smallest));
@@ -86,6 +85,12 @@ impl MatchingDocs {
                 MatchingDocs::Dense { words: anded, len }
             }
         }
+    }
+
+    /// Whether the set is a bitset (it holds many of the segment's
+    /// documents) rather than a sorted list.
+    pub fn is_dense(&self) -> bool {
+        matches!(self, MatchingDocs::Dense { .. })
     }
 
     /// Whether `doc` is in the set.
