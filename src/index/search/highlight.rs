@@ -10,13 +10,13 @@
 //! (transpositions cost one, as in the Levenshtein automaton) and the same
 //! case-folded prefix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tantivy::Searcher;
 use tantivy::schema::Field;
-use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TokenStream;
 
+use super::fragments::Highlighter;
 use crate::index::extra_tokenizers::normalize_for_prefix;
 
 /// Fields the prefix of the last word is searched in (through `suggest`).
@@ -81,13 +81,7 @@ pub fn loose_snippet(
     if terms.is_empty() {
         return None;
     }
-    let generator = SnippetGenerator::new(terms, tokenizer, field, max_chars);
-    let mut snippet = generator.snippet(text);
-    if snippet.highlighted().is_empty() {
-        return None;
-    }
-    snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-    Some(snippet.to_html())
+    Highlighter::new(terms, &[], BTreeSet::new(), tokenizer, max_chars).html(text)
 }
 
 #[cfg(test)]

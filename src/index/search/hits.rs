@@ -119,16 +119,6 @@ fn highlighted_terms(
         .collect()
 }
 
-/// `html` with marks that touch merged into one: a Japanese word the
-/// dictionary cuts in two (請求 + 書) reads as one highlight.
-fn joined_marks(html: String) -> String {
-    if html.contains("</mark><mark>") {
-        html.replace("</mark><mark>", "")
-    } else {
-        html
-    }
-}
-
 /// Renders hits for one response (snippet generators and per-field weights
 /// are built once and shared by all of its hits).
 pub struct Renderer<'a> {
@@ -301,7 +291,7 @@ impl<'a> Renderer<'a> {
                         loose_snippet(self.searcher, field, name, part, &self.loose, SNIPPET_CHARS)
                     });
                 if let Some(html) = html {
-                    snippets.insert(name.clone(), joined_marks(html));
+                    snippets.insert(name.clone(), html);
                     matched_fields.push(name.clone());
                 }
             }
