@@ -265,12 +265,12 @@ impl<'a> Renderer<'a> {
                 continue;
             };
             let text = all_text(doc, field);
-            let part = if text.len() > snippet_window::SCAN_BYTES {
-                let needles = needles.get_or_init(|| Needles::new(highlighter.terms()));
-                snippet_window::for_terms(&text, needles.as_ref(), SNIPPET_SPAN_BYTES)
-            } else {
-                &text
+            let needles = || {
+                needles
+                    .get_or_init(|| Needles::new(highlighter.terms()))
+                    .as_ref()
             };
+            let part = snippet_window::for_terms(&text, needles, SNIPPET_SPAN_BYTES);
             if let Some(html) = highlighter.html(part) {
                 snippets.insert(name.clone(), html);
             }

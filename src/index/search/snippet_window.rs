@@ -113,12 +113,19 @@ fn window(text: &str, from: usize, to: usize) -> &str {
 /// The part of `text` to cut the snippet of a query with `needles` from:
 /// all of a short text; in a long one, a window around the place where
 /// most of the query's terms occur together (fragments are `span` bytes
-/// long), or its start when none is found.
-pub fn for_terms<'t>(text: &'t str, needles: Option<&Needles>, span: usize) -> &'t str {
+/// long), or its start when none is found. `needles` is only called for a
+/// long text, so a search whose hits are all short never builds them.
+pub fn for_terms<'t, 'n>(
+    text: &'t str,
+    needles: impl FnOnce() -> Option<&'n Needles>,
+    span: usize,
+) -> &'t str {
     if text.len() <= SCAN_BYTES {
         return text;
     }
-    let place = needles.and_then(|n| n.best_place(text, span)).unwrap_or(0);
+    let place = needles()
+        .and_then(|n| n.best_place(text, span))
+        .unwrap_or(0);
     let from = place.saturating_sub(BEFORE_BYTES);
     window(text, from, from + WINDOW_BYTES)
 }
