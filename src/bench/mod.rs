@@ -267,22 +267,46 @@ fn measure_floor(
     let mut connection = client::Connection::open(address)?;
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
-    let mut samples = Vec::with_capacity(options.requests);
-    for _ in 0..options.requests {
+    let samples = timed(options.requests, started, budget, |_| {
+        get_expecting(&mut connection, FLOOR_PATH, 404)
+    })?;
+    Ok(Latency::from(samples, started.elapsed()))
+}
+
+/// `GET path` on `connection`; an error unless it answers `expected`.
+fn get_expecting(
+    connection: &mut client::Connection,
+    path: &str,
+    expected: u16,
+) -> Result<(), BenchError> {
+    let status = connection.get(path)?;
+    if status != expected {
+        return Err(BenchError::Http {
+            path: path.into(),
+            status,
+        });
+    }
+    Ok(())
+}
+
+/// The time of each `call(i)`, for `i` up to `count`, stopping once
+/// `budget` has passed since `started`.
+fn timed(
+    count: usize,
+    started: Instant,
+    budget: Duration,
+    mut call: impl FnMut(usize) -> Result<(), BenchError>,
+) -> Result<Vec<Duration>, BenchError> {
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..count {
         if started.elapsed() > budget {
             break;
         }
         let t = Instant::now();
-        let status = connection.get(FLOOR_PATH)?;
+        call(i)?;
         samples.push(t.elapsed());
-        if status != 404 {
-            return Err(BenchError::Http {
-                path: FLOOR_PATH.into(),
-                status,
-            });
-        }
     }
-    Ok(Latency::from(samples, started.elapsed()))
+    Ok(samples)
 }
 
 fn measure_direct(
@@ -310,15 +334,9 @@ fn measure_direct(
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
     let cpu_before = cpu::process_cpu();
-    let mut samples = Vec::with_capacity(options.requests);
-    for i in 0..options.requests {
-        if started.elapsed() > budget {
-            break;
-        }
-        let t = Instant::now();
-        call(&case.calls[i % case.calls.len()])?;
-        samples.push(t.elapsed());
-    }
+    let samples = timed(options.requests, started, budget, |i| {
+        call(&case.calls[i % case.calls.len()])
+    })?;
     let cpu_ms = cpu::per_request_ms(cpu_before, cpu::process_cpu(), samples.len());
     Ok(Latency {
         cpu_ms,
@@ -348,31 +366,11 @@ fn measure_http(
                 scope.spawn(move || -> Result<Vec<Duration>, BenchError> {
                     let mut connection = client::Connection::open(address)?;
                     for path in paths.iter() {
-                        let status = connection.get(path)?;
-                        if status != 200 {
-                            return Err(BenchError::Http {
-                                path: path.clone(),
-                                status,
-                            });
-                        }
+                        get_expecting(&mut connection, path, 200)?;
                     }
-                    let mut samples = Vec::with_capacity(per_client);
-                    for i in 0..per_client {
-                        if started.elapsed() > budget {
-                            break;
-                        }
-                        let path = &paths[(i + k) % paths.len()];
-                        let t = Instant::now();
-                        let status = connection.get(path)?;
-                        samples.push(t.elapsed());
-                        if status != 200 {
-                            return Err(BenchError::Http {
-                                path: path.clone(),
-                                status,
-                            });
-                        }
-                    }
-                    Ok(samples)
+                    timed(per_client, started, budget, |i| {
+                        get_expecting(&mut connection, &paths[(i + k) % paths.len()], 200)
+                    })
                 })
             })
             .collect();
