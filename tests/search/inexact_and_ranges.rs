@@ -14,6 +14,13 @@ fn hit<'a>(response: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{id} not in {response}"))
 }
 
+/// Whether `hit` lists `field` among the fields it matched in.
+fn matched(hit: &Value, field: &str) -> bool {
+    hit["matched_fields"]
+        .as_array()
+        .is_some_and(|fields| fields.iter().any(|f| f == field))
+}
+
 fn sorted_ids(response: &Value) -> Vec<String> {
     let mut ids = hit_ids(response);
     ids.sort();
@@ -38,14 +45,7 @@ fn typo_and_prefix_matches_are_highlighted_and_listed() {
     let smith = hit(&typo, "crm:PER-1");
     let snippet = smith["snippets"]["names"].as_str().unwrap_or_default();
     assert!(snippet.contains("<mark>Smith</mark>"), "{smith}");
-    assert!(
-        smith["matched_fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f == "names"),
-        "{smith}"
-    );
+    assert!(matched(smith, "names"), "{smith}");
     // A word beyond the budget is not highlighted as if it matched.
     assert!(!snippet.contains("<mark>Jon</mark>"), "{snippet}");
 
@@ -76,14 +76,7 @@ fn a_misspelt_word_of_a_body_is_corrected_only_where_nobody_wrote_it() {
     let org = hit(&typo, "crm:ORG-4");
     let snippet = org["snippets"]["body"].as_str().unwrap_or_default();
     assert!(snippet.contains("<mark>Mainframe</mark>"), "{org}");
-    assert!(
-        org["matched_fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f == "body"),
-        "{org}"
-    );
+    assert!(matched(org, "body"), "{org}");
     // The exact word ranks the same record first, with a higher score.
     let exact = search_with(&server, &[("q", "Mainframe"), ("group", "none")]);
     assert_eq!(sorted_ids(&exact), vec!["crm:ORG-4"], "{exact}");
