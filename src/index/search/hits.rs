@@ -128,25 +128,27 @@ pub struct Renderer<'a> {
     /// find in long texts (built when a long text needs them).
     generators: Vec<(String, Highlighter, OnceLock<Option<Needles>>)>,
     loose: LooseTerms,
-    exact: Vec<(String, Box<dyn Weight>)>,
-    fuzzy: Vec<(String, Box<dyn Weight>)>,
+    exact: Vec<(String, Vec<Box<dyn Weight>>)>,
+    fuzzy: Vec<(String, Vec<Box<dyn Weight>>)>,
     cores: &'a Cores,
 }
 
+/// Each field's recorded clauses, as unscored weights.
 fn weights(
     searcher: &Searcher,
     by_field: &BTreeMap<String, Vec<Box<dyn Query>>>,
-) -> Vec<(String, Box<dyn Weight>)> {
+) -> Vec<(String, Vec<Box<dyn Weight>>)> {
     by_field
         .iter()
-        .filter_map(|(field, clauses)| {
-            let query = tantivy::query::BooleanQuery::union(
-                clauses.iter().map(|c| c.box_clone()).collect(),
-            );
-            let weight = query
-                .weight(EnableScoring::disabled_from_searcher(searcher))
-                .ok()?;
-            Some((field.clone(), weight))
+        .map(|(field, clauses)| {
+            let weights = clauses
+                .iter()
+                .filter_map(|c| {
+                    c.weight(EnableScoring::disabled_from_searcher(searcher))
+                        .ok()
+                })
+                .collect();
+            (field.clone(), weights)
         })
         .collect()
 }
@@ -192,31 +194,44 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// The fields of `weights` that match each of `addresses`.
+    /// The fields of `weights` that match each of `addresses`. Each clause
+    /// is checked by its own scorer, moved from one hit of a segment to the
+    /// next: a term seeks through its skip list, where a union of the
+    /// field's clauses would fill a window of 4,096 documents from every
+    /// clause at each hit.
     fn matched(
         &self,
-        weights: &[(String, Box<dyn Weight>)],
+        weights: &[(String, Vec<Box<dyn Weight>>)],
         addresses: &[DocAddress],
     ) -> HashMap<DocAddress, Vec<String>> {
         let mut out: HashMap<DocAddress, Vec<String>> = HashMap::new();
         let mut sorted = addresses.to_vec();
         sorted.sort();
-        for (field, weight) in weights {
-            let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
-            for address in &sorted {
-                if current.as_ref().map(|c| c.0) != Some(address.segment_ord) {
-                    let reader = self.searcher.segment_reader(address.segment_ord);
-                    current = weight
-                        .scorer(reader, 1.0)
-                        .ok()
-                        .map(|s| (address.segment_ord, s));
+        for (field, clauses) in weights {
+            let mut found: Vec<DocAddress> = Vec::new();
+            for weight in clauses {
+                let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
+                for address in &sorted {
+                    if found.contains(address) {
+                        continue;
+                    }
+                    if current.as_ref().map(|c| c.0) != Some(address.segment_ord) {
+                        let reader = self.searcher.segment_reader(address.segment_ord);
+                        current = weight
+                            .scorer(reader, 1.0)
+                            .ok()
+                            .map(|s| (address.segment_ord, s));
+                    }
+                    if let Some((_, scorer)) = current.as_mut()
+                        && scorer.doc() <= address.doc_id
+                        && scorer.seek(address.doc_id) == address.doc_id
+                    {
+                        found.push(*address);
+                    }
                 }
-                if let Some((_, scorer)) = current.as_mut()
-                    && scorer.doc() <= address.doc_id
-                    && scorer.seek(address.doc_id) == address.doc_id
-                {
-                    out.entry(*address).or_default().push(field.clone());
-                }
+            }
+            for address in found {
+                out.entry(address).or_default().push(field.clone());
             }
         }
         out
