@@ -99,9 +99,22 @@ pub(crate) fn for_each_normalized(input: &str, mut f: impl FnMut(char, usize, us
 /// True if NFKC can never combine `c` with what precedes it, i.e. the text
 /// may be normalised separately on either side of it.
 fn starts_cluster(c: char) -> bool {
-    if c.is_ascii() {
+    // ASCII, kana letters and the main CJK block: starters that nothing
+    // composes onto from before (a unit test checks them all).
+    if c.is_ascii() || is_plain_starter(c) {
         return true;
     }
+    decomposes_to_starter(c)
+}
+
+/// Kana letters and the CJK unified ideographs, the bulk of Japanese text.
+fn is_plain_starter(c: char) -> bool {
+    matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | '\u{4E00}'..='\u{9FFF}')
+}
+
+/// Whether `c`'s compatibility decomposition starts with a character NFKC
+/// can never combine with what precedes it.
+fn decomposes_to_starter(c: char) -> bool {
     let mut first = None;
     decompose_compatible(c, |d| {
         first.get_or_insert(d);
@@ -191,6 +204,46 @@ fn emit_bigrams(out: &mut Vec<Token>, run: &Run) {
     }
 }
 
+/// Words of the dictionary known to be symbols or not, per thread, keyed by
+/// dictionary, kind (system or unknown-word category) and id: reading a
+/// token's part of speech makes lindera materialise all its detail fields,
+/// which was a tenth of cutting a page of Japanese snippets. A process
+/// builds one IPADIC; were another built where a dropped one lived, it
+/// would be IPADIC again, with the same ids.
+type SymbolKey = (usize, bool, u32);
+thread_local! {
+    static KNOWN_SYMBOLS: std::cell::RefCell<rustc_hash::FxHashMap<SymbolKey, bool>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+/// Words remembered per thread before the table starts again.
+const KNOWN_SYMBOLS_MAX: usize = 1 << 18;
+
+/// Whether lindera tagged `token` as a symbol (IPADIC's 記号).
+fn is_symbol(token: &mut lindera::token::Token<'_>) -> bool {
+    let id = token.word_id;
+    if !(id.is_system() || id.is_unknown()) {
+        return token.get_detail(0) == Some(SYMBOL_POS);
+    }
+    let key = (
+        std::ptr::from_ref(token.dictionary) as usize,
+        id.is_unknown(),
+        id.id(),
+    );
+    if let Some(known) = KNOWN_SYMBOLS.with(|k| k.borrow().get(&key).copied()) {
+        return known;
+    }
+    let symbol = token.get_detail(0) == Some(SYMBOL_POS);
+    KNOWN_SYMBOLS.with(|k| {
+        let mut known = k.borrow_mut();
+        if known.len() >= KNOWN_SYMBOLS_MAX {
+            known.clear();
+        }
+        known.insert(key, symbol);
+    });
+    symbol
+}
+
 /// Segments a Japanese run with lindera, dropping symbols and whitespace.
 fn emit_segmented(out: &mut Vec<Token>, run: &Run, segmenter: &Segmenter, lattice: &mut Lattice) {
     let mut tokens = match segmenter.segment_with_lattice(Cow::Borrowed(&run.text), lattice) {
@@ -201,7 +254,7 @@ fn emit_segmented(out: &mut Vec<Token>, run: &Run, segmenter: &Segmenter, lattic
         }
     };
     for token in &mut tokens {
-        if token.surface.trim().is_empty() || token.get_detail(0) == Some(SYMBOL_POS) {
+        if token.surface.trim().is_empty() || is_symbol(token) {
             continue;
         }
         // lindera's byte offsets are into `run.text`; find the spans they cover.
@@ -279,5 +332,33 @@ impl TokenStream for MixedTokenStream<'_> {
 
     fn token_mut(&mut self) -> &mut Token {
         &mut self.current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_starters_are_starters() {
+        let ranges = [
+            '\u{3041}'..='\u{3096}',
+            '\u{30A1}'..='\u{30FA}',
+            '\u{4E00}'..='\u{9FFF}',
+        ];
+        let mut checked = 0;
+        for c in ranges.into_iter().flatten() {
+            assert!(is_plain_starter(c));
+            assert!(
+                decomposes_to_starter(c),
+                "U+{:04X} is not a starter",
+                c as u32
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 86 + 90 + 20_992);
+        // What composes onto a kana is not one of them.
+        assert!(!is_plain_starter('\u{3099}') && !starts_cluster('\u{3099}'));
+        assert!(!is_plain_starter('\u{FF9E}'));
     }
 }
