@@ -11,12 +11,11 @@ use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::tokenizer::TokenStream;
 use tantivy::{TantivyDocument, Term};
 
 use super::QueryError;
 use crate::index::SearchIndex;
-use crate::index::extra_tokenizers::normalize_for_prefix;
+use crate::index::extra_tokenizers::{PrefixTokenizer, normalize_for_prefix};
 use crate::schema::TokenizerKind;
 
 pub const MAX_SUGGESTIONS: usize = 50;
@@ -81,7 +80,11 @@ impl SearchIndex {
             &query,
             &TopDocs::with_limit(CANDIDATE_RECORDS).order_by_score(),
         )?;
-        let mut prefixes = self.analyzers().analyzer(TokenizerKind::Ngram);
+        let mut prefixes = PrefixTokenizer::new(self.analyzers().analyzer(TokenizerKind::Japanese));
+        // The whole typed text, then each of its words.
+        let wanted: Vec<&str> = std::iter::once(folded.as_str())
+            .chain(words.iter().copied())
+            .collect();
         let mut seen = HashSet::new();
         let mut suggestions = Vec::new();
         for (_, address) in top {
@@ -105,14 +108,8 @@ impl SearchIndex {
                 .chain(text("names").into_iter().map(|t| (t, name_kind)))
                 .chain(text("company").into_iter().map(|t| (t, "company")));
             for (candidate, kind) in candidates {
-                let mut tokens = HashSet::new();
-                {
-                    let mut stream = prefixes.token_stream(&candidate);
-                    while stream.advance() {
-                        tokens.insert(stream.token().text.clone());
-                    }
-                }
-                let matches = tokens.contains(&folded) || words.iter().all(|w| tokens.contains(*w));
+                let found = prefixes.emits(&candidate, &wanted);
+                let matches = found[0] || found[1..].iter().all(|hit| *hit);
                 if matches && seen.insert(normalize_for_prefix(&candidate)) {
                     suggestions.push(Suggestion {
                         text: candidate,
