@@ -67,6 +67,12 @@ impl Analyzers {
         }
     }
 
+    /// The tokenizer of [`TokenizerKind::Ngram`] fields, for callers that
+    /// ask it about prefixes directly ([`PrefixTokenizer::emits`]).
+    pub fn prefix_tokenizer(&self) -> PrefixTokenizer {
+        PrefixTokenizer::new(self.analyzer(TokenizerKind::Japanese))
+    }
+
     pub fn analyzer(&self, kind: TokenizerKind) -> TextAnalyzer {
         let mixed = MixedTextTokenizer::new(self.segmenter.clone());
         match kind {
@@ -88,10 +94,7 @@ impl Analyzers {
                 .filter(LowerCaser)
                 .build(),
             TokenizerKind::Exact => TextAnalyzer::builder(RawTokenizer::default()).build(),
-            TokenizerKind::Ngram => {
-                TextAnalyzer::builder(PrefixTokenizer::new(self.analyzer(TokenizerKind::Japanese)))
-                    .build()
-            }
+            TokenizerKind::Ngram => TextAnalyzer::builder(self.prefix_tokenizer()).build(),
             TokenizerKind::Cjk => TextAnalyzer::builder(CjkBigramTokenizer).build(),
             TokenizerKind::Pairs => {
                 TextAnalyzer::builder(PairTokenizer::new(self.analyzer(TokenizerKind::Text)))

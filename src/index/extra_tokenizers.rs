@@ -174,14 +174,19 @@ impl PrefixTokenizer {
     /// found without building them: checking a suggestion's candidates
     /// that way was a third of a suggestion's time.
     pub fn emits(&mut self, text: &str, wanted: &[&str]) -> Vec<bool> {
-        let emittable = |w: &str| {
-            w.chars().count() <= MAX_PREFIX_CHARS
-                && w.chars().last().is_some_and(|c| !c.is_whitespace())
-        };
+        // A prefix is emitted only up to the length limit, and never one
+        // that ends in whitespace; what cannot be emitted is never found.
+        let emittable: Vec<bool> = wanted
+            .iter()
+            .map(|w| {
+                w.chars().count() <= MAX_PREFIX_CHARS
+                    && w.chars().last().is_some_and(|c| !c.is_whitespace())
+            })
+            .collect();
         let mut found: Vec<bool> = vec![false; wanted.len()];
         let mut check = |value: &str| {
-            for (hit, w) in found.iter_mut().zip(wanted) {
-                *hit = *hit || (value.starts_with(w) && emittable(w));
+            for ((hit, w), can) in found.iter_mut().zip(wanted).zip(&emittable) {
+                *hit = *hit || (*can && value.starts_with(w));
             }
         };
         check(&normalize_for_prefix(text));

@@ -15,8 +15,7 @@ use tantivy::{TantivyDocument, Term};
 
 use super::QueryError;
 use crate::index::SearchIndex;
-use crate::index::extra_tokenizers::{PrefixTokenizer, normalize_for_prefix};
-use crate::schema::TokenizerKind;
+use crate::index::extra_tokenizers::normalize_for_prefix;
 
 pub const MAX_SUGGESTIONS: usize = 50;
 /// Records read to find distinct names.
@@ -80,7 +79,7 @@ impl SearchIndex {
             &query,
             &TopDocs::with_limit(CANDIDATE_RECORDS).order_by_score(),
         )?;
-        let mut prefixes = PrefixTokenizer::new(self.analyzers().analyzer(TokenizerKind::Japanese));
+        let mut prefixes = self.analyzers().prefix_tokenizer();
         // The whole typed text, then each of its words.
         let wanted: Vec<&str> = std::iter::once(folded.as_str())
             .chain(words.iter().copied())
