@@ -13,12 +13,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::Arc;
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, DfaWrapper, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery,
-    Query, QueryParser, RangeQuery,
+    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    QueryParser, RangeQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -75,7 +74,6 @@ pub struct QueryBuilder<'a> {
     synonyms: &'a Synonyms,
     analyzers: HashMap<TokenizerKind, TextAnalyzer>,
     tokens: HashMap<(TokenizerKind, String), Vec<String>>,
-    automata: HashMap<(String, u8), Option<Arc<DfaWrapper>>>,
     by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     fuzzy_by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
     loose: LooseTerms,
@@ -135,7 +133,6 @@ impl<'a> QueryBuilder<'a> {
             synonyms,
             analyzers: HashMap::new(),
             tokens: HashMap::new(),
-            automata: HashMap::new(),
             by_field: BTreeMap::new(),
             fuzzy_by_field: BTreeMap::new(),
             phrases: BTreeMap::new(),
@@ -177,14 +174,6 @@ impl<'a> QueryBuilder<'a> {
         }
         self.tokens.insert(key, out.clone());
         out
-    }
-
-    /// One automaton per typed token and distance, whatever the field.
-    fn automaton(&mut self, field: Field, token: &str, budget: u8) -> Option<Arc<DfaWrapper>> {
-        self.automata
-            .entry((token.to_string(), budget))
-            .or_insert_with(|| automaton(field, token, budget))
-            .clone()
     }
 
     /// Whether no segment of the index holds `term` (a word nobody wrote
@@ -473,7 +462,7 @@ impl<'a> QueryBuilder<'a> {
                         || (FUZZY_IF_UNKNOWN_FIELDS.contains(&spec.name.as_str())
                             && self.is_unknown(&term)));
                 let shared = if corrected {
-                    self.automaton(field, single, budget)
+                    automaton(field, single, budget)
                 } else {
                     None
                 };
