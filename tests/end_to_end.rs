@@ -312,3 +312,92 @@ fn the_search_benchmark_measures_every_case_and_the_http_floor() {
         assert!((added - (http - direct)).abs() < 1e-9, "{case}");
     }
 }
+
+/// The value of the one sample of `/metrics` whose name and labels are
+/// exactly `series` (e.g. `rapport_store_records` or
+/// `name{label="v",...}`), or none.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+#[test]
+fn metrics_count_requests_by_route_template_and_report_store_and_index() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    for q in ["invoice", "Tanaka", "請求書"] {
+        server.search(q);
+    }
+    let (status, _) = server.get("/v1/customers/no-such-customer-42");
+    assert_eq!(status, 404);
+    let (status, _) = server.get("/v1/no-such-route-17");
+    assert_eq!(status, 404);
+    let (status, _) = server.get("/v1/search?q=x&limit=abc");
+    assert_eq!(status, 400);
+
+    let (status, content_type, text) = server.get_text("/metrics");
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+
+    let searches = r#"rapport_http_requests_total{method="GET",route="/v1/search",status="200"}"#;
+    assert_eq!(metric(&text, searches), Some(3.0), "{text}");
+    let rejected = r#"rapport_http_requests_total{method="GET",route="/v1/search",status="400"}"#;
+    assert_eq!(metric(&text, rejected), Some(1.0), "{text}");
+    let customer =
+        r#"rapport_http_requests_total{method="GET",route="/v1/customers/{id}",status="404"}"#;
+    assert_eq!(metric(&text, customer), Some(1.0), "{text}");
+    let unmatched = r#"rapport_http_requests_total{method="GET",route="unmatched",status="404"}"#;
+    assert_eq!(metric(&text, unmatched), Some(1.0), "{text}");
+    // What a caller typed never becomes a label: the series stay bounded.
+    for typed in ["no-such-customer-42", "no-such-route-17", "invoice", "abc"] {
+        assert!(
+            !text.contains(typed),
+            "{typed} leaked into /metrics:\n{text}"
+        );
+    }
+    // Four searches (three answered, one refused) were timed, each under 10 s.
+    let timed = r#"rapport_http_request_duration_seconds_count{route="/v1/search"}"#;
+    assert_eq!(metric(&text, timed), Some(4.0), "{text}");
+    let under_10s = r#"rapport_http_request_duration_seconds_bucket{le="10.0",route="/v1/search"}"#;
+    assert_eq!(metric(&text, under_10s), Some(4.0), "{text}");
+    // The scrape itself is in flight while it is encoded.
+    assert_eq!(
+        metric(&text, "rapport_http_requests_in_flight"),
+        Some(1.0),
+        "{text}"
+    );
+
+    let (_, health) = server.get("/healthz");
+    let records = health["index"]["records"].as_f64().unwrap();
+    assert!(records > 0.0, "{health}");
+    assert_eq!(
+        metric(&text, "rapport_store_records"),
+        Some(records),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "rapport_index_documents"),
+        health["index"]["indexed_documents"].as_f64(),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "rapport_index_lag_writes"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, r#"rapport_jobs{state="running"}"#),
+        Some(0.0),
+        "{text}"
+    );
+
+    // The first scrape is counted in the next one.
+    let (_, _, again) = server.get_text("/metrics");
+    let scrapes = r#"rapport_http_requests_total{method="GET",route="/metrics",status="200"}"#;
+    assert_eq!(metric(&again, scrapes), Some(1.0), "{again}");
+}

@@ -1,5 +1,6 @@
-//! The HTTP API (axum): `/healthz`, the versioned JSON API under `/v1`, and
-//! the staff web page at `/` (see `web`).
+//! The HTTP API (axum): `/healthz`, `/metrics` (Prometheus),
+//! the versioned JSON API under `/v1`, and the staff web page at `/` (see
+//! `web`).
 //! Handlers are thin: parse and check parameters, call one [`Rapport`]
 //! operation on a blocking thread, shape the JSON.
 //!
@@ -11,6 +12,7 @@ mod customers;
 mod error;
 mod export;
 mod jobs;
+mod metrics;
 mod search;
 mod snapshots;
 mod web;
@@ -36,12 +38,14 @@ use crate::engine::Rapport;
 type App = Arc<Rapport>;
 
 pub fn router(app: App) -> Router {
+    let http_metrics = Arc::new(metrics::HttpMetrics::new());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
         .merge(customers::routes())
         .merge(jobs::routes())
+        .merge(metrics::routes())
         .merge(search::routes())
         .merge(export::routes())
         .merge(snapshots::routes())
@@ -52,6 +56,11 @@ pub fn router(app: App) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("the request handler panicked").into_response_parts()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            http_metrics.clone(),
+            metrics::track,
+        ))
+        .layer(axum::Extension(http_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

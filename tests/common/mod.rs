@@ -177,6 +177,23 @@ impl Server {
         (status, response.json().unwrap_or(serde_json::Value::Null))
     }
 
+    /// `GET` answered as text: status, `content-type` and body.
+    pub fn get_text(&self, path_and_query: &str) -> (u16, String, String) {
+        let response = self
+            .client
+            .get(format!("{}{}", self.base, path_and_query))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, content_type, response.text().unwrap_or_default())
+    }
+
     pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
         let response = self
             .client

@@ -1,0 +1,217 @@
+//! `GET /metrics`: what a Prometheus server scrapes. Every request through
+//! the router is counted by method, route template and status, and timed
+//! into a latency histogram per route ([`track`]); the store's and the
+//! index's sizes, how far the index lags the store, and the jobs waiting or
+//! running are read at scrape time. The encoding is prometheus-client's
+//! (the Prometheus project's own Rust client).
+//!
+//! It must never label a series with anything a caller chooses (a query, an
+//! id, a path that matched no route): only route templates such as
+//! `/v1/customers/{id}`, so that the number of series stays bounded.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Extension;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use super::ApiError;
+use crate::engine::Rapport;
+use crate::jobs::JobState;
+
+/// The content type of Prometheus' text exposition format.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Upper bounds of the latency buckets, in seconds: from a light search
+/// (well under a millisecond) to an export of everything.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The label of requests that matched no route.
+const UNMATCHED: &str = "unmatched";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    state: &'static str,
+}
+
+/// The server's series, one set per router.
+pub struct HttpMetrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    in_flight: Gauge,
+    store_records: Gauge,
+    index_documents: Gauge,
+    index_lag: Gauge,
+    jobs: Family<JobLabels, Gauge>,
+}
+
+impl HttpMetrics {
+    pub fn new() -> HttpMetrics {
+        let mut registry = Registry::with_prefix("rapport");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(LATENCY_BUCKETS)) as fn() -> Histogram,
+        );
+        let in_flight = Gauge::default();
+        let store_records = Gauge::default();
+        let index_documents = Gauge::default();
+        let index_lag = Gauge::default();
+        let jobs = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from a request's arrival to its response's headers, by route template",
+            latency.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests being answered now",
+            in_flight.clone(),
+        );
+        registry.register(
+            "store_records",
+            "Records in the store",
+            store_records.clone(),
+        );
+        registry.register(
+            "index_documents",
+            "Documents in the live index",
+            index_documents.clone(),
+        );
+        registry.register(
+            "index_lag_writes",
+            "Store writes the index has not applied yet",
+            index_lag.clone(),
+        );
+        registry.register(
+            "jobs",
+            "Jobs queued or running (of those the server keeps)",
+            jobs.clone(),
+        );
+        HttpMetrics {
+            registry,
+            requests,
+            latency,
+            in_flight,
+            store_records,
+            index_documents,
+            index_lag,
+            jobs,
+        }
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// The exposition text, with the gauges read from `app` now.
+    fn render(&self, app: &Rapport) -> Result<String, ApiError> {
+        let status = app.status()?;
+        self.store_records.set(saturating_i64(status.records));
+        self.index_documents
+            .set(saturating_i64(status.indexed_documents));
+        self.index_lag.set(saturating_i64(
+            status.store_seq.saturating_sub(status.index_seq),
+        ));
+        let views = app.jobs().list();
+        for state in [JobState::Queued, JobState::Running] {
+            let count = views.iter().filter(|v| v.state == state).count();
+            self.jobs
+                .get_or_create(&JobLabels {
+                    state: state.as_str(),
+                })
+                .set(saturating_i64(count as u64));
+        }
+        let mut text = String::new();
+        encode(&mut text, &self.registry).map_err(ApiError::internal)?;
+        Ok(text)
+    }
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        HttpMetrics::new()
+    }
+}
+
+fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Middleware: counts and times each request under its route template.
+pub async fn track(
+    State(metrics): State<Arc<HttpMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| UNMATCHED.to_string(), |p| p.as_str().to_string());
+    metrics.in_flight.inc();
+    let response = next.run(request).await;
+    metrics.in_flight.dec();
+    metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+pub fn routes() -> Router<Arc<Rapport>> {
+    Router::new().route("/metrics", get(scrape))
+}
+
+async fn scrape(
+    State(app): State<Arc<Rapport>>,
+    Extension(metrics): Extension<Arc<HttpMetrics>>,
+) -> Result<Response, ApiError> {
+    let text = tokio::task::spawn_blocking(move || metrics.render(&app)).await??;
+    Ok(([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text).into_response())
+}
