@@ -342,7 +342,10 @@ fn metrics_count_requests_by_route_template_and_report_store_and_index() {
 
     let (status, content_type, text) = server.get_text("/metrics");
     assert_eq!(status, 200, "{text}");
-    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        content_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
 
     let searches = r#"rapport_http_requests_total{method="GET",route="/v1/search",status="200"}"#;
     assert_eq!(metric(&text, searches), Some(3.0), "{text}");

@@ -31,8 +31,9 @@ use super::ApiError;
 use crate::engine::Rapport;
 use crate::jobs::JobState;
 
-/// The content type of Prometheus' text exposition format.
-pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// The content type of the OpenMetrics text format, which prometheus-client
+/// writes (`# EOF` at the end) and Prometheus scrapes.
+pub const CONTENT_TYPE_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds of the latency buckets, in seconds: from a light search
 /// (well under a millisecond) to an export of everything.

@@ -1,4 +1,4 @@
-//! The HTTP API (axum): `/healthz`, `/metrics` (Prometheus),
+//! The HTTP API (axum): `/healthz`, `/metrics` (Prometheus), `/openapi.json`,
 //! the versioned JSON API under `/v1`, and the staff web page at `/` (see
 //! `web`).
 //! Handlers are thin: parse and check parameters, call one [`Rapport`]
@@ -13,6 +13,7 @@ mod error;
 mod export;
 mod jobs;
 mod metrics;
+mod openapi;
 mod search;
 mod snapshots;
 mod web;
@@ -46,6 +47,7 @@ pub fn router(app: App) -> Router {
         .merge(customers::routes())
         .merge(jobs::routes())
         .merge(metrics::routes())
+        .merge(openapi::routes())
         .merge(search::routes())
         .merge(export::routes())
         .merge(snapshots::routes())
