@@ -52,6 +52,12 @@ pub fn print_ingest_summary(report: &IngestReport) {
             s.deleted,
             s.error_count
         );
+        if s.erased > 0 {
+            println!(
+                "  {}: {} records refused: they are about people erased on request (GET /v1/audit)",
+                s.source, s.erased
+            );
+        }
         if let Some(failure) = &s.failed {
             println!("  FAILED: {failure}");
         }

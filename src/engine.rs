@@ -27,6 +27,8 @@ use crate::schema::{SchemaError, SchemaSpec};
 use crate::status::{self, ConnectorStatus, PullState, RunRecord};
 use crate::store::{Store, StoreError};
 
+mod erasure;
+pub use erasure::{ErasureError, ErasureRequest};
 mod export;
 pub use export::{ExportError, ExportSummary, PreparedExport};
 pub use jobs::{ReindexRequest, StartJobError};

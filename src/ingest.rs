@@ -41,6 +41,8 @@ pub struct SourceReport {
     pub updated: usize,
     pub unchanged: usize,
     pub deleted: usize,
+    /// Records refused because the person they are about was erased.
+    pub erased: usize,
     /// Every problem found, counted.
     pub error_count: usize,
     /// The first [`MAX_REPORTED_ERRORS`] problems.
@@ -229,6 +231,7 @@ fn ingest_file(
     report.updated += stats.updated;
     report.unchanged += stats.unchanged;
     report.deleted += stats.deleted;
+    report.erased += stats.erased;
     Ok(())
 }
 

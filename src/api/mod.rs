@@ -9,6 +9,7 @@
 
 mod connectors;
 mod customers;
+mod erasure;
 mod error;
 mod export;
 mod jobs;
@@ -45,6 +46,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
         .merge(customers::routes())
+        .merge(erasure::routes())
         .merge(jobs::routes())
         .merge(metrics::routes())
         .merge(openapi::routes())

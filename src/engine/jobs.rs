@@ -331,6 +331,7 @@ fn source_summary(report: &SourceReport) -> serde_json::Value {
         "updated": report.updated,
         "unchanged": report.unchanged,
         "deleted": report.deleted,
+        "erased": report.erased,
         "error_count": report.error_count,
         "failed": report.failed,
     })

@@ -39,6 +39,9 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(resolution::ENTITIES)?;
     visitor.visit(resolution::ALIASES)?;
     visitor.visit(writeback::CUSTOMER_ATTRIBUTES)?;
+    visitor.visit(erasure::ERASED_RECORDS)?;
+    visitor.visit(erasure::ERASED_KEYS)?;
+    visitor.visit(erasure::AUDIT)?;
     Ok(())
 }
 
@@ -83,6 +86,8 @@ pub struct ApplyStats {
     pub updated: usize,
     pub unchanged: usize,
     pub deleted: usize,
+    /// Records refused because their person was erased (see `erasure`).
+    pub erased: usize,
 }
 
 /// A file being replaced batch by batch (see [`Store::begin_file`]).
@@ -129,6 +134,7 @@ impl Store {
             txn.open_table(META).map_err(db)?;
             resolution::create_tables(&txn)?;
             writeback::create_tables(&txn)?;
+            erasure::create_tables(&txn)?;
         }
         txn.commit().map_err(db)?;
         Ok(Store { db: database })
@@ -202,8 +208,13 @@ impl Store {
         let txn = self.begin_batch_write()?;
         {
             let mut log = ChangeLog::open(&txn)?;
+            let tombstones = erasure::Tombstones::open(&txn)?;
             for record in records {
                 let id = record.id();
+                if tombstones.covers(&id, record)? {
+                    update.stats.erased += 1;
+                    continue;
+                }
                 let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
                     key: id.clone(),
                     message: e.to_string(),
@@ -536,10 +547,13 @@ fn read_json<T: serde::de::DeserializeOwned>(
     }
 }
 
+mod erasure;
 mod export;
 mod resolution;
 pub mod snapshot;
 pub mod writeback;
+
+pub use erasure::{AuditEntry, Erasure, identifiers};
 
 #[cfg(test)]
 mod tests;

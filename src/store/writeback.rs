@@ -42,7 +42,7 @@ fn attribute_key(customer: &str, key: &str) -> String {
 }
 
 /// The half-open key range of one customer's attributes.
-fn customer_range(customer: &str) -> (String, String) {
+pub(super) fn customer_range(customer: &str) -> (String, String) {
     (format!("{customer}\0"), format!("{customer}\u{1}"))
 }
 

@@ -1,0 +1,77 @@
+//! Erasure over HTTP: `POST /v1/erasures` erases a person on request (GDPR)
+//! and answers with the audit entry it wrote; `GET /v1/audit` lists the
+//! audit log, oldest first.
+//!
+//! Handlers parse the body, call the engine on a blocking thread, and
+//! shape JSON; they must never decide what belongs to a person (that is
+//! `engine::erasure`).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::engine::{ErasureError, ErasureRequest, Rapport};
+
+type App = Arc<Rapport>;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/erasures", post(erase))
+        .route("/v1/audit", get(audit))
+}
+
+impl From<ErasureError> for ApiError {
+    fn from(e: ErasureError) -> Self {
+        match e {
+            ErasureError::Customer(inner) => inner.into(),
+            ErasureError::NotAPerson(_) => ApiError::bad_request("not_a_person", e.to_string()),
+            ErasureError::Invalid(m) => ApiError::bad_request("invalid_body", m),
+            ErasureError::Store(inner) => ApiError::internal(inner),
+            ErasureError::Engine(inner) => ApiError::internal(inner),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EraseBody {
+    customer_id: String,
+    requested_by: String,
+    reason: String,
+}
+
+async fn erase(
+    State(app): State<App>,
+    body: Result<Json<EraseBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body.map_err(|r| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!(
+                "{} (expected {{\"customer_id\": \"...\", \"requested_by\": \"...\", \"reason\": \"...\"}})",
+                r.body_text()
+            ),
+        )
+    })?;
+    let request = ErasureRequest {
+        customer_id: body.customer_id,
+        requested_by: body.requested_by,
+        reason: body.reason,
+    };
+    let entry = tokio::task::spawn_blocking(move || app.erase_person(&request)).await??;
+    Ok((StatusCode::CREATED, Json(json!(entry))))
+}
+
+async fn audit(State(app): State<App>) -> Result<Json<Value>, ApiError> {
+    let entries = tokio::task::spawn_blocking(move || app.audit_log())
+        .await?
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "entries": entries })))
+}

@@ -1,0 +1,98 @@
+//! The engine's erasure of a person on request (GDPR): finds every record
+//! of the person (their own records, what is attached to them, notes
+//! included) and their email addresses and phone numbers, has the store
+//! erase them with tombstones and an audit entry, re-resolves customers
+//! without them, and brings the index up to date, so that the next search
+//! no longer finds them.
+//!
+//! It must never erase an organisation (a company is not a data subject:
+//! erase its people one by one), and never run while an ingest pass is
+//! writing (it holds the ingest lock), so that a pass cannot write back a
+//! record between the scan and the tombstones.
+
+use std::collections::BTreeSet;
+
+use super::{EngineError, Rapport, lock};
+use crate::customers::{CustomerError, find_entity};
+use crate::store::{AuditEntry, Erasure, StoreError, identifiers};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    #[error(transparent)]
+    Customer(#[from] CustomerError),
+    #[error(
+        "customer `{0}` is an organisation; erasure is for people: erase each of its people (their ids are on GET /v1/customers/{0})"
+    )]
+    NotAPerson(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// What the caller asks.
+#[derive(Debug, Clone)]
+pub struct ErasureRequest {
+    pub customer_id: String,
+    pub requested_by: String,
+    pub reason: String,
+}
+
+impl Rapport {
+    /// Erases a person and everything about them; answers with the audit
+    /// entry written.
+    pub fn erase_person(&self, request: &ErasureRequest) -> Result<AuditEntry, ErasureError> {
+        let customer_id = request.customer_id.trim();
+        let _span = tracing::info_span!("erase", customer = %customer_id).entered();
+        for (name, value) in [
+            ("customer_id", customer_id),
+            ("requested_by", request.requested_by.trim()),
+            ("reason", request.reason.trim()),
+        ] {
+            if value.is_empty() {
+                return Err(ErasureError::Invalid(format!(
+                    "`{name}` is required: an erasure names the person, who asked for it and why"
+                )));
+            }
+        }
+        let entry = {
+            let _pass = lock(&self.ingest_lock);
+            let entity = find_entity(&self.store, customer_id)?;
+            if entity.kind != "person" {
+                return Err(ErasureError::NotAPerson(entity.id));
+            }
+            let records: BTreeSet<String> = entity
+                .members
+                .iter()
+                .chain(&entity.attached)
+                .map(|m| m.record.clone())
+                .collect();
+            let mut keys = BTreeSet::new();
+            for member in &entity.members {
+                if let Some(record) = self.store.get(&member.record)? {
+                    keys.extend(identifiers(&record));
+                }
+            }
+            let entry = self.store.erase(&Erasure {
+                customer_id: entity.id.clone(),
+                records,
+                identifiers: keys,
+                requested_by: request.requested_by.trim().to_string(),
+                reason: request.reason.trim().to_string(),
+            })?;
+            self.resolve_locked()?;
+            entry
+        };
+        self.index
+            .catch_up(&self.store)
+            .map_err(EngineError::from)?;
+        Ok(entry)
+    }
+
+    /// The audit log, oldest first.
+    pub fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.store.audit_log()
+    }
+}

@@ -1,0 +1,228 @@
+//! Erasure of a person on request (GDPR art. 17) in the store: their
+//! records go, with their write-back attributes, in one durable
+//! transaction that also leaves tombstones, so that reading the same export
+//! again, or a new one carrying their email address or phone number, does
+//! not bring them back; and an entry in the audit log says who asked, when
+//! and why.
+//!
+//! It must never keep what it erases: tombstones hold record ids and the
+//! BLAKE3 hashes of email addresses and phone numbers, never the values,
+//! and the audit entry names the customer id and counts, never personal
+//! data.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use super::resolution::{ASSIGNMENTS, ENTITIES};
+use super::writeback::CUSTOMER_ATTRIBUTES;
+use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
+use crate::record::Record;
+
+/// record id → the erasure that removed it.
+pub(super) const ERASED_RECORDS: TableDefinition<&str, &str> =
+    TableDefinition::new("erased_records");
+/// hash of an identifier (`email:…`, `phone:…`) → the erasure that blocked it.
+pub(super) const ERASED_KEYS: TableDefinition<&str, &str> = TableDefinition::new("erased_keys");
+/// audit sequence number → entry (JSON).
+pub(super) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
+pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(ERASED_RECORDS).map_err(db)?;
+    txn.open_table(ERASED_KEYS).map_err(db)?;
+    txn.open_table(AUDIT).map_err(db)?;
+    Ok(())
+}
+
+/// What to erase: the records that describe or are attached to the person,
+/// and their identifiers (records anywhere else that carry one go too).
+#[derive(Debug, Clone)]
+pub struct Erasure {
+    pub customer_id: String,
+    pub records: BTreeSet<String>,
+    pub identifiers: BTreeSet<String>,
+    pub requested_by: String,
+    pub reason: String,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// `erase`.
+    pub action: String,
+    pub customer_id: String,
+    pub requested_by: String,
+    pub reason: String,
+    pub records_erased: usize,
+    pub attributes_erased: usize,
+    pub identifiers_blocked: usize,
+}
+
+/// The identifiers of a record that tombstones can match, normalised:
+/// `email:` + lower-case address, `phone:` + the stored (E.164) number.
+pub fn identifiers(record: &Record) -> impl Iterator<Item = String> + '_ {
+    let emails = record
+        .emails
+        .iter()
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty())
+        .map(|e| format!("email:{e}"));
+    let phones = record
+        .phones
+        .iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("phone:{p}"));
+    emails.chain(phones)
+}
+
+fn hashed(identifier: &str) -> String {
+    blake3::hash(identifier.as_bytes()).to_hex().to_string()
+}
+
+/// The tombstones an ingest batch checks its records against.
+pub(super) struct Tombstones<'txn> {
+    records: redb::Table<'txn, &'static str, &'static str>,
+    keys: redb::Table<'txn, &'static str, &'static str>,
+    /// No erasure ever happened: nothing to check.
+    none: bool,
+}
+
+impl<'txn> Tombstones<'txn> {
+    pub(super) fn open(txn: &'txn redb::WriteTransaction) -> Result<Self, StoreError> {
+        let records = txn.open_table(ERASED_RECORDS).map_err(db)?;
+        let keys = txn.open_table(ERASED_KEYS).map_err(db)?;
+        let none = records.is_empty().map_err(db)? && keys.is_empty().map_err(db)?;
+        Ok(Tombstones {
+            records,
+            keys,
+            none,
+        })
+    }
+
+    /// Whether `record` was erased, or carries an erased person's identifier.
+    pub(super) fn covers(&self, id: &str, record: &Record) -> Result<bool, StoreError> {
+        if self.none {
+            return Ok(false);
+        }
+        if self.records.get(id).map_err(db)?.is_some() {
+            return Ok(true);
+        }
+        for identifier in identifiers(record) {
+            if self
+                .keys
+                .get(hashed(&identifier).as_str())
+                .map_err(db)?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl Store {
+    /// Erases `erasure.records` and every other record carrying one of
+    /// `erasure.identifiers`, the customer's attributes and resolution
+    /// entry, leaves tombstones for all of them, and appends the audit
+    /// entry, in one durable transaction. The records' deletions go to the
+    /// change log, so the index drops them when it catches up.
+    pub fn erase(&self, erasure: &Erasure) -> Result<AuditEntry, StoreError> {
+        let _span = tracing::info_span!("erase", customer = %erasure.customer_id).entered();
+        let hashes: BTreeSet<String> = erasure.identifiers.iter().map(|i| hashed(i)).collect();
+        let mut doomed = erasure.records.clone();
+        // Every other record that carries one of the person's identifiers.
+        {
+            let txn = self.db.begin_read().map_err(db)?;
+            let records = txn.open_table(RECORDS).map_err(db)?;
+            for row in records.iter().map_err(db)? {
+                let (key, value) = row.map_err(db)?;
+                let record: Record =
+                    serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
+                if identifiers(&record).any(|i| hashes.contains(&hashed(&i))) {
+                    doomed.insert(key.value().to_string());
+                }
+            }
+        }
+        let txn = self.db.begin_write().map_err(db)?;
+        let entry;
+        {
+            let mut log = ChangeLog::open(&txn)?;
+            let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+            let mut entities = txn.open_table(ENTITIES).map_err(db)?;
+            let mut attributes = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
+            let mut erased_records = txn.open_table(ERASED_RECORDS).map_err(db)?;
+            let mut erased_keys = txn.open_table(ERASED_KEYS).map_err(db)?;
+            let mut audit = txn.open_table(AUDIT).map_err(db)?;
+            let seq = audit.last().map_err(db)?.map_or(1, |(k, _)| k.value() + 1);
+            let erasure_id = format!("erasure-{seq}");
+            let mut records_erased = 0;
+            for id in &doomed {
+                if log.delete(id)? {
+                    records_erased += 1;
+                }
+                log.birth.remove(id.as_str()).map_err(db)?;
+                assignments.remove(id.as_str()).map_err(db)?;
+                erased_records
+                    .insert(id.as_str(), erasure_id.as_str())
+                    .map_err(db)?;
+            }
+            for hash in &hashes {
+                erased_keys
+                    .insert(hash.as_str(), erasure_id.as_str())
+                    .map_err(db)?;
+            }
+            entities.remove(erasure.customer_id.as_str()).map_err(db)?;
+            let (from, to) = super::writeback::customer_range(&erasure.customer_id);
+            let attribute_keys: Vec<String> = attributes
+                .range(from.as_str()..to.as_str())
+                .map_err(db)?
+                .map(|row| row.map(|(k, _)| k.value().to_string()).map_err(db))
+                .collect::<Result<_, _>>()?;
+            for key in &attribute_keys {
+                attributes.remove(key.as_str()).map_err(db)?;
+            }
+            entry = AuditEntry {
+                seq,
+                at: Utc::now(),
+                action: "erase".into(),
+                customer_id: erasure.customer_id.clone(),
+                requested_by: erasure.requested_by.clone(),
+                reason: erasure.reason.clone(),
+                records_erased,
+                attributes_erased: attribute_keys.len(),
+                identifiers_blocked: hashes.len(),
+            };
+            let bytes = serde_json::to_vec(&entry).map_err(|e| corrupt("audit", e))?;
+            audit.insert(seq, bytes.as_slice()).map_err(db)?;
+            log.finish()?;
+        }
+        txn.commit().map_err(db)?;
+        tracing::info!(
+            customer = %erasure.customer_id,
+            records = entry.records_erased,
+            identifiers = entry.identifiers_blocked,
+            "erased"
+        );
+        Ok(entry)
+    }
+
+    /// The audit log, oldest first.
+    pub fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let audit = txn.open_table(AUDIT).map_err(db)?;
+        audit
+            .iter()
+            .map_err(db)?
+            .map(|row| {
+                let (k, v) = row.map_err(db)?;
+                serde_json::from_slice(v.value()).map_err(|e| corrupt(&k.value().to_string(), e))
+            })
+            .collect()
+    }
+}

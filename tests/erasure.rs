@@ -1,0 +1,202 @@
+//! Erasing a person on request (GDPR), end to end on the real server over a
+//! copy of examples/: Anna Schmidt (crm:PER-008), with a note and a score
+//! written back about her, is erased; search, her customer page and her
+//! write-backs no longer know her; reading the export again, and a new
+//! export carrying her email address in another case, do not bring her
+//! back, while a new person in that export is ingested; and the audit log
+//! says who asked and why without naming her.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, Workspace, hit_ids};
+use serde_json::{Value, json};
+
+const ANNA: &str = "crm:PER-008";
+
+fn person_of(server: &Server, record: &str, q: &str) -> String {
+    let hits = server.search(q);
+    hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == record)
+        .and_then(|h| h["person_id"].as_str())
+        .unwrap_or_else(|| panic!("no person for {record} in {hits}"))
+        .to_string()
+}
+
+fn erase(server: &Server, body: &Value) -> (u16, Value) {
+    server.post("/v1/erasures", &body.to_string())
+}
+
+/// Runs a full reindex (every file read again) and returns its job.
+fn reindex(server: &Server) -> Value {
+    let (status, job) = server.post("/v1/reindex", "{}");
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let mut last = Value::Null;
+    let done = server.wait_for(Duration::from_secs(60), |s| {
+        last = s.get(&format!("/v1/jobs/{id}")).1;
+        last["state"] == "succeeded" || last["state"] == "failed"
+    });
+    assert!(done, "reindex did not finish: {last}");
+    assert_eq!(last["state"], "succeeded", "{last}");
+    last
+}
+
+fn source_result<'a>(job: &'a Value, source: &str) -> &'a Value {
+    job["result"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == source)
+        .unwrap_or_else(|| panic!("no {source} in {job}"))
+}
+
+#[test]
+fn an_erased_person_is_gone_from_search_and_stays_gone() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    let anna = person_of(&server, ANNA, "Anna Schmidt");
+    let brightwater = server
+        .search("Anna Schmidt")
+        .get("hits")
+        .and_then(|h| h.as_array())
+        .and_then(|h| h.iter().find(|h| h["id"] == ANNA))
+        .and_then(|h| h["customer_id"].as_str())
+        .unwrap()
+        .to_string();
+
+    // Staff wrote about her: a note on her and a score.
+    let (status, note) = server.post(
+        "/v1/notes",
+        &json!({"customer_id": anna, "text": "Anna asked for a quillfeather callback about dunning",
+                "author": "Emma Clarke"})
+        .to_string(),
+    );
+    assert_eq!(status, 201, "{note}");
+    let note_id = note["id"].as_str().unwrap().to_string();
+    let note_record = note["record_id"].as_str().unwrap().to_string();
+    let (status, report) = server.post(
+        "/v1/attributes",
+        &json!({"customer_id": anna, "key": "churn_score", "value": 0.9}).to_string(),
+    );
+    assert_eq!(status, 200, "{report}");
+    assert!(hit_ids(&server.search("quillfeather")).contains(&note_record));
+
+    // What is refused, and why.
+    for (body, status, code) in [
+        (
+            json!({"customer_id": anna, "requested_by": "dpo"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            json!({"customer_id": anna, "requested_by": " ", "reason": "x"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            json!({"customer_id": brightwater, "requested_by": "dpo", "reason": "x"}),
+            400,
+            "not_a_person",
+        ),
+        (
+            json!({"customer_id": "per_000000000000", "requested_by": "dpo", "reason": "x"}),
+            404,
+            "customer_not_found",
+        ),
+    ] {
+        let (got, error) = erase(&server, &body);
+        assert_eq!(
+            (got, error["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {error}"
+        );
+    }
+    assert!(hit_ids(&server.search("Anna Schmidt")).contains(&ANNA.to_string()));
+
+    // The erasure.
+    let (status, entry) = erase(
+        &server,
+        &json!({"customer_id": anna, "requested_by": "dpo@brightwater.example",
+                "reason": "art. 17 request 2024-117"}),
+    );
+    assert_eq!(status, 201, "{entry}");
+    assert_eq!(entry["action"], "erase");
+    assert_eq!(entry["customer_id"], anna.as_str());
+    assert_eq!(
+        entry["records_erased"], 2,
+        "her contact record and the note: {entry}"
+    );
+    assert_eq!(entry["attributes_erased"], 1, "{entry}");
+    assert_eq!(
+        entry["identifiers_blocked"], 2,
+        "her email and phone: {entry}"
+    );
+
+    // Gone: by name, email, phone, the note's words, her page.
+    for q in [
+        "Anna Schmidt",
+        "a.schmidt@brightwater-logistics.de",
+        "+49 40 5550 1299",
+        "quillfeather",
+    ] {
+        let ids = hit_ids(&server.search(q));
+        assert!(
+            !ids.contains(&ANNA.to_string()) && !ids.contains(&note_record),
+            "{q}: {ids:?}"
+        );
+    }
+    assert_eq!(
+        server.search("a.schmidt@brightwater-logistics.de")["total"],
+        0
+    );
+    assert_eq!(server.get(&format!("/v1/customers/{anna}")).0, 404);
+    assert_eq!(server.get(&format!("/v1/notes/{note_id}")).0, 404);
+    // Her organisation stays, without her.
+    let (status, org) = server.get(&format!("/v1/customers/{brightwater}"));
+    assert_eq!(status, 200, "{org}");
+    assert!(!org.to_string().contains("Schmidt"), "{org}");
+    assert!(org.to_string().contains("Lukas Becker"), "{org}");
+
+    // The same export read again, and a new one with her email in another
+    // case (and her phone written differently) beside a new person.
+    std::fs::write(
+        ws.path().join("data/crm/new_contacts.csv"),
+        "id,kind,name,company,email,phone,country\n\
+         PER-099,person,A. Schmidt,Brightwater Logistics GmbH,A.SCHMIDT@brightwater-logistics.de,,DE\n\
+         PER-100,person,Zoltan Quibbleworth,Brightwater Logistics GmbH,z.q@brightwater-logistics.de,,DE\n",
+    )
+    .unwrap();
+    let job = reindex(&server);
+    assert_eq!(
+        source_result(&job, "crm")["erased"],
+        2,
+        "PER-008 and PER-099: {job}"
+    );
+    assert!(hit_ids(&server.search("Zoltan Quibbleworth")).contains(&"crm:PER-100".to_string()));
+    for q in ["Schmidt", "a.schmidt@brightwater-logistics.de"] {
+        let ids = hit_ids(&server.search(q));
+        assert!(
+            !ids.contains(&ANNA.to_string()) && !ids.contains(&"crm:PER-099".to_string()),
+            "{q} after reindex: {ids:?}"
+        );
+    }
+
+    // The audit log: who, when, why — not her.
+    let (status, audit) = server.get("/v1/audit");
+    assert_eq!(status, 200, "{audit}");
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0], entry);
+    let text = audit.to_string().to_lowercase();
+    for personal in ["schmidt", "anna", "a.schmidt@", "5550"] {
+        assert!(
+            !text.contains(personal),
+            "{personal} in the audit log: {audit}"
+        );
+    }
+}
