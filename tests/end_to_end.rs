@@ -404,3 +404,91 @@ fn metrics_count_requests_by_route_template_and_report_store_and_index() {
     let scrapes = r#"rapport_http_requests_total{method="GET",route="/metrics",status="200"}"#;
     assert_eq!(metric(&again, scrapes), Some(1.0), "{again}");
 }
+
+/// Posts a body of `length` spaces on a raw connection and reads the
+/// answer while the body is still going out: a server over its limit may
+/// answer and close before reading it all, which reqwest reports as an
+/// incomplete message instead of the answer.
+fn post_announcing(server: &common::Server, path: &str, length: usize) -> (u16, serde_json::Value) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+    )
+    .unwrap();
+    // The body goes from another thread, which stops at the first write the
+    // server refuses (it may close once it has answered).
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0;
+        while sent < length
+            && writer
+                .write_all(&chunk[..chunk.len().min(length - sent)])
+                .is_ok()
+        {
+            sent += chunk.len().min(length - sent);
+        }
+    });
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status: u16 = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut body_length = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            body_length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; body_length];
+    reader.read_exact(&mut body).unwrap();
+    // Ends a send the server no longer reads.
+    let _ = reader.get_ref().shutdown(std::net::Shutdown::Both);
+    let _ = sender.join();
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[test]
+fn bodies_over_a_routes_limit_get_a_json_413_and_start_nothing() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    // axum's default limit is 2 MB; attributes take up to 64 MiB.
+    for (path, length) in [
+        ("/v1/reindex", 3 << 20),
+        ("/v1/snapshots", 3 << 20),
+        ("/v1/attributes", 65 << 20),
+    ] {
+        let (status, error) = post_announcing(&server, path, length);
+        assert_eq!(status, 413, "{path}: {error}");
+        assert_eq!(error["error"]["code"], "body_too_large", "{path}: {error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}: {error}"
+        );
+    }
+    let (_, jobs) = server.get("/v1/jobs");
+    let listed = jobs["jobs"].as_array().unwrap_or_else(|| panic!("{jobs}"));
+    let reindexes = listed.iter().filter(|j| j["kind"] == "reindex").count();
+    assert_eq!(reindexes, 0, "{jobs}");
+}

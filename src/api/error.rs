@@ -5,6 +5,7 @@
 //! It must never leak a panic or a stack trace to the caller.
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -57,6 +58,24 @@ impl From<QueryError> for ApiError {
             }
             QueryError::UnknownField(..) => ApiError::bad_request("unknown_field", e.to_string()),
             QueryError::Index(inner) => ApiError::internal(inner),
+        }
+    }
+}
+
+/// A body that could not be read: 413 `body_too_large` over the route's
+/// limit (axum's own answer would be plain text), else 400 `invalid_body`.
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        let status = rejection.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body_too_large"
+        } else {
+            "invalid_body"
+        };
+        ApiError {
+            status,
+            code,
+            message: rejection.body_text(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! that is a 409 `job_running` naming the running job.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -65,7 +66,11 @@ fn parse_reindex(body: &[u8]) -> Result<ReindexRequest, ApiError> {
     }
 }
 
-async fn reindex(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
+async fn reindex(
+    State(app): State<App>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
     let request = parse_reindex(&body)?;
     let started = tokio::task::spawn_blocking(move || {
         app.start_reindex(request, JobTrigger::Api)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -48,8 +49,9 @@ impl From<SnapshotError> for ApiError {
 
 async fn create(
     State(app): State<App>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body?;
     let body: SnapshotBody = if body.iter().all(u8::is_ascii_whitespace) {
         SnapshotBody::default()
     } else {
