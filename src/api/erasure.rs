@@ -13,7 +13,6 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
@@ -39,19 +38,11 @@ impl From<ErasureError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EraseBody {
-    customer_id: String,
-    requested_by: String,
-    reason: String,
-}
-
 async fn erase(
     State(app): State<App>,
-    body: Result<Json<EraseBody>, JsonRejection>,
+    body: Result<Json<ErasureRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(body) = body.map_err(|r| {
+    let Json(request) = body.map_err(|r| {
         ApiError::bad_request(
             "invalid_body",
             format!(
@@ -60,11 +51,6 @@ async fn erase(
             ),
         )
     })?;
-    let request = ErasureRequest {
-        customer_id: body.customer_id,
-        requested_by: body.requested_by,
-        reason: body.reason,
-    };
     let entry = tokio::task::spawn_blocking(move || app.erase_person(&request)).await??;
     Ok((StatusCode::CREATED, Json(json!(entry))))
 }

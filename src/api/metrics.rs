@@ -132,17 +132,16 @@ impl HttpMetrics {
         }
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                method: method.to_string(),
-                route: route.to_string(),
-                status,
-            })
-            .inc();
+    fn observe(&self, method: String, route: String, status: u16, seconds: f64) {
+        let request = RequestLabels {
+            method,
+            route,
+            status,
+        };
+        self.requests.get_or_create(&request).inc();
         self.latency
             .get_or_create(&RouteLabels {
-                route: route.to_string(),
+                route: request.route,
             })
             .observe(seconds);
     }
@@ -197,8 +196,8 @@ pub async fn track(
     let response = next.run(request).await;
     metrics.in_flight.dec();
     metrics.observe(
-        &method,
-        &route,
+        method,
+        route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

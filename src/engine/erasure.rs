@@ -32,8 +32,9 @@ pub enum ErasureError {
     Engine(#[from] EngineError),
 }
 
-/// What the caller asks.
-#[derive(Debug, Clone)]
+/// What the caller asks (`POST /v1/erasures`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ErasureRequest {
     pub customer_id: String,
     pub requested_by: String,

@@ -144,7 +144,7 @@ impl Store {
                 let (key, value) = row.map_err(db)?;
                 let record: Record =
                     serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
-                if identifiers(&record).any(|i| hashes.contains(&hashed(&i))) {
+                if identifiers(&record).any(|i| erasure.identifiers.contains(&i)) {
                     doomed.insert(key.value().to_string());
                 }
             }
