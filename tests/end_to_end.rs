@@ -409,7 +409,7 @@ fn metrics_count_requests_by_route_template_and_report_store_and_index() {
 /// answer while the body is still going out: a server over its limit may
 /// answer and close before reading it all, which reqwest reports as an
 /// incomplete message instead of the answer.
-fn post_announcing(server: &common::Server, path: &str, length: usize) -> (u16, serde_json::Value) {
+fn post_oversized(server: &common::Server, path: &str, length: usize) -> (u16, serde_json::Value) {
     use std::io::{BufRead, BufReader, Read, Write};
     let address = server.base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap();
@@ -477,7 +477,7 @@ fn bodies_over_a_routes_limit_get_a_json_413_and_start_nothing() {
         ("/v1/snapshots", 3 << 20),
         ("/v1/attributes", 65 << 20),
     ] {
-        let (status, error) = post_announcing(&server, path, length);
+        let (status, error) = post_oversized(&server, path, length);
         assert_eq!(status, 413, "{path}: {error}");
         assert_eq!(error["error"]["code"], "body_too_large", "{path}: {error}");
         assert!(

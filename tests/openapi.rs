@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use common::{Server, Workspace};
 use serde_json::Value;
@@ -92,33 +91,8 @@ impl Answer {
     }
 }
 
-fn send(
-    client: &reqwest::blocking::Client,
-    server: &Server,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-) -> Answer {
-    let method_value = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = client.request(method_value, format!("{}{path}", server.base));
-    if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request
-        .send()
-        .unwrap_or_else(|e| panic!("{method} {path}: request failed: {e}"));
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let text = response
-        .text()
-        .unwrap_or_else(|e| panic!("{method} {path}: reading the body failed: {e}"));
+fn send(server: &Server, method: &str, path: &str, body: Option<&str>) -> Answer {
+    let (status, content_type, text) = server.send(method, path, body);
     Answer {
         status,
         content_type,
@@ -247,8 +221,8 @@ fn document_is_well_formed(doc: &Value) {
 }
 
 /// Test 1: `GET /openapi.json` serves the file on disk.
-fn served_document_is_the_file(client: &reqwest::blocking::Client, server: &Server, doc: &Value) {
-    let answer = send(client, server, "GET", "/openapi.json", None);
+fn served_document_is_the_file(server: &Server, doc: &Value) {
+    let answer = send(server, "GET", "/openapi.json", None);
     assert_eq!(answer.status, 200, "GET /openapi.json: {}", answer.text);
     assert!(
         answer.content_type.starts_with("application/json"),
@@ -266,11 +240,7 @@ fn served_document_is_the_file(client: &reqwest::blocking::Client, server: &Serv
 /// Test 2: every documented operation reaches a handler, which answers with
 /// a documented status (and content type), errors in the documented shape;
 /// and what is not documented does get the fallback.
-fn every_documented_operation_is_routed(
-    client: &reqwest::blocking::Client,
-    server: &Server,
-    doc: &Value,
-) {
+fn every_documented_operation_is_routed(server: &Server, doc: &Value) {
     for (method, path, op) in operations(doc) {
         let url = concrete(&path);
         let body = match method.as_str() {
@@ -282,7 +252,7 @@ fn every_documented_operation_is_routed(
             ),
             _ => None,
         };
-        let answer = send(client, server, &method, &url, body);
+        let answer = send(server, &method, &url, body);
         assert!(
             !answer.is_fallback(),
             "{method} {path}: answered by the router's fallback ({} {}): the route is documented but not served",
@@ -317,7 +287,7 @@ fn every_documented_operation_is_routed(
         }
     }
 
-    let unknown = send(client, server, "GET", "/v1/no-such-route", None);
+    let unknown = send(server, "GET", "/v1/no-such-route", None);
     assert!(
         unknown.is_fallback() && unknown.status == 404,
         "GET /v1/no-such-route: expected the fallback 404, got {} {}",
@@ -330,14 +300,14 @@ fn every_documented_operation_is_routed(
         "GET /v1/no-such-route: fallback message"
     );
     let deeper = concrete("/v1/customers/{id}/no-such-route");
-    let unknown = send(client, server, "GET", &deeper, None);
+    let unknown = send(server, "GET", &deeper, None);
     assert!(
         unknown.is_fallback() && unknown.status == 404,
         "GET {deeper}: expected the fallback 404, got {} {}",
         unknown.status,
         unknown.text
     );
-    let wrong_method = send(client, server, "DELETE", "/healthz", None);
+    let wrong_method = send(server, "DELETE", "/healthz", None);
     assert!(
         wrong_method.is_fallback() && wrong_method.status == 405,
         "DELETE /healthz: expected the fallback 405, got {} {}",
@@ -384,10 +354,6 @@ fn the_openapi_document_matches_the_router() {
 
     let ws = Workspace::with_examples();
     let server = ws.serve();
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    served_document_is_the_file(&client, &server, &doc);
-    every_documented_operation_is_routed(&client, &server, &doc);
+    served_document_is_the_file(&server, &doc);
+    every_documented_operation_is_routed(&server, &doc);
 }

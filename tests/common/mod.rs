@@ -179,11 +179,24 @@ impl Server {
 
     /// `GET` answered as text: status, `content-type` and body.
     pub fn get_text(&self, path_and_query: &str) -> (u16, String, String) {
-        let response = self
+        self.send("GET", path_and_query, None)
+    }
+
+    /// Any method, with a JSON body when given; answers status,
+    /// `content-type` and body text (panics naming the call if it fails).
+    pub fn send(&self, method: &str, path: &str, json_body: Option<&str>) -> (u16, String, String) {
+        let method_value = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
             .client
-            .get(format!("{}{}", self.base, path_and_query))
+            .request(method_value, format!("{}{path}", self.base));
+        if let Some(body) = json_body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request
             .send()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{method} {path}: request failed: {e}"));
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -191,7 +204,10 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        (status, content_type, response.text().unwrap_or_default())
+        let text = response
+            .text()
+            .unwrap_or_else(|e| panic!("{method} {path}: reading the body failed: {e}"));
+        (status, content_type, text)
     }
 
     pub fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
