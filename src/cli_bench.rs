@@ -93,6 +93,17 @@ pub enum BenchCommand {
         /// Skip the store round trip (in-memory resolution only).
         #[arg(long)]
         memory_only: bool,
+        /// Instead, measure quality on labelled books of these many
+        /// companies (comma-separated, e.g. 200,500,2000): pairwise
+        /// precision, recall and F1 for organisations and people.
+        #[arg(long, value_delimiter = ',')]
+        book: Vec<usize>,
+        /// Seed of the labelled books.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Print the false merges found in each book.
+        #[arg(long)]
+        show_merges: bool,
     },
 }
 
@@ -103,8 +114,52 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             latency_runs,
         } => (records, latency_runs),
         BenchCommand::Resolve {
+            book,
+            seed,
+            show_merges,
+            ..
+        } if !book.is_empty() => {
+            println!(
+                "| companies | people | records | org precision | org recall | org F1 | person precision | person recall | person F1 | resolve ms |"
+            );
+            println!("|---|---|---|---|---|---|---|---|---|---|");
+            for customers in book {
+                let r = rapport::bench::resolve::run_book(customers.max(1), seed);
+                let (o, p) = (&r.quality.organisations, &r.quality.people);
+                println!(
+                    "| {} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |",
+                    r.customers,
+                    r.people,
+                    r.records,
+                    o.precision,
+                    o.recall,
+                    o.f1,
+                    p.precision,
+                    p.recall,
+                    p.f1,
+                    r.resolve_ms
+                );
+                if show_merges {
+                    for (entity, truths, names) in &r.quality.false_merges {
+                        println!(
+                            "  false merge {entity}: {truths} companies: {}",
+                            names.join(" | ")
+                        );
+                    }
+                    for (company, entities, names) in &r.quality.missed {
+                        println!(
+                            "  missed company {company}: in {entities} entities: {}",
+                            names.join(" | ")
+                        );
+                    }
+                }
+            }
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        BenchCommand::Resolve {
             records,
             memory_only,
+            ..
         } => {
             let dir = tempfile_dir()?;
             let result = rapport::bench::resolve::run(

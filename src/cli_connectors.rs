@@ -261,6 +261,15 @@ fn has_field(record: &rapport::record::Record, target: &str) -> bool {
         "currency" => record.currency.is_some(),
         "created" => record.created.is_some() || record.attrs.contains_key("raw_created"),
         "updated" => record.updated.is_some() || record.attrs.contains_key("raw_updated"),
+        "birth_date" => record.birth_date.is_some() || record.attrs.contains_key("raw_birth_date"),
+        "street" => record.address.street.is_some(),
+        "city" => record.address.city.is_some(),
+        "region" => record.address.region.is_some(),
+        "postcode" => record.address.postcode.is_some(),
+        "websites" => !record.websites.is_empty() || record.attrs.contains_key("raw_websites"),
+        "national_id" | "jp_corp" | "vat" | "duns" | "company_number" => {
+            !record.identifiers.is_empty() || record.attrs.contains_key(&format!("raw_{target}"))
+        }
         _ => true,
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::record::{Record, RecordKind};
-use crate::resolve::{Entity, Golden, Overrides, SuspectPair};
+use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,9 @@ pub struct LinkedRecord {
     pub title: Option<String>,
     /// Why the record belongs to this customer.
     pub evidence: Vec<String>,
+    /// The records it was matched with and each feature's weight in bits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<crate::resolve::Match>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -124,13 +127,13 @@ fn with_people(store: &Store, entity: &Entity) -> Result<Vec<Entity>, CustomerEr
 
 /// Every record linked to the customer (members and attachments, its people's
 /// too), with the evidence that links it.
-fn linked(store: &Store, entity: &Entity) -> Result<Vec<(Record, Vec<String>)>, CustomerError> {
+fn linked(store: &Store, entity: &Entity) -> Result<Vec<(Record, Member)>, CustomerError> {
     let mut out = Vec::new();
     let people = with_people(store, entity)?;
     for e in std::iter::once(entity).chain(people.iter()) {
         for m in e.members.iter().chain(e.attached.iter()) {
             if let Some(r) = store.get(&m.record)? {
-                out.push((r, m.evidence.clone()));
+                out.push((r, m.clone()));
             }
         }
     }
@@ -195,13 +198,14 @@ pub fn customer(store: &Store, id: &str) -> Result<CustomerView, CustomerError> 
         people,
         records: records
             .iter()
-            .map(|(r, evidence)| LinkedRecord {
+            .map(|(r, member)| LinkedRecord {
                 id: r.id(),
                 source: r.source.clone(),
                 external_id: r.external_id.clone(),
                 kind: r.kind.as_str().to_string(),
                 title: r.title.clone().or_else(|| r.names.first().cloned()),
-                evidence: evidence.clone(),
+                evidence: member.evidence.clone(),
+                matches: member.matches.clone(),
             })
             .collect(),
         metrics,

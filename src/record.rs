@@ -115,6 +115,32 @@ pub struct QualityIssue {
     pub reason: String,
 }
 
+/// A postal address; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Normalised for the record's country where its format is known
+    /// (upper case, spaces as the country writes them, `〒` and dashes
+    /// folded for Japan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+}
+
+impl Address {
+    pub fn is_empty(&self) -> bool {
+        self.street.is_none()
+            && self.city.is_none()
+            && self.region.is_none()
+            && self.postcode.is_none()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub source: String,
@@ -171,6 +197,20 @@ pub struct Record {
     pub created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<DateTime<Utc>>,
+    /// Date of birth (a person), as the source states it once parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<chrono::NaiveDate>,
+    /// The postal address, each part normalised where the country is known.
+    #[serde(default, skip_serializing_if = "Address::is_empty")]
+    pub address: Address,
+    /// National or registration identifiers, as `scheme:value` (`jp_corp:`,
+    /// `vat:`, `duns:`, `national_id:`): two different values of one scheme
+    /// are two different entities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifiers: Vec<String>,
+    /// Web sites' host names (lower case, without `www.`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub websites: Vec<String>,
     /// References to other records and addresses (see [`Link`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
@@ -214,6 +254,10 @@ impl Record {
             currency: None,
             created: None,
             updated: None,
+            birth_date: None,
+            address: Address::default(),
+            identifiers: Vec::new(),
+            websites: Vec::new(),
             links: Vec::new(),
             attrs: Map::new(),
             provenance: Provenance::default(),
@@ -225,6 +269,39 @@ impl Record {
     /// The record's key everywhere in Rapport: `source:external_id`.
     pub fn id(&self) -> String {
         record_id(&self.source, &self.external_id)
+    }
+
+    /// The loose attributes with the identity fields that have no index
+    /// field of their own (`city`, `street`, `region`, `postcode`,
+    /// `website`, `birth_date`, `identifiers`), so that search and filters
+    /// find them under `attrs.` as they did when they were loose columns. A
+    /// loose attribute of the same name wins.
+    pub fn searchable_attrs(&self) -> Map<String, Value> {
+        let mut attrs = self.attrs.clone();
+        let mut put = |key: &str, value: Value| {
+            attrs.entry(key.to_string()).or_insert(value);
+        };
+        let parts = [
+            ("street", &self.address.street),
+            ("city", &self.address.city),
+            ("region", &self.address.region),
+            ("postcode", &self.address.postcode),
+        ];
+        for (key, value) in parts {
+            if let Some(v) = value {
+                put(key, Value::String(v.clone()));
+            }
+        }
+        if !self.websites.is_empty() {
+            put("website", Value::String(self.websites.join(" ")));
+        }
+        if let Some(d) = self.birth_date {
+            put("birth_date", Value::String(d.to_string()));
+        }
+        if !self.identifiers.is_empty() {
+            put("identifiers", Value::String(self.identifiers.join(" ")));
+        }
+        attrs
     }
 
     pub fn flag(&mut self, field: &str, reason: impl Into<String>) {

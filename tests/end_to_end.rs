@@ -177,7 +177,7 @@ fn resolution_runs_again_only_when_records_or_settings_changed() {
             ("crm", "generic-csv", "data/crm"),
             ("notes", "notes", "data/notes"),
         ],
-        "[resolve]\nmerge = 0.95\n",
+        "[resolve]\nlink_offset = 1.0\n",
     );
     assert!(ingest_resolves(&ws), "changed settings resolve again");
     assert!(!ingest_resolves(&ws));

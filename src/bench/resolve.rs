@@ -162,3 +162,28 @@ pub fn run(n: usize, dir: Option<&std::path::Path>) -> Result<ResolveBench, Stor
         store_save_ms: save,
     })
 }
+
+/// Resolution quality and time on a labelled book of `customers` companies
+/// (see [`crate::bench::book`]).
+#[derive(Debug, Serialize)]
+pub struct BookBench {
+    pub customers: usize,
+    pub people: usize,
+    pub records: usize,
+    pub resolve_ms: u128,
+    pub quality: crate::bench::book::Quality,
+}
+
+pub fn run_book(customers: usize, seed: u64) -> BookBench {
+    let book = crate::bench::book::generate(customers, seed);
+    let started = Instant::now();
+    let resolution = resolve(&book.records, &Settings::default(), &Overrides::default());
+    let resolve_ms = started.elapsed().as_millis();
+    BookBench {
+        customers: book.customers,
+        people: book.people,
+        records: book.records.len(),
+        resolve_ms,
+        quality: crate::bench::book::quality(&book, &resolution),
+    }
+}

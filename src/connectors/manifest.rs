@@ -63,6 +63,17 @@ pub const TARGETS: &[&str] = &[
     "currency",
     "created",
     "updated",
+    "birth_date",
+    "street",
+    "city",
+    "region",
+    "postcode",
+    "websites",
+    "national_id",
+    "jp_corp",
+    "vat",
+    "duns",
+    "company_number",
 ];
 
 /// Link relations a manifest may declare (see [`crate::record::Link`]).

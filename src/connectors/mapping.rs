@@ -288,6 +288,46 @@ pub fn apply(record: &mut Record, target: &str, value: &str, list_separator: &st
         "body" => record.body = Some(value.to_string()),
         "names" => record.names.extend(list(value)),
         "company" => record.company = Some(value.to_string()),
+        "street" => {
+            let street = match record.address.street.take() {
+                Some(before) => format!("{before}, {}", value.trim()),
+                None => value.trim().to_string(),
+            };
+            record.address.street = Some(street);
+        }
+        "city" => record.address.city = Some(value.trim().to_string()),
+        "region" => record.address.region = Some(value.trim().to_string()),
+        // Normalised with the record's country in `finish_record`.
+        "postcode" => record.address.postcode = Some(value.trim().to_string()),
+        "birth_date" => match normalize::parse_birth_date(value) {
+            Ok(date) => record.birth_date = Some(date),
+            Err(reason) => {
+                record.flag("birth_date", reason);
+                keep_raw(record, "birth_date", value);
+            }
+        },
+        "websites" => {
+            for raw in list(value) {
+                match normalize::parse_website(&raw) {
+                    Ok(site) if !record.websites.contains(&site) => record.websites.push(site),
+                    Ok(_) => {}
+                    Err(reason) => {
+                        record.flag("websites", reason);
+                        keep_raw(record, "websites", &raw);
+                    }
+                }
+            }
+        }
+        "national_id" | "jp_corp" | "vat" | "duns" | "company_number" => {
+            match normalize::parse_identifier(target, value) {
+                Ok(id) if !record.identifiers.contains(&id) => record.identifiers.push(id),
+                Ok(_) => {}
+                Err(reason) => {
+                    record.flag(target, reason);
+                    keep_raw(record, target, value);
+                }
+            }
+        }
         "stage" => record.stage = Some(value.to_string()),
         "owner" => record.owner = Some(value.to_string()),
         "currency" => record.currency = Some(value.trim().to_ascii_uppercase()),

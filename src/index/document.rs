@@ -53,7 +53,14 @@ fn attribute_values(record: &Record, attribute: &str) -> Vec<AttrValue> {
         "currency" => text(&record.currency),
         "created" => record.created.into_iter().map(AttrValue::Date).collect(),
         "updated" => record.updated.into_iter().map(AttrValue::Date).collect(),
-        "attrs" if !record.attrs.is_empty() => vec![AttrValue::Object(record.attrs.clone())],
+        "attrs" => {
+            let attrs = record.searchable_attrs();
+            if attrs.is_empty() {
+                Vec::new()
+            } else {
+                vec![AttrValue::Object(attrs)]
+            }
+        }
         _ => Vec::new(),
     }
 }

@@ -5,13 +5,15 @@
 //!
 //! It must never drop a value silently or do I/O.
 
+pub mod identity;
 pub mod names;
 pub mod phone;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;
 
-pub use names::{acronym, company_key, person_key};
+pub use identity::{normalize_postcode, parse_birth_date, parse_identifier, parse_website};
+pub use names::{acronym, company_key, legal_form, person_key, person_parts};
 pub use phone::Phone;
 
 /// An email address that has the shape `local@domain.tld`, with the domain in
@@ -190,6 +192,10 @@ pub fn country_code(raw: &str) -> Result<String, String> {
 /// The checks and conversions that need the source's settings or the whole
 /// record: phones to E.164 in the source's default region, required fields,
 /// dates in the future. Every problem is flagged on the record.
+fn now_date() -> chrono::NaiveDate {
+    Utc::now().date_naive()
+}
+
 pub fn finish_record(record: &mut crate::record::Record, region: Option<&str>) {
     use crate::record::RecordKind;
     // A record's own country says more about its numbers than the source's.
@@ -213,6 +219,13 @@ pub fn finish_record(record: &mut crate::record::Record, region: Option<&str>) {
             }
         }
     }
+    if let Some(postcode) = record.address.postcode.take() {
+        let normalized = normalize_postcode(&postcode, region.as_deref());
+        record.address.postcode = (!normalized.is_empty()).then_some(normalized);
+    }
+    if record.birth_date.is_some_and(|d| d > now_date()) {
+        record.flag("birth_date", "date of birth in the future");
+    }
     let named = !record.names.is_empty() || record.title.is_some();
     match record.kind {
         RecordKind::Person | RecordKind::Organization if !named => {
@@ -221,8 +234,17 @@ pub fn finish_record(record: &mut crate::record::Record, region: Option<&str>) {
                 "missing required field: a person or organisation needs a name",
             );
         }
-        RecordKind::Person if record.emails.is_empty() && record.phones.is_empty() => {
-            record.flag("emails", "person has neither an email nor a valid phone");
+        RecordKind::Person
+            if record.emails.is_empty()
+                && record.phones.is_empty()
+                && record.birth_date.is_none()
+                && record.address.is_empty()
+                && record.identifiers.is_empty() =>
+        {
+            record.flag(
+                "emails",
+                "person has neither an email, a valid phone, an address, a date of birth nor an identifier",
+            );
         }
         _ => {}
     }

@@ -105,21 +105,27 @@ fn join(tokens: &[String]) -> String {
 /// ("Smith, Jon" = "Jon Smith"); Japanese names keep their order (family name
 /// first) and lose the space between family and given name.
 pub fn person_key(name: &str) -> String {
+    let mut tokens = person_parts(name);
+    if tokens.iter().all(|t| !t.chars().any(is_cjk)) {
+        tokens.sort();
+    }
+    join(&tokens)
+}
+
+/// The folded parts of a person's name, honorifics dropped, in the order
+/// written ("高橋 直子 様" → `高橋`, `直子`; "Dr. Jon Smith" → `jon`, `smith`).
+pub fn person_parts(name: &str) -> Vec<String> {
     let mut text = name.nfkc().collect::<String>();
     for honorific in JAPANESE_HONORIFICS {
         if let Some(stripped) = text.trim_end().strip_suffix(honorific) {
             text = stripped.to_string();
         }
     }
-    let mut tokens: Vec<String> = fold(&text)
+    fold(&text)
         .split_whitespace()
         .filter(|t| !HONORIFICS.contains(t))
         .map(str::to_string)
-        .collect();
-    if tokens.iter().all(|t| !t.chars().any(is_cjk)) {
-        tokens.sort();
-    }
-    join(&tokens)
+        .collect()
 }
 
 /// The matching key of a company name, without legal forms.
@@ -137,6 +143,46 @@ pub fn company_key(name: &str) -> String {
         .cloned()
         .collect();
     join(if kept.is_empty() { &tokens } else { &kept })
+}
+
+/// The legal form a company name states, as a family that sources spell
+/// alike ("Inc.", "Incorporated" and "Corp." → `inc`; "Ltd", "Limited",
+/// "Co., Ltd.", "K.K.", 株式会社, (株) → `ltd`; `gmbh`, `ag`, `sa`, `sas`,
+/// `sarl`, `llc`, `plc`, 有限会社 → `yk`, 合同会社 → `gk`). Two different
+/// families are two different companies, whatever their names share.
+pub fn legal_form(name: &str) -> Option<&'static str> {
+    let text: String = name.nfkc().collect();
+    for (form, family) in [
+        ("株式会社", "ltd"),
+        ("(株)", "ltd"),
+        ("有限会社", "yk"),
+        ("(有)", "yk"),
+        ("合同会社", "gk"),
+    ] {
+        let folded: String = form.nfkc().collect();
+        if text.contains(&folded) {
+            return Some(family);
+        }
+    }
+    let folded = fold(&text);
+    let tokens: Vec<&str> = folded.split_whitespace().collect();
+    let last = *tokens.last()?;
+    if tokens.len() < 2 {
+        return None;
+    }
+    let family = match last {
+        "inc" | "incorporated" | "corp" | "corporation" => "inc",
+        "ltd" | "limited" | "kk" => "ltd",
+        "llc" => "llc",
+        "plc" => "plc",
+        "gmbh" => "gmbh",
+        "ag" => "ag",
+        "sa" => "sa",
+        "sas" => "sas",
+        "sarl" => "sarl",
+        _ => return None,
+    };
+    Some(family)
 }
 
 /// Initials of a multi-word key ("international business machines" → "ibm"),
@@ -176,6 +222,19 @@ mod tests {
         );
         assert_eq!(company_key("The Company"), "the");
         assert_eq!(company_key("Limited"), "limited");
+    }
+
+    #[test]
+    fn legal_forms_are_read_as_families() {
+        assert_eq!(legal_form("IBM Corp."), Some("inc"));
+        assert_eq!(legal_form("Acme Incorporated"), Some("inc"));
+        assert_eq!(legal_form("Hokuto Seiki Co., Ltd."), Some("ltd"));
+        assert_eq!(legal_form("北斗精機株式会社"), Some("ltd"));
+        assert_eq!(legal_form("(株)北斗精機"), Some("ltd"));
+        assert_eq!(legal_form("Laboratoires Roux SARL"), Some("sarl"));
+        assert_eq!(legal_form("Laboratoires Roux SAS"), Some("sas"));
+        assert_eq!(legal_form("Koch & Söhne"), None);
+        assert_eq!(legal_form("Limited"), None);
     }
 
     #[test]

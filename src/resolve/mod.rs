@@ -8,17 +8,27 @@
 //! It is a pure function of the records, their first-seen order and the
 //! steward's overrides: it must never read or write the store itself.
 
+mod blocking;
+mod cluster;
+mod compare;
+mod evidence;
 mod golden;
+mod organisations;
+mod people;
 mod union_find;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use cluster::{Edge, Outcome};
+pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
+use organisations::{OrgModel, OrgProfile};
+use people::{PersonModel, PersonProfile};
 use union_find::UnionFind;
 
-use crate::normalize::{acronym, company_key, person_key};
+use crate::normalize::company_key;
 use crate::record::{Record, RecordKind};
 
 /// Free-mail domains never identify a company.
@@ -48,16 +58,16 @@ const FREEMAIL: &[&str] = &[
     "nifty.com",
     "ocn.ne.jp",
 ];
-/// Blocks larger than this are too generic to compare pairwise.
-const MAX_BLOCK: usize = 64;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// Similarity at or above which records are linked automatically.
-    pub merge: f64,
-    /// Similarity at or above which a pair is listed for a steward.
-    pub review: f64,
+    /// Bits added to the models' link thresholds (organisations 7, people
+    /// 9): raise it for fewer, surer links; lower it to link more.
+    pub link_offset: f64,
+    /// Bits added to the thresholds at which a pair is listed for a
+    /// steward as a suspected duplicate (organisations 3, people 5).
+    pub review_offset: f64,
     /// Sources in order of trust for golden values (first wins); others after.
     pub source_priority: Vec<String>,
 }
@@ -65,9 +75,20 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            merge: 0.92,
-            review: 0.85,
+            link_offset: 0.0,
+            review_offset: 0.0,
             source_priority: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    fn thresholds(&self, model: cluster::Thresholds) -> cluster::Thresholds {
+        cluster::Thresholds {
+            link: model.link + self.link_offset,
+            sure: model.sure + self.link_offset,
+            review: model.review + self.review_offset,
+            ..model
         }
     }
 }
@@ -98,6 +119,17 @@ pub struct Assignment {
 pub struct Member {
     pub record: String,
     pub evidence: Vec<String>,
+    /// The records of the same entity this one was matched with, and what
+    /// each feature weighed (the waterfall behind `evidence`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<Match>,
+}
+
+/// One pairwise match that put a record into its entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    pub record: String,
+    pub evidence: Evidence,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,6 +198,29 @@ pub fn resolve(records: &[Record], settings: &Settings, overrides: &Overrides) -
     graph.build(settings, &membership, &attachments)
 }
 
+/// Organisation records by what a person record may name them by: each
+/// name key or domain with the roots (and one record of each) bearing it.
+#[derive(Default)]
+struct OrgLookup {
+    by_key: HashMap<String, Vec<(usize, usize)>>,
+    by_domain: HashMap<String, Vec<(usize, usize)>>,
+}
+
+/// `"Name" (source:id)`, for a steward reading a suspect pair.
+fn describe_node(records: &[Record], node: usize) -> String {
+    match records.get(node) {
+        Some(r) => {
+            let name = r
+                .names
+                .first()
+                .or(r.title.as_ref())
+                .map_or("", String::as_str);
+            format!("\"{name}\" ({})", r.id())
+        }
+        None => format!("node {node}"),
+    }
+}
+
 /// Record indices are nodes; implicit organisations (named by people but with
 /// no record of their own) get nodes after them.
 struct Graph<'a> {
@@ -176,6 +231,10 @@ struct Graph<'a> {
     by_external_any: HashMap<&'a str, Vec<usize>>,
     implicit_orgs: Vec<String>,
     suspects: Vec<(usize, usize, f64, String)>,
+    /// Per node, the pairs it was linked by and their weights.
+    weights: Vec<Vec<(String, Evidence)>>,
+    /// Candidate pairs per blocking rule.
+    blocking: BTreeMap<String, usize>,
 }
 
 impl<'a> Graph<'a> {
@@ -199,6 +258,8 @@ impl<'a> Graph<'a> {
             by_external_any,
             implicit_orgs: Vec::new(),
             suspects: Vec::new(),
+            weights: vec![Vec::new(); n],
+            blocking: BTreeMap::new(),
         }
     }
 
@@ -250,247 +311,207 @@ impl<'a> Graph<'a> {
             .collect()
     }
 
-    fn link_groups(&mut self, groups: HashMap<String, Vec<usize>>, label: &str) {
-        let mut keys: Vec<_> = groups.into_iter().filter(|(_, v)| v.len() > 1).collect();
-        keys.sort();
-        for (key, nodes) in keys {
-            for pair in nodes.windows(2) {
-                self.link(pair[0], pair[1], &format!("{label}: {key}"));
-            }
-        }
-    }
-
+    /// Clusters organisation records with the organisation model
+    /// (`organisations.rs`) and the no-chaining clustering (`cluster.rs`).
     fn link_organisations(&mut self, settings: &Settings) {
         let orgs = self.nodes_of(RecordKind::Organization);
-        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_domain: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_phone: HashMap<String, Vec<usize>> = HashMap::new();
-        for &i in &orgs {
-            let r = &self.records[i];
-            for name in r.names.iter().chain(r.company.iter()).chain(r.title.iter()) {
-                let key = company_key(name);
-                if !key.is_empty() {
-                    by_key.entry(key).or_default().push(i);
-                }
-            }
-            for email in &r.emails {
-                if let Some(d) = domain_of(email) {
-                    by_domain.entry(d.to_string()).or_default().push(i);
-                }
-            }
-            for phone in &r.phones {
-                by_phone.entry(phone.clone()).or_default().push(i);
-            }
-        }
-        for v in by_key.values_mut().chain(by_domain.values_mut()) {
-            v.dedup();
-        }
-        self.link_groups(by_domain, "email domain");
-        self.link_groups(by_phone, "phone");
-        self.link_groups(by_key.clone(), "company key");
-        // Fuzzy names within blocks of a shared word; acronyms against keys.
-        let mut keys: Vec<(usize, String)> = by_key
+        let profiles: Vec<(usize, OrgProfile)> = orgs
             .iter()
-            .flat_map(|(k, nodes)| nodes.first().map(|&n| (n, k.clone())))
+            .map(|&i| (i, OrgProfile::of(&self.records[i], domain_of)))
             .collect();
-        keys.sort_unstable_by(|a, b| a.1.cmp(&b.1));
-        let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
-        for (slot, (_, key)) in keys.iter().enumerate() {
-            let first: String = key.chars().take(3).collect();
-            blocks.entry(format!("p:{first}")).or_default().push(slot);
-            if let Some(a) = acronym(key) {
-                blocks
-                    .entry(format!("p:{}", a.chars().take(3).collect::<String>()))
-                    .or_default()
-                    .push(slot);
-            }
-        }
-        self.compare_blocks(
-            &keys,
-            blocks,
-            settings,
-            "company name similarity",
-            |a, b| {
-                if acronym(a).is_some_and(|x| x == b) || acronym(b).is_some_and(|x| x == a) {
-                    return 0.95;
-                }
-                strsim::jaro_winkler(a, b)
-            },
+        let model = OrgModel::of(&profiles);
+        let (pairs, counts) = organisations::candidate_pairs(&profiles, &model.words);
+        tracing::debug!(?counts, pairs = pairs.len(), "organisation candidate pairs");
+        self.blocking.extend(
+            counts
+                .into_iter()
+                .map(|(k, v)| (format!("organisation {k}"), v)),
+        );
+        self.score_and_cluster(
+            &profiles,
+            &pairs,
+            settings.thresholds(organisations::THRESHOLDS),
+            |a, b| organisations::score(a, b, &model),
         );
     }
 
+    /// Scores the candidate `pairs` (slots of `profiles`) and clusters them.
+    fn score_and_cluster<P>(
+        &mut self,
+        profiles: &[(usize, P)],
+        pairs: &[(usize, usize)],
+        thresholds: cluster::Thresholds,
+        score: impl Fn(&P, &P) -> Evidence,
+    ) {
+        let nodes: Vec<usize> = profiles.iter().map(|(node, _)| *node).collect();
+        let slot_of: HashMap<usize, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(slot, node)| (*node, slot))
+            .collect();
+        let mut edges: Vec<Edge> = pairs
+            .iter()
+            .map(|&(x, y)| Edge {
+                a: profiles[x].0,
+                b: profiles[y].0,
+                evidence: score(&profiles[x].1, &profiles[y].1),
+            })
+            .collect();
+        let any_pair = |a: usize, b: usize| match (slot_of.get(&a), slot_of.get(&b)) {
+            (Some(&x), Some(&y)) => score(&profiles[x].1, &profiles[y].1),
+            _ => Evidence::default(),
+        };
+        self.cluster_edges(&nodes, &mut edges, thresholds, any_pair);
+    }
+
+    /// Runs the clustering and keeps each link's evidence and each suspect.
+    fn cluster_edges(
+        &mut self,
+        nodes: &[usize],
+        edges: &mut [Edge],
+        thresholds: cluster::Thresholds,
+        score: impl FnMut(usize, usize) -> Evidence,
+    ) {
+        let mut linked: Vec<(usize, usize, Evidence)> = Vec::new();
+        let mut suspects: Vec<(usize, usize, f64, String)> = Vec::new();
+        let records = self.records;
+        cluster::cluster(
+            &mut self.uf,
+            nodes,
+            edges,
+            thresholds,
+            score,
+            |outcome| match outcome {
+                Outcome::Linked(edge) => linked.push((edge.a, edge.b, edge.evidence.clone())),
+                Outcome::Suspect(edge, why) => suspects.push((
+                    edge.a,
+                    edge.b,
+                    edge.evidence.total,
+                    format!(
+                        "{why}: {} ~ {}: {}",
+                        describe_node(records, edge.a),
+                        describe_node(records, edge.b),
+                        edge.evidence.describe()
+                    ),
+                )),
+            },
+        );
+        for (a, b, evidence) in linked {
+            let (ida, idb) = (self.records[a].id(), self.records[b].id());
+            for (node, other) in [(a, &idb), (b, &ida)] {
+                if self.evidence[node].len() < 4 {
+                    self.evidence[node].push(format!("matches {other}: {}", evidence.describe()));
+                }
+                self.weights[node].push((other.clone(), evidence.clone()));
+            }
+        }
+        self.suspects.extend(suspects);
+    }
+
+    /// Clusters person records with the person model (`people.rs`), each
+    /// record knowing the organisation it already belongs to.
     fn link_people(&mut self, settings: &Settings) {
         let people = self.nodes_of(RecordKind::Person);
-        let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_phone: HashMap<String, Vec<usize>> = HashMap::new();
+        let lookup = self.org_lookup();
+        let mut profiles: Vec<(usize, PersonProfile)> = Vec::with_capacity(people.len());
         for &i in &people {
-            let r = &self.records[i];
-            for email in &r.emails {
-                by_email.entry(email.clone()).or_default().push(i);
-            }
-            for phone in &r.phones {
-                by_phone.entry(phone.clone()).or_default().push(i);
-            }
+            let org = self.org_of(i, &lookup).map(|(o, _)| self.uf.find(o));
+            profiles.push((i, PersonProfile::of(&self.records[i], org)));
         }
-        self.link_groups(by_email, "email exact");
-        // A shared phone links people only when their names agree (office
-        // switchboards are shared by colleagues).
-        // In key order: the order of unions decides the evidence kept, and
-        // resolution must give the same answer for the same records.
-        let mut by_phone: Vec<_> = by_phone.into_iter().collect();
-        by_phone.sort_unstable();
-        for (phone, nodes) in by_phone {
-            for pair in nodes.windows(2) {
-                let (a, b) = (self.person_name_key(pair[0]), self.person_name_key(pair[1]));
-                if a.is_empty() || b.is_empty() || strsim::jaro_winkler(&a, &b) >= settings.review {
-                    self.link(pair[0], pair[1], &format!("phone {phone}"));
+        let model = PersonModel::of(&profiles);
+        let (pairs, counts) = people::candidate_pairs(&profiles);
+        tracing::debug!(?counts, pairs = pairs.len(), "person candidate pairs");
+        self.blocking
+            .extend(counts.into_iter().map(|(k, v)| (format!("person {k}"), v)));
+        self.score_and_cluster(
+            &profiles,
+            &pairs,
+            settings.thresholds(people::THRESHOLDS),
+            |a, b| people::score(a, b, &model),
+        );
+    }
+
+    /// Organisation roots by name key and by domain (web sites and
+    /// addresses), to find the organisation a person record names.
+    fn org_lookup(&mut self) -> OrgLookup {
+        let mut lookup = OrgLookup::default();
+        for i in self.nodes_of(RecordKind::Organization) {
+            let root = self.uf.find(i);
+            let r = &self.records[i];
+            for name in r.names.iter().chain(r.title.iter()).chain(r.company.iter()) {
+                let roots = lookup.by_key.entry(company_key(name)).or_default();
+                if !roots.iter().any(|(x, _)| *x == root) {
+                    roots.push((root, i));
                 }
             }
-        }
-        // Fuzzy names within a block of (company or email domain, first letters).
-        let mut keys = Vec::new();
-        let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
-        for &i in &people {
-            let key = self.person_name_key(i);
-            if key.is_empty() {
-                continue;
-            }
-            let r = &self.records[i];
-            let mut scopes: Vec<String> = r
+            let domains = r
                 .emails
                 .iter()
                 .filter_map(|e| domain_of(e))
-                .map(str::to_string)
-                .collect();
-            scopes.extend(r.company.iter().map(|c| company_key(c)));
-            if scopes.is_empty() {
-                scopes.push(format!("country:{}", r.country.as_deref().unwrap_or("-")));
-            }
-            let slot = keys.len();
-            keys.push((i, key.clone()));
-            for scope in scopes {
-                for token in key.split(' ') {
-                    let prefix: String = token.chars().take(2).collect();
-                    blocks
-                        .entry(format!("{scope}|{prefix}"))
-                        .or_default()
-                        .push(slot);
+                .chain(r.websites.iter().map(|w| w.trim_start_matches("www.")));
+            for d in domains {
+                let roots = lookup.by_domain.entry(d.to_ascii_lowercase()).or_default();
+                if !roots.iter().any(|(x, _)| *x == root) {
+                    roots.push((root, i));
                 }
             }
         }
-        self.compare_blocks(&keys, blocks, settings, "name similarity", |a, b| {
-            strsim::jaro_winkler(a, b)
-        });
+        lookup
     }
 
-    fn person_name_key(&self, i: usize) -> String {
-        self.records[i]
-            .names
-            .first()
-            .map(|n| person_key(n))
-            .unwrap_or_default()
-    }
-
-    fn compare_blocks(
-        &mut self,
-        keys: &[(usize, String)],
-        blocks: HashMap<String, Vec<usize>>,
-        settings: &Settings,
-        label: &str,
-        score: impl Fn(&str, &str) -> f64,
-    ) {
-        let mut seen = HashSet::new();
-        let mut blocks: Vec<_> = blocks.into_iter().collect();
-        blocks.sort();
-        for (block, mut slots) in blocks {
-            slots.sort_unstable();
-            slots.dedup();
-            if slots.len() > MAX_BLOCK {
-                continue;
-            }
-            for (x, &sa) in slots.iter().enumerate() {
-                for &sb in &slots[x + 1..] {
-                    let ((a, ka), (b, kb)) = (&keys[sa], &keys[sb]);
-                    if !seen.insert((sa, sb)) {
-                        continue;
-                    }
-                    let s = score(ka, kb);
-                    let scope = block.split('|').next().unwrap_or("");
-                    let why = format!("{label} {s:.2} (\"{ka}\" ~ \"{kb}\", block {scope})");
-                    if s >= settings.merge {
-                        self.link(*a, *b, &why);
-                    } else if s >= settings.review {
-                        self.suspects.push((*a, *b, s, why));
-                    }
-                }
-            }
-        }
+    /// The organisation record a person record belongs to, and why: its
+    /// account reference, its customer reference, its email's domain when
+    /// one organisation owns it, else its company's name when exactly one
+    /// organisation bears it.
+    fn org_of(&self, i: usize, lookup: &OrgLookup) -> Option<(usize, String)> {
+        let r = &self.records[i];
+        let only = |roots: Option<&Vec<(usize, usize)>>| match roots.map(Vec::as_slice) {
+            Some([(_, node)]) => Some(*node),
+            _ => None,
+        };
+        self.reference(i, &["account", "organization"])
+            .map(|o| (o, "account reference".to_string()))
+            .or_else(|| {
+                let c = r.customer_ref.as_deref()?;
+                self.lookup(&r.source, c)
+                    .filter(|&o| self.kind(o) == RecordKind::Organization)
+                    .map(|o| (o, format!("customer reference {c}")))
+            })
+            .or_else(|| {
+                r.emails.iter().filter_map(|e| domain_of(e)).find_map(|d| {
+                    only(lookup.by_domain.get(d)).map(|o| (o, format!("email domain {d}")))
+                })
+            })
+            .or_else(|| {
+                let key = company_key(r.company.as_deref()?);
+                only(lookup.by_key.get(&key)).map(|o| (o, format!("company name \"{key}\"")))
+            })
     }
 
     /// The organisation node of each person root.
     fn memberships(&mut self) -> HashMap<usize, (usize, String)> {
-        let mut org_by_key: HashMap<String, usize> = HashMap::new();
-        let mut org_by_domain: HashMap<String, usize> = HashMap::new();
-        for i in self.nodes_of(RecordKind::Organization) {
-            let r = &self.records[i];
-            for name in r.names.iter().chain(r.title.iter()) {
-                org_by_key.entry(company_key(name)).or_insert(i);
-            }
-            for d in r.emails.iter().filter_map(|e| domain_of(e)) {
-                org_by_domain.entry(d.to_string()).or_insert(i);
-            }
-        }
+        let lookup = self.org_lookup();
         let mut membership: HashMap<usize, (usize, String)> = HashMap::new();
         for i in self.nodes_of(RecordKind::Person) {
             let r = &self.records[i];
-            let found = self
-                .reference(i, &["account", "organization"])
-                .map(|o| (o, "account reference".to_string()))
-                .or_else(|| {
-                    r.customer_ref
-                        .as_deref()
-                        .and_then(|c| self.lookup(&r.source, c))
-                        .filter(|&o| self.kind(o) == RecordKind::Organization)
-                        .map(|o| {
-                            (
-                                o,
-                                format!(
-                                    "customer reference {}",
-                                    r.customer_ref.as_deref().unwrap_or("")
-                                ),
-                            )
-                        })
-                })
-                .or_else(|| {
-                    let key = company_key(r.company.as_deref()?);
-                    org_by_key
-                        .get(&key)
-                        .map(|&o| (o, format!("company name \"{key}\"")))
-                })
-                .or_else(|| {
-                    r.emails.iter().filter_map(|e| domain_of(e)).find_map(|d| {
-                        org_by_domain
-                            .get(d)
-                            .map(|&o| (o, format!("email domain {d}")))
-                    })
-                })
-                .or_else(|| {
-                    let key = company_key(r.company.as_deref()?);
-                    if key.is_empty() {
-                        return None;
+            let found = self.org_of(i, &lookup).or_else(|| {
+                let key = company_key(r.company.as_deref()?);
+                // A name several organisations bear names none of them.
+                if key.is_empty() || lookup.by_key.contains_key(&key) {
+                    return None;
+                }
+                let position = match self.implicit_orgs.iter().position(|k| *k == key) {
+                    Some(p) => p,
+                    None => {
+                        self.implicit_orgs.push(key.clone());
+                        self.implicit_orgs.len() - 1
                     }
-                    let position = match self.implicit_orgs.iter().position(|k| *k == key) {
-                        Some(p) => p,
-                        None => {
-                            self.implicit_orgs.push(key.clone());
-                            self.implicit_orgs.len() - 1
-                        }
-                    };
-                    Some((
-                        self.records.len() + position,
-                        format!("company name \"{key}\" (no organisation record)"),
-                    ))
-                });
+                };
+                Some((
+                    self.records.len() + position,
+                    format!("company name \"{key}\" (no organisation record)"),
+                ))
+            });
             if let Some((org, why)) = found {
                 let root = self.uf.find(i);
                 membership.entry(root).or_insert((self.uf.find(org), why));
@@ -658,6 +679,13 @@ impl<'a> Graph<'a> {
                         .map(|&x| Member {
                             record: self.records[x].id(),
                             evidence: self.evidence[x].clone(),
+                            matches: self.weights[x]
+                                .iter()
+                                .map(|(record, evidence)| Match {
+                                    record: record.clone(),
+                                    evidence: evidence.clone(),
+                                })
+                                .collect(),
                         })
                         .collect(),
                     attached: Vec::new(),
@@ -756,23 +784,33 @@ impl<'a> Graph<'a> {
                 e.attached.push(Member {
                     record: self.records[record].id(),
                     evidence: vec![why.clone()],
+                    matches: Vec::new(),
                 });
             }
         }
-        let mut suspects = Vec::new();
+        // One suspect per pair of entities: the strongest pair of records.
+        let mut suspects: BTreeMap<(String, String), SuspectPair> = BTreeMap::new();
         for (a, b, score, evidence) in std::mem::take(&mut self.suspects) {
             let (ra, rb) = (self.uf.find(a), self.uf.find(b));
             if ra != rb
                 && let (Some(a), Some(b)) = (ids.get(&ra), ids.get(&rb))
             {
-                suspects.push(SuspectPair {
-                    a: a.clone(),
-                    b: b.clone(),
-                    score,
-                    evidence,
-                });
+                let key = (a.min(b).clone(), a.max(b).clone());
+                let better = suspects.get(&key).is_none_or(|s| s.score < score);
+                if better {
+                    suspects.insert(
+                        key,
+                        SuspectPair {
+                            a: a.clone(),
+                            b: b.clone(),
+                            score,
+                            evidence,
+                        },
+                    );
+                }
             }
         }
+        let suspects = suspects.into_values().collect();
         Resolution {
             assignments,
             entities: entities.into_values().collect(),

@@ -23,7 +23,13 @@ fn spellings_of_one_company_and_one_person_become_one_customer() {
     let records = vec![
         org("sf", "001", "IBM", Some("info@ibm.com")),
         org("hs", "77", "I.B.M. Corp.", None),
-        org("zd", "9", "International Business Machines", None),
+        {
+            // An acronym is weak evidence: with the same web domain, it links.
+            let mut r = org("zd", "9", "International Business Machines", None);
+            r.websites.push("ibm.com".into());
+            r
+        },
+        org("zd", "10", "Intl Bank of Melbourne", None),
         person("sf", "003", "Jon Smith", "jon@ibm.com", None),
         person("hs", "88", "Smith, Jon", "jon@ibm.com", Some("IBM")),
         person("zd", "5", "Ann Lee", "ann@gmail.com", None),
@@ -31,7 +37,16 @@ fn spellings_of_one_company_and_one_person_become_one_customer() {
     let r = resolve(&records, &Settings::default(), &Overrides::default());
     let a = |id: &str| r.assignments[id].clone();
     assert_eq!(a("sf:001").customer_id, a("hs:77").customer_id);
-    assert_eq!(a("sf:001").customer_id, a("zd:9").customer_id, "acronym");
+    assert_eq!(
+        a("sf:001").customer_id,
+        a("zd:9").customer_id,
+        "acronym and domain"
+    );
+    assert_ne!(
+        a("sf:001").customer_id,
+        a("zd:10").customer_id,
+        "an acronym alone never links"
+    );
     assert_eq!(a("sf:003").person_id, a("hs:88").person_id);
     assert_eq!(
         a("sf:003").customer_id,
@@ -40,10 +55,7 @@ fn spellings_of_one_company_and_one_person_become_one_customer() {
     );
     assert_ne!(a("zd:5").customer_id, a("sf:001").customer_id);
     assert!(
-        a("hs:77")
-            .evidence
-            .iter()
-            .any(|e| e.contains("company key: ibm")),
+        a("hs:77").evidence.iter().any(|e| e.contains("name exact")),
         "{:?}",
         a("hs:77")
     );
@@ -249,4 +261,21 @@ fn the_same_records_always_resolve_the_same_way() {
                 .unwrap_or(&x)
         );
     }
+}
+
+#[test]
+fn one_company_in_three_sources_is_one_customer() {
+    let mut a = org("sf", "001", "Echo Media Ltd", None);
+    a.phones.push("+442075998458".into());
+    a.address.city = Some("London".into());
+    let mut b = org("hs", "c1", "Echo Media Ltd", None);
+    b.websites.push("echomedia.co.uk".into());
+    b.phones.push("+442075998458".into());
+    b.address.city = Some("London".into());
+    let mut c = org("zd", "o1", "Echo Media Limited", None);
+    c.websites.push("echomedia.co.uk".into());
+    let r = resolve(&[a, b, c], &Settings::default(), &Overrides::default());
+    let id = |x: &str| r.assignments[x].customer_id.clone();
+    assert_eq!(id("sf:001"), id("hs:c1"), "{:?}", r.assignments);
+    assert_eq!(id("sf:001"), id("zd:o1"), "{:?}", r.assignments);
 }

@@ -126,6 +126,7 @@ fn attach(
         entity.attached.push(Member {
             record: note_id.to_string(),
             evidence: vec![why],
+            matches: Vec::new(),
         });
         write_entity(entities, &entity)?;
     }

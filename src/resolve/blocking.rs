@@ -1,0 +1,77 @@
+//! Blocking: which pairs of records are compared at all. Each rule puts
+//! records sharing a key (an email, a phone, a rare name word…) into one
+//! block; every pair inside a block of at most `max` records is a candidate,
+//! and the number of pairs each rule produced is reported.
+//!
+//! It must never score or link: it only proposes pairs.
+
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Default)]
+pub struct Blocks {
+    blocks: HashMap<(&'static str, String), Vec<usize>>,
+}
+
+impl Blocks {
+    pub fn add(&mut self, rule: &'static str, key: String, slot: usize) {
+        self.blocks.entry((rule, key)).or_default().push(slot);
+    }
+
+    /// The distinct candidate pairs (slot indices, smaller first) of the
+    /// blocks of 2 to `max` records, and the pairs each rule produced.
+    pub fn pairs(self, max: usize) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
+        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let mut blocks: Vec<_> = self.blocks.into_iter().collect();
+        blocks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for ((rule, _), mut slots) in blocks {
+            slots.sort_unstable();
+            slots.dedup();
+            if slots.len() < 2 || slots.len() > max {
+                continue;
+            }
+            for (x, &a) in slots.iter().enumerate() {
+                for &b in &slots[x + 1..] {
+                    pairs.push((a, b));
+                    *counts.entry(rule).or_default() += 1;
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        (pairs, counts)
+    }
+}
+
+/// Whether two lists share a value; `None` when either is empty (missing
+/// is neither agreement nor disagreement).
+pub fn shares<T: PartialEq>(a: &[T], b: &[T]) -> Option<bool> {
+    if a.is_empty() || b.is_empty() {
+        None
+    } else {
+        Some(a.iter().any(|x| b.contains(x)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_give_each_pair_once_and_skip_oversized_blocks() {
+        let mut blocks = Blocks::default();
+        for slot in [0, 1, 2] {
+            blocks.add("email", "a@x.io".into(), slot);
+        }
+        blocks.add("phone", "+1".into(), 0);
+        blocks.add("phone", "+1".into(), 1);
+        for slot in 0..5 {
+            blocks.add("word", "common".into(), slot);
+        }
+        let (pairs, counts) = blocks.pairs(4);
+        assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(counts.get("email"), Some(&3));
+        assert_eq!(counts.get("phone"), Some(&1));
+        assert_eq!(counts.get("word"), None, "a block of 5 > 4 is skipped");
+    }
+}

@@ -1,0 +1,258 @@
+//! Clustering of compared pairs into entities without chaining: pairs are
+//! taken strongest first, and two clusters join only when the pair is above
+//! the link threshold, no other cluster is about as good a match for either
+//! record (a name alone that fits two companies links neither), and the
+//! clusters match as wholes — no pair across them in conflict or clearly
+//! against, and on average for. So A ~ B and B ~ C never put A with C when
+//! A and C disagree.
+//!
+//! It must never override a steward: unions go through the union-find, whose
+//! constraints (never-merge, splits) always win.
+
+use std::collections::HashMap;
+
+use super::evidence::Evidence;
+use super::union_find::UnionFind;
+
+/// Where the model's scores turn into decisions.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// A pair at or above this may link.
+    pub link: f64,
+    /// A pair at or above this (and below `link`, or refused) is a suspect.
+    pub review: f64,
+    /// A pair at or above this links without the ambiguity check.
+    pub sure: f64,
+    /// Another cluster within this many bits of the best makes it ambiguous.
+    pub margin: f64,
+    /// No pair across two joining clusters may score below this, nor hold
+    /// a clear disagreement unless it reaches `link`.
+    pub floor: f64,
+    /// The mean of the pairs across two joining clusters must reach this.
+    pub mean: f64,
+}
+
+pub struct Edge {
+    pub a: usize,
+    pub b: usize,
+    pub evidence: Evidence,
+}
+
+pub enum Outcome<'e> {
+    Linked(&'e Edge),
+    Suspect(&'e Edge, &'static str),
+}
+
+/// A feature weighing this much or less against is a clear disagreement.
+const DISAGREEMENT: f64 = -3.0;
+
+/// Most pairs compared across two clusters before they join.
+const MAX_CROSS_PAIRS: usize = 4_096;
+
+/// Joins `edges` (already scored) into `uf`, strongest first. `score`
+/// compares any two nodes (for the whole-cluster check); `decide` hears of
+/// every link made and every suspect pair.
+pub fn cluster<'e>(
+    uf: &mut UnionFind,
+    nodes: &[usize],
+    edges: &'e mut [Edge],
+    thresholds: Thresholds,
+    mut score: impl FnMut(usize, usize) -> Evidence,
+    mut decide: impl FnMut(Outcome<'e>),
+) {
+    edges.sort_by(|x, y| {
+        y.evidence
+            .total
+            .total_cmp(&x.evidence.total)
+            .then((x.a, x.b).cmp(&(y.a, y.b)))
+    });
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &n in nodes {
+        members.entry(uf.find(n)).or_default().push(n);
+    }
+    let mut candidates: HashMap<usize, Vec<(usize, f64)>> = HashMap::new();
+    for e in edges.iter() {
+        if !e.evidence.conflict && e.evidence.total >= thresholds.link {
+            candidates
+                .entry(e.a)
+                .or_default()
+                .push((e.b, e.evidence.total));
+            candidates
+                .entry(e.b)
+                .or_default()
+                .push((e.a, e.evidence.total));
+        }
+    }
+    // Per compared pair: its total, and whether it objects to the two
+    // records being one entity (a conflict, a total below the floor, or a
+    // clear disagreement on some feature that the rest does not outweigh).
+    let mut memo: HashMap<(usize, usize), (f64, bool)> = HashMap::new();
+    let mut pair_score = |x: usize, y: usize| -> (f64, bool) {
+        *memo.entry((x.min(y), x.max(y))).or_insert_with(|| {
+            let e = score(x, y);
+            let disagrees = e.weights.iter().any(|w| w.bits <= DISAGREEMENT);
+            let objects = e.conflict
+                || e.total < thresholds.floor
+                || (disagrees && e.total < thresholds.link);
+            (e.total, objects)
+        })
+    };
+    let edges: &'e [Edge] = edges;
+    for edge in edges {
+        let total = edge.evidence.total;
+        if edge.evidence.conflict || total < thresholds.review {
+            continue;
+        }
+        let (ra, rb) = (uf.find(edge.a), uf.find(edge.b));
+        if ra == rb {
+            continue;
+        }
+        if total < thresholds.link {
+            decide(Outcome::Suspect(edge, "below the link threshold"));
+            continue;
+        }
+        if total < thresholds.sure {
+            // A rival is another cluster about as good for one side that
+            // does not itself match the other side (then it is a third
+            // record of the same entity, not a rival).
+            let mut ambiguous = false;
+            for (node, other) in [(edge.a, edge.b), (edge.b, edge.a)] {
+                for &(rival, s) in candidates.get(&node).map(Vec::as_slice).unwrap_or(&[]) {
+                    let r = uf.find(rival);
+                    if r != ra
+                        && r != rb
+                        && s >= total - thresholds.margin
+                        && pair_score(rival, other).1
+                    {
+                        ambiguous = true;
+                    }
+                }
+            }
+            if ambiguous {
+                decide(Outcome::Suspect(
+                    edge,
+                    "ambiguous: another customer matches as well",
+                ));
+                continue;
+            }
+        }
+        let (left, right) = (&members[&ra], &members[&rb]);
+        let mut sum = 0.0;
+        let mut count = 0usize;
+        let mut refused = false;
+        'pairs: for &x in left.iter().take(64) {
+            for &y in right.iter().take(64) {
+                if count >= MAX_CROSS_PAIRS {
+                    break 'pairs;
+                }
+                let (s, objects) = pair_score(x, y);
+                if objects {
+                    refused = true;
+                    break 'pairs;
+                }
+                sum += s;
+                count += 1;
+            }
+        }
+        if refused || (count > 0 && sum / (count as f64) < thresholds.mean) {
+            decide(Outcome::Suspect(
+                edge,
+                "the two customers disagree as wholes",
+            ));
+            continue;
+        }
+        if uf.union(edge.a, edge.b) {
+            let root = uf.find(edge.a);
+            let mut joined = members.remove(&ra).unwrap_or_default();
+            joined.extend(members.remove(&rb).unwrap_or_default());
+            members.insert(root, joined);
+            decide(Outcome::Linked(edge));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evidence(total: f64) -> Evidence {
+        let mut e = Evidence::default();
+        e.add("test", "level", total);
+        e
+    }
+
+    const T: Thresholds = Thresholds {
+        link: 7.0,
+        review: 3.0,
+        sure: 12.0,
+        margin: 3.0,
+        floor: 0.0,
+        mean: 2.0,
+    };
+
+    #[test]
+    fn a_bridge_does_not_chain_records_that_disagree() {
+        // 0 ~ 1 strongly, 1 ~ 2 strongly, but 0 and 2 are clearly different.
+        let pair = |a: usize, b: usize| match (a.min(b), a.max(b)) {
+            (0, 1) => 14.0,
+            (1, 2) => 13.0,
+            _ => -8.0,
+        };
+        let mut edges = vec![
+            Edge {
+                a: 0,
+                b: 1,
+                evidence: evidence(pair(0, 1)),
+            },
+            Edge {
+                a: 1,
+                b: 2,
+                evidence: evidence(pair(1, 2)),
+            },
+        ];
+        let mut uf = UnionFind::new(3);
+        let mut suspects = 0;
+        cluster(
+            &mut uf,
+            &[0, 1, 2],
+            &mut edges,
+            T,
+            |a, b| evidence(pair(a, b)),
+            |o| {
+                if let Outcome::Suspect(..) = o {
+                    suspects += 1;
+                }
+            },
+        );
+        assert_eq!(uf.find(0), uf.find(1));
+        assert_ne!(uf.find(1), uf.find(2));
+        assert_eq!(suspects, 1);
+    }
+
+    #[test]
+    fn a_weak_match_to_two_clusters_links_neither() {
+        let mut edges = vec![
+            Edge {
+                a: 0,
+                b: 1,
+                evidence: evidence(8.0),
+            },
+            Edge {
+                a: 0,
+                b: 2,
+                evidence: evidence(7.5),
+            },
+        ];
+        let mut uf = UnionFind::new(3);
+        cluster(
+            &mut uf,
+            &[0, 1, 2],
+            &mut edges,
+            T,
+            |_, _| evidence(0.0),
+            |_| {},
+        );
+        assert_ne!(uf.find(0), uf.find(1));
+        assert_ne!(uf.find(0), uf.find(2));
+    }
+}

@@ -1,0 +1,351 @@
+//! The organisation matching model: what of an organisation record can be
+//! compared (name keys, web and email domains, phones, registration
+//! numbers, postcode, city, country), which pairs are compared at all
+//! (blocking rules, with the number of pairs each produced), and the weight
+//! each feature contributes to a pair.
+//!
+//! Weights are log2 Bayes factors: how much likelier the observation is for
+//! two records of one company than for records of two. They are set from
+//! what each agreement means (a shared registration number almost never
+//! happens by chance; half the companies in a book may share "Analytics"),
+//! with name weights scaled by how rare the words are in this book.
+//!
+//! It must never link anything itself: it scores, `cluster.rs` decides.
+
+use std::collections::{BTreeMap, HashMap};
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::blocking::{Blocks, shares};
+use super::cluster::Thresholds;
+use super::compare::{WordStats, has_cjk, soft_tfidf, words};
+use super::evidence::Evidence;
+use crate::normalize::{acronym, company_key, legal_form};
+use crate::record::Record;
+
+pub const THRESHOLDS: Thresholds = Thresholds {
+    link: 7.0,
+    review: 3.0,
+    sure: 12.0,
+    margin: 3.0,
+    floor: 0.0,
+    mean: 2.0,
+};
+
+/// Blocks larger than this are too generic to compare pairwise.
+const MAX_BLOCK: usize = 100;
+
+/// What one organisation record offers for comparison.
+#[derive(Debug, Default)]
+pub struct OrgProfile {
+    pub keys: Vec<String>,
+    pub domains: Vec<String>,
+    pub phones: Vec<String>,
+    /// `(scheme, value)` registration numbers.
+    pub identifiers: Vec<(String, String)>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    /// Legal-form families the names state (`inc`, `ltd`, `gmbh`, …).
+    pub legal_forms: Vec<&'static str>,
+    pub source: String,
+}
+
+pub fn fold_place(text: &str) -> String {
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+impl OrgProfile {
+    pub fn of(record: &Record, domain_of: impl Fn(&str) -> Option<&str>) -> OrgProfile {
+        let mut keys: Vec<String> = record
+            .names
+            .iter()
+            .chain(record.company.iter())
+            .chain(record.title.iter())
+            .map(|n| company_key(n))
+            .filter(|k| !k.is_empty())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let mut domains: Vec<String> = record
+            .websites
+            .iter()
+            .map(|w| w.trim_start_matches("www.").to_ascii_lowercase())
+            .chain(
+                record
+                    .emails
+                    .iter()
+                    .filter_map(|e| domain_of(e))
+                    .map(str::to_string),
+            )
+            .collect();
+        domains.sort();
+        domains.dedup();
+        OrgProfile {
+            keys,
+            domains,
+            phones: record.phones.clone(),
+            identifiers: record
+                .identifiers
+                .iter()
+                .filter_map(|i| i.split_once(':'))
+                .map(|(s, v)| (s.to_string(), v.to_string()))
+                .collect(),
+            postcode: record.address.postcode.as_deref().map(fold_place),
+            city: record.address.city.as_deref().map(fold_place),
+            country: record.country.clone(),
+            legal_forms: {
+                let mut forms: Vec<&'static str> = record
+                    .names
+                    .iter()
+                    .chain(record.company.iter())
+                    .filter_map(|n| legal_form(n))
+                    .collect();
+                forms.sort_unstable();
+                forms.dedup();
+                forms
+            },
+            source: record.source.clone(),
+        }
+    }
+}
+
+fn same<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> Option<bool> {
+    Some(a.as_ref()? == b.as_ref()?)
+}
+
+/// What the model knows of the whole book: how rare each word of a name
+/// is, and how many different owners (web or email domains) each name key
+/// is seen with — a name that two companies bear identifies neither.
+#[derive(Debug, Default)]
+pub struct OrgModel {
+    pub words: WordStats,
+    owners: HashMap<String, u32>,
+}
+
+impl OrgModel {
+    pub fn of(profiles: &[(usize, OrgProfile)]) -> OrgModel {
+        let mut words = WordStats::default();
+        // Per key, the domains and the phones seen with it: one company's
+        // records share its domain and its switchboard.
+        type Seen<'p> = (Vec<&'p str>, Vec<&'p str>);
+        let mut seen: HashMap<&str, Seen> = HashMap::new();
+        for (_, p) in profiles {
+            for k in &p.keys {
+                words.add(k);
+                let (domains, phones) = seen.entry(k).or_default();
+                domains.extend(p.domains.iter().map(String::as_str));
+                phones.extend(p.phones.iter().map(String::as_str));
+            }
+        }
+        let owners = seen
+            .into_iter()
+            .map(|(k, (mut domains, mut phones))| {
+                for list in [&mut domains, &mut phones] {
+                    list.sort_unstable();
+                    list.dedup();
+                }
+                (k.to_string(), domains.len().max(phones.len()).max(1) as u32)
+            })
+            .collect();
+        OrgModel { words, owners }
+    }
+
+    /// The weight of an exact name: 7 bits for a name one owner bears, less
+    /// for a name several companies share.
+    fn exact_name_bits(&self, key: &str) -> f64 {
+        let owners = f64::from(self.owners.get(key).copied().unwrap_or(1));
+        (7.0 - 4.0 * owners.log2()).max(0.0)
+    }
+}
+
+/// The name comparison of two organisations.
+fn name_weight(a: &OrgProfile, b: &OrgProfile, model: &OrgModel, e: &mut Evidence) {
+    let stats = &model.words;
+    let shared = a
+        .keys
+        .iter()
+        .filter(|k| b.keys.contains(k))
+        .map(|k| model.exact_name_bits(k))
+        .max_by(f64::total_cmp);
+    if let Some(bits) = shared {
+        let level = if bits < 7.0 {
+            "exact, borne by several"
+        } else {
+            "exact"
+        };
+        e.add("name", level, bits);
+        return;
+    }
+    let acronym_of = |x: &OrgProfile, y: &OrgProfile| {
+        x.keys
+            .iter()
+            .any(|k| acronym(k).is_some_and(|ac| y.keys.contains(&ac)))
+    };
+    if acronym_of(a, b) || acronym_of(b, a) {
+        e.add("name", "acronym", 3.0);
+        return;
+    }
+    let mut best: Option<f64> = None;
+    for x in &a.keys {
+        for y in &b.keys {
+            if has_cjk(x) != has_cjk(y) {
+                continue; // another script: neither for nor against
+            }
+            let s = soft_tfidf(x, y, stats);
+            best = Some(best.map_or(s, |b: f64| b.max(s)));
+        }
+    }
+    match best {
+        None if !a.keys.is_empty() && !b.keys.is_empty() => e.add("name", "other script", 0.0),
+        None => {}
+        Some(s) if s >= 0.93 => e.add("name", "close", 5.0),
+        Some(s) if s >= 0.8 => e.add("name", "similar", 1.0),
+        Some(s) if s >= 0.6 => e.add("name", "weak", -3.0),
+        Some(_) => e.add("name", "different", -8.0),
+    }
+}
+
+/// Scores one pair of organisation records.
+pub fn score(a: &OrgProfile, b: &OrgProfile, model: &OrgModel) -> Evidence {
+    let mut e = Evidence::default();
+    name_weight(a, b, model, &mut e);
+    match shares(&a.domains, &b.domains) {
+        Some(true) => e.add("domain", "shared", 9.0),
+        Some(false) => e.add("domain", "different", -7.0),
+        None => {}
+    }
+    match shares(&a.phones, &b.phones) {
+        Some(true) => e.add("phone", "shared", 6.0),
+        Some(false) => e.add("phone", "different", -3.0),
+        None => {}
+    }
+    for (scheme, value) in &a.identifiers {
+        for (other_scheme, other) in &b.identifiers {
+            if scheme == other_scheme {
+                if value == other {
+                    e.add(&format!("{scheme} number"), "same", 12.0);
+                } else {
+                    e.add(&format!("{scheme} number"), "different", -30.0);
+                    e.conflict = true;
+                }
+            }
+        }
+    }
+    match same(&a.postcode, &b.postcode) {
+        Some(true) => e.add("postcode", "same", 2.0),
+        Some(false) => e.add("postcode", "different", -3.0),
+        None => {}
+    }
+    match same(&a.city, &b.city) {
+        Some(true) => e.add("city", "same", 1.0),
+        Some(false) => e.add("city", "different", -3.0),
+        None => {}
+    }
+    if same(&a.country, &b.country) == Some(false) {
+        e.add("country", "different", -4.0);
+    }
+    match shares(&a.legal_forms, &b.legal_forms) {
+        Some(true) => e.add("legal form", "same", 1.0),
+        Some(false) => e.add("legal form", "different", -5.0),
+        None => {}
+    }
+    // A source rarely holds one company twice: two of its records that
+    // look alike are more often two companies.
+    if a.source == b.source {
+        e.add("source", "same", -2.0);
+    }
+    e
+}
+
+/// The pairs worth comparing, and how many each blocking rule produced.
+pub fn candidate_pairs(
+    profiles: &[(usize, OrgProfile)],
+    stats: &WordStats,
+) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
+    let mut blocks = Blocks::default();
+    for (slot, (_, p)) in profiles.iter().enumerate() {
+        let mut add = |rule: &'static str, key: String| blocks.add(rule, key, slot);
+        for k in &p.keys {
+            add("name key", k.clone());
+            if let Some(ac) = acronym(k) {
+                add("name key", ac);
+            }
+            if has_cjk(k) {
+                add("name start", k.chars().take(2).collect());
+            }
+            for w in words(k) {
+                if stats.frequency(w) as usize <= MAX_BLOCK {
+                    add("rare word", w.to_string());
+                }
+                if w.chars().count() >= 4 {
+                    add("word start", w.chars().take(3).collect());
+                }
+            }
+        }
+        for d in &p.domains {
+            add("domain", d.clone());
+        }
+        for ph in &p.phones {
+            add("phone", ph.clone());
+        }
+        for (s, v) in &p.identifiers {
+            add("registration", format!("{s}:{v}"));
+        }
+    }
+    blocks.pairs(MAX_BLOCK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str) -> OrgProfile {
+        OrgProfile {
+            keys: vec![company_key(name)],
+            source: format!("source of {name}"),
+            ..OrgProfile::default()
+        }
+    }
+
+    #[test]
+    fn conflicting_registration_numbers_keep_companies_apart() {
+        let stats = OrgModel::default();
+        let mut a = profile("Koch & Söhne GmbH");
+        let mut b = profile("Koch & Söhne");
+        a.identifiers.push(("vat".into(), "DE1".into()));
+        b.identifiers.push(("vat".into(), "DE2".into()));
+        let e = score(&a, &b, &stats);
+        assert!(e.conflict, "{}", e.describe());
+    }
+
+    #[test]
+    fn an_acronym_alone_never_reaches_the_link_threshold() {
+        let stats = OrgModel::default();
+        let e = score(
+            &profile("IBM"),
+            &profile("International Business Machines Corp."),
+            &stats,
+        );
+        assert!(e.total < THRESHOLDS.link, "{}", e.describe());
+        assert!(e.total >= THRESHOLDS.review, "a suspect: {}", e.describe());
+    }
+
+    #[test]
+    fn same_name_with_different_phone_and_city_is_not_a_link() {
+        let stats = OrgModel::default();
+        let mut a = profile("Pioneer Industries Inc");
+        let mut b = profile("Pioneer Industries LLC");
+        a.phones.push("+16175550100".into());
+        b.phones.push("+16175550199".into());
+        a.city = Some("boston".into());
+        b.city = Some("austin".into());
+        assert!(score(&a, &b, &stats).total < THRESHOLDS.link);
+        b.phones = a.phones.clone();
+        b.city = None;
+        assert!(score(&a, &b, &stats).total >= THRESHOLDS.link);
+    }
+}

@@ -1,0 +1,376 @@
+//! The person matching model: what of a person record can be compared
+//! (names in any order or script, emails, phones, the organisation the
+//! record already belongs to, date of birth, identifiers, postcode and
+//! city), which pairs are compared (blocking rules, with their pair
+//! counts), and each feature's weight in bits.
+//!
+//! A name's weight depends on how common it is in this book: two records
+//! of "John Smith" say less than two of "Zwicklbauer". The same name inside
+//! the same resolved organisation is strong evidence; at two different
+//! organisations it is evidence against.
+//!
+//! It must never link anything itself: it scores, `cluster.rs` decides.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::blocking::{Blocks, shares};
+use super::cluster::Thresholds;
+use super::compare::{has_cjk, same_parts, words};
+use super::evidence::Evidence;
+use super::organisations::fold_place;
+use crate::normalize::{person_key, person_parts};
+use crate::record::Record;
+
+pub const THRESHOLDS: Thresholds = Thresholds {
+    link: 9.0,
+    review: 5.0,
+    sure: 15.0,
+    margin: 3.0,
+    // People have several addresses: two that differ (−2) do not object.
+    floor: -3.0,
+    mean: 3.0,
+};
+
+const MAX_BLOCK: usize = 100;
+
+#[derive(Debug, Default)]
+pub struct PersonProfile {
+    /// Order-free matching keys of each name.
+    pub keys: Vec<String>,
+    /// Each name's parts joined by a space, in the order written.
+    pub spaced: Vec<String>,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    /// The root of the organisation the record belongs to, if known.
+    pub org: Option<usize>,
+    pub birth_date: Option<chrono::NaiveDate>,
+    pub identifiers: Vec<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+}
+
+impl PersonProfile {
+    pub fn of(record: &Record, org: Option<usize>) -> PersonProfile {
+        let mut keys: Vec<String> = record
+            .names
+            .iter()
+            .map(|n| person_key(n))
+            .filter(|k| !k.is_empty())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let spaced = record
+            .names
+            .iter()
+            .map(|n| person_parts(n).join(" "))
+            .filter(|s| !s.is_empty())
+            .collect();
+        PersonProfile {
+            keys,
+            spaced,
+            emails: record.emails.clone(),
+            phones: record.phones.clone(),
+            org,
+            birth_date: record.birth_date,
+            identifiers: record.identifiers.clone(),
+            postcode: record.address.postcode.as_deref().map(fold_place),
+            city: record.address.city.as_deref().map(fold_place),
+        }
+    }
+}
+
+/// What the model knows of the whole book: how many records bear each name
+/// key, and how many differently named people share each phone (a
+/// switchboard).
+#[derive(Debug, Default)]
+pub struct PersonModel {
+    names: HashMap<String, u32>,
+    phone_names: HashMap<String, u32>,
+}
+
+impl PersonModel {
+    pub fn of(profiles: &[(usize, PersonProfile)]) -> PersonModel {
+        let mut names: HashMap<String, u32> = HashMap::new();
+        let mut phone_names: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (_, p) in profiles {
+            for k in &p.keys {
+                *names.entry(k.clone()).or_default() += 1;
+            }
+            for ph in &p.phones {
+                phone_names
+                    .entry(ph)
+                    .or_default()
+                    .extend(p.keys.iter().map(String::as_str));
+            }
+        }
+        let phone_names = phone_names
+            .into_iter()
+            .map(|(ph, mut ks)| {
+                ks.sort_unstable();
+                ks.dedup();
+                (ph.to_string(), ks.len() as u32)
+            })
+            .collect();
+        PersonModel { names, phone_names }
+    }
+
+    fn exact_name_bits(&self, key: &str) -> f64 {
+        let n = f64::from(self.names.get(key).copied().unwrap_or(1).max(1));
+        (9.0 - n.log2()).clamp(3.0, 8.0)
+    }
+}
+
+fn name_weight(a: &PersonProfile, b: &PersonProfile, model: &PersonModel, e: &mut Evidence) {
+    let exact = a
+        .keys
+        .iter()
+        .filter(|k| b.keys.contains(k))
+        .map(|k| model.exact_name_bits(k))
+        .max_by(f64::total_cmp);
+    if let Some(bits) = exact {
+        e.add("name", "exact", bits);
+        return;
+    }
+    let reordered = a
+        .spaced
+        .iter()
+        .any(|x| b.spaced.iter().any(|y| has_cjk(x) && same_parts(x, y)));
+    if reordered {
+        e.add("name", "same parts, other order", 6.0);
+        return;
+    }
+    if a.keys
+        .iter()
+        .any(|x| b.keys.iter().any(|y| initials_agree(x, y)))
+    {
+        e.add("name", "initials or short form agree", 2.0);
+        return;
+    }
+    let mut best: Option<f64> = None;
+    for x in &a.keys {
+        for y in &b.keys {
+            if has_cjk(x) != has_cjk(y) {
+                continue;
+            }
+            let s = strsim::jaro_winkler(x, y);
+            best = Some(best.map_or(s, |b: f64| b.max(s)));
+        }
+    }
+    match best {
+        None if !a.keys.is_empty() && !b.keys.is_empty() => e.add("name", "other script", 0.0),
+        None => {}
+        Some(s) if s >= 0.93 => e.add("name", "close", 4.0),
+        Some(s) if s >= 0.85 => e.add("name", "similar", 0.0),
+        Some(_) => e.add("name", "different", -6.0),
+    }
+}
+
+/// "k ng" and "kim ng": every word of the shorter name is a word of the
+/// other or its initial, and one full word at least is shared.
+fn initials_agree(x: &str, y: &str) -> bool {
+    let (wx, wy) = (words(x), words(y));
+    initials_within(&wx, &wy) || initials_within(&wy, &wx)
+}
+
+/// Every word of `short` is a word of `long` or its initial.
+fn initials_within(short: &[&str], long: &[&str]) -> bool {
+    if short.len() > long.len() {
+        return false;
+    }
+    let mut used = vec![false; long.len()];
+    let mut full = false;
+    for w in short {
+        let exact = long.iter().enumerate().find(|(j, l)| !used[*j] && *l == w);
+        // An initial ("k"), or a short form of three letters or more ("kim"
+        // of "kimberly").
+        let found = exact.or_else(|| {
+            long.iter()
+                .enumerate()
+                .find(|(j, l)| !used[*j] && l.len() > w.len() && l.starts_with(*w))
+                .filter(|_| w.chars().count() == 1 || w.chars().count() >= 3)
+        });
+        match found {
+            Some((j, l)) => {
+                full |= l == w && w.chars().count() > 1;
+                used[j] = true;
+            }
+            None => return false,
+        }
+    }
+    full && short.iter().any(|w| !long.contains(w))
+}
+
+/// Scores one pair of person records.
+pub fn score(a: &PersonProfile, b: &PersonProfile, model: &PersonModel) -> Evidence {
+    let mut e = Evidence::default();
+    name_weight(a, b, model, &mut e);
+    match shares(&a.emails, &b.emails) {
+        Some(true) => e.add("email", "shared", 12.0),
+        Some(false) => e.add("email", "different", -2.0),
+        None => {}
+    }
+    match shares(&a.phones, &b.phones) {
+        Some(true) => {
+            let switchboard = a
+                .phones
+                .iter()
+                .filter(|p| b.phones.contains(p))
+                .all(|p| model.phone_names.get(p).copied().unwrap_or(0) > 2);
+            if switchboard {
+                e.add("phone", "shared by several people", 1.0);
+            } else {
+                e.add("phone", "shared", 7.0);
+            }
+        }
+        Some(false) => e.add("phone", "different", -1.0),
+        None => {}
+    }
+    match (a.org, b.org) {
+        (Some(x), Some(y)) if x == y => e.add("organisation", "same", 6.0),
+        (Some(_), Some(_)) => e.add("organisation", "different", -6.0),
+        _ => {}
+    }
+    if let (Some(x), Some(y)) = (a.birth_date, b.birth_date) {
+        if x == y {
+            e.add("birth date", "same", 9.0);
+        } else {
+            e.add("birth date", "different", -8.0);
+        }
+    }
+    match shares(&a.identifiers, &b.identifiers) {
+        Some(true) => e.add("identifier", "same", 14.0),
+        Some(false) => e.add("identifier", "different", -8.0),
+        None => {}
+    }
+    if let (Some(x), Some(y)) = (&a.postcode, &b.postcode) {
+        if x == y {
+            e.add("postcode", "same", 3.0);
+        } else {
+            e.add("postcode", "different", -2.0);
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.city, &b.city) {
+        if x == y {
+            e.add("city", "same", 2.0);
+        } else {
+            e.add("city", "different", -1.0);
+        }
+    }
+    e
+}
+
+/// The pairs worth comparing, and how many each blocking rule produced.
+pub fn candidate_pairs(
+    profiles: &[(usize, PersonProfile)],
+) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
+    let mut blocks = Blocks::default();
+    let mut word_counts: HashMap<&str, usize> = HashMap::new();
+    for (_, p) in profiles {
+        for k in &p.keys {
+            for w in words(k) {
+                *word_counts.entry(w).or_default() += 1;
+            }
+        }
+    }
+    for (slot, (_, p)) in profiles.iter().enumerate() {
+        let mut add = |rule: &'static str, key: String| blocks.add(rule, key, slot);
+        for k in &p.keys {
+            add("name key", k.clone());
+            for w in words(k) {
+                if word_counts.get(w).copied().unwrap_or(0) <= MAX_BLOCK {
+                    add("rare name word", w.to_string());
+                }
+                if let Some(org) = p.org {
+                    add(
+                        "organisation and initial",
+                        format!("{org}:{}", w.chars().take(2).collect::<String>()),
+                    );
+                }
+            }
+        }
+        for s in &p.spaced {
+            if has_cjk(s) {
+                let mut parts = words(s);
+                parts.sort_unstable();
+                add("japanese name parts", parts.concat());
+            }
+        }
+        if let Some(org) = p.org {
+            add("organisation", org.to_string());
+        }
+        for e in &p.emails {
+            add("email", e.clone());
+        }
+        for ph in &p.phones {
+            add("phone", ph.clone());
+        }
+        for id in &p.identifiers {
+            add("identifier", id.clone());
+        }
+        if let Some(d) = p.birth_date {
+            add("birth date", d.to_string());
+        }
+    }
+    blocks.pairs(MAX_BLOCK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(name: &str) -> PersonProfile {
+        let mut r = Record::new("s", "1", crate::record::RecordKind::Person);
+        r.names.push(name.into());
+        PersonProfile::of(&r, None)
+    }
+
+    #[test]
+    fn the_same_name_in_the_same_organisation_links_across_email_and_phone() {
+        let model = PersonModel::default();
+        let mut a = person("Mr. Jon Smith");
+        let mut b = person("Smith, Jon");
+        a.emails.push("jon@acme.com".into());
+        b.phones.push("+15555550100".into());
+        a.org = Some(3);
+        b.org = Some(3);
+        assert!(score(&a, &b, &model).total >= THRESHOLDS.link);
+        b.org = Some(4);
+        assert!(score(&a, &b, &model).total < THRESHOLDS.review);
+    }
+
+    #[test]
+    fn japanese_names_in_either_order_match() {
+        let model = PersonModel::default();
+        let e = score(&person("直子 高橋"), &person("高橋 直子 様"), &model);
+        assert!(e.total >= 6.0, "{}", e.describe());
+        let e = score(&person("高橋直子"), &person("直子 高橋"), &model);
+        assert!(e.total >= 6.0, "{}", e.describe());
+    }
+
+    #[test]
+    fn initials_agree_with_the_full_name() {
+        assert!(initials_agree("k ng", "kim ng"));
+        assert!(initials_agree("j smith", "jon smith"));
+        assert!(!initials_agree("j smith", "jon smythe"));
+        assert!(
+            !initials_agree("kim ng", "kim ng"),
+            "exact is another level"
+        );
+        assert!(!initials_agree("k ng", "ng tan"));
+        assert!(initials_agree("kim ng", "kimberly ng"), "a short form");
+        assert!(
+            !initials_agree("ki ng", "kimberly ng"),
+            "two letters are neither"
+        );
+    }
+
+    #[test]
+    fn common_names_weigh_less_than_rare_ones() {
+        let profiles: Vec<(usize, PersonProfile)> = (0..40)
+            .map(|i| (i, person("John Smith")))
+            .chain([(99, person("Anna Zwicklbauer"))])
+            .collect();
+        let model = PersonModel::of(&profiles);
+        assert!(model.exact_name_bits("john smith") < model.exact_name_bits("anna zwicklbauer"));
+    }
+}

@@ -1,0 +1,214 @@
+//! Identity resolution measured where its faults appear: on generated
+//! multi-source books of hundreds to thousands of companies with the traps
+//! real books have (see `rapport::bench::book`), and on hand-made sets of
+//! look-alike companies. Precision first: two companies merged is a privacy
+//! incident, so each book must keep organisation precision ≥ 0.99.
+
+use std::collections::HashSet;
+
+use rapport::bench::book;
+use rapport::record::{Record, RecordKind};
+use rapport::resolve::{Overrides, Settings, resolve};
+
+fn check_book(customers: usize, seed: u64) {
+    let book = book::generate(customers, seed);
+    let resolution = resolve(&book.records, &Settings::default(), &Overrides::default());
+    let q = book::quality(&book, &resolution);
+    println!(
+        "{customers} companies: organisations P {:.4} R {:.4} F1 {:.4}; people P {:.4} R {:.4} F1 {:.4}",
+        q.organisations.precision,
+        q.organisations.recall,
+        q.organisations.f1,
+        q.people.precision,
+        q.people.recall,
+        q.people.f1
+    );
+    assert!(
+        q.organisations.precision >= 0.99,
+        "organisation precision {:.4} at {customers}: {:#?}",
+        q.organisations.precision,
+        q.false_merges
+    );
+    assert!(
+        q.organisations.f1 >= 0.95,
+        "organisation F1 {:.4} at {customers}",
+        q.organisations.f1
+    );
+    assert!(
+        q.people.f1 >= 0.95,
+        "person F1 {:.4} at {customers}",
+        q.people.f1
+    );
+    assert!(
+        q.people.precision >= 0.98,
+        "person precision {:.4} at {customers}",
+        q.people.precision
+    );
+}
+
+#[test]
+fn a_book_of_500_companies_resolves_with_precision_first() {
+    check_book(500, 11);
+}
+
+#[test]
+fn a_book_of_2000_companies_resolves_with_precision_first() {
+    check_book(2000, 2026);
+}
+
+fn org(source: &str, id: &str, name: &str, website: &str, phone: &str, city: &str) -> Record {
+    let mut r = Record::new(source, id, RecordKind::Organization);
+    r.names.push(name.to_string());
+    if !website.is_empty() {
+        r.websites.push(website.to_string());
+    }
+    if !phone.is_empty() {
+        r.phones.push(phone.to_string());
+    }
+    if !city.is_empty() {
+        r.address.city = Some(city.to_string());
+    }
+    r
+}
+
+fn customers_of(records: &[Record]) -> Vec<String> {
+    let resolution = resolve(records, &Settings::default(), &Overrides::default());
+    records
+        .iter()
+        .map(|r| {
+            resolution.assignments[&r.id()]
+                .customer_id
+                .clone()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn look_alike_companies_stay_apart() {
+    let families = [
+        "Martin", "Dubois", "Legrand", "Roux", "Garnier", "Faure", "Blanc", "Petit", "Moreau",
+        "Girard",
+    ];
+    let mut records: Vec<Record> = families
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            org(
+                "sf",
+                &format!("L{i}"),
+                &format!("Laboratoires {f} SAS"),
+                &format!("labo-{}.fr", f.to_lowercase()),
+                "",
+                "Paris",
+            )
+        })
+        .collect();
+    // The same ten, as a second CRM writes them.
+    records.extend(families.iter().enumerate().map(|(i, f)| {
+        org(
+            "hs",
+            &format!("h{i}"),
+            &format!("LABORATOIRES {}", f.to_uppercase()),
+            &format!("labo-{}.fr", f.to_lowercase()),
+            "",
+            "",
+        )
+    }));
+    records.push(org(
+        "sf",
+        "N1",
+        "Nova Analytics Co.",
+        "nova-analytics.com",
+        "",
+        "Boston",
+    ));
+    records.push(org(
+        "sf",
+        "N2",
+        "Nova Analytics Works Corp.",
+        "novaworks.com",
+        "",
+        "Denver",
+    ));
+    records.push(org("sf", "I1", "IBM", "ibm.com", "", ""));
+    for (i, name) in [
+        "Integrated Beverage Makers Ltd",
+        "Ito Bridge Manufacturing",
+        "Iron Bay Marine",
+    ]
+    .iter()
+    .enumerate()
+    {
+        records.push(org(
+            "hs",
+            &format!("ib{i}"),
+            name,
+            &format!("ib{i}.example"),
+            "",
+            "",
+        ));
+    }
+    records.push(org(
+        "sf",
+        "T1",
+        "Pioneer Industries Inc",
+        "",
+        "+16175550100",
+        "Boston",
+    ));
+    records.push(org(
+        "hs",
+        "T2",
+        "Pioneer Industries Inc.",
+        "",
+        "+15125550199",
+        "Austin",
+    ));
+    let customers = customers_of(&records);
+    let distinct: HashSet<&String> = customers.iter().collect();
+    // 10 laboratories + Nova x2 + IBM + 3 "I.B.M." + Pioneer x2.
+    assert_eq!(distinct.len(), 18, "{customers:?}");
+    for i in 0..10 {
+        assert_eq!(
+            customers[i],
+            customers[10 + i],
+            "the two spellings of lab {i}"
+        );
+    }
+}
+
+#[test]
+fn each_link_keeps_the_weight_of_every_feature() {
+    let records = vec![
+        org(
+            "sf",
+            "1",
+            "Hokuto Seiki Co., Ltd.",
+            "hokuto.co.jp",
+            "+81355550100",
+            "東京都",
+        ),
+        org("hs", "2", "HOKUTO SEIKI", "hokuto.co.jp", "", ""),
+    ];
+    let resolution = resolve(&records, &Settings::default(), &Overrides::default());
+    let entity = resolution
+        .entities
+        .iter()
+        .find(|e| e.members.len() == 2)
+        .expect("the two records are one organisation");
+    let matches = &entity.members[0].matches;
+    assert_eq!(matches.len(), 1, "{entity:?}");
+    let features: Vec<&str> = matches[0]
+        .evidence
+        .weights
+        .iter()
+        .map(|w| w.feature.as_str())
+        .collect();
+    assert!(
+        features.contains(&"name") && features.contains(&"domain"),
+        "{features:?}"
+    );
+    let sum: f64 = matches[0].evidence.weights.iter().map(|w| w.bits).sum();
+    assert!((sum - matches[0].evidence.total).abs() < 1e-9);
+}
