@@ -104,6 +104,11 @@ pub enum BenchCommand {
         /// Print the false merges found in each book.
         #[arg(long)]
         show_merges: bool,
+        /// Instead, resolve FEBRL benchmark folders written by
+        /// scripts/febrl_to_csv.py (records.csv read through the stock
+        /// generic-csv connector, pairs.csv the truth).
+        #[arg(long, value_delimiter = ',')]
+        febrl: Vec<PathBuf>,
     },
 }
 
@@ -113,6 +118,27 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             records,
             latency_runs,
         } => (records, latency_runs),
+        BenchCommand::Resolve { febrl, .. } if !febrl.is_empty() => {
+            println!(
+                "| data set | records | true pairs | predicted pairs | precision | recall | F1 | resolve ms |"
+            );
+            println!("|---|---|---|---|---|---|---|---|");
+            for dir in febrl {
+                let r = rapport::bench::febrl::run(&dir)?;
+                println!(
+                    "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} |",
+                    r.name,
+                    r.records,
+                    r.true_pairs,
+                    r.predicted_pairs,
+                    r.precision,
+                    r.recall,
+                    r.f1,
+                    r.resolve_ms
+                );
+            }
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
         BenchCommand::Resolve {
             book,
             seed,

@@ -15,6 +15,7 @@ pub mod client;
 pub mod corpus;
 mod cpu;
 pub mod export;
+pub mod febrl;
 mod queries;
 pub mod reindex;
 pub mod resolve;

@@ -30,6 +30,10 @@ pub struct Thresholds {
     pub floor: f64,
     /// The mean of the pairs across two joining clusters must reach this.
     pub mean: f64,
+    /// A feature weighing this much or less against is a clear
+    /// disagreement: a pair across two joining clusters that holds one must
+    /// reach `link` on its own.
+    pub disagreement: f64,
 }
 
 pub struct Edge {
@@ -42,9 +46,6 @@ pub enum Outcome<'e> {
     Linked(&'e Edge),
     Suspect(&'e Edge, &'static str),
 }
-
-/// A feature weighing this much or less against is a clear disagreement.
-const DISAGREEMENT: f64 = -3.0;
 
 /// Most pairs compared across two clusters before they join.
 const MAX_CROSS_PAIRS: usize = 4_096;
@@ -90,7 +91,7 @@ pub fn cluster<'e>(
     let mut pair_score = |x: usize, y: usize| -> (f64, bool) {
         *memo.entry((x.min(y), x.max(y))).or_insert_with(|| {
             let e = score(x, y);
-            let disagrees = e.weights.iter().any(|w| w.bits <= DISAGREEMENT);
+            let disagrees = e.weights.iter().any(|w| w.bits <= thresholds.disagreement);
             let objects = e.conflict
                 || e.total < thresholds.floor
                 || (disagrees && e.total < thresholds.link);
@@ -188,6 +189,7 @@ mod tests {
         margin: 3.0,
         floor: 0.0,
         mean: 2.0,
+        disagreement: -3.0,
     };
 
     #[test]

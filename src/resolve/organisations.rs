@@ -30,6 +30,7 @@ pub const THRESHOLDS: Thresholds = Thresholds {
     margin: 3.0,
     floor: 0.0,
     mean: 2.0,
+    disagreement: -3.0,
 };
 
 /// Blocks larger than this are too generic to compare pairwise.

@@ -29,6 +29,10 @@ pub const THRESHOLDS: Thresholds = Thresholds {
     // People have several addresses: two that differ (−2) do not object.
     floor: -3.0,
     mean: 3.0,
+    // A typo'd date of birth (-6) or a different address does not object
+    // on its own; a different name (-6) with nothing else for does, through
+    // the floor.
+    disagreement: -6.5,
 };
 
 const MAX_BLOCK: usize = 100;
@@ -47,6 +51,7 @@ pub struct PersonProfile {
     pub identifiers: Vec<String>,
     pub postcode: Option<String>,
     pub city: Option<String>,
+    pub street: Option<String>,
 }
 
 impl PersonProfile {
@@ -75,6 +80,7 @@ impl PersonProfile {
             identifiers: record.identifiers.clone(),
             postcode: record.address.postcode.as_deref().map(fold_place),
             city: record.address.city.as_deref().map(fold_place),
+            street: record.address.street.as_deref().map(fold_place),
         }
     }
 }
@@ -200,6 +206,19 @@ fn initials_within(short: &[&str], long: &[&str]) -> bool {
     full && short.iter().any(|w| !long.contains(w))
 }
 
+/// Two dates of birth that differ in one part only (a typo in the day, the
+/// month or the year), or with day and month swapped.
+fn dates_close(x: chrono::NaiveDate, y: chrono::NaiveDate) -> bool {
+    use chrono::Datelike;
+    let same = [
+        x.year() == y.year(),
+        x.month() == y.month(),
+        x.day() == y.day(),
+    ];
+    let swapped = x.year() == y.year() && x.month() == y.day() && x.day() == y.month();
+    same.iter().filter(|s| **s).count() == 2 || swapped
+}
+
 /// Scores one pair of person records.
 pub fn score(a: &PersonProfile, b: &PersonProfile, model: &PersonModel) -> Evidence {
     let mut e = Evidence::default();
@@ -233,14 +252,34 @@ pub fn score(a: &PersonProfile, b: &PersonProfile, model: &PersonModel) -> Evide
     if let (Some(x), Some(y)) = (a.birth_date, b.birth_date) {
         if x == y {
             e.add("birth date", "same", 9.0);
+        } else if dates_close(x, y) {
+            e.add("birth date", "one part differs", 2.0);
         } else {
-            e.add("birth date", "different", -8.0);
+            e.add("birth date", "different", -6.0);
         }
     }
-    match shares(&a.identifiers, &b.identifiers) {
-        Some(true) => e.add("identifier", "same", 14.0),
-        Some(false) => e.add("identifier", "different", -8.0),
-        None => {}
+    if !a.identifiers.is_empty() && !b.identifiers.is_empty() {
+        let close = |x: &String, y: &String| strsim::levenshtein(x, y) <= 2;
+        if shares(&a.identifiers, &b.identifiers) == Some(true) {
+            e.add("identifier", "same", 14.0);
+        } else if a
+            .identifiers
+            .iter()
+            .any(|x| b.identifiers.iter().any(|y| close(x, y)))
+        {
+            e.add("identifier", "one or two characters differ", 5.0);
+        } else {
+            e.add("identifier", "different", -6.0);
+        }
+    }
+    if let (Some(x), Some(y)) = (&a.street, &b.street) {
+        if x == y {
+            e.add("street", "same", 3.0);
+        } else if strsim::jaro_winkler(x, y) >= 0.9 {
+            e.add("street", "close", 1.0);
+        } else {
+            e.add("street", "different", -1.0);
+        }
     }
     if let (Some(x), Some(y)) = (&a.postcode, &b.postcode) {
         if x == y {
