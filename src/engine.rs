@@ -251,7 +251,10 @@ impl Rapport {
         let started = Instant::now();
         let records = self.store.records_by_birth()?;
         let overrides = self.store.overrides()?;
-        let resolution = crate::resolve::resolve(&records, &self.config.resolve, &overrides);
+        let analyzers = self.index.snapshot().analyzers().clone();
+        let romaji = |text: &str| analyzers.romaji_words(text);
+        let resolution =
+            crate::resolve::resolve_with(&records, &self.config.resolve, &overrides, Some(&romaji));
         let changed = self.store.save_resolution(&resolution)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;

@@ -212,3 +212,86 @@ fn each_link_keeps_the_weight_of_every_feature() {
     let sum: f64 = matches[0].evidence.weights.iter().map(|w| w.bits).sum();
     assert!((sum - matches[0].evidence.total).abs() < 1e-9);
 }
+
+/// The real IPADIC dictionary, built once into the tests' shared cache.
+fn analyzers() -> rapport::index::analyzers::Analyzers {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache");
+    rapport::index::analyzers::Analyzers::load(
+        std::path::Path::new("/usr/share/mecab/dic/ipadic"),
+        &cache,
+    )
+    .unwrap_or_else(|e| panic!("IPADIC: {e:?}"))
+}
+
+#[test]
+fn names_in_kanji_match_their_romanised_forms_through_readings() {
+    let analyzers = analyzers();
+    assert_eq!(
+        analyzers.romaji_words("佐藤"),
+        Some(vec!["sato".to_string()]),
+        "IPADIC reads 佐藤 サトウ, folded to sato"
+    );
+    let romaji = |text: &str| analyzers.romaji_words(text);
+    let person = |source: &str, id: &str, name: &str, org: &str| {
+        let mut r = Record::new(source, id, RecordKind::Person);
+        r.names.push(name.to_string());
+        r.links.push(rapport::record::Link {
+            rel: "account".into(),
+            target: org.to_string(),
+            name: None,
+        });
+        r
+    };
+    let mut sf_org = org("sf", "A1", "北斗精機株式会社", "", "+81355550100", "東京都");
+    sf_org.country = Some("JP".into());
+    let mut hs_org = org(
+        "hs",
+        "c1",
+        "Hokuto Seiki Co., Ltd.",
+        "hokuto-seiki.co.jp",
+        "+81355550100",
+        "",
+    );
+    hs_org.country = Some("JP".into());
+    let records = vec![
+        sf_org,
+        person("sf", "C1", "佐藤 健", "A1"),
+        person("sf", "C2", "高橋 直子", "A1"),
+        hs_org,
+        person("hs", "p1", "Ken Sato", "c1"),
+        person("hs", "p2", "TAKAHASHI Naoko", "c1"),
+        person("hs", "p3", "Yuko Ito", "c1"),
+    ];
+    let with = rapport::resolve::resolve_with(
+        &records,
+        &Settings::default(),
+        &Overrides::default(),
+        Some(&romaji),
+    );
+    let a = |id: &str| with.assignments[id].clone();
+    // The two companies are one by their reading and switchboard; their
+    // people are one each, by reading inside the same company.
+    assert_eq!(
+        a("sf:A1").customer_id,
+        a("hs:c1").customer_id,
+        "{:?}",
+        with.suspects
+    );
+    assert_eq!(
+        a("sf:C1").person_id,
+        a("hs:p1").person_id,
+        "佐藤 健 = Ken Sato"
+    );
+    assert_eq!(
+        a("sf:C2").person_id,
+        a("hs:p2").person_id,
+        "高橋 直子 = TAKAHASHI Naoko"
+    );
+    assert_ne!(a("sf:C1").person_id, a("hs:p3").person_id);
+    // Without readings, scripts never meet.
+    let without = resolve(&records, &Settings::default(), &Overrides::default());
+    assert_ne!(
+        without.assignments["sf:C1"].person_id,
+        without.assignments["hs:p1"].person_id
+    );
+}

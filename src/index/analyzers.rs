@@ -12,6 +12,7 @@ use lindera::segmenter::Segmenter;
 use tantivy::tokenizer::{
     LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenizerManager,
 };
+use wana_kana::ConvertJapanese;
 
 use super::cached_stemmer::CachedEnglishStemmer;
 use super::extra_tokenizers::{CjkBigramTokenizer, PairTokenizer, PrefixTokenizer};
@@ -57,6 +58,24 @@ impl Analyzers {
     /// Analysers without a Japanese dictionary (bigram fallback).
     pub fn without_dictionary() -> Analyzers {
         Analyzers { segmenter: None }
+    }
+
+    /// The reading of Japanese text in romaji, word by word, as IPADIC gives
+    /// it ("佐藤 健" → `["sato", "ken"]`, long vowels folded), for matching a
+    /// name written in kanji to its romanised form. `None` without a
+    /// dictionary, or when a word has no reading.
+    pub fn romaji_words(&self, text: &str) -> Option<Vec<String>> {
+        let segmenter = self.segmenter.as_ref()?;
+        let mut tokens = segmenter.segment(std::borrow::Cow::Borrowed(text)).ok()?;
+        let mut words = Vec::new();
+        for token in tokens.iter_mut() {
+            if token.surface.trim().is_empty() {
+                continue;
+            }
+            let reading = token.get_detail(7).filter(|r| *r != "*")?;
+            words.push(crate::normalize::fold_romaji(&reading.to_romaji()));
+        }
+        (!words.is_empty()).then_some(words)
     }
 
     pub fn japanese_mode(&self) -> JapaneseMode {

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;
 
 pub use identity::{normalize_postcode, parse_birth_date, parse_identifier, parse_website};
-pub use names::{acronym, company_key, legal_form, person_key, person_parts};
+pub use names::{acronym, company_key, fold_romaji, legal_form, person_key, person_parts};
 pub use phone::Phone;
 
 /// An email address that has the shape `local@domain.tld`, with the domain in

@@ -185,6 +185,33 @@ pub fn legal_form(name: &str) -> Option<&'static str> {
     Some(family)
 }
 
+/// A romanised word as names are matched across scripts: lower case,
+/// accents and apostrophes dropped, long vowels folded (Yūko = Yuuko =
+/// Yuko, Satou = Sato, Ōno = Oono = Ono).
+pub fn fold_romaji(word: &str) -> String {
+    let plain: String = word
+        .nfkd()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .flat_map(|c| c.to_lowercase())
+        .collect();
+    let mut out = String::with_capacity(plain.len());
+    for c in plain.chars() {
+        let long = match out.chars().last() {
+            Some(prev) => {
+                (c == 'u' && (prev == 'o' || prev == 'u'))
+                    || (c == 'o' && prev == 'o')
+                    || (c == 'a' && prev == 'a')
+                    || (c == 'e' && prev == 'e')
+            }
+            None => false,
+        };
+        if !long {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Initials of a multi-word key ("international business machines" → "ibm"),
 /// for keys of three words or more.
 pub fn acronym(key: &str) -> Option<String> {
@@ -222,6 +249,20 @@ mod tests {
         );
         assert_eq!(company_key("The Company"), "the");
         assert_eq!(company_key("Limited"), "limited");
+    }
+
+    #[test]
+    fn romaji_folds_long_vowels_and_accents() {
+        for (a, b) in [
+            ("Yūko", "yuko"),
+            ("Yuuko", "yuko"),
+            ("satou", "sato"),
+            ("Ōno", "ono"),
+        ] {
+            assert_eq!(fold_romaji(a), b, "{a}");
+        }
+        assert_eq!(fold_romaji("Oono"), "ono");
+        assert_eq!(fold_romaji("Takahashi"), "takahashi");
     }
 
     #[test]

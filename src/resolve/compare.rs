@@ -129,6 +129,41 @@ pub fn same_parts(a: &str, b: &str) -> bool {
     false
 }
 
+/// The reading of a name part: romanised and folded (Latin), or read
+/// through `romaji` (Japanese script; `None` without a reading).
+pub fn reading_of(part: &str, romaji: Option<super::Romaji>) -> Option<String> {
+    if has_cjk(part) {
+        romaji?(part).map(|words| words.concat())
+    } else {
+        let folded = crate::normalize::fold_romaji(part);
+        (!folded.is_empty()).then_some(folded)
+    }
+}
+
+/// The readings of a name's parts, each part read (see [`reading_of`]) and
+/// the parts joined in the order written and the other way round: "佐藤 健",
+/// "佐藤健", "Ken Sato" and "SATO Ken" share `satoken`.
+pub fn reading_keys(parts: &[String], romaji: Option<super::Romaji>) -> Vec<String> {
+    let Some(read) = parts
+        .iter()
+        .map(|p| reading_of(p, romaji))
+        .collect::<Option<Vec<String>>>()
+    else {
+        return Vec::new();
+    };
+    if read.is_empty() {
+        return Vec::new();
+    }
+    let mut reversed = read.clone();
+    reversed.reverse();
+    let mut sorted = read.clone();
+    sorted.sort();
+    let mut keys = vec![read.concat(), reversed.concat(), sorted.concat()];
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

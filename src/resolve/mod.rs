@@ -184,12 +184,28 @@ fn domain_of(email: &str) -> Option<&str> {
         .filter(|d| !FREEMAIL.contains(d))
 }
 
+/// Reads Japanese text in romaji, word by word (the engine's IPADIC), so
+/// that names in kanji match their romanised forms.
+pub type Romaji<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
+
 /// Resolves `records` (in first-seen order: the earlier record anchors the
 /// entity id).
 pub fn resolve(records: &[Record], settings: &Settings, overrides: &Overrides) -> Resolution {
+    resolve_with(records, settings, overrides, None)
+}
+
+/// [`resolve`], with names in Japanese script also compared to romanised
+/// ones through their readings.
+pub fn resolve_with(
+    records: &[Record],
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+) -> Resolution {
     let span = tracing::info_span!("resolve", records = records.len());
     let _entered = span.enter();
     let mut graph = Graph::new(records);
+    graph.romaji = romaji;
     graph.apply_overrides(overrides);
     graph.link_organisations(settings);
     graph.link_people(settings);
@@ -235,6 +251,7 @@ struct Graph<'a> {
     weights: Vec<Vec<(String, Evidence)>>,
     /// Candidate pairs per blocking rule.
     blocking: BTreeMap<String, usize>,
+    romaji: Option<Romaji<'a>>,
 }
 
 impl<'a> Graph<'a> {
@@ -260,6 +277,7 @@ impl<'a> Graph<'a> {
             suspects: Vec::new(),
             weights: vec![Vec::new(); n],
             blocking: BTreeMap::new(),
+            romaji: None,
         }
     }
 
@@ -317,7 +335,7 @@ impl<'a> Graph<'a> {
         let orgs = self.nodes_of(RecordKind::Organization);
         let profiles: Vec<(usize, OrgProfile)> = orgs
             .iter()
-            .map(|&i| (i, OrgProfile::of(&self.records[i], domain_of)))
+            .map(|&i| (i, OrgProfile::of(&self.records[i], domain_of, self.romaji)))
             .collect();
         let model = OrgModel::of(&profiles);
         let (pairs, counts) = organisations::candidate_pairs(&profiles, &model.words);
@@ -416,7 +434,7 @@ impl<'a> Graph<'a> {
         let mut profiles: Vec<(usize, PersonProfile)> = Vec::with_capacity(people.len());
         for &i in &people {
             let org = self.org_of(i, &lookup).map(|(o, _)| self.uf.find(o));
-            profiles.push((i, PersonProfile::of(&self.records[i], org)));
+            profiles.push((i, PersonProfile::of(&self.records[i], org, self.romaji)));
         }
         let model = PersonModel::of(&profiles);
         let (pairs, counts) = people::candidate_pairs(&profiles);

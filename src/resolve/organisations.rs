@@ -18,7 +18,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::blocking::{Blocks, shares};
 use super::cluster::Thresholds;
-use super::compare::{WordStats, has_cjk, soft_tfidf, words};
+use super::compare::{WordStats, has_cjk, reading_of, soft_tfidf, words};
 use super::evidence::Evidence;
 use crate::normalize::{acronym, company_key, legal_form};
 use crate::record::Record;
@@ -50,6 +50,8 @@ pub struct OrgProfile {
     /// Legal-form families the names state (`inc`, `ltd`, `gmbh`, …).
     pub legal_forms: Vec<&'static str>,
     pub source: String,
+    /// Each name key read in romaji, as one string (`hokutoseiki`).
+    pub readings: Vec<String>,
 }
 
 pub fn fold_place(text: &str) -> String {
@@ -60,7 +62,11 @@ pub fn fold_place(text: &str) -> String {
 }
 
 impl OrgProfile {
-    pub fn of(record: &Record, domain_of: impl Fn(&str) -> Option<&str>) -> OrgProfile {
+    pub fn of(
+        record: &Record,
+        domain_of: impl Fn(&str) -> Option<&str>,
+        romaji: Option<super::Romaji>,
+    ) -> OrgProfile {
         let mut keys: Vec<String> = record
             .names
             .iter()
@@ -85,7 +91,19 @@ impl OrgProfile {
             .collect();
         domains.sort();
         domains.dedup();
+        // A company's name is read in the order written, as one string.
+        let readings = keys
+            .iter()
+            .filter_map(|k| {
+                words(k)
+                    .into_iter()
+                    .map(|part| reading_of(part, romaji))
+                    .collect::<Option<String>>()
+            })
+            .filter(|r| !r.is_empty())
+            .collect();
         OrgProfile {
+            readings,
             keys,
             domains,
             phones: record.phones.clone(),
@@ -201,6 +219,9 @@ fn name_weight(a: &OrgProfile, b: &OrgProfile, model: &OrgModel, e: &mut Evidenc
         }
     }
     match best {
+        None if a.readings.iter().any(|r| b.readings.contains(r)) => {
+            e.add("name", "same reading, other script", 5.0)
+        }
         None if !a.keys.is_empty() && !b.keys.is_empty() => e.add("name", "other script", 0.0),
         None => {}
         Some(s) if s >= 0.93 => e.add("name", "close", 5.0),

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::blocking::{Blocks, shares};
 use super::cluster::Thresholds;
-use super::compare::{has_cjk, same_parts, words};
+use super::compare::{has_cjk, reading_keys, same_parts, words};
 use super::evidence::Evidence;
 use super::organisations::fold_place;
 use crate::normalize::{person_key, person_parts};
@@ -52,10 +52,13 @@ pub struct PersonProfile {
     pub postcode: Option<String>,
     pub city: Option<String>,
     pub street: Option<String>,
+    /// Each name read in romaji (see `compare::reading_keys`), for names
+    /// written in another script.
+    pub readings: Vec<String>,
 }
 
 impl PersonProfile {
-    pub fn of(record: &Record, org: Option<usize>) -> PersonProfile {
+    pub fn of(record: &Record, org: Option<usize>, romaji: Option<super::Romaji>) -> PersonProfile {
         let mut keys: Vec<String> = record
             .names
             .iter()
@@ -81,6 +84,11 @@ impl PersonProfile {
             postcode: record.address.postcode.as_deref().map(fold_place),
             city: record.address.city.as_deref().map(fold_place),
             street: record.address.street.as_deref().map(fold_place),
+            readings: record
+                .names
+                .iter()
+                .flat_map(|n| reading_keys(&person_parts(n), romaji))
+                .collect(),
         }
     }
 }
@@ -163,6 +171,9 @@ fn name_weight(a: &PersonProfile, b: &PersonProfile, model: &PersonModel, e: &mu
         }
     }
     match best {
+        None if a.readings.iter().any(|r| b.readings.contains(r)) => {
+            e.add("name", "same reading, other script", 6.0)
+        }
         None if !a.keys.is_empty() && !b.keys.is_empty() => e.add("name", "other script", 0.0),
         None => {}
         Some(s) if s >= 0.93 => e.add("name", "close", 4.0),
@@ -360,7 +371,7 @@ mod tests {
     fn person(name: &str) -> PersonProfile {
         let mut r = Record::new("s", "1", crate::record::RecordKind::Person);
         r.names.push(name.into());
-        PersonProfile::of(&r, None)
+        PersonProfile::of(&r, None, None)
     }
 
     #[test]
