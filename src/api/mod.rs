@@ -15,6 +15,7 @@ mod export;
 mod jobs;
 mod metrics;
 mod openapi;
+mod request_id;
 mod search;
 mod snapshots;
 mod web;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -41,7 +43,7 @@ type App = Arc<Rapport>;
 
 pub fn router(app: App) -> Router {
     let http_metrics = Arc::new(metrics::HttpMetrics::new());
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
@@ -57,22 +59,29 @@ pub fn router(app: App) -> Router {
         .merge(writeback::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::internal("the request handler panicked").into_response_parts()
-        }))
+        .with_state(app);
+    harden(routes, http_metrics)
+}
+
+/// The layers around every route, innermost first: a panic becomes a 500
+/// (its message logged), metrics, tracing, and outermost the request id
+/// that every log line and every 500 carries.
+fn harden(routes: Router, http_metrics: Arc<metrics::HttpMetrics>) -> Router {
+    routes
+        .layer(CatchPanicLayer::custom(
+            |payload: Box<dyn std::any::Any + Send>| {
+                let message = request_id::panic_message(payload.as_ref());
+                ApiError::internal(format!("the request handler panicked: {message}"))
+                    .into_response()
+            },
+        ))
         .layer(axum::middleware::from_fn_with_state(
             http_metrics.clone(),
             metrics::track,
         ))
         .layer(axum::Extension(http_metrics))
         .layer(TraceLayer::new_for_http())
-        .with_state(app)
-}
-
-impl ApiError {
-    fn into_response_parts(self) -> axum::response::Response {
-        axum::response::IntoResponse::into_response(self)
-    }
+        .layer(axum::middleware::from_fn(request_id::assign))
 }
 
 /// Serves until ctrl-c / SIGTERM. Prints the bound address on stdout so that
@@ -157,5 +166,61 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: "method_not_allowed",
         message: format!("{method} is not allowed on {}", uri.path()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real server on 127.0.0.1 with the real layers around a route that
+    /// panics: the caller sees the generic 500 with the request id (also in
+    /// the header), never the panic's text.
+    #[tokio::test]
+    async fn a_panic_answers_internal_error_with_a_request_id_and_no_detail() {
+        let routes = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("secret detail 42");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route("/ok", get(|| async { "ok" }));
+        let app = harden(routes, Arc::new(metrics::HttpMetrics::new()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+
+        let response = client
+            .get(format!("http://{address}/boom"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 500);
+        let header = response.headers()[request_id::HEADER.as_str()]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("secret"), "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["message"], "internal error");
+        assert_eq!(body["error"]["request_id"], header.as_str());
+
+        let ok = client
+            .get(format!("http://{address}/ok"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status().as_u16(), 200);
+        let other = ok.headers()[request_id::HEADER.as_str()].to_str().unwrap();
+        assert_ne!(other, header, "each request has its own id");
+        // The server still serves after the panic.
+        assert_eq!(ok.text().await.unwrap(), "ok");
     }
 }

@@ -1,0 +1,7 @@
+//! Reliability end to end (issue 22): hostile requests answer 4xx and
+//! never kill or stall the real server; damaged files lose only their
+//! damaged part, said with its position; overlong values are bounded.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod hostile_requests;
