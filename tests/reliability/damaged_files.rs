@@ -1,0 +1,83 @@
+//! Damaged files lose only their damaged row, element, message or card, and
+//! each loss is an error naming the file and the line.
+
+use crate::common::Workspace;
+
+fn errors(report: &serde_json::Value, source: usize) -> Vec<(String, Option<u64>, String)> {
+    report["sources"][source]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap_or_default().to_string(),
+                e["line"].as_u64(),
+                e["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_broken_quote_or_a_deep_element_loses_only_itself() {
+    let ws = Workspace::new();
+    let csv = ws.path().join("in/csv");
+    let json = ws.path().join("in/json");
+    std::fs::create_dir_all(&csv).unwrap();
+    std::fs::create_dir_all(&json).unwrap();
+    let mut text = String::from("id,name,email,description\n");
+    for row in 1..=1000 {
+        if row == 500 {
+            // The quote opened here never closes.
+            text.push_str("R-500,\"Broken Quote,broken@example.com,x\n");
+        } else if row == 700 {
+            // A legitimate multi-line quoted field after it is still read.
+            text.push_str("R-700,Multi Line,multi@example.com,\"first\nsecond\"\n");
+        } else {
+            text.push_str(&format!(
+                "R-{row},Person {row},p{row}@example.com,row {row}\n"
+            ));
+        }
+    }
+    std::fs::write(csv.join("people.csv"), text).unwrap();
+
+    let deep = format!("{}1{}", "[".repeat(5_000), "]".repeat(5_000));
+    std::fs::write(
+        json.join("tickets.json"),
+        format!(
+            "{{\"tickets\": [\n{{\"id\": \"T-1\", \"name\": \"First Good\"}},\n{{\"id\": \"T-2\", \"deep\": {deep}}},\n{{\"id\": \"T-3\", \"name\": \"Last Good\"}}\n]}}\n"
+        ),
+    )
+    .unwrap();
+    ws.write_config(&[
+        ("csv", "generic-csv", "in/csv"),
+        ("json", "generic-json", "in/json"),
+    ]);
+    let report = ws.ingest();
+
+    let csv_errors = errors(&report, 0);
+    assert_eq!(csv_errors.len(), 1, "{csv_errors:?}");
+    let (file, line, reason) = &csv_errors[0];
+    assert_eq!((file.as_str(), *line), ("people.csv", Some(501)));
+    assert!(
+        reason.contains("unbalanced quote") && reason.contains("resumes at line 502"),
+        "{reason}"
+    );
+    assert_eq!(report["sources"][0]["inserted"], 999, "{report}");
+    for (query, found) in [
+        ("p499@example.com", true),
+        ("broken@example.com", false),
+        ("p501@example.com", true),
+        ("multi@example.com", true),
+        ("p1000@example.com", true),
+    ] {
+        assert_eq!(ws.search(query)["total"], u64::from(found), "{query}");
+    }
+
+    let json_errors = errors(&report, 1);
+    assert_eq!(json_errors.len(), 1, "{json_errors:?}");
+    let (file, line, reason) = &json_errors[0];
+    assert_eq!((file.as_str(), *line), ("tickets.json", Some(3)));
+    assert!(reason.contains("recursion limit"), "{reason}");
+    assert_eq!(report["sources"][1]["inserted"], 2, "{report}");
+}
