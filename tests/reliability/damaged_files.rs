@@ -81,3 +81,64 @@ fn a_broken_quote_or_a_deep_element_loses_only_itself() {
     assert!(reason.contains("recursion limit"), "{reason}");
     assert_eq!(report["sources"][1]["inserted"], 2, "{report}");
 }
+
+#[test]
+fn a_bad_message_or_random_bytes_among_cards_are_said_where_and_the_rest_kept() {
+    let ws = Workspace::new();
+    let mail = ws.path().join("in/mail");
+    let cards = ws.path().join("in/vcf");
+    std::fs::create_dir_all(&mail).unwrap();
+    std::fs::create_dir_all(&cards).unwrap();
+    let message = |from: &str, id: &str, extra: &str, body: &str| {
+        format!(
+            "From {from} Mon Jan  1 00:00:00 2024\nFrom: {from}\nSubject: message {id}\nMessage-ID: <{id}@example.com>\n{extra}\n{body}\n\n"
+        )
+    };
+    let mbox = [
+        message("alice@example.com", "m1", "", "hello one"),
+        message(
+            "bob@example.com",
+            "m2",
+            "MIME-Version: 1.0\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n",
+            "!!!!not*base64@@@@ ==== %%%%",
+        ),
+        message("carol@example.com", "m3", "", "hello three"),
+    ]
+    .concat();
+    std::fs::write(mail.join("box.mbox"), mbox).unwrap();
+
+    // Random bytes (NULs included) between two cards.
+    let mut vcf =
+        b"BEGIN:VCARD\nVERSION:3.0\nFN:Card One\nEMAIL:one@example.com\nEND:VCARD\n".to_vec();
+    let mut x: u32 = 12345;
+    for _ in 0..3000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        vcf.push((x >> 16) as u8);
+    }
+    vcf.extend_from_slice(
+        b"\nBEGIN:VCARD\nVERSION:3.0\nFN:Card Three\nEMAIL:three@example.com\nEND:VCARD\n",
+    );
+    std::fs::write(cards.join("cards.vcf"), vcf).unwrap();
+    ws.write_config(&[("mail", "mbox", "in/mail"), ("vcf", "vcard", "in/vcf")]);
+    let report = ws.ingest();
+
+    assert_eq!(report["sources"][0]["inserted"], 3, "{report}");
+    let mail_errors = errors(&report, 0);
+    assert_eq!(mail_errors.len(), 1, "{mail_errors:?}");
+    let (file, line, reason) = &mail_errors[0];
+    assert_eq!((file.as_str(), *line), ("box.mbox", Some(8)));
+    assert!(reason.contains("not valid base64"), "{reason}");
+
+    assert_eq!(report["sources"][1]["inserted"], 2, "{report}");
+    let card_errors = errors(&report, 1);
+    assert!(!card_errors.is_empty());
+    assert!(
+        card_errors
+            .iter()
+            .all(|(file, line, _)| file == "cards.vcf" && line.is_some_and(|l| l >= 6)),
+        "{card_errors:?}"
+    );
+    for email in ["one@example.com", "three@example.com"] {
+        assert_eq!(ws.search(email)["total"], 1, "{email}");
+    }
+}
