@@ -311,7 +311,15 @@ impl Rapport {
                 // written for a later pass.
                 let settle = (trigger == "watch")
                     .then(|| std::time::Duration::from_millis(self.config.watch_debounce_ms));
-                ingest::ingest_source_with(&self.store, source, &manifest, progress, settle, reread)
+                ingest::ingest_source_with(
+                    &self.store,
+                    source,
+                    &manifest,
+                    progress,
+                    settle,
+                    reread,
+                    &self.config.limits,
+                )
             }
             Err(e) => Ok(failed_source(source, &e)),
         };

@@ -5,6 +5,7 @@
 //!
 //! It must never drop a value silently or do I/O.
 
+pub mod limits;
 pub mod names;
 pub mod phone;
 

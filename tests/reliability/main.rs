@@ -6,3 +6,4 @@
 mod common;
 mod damaged_files;
 mod hostile_requests;
+mod long_values;
