@@ -149,6 +149,9 @@ pub struct Config {
     /// Longest values kept from sources (`[limits]`); longer ones are cut
     /// and flagged.
     pub limits: crate::normalize::limits::Limits,
+    /// The HTTP server's timeouts and size and concurrency limits
+    /// (`[server]`).
+    pub server: crate::api::ServerLimits,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -169,6 +172,7 @@ impl Default for Config {
             resolve: crate::resolve::Settings::default(),
             snapshot_dir: None,
             limits: Default::default(),
+            server: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }

@@ -7,3 +7,4 @@ mod common;
 mod damaged_files;
 mod hostile_requests;
 mod long_values;
+mod server_limits;
