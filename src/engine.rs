@@ -145,6 +145,9 @@ impl Rapport {
                 "the schema file changed since the index was built: rebuilding the index from the store"
             );
         }
+        if let OpenState::Damaged { reason } = &state {
+            tracing::warn!(%reason, "the index was damaged: rebuilding it from the store");
+        }
         let lag = store.last_seq()?.saturating_sub(index.applied_seq()?);
         if lag > 0 && state == OpenState::Current {
             tracing::warn!(

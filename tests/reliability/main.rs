@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod crash;
 mod damaged_files;
 mod hostile_requests;
 mod long_values;
