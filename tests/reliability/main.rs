@@ -8,4 +8,5 @@ mod crash;
 mod damaged_files;
 mod hostile_requests;
 mod long_values;
+mod properties;
 mod server_limits;
