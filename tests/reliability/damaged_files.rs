@@ -1,22 +1,7 @@
 //! Damaged files lose only their damaged row, element, message or card, and
 //! each loss is an error naming the file and the line.
 
-use crate::common::Workspace;
-
-fn errors(report: &serde_json::Value, source: usize) -> Vec<(String, Option<u64>, String)> {
-    report["sources"][source]["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["file"].as_str().unwrap_or_default().to_string(),
-                e["line"].as_u64(),
-                e["reason"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
+use crate::common::{Workspace, errors_of as errors};
 
 #[test]
 fn a_broken_quote_or_a_deep_element_loses_only_itself() {

@@ -4,13 +4,13 @@
 //! panic, naming the file in every error; a CSV keeps every row but a broken
 //! one.
 
-use std::path::Path;
-
 use proptest::prelude::*;
-use rapport::connectors::{self, Collect, Manifest, ReadError};
+use rapport::connectors::Collect;
 use rapport::index::search::parse::{MAX_QUERY_DEPTH, TooDeep, parse};
 use rapport::index::search::range_syntax::parse_range;
 use rapport::index::search::request::filter_from_text;
+
+use crate::common::read_folder;
 
 fn is_field(name: &str) -> bool {
     ["amount", "country", "created"].contains(&name)
@@ -38,17 +38,7 @@ fn depth(query: &str) -> usize {
 fn read_bytes(connector: &str, name: &str, bytes: &[u8]) -> Collect {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(name), bytes).unwrap();
-    let manifest = Manifest::resolve(connector, None, Path::new(".")).unwrap();
-    let (files, _) = connectors::list_files("src", dir.path(), &manifest);
-    let mut sink = Collect::default();
-    for file in files {
-        match connectors::read_file("src", &manifest, &file, &mut sink) {
-            Ok(()) => {}
-            Err(ReadError::Unreadable(e)) => sink.errors.push(e),
-            Err(ReadError::Stopped) => panic!("stopped"),
-        }
-    }
-    sink
+    read_folder(connector, dir.path())
 }
 
 proptest! {
