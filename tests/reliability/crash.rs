@@ -88,8 +88,14 @@ fn kill_9_while_writing_notes_loses_nothing_acknowledged_and_restarts_clean() {
                 }
             })
         };
-        // Kill at a different point of the writes each round.
-        std::thread::sleep(Duration::from_millis(200 + (round as u64 * 67) % 400));
+        // At least one note acknowledged this round, then a kill at a
+        // different point of the writes each round.
+        let before = snapshot.len();
+        let wrote = server.wait_for(Duration::from_secs(60), |_| {
+            acknowledged.lock().unwrap().len() > before
+        });
+        assert!(wrote, "round {round}: no note acknowledged");
+        std::thread::sleep(Duration::from_millis((round as u64 * 67) % 400));
         drop(server); // SIGKILL
         writer.join().unwrap();
     }
@@ -112,6 +118,20 @@ fn an_index_generation_that_cannot_be_opened_is_rebuilt_from_the_store() {
     let index = ws.path().join("store/index");
     let current = std::fs::read_to_string(index.join("CURRENT")).unwrap();
     std::fs::write(index.join(current.trim()).join("meta.json"), b"{\"segm").unwrap();
+
+    // `rapport check` repairs it and says so.
+    let out = ws.run(&["check", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["consistent"], true, "{report}");
+    assert!(report["repaired"]["index_rebuilt"].is_string(), "{report}");
+    let again: serde_json::Value =
+        serde_json::from_slice(&ws.run(&["check", "--json"]).stdout).unwrap();
+    assert!(again["repaired"]["index_rebuilt"].is_null(), "{again}");
 
     let server = ws.serve();
     let status = status(&server);

@@ -47,6 +47,13 @@ fn read_head(stream: &mut TcpStream) -> Option<String> {
     }
 }
 
+/// Reads until the peer closes (or [`PATIENCE`] passes).
+fn read_all(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let _ = stream.read_to_end(&mut seen);
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
 fn status(head: &str) -> Option<u16> {
     head.split_whitespace().nth(1)?.parse().ok()
 }
@@ -120,29 +127,45 @@ fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
             .unwrap();
         slow.push(stream);
     }
-    // The third connection is served, but its request is over the limit.
-    let mut third = connect(&server);
-    let refused = server.wait_for(PATIENCE, |_| {
-        third
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        let head = read_head(&mut third).unwrap_or_default();
-        status(&head) == Some(503) && head.to_ascii_lowercase().contains("retry-after: 1")
+    // A third connection is served, but its request is over the limit
+    // (fresh connections, closed after each answer, until both slow
+    // requests are in flight).
+    let refused = server.wait_for(PATIENCE, |server| {
+        let mut attempt = connect(server);
+        let _ = attempt.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = read_all(&mut attempt);
+        status(&answer) == Some(503)
+            && answer.to_ascii_lowercase().contains("retry-after: 1")
+            && answer.contains("max_in_flight")
     });
     assert!(refused, "no 503 for a request over max_in_flight");
 
-    // A fourth connection is over max_connections: 503 and closed.
-    let mut fourth = connect(&server);
-    let head = read_head(&mut fourth).expect("no answer over max_connections");
-    assert_eq!(status(&head), Some(503), "{head}");
+    // Connections over max_connections are answered 503 and closed: among
+    // the next few idle connections, one is refused.
+    let mut held = Vec::new();
+    let mut refusal = None;
+    for _ in 0..5 {
+        let mut extra = connect(&server);
+        extra
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        match read_head(&mut extra) {
+            Some(head) if status(&head) == Some(503) => {
+                refusal = Some(head);
+                break;
+            }
+            _ => held.push(extra),
+        }
+    }
+    let head = refusal.expect("no connection refused over max_connections");
     assert!(
         head.to_ascii_lowercase().contains("retry-after: 1"),
         "{head}"
     );
+    drop(held);
 
     // Once the slow clients leave, requests are served again.
     drop(slow);
-    drop(third);
     assert!(
         server.wait_for(PATIENCE, |s| s.send("GET", "/healthz", None).0 == 200),
         "the server did not recover after the slow clients left"
