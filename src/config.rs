@@ -146,6 +146,12 @@ pub struct Config {
     /// Where `POST /v1/snapshots` writes snapshots (default: `snapshots`
     /// beside the data directory). HTTP callers only name a folder in it.
     pub snapshot_dir: Option<PathBuf>,
+    /// Longest values kept from sources (`[limits]`); longer ones are cut
+    /// and flagged.
+    pub limits: crate::normalize::limits::Limits,
+    /// The HTTP server's timeouts and size and concurrency limits
+    /// (`[server]`).
+    pub server: crate::api::ServerLimits,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -165,6 +171,8 @@ impl Default for Config {
             watch_debounce_ms: 300,
             resolve: crate::resolve::Settings::default(),
             snapshot_dir: None,
+            limits: Default::default(),
+            server: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }

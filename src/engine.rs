@@ -98,6 +98,8 @@ pub struct Rapport {
     /// Live state of sources as the background tasks set it (`watching`,
     /// `running`); absent means idle.
     live: Mutex<HashMap<String, String>>,
+    /// What opening had to repair (`rapport check` reports it).
+    opened: Recovery,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +114,15 @@ impl IngestReport {
     pub fn any_source_failed(&self) -> bool {
         self.sources.iter().any(|s| s.failed.is_some())
     }
+}
+
+/// What opening the data directory repaired; the detail is in the log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Recovery {
+    /// Why the index was rebuilt from the store, if it could not be opened.
+    pub index_rebuilt: Option<String>,
+    /// Store changes the index had not applied (an interrupted run).
+    pub changes_replayed: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,7 +156,15 @@ impl Rapport {
                 "the schema file changed since the index was built: rebuilding the index from the store"
             );
         }
+        let mut opened = Recovery::default();
+        if let OpenState::Damaged { reason } = &state {
+            tracing::warn!(%reason, "the index was damaged: rebuilding it from the store");
+            opened.index_rebuilt = Some(reason.clone());
+        }
         let lag = store.last_seq()?.saturating_sub(index.applied_seq()?);
+        if state == OpenState::Current {
+            opened.changes_replayed = lag;
+        }
         if lag > 0 && state == OpenState::Current {
             tracing::warn!(
                 lag,
@@ -162,7 +181,13 @@ impl Rapport {
             jobs,
             ingest_lock: Mutex::new(()),
             live: Mutex::new(HashMap::new()),
+            opened,
         })
+    }
+
+    /// What opening repaired.
+    pub fn recovery(&self) -> &Recovery {
+        &self.opened
     }
 
     pub fn config(&self) -> &Config {
@@ -314,7 +339,15 @@ impl Rapport {
                 // written for a later pass.
                 let settle = (trigger == "watch")
                     .then(|| std::time::Duration::from_millis(self.config.watch_debounce_ms));
-                ingest::ingest_source_with(&self.store, source, &manifest, progress, settle, reread)
+                ingest::ingest_source_with(
+                    &self.store,
+                    source,
+                    &manifest,
+                    progress,
+                    settle,
+                    reread,
+                    &self.config.limits,
+                )
             }
             Err(e) => Ok(failed_source(source, &e)),
         };

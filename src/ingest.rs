@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::SourceConfig;
 use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
+use crate::normalize::limits::Limits;
 use crate::record::Record;
 use crate::store::{FileUpdate, Store, StoreError};
 
@@ -77,7 +78,15 @@ pub fn ingest_source_settled(
     progress: &dyn Fn(Progress),
     settle: Option<std::time::Duration>,
 ) -> Result<SourceReport, StoreError> {
-    ingest_source_with(store, config, manifest, progress, settle, false)
+    ingest_source_with(
+        store,
+        config,
+        manifest,
+        progress,
+        settle,
+        false,
+        &Limits::default(),
+    )
 }
 
 /// As [`ingest_source_settled`]; with `reread`, files are read again even
@@ -89,6 +98,7 @@ pub fn ingest_source_with(
     progress: &dyn Fn(Progress),
     settle: Option<std::time::Duration>,
     reread: bool,
+    limits: &Limits,
 ) -> Result<SourceReport, StoreError> {
     let span = tracing::info_span!("ingest", source = %config.name, connector = %manifest.name);
     let _entered = span.enter();
@@ -117,7 +127,7 @@ pub fn ingest_source_with(
             report.files_deferred += 1;
             continue;
         }
-        let outcome = ingest_file(store, config, manifest, file, reread, &mut report);
+        let outcome = ingest_file(store, config, manifest, file, reread, limits, &mut report);
         progress(Progress::FileDone {
             source: &config.name,
             file: &file.relative,
@@ -172,6 +182,7 @@ fn ingest_file(
     manifest: &Manifest,
     file: &connectors::SourceFile,
     reread: bool,
+    limits: &Limits,
     report: &mut SourceReport,
 ) -> Result<(), StoreError> {
     let source = config.name.as_str();
@@ -203,6 +214,7 @@ fn ingest_file(
         batch: Vec::with_capacity(BATCH),
         region,
         timezone,
+        limits,
         unsynced: 0,
         failure: None,
         report,
@@ -245,6 +257,8 @@ struct StoreSink<'a> {
     region: Option<&'a str>,
     /// Offset of dates written without a zone.
     timezone: Option<chrono::FixedOffset>,
+    /// Longest values kept.
+    limits: &'a Limits,
     /// Records committed since the last durable commit.
     unsynced: usize,
     failure: Option<StoreError>,
@@ -280,6 +294,7 @@ impl StoreSink<'_> {
 
 impl RecordSink for StoreSink<'_> {
     fn record(&mut self, mut record: Record) -> Result<(), Stop> {
+        crate::normalize::limits::bound_record(&mut record, self.limits);
         crate::normalize::finish_record(&mut record, self.region);
         crate::normalize::apply_timezone(&mut record, self.timezone);
         self.batch.push(record);

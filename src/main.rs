@@ -41,6 +41,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the data directory and repair what a crash left: the files an
+    /// interrupted index commit left are removed, an index that cannot be
+    /// opened is rebuilt from the store, and the index catches up with the
+    /// store. Exits 1 if store and index still disagree.
+    Check {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the HTTP API (ingests the configured sources first).
     Serve {
         /// Listen address, overriding the config (port 0 picks a free port).
@@ -181,6 +190,56 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 std::process::ExitCode::from(1)
             } else {
                 ok
+            })
+        }
+        Command::Check { json } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let app = Rapport::open(config).context(
+                "opening the data directory (stop a server using it before `rapport check`)",
+            )?;
+            let status = app.status()?;
+            let consistent =
+                status.records == status.indexed_documents && status.store_seq == status.index_seq;
+            let result = serde_json::json!({
+                "consistent": consistent,
+                "records": status.records,
+                "indexed_documents": status.indexed_documents,
+                "store_seq": status.store_seq,
+                "index_seq": status.index_seq,
+                "repaired": app.recovery(),
+            });
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                println!(
+                    "{}: {} records in the store, {} documents in the index (sequence {} / {})",
+                    if consistent {
+                        "consistent"
+                    } else {
+                        "INCONSISTENT"
+                    },
+                    status.records,
+                    status.indexed_documents,
+                    status.store_seq,
+                    status.index_seq
+                );
+                let repaired = app.recovery();
+                if let Some(reason) = &repaired.index_rebuilt {
+                    println!(
+                        "repaired: the index could not be opened ({reason}); rebuilt from the store"
+                    );
+                }
+                if repaired.changes_replayed > 0 {
+                    println!(
+                        "repaired: {} store changes the index lacked were applied",
+                        repaired.changes_replayed
+                    );
+                }
+            }
+            Ok(if consistent {
+                ok
+            } else {
+                std::process::ExitCode::from(1)
             })
         }
         Command::Serve { listen } => {

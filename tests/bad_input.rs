@@ -3,22 +3,7 @@
 
 mod common;
 
-use common::{Workspace, copy_dir, hit_ids, repo};
-
-fn errors_of(report: &serde_json::Value, source: usize) -> Vec<(String, Option<u64>, String)> {
-    report["sources"][source]["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["file"].as_str().unwrap().to_string(),
-                e["line"].as_u64(),
-                e["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
+use common::{Workspace, copy_dir, errors_of, hit_ids, repo};
 
 #[test]
 fn each_problem_names_its_file_and_line_and_the_rest_is_ingested() {

@@ -4,29 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use rapport::connectors::{self, Collect, Manifest, ReadError};
+mod common;
+
+use common::read_folder as read;
 use rapport::record::{Link, Record, RecordKind};
 
 fn fixtures(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/connectors")
         .join(name)
-}
-
-/// Reads every file of `folder` with the built-in connector.
-fn read(connector: &str, folder: &Path) -> Collect {
-    let manifest = Manifest::resolve(connector, None, Path::new(".")).unwrap();
-    let (files, errors) = connectors::list_files("src", folder, &manifest);
-    assert!(errors.is_empty(), "{errors:?}");
-    let mut sink = Collect::default();
-    for file in files {
-        match connectors::read_file("src", &manifest, &file, &mut sink) {
-            Ok(()) => {}
-            Err(ReadError::Unreadable(e)) => sink.errors.push(e),
-            Err(ReadError::Stopped) => panic!("stopped"),
-        }
-    }
-    sink
 }
 
 fn get<'a>(records: &'a [Record], id: &str) -> &'a Record {

@@ -2,7 +2,11 @@
 //! `{"error": {"code": "...", "message": "..."}}`, with a 4xx status for the
 //! caller's mistakes and 5xx only for Rapport's own failures.
 //!
-//! It must never leak a panic or a stack trace to the caller.
+//! A 500 `internal` says only "internal error" and the request id; its
+//! detail goes to the log (`request_id.rs`).
+//!
+//! It must never leak a panic, an internal error's text or a stack trace to
+//! the caller.
 
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
@@ -10,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::request_id::InternalError;
 use crate::engine::EngineError;
 use crate::index::search::QueryError;
 
@@ -29,6 +34,9 @@ impl ApiError {
         }
     }
 
+    /// Rapport's own failure: the detail is logged here (in the request's
+    /// span) and the caller gets only "internal error" and the request id
+    /// (`request_id.rs`).
     pub fn internal(message: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %message, "internal error");
         ApiError {
@@ -41,6 +49,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.status.is_server_error() && self.code == "internal" {
+            let mut response = self.status.into_response();
+            response.extensions_mut().insert(InternalError);
+            return response;
+        }
         let body = json!({ "error": { "code": self.code, "message": self.message } });
         (self.status, Json(body)).into_response()
     }

@@ -13,8 +13,10 @@ mod erasure;
 mod error;
 mod export;
 mod jobs;
+mod limits;
 mod metrics;
 mod openapi;
+mod request_id;
 mod search;
 mod snapshots;
 mod web;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -34,6 +37,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use limits::ServerLimits;
 
 use crate::engine::Rapport;
 
@@ -41,7 +45,8 @@ type App = Arc<Rapport>;
 
 pub fn router(app: App) -> Router {
     let http_metrics = Arc::new(metrics::HttpMetrics::new());
-    Router::new()
+    let limits = app.config().server.clone();
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/analyze", post(analyze))
         .merge(connectors::routes())
@@ -57,33 +62,116 @@ pub fn router(app: App) -> Router {
         .merge(writeback::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::internal("the request handler panicked").into_response_parts()
-        }))
+        .with_state(app);
+    harden(routes, http_metrics, limits)
+}
+
+/// The layers around every route, innermost first: a panic becomes a 500
+/// (its message logged), metrics, tracing, the limits (in-flight requests,
+/// body size and time: `limits.rs`), and outermost the request id that every
+/// log line and every 500 carries.
+fn harden(routes: Router, http_metrics: Arc<metrics::HttpMetrics>, limits: ServerLimits) -> Router {
+    let body_timeout = limits.body_timeout();
+    let guard = Arc::new(limits::Guard::new(limits));
+    routes
+        // The body limit is applied per route by the guard below.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(CatchPanicLayer::custom(
+            |payload: Box<dyn std::any::Any + Send>| {
+                let message = request_id::panic_message(payload.as_ref());
+                ApiError::internal(format!("the request handler panicked: {message}"))
+                    .into_response()
+            },
+        ))
         .layer(axum::middleware::from_fn_with_state(
             http_metrics.clone(),
             metrics::track,
         ))
         .layer(axum::Extension(http_metrics))
         .layer(TraceLayer::new_for_http())
-        .with_state(app)
-}
-
-impl ApiError {
-    fn into_response_parts(self) -> axum::response::Response {
-        axum::response::IntoResponse::into_response(self)
-    }
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(guard, limits::guard))
+        .layer(axum::middleware::from_fn(request_id::assign))
 }
 
 /// Serves until ctrl-c / SIGTERM. Prints the bound address on stdout so that
-/// scripts (and tests using port 0) can find it.
+/// scripts (and tests using port 0) can find it. Each connection has
+/// `[server] header_timeout_secs` to send a request's headers; beyond
+/// `max_connections`, a connection is answered 503 and closed.
 pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     println!("rapport listening on http://{address}");
     tracing::info!(%address, "listening");
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let limits = app.config().server.clone();
+    let service = router(app);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout());
+    builder.http2().timer(hyper_util::rt::TokioTimer::new());
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tokio::spawn(refuse_connection(stream, limits.max_connections));
+            continue;
+        };
+        let hyper_service = hyper_util::service::TowerToHyperService::new(service.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), hyper_service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    // Requests under way get a bounded time to finish.
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+            tracing::warn!("connections still open after 10 s; closing them");
+        }
+    }
+    Ok(())
+}
+
+/// Answers a connection over the limit with a 503 and closes it, without
+/// reading its request (bounded: one write, at most a second).
+async fn refuse_connection(mut stream: tokio::net::TcpStream, limit: usize) {
+    use tokio::io::AsyncWriteExt;
+    let body = format!(
+        r#"{{"error":{{"code":"overloaded","message":"the server is at its limit of {limit} connections ([server] max_connections); retry in a second"}}}}"#
+    );
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
 }
 
 async fn shutdown_signal() {
@@ -138,6 +226,17 @@ async fn analyze(
             ),
         )
     })?;
+    let limit = app.config().server.max_analyze_bytes;
+    if body.text.len() > limit {
+        return Err(ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "body_too_large",
+            message: format!(
+                "`text` is {} bytes; /v1/analyze takes at most {limit} ([server] max_analyze_bytes)",
+                body.text.len()
+            ),
+        });
+    }
     let field = body.field.clone();
     let tokens =
         tokio::task::spawn_blocking(move || app.analyze(&body.field, &body.text)).await??;
@@ -157,5 +256,65 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: "method_not_allowed",
         message: format!("{method} is not allowed on {}", uri.path()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real server on 127.0.0.1 with the real layers around a route that
+    /// panics: the caller sees the generic 500 with the request id (also in
+    /// the header), never the panic's text.
+    #[tokio::test]
+    async fn a_panic_answers_internal_error_with_a_request_id_and_no_detail() {
+        let routes = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("secret detail 42");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route("/ok", get(|| async { "ok" }));
+        let app = harden(
+            routes,
+            Arc::new(metrics::HttpMetrics::new()),
+            ServerLimits::default(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+
+        let response = client
+            .get(format!("http://{address}/boom"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 500);
+        let header = response.headers()[request_id::HEADER.as_str()]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("secret"), "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["message"], "internal error");
+        assert_eq!(body["error"]["request_id"], header.as_str());
+
+        let ok = client
+            .get(format!("http://{address}/ok"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status().as_u16(), 200);
+        let other = ok.headers()[request_id::HEADER.as_str()].to_str().unwrap();
+        assert_ne!(other, header, "each request has its own id");
+        // The server still serves after the panic.
+        assert_eq!(ok.text().await.unwrap(), "ok");
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -26,8 +26,6 @@ use crate::writeback::notes::{NewNote, NoteEdit};
 
 type App = Arc<Rapport>;
 
-/// The largest attributes body accepted in one request.
-const MAX_ATTRIBUTES_BODY: usize = 64 * 1024 * 1024;
 /// How long a write waits for the index before answering anyway.
 const INDEX_WAIT: Duration = Duration::from_secs(1);
 
@@ -43,7 +41,8 @@ pub fn routes() -> Router<App> {
         )
         .route(
             "/v1/attributes",
-            post(upsert_attributes).layer(DefaultBodyLimit::max(MAX_ATTRIBUTES_BODY)),
+            // Its limit is `[server] max_upload_bytes` (limits.rs).
+            post(upsert_attributes),
         )
 }
 

@@ -3,7 +3,9 @@
 //! Japanese Excel exports in Shift_JIS/CP932 (declared in the manifest, or
 //! detected when the start of the file is not UTF-8 but is valid Shift_JIS).
 //! A bad row (wrong number of fields, undecodable bytes) becomes an error
-//! naming the file and line, and reading goes on with the next row.
+//! naming the file and line, and reading goes on with the next row. A quote
+//! that never closes (the row then runs over the rows after it) is an error
+//! at the row's first line, and reading resumes at the line after it.
 //!
 //! It must never stop at a bad row, nor keep more than one row's raw bytes.
 
@@ -39,11 +41,19 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
     if bom {
         input.consume(UTF8_BOM.len());
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
+    let builder = {
+        let mut b = csv::ReaderBuilder::new();
+        b.delimiter(delimiter).has_headers(false).flexible(true);
+        b
+    };
+    let mut reader = builder.from_reader(input);
+    // Where the current reader starts: its byte offset in the file and the
+    // number of file lines before it (a reader restarts after a row whose
+    // quote never closes).
+    let mut base = Base {
+        byte: if bom { UTF8_BOM.len() as u64 } else { 0 },
+        lines: 0,
+    };
 
     let separator = cx.manifest.csv.list_separator.as_str();
     let mut row = csv::ByteRecord::new();
@@ -53,7 +63,7 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| p.line());
+                let line = e.position().map(|p| base.lines + p.line());
                 sink.error(cx.error(line, format!("unreadable CSV: {e}")));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     break;
@@ -61,7 +71,8 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
                 continue;
             }
         }
-        let line = row.position().map(|p| p.line());
+        let start = row.position().cloned();
+        let line = start.as_ref().map(|p| base.lines + p.line());
         let Some((names, columns)) = &header else {
             let names = decode_row(&row, &[], encoding, |reason| {
                 sink.error(cx.error(line, reason))
@@ -71,6 +82,32 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
             continue;
         };
         if row.len() != names.len() {
+            let spanned = start
+                .as_ref()
+                .map(|p| reader.position().line().saturating_sub(p.line()))
+                .unwrap_or(1);
+            if spanned > 1
+                && let Some(start) = &start
+            {
+                // A quote that never closes swallows the rows after it:
+                // skip this row's first line and read on from the next.
+                let first = base.lines + start.line();
+                sink.error(cx.error(
+                    Some(first),
+                    format!(
+                        "unbalanced quote: the row starting here runs over {spanned} lines and has {} fields but the header has {}; row skipped, reading resumes at line {}",
+                        row.len(),
+                        names.len(),
+                        first + 1
+                    ),
+                ));
+                base = after_line(cx, base.byte + start.byte(), first)?;
+                let mut input = std::fs::File::open(&cx.file.path).map_err(|e| cx.unreadable(e))?;
+                std::io::Seek::seek(&mut input, std::io::SeekFrom::Start(base.byte))
+                    .map_err(|e| cx.unreadable(e))?;
+                reader = builder.from_reader(BufReader::with_capacity(256 * 1024, input));
+                continue;
+            }
             sink.error(cx.error(
                 line,
                 format!(
@@ -102,6 +139,36 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
         sink.error(cx.error(None, "file is empty: no header row"));
     }
     Ok(())
+}
+
+/// Where a CSV reader starts in the file.
+struct Base {
+    byte: u64,
+    /// File lines before `byte`.
+    lines: u64,
+}
+
+/// The start of the line after the one holding byte `at` (line `line`),
+/// found by reading forward without keeping the bytes.
+fn after_line(cx: &ReadContext, at: u64, line: u64) -> Result<Base, ReadError> {
+    let mut input = std::fs::File::open(&cx.file.path).map_err(|e| cx.unreadable(e))?;
+    std::io::Seek::seek(&mut input, std::io::SeekFrom::Start(at)).map_err(|e| cx.unreadable(e))?;
+    let mut input = BufReader::new(input);
+    let mut byte = at;
+    loop {
+        let chunk = input.fill_buf().map_err(|e| cx.unreadable(e))?;
+        if chunk.is_empty() {
+            break;
+        }
+        if let Some(i) = chunk.iter().position(|b| *b == b'\n') {
+            byte += i as u64 + 1;
+            break;
+        }
+        let n = chunk.len();
+        byte += n as u64;
+        input.consume(n);
+    }
+    Ok(Base { byte, lines: line })
 }
 
 /// Decodes each field; a field with bytes the encoding does not allow is

@@ -4,8 +4,11 @@
 //! time is in memory. The manifest maps record fields to key paths (`subject`,
 //! `requester.email`, `comments.body` — arrays on the way are flattened).
 //!
-//! It must never stop a file at one bad line of NDJSON, nor buffer the whole
-//! file.
+//! One element that cannot be read (nested deeper than serde_json's 128
+//! levels, say) is an error at its line and skipped; the others are kept.
+//!
+//! It must never stop a file at one bad line of NDJSON or one bad element,
+//! nor buffer the whole file.
 
 use std::cell::Cell;
 use std::fmt;
@@ -14,6 +17,7 @@ use std::rc::Rc;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::mapping::{attr_key, build, fill_template, template_parts};
 use super::{ReadContext, ReadError, RecordSink, Stop};
@@ -195,10 +199,26 @@ impl<'de> Visitor<'de> for &mut Streamer<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         loop {
-            let line = self.lines.get();
-            let Some(value) = seq.next_element::<Value>()? else {
+            // Read as raw text first (serde_json skips a value without
+            // recursing), so that an element too deeply nested to become a
+            // `Value` loses only itself.
+            let Some(raw) = seq.next_element::<Box<RawValue>>()? else {
                 return Ok(());
             };
+            // The element's first line: the lines read so far, less its own.
+            let own = raw.get().bytes().filter(|b| *b == b'\n').count() as u64;
+            let line = self.lines.get().saturating_sub(own);
+            let value = match serde_json::from_str::<Value>(raw.get()) {
+                Ok(value) => value,
+                Err(e) => {
+                    self.sink.error(self.cx.error(
+                        Some(line),
+                        format!("array element could not be read ({e}); skipped"),
+                    ));
+                    continue;
+                }
+            };
+            drop(raw);
             if !value.is_object() {
                 self.sink.error(
                     self.cx

@@ -189,6 +189,20 @@ fn message(
         .map(|text| text.trim().to_string())
         .or_else(|| first_text_part(&parsed));
     record.body = body.filter(|b| !b.is_empty());
+    if let Some(end) = header_end
+        && parsed
+            .header_raw("Content-Transfer-Encoding")
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"))
+        && !raw[end..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n\t ".contains(b))
+    {
+        // mail-parser decodes what it can of a bad part and says nothing.
+        sink.error(problem(
+            "the body is not valid base64; kept what could be decoded".into(),
+        ));
+        record.flag("body", "body is not valid base64");
+    }
     if let Some(date) = parsed.date() {
         match chrono::DateTime::parse_from_rfc3339(&date.to_rfc3339()) {
             Ok(d) => record.created = Some(d.with_timezone(&chrono::Utc)),

@@ -214,7 +214,9 @@ pub fn read_file(
             ),
         )));
     };
-    if let Some(at) = binary_at(&file.path).map_err(|e| unreadable(source, file, e))? {
+    if let Some(at) =
+        binary_at(&file.path, manifest.format).map_err(|e| unreadable(source, file, e))?
+    {
         return Err(ReadError::Unreadable(
             IngestError::new(
                 source,
@@ -263,8 +265,10 @@ impl ReadContext<'_> {
 }
 
 /// The offset of a NUL byte in the first 8 KiB, if any. UTF-16 text (which
-/// is full of NULs) starts with a byte-order mark and is not counted.
-fn binary_at(path: &Path) -> std::io::Result<Option<u64>> {
+/// is full of NULs) starts with a byte-order mark and is not counted, nor
+/// is a vCard file that starts with `BEGIN:VCARD`: its reader skips the
+/// damaged lines, each with its position, and keeps the cards around them.
+fn binary_at(path: &Path, format: Format) -> std::io::Result<Option<u64>> {
     use std::io::Read;
     let mut head = [0u8; 8192];
     let mut handle = std::fs::File::open(path)?;
@@ -277,6 +281,18 @@ fn binary_at(path: &Path) -> std::io::Result<Option<u64>> {
     }
     let head = &head[..filled];
     if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        return Ok(None);
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.trim_ascii_start();
+    let signature: &[u8] = match format {
+        Format::Vcard => b"BEGIN:VCARD",
+        _ => b"",
+    };
+    if !signature.is_empty()
+        && start.len() >= signature.len()
+        && start[..signature.len()].eq_ignore_ascii_case(signature)
+    {
         return Ok(None);
     }
     Ok(head.iter().position(|b| *b == 0).map(|i| i as u64))

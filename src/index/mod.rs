@@ -75,6 +75,38 @@ pub enum OpenState {
     /// The schema file changed since the index was built: a new index was
     /// created and must be filled from the store (see [`SearchIndex::catch_up`]).
     SchemaChanged { previous: String },
+    /// The live generation could not be opened (a crash damaged it): a new
+    /// index was created and must be filled from the store.
+    Damaged { reason: String },
+}
+
+/// The index's writer; a held lock is [`IndexError::Locked`].
+fn writer_for(index: &Index, dir: &Path) -> Result<IndexWriter, IndexError> {
+    match index.writer_with_num_threads(1, WRITER_MEMORY) {
+        Ok(w) => Ok(w),
+        Err(tantivy::TantivyError::LockFailure(..)) => Err(IndexError::Locked {
+            path: dir.display().to_string(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens an existing generation with its writer, then removes what an
+/// interrupted commit left: files the committed meta does not list (delete
+/// files of a commit that never finished would make the next commit of the
+/// same deletes fail with `FileAlreadyExists`; half-written segments).
+fn open_with_writer(dir: &Path) -> Result<(Index, IndexWriter), IndexError> {
+    let index = Index::open_in_dir(dir)?;
+    let writer = writer_for(&index, dir)?;
+    let collected = writer.garbage_collect_files().wait()?;
+    if !collected.deleted_files.is_empty() {
+        tracing::warn!(
+            generation = %dir.display(),
+            files = ?collected.deleted_files,
+            "removed files an interrupted index commit left behind"
+        );
+    }
+    Ok((index, writer))
 }
 
 pub struct SearchIndex {
@@ -112,24 +144,40 @@ impl SearchIndex {
             }
             None => (new_generation(), OpenState::Created),
         };
-        let dir = root.join(&generation);
-        let index = if state == OpenState::Current {
-            Index::open_in_dir(&dir)?
-        } else {
-            std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-            let (schema, _) = spec.to_tantivy();
-            let index = Index::create_in_dir(&dir, schema)?;
-            std::fs::write(dir.join(FINGERPRINT), spec.fingerprint()).map_err(io_error(&dir))?;
-            index
-        };
-        let writer = match index.writer_with_num_threads(1, WRITER_MEMORY) {
-            Ok(w) => w,
-            Err(tantivy::TantivyError::LockFailure(..)) => {
-                return Err(IndexError::Locked {
-                    path: dir.display().to_string(),
-                });
+        let (mut generation, mut state) = (generation, state);
+        let mut current = None;
+        if state == OpenState::Current {
+            let dir = root.join(&generation);
+            match open_with_writer(&dir) {
+                Ok(opened) => current = Some(opened),
+                Err(e @ IndexError::Locked { .. }) => return Err(e),
+                Err(e) => {
+                    // Whatever the crash left cannot be opened: the store
+                    // has everything, so a new generation is filled from it.
+                    tracing::warn!(
+                        generation = %generation,
+                        error = %e,
+                        "the index cannot be opened: rebuilding it from the store"
+                    );
+                    state = OpenState::Damaged {
+                        reason: e.to_string(),
+                    };
+                    generation = new_generation();
+                }
             }
-            Err(e) => return Err(e.into()),
+        }
+        let (index, writer) = match current {
+            Some(opened) => opened,
+            None => {
+                let dir = root.join(&generation);
+                std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+                let (schema, _) = spec.to_tantivy();
+                let index = Index::create_in_dir(&dir, schema)?;
+                std::fs::write(dir.join(FINGERPRINT), spec.fingerprint())
+                    .map_err(io_error(&dir))?;
+                let writer = writer_for(&index, &dir)?;
+                (index, writer)
+            }
         };
         let mut opened = Self::assemble(root, generation, index, spec, analyzers)?;
         opened.writer = Some(Mutex::new(writer));

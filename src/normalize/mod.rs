@@ -6,6 +6,7 @@
 //! It must never drop a value silently or do I/O.
 
 pub mod identity;
+pub mod limits;
 pub mod names;
 pub mod phone;
 

@@ -265,3 +265,38 @@ pub fn hit_ids(response: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `(file, line, reason)` of each error of the `source`-th source of an
+/// ingest report.
+pub fn errors_of(report: &serde_json::Value, source: usize) -> Vec<(String, Option<u64>, String)> {
+    report["sources"][source]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap_or_default().to_string(),
+                e["line"].as_u64(),
+                e["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Reads every file of `folder` with the built-in connector, through the
+/// library (no store); a file that cannot be read is one more error.
+pub fn read_folder(connector: &str, folder: &Path) -> rapport::connectors::Collect {
+    use rapport::connectors::{self, Collect, Manifest, ReadError};
+    let manifest = Manifest::resolve(connector, None, Path::new(".")).unwrap();
+    let (files, errors) = connectors::list_files("src", folder, &manifest);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut sink = Collect::default();
+    for file in files {
+        match connectors::read_file("src", &manifest, &file, &mut sink) {
+            Ok(()) => {}
+            Err(ReadError::Unreadable(e)) => sink.errors.push(e),
+            Err(ReadError::Stopped) => panic!("stopped"),
+        }
+    }
+    sink
+}

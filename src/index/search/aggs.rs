@@ -35,7 +35,38 @@ fn from_tantivy(e: TantivyError) -> QueryError {
     }
 }
 
+/// How many levels of sub-aggregations (`aggs` inside an aggregation) a
+/// request may nest: each level multiplies the buckets collected.
+pub const MAX_AGG_DEPTH: usize = 8;
+
+/// The deepest nesting of `aggs`/`aggregations` keys in `aggs`, found
+/// without recursion (serde_json already bounds the JSON itself at 128).
+fn agg_depth(aggs: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(aggs, 1usize)];
+    while let Some((value, level)) = stack.pop() {
+        deepest = deepest.max(level);
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    let nested = key == "aggs" || key == "aggregations";
+                    stack.push((child, level + usize::from(nested)));
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter().map(|item| (item, level))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 fn collector(index: &SearchIndex, aggs: &Value) -> Result<AggregationCollector, QueryError> {
+    let depth = agg_depth(aggs);
+    if depth > MAX_AGG_DEPTH {
+        return Err(bad(format!(
+            "nests aggregations {depth} levels deep; at most {MAX_AGG_DEPTH} are allowed"
+        )));
+    }
     let request: Aggregations = serde_json::from_value(aggs.clone())
         .map_err(|e| bad(format!("is not a valid aggregation request: {e}")))?;
     let context = AggContextParams::new(
@@ -78,4 +109,22 @@ pub fn records_aggs(
     }
     let results = collector.merge_fruits(fruits).map_err(from_tantivy)?;
     serde_json::to_value(results).map_err(|e| bad(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_aggregation_levels_are_counted() {
+        let flat = serde_json::json!({"by_stage": {"terms": {"field": "stage"}}});
+        assert_eq!(agg_depth(&flat), 1);
+        let mut nested = serde_json::json!({"leaf": {"max": {"field": "amount"}}});
+        for level in 0..20 {
+            nested = serde_json::json!({
+                format!("l{level}"): {"terms": {"field": "stage"}, "aggs": nested}
+            });
+        }
+        assert_eq!(agg_depth(&nested), 21);
+    }
 }

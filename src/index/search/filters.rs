@@ -181,6 +181,15 @@ pub fn filter_query(
                 (None, Some(v)) => Bound::Excluded(term(v)?),
                 _ => Bound::Unbounded,
             };
+            // `[* TO *]` and `..` mean "has a value". tantivy's RangeQuery
+            // takes its field from a bound (and panics without one), so the
+            // open low end becomes the type's lowest value.
+            let lower = match (lower, &upper) {
+                (Bound::Unbounded, Bound::Unbounded) => {
+                    Bound::Included(lowest_value(field, spec.field_type))
+                }
+                (lower, _) => lower,
+            };
             Ok(Box::new(RangeQuery::new(lower, upper)))
         }
         (FieldType::Json, _) => Err(bad(name, "filter a loose attribute as attrs.NAME".into())),
@@ -191,6 +200,15 @@ pub fn filter_query(
                 type_name(spec.field_type)
             ),
         )),
+    }
+}
+
+/// The lowest value a number or date field can hold, as a range bound.
+fn lowest_value(field: tantivy::schema::Field, t: FieldType) -> Term {
+    match t {
+        FieldType::F64 => Term::from_field_f64(field, f64::NEG_INFINITY),
+        FieldType::I64 => Term::from_field_i64(field, i64::MIN),
+        _ => Term::from_field_date(field, tantivy::DateTime::MIN),
     }
 }
 

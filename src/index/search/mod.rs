@@ -189,7 +189,13 @@ impl SearchIndex {
         } else {
             self.synonyms.rewrite_syntax_forms(q)
         };
-        let (root, warnings) = parse::parse(&text, &|name| self.is_query_field(name));
+        let (root, warnings) =
+            parse::parse(&text, &|name| self.is_query_field(name)).map_err(|e| {
+                QueryError::BadParameter {
+                    name: "q".into(),
+                    message: e.to_string(),
+                }
+            })?;
         let filters = filters::filter_queries(self, filters)?;
         Ok((root, warnings, filters))
     }

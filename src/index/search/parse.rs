@@ -4,6 +4,10 @@
 //! an unclosed quote, an unknown field) is searched as plain words or left
 //! out, and said in a warning.
 //!
+//! The one thing it refuses is nesting deeper than [`MAX_QUERY_DEPTH`]
+//! parentheses ([`TooDeep`]): the parser and every walk of its tree recurse,
+//! and a thread's stack is finite.
+//!
 //! It must never look at the index: it produces a syntax tree that
 //! `query.rs` turns into tantivy queries.
 
@@ -142,6 +146,35 @@ fn lex(query: &str, is_field: &dyn Fn(&str) -> bool, warnings: &mut Vec<String>)
     tokens
 }
 
+/// How many parentheses deep a query may nest. Deeper is refused before
+/// parsing, so neither the parser nor any walk of its tree can run out of
+/// stack (about 1,800 levels once did).
+pub const MAX_QUERY_DEPTH: usize = 32;
+
+/// A query nesting parentheses deeper than [`MAX_QUERY_DEPTH`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("nests parentheses {depth} deep; at most {MAX_QUERY_DEPTH} levels are allowed")]
+pub struct TooDeep {
+    pub depth: usize,
+}
+
+/// The deepest nesting of the tokens' parentheses (an unmatched `)` at the
+/// top level does not count), found without recursion.
+fn nesting_depth(tokens: &[Token]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for token in tokens {
+        match token {
+            Token::Open => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            Token::Close => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
@@ -150,9 +183,16 @@ struct Parser {
 }
 
 /// Parses `query`; `None` when nothing searchable is left.
-pub fn parse(query: &str, is_field: &dyn Fn(&str) -> bool) -> (Option<Node>, Vec<String>) {
+pub fn parse(
+    query: &str,
+    is_field: &dyn Fn(&str) -> bool,
+) -> Result<(Option<Node>, Vec<String>), TooDeep> {
     let mut warnings = Vec::new();
     let tokens = lex(query, is_field, &mut warnings);
+    let depth = nesting_depth(&tokens);
+    if depth > MAX_QUERY_DEPTH {
+        return Err(TooDeep { depth });
+    }
     let mut parser = Parser {
         tokens,
         pos: 0,
@@ -175,7 +215,7 @@ pub fn parse(query: &str, is_field: &dyn Fn(&str) -> bool) -> (Option<Node>, Vec
     {
         mark_last_word(node);
     }
-    (root, parser.warnings)
+    Ok((root, parser.warnings))
 }
 
 /// Marks the query's last plain word (not quoted, not excluded) as a prefix.
@@ -357,13 +397,33 @@ mod tests {
         }
     }
 
+    fn parse_ok(query: &str, is_field: &dyn Fn(&str) -> bool) -> (Option<Node>, Vec<String>) {
+        parse(query, is_field).unwrap()
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused_not_recursed() {
+        let at_limit = format!(
+            "{}a{}",
+            "(".repeat(MAX_QUERY_DEPTH),
+            ")".repeat(MAX_QUERY_DEPTH)
+        );
+        let (node, _) = parse_ok(&at_limit, &fields);
+        assert!(matches!(node, Some(Node::Text { .. })), "{node:?}");
+        let deep = format!("{}a", "(".repeat(100_000));
+        assert_eq!(parse(&deep, &fields), Err(TooDeep { depth: 100_000 }));
+        // Parentheses inside quotes and unmatched `)` are not nesting.
+        let quoted = format!("\"{}\" a{}", "(".repeat(500), ")".repeat(500));
+        assert!(parse(&quoted, &fields).is_ok());
+    }
+
     fn fields(name: &str) -> bool {
         ["country", "attrs.plan"].contains(&name)
     }
 
     #[test]
     fn words_phrases_fields_exclusion_or_and_groups() {
-        let (node, warnings) = parse(
+        let (node, warnings) = parse_ok(
             "invoice -draft (osaka OR kyoto) country:JP \"late payment\" ",
             &fields,
         );
@@ -384,24 +444,24 @@ mod tests {
 
     #[test]
     fn broken_syntax_still_searches_the_words_and_warns() {
-        let (node, warnings) = parse("invoice AND (", &fields);
+        let (node, warnings) = parse_ok("invoice AND (", &fields);
         assert!(
             matches!(node, Some(Node::Text { field: None, ref text, .. }) if text == "invoice"),
             "{node:?}"
         );
         assert!(!warnings.is_empty());
-        let (node, warnings) = parse("a ) b OR", &fields);
+        let (node, warnings) = parse_ok("a ) b OR", &fields);
         assert!(
             node.is_some() && warnings.len() == 2,
             "{node:?} {warnings:?}"
         );
-        let (_, warnings) = parse("colour:red", &fields);
+        let (_, warnings) = parse_ok("colour:red", &fields);
         assert!(warnings[0].contains("colour"), "{warnings:?}");
     }
 
     #[test]
     fn ranges_in_the_query_become_range_nodes() {
-        let (node, warnings) = parse("invoice country:[100 TO 500] country:>=7", &fields);
+        let (node, warnings) = parse_ok("invoice country:[100 TO 500] country:>=7", &fields);
         assert!(warnings.is_empty(), "{warnings:?}");
         let Some(Node::And(parts)) = node else {
             panic!("{node:?}")
@@ -413,19 +473,19 @@ mod tests {
         assert!(
             matches!(&parts[2], Node::Range { range: Filter::Range { gte: Some(l), .. }, .. } if l == "7")
         );
-        let (node, warnings) = parse("invoice country:[100 500]", &fields);
+        let (node, warnings) = parse_ok("invoice country:[100 500]", &fields);
         assert!(matches!(node, Some(Node::Text { .. })), "{node:?}");
         assert!(warnings[0].contains("country:[100 500]"), "{warnings:?}");
     }
 
     #[test]
     fn the_last_word_is_a_prefix_unless_followed_by_a_space() {
-        let (node, _) = parse("acme rob", &fields);
+        let (node, _) = parse_ok("acme rob", &fields);
         let Some(Node::And(parts)) = node else {
             panic!()
         };
         assert!(matches!(&parts[1], Node::Text { prefix: true, .. }));
-        let (node, _) = parse("acme rob ", &fields);
+        let (node, _) = parse_ok("acme rob ", &fields);
         let Some(Node::And(parts)) = node else {
             panic!()
         };

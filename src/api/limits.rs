@@ -1,0 +1,141 @@
+//! The server's resource limits (`[server]` in rapport.toml): how long a
+//! client may take to send its headers and its body, how many connections
+//! and requests are served at once (503 with `Retry-After` beyond), and how
+//! large a body may be (413 from `Content-Length`, before a byte of the body
+//! is read; a body without one is cut at the same size while it is read).
+//!
+//! It must never let one client hold the server: every wait it allows is
+//! bounded, and every refusal is answered at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+use super::ApiError;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    /// Seconds a connection may take to send a request's headers.
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take to send its body.
+    pub body_timeout_secs: u64,
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Requests handled at once; more are answered 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// Largest JSON body (search, notes, erasures, analyze, …), in bytes.
+    pub max_body_bytes: usize,
+    /// Largest `POST /v1/attributes` body, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest `text` `POST /v1/analyze` takes, in bytes (its answer is
+    /// about 30 times the text).
+    pub max_analyze_bytes: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 1024,
+            max_in_flight: 256,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024,
+            max_analyze_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl ServerLimits {
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs.max(1))
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs.max(1))
+    }
+
+    /// The body limit of the route at `path`.
+    pub fn body_limit(&self, path: &str) -> usize {
+        if path == "/v1/attributes" {
+            self.max_upload_bytes
+        } else {
+            self.max_body_bytes
+        }
+    }
+}
+
+/// What the request guard needs: the limits and the in-flight permits.
+pub struct Guard {
+    pub limits: ServerLimits,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Guard {
+    pub fn new(limits: ServerLimits) -> Guard {
+        let in_flight = Arc::new(Semaphore::new(limits.max_in_flight.max(1)));
+        Guard { limits, in_flight }
+    }
+}
+
+/// 503 `overloaded` with `Retry-After: 1`.
+pub fn overloaded(what: &str) -> Response {
+    let mut response = ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: "overloaded",
+        message: format!("the server is at its limit of {what}; retry in a second"),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// The middleware: refuses a request over the in-flight limit (503) or
+/// announcing a body over its route's limit (413), and holds a permit while
+/// the request is handled.
+pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let Ok(permit) = guard.in_flight.clone().try_acquire_owned() else {
+        return overloaded(&format!(
+            "{} requests in flight ([server] max_in_flight)",
+            guard.limits.max_in_flight
+        ));
+    };
+    let limit = guard.limits.body_limit(request.uri().path());
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(length) = announced
+        && length > limit as u64
+    {
+        return ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "body_too_large",
+            message: format!(
+                "the body is {length} bytes; {} takes at most {limit} ([server] limits)",
+                request.uri().path()
+            ),
+        }
+        .into_response();
+    }
+    // A body without a (truthful) length is cut at the limit as it is read;
+    // the extractor then answers 413.
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(
+        parts,
+        axum::body::Body::new(http_body_util::Limited::new(body, limit)),
+    );
+    let response = next.run(request).await;
+    drop(permit);
+    response
+}

@@ -1,0 +1,173 @@
+//! The server's limits over raw TCP on 127.0.0.1: an oversized announced
+//! body is a 413 at once, slow headers and slow bodies are cut off, a
+//! connection or request over the limit is a 503 with `Retry-After`, and
+//! analyze's input is bounded. Every read here is bounded by a socket
+//! timeout, so a server that never answers fails the test instead of
+//! hanging it.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::common::{Server, Workspace};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn connect(server: &Server) -> TcpStream {
+    let address = server.base.trim_start_matches("http://");
+    let stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+/// Reads until the response head is complete or the peer closes; `None`
+/// when nothing came within [`PATIENCE`].
+fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(String::from_utf8_lossy(&seen).into_owned()),
+            Ok(n) => {
+                seen.extend_from_slice(&buffer[..n]);
+                if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    return Some(String::from_utf8_lossy(&seen).into_owned());
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None;
+            }
+            Err(_) => return Some(String::from_utf8_lossy(&seen).into_owned()),
+        }
+    }
+}
+
+/// Reads until the peer closes (or [`PATIENCE`] passes).
+fn read_all(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let _ = stream.read_to_end(&mut seen);
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+fn status(head: &str) -> Option<u16> {
+    head.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn oversized_slow_and_excess_requests_are_answered_or_cut_off() {
+    let ws = Workspace::new();
+    ws.write_config_with(
+        &[],
+        "[server]\nheader_timeout_secs = 1\nbody_timeout_secs = 1\nmax_analyze_bytes = 1000\n",
+    );
+    let server = ws.serve();
+
+    // Announces 99,999,999,999 bytes, sends 48: a 413 at once.
+    let mut stream = connect(&server);
+    stream
+        .write_all(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{\"q\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}")
+        .unwrap();
+    let head = read_head(&mut stream).expect("no answer to an oversized Content-Length");
+    assert_eq!(status(&head), Some(413), "{head}");
+
+    // A 5 MB note is a 413 too (it was a 400).
+    let mut stream = connect(&server);
+    stream
+        .write_all(b"POST /v1/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{\"text\": \"")
+        .unwrap();
+    let head = read_head(&mut stream).expect("no answer to a 5 MB note");
+    assert_eq!(status(&head), Some(413), "{head}");
+
+    // Headers that never end: the connection is closed.
+    let mut stream = connect(&server);
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let head = read_head(&mut stream).expect("a slow-header connection stayed open");
+    assert!(status(&head).is_none_or(|s| s == 408), "{head}");
+
+    // A body that never arrives: answered (400/408/413) or closed.
+    let mut stream = connect(&server);
+    stream
+        .write_all(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"q\":")
+        .unwrap();
+    let head = read_head(&mut stream).expect("a slow-body connection stayed open");
+    assert!(status(&head).is_none_or(|s| s >= 400), "{head}");
+
+    // Analyze takes at most 1,000 bytes here.
+    let text = "word ".repeat(400);
+    let body = serde_json::json!({ "text": text }).to_string();
+    let (code, _, answer) = server.send("POST", "/v1/analyze", Some(&body));
+    assert_eq!(code, 413, "{answer}");
+    assert!(answer.contains("max_analyze_bytes"), "{answer}");
+    let (code, _, _) = server.send("POST", "/v1/analyze", Some(r#"{"text": "a few words"}"#));
+    assert_eq!(code, 200);
+}
+
+#[test]
+fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
+    let ws = Workspace::new();
+    ws.write_config_with(
+        &[],
+        "[server]\nheader_timeout_secs = 30\nbody_timeout_secs = 30\nmax_connections = 3\nmax_in_flight = 2\n",
+    );
+    let server = ws.serve();
+
+    // Two requests whose bodies are still coming hold both in-flight slots.
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&server);
+        stream
+            .write_all(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"q\":")
+            .unwrap();
+        slow.push(stream);
+    }
+    // A third connection is served, but its request is over the limit
+    // (fresh connections, closed after each answer, until both slow
+    // requests are in flight).
+    let refused = server.wait_for(PATIENCE, |server| {
+        let mut attempt = connect(server);
+        let _ = attempt.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = read_all(&mut attempt);
+        status(&answer) == Some(503)
+            && answer.to_ascii_lowercase().contains("retry-after: 1")
+            && answer.contains("max_in_flight")
+    });
+    assert!(refused, "no 503 for a request over max_in_flight");
+
+    // Connections over max_connections are answered 503 and closed: among
+    // the next few idle connections, one is refused.
+    let mut held = Vec::new();
+    let mut refusal = None;
+    for _ in 0..5 {
+        let mut extra = connect(&server);
+        extra
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        match read_head(&mut extra) {
+            Some(head) if status(&head) == Some(503) => {
+                refusal = Some(head);
+                break;
+            }
+            _ => held.push(extra),
+        }
+    }
+    let head = refusal.expect("no connection refused over max_connections");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 1"),
+        "{head}"
+    );
+    drop(held);
+
+    // Once the slow clients leave, requests are served again.
+    drop(slow);
+    assert!(
+        server.wait_for(PATIENCE, |s| s.send("GET", "/healthz", None).0 == 200),
+        "the server did not recover after the slow clients left"
+    );
+}
