@@ -7,11 +7,13 @@
 //! It must never hold business logic, and never answer a caller's mistake with
 //! a 5xx or a panic.
 
+pub mod auth;
 mod connectors;
 mod customers;
 mod erasure;
 mod error;
 mod export;
+mod identity;
 mod jobs;
 mod metrics;
 mod openapi;
@@ -39,7 +41,15 @@ use crate::engine::Rapport;
 
 type App = Arc<Rapport>;
 
-pub fn router(app: App) -> Router {
+/// The router with no local CLI token and no sign-in link (benchmarks).
+pub fn router(app: App) -> Result<Router, String> {
+    let auth = Arc::new(auth::AuthState::new(app.clone())?);
+    Ok(router_with(app, auth))
+}
+
+/// Every route behind [`auth::authorize`], which checks each against the
+/// permission table [`auth::required`].
+pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
     let http_metrics = Arc::new(metrics::HttpMetrics::new());
     Router::new()
         .route("/healthz", get(healthz))
@@ -55,8 +65,10 @@ pub fn router(app: App) -> Router {
         .merge(snapshots::routes())
         .merge(web::routes())
         .merge(writeback::routes())
+        .merge(identity::routes(auth.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(auth, auth::authorize))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("the request handler panicked").into_response_parts()
         }))
@@ -77,11 +89,15 @@ impl ApiError {
 
 /// Serves until ctrl-c / SIGTERM. Prints the bound address on stdout so that
 /// scripts (and tests using port 0) can find it.
-pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
+pub async fn serve(
+    app: App,
+    auth: Arc<auth::AuthState>,
+    listener: TcpListener,
+) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     println!("rapport listening on http://{address}");
     tracing::info!(%address, "listening");
-    axum::serve(listener, router(app))
+    axum::serve(listener, router_with(app, auth))
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

@@ -160,19 +160,39 @@ fn prepare_store(options: &BenchOptions, config: &Config) -> Result<Option<f64>,
 /// The API of `app` served on an ephemeral port of 127.0.0.1 by a runtime
 /// of its own, for the HTTP half of a benchmark (the server lives as long
 /// as the runtime).
+///
+/// Requests authenticate as every real client does: with an admin API key
+/// created in the benchmark's own store, so the numbers include the key
+/// check.
 pub(crate) fn serve_in_process(
     app: &Arc<Rapport>,
-) -> Result<(tokio::runtime::Runtime, std::net::SocketAddr), BenchError> {
+) -> Result<(tokio::runtime::Runtime, Target), BenchError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let address = listener.local_addr()?;
-    let server_app = app.clone();
+    let roles = crate::auth::Roles::default();
+    let key = crate::auth::keys::create(app.store(), &roles, "bench", "admin", None)
+        .map_err(|e| BenchError::Io(std::io::Error::other(e.to_string())))?;
+    let router = crate::api::router(app.clone()).map_err(std::io::Error::other)?;
     runtime.spawn(async move {
-        let _ = axum::serve(listener, crate::api::router(server_app)).await;
+        let _ = axum::serve(listener, router).await;
     });
-    Ok((runtime, address))
+    Ok((
+        runtime,
+        Target {
+            address,
+            key: key.secret,
+        },
+    ))
+}
+
+/// The in-process server a benchmark talks to, and the key it sends.
+#[derive(Clone)]
+pub struct Target {
+    pub address: std::net::SocketAddr,
+    pub key: String,
 }
 
 pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchError> {
@@ -205,8 +225,8 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
     }
     eprintln!("warm-up pass: {:.1} s", warm.elapsed().as_secs_f64());
     let mut reports = Vec::new();
-    let (runtime, address) = serve_in_process(&app)?;
-    let http_floor = measure_floor(address, options)?;
+    let (runtime, target) = serve_in_process(&app)?;
+    let http_floor = measure_floor(&target, options)?;
     eprintln!(
         "http floor    (a 404, no work) p50 {:>7.3} ms p99 {:>7.3}",
         http_floor.p50_ms, http_floor.p99_ms
@@ -214,8 +234,8 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
     for case in &cases {
         let load_average = cpu::load_average().unwrap_or(0.0);
         let direct = measure_direct(&app, case, options)?;
-        let http_1 = measure_http(address, case, options, 1)?;
-        let http_n = measure_http(address, case, options, options.clients)?;
+        let http_1 = measure_http(&target, case, options, 1)?;
+        let http_n = measure_http(&target, case, options, options.clients)?;
         let ratio = if direct.p50_ms > 0.0 {
             http_1.p50_ms / direct.p50_ms
         } else {
@@ -260,11 +280,8 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
 const FLOOR_PATH: &str = "/v1/bench-floor-probe";
 
 /// One client's round trips for [`FLOOR_PATH`].
-fn measure_floor(
-    address: std::net::SocketAddr,
-    options: &BenchOptions,
-) -> Result<Latency, BenchError> {
-    let mut connection = client::Connection::open(address)?;
+fn measure_floor(target: &Target, options: &BenchOptions) -> Result<Latency, BenchError> {
+    let mut connection = client::Connection::open(target)?;
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
     let samples = timed(options.requests, started, budget, |_| {
@@ -345,7 +362,7 @@ fn measure_direct(
 }
 
 fn measure_http(
-    address: std::net::SocketAddr,
+    target: &Target,
     case: &Case,
     options: &BenchOptions,
     clients: usize,
@@ -364,7 +381,7 @@ fn measure_http(
             .map(|k| {
                 let paths = &paths;
                 scope.spawn(move || -> Result<Vec<Duration>, BenchError> {
-                    let mut connection = client::Connection::open(address)?;
+                    let mut connection = client::Connection::open(target)?;
                     for path in paths.iter() {
                         get_expecting(&mut connection, path, 200)?;
                     }
