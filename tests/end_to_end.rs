@@ -416,9 +416,10 @@ fn post_oversized(server: &common::Server, path: &str, length: usize) -> (u16, s
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
+    let key = server.key.as_deref().unwrap_or_default();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
     )
     .unwrap();
     // The body goes from another thread, which stops at the first write the
