@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{Workspace, client_with};
+use common::{Server, Workspace, client_with};
 use serde_json::{Value, json};
 
 /// The default roles, as README documents them (each adds to the one before).
@@ -112,7 +112,14 @@ fn every_route_answers_each_credential_as_its_permission_says() {
         .collect();
     let mut wrong = role_keys[0].1.clone();
     wrong.replace_range(20..28, "00000000");
-    let server = ws.serve();
+    // The server logs everything it can (debug) into a file read at the end.
+    let log_path = ws.path().join("server.log");
+    let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
+    command.env("RAPPORT_LOG", "debug");
+    let admin = ws.create_key("tests", "admin", &[]);
+    let mut server =
+        Server::start_with_stderr(command, std::fs::File::create(&log_path).unwrap().into());
+    server.set_key(&admin);
     while expiring_made.elapsed() < Duration::from_millis(1200) {
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -199,6 +206,22 @@ fn every_route_answers_each_credential_as_its_permission_says() {
         assert!(!metrics.contains(&key[4..]), "a key's secret in /metrics");
     }
     assert!(!metrics.contains("rpk_"), "a key in /metrics");
+
+    // Nor in the server's log, even at debug level.
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/v1/search"), "the log holds the requests");
+    for key in role_keys
+        .iter()
+        .map(|(_, k)| k)
+        .chain([&wrong, &revoked, &expired, &admin])
+    {
+        assert!(
+            !log.contains(&key[17..]),
+            "a key's secret in the server log"
+        );
+    }
+    assert!(!log.contains("rpk_"), "a key in the server log");
 }
 
 /// `POST /v1/session` as a browser on `base` would send it.

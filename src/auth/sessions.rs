@@ -136,11 +136,6 @@ impl Sessions {
         self.tables().sessions.remove(&secrets::hash(token));
     }
 
-    /// Ends every session of `user` (disabled, password changed).
-    pub fn close_all(&self, user: &str) {
-        self.tables().sessions.retain(|_, e| e.session.user != user);
-    }
-
     /// How long `user` stays locked out, if they are.
     pub fn locked(&self, user: &str) -> Option<Duration> {
         let now = Instant::now();

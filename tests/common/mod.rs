@@ -187,10 +187,15 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(mut command: Command) -> Server {
+    pub fn start(command: Command) -> Server {
+        Server::start_with_stderr(command, Stdio::inherit())
+    }
+
+    /// [`Server::start`] with the server's log (stderr) sent to `stderr`.
+    pub fn start_with_stderr(mut command: Command, stderr: Stdio) -> Server {
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
