@@ -375,7 +375,8 @@ fn serve(config: Config) -> Result<()> {
                 "first start: user `admin` created. Sign in once with http://127.0.0.1:{port}/#signin={link} (valid 15 minutes, one use)"
             );
             println!(
-                "then give the admin a password with `rapport users passwd admin` (server stopped), and create API keys with `rapport keys create --name NAME --role ROLE`"
+                "API keys for scripts (while this server runs): RAPPORT_DATA_DIR={} rapport keys create --name NAME --role ROLE; a password for admin (server stopped): rapport users passwd admin",
+                app.config().data_dir.display()
             );
         }
         cli_export::note_server_address(&app.config().data_dir, address);
