@@ -276,6 +276,7 @@ fn the_search_benchmark_measures_every_case_and_the_http_floor() {
     assert_eq!(report["records"], 2002);
     assert!(report["http_floor"]["requests"].as_u64().unwrap() > 0);
     assert!(report["http_floor"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(report["auth_floor"]["requests"].as_u64().unwrap() > 0);
     let cases = report["cases"].as_array().unwrap();
     let names: Vec<&str> = cases.iter().map(|c| c["case"].as_str().unwrap()).collect();
     for expected in [

@@ -78,6 +78,9 @@ pub struct Opened {
 }
 
 const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
+/// User names with failures kept at most: past it, those not locked now are
+/// forgotten, so guessing many names cannot grow memory without bound.
+const MAX_FAILURE_ENTRIES: usize = 10_000;
 
 impl Sessions {
     pub fn new(settings: SessionSettings) -> Sessions {
@@ -148,6 +151,11 @@ impl Sessions {
     pub fn failed(&self, user: &str) -> Option<Duration> {
         let settings = self.settings;
         let mut t = self.tables();
+        if t.failures.len() >= MAX_FAILURE_ENTRIES && !t.failures.contains_key(user) {
+            let now = Instant::now();
+            t.failures
+                .retain(|_, f| f.locked_until.is_some_and(|until| until > now));
+        }
         let f = t.failures.entry(user.to_string()).or_default();
         f.count += 1;
         if f.count < settings.max_failures {
@@ -215,6 +223,19 @@ mod tests {
         assert_eq!(s.lookup(&opened.token).unwrap().csrf, opened.csrf);
         s.close(&opened.token);
         assert!(s.lookup(&opened.token).is_none());
+    }
+
+    #[test]
+    fn guessing_many_user_names_keeps_the_failure_table_bounded() {
+        let s = Sessions::new(SessionSettings::default());
+        for _ in 0..5 {
+            s.failed("locked");
+        }
+        for i in 0..MAX_FAILURE_ENTRIES {
+            s.failed(&format!("guess{i}"));
+        }
+        assert!(s.tables().failures.len() <= MAX_FAILURE_ENTRIES);
+        assert!(s.locked("locked").is_some(), "a locked name stays locked");
     }
 
     #[test]

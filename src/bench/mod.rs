@@ -121,6 +121,10 @@ pub struct BenchReport {
     /// One client's round trips for a request the router answers without
     /// work (a 404): the least any HTTP request costs on this machine.
     pub http_floor: Latency,
+    /// The same for `GET /v1/session` with the API key: the floor plus
+    /// authentication (key lookup in the store, hash, constant-time
+    /// compare) and a tiny JSON answer.
+    pub auth_floor: Latency,
     pub cases: Vec<CaseReport>,
 }
 
@@ -226,10 +230,15 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
     eprintln!("warm-up pass: {:.1} s", warm.elapsed().as_secs_f64());
     let mut reports = Vec::new();
     let (runtime, target) = serve_in_process(&app)?;
-    let http_floor = measure_floor(&target, options)?;
+    let http_floor = measure_floor(&target, options, FLOOR_PATH, 404)?;
     eprintln!(
         "http floor    (a 404, no work) p50 {:>7.3} ms p99 {:>7.3}",
         http_floor.p50_ms, http_floor.p99_ms
+    );
+    let auth_floor = measure_floor(&target, options, "/v1/session", 200)?;
+    eprintln!(
+        "auth floor    (key checked)    p50 {:>7.3} ms p99 {:>7.3}",
+        auth_floor.p50_ms, auth_floor.p99_ms
     );
     for case in &cases {
         let load_average = cpu::load_average().unwrap_or(0.0);
@@ -271,6 +280,7 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
         build_index_s,
         clients: options.clients,
         http_floor,
+        auth_floor,
         cases: reports,
     })
 }
@@ -279,13 +289,19 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
 /// answers 404 at once.
 const FLOOR_PATH: &str = "/v1/bench-floor-probe";
 
-/// One client's round trips for [`FLOOR_PATH`].
-fn measure_floor(target: &Target, options: &BenchOptions) -> Result<Latency, BenchError> {
+/// One client's round trips for `GET path` ([`FLOOR_PATH`], or a route
+/// that does nothing but authenticate).
+fn measure_floor(
+    target: &Target,
+    options: &BenchOptions,
+    path: &str,
+    expected: u16,
+) -> Result<Latency, BenchError> {
     let mut connection = client::Connection::open(target)?;
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
     let samples = timed(options.requests, started, budget, |_| {
-        get_expecting(&mut connection, FLOOR_PATH, 404)
+        get_expecting(&mut connection, path, expected)
     })?;
     Ok(Latency::from(samples, started.elapsed()))
 }
@@ -419,7 +435,7 @@ fn measure_http(
 /// The report as a Markdown table.
 pub fn markdown(report: &BenchReport) -> String {
     let mut out = format!(
-        "{} records; index opened in {:.1} s{}; HTTP floor (a 404 answered without work, 1 client) p50 {:.3} ms, p99 {:.3} ms\n\n",
+        "{} records; index opened in {:.1} s{}; HTTP floor (a 404 answered without work, 1 client) p50 {:.3} ms, p99 {:.3} ms; with an API key checked (`GET /v1/session`) p50 {:.3} ms, p99 {:.3} ms\n\n",
         report.records,
         report.build_index_s,
         report
@@ -427,7 +443,9 @@ pub fn markdown(report: &BenchReport) -> String {
             .map(|s| format!(", corpus written to the store in {s:.1} s"))
             .unwrap_or_default(),
         report.http_floor.p50_ms,
-        report.http_floor.p99_ms
+        report.http_floor.p99_ms,
+        report.auth_floor.p50_ms,
+        report.auth_floor.p99_ms
     );
     out.push_str(&format!(
         "| query | direct p50 / p99 ms | direct CPU ms | HTTP 1 client p50 / p99 ms | HTTP CPU ms | HTTP ÷ direct (p50) | HTTP − direct (p50) ms | HTTP {} clients p50 / p99 ms | requests/s ({} clients) | load |\n|---|---|---|---|---|---|---|---|---|---|\n",
