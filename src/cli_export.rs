@@ -115,6 +115,15 @@ fn target(config: &Config, server: Option<String>) -> Result<Target> {
     Ok(Target::Local)
 }
 
+/// The base URL of the server holding the data directory (the store is
+/// locked), from `data_dir/server.address` or rapport.toml's `listen`.
+pub fn server_base(config: &Config) -> Result<String> {
+    match target(config, None)? {
+        Target::Server(base) => Ok(base),
+        Target::Local => bail!("no server holds the data directory"),
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -177,7 +186,7 @@ pub fn export(config: Option<&Path>, args: ExportArgs) -> Result<()> {
         ),
     };
     let result = match target(&config, args.server)? {
-        Target::Server(base) => export_over_http(&base, &params, &mut out),
+        Target::Server(base) => export_over_http(&config, &base, &params, &mut out),
         Target::Local => export_locally(config, request, &mut out),
     };
     out.flush()?;
@@ -228,11 +237,17 @@ fn export_locally(config: Config, request: ExportRequest, out: &mut dyn Write) -
     }
 }
 
-fn export_over_http(base: &str, params: &[(String, String)], out: &mut dyn Write) -> Result<u64> {
+fn export_over_http(
+    config: &Config,
+    base: &str,
+    params: &[(String, String)],
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let client = crate::cli_auth::client_builder(config)?.build()?;
     runtime()?.block_on(async {
         let url = reqwest::Url::parse_with_params(&format!("{base}/v1/export"), params)
             .with_context(|| format!("server URL `{base}`"))?;
-        let mut response = reqwest::Client::new()
+        let mut response = client
             .get(url)
             .send()
             .await
@@ -266,8 +281,9 @@ pub fn snapshot(config: Option<&Path>, args: SnapshotArgs) -> Result<()> {
         }
         Target::Server(base) => {
             let name = snapshot::default_name();
+            let client = crate::cli_auth::client_builder(&config)?.build()?;
             let answer: serde_json::Value = runtime()?.block_on(async {
-                let response = reqwest::Client::new()
+                let response = client
                     .post(format!("{base}/v1/snapshots"))
                     .header("content-type", "application/json")
                     .body(serde_json::json!({ "name": name }).to_string())

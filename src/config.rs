@@ -121,6 +121,55 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_millis(ms))
 }
 
+/// `[auth]`: roles and the rules of web sessions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Roles added or replaced: `analyst = ["search", "customers.read", "export"]`.
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
+    /// A web session unused this long ends (default 30m).
+    pub session_idle: String,
+    /// A web session ends this long after sign-in (default 12h).
+    pub session_max: String,
+    /// Failed sign-ins in a row before a user name is locked (default 5).
+    pub max_failed_signins: u32,
+    /// The first lock-out, doubled by each further failure (default 1m).
+    pub lockout: String,
+    /// Mark the session cookie `Secure` (set it when a TLS proxy fronts Rapport).
+    pub secure_cookie: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            roles: Default::default(),
+            session_idle: "30m".into(),
+            session_max: "12h".into(),
+            max_failed_signins: 5,
+            lockout: "1m".into(),
+            secure_cookie: false,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// The roles, defaults with `[auth.roles]` applied.
+    pub fn roles(&self) -> Result<crate::auth::Roles, String> {
+        crate::auth::Roles::with_overrides(&self.roles)
+    }
+
+    pub fn session_settings(&self) -> Result<crate::auth::sessions::SessionSettings, String> {
+        Ok(crate::auth::sessions::SessionSettings {
+            idle: parse_duration(&self.session_idle)
+                .map_err(|e| format!("auth.session_idle: {e}"))?,
+            absolute: parse_duration(&self.session_max)
+                .map_err(|e| format!("auth.session_max: {e}"))?,
+            max_failures: self.max_failed_signins.max(1),
+            lockout: parse_duration(&self.lockout).map_err(|e| format!("auth.lockout: {e}"))?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -152,6 +201,8 @@ pub struct Config {
     /// The HTTP server's timeouts and size and concurrency limits
     /// (`[server]`).
     pub server: crate::api::ServerLimits,
+    /// Roles and sign-in rules (`[auth]`).
+    pub auth: AuthConfig,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -173,6 +224,7 @@ impl Default for Config {
             snapshot_dir: None,
             limits: Default::default(),
             server: Default::default(),
+            auth: AuthConfig::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -276,6 +328,8 @@ impl Config {
                 .unwrap_or_else(|| "<defaults>".into()),
             message,
         };
+        self.auth.roles().map_err(invalid)?;
+        self.auth.session_settings().map_err(invalid)?;
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {
             if source.name.is_empty() || source.name.contains([':', '/', '\0']) {

@@ -4,6 +4,7 @@
 //! over HTTP, the CLI and a web page. See ARCHITECTURE.md for the map.
 
 pub mod api;
+pub mod auth;
 pub mod bench;
 pub mod config;
 pub mod connectors;

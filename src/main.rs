@@ -4,6 +4,7 @@
 //! It must never hold logic the HTTP API would also need: that lives in the
 //! library's engine.
 
+mod cli_auth;
 mod cli_bench;
 mod cli_connectors;
 mod cli_customers;
@@ -127,6 +128,16 @@ enum Command {
     Snapshot(cli_export::SnapshotArgs),
     /// Bring a data directory back from a snapshot.
     Restore(cli_export::RestoreArgs),
+    /// API keys: create (the secret is printed once), list, revoke, rotate.
+    Keys {
+        #[command(subcommand)]
+        command: cli_auth::KeysCommand,
+    },
+    /// Staff users who sign in to the web page.
+    Users {
+        #[command(subcommand)]
+        command: cli_auth::UsersCommand,
+    },
     /// Ingest the bundled examples into a fresh data directory and serve them.
     Demo {
         /// Data directory to (re)create (default: a folder in the system temp dir).
@@ -153,6 +164,8 @@ fn main() -> std::process::ExitCode {
             | Command::Bench { .. }
             | Command::Export(_)
             | Command::Reindex(..)
+            | Command::Keys { .. }
+            | Command::Users { .. }
     );
     init_logging(if quiet { "warn" } else { "info" });
     match run(cli) {
@@ -336,6 +349,8 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Snapshot(args) => cli_export::snapshot(cli.config.as_deref(), args).map(|_| ok),
         Command::Restore(args) => cli_export::restore(cli.config.as_deref(), args).map(|_| ok),
         Command::Reindex(args) => cli_reindex::run(cli.config.as_deref(), args),
+        Command::Keys { command } => cli_auth::keys(cli.config.as_deref(), command).map(|_| ok),
+        Command::Users { command } => cli_auth::users(cli.config.as_deref(), command).map(|_| ok),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;
             let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));
@@ -394,13 +409,39 @@ fn serve(config: Config) -> Result<()> {
             Ok(Arc::new(app))
         })
         .await??;
+        let first_start = !app.store().has_identities()?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        cli_export::note_server_address(&app.config().data_dir, listener.local_addr()?);
+        let address = listener.local_addr()?;
+        if first_start && !address.ip().is_loopback() {
+            bail!(
+                "refusing to listen on {address}, which is not a loopback address, before any user or API key exists: add one (`rapport users add NAME --role admin`, `rapport keys create --name NAME --role admin`) or listen on 127.0.0.1"
+            );
+        }
+        let local_token = cli_auth::write_local_token(&app.config().data_dir)?;
+        let auth = rapport::api::auth::AuthState::new(app.clone())
+            .map_err(anyhow::Error::msg)?
+            .with_local_token(&local_token);
+        if first_start {
+            let roles = app.config().auth.roles().map_err(anyhow::Error::msg)?;
+            rapport::auth::users::add(app.store(), &roles, "admin", "admin", None)?;
+            let link = auth
+                .sessions
+                .issue_link("admin", std::time::Duration::from_secs(15 * 60))?;
+            let port = address.port();
+            println!(
+                "first start: user `admin` created. Sign in once with http://127.0.0.1:{port}/#signin={link} (valid 15 minutes, one use)"
+            );
+            println!(
+                "API keys for scripts (while this server runs): RAPPORT_DATA_DIR={} rapport keys create --name NAME --role ROLE; a password for admin (server stopped): rapport users passwd admin",
+                app.config().data_dir.display()
+            );
+        }
+        cli_export::note_server_address(&app.config().data_dir, address);
         let _background =
             rapport::watch::start(app.clone()).context("starting watches and pulls")?;
-        rapport::api::serve(app, listener).await?;
+        rapport::api::serve(app, Arc::new(auth), listener).await?;
         Ok(())
     })
 }

@@ -276,6 +276,7 @@ fn the_search_benchmark_measures_every_case_and_the_http_floor() {
     assert_eq!(report["records"], 2002);
     assert!(report["http_floor"]["requests"].as_u64().unwrap() > 0);
     assert!(report["http_floor"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(report["auth_floor"]["requests"].as_u64().unwrap() > 0);
     let cases = report["cases"].as_array().unwrap();
     let names: Vec<&str> = cases.iter().map(|c| c["case"].as_str().unwrap()).collect();
     for expected in [
@@ -416,9 +417,10 @@ fn post_oversized(server: &common::Server, path: &str, length: usize) -> (u16, s
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
+    let key = server.key.as_deref().unwrap_or_default();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n"
     )
     .unwrap();
     // The body goes from another thread, which stops at the first write the

@@ -72,8 +72,7 @@ fn an_erased_person_is_gone_from_search_and_stays_gone() {
     // Staff wrote about her: a note on her and a score.
     let (status, note) = server.post(
         "/v1/notes",
-        &json!({"customer_id": anna, "text": "Anna asked for a quillfeather callback about dunning",
-                "author": "Emma Clarke"})
+        &json!({"customer_id": anna, "text": "Anna asked for a quillfeather callback about dunning"})
         .to_string(),
     );
     assert_eq!(status, 201, "{note}");
@@ -88,23 +87,20 @@ fn an_erased_person_is_gone_from_search_and_stays_gone() {
 
     // What is refused, and why.
     for (body, status, code) in [
+        (json!({"customer_id": anna}), 400, "invalid_body"),
         (
-            json!({"customer_id": anna, "requested_by": "dpo"}),
+            // The requester is the caller's identity, never a name in the body.
+            json!({"customer_id": anna, "requested_by": "dpo", "reason": "x"}),
             400,
             "invalid_body",
         ),
         (
-            json!({"customer_id": anna, "requested_by": " ", "reason": "x"}),
-            400,
-            "invalid_body",
-        ),
-        (
-            json!({"customer_id": brightwater, "requested_by": "dpo", "reason": "x"}),
+            json!({"customer_id": brightwater, "reason": "x"}),
             400,
             "not_a_person",
         ),
         (
-            json!({"customer_id": "per_000000000000", "requested_by": "dpo", "reason": "x"}),
+            json!({"customer_id": "per_000000000000", "reason": "x"}),
             404,
             "customer_not_found",
         ),
@@ -121,11 +117,15 @@ fn an_erased_person_is_gone_from_search_and_stays_gone() {
     // The erasure.
     let (status, entry) = erase(
         &server,
-        &json!({"customer_id": anna, "requested_by": "dpo@brightwater.example",
-                "reason": "art. 17 request 2024-117"}),
+        &json!({"customer_id": anna, "reason": "art. 17 request 2024-117"}),
     );
     assert_eq!(status, 201, "{entry}");
     assert_eq!(entry["action"], "erase");
+    assert_eq!(
+        entry["requested_by"],
+        server.actor(),
+        "the requester is the key that asked: {entry}"
+    );
     assert_eq!(entry["customer_id"], anna.as_str());
     assert_eq!(
         entry["records_erased"], 2,

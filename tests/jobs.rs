@@ -92,7 +92,8 @@ fn start_reindex(server: &Server, body: &str) -> String {
 }
 
 fn delete(server: &Server, path: &str) -> (u16, Value) {
-    let response = reqwest::blocking::Client::new()
+    let response = server
+        .client()
         .delete(format!("{}{path}", server.base))
         .send()
         .unwrap();
@@ -109,7 +110,7 @@ struct SearchLoop {
 /// Searches in a loop from `threads` threads until `stop`; counts answers
 /// that both started and ended while `running` was set.
 fn search_loop(
-    base: &str,
+    server: &Server,
     expected: u64,
     threads: usize,
     running: &Arc<AtomicBool>,
@@ -123,9 +124,9 @@ fn search_loop(
     let handles = (0..threads)
         .map(|_| {
             let (stats, running, stop) = (stats.clone(), running.clone(), stop.clone());
-            let url = format!("{base}/v1/search?q={RARE}&group=none&limit=5");
+            let url = format!("{}/v1/search?q={RARE}&group=none&limit=5", server.base);
+            let client = server.client();
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::new();
                 while !stop.load(Ordering::SeqCst) {
                     let before = running.load(Ordering::SeqCst);
                     let outcome =
@@ -167,7 +168,7 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
     // A filled generation waits while this file exists (see index::live).
     let hold = ws.path().join("hold-rebuild");
     command.env("RAPPORT_TEST_REBUILD_HOLD_FILE", &hold);
-    let server = Server::start(command);
+    let server = ws.start(command);
     let expected = (ROWS / RARE_EVERY) as u64;
     assert_eq!(rare_total(&server), expected);
     let before = current_generation(&ws);
@@ -176,7 +177,7 @@ fn reindex_jobs_keep_search_answering_and_are_listed() {
     // (a) A full rebuild from the store while two threads search.
     let running = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    let (stats, searchers) = search_loop(&server.base, expected, 2, &running, &stop);
+    let (stats, searchers) = search_loop(&server, expected, 2, &running, &stop);
     std::fs::write(&hold, "").unwrap();
     let id = start_reindex(&server, r#"{"from": "store"}"#);
     let mut saw_running = false;

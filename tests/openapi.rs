@@ -47,6 +47,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/search"),
     ("POST", "/v1/snapshots"),
     ("GET", "/v1/suggest"),
+    ("GET", "/v1/session"),
+    ("POST", "/v1/session"),
+    ("DELETE", "/v1/session"),
+    ("GET", "/v1/keys"),
+    ("POST", "/v1/keys"),
+    ("DELETE", "/v1/keys/{id}"),
+    ("POST", "/v1/keys/{id}/rotate"),
 ];
 
 /// The operation keys of an OpenAPI path item.

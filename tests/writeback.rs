@@ -25,7 +25,7 @@ fn started() -> (Workspace, Server) {
 }
 
 fn send(server: &Server, method: &str, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-    let client = reqwest::blocking::Client::new();
+    let client = server.client();
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let response = client
         .request(method, format!("{}{path}", server.base))
@@ -44,7 +44,7 @@ fn json_call(server: &Server, method: &str, path: &str, body: &Value) -> (u16, V
 fn search(server: &Server, params: &[(&str, &str)]) -> Value {
     let url =
         reqwest::Url::parse_with_params(&format!("{}/v1/search", server.base), params).unwrap();
-    let response = reqwest::blocking::get(url).unwrap();
+    let response = server.client().get(url).send().unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().unwrap();
     assert_eq!(status, 200, "search {params:?}: {body}");
@@ -151,11 +151,15 @@ fn notes_are_durable_searchable_in_the_timeline_editable_and_deletable() {
         "POST",
         "/v1/notes",
         &json!({"customer_id": acme, "text": "Site visit: zephyrquill conveyor retrofit agreed",
-                "author": "Ana Field", "tags": ["visit", "retrofit"], "date": "2024-07-01"}),
+                "tags": ["visit", "retrofit"], "date": "2024-07-01"}),
     );
     assert_eq!(status, 201, "{note}");
     assert_eq!(note["customer_id"], acme.as_str());
-    assert_eq!(note["author"], "Ana Field");
+    // The author is the identity that wrote it (the test's key), not a
+    // name in the body.
+    let actor = server.actor();
+    assert!(actor.starts_with("key:"), "{actor}");
+    assert_eq!(note["author"], actor.as_str());
     assert_eq!(note["tags"], json!(["visit", "retrofit"]));
     let id = note["id"].as_str().unwrap().to_string();
     let record_id = note["record_id"].as_str().unwrap().to_string();
@@ -177,7 +181,7 @@ fn notes_are_durable_searchable_in_the_timeline_editable_and_deletable() {
         ],
     );
     let owner_facet = owners["facets"]["owner"].to_string();
-    assert!(owner_facet.contains("Ana Field"), "{owners}");
+    assert!(owner_facet.contains(&actor), "{owners}");
 
     // Edit: the old word goes, the new one comes; PUT and PATCH both work.
     let (status, edited) = json_call(
@@ -195,12 +199,24 @@ fn notes_are_durable_searchable_in_the_timeline_editable_and_deletable() {
         &server,
         "PUT",
         &format!("/v1/notes/{id}"),
-        &json!({"tags": ["closed"], "author": "Bo Desk"}),
+        &json!({"tags": ["closed"]}),
     );
     assert_eq!(status, 200, "{edited}");
     assert_eq!(
         (&edited["tags"], &edited["author"]),
-        (&json!(["closed"]), &json!("Bo Desk"))
+        (&json!(["closed"]), &json!(actor))
+    );
+    // A body that names an author is refused: it comes from the credential.
+    let (status, error) = json_call(
+        &server,
+        "PUT",
+        &format!("/v1/notes/{id}"),
+        &json!({"author": "Bo Desk"}),
+    );
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (400, &json!("invalid_body")),
+        "{error}"
     );
     let (status, error) = json_call(
         &server,
@@ -241,7 +257,7 @@ fn notes_are_durable_searchable_in_the_timeline_editable_and_deletable() {
         &server,
         "POST",
         "/v1/notes",
-        &json!({"customer_id": acme, "text": "Keep this: vermiculite pallets", "author": "Ana Field"}),
+        &json!({"customer_id": acme, "text": "Keep this: vermiculite pallets"}),
     );
     assert_eq!(status, 201, "{kept}");
     let kept_record = kept["record_id"].as_str().unwrap().to_string();
@@ -458,7 +474,10 @@ fn attributes_upsert_in_bulk_and_filter_facet_and_aggregate() {
 
     // Exports carry them: a customer row's `attrs`, a record's `attrs`.
     let export = |query: &str| {
-        reqwest::blocking::get(format!("{}/v1/export?{query}", server.base))
+        server
+            .client()
+            .get(format!("{}/v1/export?{query}", server.base))
+            .send()
             .unwrap()
             .text()
             .unwrap()
@@ -524,7 +543,7 @@ fn a_merge_keeps_notes_and_attributes_of_both_customers() {
         &server,
         "POST",
         "/v1/notes",
-        &json!({"customer_id": b, "text": "Merger rehearsal: obsidianfjord", "author": "Ana Field"}),
+        &json!({"customer_id": b, "text": "Merger rehearsal: obsidianfjord"}),
     );
     assert_eq!(status, 201, "{note}");
     let body = format!(
@@ -600,7 +619,7 @@ fn a_note_written_during_an_ingest_pass_is_searchable_before_the_pass_ends() {
     let hold = ws.path().join("hold-ingest");
     let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
     command.env("RAPPORT_TEST_INGEST_HOLD_FILE", &hold);
-    let server = Server::start(command);
+    let server = ws.start(command);
     let acme = org_id(&server, "Acme Robotics");
 
     std::fs::write(&hold, b"").unwrap();

@@ -85,9 +85,18 @@ function fmtMoney(n) {
 
 class ApiError extends Error {}
 
+/** The signed-in session's CSRF token, sent with every write. */
+let csrfToken = null;
+
 /** Fetches JSON; any failure becomes an ApiError whose message is words a
- *  person can read (the server's own message where there is one). */
+ *  person can read (the server's own message where there is one). A 401
+ *  shows the sign-in form. Writes carry the session's CSRF token. */
 async function api(path, options) {
+  options = Object.assign({}, options);
+  const method = (options.method || "GET").toUpperCase();
+  if (method !== "GET" && csrfToken) {
+    options.headers = Object.assign({}, options.headers, { "x-csrf-token": csrfToken });
+  }
   let response;
   try {
     response = await fetch(path, options);
@@ -101,6 +110,11 @@ async function api(path, options) {
   } catch (e) {
     if (e.name === "AbortError") throw e;
   }
+  if (response.status === 401) {
+    const msg = (body && body.error && body.error.message) || "Sign in to continue.";
+    showSignIn(msg);
+    throw new ApiError(msg);
+  }
   if (!response.ok) {
     const msg = body && body.error && body.error.message;
     throw new ApiError(
@@ -113,9 +127,78 @@ async function api(path, options) {
 
 function showError(message) {
   const box = $("#error");
-  if (!message) { box.hidden = true; box.textContent = ""; return; }
+  if (!message || !$("#signin-view").hidden) { box.hidden = true; box.textContent = ""; return; }
   box.textContent = message;
   box.hidden = false;
+}
+
+// ---- sign-in: a form when the API answers 401, a one-time link, sign-out ---
+
+const VIEWS = ["search", "customer", "dashboard"];
+
+function showSignIn(message) {
+  for (const v of VIEWS) $("#" + v + "-view").hidden = true;
+  $("#error").hidden = true;
+  $("#signin-view").hidden = false;
+  $("#whoami").hidden = true;
+  $("#signout").hidden = true;
+  csrfToken = null;
+  $("#signin-status").textContent = message || "";
+  $("#signin-user").focus();
+}
+
+/** `me` is the answer of GET or POST /v1/session. */
+function signedIn(me) {
+  csrfToken = me.csrf_token || null;
+  $("#signin-view").hidden = true;
+  $("#signin-status").textContent = "";
+  $("#whoami").textContent = String(me.actor || "").replace(/^user:/, "");
+  $("#whoami").hidden = false;
+  $("#signout").hidden = !me.csrf_token;
+}
+
+async function signInWith(body) {
+  return api("/v1/session", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+}
+
+/** Signs in with a one-time link (`/#signin=TOKEN`, the token never leaves
+ *  the browser in a URL), or picks up the current session, then routes. */
+async function start() {
+  const link = location.hash.match(/^#signin=([0-9a-f]+)$/);
+  try {
+    if (link) {
+      history.replaceState(null, "", location.pathname + location.search);
+      signedIn(await signInWith({ link: link[1] }));
+    } else {
+      signedIn(await api("/v1/session"));
+    }
+  } catch (e) {
+    if ($("#signin-view").hidden) showSignIn(e.message);
+    return;
+  }
+  route();
+}
+
+function wireSignIn() {
+  $("#signin-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const status = $("#signin-status");
+    status.textContent = "Signing in…";
+    try {
+      const me = await signInWith({ user: $("#signin-user").value.trim(), password: $("#signin-password").value });
+      $("#signin-password").value = "";
+      signedIn(me);
+      route();
+    } catch (err) {
+      showSignIn(err.message);
+    }
+  });
+  $("#signout").addEventListener("click", async () => {
+    try { await api("/v1/session", { method: "DELETE" }); } catch (e) { /* shown by the form */ }
+    showSignIn("Signed out.");
+  });
 }
 
 // ---- routing: all state lives in the URL's query string --------------------
@@ -136,7 +219,8 @@ function route() {
   const p = state();
   showError(null);
   const view = p.get("customer") ? "customer" : p.get("view") === "dashboard" ? "dashboard" : "search";
-  for (const v of ["search", "customer", "dashboard"]) $("#" + v + "-view").hidden = v !== view;
+  $("#signin-view").hidden = true;
+  for (const v of VIEWS) $("#" + v + "-view").hidden = v !== view;
   for (const a of document.querySelectorAll(".topnav a")) {
     if (a.dataset.nav === view) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -459,16 +543,11 @@ async function showCustomer(id, kind) {
 
 // ---- write-back: notes and attributes --------------------------------------
 
-const AUTHOR_KEY = "rapport.author";
-
-/** The note form: text, tags and author (remembered in localStorage), posted
- *  to /v1/notes; `saved` reloads the timeline. Errors are shown in words. */
+/** The note form: text and tags, posted to /v1/notes (the author is the
+ *  signed-in user); `saved` reloads the timeline. Errors are shown in words. */
 function noteForm(customerId, saved) {
-  let remembered = "";
-  try { remembered = localStorage.getItem(AUTHOR_KEY) || ""; } catch (e) { /* storage off */ }
   const text = h("textarea", { id: "note-text", rows: 3, placeholder: "What happened? (Ctrl+Enter saves)" });
   const tags = h("input", { id: "note-tags", type: "text", placeholder: "visit, renewal", autocomplete: "off" });
-  const author = h("input", { id: "note-author", type: "text", value: remembered, placeholder: "Your name", autocomplete: "name" });
   const status = h("p", { id: "note-status", class: "meta", role: "status", "aria-live": "polite" });
   const button = h("button", { class: "btn primary", type: "submit" }, "Save note");
   const form = h("form", { class: "card note-form", id: "note-form", "aria-label": "Add a note" },
@@ -476,7 +555,6 @@ function noteForm(customerId, saved) {
     h("label", { for: "note-text" }, "Note"), text,
     h("div", { class: "note-row" },
       h("label", null, "Tags ", tags),
-      h("label", null, "Author ", author),
       button),
     status);
   text.addEventListener("input", () => {
@@ -499,14 +577,12 @@ function noteForm(customerId, saved) {
       text: text.value,
       tags: tags.value.split(",").map((x) => x.trim()).filter(Boolean),
     };
-    if (author.value.trim()) body.author = author.value.trim();
     button.disabled = true;
     status.textContent = "Saving…";
     try {
       const note = await api("/v1/notes", {
         method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
       });
-      try { localStorage.setItem(AUTHOR_KEY, author.value.trim()); } catch (err) { /* storage off */ }
       text.value = "";
       tags.value = "";
       status.textContent = "Saved. It is in the timeline and in search.";
@@ -818,5 +894,10 @@ document.addEventListener("DOMContentLoaded", () => {
     route();
   });
   window.addEventListener("popstate", route);
-  route();
+  wireSignIn();
+  // A sign-in link opened in a tab already on this page changes only the hash.
+  window.addEventListener("hashchange", () => {
+    if (location.hash.startsWith("#signin=")) start();
+  });
+  start();
 });

@@ -12,10 +12,11 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
 use super::ApiError;
+use crate::auth::Identity;
 use crate::engine::{ErasureError, ErasureRequest, Rapport};
 
 type App = Arc<Rapport>;
@@ -40,17 +41,25 @@ impl From<ErasureError> for ApiError {
 
 async fn erase(
     State(app): State<App>,
+    Extension(identity): Extension<Identity>,
     body: Result<Json<ErasureRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(request) = body.map_err(|r| {
+    let Json(mut request) = body.map_err(|r| {
         ApiError::bad_request(
             "invalid_body",
             format!(
-                "{} (expected {{\"customer_id\": \"...\", \"requested_by\": \"...\", \"reason\": \"...\"}})",
+                "{} (expected {{\"customer_id\": \"...\", \"reason\": \"...\"}})",
                 r.body_text()
             ),
         )
     })?;
+    if !request.requested_by.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "`requested_by` is not accepted: the requester is the identity that sends the erasure (your key or sign-in)",
+        ));
+    }
+    request.requested_by = identity.actor;
     let entry = tokio::task::spawn_blocking(move || app.erase_person(&request)).await??;
     Ok((StatusCode::CREATED, Json(json!(entry))))
 }

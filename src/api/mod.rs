@@ -7,11 +7,13 @@
 //! It must never hold business logic, and never answer a caller's mistake with
 //! a 5xx or a panic.
 
+pub mod auth;
 mod connectors;
 mod customers;
 mod erasure;
 mod error;
 mod export;
+mod identity;
 mod jobs;
 mod limits;
 mod metrics;
@@ -43,7 +45,15 @@ use crate::engine::Rapport;
 
 type App = Arc<Rapport>;
 
-pub fn router(app: App) -> Router {
+/// The router with no local CLI token and no sign-in link (benchmarks).
+pub fn router(app: App) -> Result<Router, String> {
+    let auth = Arc::new(auth::AuthState::new(app.clone())?);
+    Ok(router_with(app, auth))
+}
+
+/// Every route behind [`auth::authorize`], which checks each against the
+/// permission table [`auth::required`].
+pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
     let http_metrics = Arc::new(metrics::HttpMetrics::new());
     let limits = app.config().server.clone();
     let routes = Router::new()
@@ -60,8 +70,10 @@ pub fn router(app: App) -> Router {
         .merge(snapshots::routes())
         .merge(web::routes())
         .merge(writeback::routes())
+        .merge(identity::routes(auth.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(auth, auth::authorize))
         .with_state(app);
     harden(routes, http_metrics, limits)
 }
@@ -100,12 +112,16 @@ fn harden(routes: Router, http_metrics: Arc<metrics::HttpMetrics>, limits: Serve
 /// scripts (and tests using port 0) can find it. Each connection has
 /// `[server] header_timeout_secs` to send a request's headers; beyond
 /// `max_connections`, a connection is answered 503 and closed.
-pub async fn serve(app: App, listener: TcpListener) -> std::io::Result<()> {
+pub async fn serve(
+    app: App,
+    auth: Arc<auth::AuthState>,
+    listener: TcpListener,
+) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     println!("rapport listening on http://{address}");
     tracing::info!(%address, "listening");
     let limits = app.config().server.clone();
-    let service = router(app);
+    let service = router_with(app, auth);
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder =

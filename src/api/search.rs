@@ -21,10 +21,11 @@ use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Serialize;
 
 use super::ApiError;
+use crate::auth::{Identity, Permission};
 use crate::engine::Rapport;
 use crate::index::search::{SearchBody, SearchRequest};
 
@@ -54,7 +55,22 @@ fn params(
 }
 
 /// One search, on this worker when it is light, else on the blocking pool.
-async fn run_search(app: App, request: SearchRequest) -> Result<Vec<u8>, ApiError> {
+/// Aggregations need the `aggregate` permission on top of the route's
+/// `search` (the only permission that depends on the request's content).
+async fn run_search(
+    app: App,
+    identity: &Identity,
+    request: SearchRequest,
+) -> Result<Vec<u8>, ApiError> {
+    if request.aggs.is_some() && !identity.can(Permission::Aggregate) {
+        return Err(super::auth::forbidden(
+            "forbidden",
+            format!(
+                "the role `{}` does not have the permission `aggregate` that `aggs` needs",
+                identity.role
+            ),
+        ));
+    }
     if request.is_light() {
         return json_bytes(&app.search(&request)?);
     }
@@ -63,15 +79,17 @@ async fn run_search(app: App, request: SearchRequest) -> Result<Vec<u8>, ApiErro
 
 async fn search_get(
     State(app): State<App>,
+    Extension(identity): Extension<Identity>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let params = params(query)?;
     let request = SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    Ok(json_response(run_search(app, request).await?))
+    Ok(json_response(run_search(app, &identity, request).await?))
 }
 
 async fn search_post(
     State(app): State<App>,
+    Extension(identity): Extension<Identity>,
     body: Result<Json<SearchBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|rejection| {
@@ -85,7 +103,7 @@ async fn search_post(
         )
     })?;
     let request = body.into_request()?;
-    Ok(json_response(run_search(app, request).await?))
+    Ok(json_response(run_search(app, &identity, request).await?))
 }
 
 async fn suggest(

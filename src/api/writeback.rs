@@ -15,10 +15,11 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
 use super::ApiError;
+use crate::auth::Identity;
 use crate::engine::Rapport;
 use crate::writeback::WritebackError;
 use crate::writeback::attributes::AttributeFormat;
@@ -74,7 +75,18 @@ fn body<T>(b: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, ApiEr
     })
 }
 
-const NOTE_SHAPE: &str = r#"{"customer_id", "text", "author", "tags": [...], "date"}"#;
+const NOTE_SHAPE: &str = r#"{"customer_id", "text", "tags": [...], "date"}"#;
+
+/// A note's author is the caller's identity, never a name in the body.
+fn author_from_body(author: Option<&String>) -> Result<(), ApiError> {
+    match author {
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_body",
+            "`author` is not accepted: a note's author is the identity that writes it (your key or sign-in)",
+        )),
+        None => Ok(()),
+    }
+}
 
 /// Lets the index catch up with a write, waiting at most [`INDEX_WAIT`].
 async fn index_soon(app: App) {
@@ -89,9 +101,12 @@ async fn index_soon(app: App) {
 
 async fn create_note(
     State(app): State<App>,
+    Extension(identity): Extension<Identity>,
     b: Result<Json<NewNote>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let new = body(b, NOTE_SHAPE)?;
+    let mut new = body(b, NOTE_SHAPE)?;
+    author_from_body(new.author.as_ref())?;
+    new.author = Some(identity.actor);
     let writer = app.clone();
     let note = tokio::task::spawn_blocking(move || writer.create_note(&new)).await??;
     index_soon(app).await;
@@ -112,6 +127,7 @@ async fn edit_note(
     b: Result<Json<NoteEdit>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let edit = body(b, NOTE_SHAPE)?;
+    author_from_body(edit.author.as_ref())?;
     let writer = app.clone();
     let note = tokio::task::spawn_blocking(move || writer.update_note(&id, &edit)).await??;
     index_soon(app).await;

@@ -9,13 +9,16 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 pub struct Connection {
+    /// `Bearer <key>`, sent with every request.
+    authorization: String,
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     body: Vec<u8>,
 }
 
 impl Connection {
-    pub fn open(address: SocketAddr) -> std::io::Result<Connection> {
+    pub fn open(target: &super::Target) -> std::io::Result<Connection> {
+        let address: SocketAddr = target.address;
         if !address.ip().is_loopback() {
             return Err(std::io::Error::other(
                 "the benchmark only talks to 127.0.0.1",
@@ -24,6 +27,7 @@ impl Connection {
         let stream = TcpStream::connect(address)?;
         stream.set_nodelay(true)?;
         Ok(Connection {
+            authorization: format!("Bearer {}", target.key),
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,
             body: Vec::new(),
@@ -34,7 +38,8 @@ impl Connection {
     pub fn get(&mut self, path: &str) -> std::io::Result<u16> {
         write!(
             self.writer,
-            "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {}\r\n\r\n",
+            self.authorization
         )?;
         self.writer.flush()?;
         let mut line = String::new();

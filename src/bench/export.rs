@@ -206,7 +206,8 @@ fn finish_run(
 /// by a streaming client (server and client share this process, so the
 /// peak covers both).
 fn over_http(app: &Arc<Rapport>, options: &ExportBenchOptions) -> Result<ExportRun, BenchError> {
-    let (runtime, address) = super::serve_in_process(app)?;
+    let (runtime, target) = super::serve_in_process(app)?;
+    let address = target.address;
     let url = super::client::url("/v1/export", &options.params);
     let rss_before = proc_status_mib("VmRSS:");
     reset_peak();
@@ -214,6 +215,7 @@ fn over_http(app: &Arc<Rapport>, options: &ExportBenchOptions) -> Result<ExportR
     let (lines, bytes, samples) = runtime.block_on(async {
         let mut response = reqwest::Client::new()
             .get(format!("http://{address}{url}"))
+            .bearer_auth(&target.key)
             .send()
             .await
             .map_err(|e| BenchError::Io(std::io::Error::other(e)))?;

@@ -123,6 +123,10 @@ pub struct BenchReport {
     /// One client's round trips for a request the router answers without
     /// work (a 404): the least any HTTP request costs on this machine.
     pub http_floor: Latency,
+    /// The same for `GET /v1/session` with the API key: the floor plus
+    /// authentication (key lookup in the store, hash, constant-time
+    /// compare) and a tiny JSON answer.
+    pub auth_floor: Latency,
     pub cases: Vec<CaseReport>,
 }
 
@@ -162,19 +166,39 @@ fn prepare_store(options: &BenchOptions, config: &Config) -> Result<Option<f64>,
 /// The API of `app` served on an ephemeral port of 127.0.0.1 by a runtime
 /// of its own, for the HTTP half of a benchmark (the server lives as long
 /// as the runtime).
+///
+/// Requests authenticate as every real client does: with an admin API key
+/// created in the benchmark's own store, so the numbers include the key
+/// check.
 pub(crate) fn serve_in_process(
     app: &Arc<Rapport>,
-) -> Result<(tokio::runtime::Runtime, std::net::SocketAddr), BenchError> {
+) -> Result<(tokio::runtime::Runtime, Target), BenchError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let address = listener.local_addr()?;
-    let server_app = app.clone();
+    let roles = crate::auth::Roles::default();
+    let key = crate::auth::keys::create(app.store(), &roles, "bench", "admin", None)
+        .map_err(|e| BenchError::Io(std::io::Error::other(e.to_string())))?;
+    let router = crate::api::router(app.clone()).map_err(std::io::Error::other)?;
     runtime.spawn(async move {
-        let _ = axum::serve(listener, crate::api::router(server_app)).await;
+        let _ = axum::serve(listener, router).await;
     });
-    Ok((runtime, address))
+    Ok((
+        runtime,
+        Target {
+            address,
+            key: key.secret,
+        },
+    ))
+}
+
+/// The in-process server a benchmark talks to, and the key it sends.
+#[derive(Clone)]
+pub struct Target {
+    pub address: std::net::SocketAddr,
+    pub key: String,
 }
 
 pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchError> {
@@ -207,17 +231,22 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
     }
     eprintln!("warm-up pass: {:.1} s", warm.elapsed().as_secs_f64());
     let mut reports = Vec::new();
-    let (runtime, address) = serve_in_process(&app)?;
-    let http_floor = measure_floor(address, options)?;
+    let (runtime, target) = serve_in_process(&app)?;
+    let http_floor = measure_floor(&target, options, FLOOR_PATH, 404)?;
     eprintln!(
         "http floor    (a 404, no work) p50 {:>7.3} ms p99 {:>7.3}",
         http_floor.p50_ms, http_floor.p99_ms
     );
+    let auth_floor = measure_floor(&target, options, "/v1/session", 200)?;
+    eprintln!(
+        "auth floor    (key checked)    p50 {:>7.3} ms p99 {:>7.3}",
+        auth_floor.p50_ms, auth_floor.p99_ms
+    );
     for case in &cases {
         let load_average = cpu::load_average().unwrap_or(0.0);
         let direct = measure_direct(&app, case, options)?;
-        let http_1 = measure_http(address, case, options, 1)?;
-        let http_n = measure_http(address, case, options, options.clients)?;
+        let http_1 = measure_http(&target, case, options, 1)?;
+        let http_n = measure_http(&target, case, options, options.clients)?;
         let ratio = if direct.p50_ms > 0.0 {
             http_1.p50_ms / direct.p50_ms
         } else {
@@ -253,6 +282,7 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
         build_index_s,
         clients: options.clients,
         http_floor,
+        auth_floor,
         cases: reports,
     })
 }
@@ -261,16 +291,19 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
 /// answers 404 at once.
 const FLOOR_PATH: &str = "/v1/bench-floor-probe";
 
-/// One client's round trips for [`FLOOR_PATH`].
+/// One client's round trips for `GET path` ([`FLOOR_PATH`], or a route
+/// that does nothing but authenticate).
 fn measure_floor(
-    address: std::net::SocketAddr,
+    target: &Target,
     options: &BenchOptions,
+    path: &str,
+    expected: u16,
 ) -> Result<Latency, BenchError> {
-    let mut connection = client::Connection::open(address)?;
+    let mut connection = client::Connection::open(target)?;
     let budget = Duration::from_secs(options.max_seconds);
     let started = Instant::now();
     let samples = timed(options.requests, started, budget, |_| {
-        get_expecting(&mut connection, FLOOR_PATH, 404)
+        get_expecting(&mut connection, path, expected)
     })?;
     Ok(Latency::from(samples, started.elapsed()))
 }
@@ -347,7 +380,7 @@ fn measure_direct(
 }
 
 fn measure_http(
-    address: std::net::SocketAddr,
+    target: &Target,
     case: &Case,
     options: &BenchOptions,
     clients: usize,
@@ -366,7 +399,7 @@ fn measure_http(
             .map(|k| {
                 let paths = &paths;
                 scope.spawn(move || -> Result<Vec<Duration>, BenchError> {
-                    let mut connection = client::Connection::open(address)?;
+                    let mut connection = client::Connection::open(target)?;
                     for path in paths.iter() {
                         get_expecting(&mut connection, path, 200)?;
                     }
@@ -404,7 +437,7 @@ fn measure_http(
 /// The report as a Markdown table.
 pub fn markdown(report: &BenchReport) -> String {
     let mut out = format!(
-        "{} records; index opened in {:.1} s{}; HTTP floor (a 404 answered without work, 1 client) p50 {:.3} ms, p99 {:.3} ms\n\n",
+        "{} records; index opened in {:.1} s{}; HTTP floor (a 404 answered without work, 1 client) p50 {:.3} ms, p99 {:.3} ms; with an API key checked (`GET /v1/session`) p50 {:.3} ms, p99 {:.3} ms\n\n",
         report.records,
         report.build_index_s,
         report
@@ -412,7 +445,9 @@ pub fn markdown(report: &BenchReport) -> String {
             .map(|s| format!(", corpus written to the store in {s:.1} s"))
             .unwrap_or_default(),
         report.http_floor.p50_ms,
-        report.http_floor.p99_ms
+        report.http_floor.p99_ms,
+        report.auth_floor.p50_ms,
+        report.auth_floor.p99_ms
     );
     out.push_str(&format!(
         "| query | direct p50 / p99 ms | direct CPU ms | HTTP 1 client p50 / p99 ms | HTTP CPU ms | HTTP ÷ direct (p50) | HTTP − direct (p50) ms | HTTP {} clients p50 / p99 ms | requests/s ({} clients) | load |\n|---|---|---|---|---|---|---|---|---|---|\n",

@@ -37,6 +37,9 @@ pub enum ErasureError {
 #[serde(deny_unknown_fields)]
 pub struct ErasureRequest {
     pub customer_id: String,
+    /// Who asks: set from the caller's identity by the API (the body must
+    /// not carry it).
+    #[serde(default)]
     pub requested_by: String,
     pub reason: String,
 }

@@ -42,6 +42,8 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(erasure::ERASED_RECORDS)?;
     visitor.visit(erasure::ERASED_KEYS)?;
     visitor.visit(erasure::AUDIT)?;
+    visitor.visit(auth::API_KEYS)?;
+    visitor.visit(auth::USERS)?;
     Ok(())
 }
 
@@ -135,6 +137,7 @@ impl Store {
             resolution::create_tables(&txn)?;
             writeback::create_tables(&txn)?;
             erasure::create_tables(&txn)?;
+            auth::create_tables(&txn)?;
         }
         txn.commit().map_err(db)?;
         Ok(Store { db: database })
@@ -547,12 +550,14 @@ fn read_json<T: serde::de::DeserializeOwned>(
     }
 }
 
+mod auth;
 mod erasure;
 mod export;
 mod resolution;
 pub mod snapshot;
 pub mod writeback;
 
+pub use auth::{KeyRecord, UserRecord};
 pub use erasure::{AuditEntry, Erasure, identifiers};
 
 #[cfg(test)]

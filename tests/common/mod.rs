@@ -122,8 +122,56 @@ impl Workspace {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// Creates an API key with `role` in this workspace's store (no server
+    /// may be running) and answers its secret.
+    pub fn create_key(&self, name: &str, role: &str, extra: &[&str]) -> String {
+        let mut args = vec!["keys", "create", "--name", name, "--role", role, "--json"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        assert!(
+            out.status.success(),
+            "keys create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer["secret"].as_str().unwrap().to_string()
+    }
+
+    /// Adds a staff user with `password` (given on stdin, as a person would).
+    pub fn add_user(&self, name: &str, role: &str, password: &str) {
+        use std::io::Write;
+        let mut child = self
+            .command(&["users", "add", name, "--role", role])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "users add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A server with an admin key that every request of [`Server`] sends.
     pub fn serve(&self) -> Server {
-        Server::start(self.command(&["serve", "--listen", "127.0.0.1:0"]))
+        self.start(self.command(&["serve", "--listen", "127.0.0.1:0"]))
+    }
+
+    /// Runs `command` (a `serve` of this workspace) with an admin key.
+    pub fn start(&self, command: Command) -> Server {
+        let key = self.create_key("tests", "admin", &[]);
+        let mut server = Server::start(command);
+        server.set_key(&key);
+        server
     }
 }
 
@@ -131,22 +179,35 @@ impl Workspace {
 pub struct Server {
     child: Child,
     pub base: String,
+    /// The key every request of this server's client sends.
+    pub key: Option<String>,
+    /// Lines the server printed on stdout after its address.
+    pub printed: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     client: reqwest::blocking::Client,
 }
 
 impl Server {
-    pub fn start(mut command: Command) -> Server {
+    pub fn start(command: Command) -> Server {
+        Server::start_with_stderr(command, Stdio::inherit())
+    }
+
+    /// [`Server::start`] with the server's log (stderr) sent to `stderr`.
+    pub fn start_with_stderr(mut command: Command, stderr: Stdio) -> Server {
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = printed.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(address) = line.strip_prefix("rapport listening on ") {
                     let _ = tx.send(address.to_string());
+                } else if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
                 }
             }
         });
@@ -160,11 +221,28 @@ impl Server {
         Server {
             child,
             base,
-            client: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            key: None,
+            printed,
+            client: client_with(None),
         }
+    }
+
+    /// Sends `key` with every later request of [`Server::client`].
+    pub fn set_key(&mut self, key: &str) {
+        self.key = Some(key.to_string());
+        self.client = client_with(Some(key));
+    }
+
+    /// The actor id of this server's key (`GET /v1/session`).
+    pub fn actor(&self) -> String {
+        let (status, me) = self.get("/v1/session");
+        assert_eq!(status, 200, "GET /v1/session: {me}");
+        me["actor"].as_str().unwrap().to_string()
+    }
+
+    /// The HTTP client that sends this server's key.
+    pub fn client(&self) -> reqwest::blocking::Client {
+        self.client.clone()
     }
 
     pub fn get(&self, path_and_query: &str) -> (u16, serde_json::Value) {
@@ -245,6 +323,22 @@ impl Server {
         }
         false
     }
+}
+
+/// A blocking client sending `Authorization: Bearer KEY` when given.
+pub fn client_with(key: Option<&str>) -> reqwest::blocking::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = key {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).unwrap(),
+        );
+    }
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 impl Drop for Server {

@@ -11,17 +11,9 @@ mod export;
 mod snapshot;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use common::Server;
 use serde_json::Value;
-
-pub fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap()
-}
 
 /// `GET /v1/export` with these parameters: status, headers, body.
 pub fn export(
@@ -30,7 +22,7 @@ pub fn export(
 ) -> (u16, reqwest::header::HeaderMap, String) {
     let url =
         reqwest::Url::parse_with_params(&format!("{}/v1/export", server.base), params).unwrap();
-    let response = client().get(url).send().unwrap();
+    let response = server.client().get(url).send().unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     (status, headers, response.text().unwrap())
@@ -66,7 +58,7 @@ pub fn search_total(server: &Server, params: &[(&str, &str)]) -> u64 {
     }
     all.extend_from_slice(params);
     let url = reqwest::Url::parse_with_params(&format!("{}/v1/search", server.base), &all).unwrap();
-    let response: Value = client().get(url).send().unwrap().json().unwrap();
+    let response: Value = server.client().get(url).send().unwrap().json().unwrap();
     response["total"]
         .as_u64()
         .unwrap_or_else(|| panic!("{response}"))
@@ -87,7 +79,7 @@ pub fn search_ids(server: &Server, q: &str) -> BTreeSet<String> {
             ],
         )
         .unwrap();
-        let response: Value = client().get(url).send().unwrap().json().unwrap();
+        let response: Value = server.client().get(url).send().unwrap().json().unwrap();
         let hits = response["hits"].as_array().unwrap();
         ids.extend(hits.iter().map(|h| h["id"].as_str().unwrap().to_string()));
         if hits.len() < 1000 {

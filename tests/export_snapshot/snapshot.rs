@@ -2,7 +2,6 @@
 
 use serde_json::Value;
 
-use crate::client;
 use crate::common::{self, Server, Workspace};
 
 /// What a data directory answers: search ids for some queries and customer
@@ -49,12 +48,13 @@ fn a_snapshot_taken_while_serving_restores_everything() {
     // Searches keep running during the snapshots.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let base = server.base.clone();
+    let client = server.client();
     let searching = {
         let stop = stop.clone();
         std::thread::spawn(move || {
             let (mut ok, mut failed) = (0, 0);
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match client().get(format!("{base}/v1/search?q=acme")).send() {
+                match client.get(format!("{base}/v1/search?q=acme")).send() {
                     Ok(r) if r.status().is_success() => ok += 1,
                     _ => failed += 1,
                 }

@@ -138,7 +138,7 @@ fn searches_cut_into_ranges_answer_as_uncut_ones() {
     let whole = answers(&ws.serve());
     let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
     command.env("RAPPORT_TEST_RANGE_DOCS", "2");
-    let cut = answers(&Server::start(command));
+    let cut = answers(&ws.start(command));
     assert!(
         whole.iter().any(|a| a["total"].as_u64() > Some(100)),
         "the searches must match enough records to fill several ranges"

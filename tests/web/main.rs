@@ -20,6 +20,29 @@ fn screenshots() -> PathBuf {
     tmp.parent().unwrap_or(&tmp).join("web-screenshots")
 }
 
+/// A staff password for the browser tests.
+const PASSWORD: &str = "a long staff password";
+
+/// Signs in through the page's form as `user` (the first API call of the
+/// page answers 401, which shows the form).
+fn sign_in(browser: &Browser, base: &str, user: &str, password: &str) {
+    browser.goto(&format!("{base}/"));
+    browser.wait(
+        "!document.querySelector('#signin-view').hidden",
+        "the sign-in form",
+    );
+    browser.type_into("#signin-user", user);
+    browser.type_into("#signin-password", password);
+    browser.click("#signin-form button[type=submit]");
+    browser.wait(
+        &format!(
+            "document.querySelector('#signin-view').hidden && document.querySelector('#whoami').textContent === {}",
+            json!(user)
+        ),
+        "signed in",
+    );
+}
+
 /// The number shown next to a facet value, or None if the value is absent.
 fn facet_count(browser: &Browser, field: &str, value: &str) -> Option<u64> {
     browser
@@ -47,7 +70,7 @@ fn summary(browser: &Browser) -> String {
 fn page_is_served_from_the_binary_with_a_strict_policy() {
     let ws = common::Workspace::with_examples();
     let server = ws.serve();
-    let client = reqwest::blocking::Client::new();
+    let client = server.client();
     for (path, kind) in [
         ("/", "text/html"),
         ("/assets/app.js", "text/javascript"),
@@ -91,6 +114,7 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         )
         .unwrap();
     }
+    ws.add_user("dana", "admin", PASSWORD);
     let server = ws.serve();
     // An analyst's scores for Acme Robotics, shown on its page.
     let (_, acme) = server.get("/v1/search?q=Acme%20Robotics&filter.kind=organization");
@@ -98,7 +122,8 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         .as_str()
         .unwrap()
         .to_string();
-    let written = reqwest::blocking::Client::new()
+    let written = server
+        .client()
         .post(format!("{}/v1/attributes", server.base))
         .header("content-type", "text/csv")
         .body(format!(
@@ -110,6 +135,7 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
     let browser = Browser::start(1280, 900);
     let shots = screenshots();
     let base = server.base.clone();
+    sign_in(&browser, &base, "dana", PASSWORD);
 
     // 1. A typo'd name, typed into the box: the right customer comes first,
     //    and the query lands in the URL.
@@ -344,7 +370,6 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         &format!("Called the ops lead: {word} pilot on two more sites."),
     );
     browser.type_into("#note-tags", "call, pilot");
-    browser.type_into("#note-author", "Dana Field");
     browser.js(
         "document.querySelector('#note-form').scrollIntoView({block: 'start'});",
         json!([]),
@@ -371,10 +396,9 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         first_item.as_str().is_some_and(|t| t.contains(&word)),
         "the new note is the newest item: {first_item}"
     );
-    assert_eq!(
-        browser.js("return localStorage.getItem('rapport.author');", json!([])),
-        "Dana Field",
-        "the author is remembered"
+    assert!(
+        first_item.as_str().is_some_and(|t| t.contains("user:dana")),
+        "the note's author is the signed-in user: {first_item}"
     );
     let shot = browser.screenshot(&shots, "03b-note-in-timeline.png");
     eprintln!("screenshot: {}", shot.display());
@@ -385,12 +409,6 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
     );
     let shot = browser.screenshot(&shots, "03c-note-found-by-search.png");
     eprintln!("screenshot: {}", shot.display());
-    // The author comes back filled in on the next customer page.
-    browser.click("#results .result h2 a");
-    browser.wait(
-        "document.querySelector('#note-author')?.value === 'Dana Field'",
-        "the remembered author in the note form",
-    );
 
     // 5. The dashboard: SVG charts from aggregations, each bar a search.
     browser.click("#nav-dashboard");
@@ -456,4 +474,77 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
     );
     let shot = browser.screenshot(&shots, "08-phone-width.png");
     eprintln!("screenshot: {}", shot.display());
+}
+
+#[test]
+fn sign_in_with_a_one_time_link_then_a_password_and_sign_out_in_a_browser() {
+    let browser = Browser::start(1280, 900);
+    let shots = screenshots();
+
+    // A first start with no identity prints a one-time link for `admin`.
+    let ws = common::Workspace::with_examples();
+    let server = common::Server::start(ws.command(&["serve", "--listen", "127.0.0.1:0"]));
+    let link = {
+        let printed = server.printed.lock().unwrap().join("\n");
+        let start = printed
+            .find("http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("no sign-in link printed: {printed}"));
+        printed[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert!(link.contains("/#signin="), "{link}");
+    browser.goto(&link);
+    browser.wait(
+        "document.querySelector('#whoami').textContent === 'admin' && document.querySelector('#results .result') && !location.hash",
+        "signed in by the link, the token gone from the address bar",
+    );
+    let shot = browser.screenshot(&shots, "09-signed-in-by-link.png");
+    eprintln!("screenshot: {}", shot.display());
+    // Sign-out ends the session: the form comes back and the API says 401.
+    browser.click("#signout");
+    browser.wait(
+        "!document.querySelector('#signin-view').hidden && document.querySelector('#signin-status').textContent === 'Signed out.'",
+        "the sign-in form after signing out",
+    );
+    let status = browser.js(
+        "return fetch('/v1/search?q=acme').then((r) => r.status);",
+        json!([]),
+    );
+    assert_eq!(status, 401, "the API refuses the browser once signed out");
+    // The link works once.
+    browser.goto(&link);
+    browser.wait(
+        "!document.querySelector('#signin-view').hidden && document.querySelector('#signin-status').textContent.includes('link')",
+        "a spent link refused in words",
+    );
+    drop(server);
+
+    // A user with a password: a wrong one is refused in words, the right
+    // one signs in.
+    let ws = common::Workspace::with_examples();
+    ws.add_user("ann", "viewer", PASSWORD);
+    let server = ws.serve();
+    let base = server.base.clone();
+    browser.goto(&format!("{base}/"));
+    browser.wait(
+        "!document.querySelector('#signin-view').hidden",
+        "the sign-in form",
+    );
+    browser.type_into("#signin-user", "ann");
+    browser.type_into("#signin-password", "not her password");
+    browser.click("#signin-form button[type=submit]");
+    browser.wait(
+        "document.querySelector('#signin-status').textContent.includes('wrong user name or password')",
+        "a wrong password refused",
+    );
+    let shot = browser.screenshot(&shots, "10-wrong-password.png");
+    eprintln!("screenshot: {}", shot.display());
+    sign_in(&browser, &base, "ann", PASSWORD);
+    browser.wait(
+        "document.querySelector('#results .result')",
+        "results for a viewer",
+    );
 }

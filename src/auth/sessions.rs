@@ -1,0 +1,250 @@
+//! Web sessions in memory: the session token a cookie carries (with its
+//! CSRF token, idle and absolute expiry), failed sign-ins per user name
+//! (lock-out with doubling backoff), and one-time sign-in links.
+//!
+//! Sessions end when the server stops. It must never keep a token itself:
+//! tables are keyed by the token's hash, so a memory dump or a debug print
+//! does not hand out a session.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::secrets::{self, RandomError};
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute: Duration,
+    /// Failed sign-ins in a row before a user name is locked.
+    pub max_failures: u32,
+    /// The first lock-out; each further failure doubles it (at most an hour).
+    pub lockout: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(12 * 3600),
+            max_failures: 5,
+            lockout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A live session as a request sees it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: String,
+    pub csrf: String,
+}
+
+struct Entry {
+    session: Session,
+    created: Instant,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+struct Failures {
+    count: u32,
+    locked_until: Option<Instant>,
+}
+
+struct Link {
+    user: String,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct Tables {
+    sessions: HashMap<String, Entry>,
+    failures: HashMap<String, Failures>,
+    links: HashMap<String, Link>,
+}
+
+pub struct Sessions {
+    settings: SessionSettings,
+    tables: Mutex<Tables>,
+}
+
+/// A new session: the cookie's token and the CSRF token, each shown once.
+pub struct Opened {
+    pub token: String,
+    pub csrf: String,
+}
+
+const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
+/// User names with failures kept at most: past it, those not locked now are
+/// forgotten, so guessing many names cannot grow memory without bound.
+const MAX_FAILURE_ENTRIES: usize = 10_000;
+
+impl Sessions {
+    pub fn new(settings: SessionSettings) -> Sessions {
+        Sessions {
+            settings,
+            tables: Mutex::new(Tables::default()),
+        }
+    }
+
+    pub fn settings(&self) -> SessionSettings {
+        self.settings
+    }
+
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        // A panic while holding the lock leaves plain maps behind: still usable.
+        self.tables.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn open(&self, user: &str) -> Result<Opened, RandomError> {
+        let token = secrets::token()?;
+        let csrf = secrets::token()?;
+        let now = Instant::now();
+        let mut t = self.tables();
+        let settings = self.settings;
+        t.sessions.retain(|_, e| !expired(e, now, settings));
+        t.sessions.insert(
+            secrets::hash(&token),
+            Entry {
+                session: Session {
+                    user: user.to_string(),
+                    csrf: csrf.clone(),
+                },
+                created: now,
+                last_seen: now,
+            },
+        );
+        Ok(Opened { token, csrf })
+    }
+
+    /// The live session of `token`, touched (idle expiry starts again).
+    pub fn lookup(&self, token: &str) -> Option<Session> {
+        let key = secrets::hash(token);
+        let now = Instant::now();
+        let settings = self.settings;
+        let mut t = self.tables();
+        let entry = t.sessions.get_mut(&key)?;
+        if expired(entry, now, settings) {
+            t.sessions.remove(&key);
+            return None;
+        }
+        entry.last_seen = now;
+        Some(entry.session.clone())
+    }
+
+    pub fn close(&self, token: &str) {
+        self.tables().sessions.remove(&secrets::hash(token));
+    }
+
+    /// How long `user` stays locked out, if they are.
+    pub fn locked(&self, user: &str) -> Option<Duration> {
+        let now = Instant::now();
+        let t = self.tables();
+        let until = t.failures.get(user)?.locked_until?;
+        until.checked_duration_since(now).filter(|d| !d.is_zero())
+    }
+
+    /// Counts a failed sign-in; answers the lock-out it starts, if any.
+    pub fn failed(&self, user: &str) -> Option<Duration> {
+        let settings = self.settings;
+        let mut t = self.tables();
+        if t.failures.len() >= MAX_FAILURE_ENTRIES && !t.failures.contains_key(user) {
+            let now = Instant::now();
+            t.failures
+                .retain(|_, f| f.locked_until.is_some_and(|until| until > now));
+        }
+        let f = t.failures.entry(user.to_string()).or_default();
+        f.count += 1;
+        if f.count < settings.max_failures {
+            return None;
+        }
+        let doublings = (f.count - settings.max_failures).min(16);
+        let lock = settings
+            .lockout
+            .saturating_mul(1u32 << doublings)
+            .min(MAX_LOCKOUT);
+        f.locked_until = Some(Instant::now() + lock);
+        Some(lock)
+    }
+
+    pub fn succeeded(&self, user: &str) {
+        self.tables().failures.remove(user);
+    }
+
+    /// A token that opens one session for `user` within `ttl`.
+    pub fn issue_link(&self, user: &str, ttl: Duration) -> Result<String, RandomError> {
+        let token = secrets::token()?;
+        self.tables().links.insert(
+            secrets::hash(&token),
+            Link {
+                user: user.to_string(),
+                expires: Instant::now() + ttl,
+            },
+        );
+        Ok(token)
+    }
+
+    /// The user of a one-time link, which is spent by asking.
+    pub fn redeem_link(&self, token: &str) -> Option<String> {
+        let link = self.tables().links.remove(&secrets::hash(token))?;
+        (link.expires > Instant::now()).then_some(link.user)
+    }
+}
+
+fn expired(e: &Entry, now: Instant, s: SessionSettings) -> bool {
+    now.duration_since(e.last_seen) >= s.idle || now.duration_since(e.created) >= s.absolute
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_lock_a_user_out_and_links_work_once() {
+        let s = Sessions::new(SessionSettings::default());
+        for _ in 0..4 {
+            assert!(s.failed("ann").is_none());
+        }
+        assert_eq!(s.failed("ann"), Some(Duration::from_secs(60)));
+        assert!(s.locked("ann").is_some());
+        assert_eq!(s.failed("ann"), Some(Duration::from_secs(120)));
+        assert!(s.locked("bo").is_none());
+        s.succeeded("ann");
+        assert!(s.locked("ann").is_none());
+
+        let link = s.issue_link("ann", Duration::from_secs(60)).unwrap();
+        assert_eq!(s.redeem_link(&link).as_deref(), Some("ann"));
+        assert_eq!(s.redeem_link(&link), None);
+
+        let opened = s.open("ann").unwrap();
+        assert_eq!(s.lookup(&opened.token).unwrap().csrf, opened.csrf);
+        s.close(&opened.token);
+        assert!(s.lookup(&opened.token).is_none());
+    }
+
+    #[test]
+    fn guessing_many_user_names_keeps_the_failure_table_bounded() {
+        let s = Sessions::new(SessionSettings::default());
+        for _ in 0..5 {
+            s.failed("locked");
+        }
+        for i in 0..MAX_FAILURE_ENTRIES {
+            s.failed(&format!("guess{i}"));
+        }
+        assert!(s.tables().failures.len() <= MAX_FAILURE_ENTRIES);
+        assert!(s.locked("locked").is_some(), "a locked name stays locked");
+    }
+
+    #[test]
+    fn an_idle_session_ends() {
+        let s = Sessions::new(SessionSettings {
+            idle: Duration::ZERO,
+            ..SessionSettings::default()
+        });
+        let opened = s.open("ann").unwrap();
+        assert!(s.lookup(&opened.token).is_none());
+    }
+}

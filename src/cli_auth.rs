@@ -1,0 +1,338 @@
+//! `rapport keys create|list|revoke|rotate` and `rapport users
+//! add|passwd|disable|list`, the server's local CLI token, and the
+//! credential every CLI call to a running server sends.
+//!
+//! While a server holds the store's lock, `keys` goes through its `/v1/keys`
+//! with the local token it wrote into `data_dir/server.token` (readable by
+//! its owner only), or with `RAPPORT_KEY`; with no server it opens the
+//! store. It must never print a secret except the one new key or link it
+//! was asked for, and never take a password from the command line (stdin
+//! only, so it stays out of shell history and `ps`).
+
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use rapport::auth::{Roles, keys, parse_expiry, secrets, users};
+use rapport::config::Config;
+use rapport::store::{Store, StoreError};
+
+/// Where a server writes its local CLI token.
+const LOCAL_TOKEN_FILE: &str = "server.token";
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// viewer, staff, analyst, steward, admin or a role of rapport.toml.
+        #[arg(long)]
+        role: String,
+        /// Lifetime such as 90d or 12h (default: no expiry).
+        #[arg(long)]
+        expires: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id.
+    Revoke { id: String },
+    /// Revoke a key and print a new one with the same name, role and lifetime.
+    Rotate {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Add a staff user; the password is read from stdin (one line).
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Set a user's password, read from stdin (one line).
+    Passwd { name: String },
+    /// Stop a user from signing in.
+    Disable { name: String },
+    /// Let a disabled user sign in again.
+    Enable { name: String },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The key a CLI sends to a running server: `RAPPORT_KEY`, else the
+/// server's local token.
+pub fn client_key(config: &Config) -> Option<String> {
+    if let Ok(key) = std::env::var("RAPPORT_KEY")
+        && !key.trim().is_empty()
+    {
+        return Some(key.trim().to_string());
+    }
+    std::fs::read_to_string(config.data_dir.join(LOCAL_TOKEN_FILE))
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// An HTTP client that sends [`client_key`] with every request.
+pub fn client_builder(config: &Config) -> Result<reqwest::ClientBuilder> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = client_key(config) {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+            .context("RAPPORT_KEY holds characters a header cannot carry")?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    Ok(reqwest::Client::builder().default_headers(headers))
+}
+
+/// A fresh local token for this server run, written for the owner only.
+pub fn write_local_token(data_dir: &Path) -> Result<String> {
+    let token = secrets::token()?;
+    let path = data_dir.join(LOCAL_TOKEN_FILE);
+    let part = data_dir.join(".server.token.part");
+    let _ = std::fs::remove_file(&part);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&part)
+        .with_context(|| format!("writing {}", part.display()))?;
+    std::io::Write::write_all(&mut file, token.as_bytes())?;
+    drop(file);
+    std::fs::rename(&part, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(token)
+}
+
+enum Place {
+    Store(Store),
+    Server(String),
+}
+
+fn place(config: &Config) -> Result<Place> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    match Store::open(&config.store_path()) {
+        Ok(store) => Ok(Place::Store(store)),
+        Err(StoreError::Locked { .. }) => {
+            Ok(Place::Server(crate::cli_export::server_base(config)?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn roles(config: &Config) -> Result<Roles> {
+    config.auth.roles().map_err(anyhow::Error::msg)
+}
+
+/// Sends a request to the server and returns its JSON, or its error.
+fn call(
+    config: &Config,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> Result<Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = client_builder(config)?.build()?;
+        let mut request = client.request(method, &url);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("asking the server at {url}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if !status.is_success() {
+            let message = answer["error"]["message"].as_str().unwrap_or("no message");
+            bail!("the server answered {status}: {message}");
+        }
+        Ok(answer)
+    })
+}
+
+fn print_new_key(answer: &Value, json: bool) {
+    if json {
+        println!("{answer}");
+        return;
+    }
+    println!(
+        "key {} ({}, role {}){}",
+        answer["id"].as_str().unwrap_or_default(),
+        answer["name"].as_str().unwrap_or_default(),
+        answer["role"].as_str().unwrap_or_default(),
+        answer["expires"]
+            .as_str()
+            .map(|e| format!(", expires {e}"))
+            .unwrap_or_default()
+    );
+    println!("{}", answer["secret"].as_str().unwrap_or_default());
+    eprintln!("this secret is shown once: keep it; send it as `Authorization: Bearer <key>`");
+}
+
+pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
+    let config = Config::load(config)?;
+    let place = place(&config)?;
+    match command {
+        KeysCommand::Create {
+            name,
+            role,
+            expires,
+            json,
+        } => {
+            let answer = match &place {
+                Place::Store(store) => {
+                    let lifetime = expires.as_deref().map(parse_expiry).transpose()?;
+                    json!(keys::create(
+                        store,
+                        &roles(&config)?,
+                        &name,
+                        &role,
+                        lifetime
+                    )?)
+                }
+                Place::Server(base) => call(
+                    &config,
+                    reqwest::Method::POST,
+                    format!("{base}/v1/keys"),
+                    Some(json!({ "name": name, "role": role, "expires": expires })),
+                )?,
+            };
+            print_new_key(&answer, json);
+        }
+        KeysCommand::List { json } => {
+            let list = match &place {
+                Place::Store(store) => json!(keys::list(store)?),
+                Place::Server(base) => call(
+                    &config,
+                    reqwest::Method::GET,
+                    format!("{base}/v1/keys"),
+                    None,
+                )?["keys"]
+                    .take(),
+            };
+            if json {
+                println!("{list}");
+            } else {
+                for k in list.as_array().into_iter().flatten() {
+                    let state = if !k["revoked"].is_null() {
+                        "revoked".to_string()
+                    } else {
+                        k["expires"]
+                            .as_str()
+                            .map_or("active".into(), |e| format!("expires {e}"))
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        k["id"].as_str().unwrap_or_default(),
+                        k["name"].as_str().unwrap_or_default(),
+                        k["role"].as_str().unwrap_or_default(),
+                        state
+                    );
+                }
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            match &place {
+                Place::Store(store) => {
+                    keys::revoke(store, &id)?;
+                }
+                Place::Server(base) => {
+                    call(
+                        &config,
+                        reqwest::Method::DELETE,
+                        format!("{base}/v1/keys/{id}"),
+                        None,
+                    )?;
+                }
+            }
+            println!("key {id} revoked");
+        }
+        KeysCommand::Rotate { id, json } => {
+            let answer = match &place {
+                Place::Store(store) => json!(keys::rotate(store, &roles(&config)?, &id)?),
+                Place::Server(base) => call(
+                    &config,
+                    reqwest::Method::POST,
+                    format!("{base}/v1/keys/{id}/rotate"),
+                    None,
+                )?,
+            };
+            print_new_key(&answer, json);
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String> {
+    eprintln!("password (one line on stdin):");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub fn users(config: Option<&Path>, command: UsersCommand) -> Result<()> {
+    let config = Config::load(config)?;
+    let Place::Store(store) = place(&config)? else {
+        bail!(
+            "a server holds the data directory: stop it to change users (keys can be managed while it runs)"
+        );
+    };
+    match command {
+        UsersCommand::Add { name, role } => {
+            let password = read_password()?;
+            let user = users::add(&store, &roles(&config)?, &name, &role, Some(&password))?;
+            println!("user {} added (role {})", user.name, user.role);
+        }
+        UsersCommand::Passwd { name } => {
+            let password = read_password()?;
+            users::set_password(&store, &name, &password)?;
+            println!("password of {name} changed");
+        }
+        UsersCommand::Disable { name } => {
+            users::set_disabled(&store, &name, true)?;
+            println!("user {name} disabled");
+        }
+        UsersCommand::Enable { name } => {
+            users::set_disabled(&store, &name, false)?;
+            println!("user {name} enabled");
+        }
+        UsersCommand::List { json } => {
+            let list = users::list(&store)?;
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else {
+                for u in list {
+                    println!(
+                        "{}\t{}\t{}",
+                        u.name,
+                        u.role,
+                        if u.disabled { "disabled" } else { "active" }
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

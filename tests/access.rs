@@ -1,0 +1,433 @@
+//! Access control over real HTTP, on real servers over a copy of examples/:
+//! the authorization matrix generated from openapi.json (every documented
+//! operation × no credential, a wrong, revoked or expired key, and a key of
+//! each role → 401, 403 or an answer from the handler), web sign-in with
+//! its cookie flags, CSRF refusals and lock-out, keys over the CLI while a
+//! server runs, secrets kept out of /metrics, and the refusal to listen
+//! beyond loopback before any identity exists.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::{Server, Workspace, client_with};
+use serde_json::{Value, json};
+
+/// The default roles, as README documents them (each adds to the one before).
+const ROLES: &[(&str, &[&str])] = &[
+    ("viewer", &["search", "customers.read"]),
+    ("staff", &["notes.write"]),
+    ("analyst", &["export", "aggregate", "attributes.write"]),
+    ("steward", &["merge", "erasure", "quality"]),
+    (
+        "admin",
+        &[
+            "keys",
+            "users",
+            "reindex",
+            "snapshots",
+            "restore",
+            "audit",
+            "operate",
+        ],
+    ),
+];
+
+fn permissions_of(role: &str) -> BTreeSet<&'static str> {
+    let mut out = BTreeSet::new();
+    for (name, added) in ROLES {
+        out.extend(added.iter().copied());
+        if *name == role {
+            return out;
+        }
+    }
+    panic!("unknown role {role}");
+}
+
+/// Bodies that would start real work with `{}` (as in tests/openapi.rs).
+fn body_for(method: &str, path: &str) -> Option<&'static str> {
+    match (method, path) {
+        ("POST", "/v1/reindex") => Some(r#"{"from": "nowhere"}"#),
+        ("POST", "/v1/snapshots") => Some(r#"{"name": "../nonexistent"}"#),
+        ("POST" | "PUT" | "PATCH", _) => Some("{}"),
+        _ => None,
+    }
+}
+
+fn call(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    method: &str,
+    path: &str,
+) -> reqwest::blocking::Response {
+    let url = format!("{base}{}", path.replace("{id}", "nonexistent-id"));
+    let mut request = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+    if let Some(body) = body_for(method, path) {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    }
+    request
+        .send()
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+fn operations(doc: &Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(permission) = op["x-permission"].as_str() {
+                out.push((method.to_uppercase(), path.clone(), permission.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_answers_each_credential_as_its_permission_says() {
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("src/api/openapi.json")).unwrap(),
+    )
+    .unwrap();
+    let ops = operations(&doc);
+    assert!(ops.len() > 30, "{} operations", ops.len());
+
+    let ws = Workspace::with_examples();
+    ws.ingest();
+    let expiring_made = Instant::now();
+    let expired = ws.create_key("soon", "admin", &["--expires", "1s"]);
+    let revoked = ws.create_key("gone", "admin", &[]);
+    let revoked_id = revoked[4..16].to_string();
+    let out = ws.run(&["keys", "revoke", &revoked_id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let role_keys: Vec<(&str, String)> = ROLES
+        .iter()
+        .map(|(role, _)| (*role, ws.create_key(role, role, &[])))
+        .collect();
+    let mut wrong = role_keys[0].1.clone();
+    wrong.replace_range(20..28, "00000000");
+    // The server logs everything it can (debug) into a file read at the end.
+    let log_path = ws.path().join("server.log");
+    let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
+    command.env("RAPPORT_LOG", "debug");
+    let admin = ws.create_key("tests", "admin", &[]);
+    let mut server =
+        Server::start_with_stderr(command, std::fs::File::create(&log_path).unwrap().into());
+    server.set_key(&admin);
+    while expiring_made.elapsed() < Duration::from_millis(1200) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let refused: [(&str, reqwest::blocking::Client); 4] = [
+        ("no credential", client_with(None)),
+        ("a wrong key", client_with(Some(&wrong))),
+        ("a revoked key", client_with(Some(&revoked))),
+        ("an expired key", client_with(Some(&expired))),
+    ];
+    let mut checked = 0;
+    for (method, path, permission) in &ops {
+        for (what, client) in &refused {
+            let response = call(client, &server.base, method, path);
+            let status = response.status().as_u16();
+            if permission == "open" {
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {path} is open, yet {what} got {status}"
+                );
+                continue;
+            }
+            assert_eq!(status, 401, "{method} {path} with {what}");
+            let challenge = response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                challenge.starts_with("Bearer"),
+                "{method} {path}: {challenge}"
+            );
+            let body: Value = response.json().unwrap_or(Value::Null);
+            assert_eq!(
+                body["error"]["code"], "unauthorized",
+                "{method} {path}: {body}"
+            );
+            checked += 1;
+        }
+        for (role, key) in &role_keys {
+            let allowed = matches!(permission.as_str(), "open" | "signed-in")
+                || permissions_of(role).contains(permission.as_str());
+            let response = call(&client_with(Some(key)), &server.base, method, path);
+            let status = response.status().as_u16();
+            let body: Value = response.json().unwrap_or(Value::Null);
+            if allowed {
+                assert!(
+                    status != 401 && status != 403,
+                    "{method} {path} ({permission}) as {role}: {status} {body}"
+                );
+            } else {
+                assert_eq!(
+                    (status, body["error"]["code"].as_str()),
+                    (403, Some("forbidden")),
+                    "{method} {path} ({permission}) as {role}: {body}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked} calls");
+
+    // Aggregations need `aggregate` on top of `search`.
+    let staff = &role_keys[1].1;
+    let analyst = &role_keys[2].1;
+    let aggs =
+        "/v1/search?q=*&aggs=%7B%22k%22%3A%7B%22terms%22%3A%7B%22field%22%3A%22kind%22%7D%7D%7D";
+    let status = |key: &str| {
+        client_with(Some(key))
+            .get(format!("{}{aggs}", server.base))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status(staff), 403, "staff asking for aggregations");
+    assert_eq!(status(analyst), 200, "an analyst asking for aggregations");
+
+    // The secrets never show in /metrics.
+    let (status, _, metrics) = server.get_text("/metrics");
+    assert_eq!(status, 200);
+    for (_, key) in &role_keys {
+        assert!(!metrics.contains(&key[4..]), "a key's secret in /metrics");
+    }
+    assert!(!metrics.contains("rpk_"), "a key in /metrics");
+
+    // Nor in the server's log, even at debug level.
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/v1/search"), "the log holds the requests");
+    for key in role_keys
+        .iter()
+        .map(|(_, k)| k)
+        .chain([&wrong, &revoked, &expired, &admin])
+    {
+        assert!(
+            !log.contains(&key[17..]),
+            "a key's secret in the server log"
+        );
+    }
+    assert!(!log.contains("rpk_"), "a key in the server log");
+}
+
+/// `POST /v1/session` as a browser on `base` would send it.
+fn sign_in(base: &str, user: &str, password: &str) -> reqwest::blocking::Response {
+    client_with(None)
+        .post(format!("{base}/v1/session"))
+        .header("content-type", "application/json")
+        .header("origin", base)
+        .header("sec-fetch-site", "same-origin")
+        .body(json!({"user": user, "password": password}).to_string())
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn staff_sign_in_sets_a_strict_cookie_needs_csrf_for_writes_and_locks_out_guessing() {
+    let ws = Workspace::with_examples();
+    ws.add_user("ann", "staff", "ann's long password");
+    ws.add_user("bo", "viewer", "bo's long password");
+    let server = ws.serve();
+    let base = server.base.clone();
+    let host = base.trim_start_matches("http://").to_string();
+
+    // A wrong password: 401, and no cookie.
+    let response = sign_in(&base, "ann", "not the password");
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(response.headers().get("set-cookie").is_none());
+    // An unknown user reads the same.
+    let unknown: Value = sign_in(&base, "nobody", "whatever it is").json().unwrap();
+    assert_eq!(unknown["error"]["code"], "sign_in_failed");
+
+    // The right one: a cookie that scripts cannot read, never sent cross-site.
+    let response = sign_in(&base, "ann", "ann's long password");
+    assert_eq!(response.status().as_u16(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} missing: {cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "no TLS here, so not Secure: {cookie}"
+    );
+    let session: Value = response.json().unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    assert_eq!(session["actor"], "user:ann");
+    let token = cookie.split(';').next().unwrap().to_string();
+
+    let with_cookie = |method: reqwest::Method, path: &str| {
+        client_with(None)
+            .request(method, format!("{base}{path}"))
+            .header("cookie", &token)
+            .header("host", &host)
+    };
+    // Reads need only the cookie.
+    let read = with_cookie(reqwest::Method::GET, "/v1/search?q=acme")
+        .send()
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    let (_, acme) = server.get("/v1/search?q=Acme%20Robotics&filter.kind=organization");
+    let acme = acme["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let note = json!({"customer_id": acme, "text": "Cookie note: velvetorbit"}).to_string();
+    let post = |extra: &[(&str, &str)]| {
+        let mut request = with_cookie(reqwest::Method::POST, "/v1/notes")
+            .header("content-type", "application/json")
+            .body(note.clone());
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    // A write without the CSRF token, or from another site, is refused.
+    let (status, body) = post(&[]);
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("csrf_refused")),
+        "{body}"
+    );
+    let (status, body) = post(&[("x-csrf-token", &csrf), ("origin", "http://evil.example")]);
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("csrf_refused")),
+        "{body}"
+    );
+    let (status, body) = post(&[("x-csrf-token", &csrf), ("sec-fetch-site", "cross-site")]);
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (403, &json!("csrf_refused")),
+        "{body}"
+    );
+    let (status, body) = post(&[("x-csrf-token", "0".repeat(64).as_str())]);
+    assert_eq!(status, 403, "a wrong CSRF token: {body}");
+    // With it, from this site: written, by ann.
+    let (status, body) = post(&[
+        ("x-csrf-token", &csrf),
+        ("origin", &base),
+        ("sec-fetch-site", "same-origin"),
+    ]);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["author"], "user:ann");
+    // A sign-in posted from another site is refused too.
+    let cross = client_with(None)
+        .post(format!("{base}/v1/session"))
+        .header("content-type", "application/json")
+        .header("sec-fetch-site", "cross-site")
+        .body(json!({"user": "ann", "password": "ann's long password"}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(cross.status().as_u16(), 403);
+
+    // Sign-out ends the session.
+    let out = with_cookie(reqwest::Method::DELETE, "/v1/session")
+        .header("x-csrf-token", &csrf)
+        .send()
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 200);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = with_cookie(reqwest::Method::GET, "/v1/search?q=acme")
+        .send()
+        .unwrap();
+    assert_eq!(after.status().as_u16(), 401);
+
+    // Guessing: after 5 failures the user name is locked, even for the
+    // right password, with Retry-After; another user is not affected.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(sign_in(&base, "bo", "a wrong guess!").status().as_u16());
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 429]);
+    let locked = sign_in(&base, "bo", "bo's long password");
+    assert_eq!(locked.status().as_u16(), 429);
+    assert!(locked.headers().get("retry-after").is_some());
+    assert_eq!(
+        sign_in(&base, "ann", "ann's long password")
+            .status()
+            .as_u16(),
+        200
+    );
+}
+
+#[test]
+fn keys_are_managed_through_a_running_server_and_serve_stays_on_loopback_without_identities() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    // The CLI talks to the server (it holds the store) with its local token.
+    let out = ws.run(&[
+        "keys", "create", "--name", "dash", "--role", "viewer", "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("rpk_"));
+    let viewer = client_with(Some(&secret));
+    let ok = viewer
+        .get(format!("{}/v1/search?q=acme", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let listed = ws.run(&["keys", "list", "--json"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(
+        listed.contains("dash") && !listed.contains(&secret[4..]),
+        "{listed}"
+    );
+    let id = created["id"].as_str().unwrap();
+    let out = ws.run(&["keys", "rotate", id, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gone = viewer
+        .get(format!("{}/v1/search?q=acme", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 401, "the old secret stops working");
+    let new = client_with(rotated["secret"].as_str());
+    let ok = new
+        .get(format!("{}/v1/search?q=acme", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    drop(server);
+
+    // No identity yet: not on a non-loopback address.
+    let fresh = Workspace::new();
+    fresh.write_config(&[]);
+    let out = fresh.run(&["serve", "--listen", "0.0.0.0:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback"), "{err}");
+}
