@@ -59,13 +59,11 @@ fn kill_9_while_writing_notes_loses_nothing_acknowledged_and_restarts_clean() {
         check(&server, &snapshot, round);
         let customer_id = customer(&server);
         let base = server.base.clone();
+        // The writer is the server's own client: it sends the admin key.
+        let client = server.client();
         let writer = {
             let acknowledged = acknowledged.clone();
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .unwrap();
                 // Bounded: stops at the first failure (the kill) or 400 notes.
                 for n in 0..400 {
                     let word = format!("crashword{round}x{n}");

@@ -119,11 +119,19 @@ fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
     let server = ws.serve();
 
     // Two requests whose bodies are still coming hold both in-flight slots.
+    // They carry the server's key, so that they pass authentication and
+    // wait for their bodies in the handler.
+    let key = server.key.clone().unwrap_or_default();
     let mut slow = Vec::new();
     for _ in 0..2 {
         let mut stream = connect(&server);
         stream
-            .write_all(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"q\":")
+            .write_all(
+                format!(
+                    "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"q\":"
+                )
+                .as_bytes(),
+            )
             .unwrap();
         slow.push(stream);
     }
