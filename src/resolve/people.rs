@@ -130,7 +130,7 @@ impl PersonModel {
 
     fn exact_name_bits(&self, key: &str) -> f64 {
         let n = f64::from(self.names.get(key).copied().unwrap_or(1).max(1));
-        (9.0 - n.log2()).clamp(3.0, 8.0)
+        (9.0 - n.log2()).clamp(5.0, 8.0)
     }
 }
 
