@@ -114,8 +114,10 @@ fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
     let ws = Workspace::new();
     ws.write_config_with(
         &[],
-        "[server]\nheader_timeout_secs = 30\nbody_timeout_secs = 30\nmax_connections = 3\nmax_in_flight = 2\n",
+        "[server]\nheader_timeout_secs = 30\nbody_timeout_secs = 30\nmax_connections = 5\nmax_in_flight = 2\n",
     );
+    // max_connections leaves room for the two slow clients, the probe, and
+    // the idle keep-alive connection the harness's own client may hold.
     let server = ws.serve();
 
     // Two requests whose bodies are still coming hold both in-flight slots.
@@ -133,6 +135,19 @@ fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
                 .as_bytes(),
             )
             .unwrap();
+        // Give the server time to take the request in (its headers parsed,
+        // its handler waiting for the body): nothing may come back.
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut early = [0u8; 400];
+        let n = std::io::Read::read(&mut stream, &mut early).unwrap_or(0);
+        assert_eq!(
+            n,
+            0,
+            "a slow request was answered early: {}",
+            String::from_utf8_lossy(&early[..n])
+        );
         slow.push(stream);
     }
     // A third connection is served, but its request is over the limit
