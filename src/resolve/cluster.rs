@@ -182,15 +182,8 @@ mod tests {
         e
     }
 
-    const T: Thresholds = Thresholds {
-        link: 7.0,
-        review: 3.0,
-        sure: 12.0,
-        margin: 3.0,
-        floor: 0.0,
-        mean: 2.0,
-        disagreement: -3.0,
-    };
+    /// The organisation model's: link 7, review 3, sure 12, margin 3.
+    const T: Thresholds = crate::resolve::organisations::THRESHOLDS;
 
     #[test]
     fn a_bridge_does_not_chain_records_that_disagree() {
