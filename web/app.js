@@ -175,7 +175,9 @@ async function start() {
       signedIn(await api("/v1/session"));
     }
   } catch (e) {
-    if ($("#signin-view").hidden) showSignIn(e.message);
+    // A link's refusal is always said, even over a form already shown
+    // (a used link opened in a tab that had signed out).
+    if (link || $("#signin-view").hidden) showSignIn(e.message);
     return;
   }
   route();
