@@ -112,7 +112,9 @@ async function api(path, options) {
   }
   if (response.status === 401) {
     const msg = (body && body.error && body.error.message) || "Sign in to continue.";
-    showSignIn(msg);
+    // A late answer to a request sent before signing out must not replace
+    // what the form already says.
+    if ($("#signin-view").hidden) showSignIn(msg);
     throw new ApiError(msg);
   }
   if (!response.ok) {
