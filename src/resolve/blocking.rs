@@ -53,6 +53,11 @@ pub fn shares<T: PartialEq>(a: &[T], b: &[T]) -> Option<bool> {
     }
 }
 
+/// Whether two optional values are equal; `None` when either is missing.
+pub fn same<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> Option<bool> {
+    Some(a.as_ref()? == b.as_ref()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

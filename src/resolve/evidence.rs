@@ -36,6 +36,22 @@ impl Evidence {
         });
     }
 
+    /// Adds one feature's agreement (`Some(true)`), disagreement
+    /// (`Some(false)`) or nothing when either side lacks it (`None`).
+    pub fn agreement(
+        &mut self,
+        feature: &str,
+        agrees: Option<bool>,
+        agree: (&str, f64),
+        disagree: (&str, f64),
+    ) {
+        match agrees {
+            Some(true) => self.add(feature, agree.0, agree.1),
+            Some(false) => self.add(feature, disagree.0, disagree.1),
+            None => {}
+        }
+    }
+
     /// `name exact +6.0, email domain shared +9.0 = 15.0`.
     pub fn describe(&self) -> String {
         let parts: Vec<String> = self

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::blocking::{Blocks, shares};
+use super::blocking::{Blocks, same, shares};
 use super::cluster::Thresholds;
 use super::compare::{WordStats, has_cjk, reading_of, soft_tfidf, words};
 use super::evidence::Evidence;
@@ -132,10 +132,6 @@ impl OrgProfile {
     }
 }
 
-fn same<T: PartialEq>(a: &Option<T>, b: &Option<T>) -> Option<bool> {
-    Some(a.as_ref()? == b.as_ref()?)
-}
-
 /// What the model knows of the whole book: how rare each word of a name
 /// is, and how many different owners (web or email domains) each name key
 /// is seen with — a name that two companies bear identifies neither.
@@ -235,16 +231,18 @@ fn name_weight(a: &OrgProfile, b: &OrgProfile, model: &OrgModel, e: &mut Evidenc
 pub fn score(a: &OrgProfile, b: &OrgProfile, model: &OrgModel) -> Evidence {
     let mut e = Evidence::default();
     name_weight(a, b, model, &mut e);
-    match shares(&a.domains, &b.domains) {
-        Some(true) => e.add("domain", "shared", 9.0),
-        Some(false) => e.add("domain", "different", -7.0),
-        None => {}
-    }
-    match shares(&a.phones, &b.phones) {
-        Some(true) => e.add("phone", "shared", 6.0),
-        Some(false) => e.add("phone", "different", -3.0),
-        None => {}
-    }
+    e.agreement(
+        "domain",
+        shares(&a.domains, &b.domains),
+        ("shared", 9.0),
+        ("different", -7.0),
+    );
+    e.agreement(
+        "phone",
+        shares(&a.phones, &b.phones),
+        ("shared", 6.0),
+        ("different", -3.0),
+    );
     for (scheme, value) in &a.identifiers {
         for (other_scheme, other) in &b.identifiers {
             if scheme == other_scheme {
@@ -257,24 +255,27 @@ pub fn score(a: &OrgProfile, b: &OrgProfile, model: &OrgModel) -> Evidence {
             }
         }
     }
-    match same(&a.postcode, &b.postcode) {
-        Some(true) => e.add("postcode", "same", 2.0),
-        Some(false) => e.add("postcode", "different", -3.0),
-        None => {}
-    }
-    match same(&a.city, &b.city) {
-        Some(true) => e.add("city", "same", 1.0),
-        Some(false) => e.add("city", "different", -3.0),
-        None => {}
-    }
+    e.agreement(
+        "postcode",
+        same(&a.postcode, &b.postcode),
+        ("same", 2.0),
+        ("different", -3.0),
+    );
+    e.agreement(
+        "city",
+        same(&a.city, &b.city),
+        ("same", 1.0),
+        ("different", -3.0),
+    );
     if same(&a.country, &b.country) == Some(false) {
         e.add("country", "different", -4.0);
     }
-    match shares(&a.legal_forms, &b.legal_forms) {
-        Some(true) => e.add("legal form", "same", 1.0),
-        Some(false) => e.add("legal form", "different", -5.0),
-        None => {}
-    }
+    e.agreement(
+        "legal form",
+        shares(&a.legal_forms, &b.legal_forms),
+        ("same", 1.0),
+        ("different", -5.0),
+    );
     // A source rarely holds one company twice: two of its records that
     // look alike are more often two companies.
     if a.source == b.source {

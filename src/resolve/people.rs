@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::blocking::{Blocks, shares};
+use super::blocking::{Blocks, same, shares};
 use super::cluster::Thresholds;
 use super::compare::{has_cjk, reading_keys, same_parts, words};
 use super::evidence::Evidence;
@@ -234,11 +234,12 @@ fn dates_close(x: chrono::NaiveDate, y: chrono::NaiveDate) -> bool {
 pub fn score(a: &PersonProfile, b: &PersonProfile, model: &PersonModel) -> Evidence {
     let mut e = Evidence::default();
     name_weight(a, b, model, &mut e);
-    match shares(&a.emails, &b.emails) {
-        Some(true) => e.add("email", "shared", 12.0),
-        Some(false) => e.add("email", "different", -2.0),
-        None => {}
-    }
+    e.agreement(
+        "email",
+        shares(&a.emails, &b.emails),
+        ("shared", 12.0),
+        ("different", -2.0),
+    );
     match shares(&a.phones, &b.phones) {
         Some(true) => {
             let switchboard = a
@@ -292,20 +293,18 @@ pub fn score(a: &PersonProfile, b: &PersonProfile, model: &PersonModel) -> Evide
             e.add("street", "different", -1.0);
         }
     }
-    if let (Some(x), Some(y)) = (&a.postcode, &b.postcode) {
-        if x == y {
-            e.add("postcode", "same", 3.0);
-        } else {
-            e.add("postcode", "different", -2.0);
-        }
-    }
-    if let (Some(x), Some(y)) = (&a.city, &b.city) {
-        if x == y {
-            e.add("city", "same", 2.0);
-        } else {
-            e.add("city", "different", -1.0);
-        }
-    }
+    e.agreement(
+        "postcode",
+        same(&a.postcode, &b.postcode),
+        ("same", 3.0),
+        ("different", -2.0),
+    );
+    e.agreement(
+        "city",
+        same(&a.city, &b.city),
+        ("same", 2.0),
+        ("different", -1.0),
+    );
     e
 }
 
