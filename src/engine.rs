@@ -7,7 +7,13 @@
 //! It must never be bypassed: handlers and commands do not touch the store or
 //! the index directly.
 
+mod change_feed;
+mod customers;
+mod identities;
 mod jobs;
+mod offline;
+mod read_only;
+mod source_host;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,20 +24,30 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::connectors::manifest::{Manifest, ManifestError};
 use crate::index::japanese_dictionary::DictionaryError;
+use crate::index::search::QueryError;
 use crate::index::search::suggest::SuggestResponse;
 use crate::index::search::synonyms::{SynonymError, Synonyms};
-use crate::index::search::{AnalyzedToken, QueryError, SearchRequest, SearchResponse};
 use crate::index::{Analyzers, IndexError, JapaneseMode, LiveIndex, OpenState};
-use crate::ingest::{self, Progress, SourceReport};
 use crate::schema::{SchemaError, SchemaSpec};
-use crate::status::{self, ConnectorStatus, PullState, RunRecord};
+use crate::sources::ingest::{self, Progress, SourceReport};
+use crate::sources::status::{self, ConnectorStatus, PullState, RunRecord};
 use crate::store::{Store, StoreError};
 
 mod erasure;
 pub use erasure::{ErasureError, ErasureRequest};
 mod export;
 pub use export::{ExportError, ExportSummary, PreparedExport};
+pub use identities::Identities;
 pub use jobs::{ReindexRequest, StartJobError};
+pub use offline::{DataDir, Offline};
+pub use read_only::{analyze_text, search_read_only};
+
+// What callers of the engine name: requests and answers, job triggers and
+// the snapshot files a command moves or restores.
+pub use crate::index::search::hits::Hit;
+pub use crate::index::search::{AnalyzedToken, SearchRequest, SearchResponse};
+pub use crate::jobs::JobTrigger;
+pub use crate::snapshot::{default_name as default_snapshot_name, move_dir, restore};
 mod writeback;
 
 /// Set by tests to stop the process right after the store commits and before
@@ -53,6 +69,8 @@ pub enum EngineError {
     Dictionary(#[from] DictionaryError),
     #[error(transparent)]
     Synonyms(#[from] SynonymError),
+    #[error(transparent)]
+    Query(#[from] QueryError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -304,8 +322,8 @@ impl Rapport {
         Ok(changed)
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    pub fn identities(&self) -> Identities<'_> {
+        Identities::new(&self.store)
     }
 
     /// Runs one source (the caller holds `ingest_lock`) and persists its run.

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod connectors;
@@ -12,17 +13,15 @@ pub mod customers;
 pub mod engine;
 pub mod export;
 pub mod index;
-pub mod ingest;
 pub mod jobs;
 pub mod normalize;
 pub mod paths;
-pub mod pull;
 pub mod record;
 pub mod resolve;
 pub mod schema;
 pub mod snapshot;
-pub mod status;
+pub mod sources;
 pub mod store;
 pub mod test_hooks;
-pub mod watch;
+pub mod units;
 pub mod writeback;

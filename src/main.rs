@@ -4,13 +4,7 @@
 //! It must never hold logic the HTTP API would also need: that lives in the
 //! library's engine.
 
-mod cli_auth;
-mod cli_bench;
-mod cli_connectors;
-mod cli_customers;
-mod cli_export;
-mod cli_output;
-mod cli_reindex;
+mod cli;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,9 +14,8 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use rapport::config::Config;
+use rapport::engine::SearchRequest;
 use rapport::engine::{self, Rapport};
-use rapport::index::SearchIndex;
-use rapport::index::search::{self, SearchRequest};
 
 #[derive(Parser)]
 #[command(name = "rapport", version, about = "Customer knowledge index server")]
@@ -102,12 +95,12 @@ enum Command {
     /// Connector status, manifest checks and the list of built-in manifests.
     Connectors {
         #[command(subcommand)]
-        command: cli_connectors::ConnectorsCommand,
+        command: cli::connectors::ConnectorsCommand,
     },
     /// The single customer view: export customers with their records.
     Customers {
         #[command(subcommand)]
-        command: cli_customers::CustomersCommand,
+        command: cli::customers::CustomersCommand,
     },
     /// Suspected duplicates and data-quality issues by source and field.
     Quality {
@@ -116,27 +109,28 @@ enum Command {
     },
     /// Reindex (every source, one, or the index from the store) through the
     /// running server, or in this process when none runs.
-    Reindex(cli_reindex::ReindexArgs),
-    /// Benchmarks that print numbers.
+    Reindex(cli::reindex::ReindexArgs),
+    /// Benchmarks that print numbers (built with `--features bench`).
+    #[cfg(feature = "bench")]
     Bench {
         #[command(subcommand)]
-        command: cli_bench::BenchCommand,
+        command: cli::bench::BenchCommand,
     },
     /// Stream every match (or everything) as NDJSON or CSV.
-    Export(cli_export::ExportArgs),
+    Export(cli::export::ExportArgs),
     /// Write a consistent snapshot of store and index into DIR.
-    Snapshot(cli_export::SnapshotArgs),
+    Snapshot(cli::export::SnapshotArgs),
     /// Bring a data directory back from a snapshot.
-    Restore(cli_export::RestoreArgs),
+    Restore(cli::export::RestoreArgs),
     /// API keys: create (the secret is printed once), list, revoke, rotate.
     Keys {
         #[command(subcommand)]
-        command: cli_auth::KeysCommand,
+        command: cli::auth::KeysCommand,
     },
     /// Staff users who sign in to the web page.
     Users {
         #[command(subcommand)]
-        command: cli_auth::UsersCommand,
+        command: cli::auth::UsersCommand,
     },
     /// Ingest the bundled examples into a fresh data directory and serve them.
     Demo {
@@ -156,17 +150,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(
-        cli.command,
+    let quiet = match cli.command {
         Command::Search { .. }
-            | Command::Analyze { .. }
-            | Command::Connectors { .. }
-            | Command::Bench { .. }
-            | Command::Export(_)
-            | Command::Reindex(..)
-            | Command::Keys { .. }
-            | Command::Users { .. }
-    );
+        | Command::Analyze { .. }
+        | Command::Connectors { .. }
+        | Command::Export(_)
+        | Command::Reindex(..)
+        | Command::Keys { .. }
+        | Command::Users { .. } => true,
+        #[cfg(feature = "bench")]
+        Command::Bench { .. } => true,
+        _ => false,
+    };
     init_logging(if quiet { "warn" } else { "info" });
     match run(cli) {
         Ok(code) => code,
@@ -193,11 +188,11 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Ingest { json } => {
             let config = Config::load(cli.config.as_deref())?;
             let app = Rapport::open(config).context("opening the data directory")?;
-            let report = cli_output::ingest_with_progress(&app)?;
+            let report = cli::output::ingest_with_progress(&app)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                cli_output::print_ingest_summary(&report);
+                cli::output::print_ingest_summary(&report);
             }
             Ok(if report.any_source_failed() {
                 std::process::ExitCode::from(1)
@@ -278,12 +273,6 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             json,
         } => {
             let config = Config::load(cli.config.as_deref())?;
-            let mut index = SearchIndex::open_read_only(
-                &config.index_dir(),
-                engine::load_schema(&config)?,
-                engine::load_analyzers(&config)?,
-            )?;
-            index.set_synonyms(engine::load_synonyms(&config)?);
             let mut params = vec![
                 ("q".to_string(), query),
                 ("limit".to_string(), limit.to_string()),
@@ -310,22 +299,17 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
             let request =
                 SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-            let response = index.search(&request)?;
+            let response = engine::search_read_only(&config, &request)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&response)?);
             } else {
-                cli_output::print_hits(&response);
+                cli::output::print_hits(&response);
             }
             Ok(ok)
         }
         Command::Analyze { field, text, json } => {
             let config = Config::load(cli.config.as_deref())?;
-            let tokens = search::analyze(
-                &engine::load_schema(&config)?,
-                &engine::load_analyzers(&config)?,
-                &field,
-                &text,
-            )?;
+            let tokens = engine::analyze_text(&config, &field, &text)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
             } else {
@@ -335,22 +319,23 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
             Ok(ok)
         }
-        Command::Connectors { command } => cli_connectors::run(cli.config.as_deref(), command),
+        Command::Connectors { command } => cli::connectors::run(cli.config.as_deref(), command),
         Command::Customers { command } => {
-            cli_customers::run(cli.config.as_deref(), command)?;
+            cli::customers::run(cli.config.as_deref(), command)?;
             Ok(ok)
         }
         Command::Quality { json } => {
-            cli_customers::quality(cli.config.as_deref(), json)?;
+            cli::customers::quality(cli.config.as_deref(), json)?;
             Ok(ok)
         }
-        Command::Bench { command } => cli_bench::run(cli.config.as_deref(), command),
-        Command::Export(args) => cli_export::export(cli.config.as_deref(), args).map(|_| ok),
-        Command::Snapshot(args) => cli_export::snapshot(cli.config.as_deref(), args).map(|_| ok),
-        Command::Restore(args) => cli_export::restore(cli.config.as_deref(), args).map(|_| ok),
-        Command::Reindex(args) => cli_reindex::run(cli.config.as_deref(), args),
-        Command::Keys { command } => cli_auth::keys(cli.config.as_deref(), command).map(|_| ok),
-        Command::Users { command } => cli_auth::users(cli.config.as_deref(), command).map(|_| ok),
+        #[cfg(feature = "bench")]
+        Command::Bench { command } => cli::bench::run(cli.config.as_deref(), command),
+        Command::Export(args) => cli::export::export(cli.config.as_deref(), args).map(|_| ok),
+        Command::Snapshot(args) => cli::export::snapshot(cli.config.as_deref(), args).map(|_| ok),
+        Command::Restore(args) => cli::export::restore(cli.config.as_deref(), args).map(|_| ok),
+        Command::Reindex(args) => cli::reindex::run(cli.config.as_deref(), args),
+        Command::Keys { command } => cli::auth::keys(cli.config.as_deref(), command).map(|_| ok),
+        Command::Users { command } => cli::auth::users(cli.config.as_deref(), command).map(|_| ok),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;
             let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join("rapport-demo"));
@@ -405,11 +390,11 @@ fn serve(config: Config) -> Result<()> {
             let report = app
                 .ingest(&|_| {})
                 .context("ingesting the configured sources")?;
-            cli_output::log_ingest_summary(&report);
+            cli::output::log_ingest_summary(&report);
             Ok(Arc::new(app))
         })
         .await??;
-        let first_start = !app.store().has_identities()?;
+        let first_start = !app.identities().any()?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -419,13 +404,13 @@ fn serve(config: Config) -> Result<()> {
                 "refusing to listen on {address}, which is not a loopback address, before any user or API key exists: add one (`rapport users add NAME --role admin`, `rapport keys create --name NAME --role admin`) or listen on 127.0.0.1"
             );
         }
-        let local_token = cli_auth::write_local_token(&app.config().data_dir)?;
+        let local_token = cli::auth::write_local_token(&app.config().data_dir)?;
         let auth = rapport::api::auth::AuthState::new(app.clone())
             .map_err(anyhow::Error::msg)?
             .with_local_token(&local_token);
         if first_start {
             let roles = app.config().auth.roles().map_err(anyhow::Error::msg)?;
-            rapport::auth::users::add(app.store(), &roles, "admin", "admin", None)?;
+            app.identities().add_user(&roles, "admin", "admin", None)?;
             let link = auth
                 .sessions
                 .issue_link("admin", std::time::Duration::from_secs(15 * 60))?;
@@ -438,9 +423,9 @@ fn serve(config: Config) -> Result<()> {
                 app.config().data_dir.display()
             );
         }
-        cli_export::note_server_address(&app.config().data_dir, address);
+        cli::export::note_server_address(&app.config().data_dir, address);
         let _background =
-            rapport::watch::start(app.clone()).context("starting watches and pulls")?;
+            rapport::sources::watch::start(app.clone()).context("starting watches and pulls")?;
         rapport::api::serve(app, Arc::new(auth), listener).await?;
         Ok(())
     })

@@ -315,3 +315,17 @@ impl Record {
 pub fn record_id(source: &str, external_id: &str) -> String {
     format!("{source}:{external_id}")
 }
+
+/// One entry of the store's change log, as the index reads it: the record as
+/// it is now, or `None` if it was deleted.
+#[derive(Debug)]
+pub struct Change {
+    pub seq: u64,
+    pub id: String,
+    pub record: Option<Record>,
+}
+
+/// The reserved source name of notes written through the API.
+pub const NOTES_SOURCE: &str = "rapport";
+/// The link relation a note uses to name its customer's record.
+pub const NOTE_LINK: &str = "record";

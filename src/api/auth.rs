@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 use crate::auth::sessions::{SessionSettings, Sessions};
-use crate::auth::{Identity, Permission, Roles, Via, keys, secrets, users};
+use crate::auth::{Identity, Permission, Roles, Via, secrets, users};
 use crate::engine::Rapport;
 
 /// The cookie a web session travels in.
@@ -127,8 +127,10 @@ impl AuthState {
             {
                 return Ok((self.local_identity(), None));
             }
-            let store = self.app.store();
-            return keys::authenticate(store, &self.roles, presented)
+            return self
+                .app
+                .identities()
+                .authenticate_key(&self.roles, presented)
                 .map(|identity| (identity, None))
                 .map_err(|refusal| unauthorized(&refusal.to_string()));
         }
@@ -143,7 +145,7 @@ impl AuthState {
             .ok_or_else(|| unauthorized("the session has ended: sign in again"))?;
         let user = self
             .app
-            .store()
+            .identities()
             .user(&session.user)
             .map_err(ApiError::internal)?;
         let identity = user

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
-use crate::customers::{self, CustomerError, TimelineQuery};
+use crate::customers::{CustomerError, TimelineQuery};
 use crate::engine::Rapport;
 
 type App = Arc<Rapport>;
@@ -55,7 +55,7 @@ fn body<T>(b: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, ApiEr
 }
 
 async fn customer(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let view = tokio::task::spawn_blocking(move || customers::customer(app.store(), &id)).await??;
+    let view = tokio::task::spawn_blocking(move || app.customer(&id)).await??;
     Ok(Json(json!(view)))
 }
 
@@ -108,13 +108,12 @@ async fn timeline(
             }
         }
     }
-    let page =
-        tokio::task::spawn_blocking(move || customers::timeline(app.store(), &id, &q)).await??;
+    let page = tokio::task::spawn_blocking(move || app.timeline(&id, &q)).await??;
     Ok(Json(json!(page)))
 }
 
 async fn quality(State(app): State<App>) -> Result<Json<Value>, ApiError> {
-    let report = tokio::task::spawn_blocking(move || customers::quality(app.store())).await??;
+    let report = tokio::task::spawn_blocking(move || app.quality()).await??;
     Ok(Json(json!(report)))
 }
 
@@ -139,7 +138,7 @@ async fn apply(
     let view = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         change(&app)?;
         app.resolve()?;
-        Ok(customers::customer(app.store(), &show)?)
+        Ok(app.customer(&show)?)
     })
     .await??;
     Ok(Json(json!(view)))
@@ -149,25 +148,25 @@ async fn apply(
 async fn on_ids(
     app: App,
     b: Result<Json<Ids>, JsonRejection>,
-    change: fn(&crate::store::Store, &[String]) -> Result<(), CustomerError>,
+    change: fn(&Rapport, &[String]) -> Result<(), CustomerError>,
 ) -> Result<Json<Value>, ApiError> {
     let ids = body(b, r#"{"ids": ["org_…", "org_…"]}"#)?.ids;
     let first = ids.first().cloned().unwrap_or_default();
-    apply(app, first, move |app| change(app.store(), &ids)).await
+    apply(app, first, move |app| change(app, &ids)).await
 }
 
 async fn merge(
     State(app): State<App>,
     b: Result<Json<Ids>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    on_ids(app, b, customers::merge).await
+    on_ids(app, b, Rapport::merge_customers).await
 }
 
 async fn never_merge(
     State(app): State<App>,
     b: Result<Json<Ids>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    on_ids(app, b, customers::never_merge).await
+    on_ids(app, b, Rapport::never_merge_customers).await
 }
 
 async fn split(
@@ -177,8 +176,5 @@ async fn split(
 ) -> Result<Json<Value>, ApiError> {
     let records = body(b, r#"{"records": ["source:external_id", …]}"#)?.records;
     let show = id.clone();
-    apply(app, show, move |app| {
-        customers::split(app.store(), &id, &records)
-    })
-    .await
+    apply(app, show, move |app| app.split_customer(&id, &records)).await
 }

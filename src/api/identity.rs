@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use super::auth::{AuthState, SESSION_COOKIE, cross_site, forbidden, session_cookie};
-use crate::auth::{AuthError, Identity, keys, parse_expiry, users};
+use crate::auth::{AuthError, Identity, parse_expiry, users};
 
 type Auth = Arc<AuthState>;
 
@@ -114,7 +114,7 @@ async fn sign_in(
             let checker = auth.clone();
             let name = user.clone();
             let ok = tokio::task::spawn_blocking(move || {
-                let record = checker.app.store().user(&name)?;
+                let record = checker.app.identities().user(&name)?;
                 let usable = record.as_ref().filter(|u| !u.disabled);
                 Ok::<_, crate::store::StoreError>(users::verify(usable, &password))
             })
@@ -137,7 +137,11 @@ async fn sign_in(
             ));
         }
     };
-    let record = auth.app.store().user(&user).map_err(ApiError::internal)?;
+    let record = auth
+        .app
+        .identities()
+        .user(&user)
+        .map_err(ApiError::internal)?;
     let identity = record
         .as_ref()
         .and_then(|u| users::identity(u, &auth.roles))
@@ -204,7 +208,7 @@ struct NewKeyBody {
 }
 
 async fn list_keys(Extension(auth): Extension<Auth>) -> Result<Json<Value>, ApiError> {
-    let keys = tokio::task::spawn_blocking(move || keys::list(auth.app.store())).await??;
+    let keys = tokio::task::spawn_blocking(move || auth.app.identities().keys()).await??;
     Ok(Json(json!({ "keys": keys })))
 }
 
@@ -224,13 +228,9 @@ async fn create_key(
     })?;
     let expires = body.expires.as_deref().map(parse_expiry).transpose()?;
     let new = tokio::task::spawn_blocking(move || {
-        keys::create(
-            auth.app.store(),
-            &auth.roles,
-            &body.name,
-            &body.role,
-            expires,
-        )
+        auth.app
+            .identities()
+            .create_key(&auth.roles, &body.name, &body.role, expires)
     })
     .await??;
     tracing::info!(actor = %identity.actor, key = %new.key.id, "key created over HTTP");
@@ -241,7 +241,7 @@ async fn revoke_key(
     Extension(auth): Extension<Auth>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = tokio::task::spawn_blocking(move || keys::revoke(auth.app.store(), &id)).await??;
+    let key = tokio::task::spawn_blocking(move || auth.app.identities().revoke_key(&id)).await??;
     Ok(Json(json!(key)))
 }
 
@@ -249,7 +249,8 @@ async fn rotate_key(
     Extension(auth): Extension<Auth>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let new = tokio::task::spawn_blocking(move || keys::rotate(auth.app.store(), &auth.roles, &id))
-        .await??;
+    let new =
+        tokio::task::spawn_blocking(move || auth.app.identities().rotate_key(&auth.roles, &id))
+            .await??;
     Ok((StatusCode::CREATED, Json(json!(new))))
 }

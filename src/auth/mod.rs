@@ -240,7 +240,8 @@ pub enum AuthError {
 
 /// `90d`, `12h`, `30m`: how long until something expires.
 pub fn parse_expiry(text: &str) -> Result<chrono::Duration, AuthError> {
-    let duration = crate::config::parse_duration(text).map_err(AuthError::Invalid)?;
+    let duration =
+        crate::units::parse_duration(text).map_err(|e| AuthError::Invalid(e.to_string()))?;
     chrono::Duration::from_std(duration)
         .map_err(|_| AuthError::Invalid(format!("`{text}` is too long")))
 }

@@ -179,7 +179,9 @@ pub(crate) fn serve_in_process(
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let address = listener.local_addr()?;
     let roles = crate::auth::Roles::default();
-    let key = crate::auth::keys::create(app.store(), &roles, "bench", "admin", None)
+    let key = app
+        .identities()
+        .create_key(&roles, "bench", "admin", None)
         .map_err(|e| BenchError::Io(std::io::Error::other(e.to_string())))?;
     let router = crate::api::router(app.clone()).map_err(std::io::Error::other)?;
     runtime.spawn(async move {

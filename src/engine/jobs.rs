@@ -14,8 +14,8 @@ use serde_json::json;
 use super::{EngineError, Rapport, lock};
 use crate::index::IndexError;
 use crate::index::live::RebuildProgress;
-use crate::ingest::{Progress, SourceReport};
 use crate::jobs::{CancelError, Job, JobError, JobKind, JobState, JobTrigger, JobView, Jobs};
+use crate::sources::ingest::{Progress, SourceReport};
 
 /// What `POST /v1/reindex` and `rapport reindex` ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]

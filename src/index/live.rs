@@ -15,12 +15,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use super::change_feed::ChangeFeed;
 use super::search::suggest::SuggestResponse;
 use super::search::synonyms::Synonyms;
 use super::search::{AnalyzedToken, QueryError, SearchRequest, SearchResponse};
 use super::{Analyzers, IndexError, OpenState, SearchIndex};
 use crate::schema::SchemaSpec;
-use crate::store::Store;
 
 /// Set by tests to slow a rebuild down (milliseconds per batch of changes),
 /// so that searching and cancelling during one is not a race.
@@ -106,7 +106,7 @@ impl LiveIndex {
     }
 
     /// Applies the store's new changes to the live generation.
-    pub fn catch_up(&self, store: &Store) -> Result<usize, IndexError> {
+    pub fn catch_up(&self, store: &dyn ChangeFeed) -> Result<usize, IndexError> {
         let _writers = lock(&self.writers);
         self.snapshot().catch_up(store)
     }
@@ -114,7 +114,7 @@ impl LiveIndex {
     /// Applies the store's changes up to sequence number `until` only, and
     /// commits (without publishing a new generation): for a write-back made
     /// durable while an ingest pass is still writing batches after it.
-    pub fn catch_up_until(&self, store: &Store, until: u64) -> Result<usize, IndexError> {
+    pub fn catch_up_until(&self, store: &dyn ChangeFeed, until: u64) -> Result<usize, IndexError> {
         let _writers = lock(&self.writers);
         self.snapshot()
             .apply_changes_until(store, until, &mut |_| true)
@@ -161,7 +161,7 @@ impl LiveIndex {
     /// the live one is left as it was.
     pub fn rebuild(
         &self,
-        store: &Store,
+        store: &dyn ChangeFeed,
         progress: &dyn Fn(RebuildProgress),
         cancel: &AtomicBool,
     ) -> Result<RebuildOutcome, IndexError> {
@@ -266,7 +266,7 @@ impl LiveIndex {
 impl SearchIndex {
     /// [`SearchIndex::apply_changes`] with no observer: the rebuild's final
     /// catch-up, which must not publish on its own.
-    fn catch_up_unpublished(&self, store: &Store) -> Result<usize, IndexError> {
+    fn catch_up_unpublished(&self, store: &dyn ChangeFeed) -> Result<usize, IndexError> {
         self.apply_changes(store, &mut |_| true)
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod analyzers;
 pub mod cached_stemmer;
+mod change_feed;
 pub mod document;
 pub mod extra_tokenizers;
 pub mod japanese_dictionary;
@@ -24,10 +25,10 @@ use tantivy::schema::Field;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 pub use analyzers::{Analyzers, JapaneseMode};
+pub use change_feed::{ChangeFeed, ChangeFeedError};
 pub use live::LiveIndex;
 
 use crate::schema::SchemaSpec;
-use crate::store::{Store, StoreError};
 
 const CURRENT: &str = "CURRENT";
 const FINGERPRINT: &str = "schema.fingerprint";
@@ -49,7 +50,7 @@ pub enum IndexError {
     )]
     Locked { path: String },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Feed(#[from] ChangeFeedError),
     #[error(
         "the search index in {0} has no current generation; run `rapport ingest` or `rapport serve` first"
     )]
@@ -190,8 +191,8 @@ impl SearchIndex {
     /// A store (`s.redb`) and an index (`index/`) in `dir`, on the built-in
     /// schema without the Japanese dictionary: the pair unit tests build on.
     #[cfg(test)]
-    pub(crate) fn open_with_store_for_tests(dir: &Path) -> (Store, SearchIndex) {
-        let store = Store::open(&dir.join("s.redb")).expect("a test store");
+    pub(crate) fn open_with_store_for_tests(dir: &Path) -> (crate::store::Store, SearchIndex) {
+        let store = crate::store::Store::open(&dir.join("s.redb")).expect("a test store");
         let (index, _) = SearchIndex::open(
             &dir.join("index"),
             SchemaSpec::builtin().expect("the built-in schema"),
@@ -305,7 +306,7 @@ impl SearchIndex {
     /// Applies every store change the index does not hold yet, commits with
     /// the new sequence number, and (for a generation built after a schema
     /// change) publishes it. Returns the number of changes applied.
-    pub fn catch_up(&self, store: &Store) -> Result<usize, IndexError> {
+    pub fn catch_up(&self, store: &dyn ChangeFeed) -> Result<usize, IndexError> {
         let applied = self.apply_changes(store, &mut |_| true)?;
         if self.writer.is_some()
             && read_current(&self.root)?.as_deref() != Some(self.generation.as_str())
@@ -322,7 +323,7 @@ impl SearchIndex {
     /// [`IndexError::Stopped`] is returned.
     pub fn apply_changes(
         &self,
-        store: &Store,
+        store: &dyn ChangeFeed,
         observe: &mut dyn FnMut(usize) -> bool,
     ) -> Result<usize, IndexError> {
         self.apply_changes_until(store, u64::MAX, observe)
@@ -332,7 +333,7 @@ impl SearchIndex {
     /// (changes after it wait for a later catch-up).
     pub fn apply_changes_until(
         &self,
-        store: &Store,
+        store: &dyn ChangeFeed,
         until: u64,
         observe: &mut dyn FnMut(usize) -> bool,
     ) -> Result<usize, IndexError> {

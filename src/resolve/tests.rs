@@ -236,6 +236,7 @@ fn a_note_naming_an_organisation_address_attaches_to_it() {
     );
 }
 
+#[cfg(feature = "bench")]
 #[test]
 fn the_same_records_always_resolve_the_same_way() {
     // Shared phones and addresses, people of one company, notes: every

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::resolution::{ASSIGNMENTS, ENTITIES};
+use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::CUSTOMER_ATTRIBUTES;
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
 use crate::record::Record;

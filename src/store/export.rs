@@ -10,7 +10,8 @@ use std::ops::Bound;
 
 use redb::ReadableDatabase;
 
-use super::resolution::{ASSIGNMENTS, ENTITIES, apply_assignment};
+use super::resolution::apply_assignment;
+use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::{CUSTOMER_ATTRIBUTES, apply_attributes};
 use super::{RECORDS, Store, StoreError, db, decode_record};
 use crate::record::Record;

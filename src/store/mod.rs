@@ -74,13 +74,7 @@ pub struct Checkpoint {
     pub records: BTreeSet<String>,
 }
 
-/// One entry of the change log: the record as it is now, or `None` if deleted.
-#[derive(Debug)]
-pub struct Change {
-    pub seq: u64,
-    pub id: String,
-    pub record: Option<Record>,
-}
+pub use crate::record::Change;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ApplyStats {
@@ -554,6 +548,7 @@ mod auth;
 mod erasure;
 mod export;
 mod resolution;
+mod resolution_tables;
 pub mod snapshot;
 pub mod writeback;
 

@@ -9,17 +9,13 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable};
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
 use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair};
 
-pub(super) const ASSIGNMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("assignments");
-pub(super) const BIRTH: TableDefinition<&str, u64> = TableDefinition::new("birth");
-pub(super) const ENTITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entities");
-/// entity id → its anchor (a record id, or `company:<key>`).
-pub(super) const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("aliases");
+pub(super) use super::resolution_tables::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
 
 const META_OVERRIDES: &str = "overrides";
 const META_SUSPECTS: &str = "suspects";

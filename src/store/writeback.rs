@@ -18,15 +18,12 @@ use std::collections::BTreeSet;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Map, Value};
 
-use super::resolution::{ASSIGNMENTS, ENTITIES};
+use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
 use crate::resolve::{Assignment, Entity, Member};
 
-/// The reserved source name of notes written through the API.
-pub const NOTES_SOURCE: &str = "rapport";
-/// The link relation a note uses to name its customer's record.
-pub const NOTE_LINK: &str = "record";
+pub use crate::record::{NOTE_LINK, NOTES_SOURCE};
 
 /// `customer_id\0key` → the attribute's value (JSON).
 pub(super) const CUSTOMER_ATTRIBUTES: TableDefinition<&str, &[u8]> =

@@ -15,6 +15,7 @@
 //! tantivy's union sums them, each term scored by the same BM25 function.
 
 pub mod leaf;
+mod marks;
 pub mod window;
 
 use tantivy::query::{

@@ -16,8 +16,8 @@ use tantivy::schema::IndexRecordOption;
 
 use super::QueryError;
 use super::filter_cache::CachedFilter;
-use super::query::{attrs_query, exact_value_query};
 use super::request::Filter;
+use super::value_queries::{attrs_query, exact_value_query};
 use crate::index::SearchIndex;
 use crate::normalize::parse_date;
 use crate::schema::{FieldType, TokenizerKind};

@@ -35,6 +35,7 @@ pub mod segment_cache;
 pub mod snippet_window;
 pub mod suggest;
 pub mod synonyms;
+mod value_queries;
 
 use std::collections::BTreeMap;
 

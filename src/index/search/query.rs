@@ -12,14 +12,12 @@
 //! which fields matched.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
 
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    QueryParser, RangeQuery,
 };
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 
 use super::conjunction::all_of;
@@ -28,10 +26,11 @@ use super::fuzzy::{SharedFuzzyQuery, automaton};
 use super::highlight::LooseTerms;
 use super::parse::Node;
 use super::synonyms::Synonyms;
+use super::value_queries::{attrs_query, exact_value_query};
 use crate::index::SearchIndex;
 use crate::index::extra_tokenizers::{normalize_for_prefix, pair_text};
 use crate::index::keys::{looks_like_phone, phone_significant, typo_budget};
-use crate::normalize::{Email, parse_date};
+use crate::normalize::Email;
 use crate::schema::{FieldSpec, FieldType, PAIRS_SUFFIX, TokenizerKind};
 
 /// A typo-corrected match weighs this much of an exact one.
@@ -623,62 +622,6 @@ impl<'a> QueryBuilder<'a> {
 /// many pairs).
 fn needed_pair(i: usize, pairs: usize) -> bool {
     i.is_multiple_of(2) || i + 1 == pairs
-}
-
-/// `attrs.PATH:"text"` through tantivy's parser, which knows how JSON paths
-/// and their values are indexed.
-pub fn attrs_query(
-    index: &SearchIndex,
-    field: Field,
-    path: &str,
-    text: &str,
-) -> Result<Box<dyn Query>, String> {
-    let parser = QueryParser::for_index(index.tantivy(), vec![field]);
-    let escaped = text.replace('\\', "\\\\").replace('"', "\\\"");
-    let name = if path.is_empty() {
-        "attrs".to_string()
-    } else {
-        format!("attrs.{path}")
-    };
-    parser
-        .parse_query(&format!("{name}:\"{escaped}\""))
-        .map_err(|e| format!("`{name}:{text}` could not be searched ({e}): ignored"))
-}
-
-/// Equality on a number or date field (a date means that whole day).
-pub fn exact_value_query(
-    field: Field,
-    field_type: FieldType,
-    text: &str,
-) -> Option<Box<dyn Query>> {
-    match field_type {
-        FieldType::F64 => {
-            let v: f64 = text.trim().parse().ok()?;
-            let term = Term::from_field_f64(field, v);
-            Some(Box::new(RangeQuery::new(
-                Bound::Included(term.clone()),
-                Bound::Included(term),
-            )))
-        }
-        FieldType::I64 => {
-            let v: i64 = text.trim().parse().ok()?;
-            let term = Term::from_field_i64(field, v);
-            Some(Box::new(RangeQuery::new(
-                Bound::Included(term.clone()),
-                Bound::Included(term),
-            )))
-        }
-        FieldType::Date => {
-            let day = parse_date(text).ok()?;
-            let start = tantivy::DateTime::from_timestamp_secs(day.timestamp());
-            let end = tantivy::DateTime::from_timestamp_secs(day.timestamp() + 86_400);
-            Some(Box::new(RangeQuery::new(
-                Bound::Included(Term::from_field_date(field, start)),
-                Bound::Excluded(Term::from_field_date(field, end)),
-            )))
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::super::resolution::{ALIASES, ASSIGNMENTS, ENTITIES};
+use super::super::resolution_tables::{ALIASES, ASSIGNMENTS, ENTITIES};
 use super::super::{ChangeLog, StoreError, db, decode_record};
 use super::{
     CUSTOMER_ATTRIBUTES, NOTES_SOURCE, attach, attribute_key, note_target, relog_customers,

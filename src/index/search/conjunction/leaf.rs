@@ -15,7 +15,7 @@ use tantivy::query::{Bm25Weight, BoostWeight, EnableScoring, Query, Scorer, Term
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
-use super::window::{Marks, Sink};
+use super::marks::{Marks, Sink};
 
 /// Postings per block (tantivy's `COMPRESSION_BLOCK_SIZE`).
 const BLOCK: usize = 128;

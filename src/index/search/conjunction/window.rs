@@ -18,26 +18,7 @@ use tantivy::query::Scorer;
 use tantivy::{DocId, DocSet, Score, TERMINATED};
 
 use super::leaf::Leaf;
-
-/// Documents per window.
-pub const WINDOW: u32 = 4096;
-/// 64-bit words of marks per window.
-const MARK_WORDS: usize = WINDOW as usize / 64;
-
-pub type Marks = [u64; MARK_WORDS];
-
-/// Where a leaf puts the documents it reads in a window.
-pub struct Sink<'a> {
-    pub start: DocId,
-    /// The documents to keep (bit = doc - start); every one when none.
-    pub filter: Option<&'a Marks>,
-    /// The word's marks, set for each document kept.
-    pub marks: &'a mut Marks,
-    /// When scoring: the sums each kept document's score is added to, and
-    /// (in a nested union) the marks of what was added.
-    pub sums: Option<&'a mut [Score]>,
-    pub touched: Option<&'a mut Marks>,
-}
+use super::marks::{MARK_WORDS, Marks, Sink, WINDOW};
 
 /// A word's tree: unions of leaves and of other unions.
 pub enum Node {

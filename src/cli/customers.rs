@@ -10,7 +10,6 @@ use anyhow::{Result, bail};
 use clap::Subcommand;
 
 use rapport::config::Config;
-use rapport::customers;
 use rapport::engine::Rapport;
 
 #[derive(Subcommand)]
@@ -28,7 +27,7 @@ pub fn run(config: Option<&Path>, command: CustomersCommand) -> Result<()> {
         bail!("--format `{format}` is not supported; use ndjson");
     }
     let app = Rapport::open(Config::load(config)?)?;
-    let lines = customers::export_lines(app.store())?;
+    let lines = app.customer_export_lines()?;
     let mut out = std::io::stdout().lock();
     for line in lines {
         writeln!(out, "{line}")?;
@@ -38,7 +37,7 @@ pub fn run(config: Option<&Path>, command: CustomersCommand) -> Result<()> {
 
 pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
     let app = Rapport::open(Config::load(config)?)?;
-    let report = customers::quality(app.store())?;
+    let report = app.quality()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

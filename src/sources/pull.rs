@@ -17,10 +17,10 @@ use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use tokio::io::AsyncWriteExt;
 use tracing::Instrument;
 
+use super::host::SourceHost;
+use super::runner::Runner;
+use super::status::PullState;
 use crate::config::{PullConfig, SourceConfig};
-use crate::engine::Rapport;
-use crate::status::PullState;
-use crate::watch::Runner;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
@@ -43,7 +43,7 @@ pub enum Fetched {
 }
 
 /// Fetches now and then every `pull.every`, for as long as the task lives.
-pub async fn run(app: Arc<Rapport>, source: SourceConfig, pull: PullConfig, runner: Runner) {
+pub async fn run(app: Arc<dyn SourceHost>, source: SourceConfig, pull: PullConfig, runner: Runner) {
     let every = pull.interval().unwrap_or(Duration::from_secs(3600));
     let client = match reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))

@@ -6,9 +6,9 @@
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use rapport::engine::SearchResponse;
 use rapport::engine::{IngestReport, Rapport};
-use rapport::index::search::SearchResponse;
-use rapport::ingest::Progress;
+use rapport::sources::ingest::Progress;
 
 pub fn ingest_with_progress(app: &Rapport) -> Result<IngestReport> {
     let bar = ProgressBar::new(0);
@@ -136,7 +136,7 @@ pub fn print_hits(response: &SearchResponse) {
     }
 }
 
-fn print_hit(hit: &rapport::index::search::hits::Hit, indent: &str) {
+fn print_hit(hit: &rapport::engine::Hit, indent: &str) {
     println!(
         "{indent}{:>7.3}  {:<12} {}  {}",
         hit.score,

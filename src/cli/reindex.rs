@@ -15,8 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use rapport::config::Config;
+use rapport::engine::JobTrigger;
 use rapport::engine::{Rapport, ReindexRequest};
-use rapport::jobs::JobTrigger;
 
 const POLL_EVERY: Duration = Duration::from_millis(200);
 
@@ -65,7 +65,7 @@ pub fn run(config: Option<&std::path::Path>, args: ReindexArgs) -> Result<std::p
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let client = crate::cli_auth::client_builder(&config)?
+    let client = crate::cli::auth::client_builder(&config)?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .build()

@@ -12,8 +12,8 @@ use clap::Subcommand;
 use rapport::config::Config;
 use rapport::connectors::manifest::Columns;
 use rapport::connectors::{self, Collect, Manifest, ReadError, SourceFile};
-use rapport::status::{self, ConnectorStatus};
-use rapport::store::{Store, StoreError};
+use rapport::engine::DataDir;
+use rapport::sources::status::{self, ConnectorStatus};
 
 #[derive(Subcommand)]
 pub enum ConnectorsCommand {
@@ -61,9 +61,9 @@ pub fn run(
 
 fn status(config_path: Option<&Path>, json: bool) -> Result<std::process::ExitCode> {
     let config = Config::load(config_path)?;
-    let (sources, note) = match Store::open(&config.store_path()) {
-        Ok(store) => (status::collect(&store, &config.sources, |_| None)?, None),
-        Err(StoreError::Locked { .. }) => match status::read_snapshot(&config.data_dir) {
+    let (sources, note) = match DataDir::open(&config)? {
+        DataDir::Free(local) => (local.connector_status(&config)?, None),
+        DataDir::HeldByServer => match status::read_snapshot(&config.data_dir) {
             Some(s) => (
                 s,
                 Some("a server holds the store: showing its latest snapshot"),
@@ -72,7 +72,6 @@ fn status(config_path: Option<&Path>, json: bool) -> Result<std::process::ExitCo
                 "a server holds the store and has written no status snapshot yet; try GET /v1/connectors"
             ),
         },
-        Err(e) => return Err(e.into()),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&sources)?);

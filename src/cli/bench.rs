@@ -17,7 +17,7 @@ use clap::Subcommand;
 
 use rapport::config::{Config, SourceConfig};
 use rapport::engine::Rapport;
-use rapport::index::search::SearchRequest;
+use rapport::engine::SearchRequest;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -370,7 +370,7 @@ fn bench(root: &Path, n: usize, latency_runs: usize) -> Result<()> {
         true,
     ))?);
     app.ingest(&|_| {})?;
-    let _background = rapport::watch::start(app.clone())?;
+    let _background = rapport::sources::watch::start(app.clone())?;
     wait(Duration::from_secs(10), || {
         app.connectors_status()
             .map(|s| s.iter().any(|c| c.state == "watching"))

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::ingest::SourceReport;
 use crate::config::{PullConfig, SourceConfig};
-use crate::ingest::SourceReport;
 use crate::store::{Store, StoreError};
 
 /// Errors kept with a persisted run (the latest ones).

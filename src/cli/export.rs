@@ -18,11 +18,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use rapport::config::Config;
+use rapport::engine::DataDir;
 use rapport::engine::Rapport;
 use rapport::export::ExportRequest;
 use rapport::export::rows::RowWriter;
-use rapport::snapshot;
-use rapport::store::{Store, StoreError};
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -92,10 +91,7 @@ fn target(config: &Config, server: Option<String>) -> Result<Target> {
     if let Some(url) = server {
         return Ok(Target::Server(url.trim_end_matches('/').to_string()));
     }
-    let store_path = config.store_path();
-    if store_path.exists()
-        && let Err(StoreError::Locked { .. }) = Store::open(&store_path)
-    {
+    if DataDir::held_by_server(config) {
         if let Ok(noted) = std::fs::read_to_string(config.data_dir.join(SERVER_ADDRESS_FILE))
             && noted.trim().starts_with("http://")
         {
@@ -243,7 +239,7 @@ fn export_over_http(
     params: &[(String, String)],
     out: &mut dyn Write,
 ) -> Result<u64> {
-    let client = crate::cli_auth::client_builder(config)?.build()?;
+    let client = crate::cli::auth::client_builder(config)?.build()?;
     runtime()?.block_on(async {
         let url = reqwest::Url::parse_with_params(&format!("{base}/v1/export"), params)
             .with_context(|| format!("server URL `{base}`"))?;
@@ -280,8 +276,8 @@ pub fn snapshot(config: Option<&Path>, args: SnapshotArgs) -> Result<()> {
             app.snapshot(&dir)?
         }
         Target::Server(base) => {
-            let name = snapshot::default_name();
-            let client = crate::cli_auth::client_builder(&config)?.build()?;
+            let name = rapport::engine::default_snapshot_name();
+            let client = crate::cli::auth::client_builder(&config)?.build()?;
             let answer: serde_json::Value = runtime()?.block_on(async {
                 let response = client
                     .post(format!("{base}/v1/snapshots"))
@@ -306,7 +302,7 @@ pub fn snapshot(config: Option<&Path>, args: SnapshotArgs) -> Result<()> {
             if dir.exists() {
                 std::fs::remove_dir(&dir)?;
             }
-            snapshot::move_dir(&written, &dir)
+            rapport::engine::move_dir(&written, &dir)
                 .with_context(|| format!("moving {} to {}", written.display(), dir.display()))?;
             serde_json::from_value(answer["manifest"].clone())
                 .context("the server's snapshot manifest")?
@@ -328,7 +324,7 @@ pub fn restore(config: Option<&Path>, args: RestoreArgs) -> Result<()> {
         Some(d) => d,
         None => Config::load(config)?.data_dir,
     };
-    let report = snapshot::restore(&args.dir, &data_dir, args.force)?;
+    let report = rapport::engine::restore(&args.dir, &data_dir, args.force)?;
     println!(
         "restored {} records (store seq {}) into {}{}",
         report.records,

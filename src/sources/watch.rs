@@ -1,7 +1,7 @@
 //! Background work while serving: follows the folders of sources with
 //! `watch = true` (notify, debounced) and runs sources on request (after a
 //! pull, or a folder that appeared). One thread runs the passes, one at a
-//! time, through [`Rapport::ingest_source_job`] (each pass is an `ingest`
+//! time, through [`SourceHost::run_source`] (each pass is an `ingest`
 //! job), which also brings the index up to date, so a dropped, changed or
 //! deleted file is searchable (or gone) within about a second.
 //!
@@ -17,13 +17,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use crate::engine::Rapport;
+use super::host::SourceHost;
+use super::runner::{Message, Runner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -31,33 +32,6 @@ pub enum WatchError {
     Notify(#[from] notify::Error),
     #[error("cannot start the background thread: {0}")]
     Thread(std::io::Error),
-}
-
-enum Message {
-    Run(String, &'static str),
-    Events(DebounceEventResult),
-    Shutdown,
-}
-
-/// Asks the background thread to run a source.
-#[derive(Clone)]
-pub struct Runner {
-    tx: Sender<Message>,
-}
-
-impl Runner {
-    pub fn request(&self, source: &str, trigger: &'static str) {
-        let _ = self.tx.send(Message::Run(source.to_string(), trigger));
-    }
-
-    fn later(&self, source: &str, trigger: &'static str, after: Duration) {
-        let runner = self.clone();
-        let source = source.to_string();
-        std::thread::spawn(move || {
-            std::thread::sleep(after);
-            runner.request(&source, trigger);
-        });
-    }
 }
 
 /// The running watcher and pulls; stopped when dropped.
@@ -89,13 +63,13 @@ struct Watched {
 /// Starts watching the sources with `watch = true` and pulling those with
 /// `pull` (pulls need a tokio runtime: call this inside one). `None` when
 /// no source asks for either.
-pub fn start(app: Arc<Rapport>) -> Result<Option<Background>, WatchError> {
+pub fn start(app: Arc<dyn SourceHost>) -> Result<Option<Background>, WatchError> {
     let sources = app.config().sources.clone();
     if !sources.iter().any(|s| s.watch || s.pull.is_some()) {
         return Ok(None);
     }
     let (tx, rx) = channel();
-    let runner = Runner { tx };
+    let runner = Runner::new(tx);
     let debounce = Duration::from_millis(app.config().watch_debounce_ms.max(10));
     let events = runner.tx.clone();
     let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
@@ -107,11 +81,17 @@ pub fn start(app: Arc<Rapport>) -> Result<Option<Background>, WatchError> {
         .map(|s| (s.name.clone(), s.path.clone()))
         .collect();
     let mut watched = Vec::new();
-    try_watch(&app, &mut debouncer, &mut pending, &mut watched, &runner);
+    try_watch(
+        app.as_ref(),
+        &mut debouncer,
+        &mut pending,
+        &mut watched,
+        &runner,
+    );
     let mut pulls = Vec::new();
     for source in sources.iter().filter(|s| s.pull.is_some()) {
         match (tokio::runtime::Handle::try_current(), &source.pull) {
-            (Ok(handle), Some(pull)) => pulls.push(handle.spawn(crate::pull::run(
+            (Ok(handle), Some(pull)) => pulls.push(handle.spawn(super::pull::run(
                 app.clone(),
                 source.clone(),
                 pull.clone(),
@@ -150,7 +130,7 @@ type Debouncer = notify_debouncer_full::Debouncer<
 /// Watches each pending source whose path exists; the others stay pending
 /// and are retried every second (a folder that appears later is picked up).
 fn try_watch(
-    app: &Rapport,
+    app: &dyn SourceHost,
     debouncer: &mut Debouncer,
     pending: &mut Vec<(String, PathBuf)>,
     watched: &mut Vec<Watched>,
@@ -187,7 +167,7 @@ fn try_watch(
 }
 
 fn run_loop(
-    app: Arc<Rapport>,
+    app: Arc<dyn SourceHost>,
     rx: Receiver<Message>,
     runner: Runner,
     mut debouncer: Debouncer,
@@ -248,10 +228,16 @@ fn run_loop(
             }
         }
         if !pending.is_empty() {
-            try_watch(&app, &mut debouncer, &mut pending, &mut watched, &runner);
+            try_watch(
+                app.as_ref(),
+                &mut debouncer,
+                &mut pending,
+                &mut watched,
+                &runner,
+            );
         }
         for (source, trigger) in queue {
-            match app.ingest_source_job(&source, trigger) {
+            match app.run_source(&source, trigger) {
                 Ok(report) if report.files_deferred > 0 => {
                     // Some file is still being written: look again later.
                     runner.later(&source, "watch", debounce);

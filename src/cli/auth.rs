@@ -16,9 +16,9 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
 
-use rapport::auth::{Roles, keys, parse_expiry, secrets, users};
+use rapport::auth::{Roles, parse_expiry, secrets};
 use rapport::config::Config;
-use rapport::store::{Store, StoreError};
+use rapport::engine::{DataDir, Offline};
 
 /// Where a server writes its local CLI token.
 const LOCAL_TOKEN_FILE: &str = "server.token";
@@ -119,19 +119,14 @@ pub fn write_local_token(data_dir: &Path) -> Result<String> {
 }
 
 enum Place {
-    Store(Store),
+    Local(Offline),
     Server(String),
 }
 
 fn place(config: &Config) -> Result<Place> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    match Store::open(&config.store_path()) {
-        Ok(store) => Ok(Place::Store(store)),
-        Err(StoreError::Locked { .. }) => {
-            Ok(Place::Server(crate::cli_export::server_base(config)?))
-        }
-        Err(e) => Err(e.into()),
+    match DataDir::open(config)? {
+        DataDir::Free(offline) => Ok(Place::Local(offline)),
+        DataDir::HeldByServer => Ok(Place::Server(crate::cli::export::server_base(config)?)),
     }
 }
 
@@ -202,10 +197,9 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
             json,
         } => {
             let answer = match &place {
-                Place::Store(store) => {
+                Place::Local(local) => {
                     let lifetime = expires.as_deref().map(parse_expiry).transpose()?;
-                    json!(keys::create(
-                        store,
+                    json!(local.identities().create_key(
                         &roles(&config)?,
                         &name,
                         &role,
@@ -223,7 +217,7 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
         }
         KeysCommand::List { json } => {
             let list = match &place {
-                Place::Store(store) => json!(keys::list(store)?),
+                Place::Local(local) => json!(local.identities().keys()?),
                 Place::Server(base) => call(
                     &config,
                     reqwest::Method::GET,
@@ -255,8 +249,8 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
         }
         KeysCommand::Revoke { id } => {
             match &place {
-                Place::Store(store) => {
-                    keys::revoke(store, &id)?;
+                Place::Local(local) => {
+                    local.identities().revoke_key(&id)?;
                 }
                 Place::Server(base) => {
                     call(
@@ -271,7 +265,7 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
         }
         KeysCommand::Rotate { id, json } => {
             let answer = match &place {
-                Place::Store(store) => json!(keys::rotate(store, &roles(&config)?, &id)?),
+                Place::Local(local) => json!(local.identities().rotate_key(&roles(&config)?, &id)?),
                 Place::Server(base) => call(
                     &config,
                     reqwest::Method::POST,
@@ -294,7 +288,7 @@ fn read_password() -> Result<String> {
 
 pub fn users(config: Option<&Path>, command: UsersCommand) -> Result<()> {
     let config = Config::load(config)?;
-    let Place::Store(store) = place(&config)? else {
+    let Place::Local(local) = place(&config)? else {
         bail!(
             "a server holds the data directory: stop it to change users (keys can be managed while it runs)"
         );
@@ -302,24 +296,27 @@ pub fn users(config: Option<&Path>, command: UsersCommand) -> Result<()> {
     match command {
         UsersCommand::Add { name, role } => {
             let password = read_password()?;
-            let user = users::add(&store, &roles(&config)?, &name, &role, Some(&password))?;
+            let user =
+                local
+                    .identities()
+                    .add_user(&roles(&config)?, &name, &role, Some(&password))?;
             println!("user {} added (role {})", user.name, user.role);
         }
         UsersCommand::Passwd { name } => {
             let password = read_password()?;
-            users::set_password(&store, &name, &password)?;
+            local.identities().set_password(&name, &password)?;
             println!("password of {name} changed");
         }
         UsersCommand::Disable { name } => {
-            users::set_disabled(&store, &name, true)?;
+            local.identities().set_disabled(&name, true)?;
             println!("user {name} disabled");
         }
         UsersCommand::Enable { name } => {
-            users::set_disabled(&store, &name, false)?;
+            local.identities().set_disabled(&name, false)?;
             println!("user {name} enabled");
         }
         UsersCommand::List { json } => {
-            let list = users::list(&store)?;
+            let list = local.identities().users()?;
             if json {
                 println!("{}", serde_json::to_string(&list)?);
             } else {

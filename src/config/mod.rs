@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod server;
+
+pub use crate::units::parse_duration;
+pub use server::ServerLimits;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -63,7 +68,7 @@ fn default_every() -> String {
 }
 
 impl PullConfig {
-    pub fn interval(&self) -> Result<std::time::Duration, String> {
+    pub fn interval(&self) -> Result<std::time::Duration, crate::units::DurationError> {
         parse_duration(&self.every)
     }
 
@@ -93,32 +98,6 @@ impl PullConfig {
             name => name.to_string(),
         }
     }
-}
-
-/// `500ms`, `30s`, `15m`, `1h`, `1d`.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 30s, 15m, 1h or 1d"))?;
-    let ms = match unit.trim() {
-        "ms" => n,
-        "s" => n * 1000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
-        "d" => n * 86_400_000,
-        _ => {
-            return Err(format!(
-                "`{text}` is not a duration such as 30s, 15m, 1h or 1d"
-            ));
-        }
-    };
-    if ms == 0 {
-        return Err(format!("`{text}`: the interval must be above zero"));
-    }
-    Ok(std::time::Duration::from_millis(ms))
 }
 
 /// `[auth]`: roles and the rules of web sessions.
@@ -200,7 +179,7 @@ pub struct Config {
     pub limits: crate::normalize::limits::Limits,
     /// The HTTP server's timeouts and size and concurrency limits
     /// (`[server]`).
-    pub server: crate::api::ServerLimits,
+    pub server: ServerLimits,
     /// Roles and sign-in rules (`[auth]`).
     pub auth: AuthConfig,
     /// Folder relative paths were resolved against.
@@ -338,7 +317,7 @@ impl Config {
                     source.name
                 )));
             }
-            if source.name == crate::store::writeback::NOTES_SOURCE {
+            if source.name == crate::record::NOTES_SOURCE {
                 return Err(invalid(format!(
                     "source name `{}` is reserved for notes written through the API",
                     source.name

@@ -1,0 +1,15 @@
+//! The binary's commands, one file per family: each parses its arguments
+//! (clap), calls the engine façade (or, when a server holds the data
+//! directory, the server's HTTP API) and prints the result.
+//!
+//! It must never hold logic the HTTP API would also need: that lives in the
+//! library's engine.
+
+pub mod auth;
+#[cfg(feature = "bench")]
+pub mod bench;
+pub mod connectors;
+pub mod customers;
+pub mod export;
+pub mod output;
+pub mod reindex;
