@@ -75,7 +75,7 @@ fn http_errors_are_json_with_a_code_and_4xx() {
         ("/v1/search", 400, "missing_parameter"),
         ("/v1/search?q=", 400, "invalid_parameter"),
         ("/v1/search?q=x&limit=abc", 400, "invalid_parameter"),
-        ("/v1/search?q=x&limit=0", 400, "invalid_parameter"),
+        ("/v1/search?q=x&limit=1001", 400, "invalid_parameter"),
         ("/v1/search?q=x&colour=red", 400, "unknown_parameter"),
         ("/v1/nothing", 404, "not_found"),
         ("/v1/analyze", 405, "method_not_allowed"),

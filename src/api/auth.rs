@@ -11,6 +11,7 @@
 //! table (unknown method + route pairs are answered 405 here), and never put
 //! a presented secret into a log line, an error message or a metric.
 
+use crate::api::error::ErrorCode;
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -168,12 +169,12 @@ impl AuthState {
 pub fn unauthorized(message: &str) -> ApiError {
     ApiError {
         status: StatusCode::UNAUTHORIZED,
-        code: "unauthorized",
+        code: ErrorCode::Unauthorized,
         message: message.to_string(),
     }
 }
 
-pub fn forbidden(code: &'static str, message: String) -> ApiError {
+pub fn forbidden(code: ErrorCode, message: String) -> ApiError {
     ApiError {
         status: StatusCode::FORBIDDEN,
         code,
@@ -232,7 +233,7 @@ pub async fn authorize(
         None => {
             return ApiError {
                 status: StatusCode::METHOD_NOT_ALLOWED,
-                code: "method_not_allowed",
+                code: ErrorCode::MethodNotAllowed,
                 message: format!("{method} is not allowed on {}", request.uri().path()),
             }
             .into_response();
@@ -264,7 +265,7 @@ pub async fn authorize(
             });
         if !token_ok || cross_site(headers) {
             return forbidden(
-                "csrf_refused",
+                ErrorCode::CsrfRefused,
                 format!(
                     "a signed-in write needs the session's `{CSRF_HEADER}` header and must come from this site"
                 ),
@@ -276,7 +277,7 @@ pub async fn authorize(
         && !identity.can(permission)
     {
         return forbidden(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!(
                 "the role `{}` does not have the permission `{permission}` that {method} {} needs",
                 identity.role,

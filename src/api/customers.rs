@@ -4,6 +4,7 @@
 //! Handlers parse and check parameters, call `crate::customers` on a blocking
 //! thread, and shape JSON; they must never hold resolution logic.
 
+use crate::api::error::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -36,10 +37,10 @@ impl From<CustomerError> for ApiError {
         match e {
             CustomerError::NotFound(_) => ApiError {
                 status: StatusCode::NOT_FOUND,
-                code: "customer_not_found",
+                code: ErrorCode::CustomerNotFound,
                 message: e.to_string(),
             },
-            CustomerError::Invalid(m) => ApiError::bad_request("invalid_request", m),
+            CustomerError::Invalid(m) => ApiError::bad_request(ErrorCode::InvalidRequest, m),
             CustomerError::Store(s) => ApiError::internal(s),
         }
     }
@@ -48,7 +49,7 @@ impl From<CustomerError> for ApiError {
 fn body<T>(b: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, ApiError> {
     b.map(|Json(v)| v).map_err(|r| {
         ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("{} (expected {expected})", r.body_text()),
         )
     })
@@ -71,7 +72,7 @@ async fn timeline(
     for (key, value) in &params {
         let bad = |what: &str| {
             ApiError::bad_request(
-                "invalid_parameter",
+                ErrorCode::InvalidParameter,
                 format!("parameter `{key}` {what}, got `{value}`"),
             )
         };
@@ -100,7 +101,7 @@ async fn timeline(
             }
             _ => {
                 return Err(ApiError::bad_request(
-                    "unknown_parameter",
+                    ErrorCode::UnknownParameter,
                     format!(
                         "unknown parameter `{key}`; the timeline takes kind, from, to, cursor and limit"
                     ),

@@ -6,6 +6,7 @@
 //! shape JSON; they must never decide what belongs to a person (that is
 //! `engine::erasure`).
 
+use crate::api::error::ErrorCode;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -31,8 +32,10 @@ impl From<ErasureError> for ApiError {
     fn from(e: ErasureError) -> Self {
         match e {
             ErasureError::Customer(inner) => inner.into(),
-            ErasureError::NotAPerson(_) => ApiError::bad_request("not_a_person", e.to_string()),
-            ErasureError::Invalid(m) => ApiError::bad_request("invalid_body", m),
+            ErasureError::NotAPerson(_) => {
+                ApiError::bad_request(ErrorCode::NotAPerson, e.to_string())
+            }
+            ErasureError::Invalid(m) => ApiError::bad_request(ErrorCode::InvalidBody, m),
             ErasureError::Store(inner) => ApiError::internal(inner),
             ErasureError::Engine(inner) => ApiError::internal(inner),
         }
@@ -46,7 +49,7 @@ async fn erase(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(mut request) = body.map_err(|r| {
         ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!(
                 "{} (expected {{\"customer_id\": \"...\", \"reason\": \"...\"}})",
                 r.body_text()
@@ -55,7 +58,7 @@ async fn erase(
     })?;
     if !request.requested_by.is_empty() {
         return Err(ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "`requested_by` is not accepted: the requester is the identity that sends the erasure (your key or sign-in)",
         ));
     }

@@ -18,15 +18,116 @@ use super::request_id::InternalError;
 use crate::engine::EngineError;
 use crate::index::search::QueryError;
 
+/// Every `error.code` the API answers with: one list, so a client can rely
+/// on the set and a handler cannot invent a new spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidBody,
+    InvalidParameter,
+    UnknownParameter,
+    MissingParameter,
+    UnknownField,
+    InvalidRequest,
+    InvalidName,
+    NotAPerson,
+    UnsupportedMediaType,
+    BodyTooLarge,
+    Unauthorized,
+    Forbidden,
+    CsrfRefused,
+    SignInFailed,
+    LockedOut,
+    NotFoundIdentity,
+    MethodNotAllowed,
+    NotFound,
+    CustomerNotFound,
+    NoteNotFound,
+    JobNotFound,
+    JobFinished,
+    SnapshotExists,
+    JobRunning,
+    Overloaded,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the enum (openapi.json lists the same).
+    pub const ALL: &[ErrorCode] = &[
+        ErrorCode::InvalidBody,
+        ErrorCode::InvalidParameter,
+        ErrorCode::UnknownParameter,
+        ErrorCode::MissingParameter,
+        ErrorCode::UnknownField,
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidName,
+        ErrorCode::NotAPerson,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::CsrfRefused,
+        ErrorCode::SignInFailed,
+        ErrorCode::LockedOut,
+        ErrorCode::NotFoundIdentity,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NotFound,
+        ErrorCode::CustomerNotFound,
+        ErrorCode::NoteNotFound,
+        ErrorCode::JobNotFound,
+        ErrorCode::JobFinished,
+        ErrorCode::SnapshotExists,
+        ErrorCode::JobRunning,
+        ErrorCode::Overloaded,
+        ErrorCode::Internal,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::InvalidParameter => "invalid_parameter",
+            ErrorCode::UnknownParameter => "unknown_parameter",
+            ErrorCode::MissingParameter => "missing_parameter",
+            ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::NotAPerson => "not_a_person",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::CsrfRefused => "csrf_refused",
+            ErrorCode::SignInFailed => "sign_in_failed",
+            ErrorCode::LockedOut => "locked_out",
+            ErrorCode::NotFoundIdentity => "not_found_identity",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::CustomerNotFound => "customer_not_found",
+            ErrorCode::NoteNotFound => "note_not_found",
+            ErrorCode::JobNotFound => "job_not_found",
+            ErrorCode::JobFinished => "job_finished",
+            ErrorCode::SnapshotExists => "snapshot_exists",
+            ErrorCode::JobRunning => "job_running",
+            ErrorCode::Overloaded => "overloaded",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             code,
@@ -41,7 +142,7 @@ impl ApiError {
         tracing::error!(error = %message, "internal error");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
+            code: ErrorCode::Internal,
             message: message.to_string(),
         }
     }
@@ -49,12 +150,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() && self.code == "internal" {
+        if self.status.is_server_error() && self.code == ErrorCode::Internal {
             let mut response = self.status.into_response();
             response.extensions_mut().insert(InternalError);
             return response;
         }
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = json!({ "error": { "code": self.code.as_str(), "message": self.message } });
         (self.status, Json(body)).into_response()
     }
 }
@@ -62,14 +163,18 @@ impl IntoResponse for ApiError {
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
         match e {
-            QueryError::EmptyQuery | QueryError::BadLimit(_) | QueryError::BadParameter { .. } => {
-                ApiError::bad_request("invalid_parameter", e.to_string())
+            QueryError::EmptyQuery | QueryError::BadParameter { .. } => {
+                ApiError::bad_request(ErrorCode::InvalidParameter, e.to_string())
             }
-            QueryError::MissingQuery => ApiError::bad_request("missing_parameter", e.to_string()),
+            QueryError::MissingQuery => {
+                ApiError::bad_request(ErrorCode::MissingParameter, e.to_string())
+            }
             QueryError::UnknownParameter(_) => {
-                ApiError::bad_request("unknown_parameter", e.to_string())
+                ApiError::bad_request(ErrorCode::UnknownParameter, e.to_string())
             }
-            QueryError::UnknownField(..) => ApiError::bad_request("unknown_field", e.to_string()),
+            QueryError::UnknownField(..) => {
+                ApiError::bad_request(ErrorCode::UnknownField, e.to_string())
+            }
             QueryError::Index(inner) => ApiError::internal(inner),
         }
     }
@@ -81,9 +186,9 @@ impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "body_too_large"
+            ErrorCode::BodyTooLarge
         } else {
-            "invalid_body"
+            ErrorCode::InvalidBody
         };
         ApiError {
             status,
@@ -102,5 +207,26 @@ impl From<EngineError> for ApiError {
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         ApiError::internal(format!("request task failed: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn openapi_lists_exactly_the_error_codes_the_api_answers_with() {
+        let document: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is JSON");
+        let listed: Vec<&str> =
+            document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]
+                ["enum"]
+                .as_array()
+                .expect("Error.code has an enum")
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect();
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, codes);
     }
 }

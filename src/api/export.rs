@@ -8,6 +8,7 @@
 //! export finished: an error after the first byte ends the body with an
 //! error line and then aborts it.
 
+use crate::api::error::ErrorCode;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -82,7 +83,7 @@ async fn export(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) =
-        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+        query.map_err(|e| ApiError::bad_request(ErrorCode::InvalidParameter, e.body_text()))?;
     let request = ExportRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let file_name = request.file_name();
     let content_type = request.format.content_type();

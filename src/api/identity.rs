@@ -6,6 +6,7 @@
 //! never echo a password, key or token back except the one new secret a
 //! caller asked for, and never say whether a user name exists.
 
+use crate::api::error::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,10 +37,10 @@ pub fn routes(auth: Auth) -> Router<Arc<crate::engine::Rapport>> {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::Invalid(m) => ApiError::bad_request("invalid_body", m),
+            AuthError::Invalid(m) => ApiError::bad_request(ErrorCode::InvalidBody, m),
             AuthError::NotFound(m) => ApiError {
                 status: StatusCode::NOT_FOUND,
-                code: "not_found_identity",
+                code: ErrorCode::NotFoundIdentity,
                 message: m,
             },
             AuthError::Store(s) => ApiError::internal(s),
@@ -62,7 +63,7 @@ struct SignIn {
 fn sign_in_failed() -> ApiError {
     ApiError {
         status: StatusCode::UNAUTHORIZED,
-        code: "sign_in_failed",
+        code: ErrorCode::SignInFailed,
         message: "wrong user name or password, or the link was used or has expired".into(),
     }
 }
@@ -71,7 +72,7 @@ fn locked(wait: Duration) -> Response {
     let secs = wait.as_secs().max(1);
     let mut response = ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
-        code: "locked_out",
+        code: ErrorCode::LockedOut,
         message: format!("too many failed sign-ins for this user: try again in {secs} s"),
     }
     .into_response();
@@ -88,13 +89,13 @@ async fn sign_in(
 ) -> Result<Response, ApiError> {
     if cross_site(&headers) {
         return Err(forbidden(
-            "csrf_refused",
+            ErrorCode::CsrfRefused,
             "sign-in must come from this site".into(),
         ));
     }
     let Json(body) = body.map_err(|r| {
         ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!(
                 "{} (expected {{\"user\": \"...\", \"password\": \"...\"}} or {{\"link\": \"...\"}})",
                 r.body_text()
@@ -132,7 +133,7 @@ async fn sign_in(
         }
         _ => {
             return Err(ApiError::bad_request(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 "send {\"user\", \"password\"} or {\"link\"}",
             ));
         }
@@ -219,7 +220,7 @@ async fn create_key(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body.map_err(|r| {
         ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!(
                 "{} (expected {{\"name\", \"role\", \"expires\": \"90d\"}})",
                 r.body_text()

@@ -6,6 +6,7 @@
 //! thread), and never start a second reindex while one is queued or running:
 //! that is a 409 `job_running` naming the running job.
 
+use crate::api::error::ErrorCode;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -42,23 +43,23 @@ fn parse_reindex(body: &[u8]) -> Result<ReindexRequest, ApiError> {
     } else {
         serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_request(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("reindex body: {e} ({REINDEX_SHAPE})"),
             )
         })?
     };
     match (body.source, body.from) {
         (Some(_), Some(_)) => Err(ApiError::bad_request(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             format!("`source` and `from` cannot be combined ({REINDEX_SHAPE})"),
         )),
         (None, Some(from)) if from == "store" => Ok(ReindexRequest::FromStore),
         (None, Some(from)) => Err(ApiError::bad_request(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             format!("`from`: unknown value `{from}` (the only one is \"store\")"),
         )),
         (Some(source), None) if source.trim().is_empty() => Err(ApiError::bad_request(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             "`source`: empty source name",
         )),
         (Some(source), None) => Ok(ReindexRequest::Source(source)),
@@ -85,12 +86,11 @@ async fn reindex(
                 state,
             }
             .to_string();
-            let body =
-                json!({ "error": { "code": "job_running", "message": message, "job_id": id } });
+            let body = json!({ "error": { "code": ErrorCode::JobRunning.as_str(), "message": message, "job_id": id } });
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }
         Err(e @ StartJobError::UnknownSource(_)) => Err(ApiError::bad_request(
-            "invalid_parameter",
+            ErrorCode::InvalidParameter,
             format!("`source`: {e}"),
         )),
         Err(e @ StartJobError::Thread(_)) => Err(ApiError::internal(e)),
@@ -114,7 +114,7 @@ async fn cancel_job(State(app): State<App>, Path(id): Path<String>) -> Result<Re
         Err(CancelError::NotFound(_)) => Err(job_not_found(&id)),
         Err(e @ CancelError::Finished { .. }) => Err(ApiError {
             status: StatusCode::CONFLICT,
-            code: "job_finished",
+            code: ErrorCode::JobFinished,
             message: e.to_string(),
         }),
     }
@@ -123,7 +123,7 @@ async fn cancel_job(State(app): State<App>, Path(id): Path<String>) -> Result<Re
 fn job_not_found(id: &str) -> ApiError {
     ApiError {
         status: StatusCode::NOT_FOUND,
-        code: "job_not_found",
+        code: ErrorCode::JobNotFound,
         message: format!("no job with id `{id}` (GET /v1/jobs lists recent jobs)"),
     }
 }

@@ -7,6 +7,7 @@
 //! It must never let one client hold the server: every wait it allows is
 //! bounded, and every refusal is answered at once.
 
+use crate::api::error::ErrorCode;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -36,7 +37,7 @@ impl Guard {
 pub fn overloaded(what: &str) -> Response {
     let mut response = ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
-        code: "overloaded",
+        code: ErrorCode::Overloaded,
         message: format!("the server is at its limit of {what}; retry in a second"),
     }
     .into_response();
@@ -67,7 +68,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
     {
         return ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "body_too_large",
+            code: ErrorCode::BodyTooLarge,
             message: format!(
                 "the body is {length} bytes; {} takes at most {limit} ([server] limits)",
                 request.uri().path()

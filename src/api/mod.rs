@@ -24,6 +24,7 @@ mod snapshots;
 mod web;
 mod writeback;
 
+use error::ErrorCode;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -235,7 +236,7 @@ async fn analyze(
 ) -> Result<Json<Value>, ApiError> {
     let Json(body) = body.map_err(|rejection| {
         ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!(
                 "{} (expected {{\"text\": \"...\", \"field\": \"body\"}})",
                 rejection.body_text()
@@ -246,7 +247,7 @@ async fn analyze(
     if body.text.len() > limit {
         return Err(ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "body_too_large",
+            code: ErrorCode::BodyTooLarge,
             message: format!(
                 "`text` is {} bytes; /v1/analyze takes at most {limit} ([server] max_analyze_bytes)",
                 body.text.len()
@@ -262,7 +263,7 @@ async fn analyze(
 async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError {
         status: StatusCode::NOT_FOUND,
-        code: "not_found",
+        code: ErrorCode::NotFound,
         message: format!("no route for {method} {}", uri.path()),
     }
 }
@@ -270,7 +271,7 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError {
         status: StatusCode::METHOD_NOT_ALLOWED,
-        code: "method_not_allowed",
+        code: ErrorCode::MethodNotAllowed,
         message: format!("{method} is not allowed on {}", uri.path()),
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! It must never put the detail of an internal error in a response.
 
+use crate::api::error::ErrorCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
@@ -53,7 +54,7 @@ pub async fn assign(request: Request, next: Next) -> Response {
     let mut response = next.run(request).instrument(span).await;
     if response.extensions().get::<InternalError>().is_some() {
         let body = json!({
-            "error": { "code": "internal", "message": "internal error", "request_id": id }
+            "error": { "code": ErrorCode::Internal.as_str(), "message": "internal error", "request_id": id }
         });
         response = (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
     }

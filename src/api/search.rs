@@ -14,6 +14,7 @@
 //! It must never hold search logic (that is `index::search`), and never
 //! answer a bad parameter with anything but a 400 naming it.
 
+use crate::api::error::ErrorCode;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -51,7 +52,7 @@ fn params(
 ) -> Result<Vec<(String, String)>, ApiError> {
     query
         .map(|Query(p)| p)
-        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidParameter, e.body_text()))
 }
 
 /// One search, on this worker when it is light, else on the blocking pool.
@@ -64,7 +65,7 @@ async fn run_search(
 ) -> Result<Vec<u8>, ApiError> {
     if request.aggs.is_some() && !identity.can(Permission::Aggregate) {
         return Err(super::auth::forbidden(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!(
                 "the role `{}` does not have the permission `aggregate` that `aggs` needs",
                 identity.role
@@ -94,7 +95,7 @@ async fn search_post(
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|rejection| {
         ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!(
                 "{} (expected {{\"q\": \"...\", \"group\", \"limit\", \"offset\", \"sort\", \"order\", \
                  \"boost_recent\", \"filters\", \"facets\", \"facet_size\", \"aggs\", \"aggs_level\"}})",
@@ -118,14 +119,14 @@ async fn suggest(
             "limit" => {
                 limit = value.trim().parse().map_err(|_| {
                     ApiError::bad_request(
-                        "invalid_parameter",
+                        ErrorCode::InvalidParameter,
                         format!("parameter `limit` must be a whole number, got `{value}`"),
                     )
                 })?
             }
             other => {
                 return Err(ApiError::bad_request(
-                    "unknown_parameter",
+                    ErrorCode::UnknownParameter,
                     format!("unknown parameter `{other}`; /v1/suggest takes q and limit"),
                 ));
             }
@@ -133,7 +134,7 @@ async fn suggest(
     }
     let q = q.ok_or_else(|| {
         ApiError::bad_request(
-            "missing_parameter",
+            ErrorCode::MissingParameter,
             "parameter `q` is required: /v1/suggest?q=acm",
         )
     })?;

@@ -6,6 +6,7 @@
 //! It must never let a caller choose a path: a name is one plain folder
 //! name inside `snapshot_dir` (no `/`, no `..`).
 
+use crate::api::error::ErrorCode;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -36,10 +37,12 @@ struct SnapshotBody {
 impl From<SnapshotError> for ApiError {
     fn from(e: SnapshotError) -> Self {
         match e {
-            SnapshotError::BadName(_) => ApiError::bad_request("invalid_name", e.to_string()),
+            SnapshotError::BadName(_) => {
+                ApiError::bad_request(ErrorCode::InvalidName, e.to_string())
+            }
             SnapshotError::Exists(_) => ApiError {
                 status: StatusCode::CONFLICT,
-                code: "snapshot_exists",
+                code: ErrorCode::SnapshotExists,
                 message: e.to_string(),
             },
             other => ApiError::internal(other),
@@ -57,7 +60,7 @@ async fn create(
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::bad_request(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("{e} (expected nothing, or {{\"name\": \"nightly\"}})"),
             )
         })?

@@ -6,6 +6,7 @@
 //! it; the index catch-up that follows is waited for at most a second. They
 //! must never hold write-back logic.
 
+use crate::api::error::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,15 +51,17 @@ pub fn routes() -> Router<App> {
 impl From<WritebackError> for ApiError {
     fn from(e: WritebackError) -> Self {
         match e {
-            WritebackError::Invalid { .. } => ApiError::bad_request("invalid_body", e.to_string()),
+            WritebackError::Invalid { .. } => {
+                ApiError::bad_request(ErrorCode::InvalidBody, e.to_string())
+            }
             WritebackError::CustomerNotFound(_) => ApiError {
                 status: StatusCode::NOT_FOUND,
-                code: "customer_not_found",
+                code: ErrorCode::CustomerNotFound,
                 message: e.to_string(),
             },
             WritebackError::NoteNotFound(_) => ApiError {
                 status: StatusCode::NOT_FOUND,
-                code: "note_not_found",
+                code: ErrorCode::NoteNotFound,
                 message: e.to_string(),
             },
             WritebackError::Store(s) => ApiError::internal(s),
@@ -69,7 +72,7 @@ impl From<WritebackError> for ApiError {
 fn body<T>(b: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, ApiError> {
     b.map(|Json(v)| v).map_err(|r| {
         ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("{} (expected {expected})", r.body_text()),
         )
     })
@@ -81,7 +84,7 @@ const NOTE_SHAPE: &str = r#"{"customer_id", "text", "tags": [...], "date"}"#;
 fn author_from_body(author: Option<&String>) -> Result<(), ApiError> {
     match author {
         Some(_) => Err(ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "`author` is not accepted: a note's author is the identity that writes it (your key or sign-in)",
         )),
         None => Ok(()),
@@ -157,7 +160,7 @@ async fn upsert_attributes(
         .unwrap_or_default();
     let format = AttributeFormat::from_content_type(content_type).ok_or_else(|| ApiError {
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        code: "unsupported_media_type",
+        code: ErrorCode::UnsupportedMediaType,
         message: format!(
             "Content-Type `{content_type}` is not accepted: send application/x-ndjson lines {{\"customer_id\", \"key\", \"value\"}} or text/csv with the header customer_id,key,value"
         ),

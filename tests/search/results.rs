@@ -411,3 +411,44 @@ fn the_cli_runs_the_same_engine() {
     assert_eq!(customers(&cli), customers(&http));
     assert_eq!(cli["facets"], http["facets"]);
 }
+
+/// `limit=0` (Elasticsearch's `size: 0`, what dashboards send) answers the
+/// same totals, facets and aggregations as a page of hits would, with no
+/// hits, grouped or not, and through POST as well as GET.
+#[test]
+fn limit_zero_answers_totals_facets_and_aggregations_without_hits() {
+    let ws = fixture::workspace();
+    let server = ws.serve();
+    let aggs = json!({"amounts": {"stats": {"field": "amount"}}}).to_string();
+    for group in ["none", "customer"] {
+        let base = [
+            ("q", "*"),
+            ("group", group),
+            ("facets", "source,kind"),
+            ("aggs", aggs.as_str()),
+        ];
+        let with_page = ok(&server, &[&base[..], &[("limit", "10")]].concat());
+        let counts_only = ok(&server, &[&base[..], &[("limit", "0")]].concat());
+        assert!(with_page["total"].as_u64().unwrap_or(0) > 0, "{with_page}");
+        for key in ["total", "total_customers", "facets", "aggregations"] {
+            assert_eq!(counts_only[key], with_page[key], "{group}: {key}");
+        }
+        let page_key = if group == "none" { "hits" } else { "customers" };
+        assert!(
+            !with_page[page_key]
+                .as_array()
+                .unwrap_or(&Vec::new())
+                .is_empty(),
+            "{with_page}"
+        );
+        assert_eq!(counts_only[page_key], json!([]), "{group}: {counts_only}");
+        assert_eq!(counts_only["limit"], 0);
+    }
+    let (status, body) = server.post(
+        "/v1/search",
+        &json!({"q": "*", "limit": 0, "facets": ["source"]}).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body["total"].as_u64().unwrap_or(0) > 0, "{body}");
+    assert!(body["facets"]["source"].is_array(), "{body}");
+}

@@ -105,8 +105,6 @@ pub enum QueryError {
     MissingQuery,
     #[error("parameter `q` is empty: give some words to search for (or `*` for every record)")]
     EmptyQuery,
-    #[error("parameter `limit` must be between 1 and {MAX_LIMIT}, got {0}")]
-    BadLimit(usize),
     #[error("parameter `{name}` {message}")]
     BadParameter { name: String, message: String },
     #[error("{0}")]

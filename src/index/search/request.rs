@@ -185,10 +185,12 @@ impl SearchRequest {
         if self.q.trim().is_empty() && !self.wants_more_than_hits() {
             return Err(QueryError::EmptyQuery);
         }
-        if self.limit == 0 || self.limit > MAX_LIMIT {
+        // `limit=0` (Elasticsearch's `size: 0`) answers totals, facets and
+        // aggregations without a page of hits: what dashboards send.
+        if self.limit > MAX_LIMIT {
             return Err(bad(
                 "limit",
-                &format!("must be between 1 and {MAX_LIMIT}, got {}", self.limit),
+                &format!("must be between 0 and {MAX_LIMIT}, got {}", self.limit),
             ));
         }
         if self.offset > MAX_OFFSET {
