@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use rapport::config::Config;
+use rapport::config::{Config, LogFormat};
 use rapport::engine::SearchRequest;
 use rapport::engine::{self, Rapport};
 
@@ -162,7 +162,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench { .. } => true,
         _ => false,
     };
-    init_logging(if quiet { "warn" } else { "info" });
+    init_logging(if quiet { "warn" } else { "info" }, cli.config.as_deref());
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -172,14 +172,33 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging(default: &str) {
+/// Logs to stderr, as text or (`log_format = "json"`, `RAPPORT_LOG_FORMAT`)
+/// one JSON object per line with the current span's fields. The format is
+/// read from the configuration before the command runs; a configuration
+/// that cannot be read leaves text, and the command reports the error.
+fn init_logging(default: &str, config: Option<&Path>) {
     let filter = EnvFilter::try_from_env("RAPPORT_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("{default},tantivy=warn")));
-    tracing_subscriber::fmt()
+    let format =
+        Config::load(config)
+            .map(|c| c.log_format)
+            .unwrap_or_else(|_| match std::env::var("RAPPORT_LOG_FORMAT").as_deref() {
+                Ok("json") => LogFormat::Json,
+                _ => LogFormat::Text,
+            });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 }
 
 fn run(cli: Cli) -> Result<std::process::ExitCode> {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Workspace, hit_ids};
+use common::{Workspace, copy_dir, hit_ids, repo};
 
 #[test]
 fn example_data_is_searchable_over_http() {
@@ -493,4 +493,55 @@ fn bodies_over_a_routes_limit_get_a_json_413_and_start_nothing() {
     let listed = jobs["jobs"].as_array().unwrap_or_else(|| panic!("{jobs}"));
     let reindexes = listed.iter().filter(|j| j["kind"] == "reindex").count();
     assert_eq!(reindexes, 0, "{jobs}");
+}
+
+/// `log_format = "json"` writes one JSON object per log line, with the
+/// level, the message and the current span's fields (what a log collector
+/// indexes); the default stays readable text.
+#[test]
+fn json_logs_are_one_object_per_line_with_level_message_and_span() {
+    let ws = Workspace::new();
+    copy_dir(&repo().join("examples/data"), &ws.path().join("data"));
+    ws.write_config_with(
+        &[("crm", "generic-csv", "data/crm")],
+        "log_format = \"json\"",
+    );
+    let output = ws
+        .command(&["ingest"])
+        .env("RAPPORT_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!lines.is_empty(), "no JSON log line in {stderr}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["fields"]["message"].is_string()),
+        "{stderr}"
+    );
+    assert!(
+        lines.iter().any(|l| l["span"]["name"].is_string()),
+        "no line carries its span: {stderr}"
+    );
+
+    let text = Workspace::new();
+    copy_dir(&repo().join("examples/data"), &text.path().join("data"));
+    text.write_config(&[("crm", "generic-csv", "data/crm")]);
+    let output = text
+        .command(&["ingest"])
+        .env("RAPPORT_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stderr.contains("INFO"),
+        "{stderr}"
+    );
+    assert!(!stderr.lines().any(|l| l.starts_with('{')), "{stderr}");
 }

@@ -149,6 +149,15 @@ impl AuthConfig {
     }
 }
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -182,6 +191,10 @@ pub struct Config {
     pub server: ServerLimits,
     /// Roles and sign-in rules (`[auth]`).
     pub auth: AuthConfig,
+    /// `text` (readable lines) or `json` (one JSON object per line, with
+    /// the spans' fields, for log collectors). `RAPPORT_LOG_FORMAT`
+    /// overrides it.
+    pub log_format: LogFormat,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -204,6 +217,7 @@ impl Default for Config {
             limits: Default::default(),
             server: Default::default(),
             auth: AuthConfig::default(),
+            log_format: LogFormat::Text,
             base_dir: PathBuf::from("."),
         }
     }
@@ -251,6 +265,11 @@ impl Config {
         }
         if let Some(v) = var("RAPPORT_LISTEN") {
             self.listen = v;
+        }
+        match var("RAPPORT_LOG_FORMAT").as_deref() {
+            Some("json") => self.log_format = LogFormat::Json,
+            Some("text") => self.log_format = LogFormat::Text,
+            _ => {}
         }
         if let Some(v) = var("RAPPORT_SCHEMA") {
             self.schema = Some(v.into());
