@@ -545,3 +545,45 @@ fn json_logs_are_one_object_per_line_with_level_message_and_span() {
     );
     assert!(!stderr.lines().any(|l| l.starts_with('{')), "{stderr}");
 }
+
+/// `rapport customers export` and `rapport quality` read the data directory
+/// when it is free, and ask the server (`GET /v1/customers`, `/v1/quality`)
+/// while one holds it: the same answer either way.
+#[test]
+fn customer_commands_work_while_a_server_holds_the_data_directory() {
+    let ws = Workspace::with_examples();
+    ws.ingest();
+    let local_export = ws.run(&["customers", "export"]);
+    assert!(local_export.status.success(), "{local_export:?}");
+    let local_quality = ws.run(&["quality", "--json"]);
+    assert!(local_quality.status.success(), "{local_quality:?}");
+    let lines = |out: &std::process::Output| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let customers = lines(&local_export);
+    assert!(customers.len() > 3, "{customers:?}");
+
+    let server = ws.serve();
+    let served_export = ws.run(&["customers", "export"]);
+    assert!(
+        served_export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&served_export.stderr)
+    );
+    assert_eq!(lines(&served_export), customers);
+    let served_quality = ws.run(&["quality", "--json"]);
+    assert!(served_quality.status.success(), "{served_quality:?}");
+    let as_json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    assert_eq!(as_json(&served_quality), as_json(&local_quality));
+    assert!(as_json(&served_quality)["issues"].is_array());
+
+    // Over HTTP the list needs the export permission.
+    let (status, _, body) = server.send("GET", "/v1/customers", None);
+    assert_eq!(status, 200);
+    assert_eq!(body.lines().count(), customers.len());
+}

@@ -42,6 +42,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/v1/notes/{id}"),
     ("DELETE", "/v1/notes/{id}"),
     ("GET", "/v1/quality"),
+    ("GET", "/v1/customers"),
     ("POST", "/v1/reindex"),
     ("GET", "/v1/search"),
     ("POST", "/v1/search"),

@@ -62,7 +62,7 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
             Needs(CustomersRead)
         }
         ("POST", "/v1/notes") | ("PUT" | "PATCH" | "DELETE", "/v1/notes/{id}") => Needs(NotesWrite),
-        ("GET", "/v1/export") => Needs(Export),
+        ("GET", "/v1/export" | "/v1/customers") => Needs(Export),
         ("POST", "/v1/attributes") => Needs(AttributesWrite),
         (
             "POST",

@@ -30,6 +30,7 @@ pub fn routes() -> Router<App> {
         .route("/v1/customers/{id}/timeline", get(timeline))
         .route("/v1/customers/{id}/split", post(split))
         .route("/v1/quality", get(quality))
+        .route("/v1/customers", get(all_customers))
 }
 
 impl From<CustomerError> for ApiError {
@@ -111,6 +112,21 @@ async fn timeline(
     }
     let page = tokio::task::spawn_blocking(move || app.timeline(&id, &q)).await??;
     Ok(Json(json!(page)))
+}
+
+/// Every customer as one NDJSON line (golden record, people, member
+/// records): what `rapport customers export` prints.
+async fn all_customers(State(app): State<App>) -> Result<axum::response::Response, ApiError> {
+    let lines = tokio::task::spawn_blocking(move || app.customer_export_lines()).await??;
+    let mut body = String::new();
+    for line in lines {
+        body.push_str(&line.to_string());
+        body.push('\n');
+    }
+    Ok(axum::response::IntoResponse::into_response((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        body,
+    )))
 }
 
 async fn quality(State(app): State<App>) -> Result<Json<Value>, ApiError> {

@@ -1,16 +1,17 @@
 //! `rapport customers export` and `rapport quality`: the single customer
 //! view for analysts and stewards, from the command line.
 //!
-//! It must never change anything; it only prints.
+//! It must never change anything; it only prints. While a server holds the
+//! data directory, both ask it (`GET /v1/customers`, `GET /v1/quality`).
 
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
 use rapport::config::Config;
-use rapport::engine::Rapport;
+use rapport::engine::{DataDir, Rapport};
 
 #[derive(Subcommand)]
 pub enum CustomersCommand {
@@ -26,35 +27,83 @@ pub fn run(config: Option<&Path>, command: CustomersCommand) -> Result<()> {
     if format != "ndjson" {
         bail!("--format `{format}` is not supported; use ndjson");
     }
-    let app = Rapport::open(Config::load(config)?)?;
-    let lines = app.customer_export_lines()?;
+    let config = Config::load(config)?;
     let mut out = std::io::stdout().lock();
-    for line in lines {
+    if DataDir::held_by_server(&config) {
+        let body = from_server(&config, "/v1/customers")?;
+        out.write_all(body.as_bytes())?;
+        return Ok(());
+    }
+    let app = Rapport::open(config)?;
+    for line in app.customer_export_lines()? {
         writeln!(out, "{line}")?;
     }
     Ok(())
 }
 
 pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
-    let app = Rapport::open(Config::load(config)?)?;
-    let report = app.quality()?;
+    let config = Config::load(config)?;
+    let report: serde_json::Value = if DataDir::held_by_server(&config) {
+        serde_json::from_str(&from_server(&config, "/v1/quality")?)
+            .context("the server's quality report")?
+    } else {
+        serde_json::to_value(Rapport::open(config)?.quality()?)?
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    println!(
-        "suspected duplicates: {}",
-        report.suspected_duplicates.len()
-    );
-    for s in &report.suspected_duplicates {
-        println!("  {} ~ {}  {:.2}  {}", s.a, s.b, s.score, s.evidence);
+    let list = |key: &str| report[key].as_array().cloned().unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let duplicates = list("suspected_duplicates");
+    println!("suspected duplicates: {}", duplicates.len());
+    for s in &duplicates {
+        println!(
+            "  {} ~ {}  {:.2}  {}",
+            text(&s["a"]),
+            text(&s["b"]),
+            s["score"].as_f64().unwrap_or(0.0),
+            text(&s["evidence"])
+        );
     }
     println!("quality issues:");
-    for i in &report.issues {
-        println!("  {:<12} {:<12} {:>6}", i.source, i.field, i.count);
-        for sample in &i.samples {
-            println!("      {}: {}", sample.record, sample.reason);
+    for i in &list("issues") {
+        println!(
+            "  {:<12} {:<12} {:>6}",
+            text(&i["source"]),
+            text(&i["field"]),
+            i["count"].as_u64().unwrap_or(0)
+        );
+        for sample in i["samples"].as_array().into_iter().flatten() {
+            println!(
+                "      {}: {}",
+                text(&sample["record"]),
+                text(&sample["reason"])
+            );
         }
     }
     Ok(())
+}
+
+/// The body of a GET to the server that holds the data directory.
+fn from_server(config: &Config, path: &str) -> Result<String> {
+    let base = crate::cli::export::server_base(config)?;
+    let client = crate::cli::auth::client_builder(config)?.build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let response = client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .with_context(|| format!("asking the server at {base}"))?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("the server answered {status}: {text}");
+        }
+        Ok(text)
+    })
 }
