@@ -158,6 +158,11 @@ impl Rapport {
             path: config.data_dir.display().to_string(),
             source,
         })?;
+        if !crate::index::search::caches::configure(config.search_caches) {
+            tracing::warn!(
+                "[search_caches] differs from the budgets this process already uses; the first ones stay"
+            );
+        }
         let spec = load_schema(&config)?;
         let analyzers = load_analyzers(&config)?;
         let store = Store::open(&config.store_path())?;
@@ -417,6 +422,11 @@ impl Rapport {
 
     pub fn suggest(&self, q: &str, limit: usize) -> Result<SuggestResponse, QueryError> {
         self.index.suggest(q, limit)
+    }
+
+    /// What each search cache holds now, against its budget.
+    pub fn cache_usage(&self) -> Vec<crate::index::search::caches::CacheUse> {
+        crate::index::search::caches::usage()
     }
 
     pub fn analyze(&self, field: &str, text: &str) -> Result<Vec<AnalyzedToken>, QueryError> {

@@ -587,3 +587,54 @@ fn customer_commands_work_while_a_server_holds_the_data_directory() {
     assert_eq!(status, 200);
     assert_eq!(body.lines().count(), customers.len());
 }
+
+/// `[search_caches]` sizes the search caches, and `/metrics` shows each
+/// one's budget, bytes, entries and (for the filter caches) hits and
+/// misses as searches use them.
+#[test]
+fn search_cache_budgets_come_from_the_config_and_show_in_metrics() {
+    let ws = Workspace::new();
+    copy_dir(&repo().join("examples/data"), &ws.path().join("data"));
+    ws.write_config_with(
+        &[("crm", "generic-csv", "data/crm")],
+        "[search_caches]\nfilters_mb = 3\nautomata_mb = 5",
+    );
+    let server = ws.serve();
+    let gauge = |text: &str, name: &str, cache: &str| -> Option<u64> {
+        let prefix = format!("rapport_{name}{{cache=\"{cache}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let (_, _, before) = server.get_text("/metrics");
+    assert_eq!(
+        gauge(&before, "search_cache_budget_bytes", "filters"),
+        Some(3 << 20),
+        "{before}"
+    );
+    assert_eq!(
+        gauge(&before, "search_cache_budget_bytes", "automata"),
+        Some(5 << 20)
+    );
+    assert_eq!(
+        gauge(&before, "search_cache_budget_bytes", "corrections"),
+        Some(32 << 20)
+    );
+    for _ in 0..2 {
+        let (status, body) = server.get("/v1/search?q=*&group=none&filter.source=crm");
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, _, after) = server.get_text("/metrics");
+    assert!(
+        gauge(&after, "search_cache_entries", "filters") >= Some(1),
+        "{after}"
+    );
+    assert!(
+        gauge(&after, "search_cache_bytes", "filters") >= Some(1),
+        "{after}"
+    );
+    assert!(
+        gauge(&after, "search_cache_hits", "filters") >= Some(1),
+        "{after}"
+    );
+}

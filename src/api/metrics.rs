@@ -61,6 +61,11 @@ struct JobLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    cache: &'static str,
+}
+
 /// The server's series, one set per router.
 pub struct HttpMetrics {
     registry: Registry,
@@ -71,6 +76,11 @@ pub struct HttpMetrics {
     index_documents: Gauge,
     index_lag: Gauge,
     jobs: Family<JobLabels, Gauge>,
+    cache_bytes: Family<CacheLabels, Gauge>,
+    cache_budget: Family<CacheLabels, Gauge>,
+    cache_entries: Family<CacheLabels, Gauge>,
+    cache_hits: Family<CacheLabels, Gauge>,
+    cache_misses: Family<CacheLabels, Gauge>,
 }
 
 impl HttpMetrics {
@@ -85,6 +95,11 @@ impl HttpMetrics {
         let index_documents = Gauge::default();
         let index_lag = Gauge::default();
         let jobs = Family::<JobLabels, Gauge>::default();
+        let cache_bytes = Family::<CacheLabels, Gauge>::default();
+        let cache_budget = Family::<CacheLabels, Gauge>::default();
+        let cache_entries = Family::<CacheLabels, Gauge>::default();
+        let cache_hits = Family::<CacheLabels, Gauge>::default();
+        let cache_misses = Family::<CacheLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -120,8 +135,42 @@ impl HttpMetrics {
             "Jobs queued or running (of those the server keeps)",
             jobs.clone(),
         );
+        for (name, help, family) in [
+            (
+                "search_cache_bytes",
+                "Bytes a search cache holds now",
+                &cache_bytes,
+            ),
+            (
+                "search_cache_budget_bytes",
+                "Bytes a search cache may hold ([search_caches] in rapport.toml)",
+                &cache_budget,
+            ),
+            (
+                "search_cache_entries",
+                "Entries a search cache holds now",
+                &cache_entries,
+            ),
+            (
+                "search_cache_hits",
+                "Lookups a search cache answered since the process started",
+                &cache_hits,
+            ),
+            (
+                "search_cache_misses",
+                "Lookups a search cache could not answer since the process started",
+                &cache_misses,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         HttpMetrics {
             registry,
+            cache_bytes,
+            cache_budget,
+            cache_entries,
+            cache_hits,
+            cache_misses,
             requests,
             latency,
             in_flight,
@@ -163,6 +212,19 @@ impl HttpMetrics {
                     state: state.as_str(),
                 })
                 .set(saturating_i64(count as u64));
+        }
+        for used in app.cache_usage() {
+            let labels = CacheLabels { cache: used.cache };
+            let set = |family: &Family<CacheLabels, Gauge>, value: u64| {
+                family.get_or_create(&labels).set(saturating_i64(value));
+            };
+            set(&self.cache_bytes, used.bytes as u64);
+            set(&self.cache_budget, used.budget_bytes as u64);
+            set(&self.cache_entries, used.entries as u64);
+            if let (Some(hits), Some(misses)) = (used.hits, used.misses) {
+                set(&self.cache_hits, hits);
+                set(&self.cache_misses, misses);
+            }
         }
         let mut text = String::new();
         encode(&mut text, &self.registry).map_err(ApiError::internal)?;

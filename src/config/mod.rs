@@ -195,6 +195,8 @@ pub struct Config {
     /// the spans' fields, for log collectors). `RAPPORT_LOG_FORMAT`
     /// overrides it.
     pub log_format: LogFormat,
+    /// What each search cache may hold (`[search_caches]`, MiB).
+    pub search_caches: crate::index::search::caches::CacheBudgets,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -218,6 +220,7 @@ impl Default for Config {
             server: Default::default(),
             auth: AuthConfig::default(),
             log_format: LogFormat::Text,
+            search_caches: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }

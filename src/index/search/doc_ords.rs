@@ -10,7 +10,7 @@
 //! never changes once written, so a table is true for as long as its
 //! segment lives; tables of merged-away segments are no longer asked for
 //! and go when the cache is cleared at its byte bound. It must never hold
-//! more than [`MAX_BYTES`] in all.
+//! more than the `doc_ords_mb` budget (`caches.rs`) in all.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -18,9 +18,6 @@ use rustc_hash::FxHashMap;
 use tantivy::DocId;
 use tantivy::columnar::StrColumn;
 use tantivy::index::SegmentId;
-
-/// Bytes of tables kept before the cache is emptied and starts over.
-const MAX_BYTES: usize = 512 << 20;
 
 /// Every document's term ordinals of one column of one segment.
 #[derive(Debug)]
@@ -147,6 +144,14 @@ fn cache() -> &'static Mutex<Cache> {
     CACHE.get_or_init(Default::default)
 }
 
+/// Bytes and tables kept now.
+pub(super) fn kept() -> (usize, usize) {
+    cache()
+        .lock()
+        .map(|c| (c.bytes, c.tables.len()))
+        .unwrap_or((0, 0))
+}
+
 /// The dense ordinals of `segment`'s column `name` (`column`, with
 /// `max_doc` documents), built the first time they are asked for.
 pub fn doc_ords(segment: SegmentId, name: &str, column: &StrColumn, max_doc: u32) -> Arc<DocOrds> {
@@ -160,7 +165,8 @@ pub fn doc_ords(segment: SegmentId, name: &str, column: &StrColumn, max_doc: u32
     // once, and the second simply replaces the first with an equal one.
     let built = Arc::new(DocOrds::build(column, max_doc));
     if let Ok(mut cache) = cache().lock() {
-        if cache.bytes + built.bytes() > MAX_BYTES {
+        if cache.bytes + built.bytes() > super::caches::bytes(super::caches::budgets().doc_ords_mb)
+        {
             cache.tables.clear();
             cache.bytes = 0;
         }

@@ -23,9 +23,6 @@ mod docs;
 
 pub use self::docs::{CachedFilterScorer, MatchingDocs};
 
-/// Bytes of cached document sets kept across all segments and filters.
-const BUDGET_BYTES: usize = 64 * 1024 * 1024;
-
 /// What an entry costs besides its documents (key, map slot, counters).
 const ENTRY_OVERHEAD: usize = 96;
 
@@ -289,18 +286,21 @@ impl FilterCache {
 /// reads its filters through.
 fn global() -> &'static FilterCache {
     static CACHE: OnceLock<FilterCache> = OnceLock::new();
-    CACHE.get_or_init(|| FilterCache::with_budget(BUDGET_BYTES))
+    CACHE.get_or_init(|| {
+        FilterCache::with_budget(super::caches::bytes(super::caches::budgets().filters_mb))
+    })
 }
-
-/// Bytes of document sets kept for typo corrections (see [`corrected_docs`]).
-const CORRECTIONS_BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
 /// The documents the corrected forms of typed words match, per segment
 /// (`fuzzy.rs`): a table of the same kind as the filters', with a budget
 /// of its own so that neither crowds the other out.
 fn corrections() -> &'static FilterCache {
     static CACHE: OnceLock<FilterCache> = OnceLock::new();
-    CACHE.get_or_init(|| FilterCache::with_budget(CORRECTIONS_BUDGET_BYTES))
+    CACHE.get_or_init(|| {
+        FilterCache::with_budget(super::caches::bytes(
+            super::caches::budgets().corrections_mb,
+        ))
+    })
 }
 
 /// The documents of `segment` that `key` (a typed word, its field and its
@@ -319,6 +319,11 @@ pub fn corrected_docs(
 /// How the process-wide filter cache has been used so far.
 pub fn stats() -> FilterCacheStats {
     global().stats()
+}
+
+/// The corrections cache's counts.
+pub fn corrections_stats() -> FilterCacheStats {
+    corrections().stats()
 }
 
 #[cfg(test)]

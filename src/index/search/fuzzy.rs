@@ -56,11 +56,17 @@ pub fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<DfaWrappe
     Some(automaton)
 }
 
-/// Kept automata, least recently used out first past [`AUTOMATA_BYTES`].
-static AUTOMATA: Mutex<KeptAutomata> = Mutex::new(KeptAutomata::new());
+/// Bytes (estimated) and automata kept now.
+pub(super) fn kept_automata() -> (usize, usize) {
+    AUTOMATA
+        .lock()
+        .map(|t| (t.bytes, t.table.as_ref().map_or(0, |t| t.len())))
+        .unwrap_or((0, 0))
+}
 
-/// What the kept automata may take, by [`automaton_bytes`]'s estimate.
-const AUTOMATA_BYTES: usize = 16 << 20;
+/// Kept automata, least recently used out first past the `automata_mb`
+/// budget (`caches.rs`).
+static AUTOMATA: Mutex<KeptAutomata> = Mutex::new(KeptAutomata::new());
 
 /// An upper estimate of an automaton's size: its DFA has a 256-entry row
 /// of u32 per state, and measured on English and Japanese words of 6 to
@@ -90,7 +96,8 @@ impl KeptAutomata {
 
     fn insert(&mut self, key: (String, u8), automaton: Arc<DfaWrapper>) {
         let bytes = automaton_bytes(&key.0, key.1);
-        if bytes > AUTOMATA_BYTES {
+        let budget = super::caches::bytes(super::caches::budgets().automata_mb);
+        if bytes > budget {
             return;
         }
         let table = self.table.get_or_insert_with(lru::LruCache::unbounded);
@@ -99,7 +106,7 @@ impl KeptAutomata {
             *kept = automaton;
             return;
         }
-        while self.bytes + bytes > AUTOMATA_BYTES {
+        while self.bytes + bytes > budget {
             match table.pop_lru() {
                 Some((old, _)) => self.bytes -= automaton_bytes(&old.0, old.1),
                 None => break,
@@ -229,7 +236,8 @@ mod tests {
     fn kept_automata_stay_within_their_bytes() {
         let mut kept = KeptAutomata::new();
         let one = automaton_bytes("warehouse", 2);
-        let fits = AUTOMATA_BYTES / one;
+        let budget = super::super::caches::bytes(super::super::caches::budgets().automata_mb);
+        let fits = budget / one;
         let sample = automaton(field(), "warehouse", 2);
         let Some(sample) = sample else {
             panic!("the automaton builds");
@@ -237,7 +245,7 @@ mod tests {
         for n in 0..fits + 10 {
             let word = format!("w{n:08}");
             kept.insert((word, 2), sample.clone());
-            assert!(kept.bytes <= AUTOMATA_BYTES);
+            assert!(kept.bytes <= budget);
         }
         // The oldest went out first; the newest are still there.
         assert!(kept.get(&("w00000000".to_string(), 2)).is_none());
