@@ -34,6 +34,7 @@ use crate::sources::status::{self, ConnectorStatus, PullState, RunRecord};
 use crate::store::{Store, StoreError};
 
 mod erasure;
+pub use crate::store::{AuditEntry, AuditQuery, ChainBreak, NewAudit};
 pub use erasure::{ErasureError, ErasureRequest};
 mod export;
 pub use export::{ExportError, ExportSummary, PreparedExport};

@@ -127,6 +127,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::auth::KeysCommand,
     },
+    /// The audit log: verify its hash chain, list entries.
+    Audit {
+        #[command(subcommand)]
+        command: cli::audit::AuditCommand,
+    },
     /// Staff users who sign in to the web page.
     Users {
         #[command(subcommand)]
@@ -157,7 +162,8 @@ fn main() -> std::process::ExitCode {
         | Command::Export(_)
         | Command::Reindex(..)
         | Command::Keys { .. }
-        | Command::Users { .. } => true,
+        | Command::Users { .. }
+        | Command::Audit { .. } => true,
         #[cfg(feature = "bench")]
         Command::Bench { .. } => true,
         _ => false,
@@ -354,6 +360,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Restore(args) => cli::export::restore(cli.config.as_deref(), args).map(|_| ok),
         Command::Reindex(args) => cli::reindex::run(cli.config.as_deref(), args),
         Command::Keys { command } => cli::auth::keys(cli.config.as_deref(), command).map(|_| ok),
+        Command::Audit { command } => cli::audit::run(cli.config.as_deref(), command),
         Command::Users { command } => cli::auth::users(cli.config.as_deref(), command).map(|_| ok),
         Command::Demo { data_dir, listen } => {
             let mut config = demo_config(cli.config.as_deref())?;

@@ -276,7 +276,7 @@ pub async fn authorize(
     if let Access::Needs(permission) = access
         && !identity.can(permission)
     {
-        return forbidden(
+        let mut refused = forbidden(
             ErrorCode::Forbidden,
             format!(
                 "the role `{}` does not have the permission `{permission}` that {method} {} needs",
@@ -285,9 +285,16 @@ pub async fn authorize(
             ),
         )
         .into_response();
+        refused
+            .extensions_mut()
+            .insert(super::audit::Actor(identity.actor.clone()));
+        return refused;
     }
+    let actor = super::audit::Actor(identity.actor.clone());
     request.extensions_mut().insert(identity);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(actor);
+    response
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@
 use crate::api::error::ErrorCode;
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::ApiError;
 use crate::auth::Identity;
-use crate::engine::{ErasureError, ErasureRequest, Rapport};
+use crate::engine::{AuditQuery, ErasureError, ErasureRequest, Rapport};
 
 type App = Arc<Rapport>;
 
@@ -67,9 +67,78 @@ async fn erase(
     Ok((StatusCode::CREATED, Json(json!(entry))))
 }
 
-async fn audit(State(app): State<App>) -> Result<Json<Value>, ApiError> {
-    let entries = tokio::task::spawn_blocking(move || app.audit_log())
-        .await?
-        .map_err(ApiError::internal)?;
-    Ok(Json(json!({ "entries": entries })))
+/// `GET /v1/audit`: entries filtered by `actor`, `action`, `customer_id`,
+/// `from` and `to` (RFC 3339), paged by `after` (a sequence number) and
+/// `limit` (default 100, at most 1,000); `verify=true` also walks the whole
+/// chain and says whether it holds.
+async fn audit(
+    State(app): State<App>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut query = AuditQuery {
+        limit: 100,
+        ..AuditQuery::default()
+    };
+    let mut verify = false;
+    let bad = |name: &str, message: String| {
+        ApiError::bad_request(
+            ErrorCode::InvalidParameter,
+            format!("parameter `{name}` {message}"),
+        )
+    };
+    let time = |name: &str, value: &str| {
+        chrono::DateTime::parse_from_rfc3339(value)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| bad(name, format!("must be an RFC 3339 time ({e})")))
+    };
+    for (name, value) in params {
+        match name.as_str() {
+            "actor" => query.actor = Some(value),
+            "action" => query.action = Some(value),
+            "customer_id" => query.customer_id = Some(value),
+            "from" => query.from = Some(time("from", &value)?),
+            "to" => query.to = Some(time("to", &value)?),
+            "after" => {
+                query.after = value
+                    .parse()
+                    .map_err(|_| bad("after", "must be a sequence number".into()))?
+            }
+            "limit" => {
+                query.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| bad("limit", "must be between 1 and 1000".into()))?
+            }
+            "verify" => verify = value == "true",
+            _ => {
+                return Err(ApiError::bad_request(
+                    ErrorCode::UnknownParameter,
+                    format!(
+                        "unknown parameter `{name}`; the audit log takes actor, action, customer_id, from, to, after, limit and verify"
+                    ),
+                ));
+            }
+        }
+    }
+    let (entries, chain) = tokio::task::spawn_blocking(move || {
+        let entries = app.audit_entries(&query)?;
+        let chain = if verify {
+            Some(app.verify_audit()?)
+        } else {
+            None
+        };
+        Ok::<_, crate::store::StoreError>((entries, chain))
+    })
+    .await?
+    .map_err(ApiError::internal)?;
+    let next_after = entries.last().map(|e| e.seq);
+    let mut answer = json!({ "entries": entries, "next_after": next_after });
+    if let Some(chain) = chain {
+        answer["chain"] = match chain {
+            Ok(checked) => json!({ "verified": true, "entries": checked }),
+            Err(e) => json!({ "verified": false, "error": e.to_string() }),
+        };
+    }
+    Ok(Json(answer))
 }

@@ -82,7 +82,26 @@ fn locked(wait: Duration) -> Response {
     response
 }
 
+/// Signs in, and names the user the attempt was for (`user:NAME`) as the
+/// actor of its audit entry, whether it succeeded or not.
 async fn sign_in(
+    auth: Extension<Auth>,
+    headers: HeaderMap,
+    body: Result<Json<SignIn>, JsonRejection>,
+) -> Response {
+    let attempted = body
+        .as_ref()
+        .ok()
+        .and_then(|Json(b)| b.user.as_deref())
+        .map(|u| format!("user:{}", u.trim()));
+    let mut response = sign_in_checked(auth, headers, body).await.into_response();
+    if let Some(actor) = attempted {
+        response.extensions_mut().insert(super::audit::Actor(actor));
+    }
+    response
+}
+
+async fn sign_in_checked(
     Extension(auth): Extension<Auth>,
     headers: HeaderMap,
     body: Result<Json<SignIn>, JsonRejection>,

@@ -7,6 +7,7 @@
 //! It must never hold business logic, and never answer a caller's mistake with
 //! a 5xx or a panic.
 
+mod audit;
 pub mod auth;
 mod connectors;
 mod customers;
@@ -75,6 +76,10 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(auth, auth::authorize))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            audit::record,
+        ))
         .with_state(app);
     harden(routes, http_metrics, limits)
 }

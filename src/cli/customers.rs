@@ -30,7 +30,7 @@ pub fn run(config: Option<&Path>, command: CustomersCommand) -> Result<()> {
     let config = Config::load(config)?;
     let mut out = std::io::stdout().lock();
     if DataDir::held_by_server(&config) {
-        let body = from_server(&config, "/v1/customers")?;
+        let body = crate::cli::export::get_from_server(&config, "/v1/customers")?;
         out.write_all(body.as_bytes())?;
         return Ok(());
     }
@@ -44,8 +44,11 @@ pub fn run(config: Option<&Path>, command: CustomersCommand) -> Result<()> {
 pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
     let config = Config::load(config)?;
     let report: serde_json::Value = if DataDir::held_by_server(&config) {
-        serde_json::from_str(&from_server(&config, "/v1/quality")?)
-            .context("the server's quality report")?
+        serde_json::from_str(&crate::cli::export::get_from_server(
+            &config,
+            "/v1/quality",
+        )?)
+        .context("the server's quality report")?
     } else {
         serde_json::to_value(Rapport::open(config)?.quality()?)?
     };
@@ -83,27 +86,4 @@ pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The body of a GET to the server that holds the data directory.
-fn from_server(config: &Config, path: &str) -> Result<String> {
-    let base = crate::cli::export::server_base(config)?;
-    let client = crate::cli::auth::client_builder(config)?.build()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let response = client
-            .get(format!("{base}{path}"))
-            .send()
-            .await
-            .with_context(|| format!("asking the server at {base}"))?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            bail!("the server answered {status}: {text}");
-        }
-        Ok(text)
-    })
 }

@@ -338,3 +338,26 @@ pub fn restore(config: Option<&Path>, args: RestoreArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// The body of a GET to the server that holds the data directory.
+pub fn get_from_server(config: &Config, path: &str) -> Result<String> {
+    let base = server_base(config)?;
+    let client = crate::cli::auth::client_builder(config)?.build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let response = client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .with_context(|| format!("asking the server at {base}"))?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("the server answered {status}: {text}");
+        }
+        Ok(text)
+    })
+}

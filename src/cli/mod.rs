@@ -5,6 +5,7 @@
 //! It must never hold logic the HTTP API would also need: that lives in the
 //! library's engine.
 
+pub mod audit;
 pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;

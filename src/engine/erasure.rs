@@ -14,7 +14,9 @@ use std::collections::BTreeSet;
 
 use super::{EngineError, Rapport, lock};
 use crate::customers::{CustomerError, find_entity};
-use crate::store::{AuditEntry, Erasure, StoreError, identifiers};
+use crate::store::{
+    AuditEntry, AuditQuery, ChainBreak, Erasure, NewAudit, StoreError, identifiers, verify_chain,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ErasureError {
@@ -98,5 +100,21 @@ impl Rapport {
     /// The audit log, oldest first.
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
         self.store.audit_log()
+    }
+
+    /// The entries `query` admits, oldest first.
+    pub fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.store.audit_entries(query)
+    }
+
+    /// Appends entries to the audit log (one durable transaction).
+    pub fn record_audit(&self, new: Vec<NewAudit>) -> Result<Vec<AuditEntry>, StoreError> {
+        self.store.append_audit(new)
+    }
+
+    /// Walks the whole chain: the number of entries when it holds, or where
+    /// it breaks.
+    pub fn verify_audit(&self) -> Result<Result<usize, ChainBreak>, StoreError> {
+        Ok(verify_chain(&self.store.audit_log()?))
     }
 }

@@ -52,6 +52,18 @@ impl Offline {
         Identities::new(&self.store)
     }
 
+    /// Walks the audit log's whole chain (see [`crate::store::verify_chain`]).
+    pub fn verify_audit(&self) -> Result<Result<usize, crate::store::ChainBreak>, StoreError> {
+        Ok(crate::store::verify_chain(&self.store.audit_log()?))
+    }
+
+    pub fn audit_entries(
+        &self,
+        query: &crate::store::AuditQuery,
+    ) -> Result<Vec<crate::store::AuditEntry>, StoreError> {
+        self.store.audit_entries(query)
+    }
+
     /// Each configured source's status as the store last recorded it.
     pub fn connector_status(&self, config: &Config) -> Result<Vec<ConnectorStatus>, StoreError> {
         status::collect(&self.store, &config.sources, |_| None)

@@ -12,10 +12,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use serde::{Deserialize, Serialize};
 
+use super::audit::{AuditEntry, NewAudit};
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::CUSTOMER_ATTRIBUTES;
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
@@ -26,13 +25,11 @@ pub(super) const ERASED_RECORDS: TableDefinition<&str, &str> =
     TableDefinition::new("erased_records");
 /// hash of an identifier (`email:…`, `phone:…`) → the erasure that blocked it.
 pub(super) const ERASED_KEYS: TableDefinition<&str, &str> = TableDefinition::new("erased_keys");
-/// audit sequence number → entry (JSON).
-pub(super) const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ERASED_RECORDS).map_err(db)?;
     txn.open_table(ERASED_KEYS).map_err(db)?;
-    txn.open_table(AUDIT).map_err(db)?;
+    txn.open_table(super::audit::AUDIT).map_err(db)?;
     Ok(())
 }
 
@@ -45,21 +42,6 @@ pub struct Erasure {
     pub identifiers: BTreeSet<String>,
     pub requested_by: String,
     pub reason: String,
-}
-
-/// One line of the audit log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub seq: u64,
-    pub at: DateTime<Utc>,
-    /// `erase`.
-    pub action: String,
-    pub customer_id: String,
-    pub requested_by: String,
-    pub reason: String,
-    pub records_erased: usize,
-    pub attributes_erased: usize,
-    pub identifiers_blocked: usize,
 }
 
 /// The identifiers of a record that tombstones can match, normalised:
@@ -158,8 +140,12 @@ impl Store {
             let mut attributes = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
             let mut erased_records = txn.open_table(ERASED_RECORDS).map_err(db)?;
             let mut erased_keys = txn.open_table(ERASED_KEYS).map_err(db)?;
-            let mut audit = txn.open_table(AUDIT).map_err(db)?;
-            let seq = audit.last().map_err(db)?.map_or(1, |(k, _)| k.value() + 1);
+            let seq = txn
+                .open_table(super::audit::AUDIT)
+                .map_err(db)?
+                .last()
+                .map_err(db)?
+                .map_or(1, |(k, _)| k.value() + 1);
             let erasure_id = format!("erasure-{seq}");
             let mut records_erased = 0;
             for id in &doomed {
@@ -187,42 +173,34 @@ impl Store {
             for key in &attribute_keys {
                 attributes.remove(key.as_str()).map_err(db)?;
             }
-            entry = AuditEntry {
-                seq,
-                at: Utc::now(),
-                action: "erase".into(),
-                customer_id: erasure.customer_id.clone(),
-                requested_by: erasure.requested_by.clone(),
-                reason: erasure.reason.clone(),
-                records_erased,
-                attributes_erased: attribute_keys.len(),
-                identifiers_blocked: hashes.len(),
-            };
-            let bytes = serde_json::to_vec(&entry).map_err(|e| corrupt("audit", e))?;
-            audit.insert(seq, bytes.as_slice()).map_err(db)?;
+            let mut details = serde_json::Map::new();
+            details.insert("requested_by".into(), erasure.requested_by.clone().into());
+            details.insert("reason".into(), erasure.reason.clone().into());
+            details.insert("records_erased".into(), records_erased.into());
+            details.insert("attributes_erased".into(), attribute_keys.len().into());
+            details.insert("identifiers_blocked".into(), hashes.len().into());
+            entry = super::audit::append_in(
+                &txn,
+                vec![NewAudit {
+                    actor: erasure.requested_by.clone(),
+                    action: "erase".into(),
+                    customer_id: Some(erasure.customer_id.clone()),
+                    outcome: "ok".into(),
+                    details,
+                    ..NewAudit::default()
+                }],
+            )?
+            .pop()
+            .ok_or_else(|| corrupt("audit", "no entry written"))?;
             log.finish()?;
         }
         txn.commit().map_err(db)?;
         tracing::info!(
             customer = %erasure.customer_id,
-            records = entry.records_erased,
-            identifiers = entry.identifiers_blocked,
+            records = ?entry.details.get("records_erased"),
+            identifiers = ?entry.details.get("identifiers_blocked"),
             "erased"
         );
         Ok(entry)
-    }
-
-    /// The audit log, oldest first.
-    pub fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let txn = self.db.begin_read().map_err(db)?;
-        let audit = txn.open_table(AUDIT).map_err(db)?;
-        audit
-            .iter()
-            .map_err(db)?
-            .map(|row| {
-                let (k, v) = row.map_err(db)?;
-                serde_json::from_slice(v.value()).map_err(|e| corrupt(&k.value().to_string(), e))
-            })
-            .collect()
     }
 }

@@ -41,7 +41,7 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(writeback::CUSTOMER_ATTRIBUTES)?;
     visitor.visit(erasure::ERASED_RECORDS)?;
     visitor.visit(erasure::ERASED_KEYS)?;
-    visitor.visit(erasure::AUDIT)?;
+    visitor.visit(audit::AUDIT)?;
     visitor.visit(auth::API_KEYS)?;
     visitor.visit(auth::USERS)?;
     Ok(())
@@ -544,6 +544,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
     }
 }
 
+mod audit;
 mod auth;
 mod erasure;
 mod export;
@@ -552,8 +553,9 @@ mod resolution_tables;
 pub mod snapshot;
 pub mod writeback;
 
+pub use audit::{AuditEntry, AuditQuery, ChainBreak, NewAudit, verify_chain};
 pub use auth::{KeyRecord, UserRecord};
-pub use erasure::{AuditEntry, Erasure, identifiers};
+pub use erasure::{Erasure, identifiers};
 
 #[cfg(test)]
 mod tests;
