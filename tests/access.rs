@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 /// The default roles, as README documents them (each adds to the one before).
 const ROLES: &[(&str, &[&str])] = &[
     ("viewer", &["search", "customers.read"]),
-    ("staff", &["notes.write"]),
+    ("staff", &["contacts.read", "notes.write"]),
     ("analyst", &["export", "aggregate", "attributes.write"]),
     ("steward", &["merge", "erasure", "quality"]),
     (
@@ -430,4 +430,66 @@ fn keys_are_managed_through_a_running_server_and_serve_stays_on_loopback_without
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loopback"), "{err}");
+}
+
+/// A viewer (no `contacts.read`) sees email addresses and phone numbers
+/// masked in every answer — record and grouped search, snippets, suggest,
+/// customer pages, timelines — and cannot stream them through exports;
+/// staff see them in full.
+#[test]
+fn contact_details_are_masked_for_viewers_everywhere_they_appear() {
+    let ws = Workspace::with_examples();
+    let viewer_key = ws.create_key("viewer", "viewer", &[]);
+    let staff_key = ws.create_key("staff", "staff", &[]);
+    let server = ws.serve();
+    let viewer = client_with(Some(&viewer_key));
+    let staff = client_with(Some(&staff_key));
+    let get = |client: &reqwest::blocking::Client, path: &str| -> (u16, String) {
+        let response = client.get(format!("{}{path}", server.base)).send().unwrap();
+        (response.status().as_u16(), response.text().unwrap_or_default())
+    };
+    let (_, found) = get(&staff, "/v1/search?q=Acme&group=customer&limit=1");
+    let found: Value = serde_json::from_str(&found).unwrap_or(Value::Null);
+    let acme = found["customers"][0]["customer_id"].as_str().unwrap_or_default().to_string();
+    assert!(!acme.is_empty(), "{found}");
+    let paths = [
+        "/v1/search?q=jon.smith%40acmerobotics.com&group=none".to_string(),
+        "/v1/search?q=Acme&group=customer".to_string(),
+        "/v1/search?q=Acme&group=none&limit=50".to_string(),
+        "/v1/suggest?q=Jon".to_string(),
+        format!("/v1/customers/{acme}"),
+        format!("/v1/customers/{acme}/timeline"),
+    ];
+    let secrets = [
+        "jon.smith@",
+        "maria.alvarez@",
+        "sales@acmerobotics",
+        "5550100",
+        "555-0100",
+        "555-0134",
+        "5550190",
+        "555-0190",
+    ];
+    let mut staff_saw = Vec::new();
+    for path in &paths {
+        let (status, body) = get(&viewer, path);
+        assert_eq!(status, 200, "{path}: {body}");
+        let lower = body.to_lowercase();
+        for secret in secrets {
+            assert!(!lower.contains(secret), "viewer got {secret} from {path}: {body}");
+        }
+        let (status, body) = get(&staff, path);
+        assert_eq!(status, 200, "{path}");
+        let lower = body.to_lowercase();
+        staff_saw.extend(secrets.iter().filter(|s| lower.contains(*s)));
+    }
+    // What was masked is there in full for staff, so the check above was
+    // looking at answers that hold contact details.
+    assert!(staff_saw.contains(&"jon.smith@"), "{staff_saw:?}");
+    assert!(
+        staff_saw.iter().any(|s| s.starts_with("555")),
+        "staff saw no phone number: {staff_saw:?}"
+    );
+    let (_, masked) = get(&viewer, &format!("/v1/customers/{acme}"));
+    assert!(masked.contains("***@acmerobotics.com"), "{masked}");
 }

@@ -8,6 +8,7 @@
 //! secret is constant-time.
 
 pub mod keys;
+pub mod redact;
 pub mod secrets;
 pub mod sessions;
 pub mod users;
@@ -27,6 +28,9 @@ pub enum Permission {
     Search,
     /// Customer pages, timelines, reading notes.
     CustomersRead,
+    /// Email addresses and phone numbers in full (without it they are
+    /// masked everywhere: `auth/redact.rs`).
+    ContactsRead,
     /// Write, edit and delete notes.
     NotesWrite,
     /// Bulk export.
@@ -61,6 +65,7 @@ impl Permission {
     pub const ALL: &[Permission] = &[
         Permission::Search,
         Permission::CustomersRead,
+        Permission::ContactsRead,
         Permission::NotesWrite,
         Permission::Export,
         Permission::Aggregate,
@@ -81,6 +86,7 @@ impl Permission {
         match self {
             Permission::Search => "search",
             Permission::CustomersRead => "customers.read",
+            Permission::ContactsRead => "contacts.read",
             Permission::NotesWrite => "notes.write",
             Permission::Export => "export",
             Permission::Aggregate => "aggregate",
@@ -122,7 +128,7 @@ impl FromStr for Permission {
 /// The default roles, each adding to the one before.
 pub const DEFAULT_ROLES: &[(&str, &[Permission])] = &[
     ("viewer", &[Permission::Search, Permission::CustomersRead]),
-    ("staff", &[Permission::NotesWrite]),
+    ("staff", &[Permission::ContactsRead, Permission::NotesWrite]),
     (
         "analyst",
         &[

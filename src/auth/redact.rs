@@ -1,0 +1,262 @@
+//! Contact details hidden from identities without `contacts.read` (the
+//! default `viewer`): email addresses become `j***@acme.com`, phone numbers
+//! `+81 **-****-5678`, wherever they appear in an answer — structured
+//! fields (any key naming an email or a phone) and free text (notes,
+//! snippets, golden records).
+//!
+//! It must never widen what is shown: when in doubt a value is masked, and
+//! a highlighted snippet that holds a contact detail loses its marks rather
+//! than let a mark split the detail past the scanner.
+
+use serde_json::Value;
+
+/// Masks every contact detail in `value`, in place.
+pub fn redact_json(value: &mut Value) {
+    redact_under(value, false);
+}
+
+fn redact_under(value: &mut Value, contact_field: bool) {
+    match value {
+        Value::String(text) => {
+            let masked = if contact_field {
+                mask_contact(text)
+            } else {
+                redact_text(text)
+            };
+            if masked != *text {
+                *text = masked;
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| redact_under(v, contact_field)),
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let key = key.to_ascii_lowercase();
+                let contact = contact_field || key.contains("email") || key.contains("phone");
+                redact_under(v, contact);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A whole value known to be an email address or a phone number.
+fn mask_contact(text: &str) -> String {
+    if text.contains('@') {
+        redact_text(text)
+    } else if text.chars().filter(char::is_ascii_digit).count() >= 4 {
+        mask_phone(text)
+    } else {
+        redact_text(text)
+    }
+}
+
+/// `jon.smith@acme.com` → `j***@acme.com`.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_string(),
+    }
+}
+
+/// Every digit but the country code (after a leading `+`, when a separator
+/// follows it) and the last four becomes `*`; separators stay.
+pub fn mask_phone(phone: &str) -> String {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let keep_tail = 4.min(digits);
+    // The country code is kept when a separator shows where it ends.
+    let country: usize = match phone.trim_start().strip_prefix('+') {
+        Some(rest) => {
+            let code = rest.chars().take_while(char::is_ascii_digit).count();
+            let separated = rest.chars().nth(code).is_some();
+            if separated && code <= 3 { code } else { 0 }
+        }
+        None => 0,
+    };
+    let mut seen = 0;
+    phone
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_digit() {
+                return c;
+            }
+            seen += 1;
+            if seen <= country || seen > digits - keep_tail {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// Free text with its email addresses and phone numbers masked. Marks
+/// (`<mark>`) are dropped first when the text holds a contact detail.
+pub fn redact_text(text: &str) -> String {
+    let unmarked;
+    let text = if text.contains("<mark>") {
+        unmarked = text.replace("<mark>", "").replace("</mark>", "");
+        if find_contacts(&unmarked).is_empty() {
+            return text.to_string();
+        }
+        unmarked.as_str()
+    } else {
+        text
+    };
+    let found = find_contacts(text);
+    if found.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, kind) in found {
+        out.push_str(&text[at..start]);
+        let detail = &text[start..end];
+        out.push_str(&match kind {
+            Kind::Email => mask_email(detail),
+            Kind::Phone => mask_phone(detail),
+        });
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Email,
+    Phone,
+}
+
+fn is_local_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
+}
+
+fn is_domain_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-')
+}
+
+/// Byte ranges of the email addresses and phone numbers in `text`, in order.
+fn find_contacts(text: &str) -> Vec<(usize, usize, Kind)> {
+    let mut found = Vec::new();
+    let bytes = text.as_bytes();
+    // Emails: around each '@'.
+    for (at, _) in text.match_indices('@') {
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_local_char(*c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let mut end = text[at + 1..]
+            .char_indices()
+            .take_while(|(_, c)| is_domain_char(*c))
+            .last()
+            .map_or(at + 1, |(i, c)| at + 1 + i + c.len_utf8());
+        while end > at + 1 && matches!(bytes[end - 1], b'.' | b'-') {
+            end -= 1;
+        }
+        if start < at && text[at + 1..end].contains('.') {
+            found.push((start, end, Kind::Email));
+        }
+    }
+    // Phones: a run of digits and separators with at least 8 digits,
+    // starting with '+' or '(' or a digit, that is not a date or inside an
+    // email found above.
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let starts = c == b'+' || c == b'(' || c.is_ascii_digit();
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if !(starts && boundary) {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < bytes.len()
+            && (bytes[j].is_ascii_digit() || matches!(bytes[j], b' ' | b'-' | b'.' | b'(' | b')'))
+        {
+            j += 1;
+        }
+        while j > i && !bytes[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        let run = &text[i..j];
+        let digits = run.bytes().filter(u8::is_ascii_digit).count();
+        let date_like = run.len() >= 10
+            && run.as_bytes()[4] == b'-'
+            && run.bytes().take(4).all(|b| b.is_ascii_digit());
+        let in_email = found
+            .iter()
+            .any(|(s, e, k)| matches!(k, Kind::Email) && i < *e && j > *s);
+        let plain_number = !run.contains(['+', ' ', '-', '(', '.']) && digits < 10;
+        if digits >= 8 && !date_like && !in_email && !plain_number {
+            found.push((i, j, Kind::Phone));
+            i = j;
+        } else {
+            i = j.max(i + 1);
+        }
+    }
+    found.sort_by_key(|(s, _, _)| *s);
+    // Overlaps cannot stay: keep the first of each.
+    let mut kept: Vec<(usize, usize, Kind)> = Vec::with_capacity(found.len());
+    for f in found {
+        if kept.last().is_none_or(|last| f.0 >= last.1) {
+            kept.push(f);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn emails_and_phones_are_masked_in_fields_and_in_text() {
+        assert_eq!(
+            mask_email("jon.smith@acmerobotics.com"),
+            "j***@acmerobotics.com"
+        );
+        assert_eq!(mask_phone("+81 90-1234-5678"), "+81 **-****-5678");
+        assert_eq!(mask_phone("+14155550100"), "+*******0100");
+        assert_eq!(
+            redact_text("Call Jon on +1 (415) 555-0100 or mail jon.smith@acmerobotics.com."),
+            "Call Jon on +1 (***) ***-0100 or mail j***@acmerobotics.com."
+        );
+        // Dates, amounts and ids are left alone.
+        let plain = "Renewal 2024-05-20 for 12500.00 USD, PO 4711, ORG-001.";
+        assert_eq!(redact_text(plain), plain);
+        // A mark inside an address cannot hide it.
+        assert_eq!(
+            redact_text("mail <mark>jon.smith</mark>@acmerobotics.com today"),
+            "mail j***@acmerobotics.com today"
+        );
+        assert_eq!(
+            redact_text("a <mark>renewal</mark> note"),
+            "a <mark>renewal</mark> note"
+        );
+
+        let mut answer = json!({
+            "hits": [{"fields": {"emails": ["maria.alvarez@acmerobotics.com"], "phones": ["+14155550134"],
+                      "name": "Maria Alvarez", "created": "2021-07-01"},
+                      "snippet": "wrote from maria.alvarez@acmerobotics.com"}],
+            "golden": {"email": "sales@acmerobotics.com", "phone": "415.555.0190"}
+        });
+        redact_json(&mut answer);
+        let text = answer.to_string();
+        for secret in ["maria.alvarez@", "5550134", "sales@", "555.0190"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("Maria Alvarez") && text.contains("2021-07-01"),
+            "{text}"
+        );
+        assert_eq!(answer["golden"]["phone"], "***.***.0190");
+    }
+}
