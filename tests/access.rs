@@ -446,11 +446,17 @@ fn contact_details_are_masked_for_viewers_everywhere_they_appear() {
     let staff = client_with(Some(&staff_key));
     let get = |client: &reqwest::blocking::Client, path: &str| -> (u16, String) {
         let response = client.get(format!("{}{path}", server.base)).send().unwrap();
-        (response.status().as_u16(), response.text().unwrap_or_default())
+        (
+            response.status().as_u16(),
+            response.text().unwrap_or_default(),
+        )
     };
     let (_, found) = get(&staff, "/v1/search?q=Acme&group=customer&limit=1");
     let found: Value = serde_json::from_str(&found).unwrap_or(Value::Null);
-    let acme = found["customers"][0]["customer_id"].as_str().unwrap_or_default().to_string();
+    let acme = found["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(!acme.is_empty(), "{found}");
     let paths = [
         "/v1/search?q=jon.smith%40acmerobotics.com&group=none".to_string(),
@@ -476,7 +482,10 @@ fn contact_details_are_masked_for_viewers_everywhere_they_appear() {
         assert_eq!(status, 200, "{path}: {body}");
         let lower = body.to_lowercase();
         for secret in secrets {
-            assert!(!lower.contains(secret), "viewer got {secret} from {path}: {body}");
+            assert!(
+                !lower.contains(secret),
+                "viewer got {secret} from {path}: {body}"
+            );
         }
         let (status, body) = get(&staff, path);
         assert_eq!(status, 200, "{path}");

@@ -638,3 +638,62 @@ fn search_cache_budgets_come_from_the_config_and_show_in_metrics() {
         "{after}"
     );
 }
+
+/// A request naming another host (DNS rebinding) is refused before any
+/// handler runs, unless `[server] allowed_hosts` lists it; every answer
+/// carries the security headers, and `/v1` answers are not cached.
+#[test]
+fn foreign_host_names_are_refused_and_answers_carry_security_headers() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    let client = common::client_with(server.key.as_deref());
+    let ask = |host: Option<&str>| {
+        let mut request = client.get(format!("{}/v1/search?q=Acme", server.base));
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send().unwrap()
+    };
+    let refused = ask(Some("attacker.example:7070"));
+    assert_eq!(refused.status().as_u16(), 421);
+    let body: serde_json::Value = refused.json().unwrap_or_default();
+    assert_eq!(body["error"]["code"], "host_not_allowed", "{body}");
+    let answered = ask(Some("localhost"));
+    assert_eq!(answered.status().as_u16(), 200);
+    let answered = ask(None);
+    assert_eq!(answered.status().as_u16(), 200);
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(
+            answered.headers().get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name}"
+        );
+    }
+    drop(server);
+
+    let listed = Workspace::with_examples();
+    std::fs::write(
+        listed.config(),
+        std::fs::read_to_string(listed.config()).unwrap()
+            + "\n[server]\nallowed_hosts = [\"rapport.corp.example\"]\n",
+    )
+    .unwrap();
+    let server = listed.serve();
+    let client = common::client_with(server.key.as_deref());
+    let status = |host: &str| {
+        client
+            .get(format!("{}/v1/search?q=Acme", server.base))
+            .header("host", host)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status("rapport.corp.example:7070"), 200);
+    assert_eq!(status("attacker.example"), 421);
+}

@@ -47,6 +47,7 @@ pub enum ErrorCode {
     SnapshotExists,
     JobRunning,
     Overloaded,
+    HostNotAllowed,
     Internal,
 }
 
@@ -78,6 +79,7 @@ impl ErrorCode {
         ErrorCode::SnapshotExists,
         ErrorCode::JobRunning,
         ErrorCode::Overloaded,
+        ErrorCode::HostNotAllowed,
         ErrorCode::Internal,
     ];
 
@@ -108,6 +110,7 @@ impl ErrorCode {
             ErrorCode::SnapshotExists => "snapshot_exists",
             ErrorCode::JobRunning => "job_running",
             ErrorCode::Overloaded => "overloaded",
+            ErrorCode::HostNotAllowed => "host_not_allowed",
             ErrorCode::Internal => "internal",
         }
     }

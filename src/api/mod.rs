@@ -14,6 +14,7 @@ mod customers;
 mod erasure;
 mod error;
 mod export;
+mod hardening;
 mod identity;
 mod jobs;
 mod limits;
@@ -87,11 +88,13 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
 }
 
 /// The layers around every route, innermost first: a panic becomes a 500
-/// (its message logged), metrics, tracing, the limits (in-flight requests,
-/// body size and time: `limits.rs`), and outermost the request id that every
-/// log line and every 500 carries.
+/// (its message logged), metrics, tracing, the body time limit, the Host
+/// check and security headers (`hardening.rs`), the limits (in-flight
+/// requests, body size: `limits.rs`), and outermost the request id that
+/// every log line and every 500 carries.
 fn harden(routes: Router, http_metrics: Arc<metrics::HttpMetrics>, limits: ServerLimits) -> Router {
     let body_timeout = limits.body_timeout();
+    let hosts = Arc::new(hardening::AllowedHosts(limits.allowed_hosts.clone()));
     let guard = Arc::new(limits::Guard::new(limits));
     routes
         // The body limit is applied per route by the guard below.
@@ -111,6 +114,10 @@ fn harden(routes: Router, http_metrics: Arc<metrics::HttpMetrics>, limits: Serve
         .layer(TraceLayer::new_for_http())
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            hardening::harden,
         ))
         .layer(axum::middleware::from_fn_with_state(guard, limits::guard))
         .layer(axum::middleware::from_fn(request_id::assign))

@@ -26,6 +26,9 @@ pub struct ServerLimits {
     /// Largest `text` `POST /v1/analyze` takes, in bytes (its answer is
     /// about 30 times the text).
     pub max_analyze_bytes: usize,
+    /// Names the server answers to in `Host` (DNS rebinding); empty: IP
+    /// addresses and `localhost` only.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerLimits {
@@ -38,6 +41,7 @@ impl Default for ServerLimits {
             max_body_bytes: 2 * 1024 * 1024,
             max_upload_bytes: 64 * 1024 * 1024,
             max_analyze_bytes: 64 * 1024,
+            allowed_hosts: Vec::new(),
         }
     }
 }

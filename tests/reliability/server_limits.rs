@@ -70,7 +70,7 @@ fn oversized_slow_and_excess_requests_are_answered_or_cut_off() {
     // Announces 99,999,999,999 bytes, sends 48: a 413 at once.
     let mut stream = connect(&server);
     stream
-        .write_all(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{\"q\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}")
+        .write_all(b"POST /v1/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n{\"q\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}")
         .unwrap();
     let head = read_head(&mut stream).expect("no answer to an oversized Content-Length");
     assert_eq!(status(&head), Some(413), "{head}");
@@ -78,7 +78,7 @@ fn oversized_slow_and_excess_requests_are_answered_or_cut_off() {
     // A 5 MB note is a 413 too (it was a 400).
     let mut stream = connect(&server);
     stream
-        .write_all(b"POST /v1/notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{\"text\": \"")
+        .write_all(b"POST /v1/notes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{\"text\": \"")
         .unwrap();
     let head = read_head(&mut stream).expect("no answer to a 5 MB note");
     assert_eq!(status(&head), Some(413), "{head}");
@@ -86,7 +86,7 @@ fn oversized_slow_and_excess_requests_are_answered_or_cut_off() {
     // Headers that never end: the connection is closed.
     let mut stream = connect(&server);
     stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
         .unwrap();
     let head = read_head(&mut stream).expect("a slow-header connection stayed open");
     assert!(status(&head).is_none_or(|s| s == 408), "{head}");
@@ -94,7 +94,7 @@ fn oversized_slow_and_excess_requests_are_answered_or_cut_off() {
     // A body that never arrives: answered (400/408/413) or closed.
     let mut stream = connect(&server);
     stream
-        .write_all(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"q\":")
+        .write_all(b"POST /v1/search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"q\":")
         .unwrap();
     let head = read_head(&mut stream).expect("a slow-body connection stayed open");
     assert!(status(&head).is_none_or(|s| s >= 400), "{head}");
@@ -130,7 +130,7 @@ fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
         stream
             .write_all(
                 format!(
-                    "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"q\":"
+                    "POST /v1/search HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"q\":"
                 )
                 .as_bytes(),
             )
@@ -155,7 +155,8 @@ fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
     // requests are in flight).
     let refused = server.wait_for(PATIENCE, |server| {
         let mut attempt = connect(server);
-        let _ = attempt.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let _ = attempt
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         let answer = read_all(&mut attempt);
         status(&answer) == Some(503)
             && answer.to_ascii_lowercase().contains("retry-after: 1")
