@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::request_id::InternalError;
 use crate::engine::EngineError;
 use crate::index::search::QueryError;
 
@@ -121,6 +120,11 @@ impl std::fmt::Display for ErrorCode {
         f.write_str(self.as_str())
     }
 }
+
+/// Put on a response whose detail was logged: the body is replaced by the
+/// generic internal error naming the request id.
+#[derive(Clone, Copy, Debug)]
+pub struct InternalError;
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -21,10 +21,7 @@ use tracing::Instrument;
 /// The response header holding the request id.
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Put on a response whose detail was logged: the body is replaced by the
-/// generic internal error naming the request id.
-#[derive(Clone, Copy, Debug)]
-pub struct InternalError;
+pub use super::error::InternalError;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 

@@ -165,7 +165,8 @@ pub fn doc_ords(segment: SegmentId, name: &str, column: &StrColumn, max_doc: u32
     // once, and the second simply replaces the first with an equal one.
     let built = Arc::new(DocOrds::build(column, max_doc));
     if let Ok(mut cache) = cache().lock() {
-        if cache.bytes + built.bytes() > super::caches::bytes(super::caches::budgets().doc_ords_mb)
+        if cache.bytes + built.bytes()
+            > super::cache_budgets::bytes(super::cache_budgets::budgets().doc_ords_mb)
         {
             cache.tables.clear();
             cache.bytes = 0;

@@ -287,7 +287,9 @@ impl FilterCache {
 fn global() -> &'static FilterCache {
     static CACHE: OnceLock<FilterCache> = OnceLock::new();
     CACHE.get_or_init(|| {
-        FilterCache::with_budget(super::caches::bytes(super::caches::budgets().filters_mb))
+        FilterCache::with_budget(super::cache_budgets::bytes(
+            super::cache_budgets::budgets().filters_mb,
+        ))
     })
 }
 
@@ -297,8 +299,8 @@ fn global() -> &'static FilterCache {
 fn corrections() -> &'static FilterCache {
     static CACHE: OnceLock<FilterCache> = OnceLock::new();
     CACHE.get_or_init(|| {
-        FilterCache::with_budget(super::caches::bytes(
-            super::caches::budgets().corrections_mb,
+        FilterCache::with_budget(super::cache_budgets::bytes(
+            super::cache_budgets::budgets().corrections_mb,
         ))
     })
 }

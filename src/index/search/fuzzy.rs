@@ -96,7 +96,7 @@ impl KeptAutomata {
 
     fn insert(&mut self, key: (String, u8), automaton: Arc<DfaWrapper>) {
         let bytes = automaton_bytes(&key.0, key.1);
-        let budget = super::caches::bytes(super::caches::budgets().automata_mb);
+        let budget = super::cache_budgets::bytes(super::cache_budgets::budgets().automata_mb);
         if bytes > budget {
             return;
         }
@@ -236,7 +236,8 @@ mod tests {
     fn kept_automata_stay_within_their_bytes() {
         let mut kept = KeptAutomata::new();
         let one = automaton_bytes("warehouse", 2);
-        let budget = super::super::caches::bytes(super::super::caches::budgets().automata_mb);
+        let budget =
+            super::super::cache_budgets::bytes(super::super::cache_budgets::budgets().automata_mb);
         let fits = budget / one;
         let sample = automaton(field(), "warehouse", 2);
         let Some(sample) = sample else {

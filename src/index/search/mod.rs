@@ -11,6 +11,7 @@
 //! searches what it understood and says what it ignored.
 
 pub mod aggs;
+mod cache_budgets;
 pub mod caches;
 pub mod conjunction;
 pub mod customer_set;
