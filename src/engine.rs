@@ -48,6 +48,24 @@ pub use read_only::{analyze_text, search_read_only};
 pub use crate::index::search::hits::Hit;
 pub use crate::index::search::{AnalyzedToken, SearchRequest, SearchResponse};
 pub use crate::jobs::JobTrigger;
+
+/// A caller's row-level scope: field → filter, as `filter.FIELD` reads it.
+pub type Scope = std::collections::BTreeMap<String, crate::index::search::request::Filter>;
+
+/// Reads a stored scope (field → filter text) as filters, with the errors
+/// a `filter.FIELD` parameter would have.
+pub fn parse_scope(raw: &std::collections::BTreeMap<String, String>) -> Result<Scope, QueryError> {
+    if raw.is_empty() {
+        return Ok(Scope::new());
+    }
+    let params: Vec<(String, String)> = raw
+        .iter()
+        .map(|(field, value)| (format!("filter.{field}"), value.clone()))
+        .chain(std::iter::once(("q".to_string(), "*".to_string())))
+        .collect();
+    let request = SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    Ok(request.filters)
+}
 pub use crate::snapshot::{default_name as default_snapshot_name, move_dir, restore};
 mod writeback;
 
@@ -421,8 +439,30 @@ impl Rapport {
         self.index.search(request)
     }
 
-    pub fn suggest(&self, q: &str, limit: usize) -> Result<SuggestResponse, QueryError> {
-        self.index.suggest(q, limit)
+    /// Whether customer `id` has a record within `scope`.
+    pub fn customer_in_scope(&self, id: &str, scope: &Scope) -> Result<bool, QueryError> {
+        if scope.is_empty() {
+            return Ok(true);
+        }
+        let mut request = SearchRequest::new("*");
+        request.group = crate::index::search::request::Grouping::None;
+        request.limit = 0;
+        request.filters.insert(
+            "customer_id".into(),
+            crate::index::search::request::Filter::Values(vec![id.to_string()]),
+        );
+        request.scope = scope.clone();
+        Ok(self.search(&request)?.total > 0)
+    }
+
+    /// Names starting with `q` within `scope` (the caller's; empty: all).
+    pub fn suggest(
+        &self,
+        q: &str,
+        limit: usize,
+        scope: &Scope,
+    ) -> Result<SuggestResponse, QueryError> {
+        self.index.suggest(q, limit, scope)
     }
 
     /// What each search cache holds now, against its budget.

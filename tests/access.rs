@@ -502,3 +502,157 @@ fn contact_details_are_masked_for_viewers_everywhere_they_appear() {
     let (_, masked) = get(&viewer, &format!("/v1/customers/{acme}"));
     assert!(masked.contains("***@acmerobotics.com"), "{masked}");
 }
+
+/// A key scoped to `customer_country=JP` sees exactly what an unscoped
+/// search filtered the same way sees — totals, customers, facet counts,
+/// aggregations, suggestions and export rows — never more, whatever
+/// filters it adds; a customer page outside the scope is a 404 like a
+/// missing one; routes that do not apply a scope yet are refused.
+#[test]
+fn a_scoped_key_sees_exactly_its_scope_everywhere() {
+    let ws = Workspace::with_examples();
+    let scoped_key = ws.create_key("jp-desk", "analyst", &["--scope", "customer_country=JP"]);
+    let server = ws.serve();
+    let scoped = client_with(Some(&scoped_key));
+    let get = |client: &reqwest::blocking::Client, path: &str| -> (u16, Value) {
+        let response = client.get(format!("{}{path}", server.base)).send().unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().unwrap_or(Value::Null))
+    };
+    let admin = server.client();
+    let aggs =
+        r#"{"amounts":{"stats":{"field":"amount"}},"by_source":{"terms":{"field":"source"}}}"#;
+    for (mine, reference) in [
+        (
+            format!("/v1/search?q=*&group=customer&limit=100&facets=source,kind&aggs={aggs}"),
+            format!(
+                "/v1/search?q=*&group=customer&limit=100&facets=source,kind&aggs={aggs}&filter.customer_country=JP"
+            ),
+        ),
+        (
+            "/v1/search?q=*&group=none&limit=100&facets=kind".to_string(),
+            "/v1/search?q=*&group=none&limit=100&facets=kind&filter.customer_country=JP"
+                .to_string(),
+        ),
+    ] {
+        let (status, got) = get(&scoped, &mine);
+        assert_eq!(status, 200, "{mine}: {got}");
+        let (_, expected) = get(&admin, &reference);
+        for key in [
+            "total",
+            "total_customers",
+            "facets",
+            "aggregations",
+            "customers",
+            "hits",
+        ] {
+            let strip = |v: &Value| {
+                let mut v = v.clone();
+                if let Some(items) = v.as_array_mut() {
+                    for item in items {
+                        if let Some(o) = item.as_object_mut() {
+                            o.remove("score");
+                            o.remove("snippets");
+                        }
+                    }
+                }
+                v
+            };
+            assert_eq!(strip(&got[key]), strip(&expected[key]), "{mine}: {key}");
+        }
+    }
+    // Asking for another country through a filter finds nothing.
+    let (_, other) = get(
+        &scoped,
+        "/v1/search?q=*&group=none&filter.customer_country=US",
+    );
+    assert_eq!(other["total"], 0, "{other}");
+    // A facet on the scoped field itself counts only the scope (a user's
+    // own filter would be left out of its facet's count; the scope never is).
+    let (_, countries) = get(
+        &scoped,
+        "/v1/search?q=*&group=none&limit=0&facets=customer_country",
+    );
+    let values: Vec<&str> = countries["facets"]["customer_country"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["value"].as_str())
+        .collect();
+    assert_eq!(values, vec!["JP"], "{countries}");
+    let (_, all) = get(&admin, "/v1/search?q=*&group=none&limit=0");
+    let (_, jp) = get(&scoped, "/v1/search?q=*&group=none&limit=0");
+    let (all, jp) = (
+        all["total"].as_u64().unwrap_or(0),
+        jp["total"].as_u64().unwrap_or(0),
+    );
+    assert!(
+        jp > 0 && jp < all,
+        "JP {jp} of {all}: the scope must select some but not all"
+    );
+
+    // Suggestions come only from customers in the scope.
+    let (_, in_scope) = get(&scoped, "/v1/search?q=*&group=customer&limit=100");
+    let mine: BTreeSet<String> = in_scope["customers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["customer_id"].as_str().map(str::to_string))
+        .collect();
+    let (_, acme) = get(&scoped, "/v1/suggest?q=Acme");
+    assert_eq!(acme["suggestions"], serde_json::json!([]), "{acme}");
+    for prefix in ["a", "s", "t", "m"] {
+        let (_, answer) = get(&scoped, &format!("/v1/suggest?q={prefix}"));
+        for s in answer["suggestions"].as_array().into_iter().flatten() {
+            if let Some(id) = s["customer_id"].as_str() {
+                assert!(mine.contains(id), "suggested {s} outside the scope");
+            }
+        }
+    }
+
+    // Export rows: the scope's, no more.
+    let rows = |client: &reqwest::blocking::Client, path: &str| -> usize {
+        let response = client.get(format!("{}{path}", server.base)).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        response.text().unwrap_or_default().lines().count()
+    };
+    assert_eq!(
+        rows(&scoped, "/v1/export?format=ndjson"),
+        rows(
+            &admin,
+            "/v1/export?format=ndjson&filter.customer_country=JP"
+        )
+    );
+
+    // Customer pages: outside the scope, a 404 like a missing customer.
+    let (_, us) = get(
+        &admin,
+        "/v1/search?q=Acme&group=customer&limit=1&filter.customer_country=US",
+    );
+    let outside = us["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let inside = mine.iter().next().cloned().unwrap_or_default();
+    assert!(!outside.is_empty() && !inside.is_empty());
+    let (status, body) = get(&scoped, &format!("/v1/customers/{outside}"));
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "customer_not_found");
+    assert_eq!(
+        get(&scoped, &format!("/v1/customers/{outside}/timeline")).0,
+        404
+    );
+    assert_eq!(get(&scoped, &format!("/v1/customers/{inside}")).0, 200);
+    // A route that does not apply scopes yet is refused, not served whole.
+    assert_eq!(get(&scoped, "/v1/quality").0, 403);
+    let note = scoped
+        .post(format!("{}/v1/notes", server.base))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"customer_id": "{outside}", "text": "x"}}"#))
+        .send()
+        .unwrap();
+    assert_eq!(note.status().as_u16(), 403);
+    // The key says what it is scoped to.
+    let (_, me) = get(&scoped, "/v1/session");
+    assert_eq!(me["scope"]["customer_country"], "JP", "{me}");
+}

@@ -161,6 +161,7 @@ impl AuthState {
             actor: "local".into(),
             role: "admin".into(),
             permissions: Permission::ALL.iter().copied().collect(),
+            scope: Default::default(),
             via: Via::Local,
         }
     }

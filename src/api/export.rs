@@ -80,11 +80,14 @@ impl Write for ChannelWriter {
 
 async fn export(
     State(app): State<App>,
+    axum::Extension(identity): axum::Extension<crate::auth::Identity>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) =
         query.map_err(|e| ApiError::bad_request(ErrorCode::InvalidParameter, e.body_text()))?;
-    let request = ExportRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let mut request =
+        ExportRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    request.scope = super::scope::of(&identity)?;
     let file_name = request.file_name();
     let content_type = request.format.content_type();
     let preparing = app.clone();

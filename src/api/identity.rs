@@ -201,6 +201,7 @@ async fn whoami(
         "role": identity.role,
         "via": identity.via,
         "permissions": identity.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "scope": identity.scope,
         "csrf_token": csrf,
     }))
 }
@@ -225,6 +226,9 @@ struct NewKeyBody {
     /// `90d`, `12h`; none: the key does not expire.
     #[serde(default)]
     expires: Option<String>,
+    /// Row-level scope: field → filter value, e.g. `{"customer_country": "JP"}`.
+    #[serde(default)]
+    scope: std::collections::BTreeMap<String, String>,
 }
 
 async fn list_keys(Extension(auth): Extension<Auth>) -> Result<Json<Value>, ApiError> {
@@ -247,10 +251,12 @@ async fn create_key(
         )
     })?;
     let expires = body.expires.as_deref().map(parse_expiry).transpose()?;
+    crate::engine::parse_scope(&body.scope)
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, format!("scope: {e}")))?;
     let new = tokio::task::spawn_blocking(move || {
         auth.app
             .identities()
-            .create_key(&auth.roles, &body.name, &body.role, expires)
+            .create_key(&auth.roles, &body.name, &body.role, expires, body.scope)
     })
     .await??;
     tracing::info!(actor = %identity.actor, key = %new.key.id, "key created over HTTP");

@@ -22,6 +22,7 @@ mod metrics;
 mod openapi;
 mod redaction;
 mod request_id;
+mod scope;
 mod search;
 mod snapshots;
 mod web;
@@ -77,6 +78,10 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
         .merge(identity::routes(auth.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            scope::enforce,
+        ))
         .layer(axum::middleware::from_fn(redaction::redact))
         .layer(axum::middleware::from_fn_with_state(auth, auth::authorize))
         .layer(axum::middleware::from_fn_with_state(

@@ -61,8 +61,9 @@ fn params(
 async fn run_search(
     app: App,
     identity: &Identity,
-    request: SearchRequest,
+    mut request: SearchRequest,
 ) -> Result<Vec<u8>, ApiError> {
+    request.scope = super::scope::of(identity)?;
     if request.aggs.is_some() && !identity.can(Permission::Aggregate) {
         return Err(super::auth::forbidden(
             ErrorCode::Forbidden,
@@ -109,6 +110,7 @@ async fn search_post(
 
 async fn suggest(
     State(app): State<App>,
+    Extension(identity): Extension<Identity>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let mut q = None;
@@ -138,5 +140,6 @@ async fn suggest(
             "parameter `q` is required: /v1/suggest?q=acm",
         )
     })?;
-    Ok(json_response(json_bytes(&app.suggest(&q, limit)?)?))
+    let scope = super::scope::of(&identity)?;
+    Ok(json_response(json_bytes(&app.suggest(&q, limit, &scope)?)?))
 }

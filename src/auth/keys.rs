@@ -5,6 +5,8 @@
 //! hand it back, and never tell a caller more than why a key was refused
 //! (unknown, revoked, expired), never the secret it was given.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -30,6 +32,8 @@ pub struct KeyView {
     pub created: DateTime<Utc>,
     pub expires: Option<DateTime<Utc>>,
     pub revoked: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub scope: BTreeMap<String, String>,
 }
 
 impl From<&KeyRecord> for KeyView {
@@ -41,6 +45,7 @@ impl From<&KeyRecord> for KeyView {
             created: k.created,
             expires: k.expires,
             revoked: k.revoked,
+            scope: k.scope.clone(),
         }
     }
 }
@@ -70,6 +75,7 @@ pub fn create(
     name: &str,
     role: &str,
     expires_in: Option<chrono::Duration>,
+    scope: BTreeMap<String, String>,
 ) -> Result<NewKey, AuthError> {
     let name = name.trim();
     if name.is_empty() {
@@ -86,6 +92,7 @@ pub fn create(
         created: now,
         expires: expires_in.map(|d| now + d),
         revoked: None,
+        scope,
     };
     store.put_key(&record)?;
     tracing::info!(key = %record.id, role = %record.role, "API key created");
@@ -117,7 +124,14 @@ pub fn rotate(store: &Store, roles: &Roles, id: &str) -> Result<NewKey, AuthErro
         .key(id)?
         .ok_or_else(|| AuthError::NotFound(format!("no API key `{id}`")))?;
     let lifetime = old.expires.map(|e| e - old.created);
-    let new = create(store, roles, &old.name, &old.role, lifetime)?;
+    let new = create(
+        store,
+        roles,
+        &old.name,
+        &old.role,
+        lifetime,
+        old.scope.clone(),
+    )?;
     revoke(store, id)?;
     Ok(new)
 }
@@ -148,6 +162,7 @@ pub fn authenticate(store: &Store, roles: &Roles, presented: &str) -> Result<Ide
         role: record.role,
         permissions,
         via: Via::Key,
+        scope: record.scope,
     })
 }
 
@@ -160,7 +175,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.redb")).unwrap();
         let roles = Roles::default();
-        let key = create(&store, &roles, "ci", "viewer", None).unwrap();
+        let key = create(&store, &roles, "ci", "viewer", None, BTreeMap::new()).unwrap();
         assert!(
             !store
                 .key(&key.key.id)
@@ -184,13 +199,14 @@ mod tests {
             KeyRefusal::Revoked
         );
         assert!(authenticate(&store, &roles, &new.secret).is_ok());
-        assert!(create(&store, &roles, "x", "wizard", None).is_err());
+        assert!(create(&store, &roles, "x", "wizard", None, BTreeMap::new()).is_err());
         let expired = create(
             &store,
             &roles,
             "old",
             "viewer",
             Some(chrono::Duration::seconds(-1)),
+            BTreeMap::new(),
         );
         assert_eq!(
             authenticate(&store, &roles, &expired.unwrap().secret).unwrap_err(),

@@ -226,6 +226,9 @@ pub struct Identity {
     #[serde(skip)]
     pub permissions: BTreeSet<Permission>,
     pub via: Via,
+    /// Row-level scope (API keys): field → filter value; empty: everything.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub scope: BTreeMap<String, String>,
 }
 
 impl Identity {

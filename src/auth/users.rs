@@ -135,6 +135,7 @@ pub fn identity(user: &UserRecord, roles: &Roles) -> Option<Identity> {
         role: user.role.clone(),
         permissions: roles.get(&user.role)?.clone(),
         via: Via::Session,
+        scope: Default::default(),
     })
 }
 

@@ -181,7 +181,7 @@ pub(crate) fn serve_in_process(
     let roles = crate::auth::Roles::default();
     let key = app
         .identities()
-        .create_key(&roles, "bench", "admin", None)
+        .create_key(&roles, "bench", "admin", None, Default::default())
         .map_err(|e| BenchError::Io(std::io::Error::other(e.to_string())))?;
     let router = crate::api::router(app.clone()).map_err(std::io::Error::other)?;
     runtime.spawn(async move {
@@ -360,7 +360,7 @@ fn measure_direct(
                 app.search(&request)?;
             }
             Call::Suggest(q) => {
-                app.suggest(q, 10)?;
+                app.suggest(q, 10, &Default::default())?;
             }
         }
         Ok(())

@@ -35,6 +35,12 @@ pub enum KeysCommand {
         /// Lifetime such as 90d or 12h (default: no expiry).
         #[arg(long)]
         expires: Option<String>,
+        /// Row-level scope, FIELD=VALUE as filter.FIELD takes it (a list
+        /// `JP,DE`, a range `100..500`); repeat for several fields. The
+        /// key's searches, suggestions and exports see only matching
+        /// records; customer pages outside it answer 404.
+        #[arg(long = "scope", value_name = "FIELD=VALUE")]
+        scopes: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -194,8 +200,17 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
             name,
             role,
             expires,
+            scopes,
             json,
         } => {
+            let mut scope = std::collections::BTreeMap::new();
+            for s in &scopes {
+                let (field, value) = s
+                    .split_once('=')
+                    .with_context(|| format!("--scope `{s}`: expected FIELD=VALUE"))?;
+                scope.insert(field.trim().to_string(), value.to_string());
+            }
+            rapport::engine::parse_scope(&scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
             let answer = match &place {
                 Place::Local(local) => {
                     let lifetime = expires.as_deref().map(parse_expiry).transpose()?;
@@ -203,14 +218,15 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
                         &roles(&config)?,
                         &name,
                         &role,
-                        lifetime
+                        lifetime,
+                        scope.clone()
                     )?)
                 }
                 Place::Server(base) => call(
                     &config,
                     reqwest::Method::POST,
                     format!("{base}/v1/keys"),
-                    Some(json!({ "name": name, "role": role, "expires": expires })),
+                    Some(json!({ "name": name, "role": role, "expires": expires, "scope": scope })),
                 )?,
             };
             print_new_key(&answer, json);

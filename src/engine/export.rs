@@ -57,7 +57,11 @@ impl Rapport {
             None
         } else {
             let q = request.q.clone().unwrap_or_default();
-            Some(self.index.snapshot().matches(&q, &request.filters)?)
+            Some(
+                self.index
+                    .snapshot()
+                    .matches(&q, &request.filters, &request.scope)?,
+            )
         };
         Ok(PreparedExport { request, matches })
     }

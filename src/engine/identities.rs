@@ -58,8 +58,9 @@ impl<'a> Identities<'a> {
         name: &str,
         role: &str,
         expires_in: Option<chrono::Duration>,
+        scope: std::collections::BTreeMap<String, String>,
     ) -> Result<NewKey, AuthError> {
-        keys::create(self.store, roles, name, role, expires_in)
+        keys::create(self.store, roles, name, role, expires_in, scope)
     }
 
     pub fn keys(&self) -> Result<Vec<KeyView>, AuthError> {

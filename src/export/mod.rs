@@ -105,6 +105,8 @@ pub struct ExportRequest {
     /// Selected columns, in order; `None`: every column of the level.
     pub fields: Option<Vec<String>>,
     pub format: Format,
+    /// The caller's scope (see `SearchRequest::scope`): set by the server.
+    pub scope: BTreeMap<String, Filter>,
 }
 
 fn bad(name: &str, message: String) -> QueryError {
@@ -122,6 +124,7 @@ impl ExportRequest {
         let mut request = ExportRequest {
             q: None,
             filters: BTreeMap::new(),
+            scope: BTreeMap::new(),
             level: Level::Record,
             fields: None,
             format: Format::Ndjson,
@@ -228,6 +231,7 @@ impl ExportRequest {
     /// True when nothing narrows the export: the store is walked directly.
     pub fn is_everything(&self) -> bool {
         self.filters.is_empty()
+            && self.scope.is_empty()
             && self
                 .q
                 .as_deref()

@@ -124,8 +124,13 @@ impl LiveIndex {
         self.snapshot().search(request)
     }
 
-    pub fn suggest(&self, q: &str, limit: usize) -> Result<SuggestResponse, QueryError> {
-        self.snapshot().suggest(q, limit)
+    pub fn suggest(
+        &self,
+        q: &str,
+        limit: usize,
+        scope: &std::collections::BTreeMap<String, super::search::request::Filter>,
+    ) -> Result<SuggestResponse, QueryError> {
+        self.snapshot().suggest(q, limit, scope)
     }
 
     pub fn analyze(&self, field: &str, text: &str) -> Result<Vec<AnalyzedToken>, QueryError> {

@@ -35,6 +35,9 @@ pub struct KeyRecord {
     pub expires: Option<DateTime<Utc>>,
     #[serde(default)]
     pub revoked: Option<DateTime<Utc>>,
+    /// Row-level scope: field → filter value (as `filter.FIELD` takes it).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scope: std::collections::BTreeMap<String, String>,
 }
 
 /// A staff user as stored.

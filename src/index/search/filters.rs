@@ -58,6 +58,19 @@ pub fn filter_queries(
         .collect()
 }
 
+/// The filters of a caller's scope, named `scope:FIELD` so that a facet's
+/// disjunctive count (which leaves out the facet's own filter by name)
+/// never leaves one out.
+pub fn scope_queries(
+    index: &SearchIndex,
+    scope: &BTreeMap<String, Filter>,
+) -> Result<Vec<FieldQuery>, QueryError> {
+    Ok(filter_queries(index, scope)?
+        .into_iter()
+        .map(|(field, query)| (format!("scope:{field}"), query))
+        .collect())
+}
+
 /// The query for one filter on `name` (also used for ranges typed in `q`).
 pub fn filter_query(
     index: &SearchIndex,

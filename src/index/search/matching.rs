@@ -40,8 +40,9 @@ impl SearchIndex {
         &self,
         q: &str,
         filters: &BTreeMap<String, Filter>,
+        scope: &BTreeMap<String, Filter>,
     ) -> Result<Matches, QueryError> {
-        let (root, mut warnings, filters) = self.parsed_query(q, filters)?;
+        let (root, mut warnings, filters) = self.parsed_query(q, filters, scope)?;
         let searcher = self.reader().searcher();
         let mut built = QueryBuilder::new(self, &self.synonyms, true).build(root.as_ref());
         let mut query: Box<dyn Query> = with_filters(&*built.query, &filters, None);

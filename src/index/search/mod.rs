@@ -182,6 +182,7 @@ impl SearchIndex {
         &self,
         q: &str,
         filters: &BTreeMap<String, Filter>,
+        scope: &BTreeMap<String, Filter>,
     ) -> Result<ParsedQuery, QueryError> {
         let text = if q.trim().is_empty() {
             "*".to_string()
@@ -197,7 +198,8 @@ impl SearchIndex {
                     message: e.to_string(),
                 }
             })?;
-        let filters = filters::filter_queries(self, filters)?;
+        let mut filters = filters::filter_queries(self, filters)?;
+        filters.extend(filters::scope_queries(self, scope)?);
         Ok((root, warnings, filters))
     }
 
@@ -229,7 +231,8 @@ impl SearchIndex {
         for facet in &request.facets {
             self.check_facet(facet)?;
         }
-        let (root, mut warnings, filters) = self.parsed_query(&request.q, &request.filters)?;
+        let (root, mut warnings, filters) =
+            self.parsed_query(&request.q, &request.filters, &request.scope)?;
         let searcher = self.reader().searcher();
         let ranking = Ranking {
             sort: request.sort,

@@ -75,6 +75,11 @@ pub struct SearchRequest {
     /// Elasticsearch aggregation JSON.
     pub aggs: Option<Value>,
     pub aggs_level: AggLevel,
+    /// The caller's scope (row-level security): filters every answer obeys,
+    /// totals, facets and aggregations included. Set by the server from the
+    /// identity, never from parameters; never dropped by a facet's own
+    /// filter being left out of its count.
+    pub scope: BTreeMap<String, Filter>,
 }
 
 impl SearchRequest {
@@ -88,6 +93,7 @@ impl SearchRequest {
             order: Order::Desc,
             boost_recent: false,
             filters: BTreeMap::new(),
+            scope: BTreeMap::new(),
             facets: Vec::new(),
             facet_size: 20,
             aggs: None,

@@ -13,7 +13,10 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{TantivyDocument, Term};
 
+use std::collections::BTreeMap;
+
 use super::QueryError;
+use super::request::Filter;
 use crate::index::SearchIndex;
 use crate::index::extra_tokenizers::normalize_for_prefix;
 
@@ -38,7 +41,14 @@ pub struct SuggestResponse {
 }
 
 impl SearchIndex {
-    pub fn suggest(&self, q: &str, limit: usize) -> Result<SuggestResponse, QueryError> {
+    /// Names starting with `q`, from records within `scope` (the caller's
+    /// row-level scope; empty: every record).
+    pub fn suggest(
+        &self,
+        q: &str,
+        limit: usize,
+        scope: &BTreeMap<String, Filter>,
+    ) -> Result<SuggestResponse, QueryError> {
         let _span = tracing::info_span!("suggest", q = %q, limit).entered();
         let started = std::time::Instant::now();
         let folded = normalize_for_prefix(q);
@@ -73,7 +83,11 @@ impl SearchIndex {
             let all = BooleanQuery::new(words.iter().map(|w| (Occur::Must, term(w))).collect());
             clauses.push((Occur::Should, Box::new(all)));
         }
-        let query = BooleanQuery::new(clauses);
+        let query = super::with_filters(
+            &BooleanQuery::new(clauses),
+            &super::filters::scope_queries(self, scope)?,
+            None,
+        );
         let searcher = self.reader().searcher();
         let top = searcher.search(
             &query,

@@ -209,7 +209,10 @@ fn a_record_replaced_after_the_cache_was_filled_never_matches_its_old_value() {
     assert_eq!(now_jp.total, 1);
     assert_eq!(hit_ids(&now_us), BTreeSet::from([id("a"), id("c")]));
     assert_eq!(now_us.total, 2);
-    let exported = f.index.matches("", &countries(&["JP"])).unwrap();
+    let exported = f
+        .index
+        .matches("", &countries(&["JP"]), &BTreeMap::new())
+        .unwrap();
     assert_eq!(exported.count().unwrap(), 1);
 }
 

@@ -77,7 +77,10 @@ fn queries(f: &Fixture, countries: &[&str]) -> (Box<dyn Query>, Box<dyn Query>) 
         .into_iter()
         .map(|(_, q)| q)
         .collect();
-    let (root, _, _) = f.index.parsed_query("invoice", &BTreeMap::new()).unwrap();
+    let (root, _, _) = f
+        .index
+        .parsed_query("invoice", &BTreeMap::new(), &BTreeMap::new())
+        .unwrap();
     let built = crate::index::search::query::QueryBuilder::new(&f.index, &f.index.synonyms, true)
         .build(root.as_ref());
     let ours: Box<dyn Query> = Box::new(Filtered::new(
