@@ -57,5 +57,9 @@ pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
             println!("      {}: {}", sample.record, sample.reason);
         }
     }
+    println!("unattached records:");
+    for u in &report.unattached {
+        println!("  {:<12} {:>6}  {}", u.source, u.count, u.reason);
+    }
     Ok(())
 }

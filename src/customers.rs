@@ -5,6 +5,8 @@
 //!
 //! It must never change a record: overrides are saved and resolution re-run.
 
+mod unattached;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +15,7 @@ use serde::Serialize;
 use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
+pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
@@ -272,6 +275,9 @@ pub struct IssueCount {
 pub struct QualityReport {
     pub suspected_duplicates: Vec<SuspectPair>,
     pub issues: Vec<IssueCount>,
+    /// Interactions and transactions attached to no customer, per source
+    /// and reason (`GET /v1/quality/unattached` lists them).
+    pub unattached: Vec<UnattachedCount>,
 }
 
 pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
@@ -299,6 +305,7 @@ pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
     Ok(QualityReport {
         suspected_duplicates: store.suspects()?,
         issues: by_key.into_values().collect(),
+        unattached: unattached::counts(store)?,
     })
 }
 

@@ -245,3 +245,77 @@ fn customer_pages_timelines_quality_and_steward_overrides_over_http() {
         hit_ids(&server.search("International Business Machines")).contains(&"hs:H2".to_string())
     );
 }
+
+#[test]
+fn unattached_records_are_counted_listed_and_attached_by_a_steward() {
+    let ws = Workspace::with_examples();
+    let note = ws.path().join("data/notes/mystery-call.md");
+    std::fs::write(&note, "Call from a prospect\nThey want a demo next week.\n").unwrap();
+    let server = ws.serve();
+
+    let (status, quality) = server.get("/v1/quality");
+    assert_eq!(status, 200, "{quality}");
+    assert_eq!(
+        quality["unattached"],
+        serde_json::json!([{"source": "notes", "reason": "no reference, company, correspondent or mention names a customer", "count": 1}]),
+        "{quality}"
+    );
+    let (status, list) = server.get("/v1/quality/unattached?source=notes");
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["records"][0]["record"], "notes:mystery-call.md");
+    assert_eq!(list["records"][0]["kind"], "note");
+    let (status, _) = server.get("/v1/quality/unattached?limit=0");
+    assert_eq!(status, 400);
+
+    let (_, found) = server.get("/v1/search?q=acme+robotics");
+    let acme = found["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, refused) = server.post(
+        &format!("/v1/customers/{acme}/attach"),
+        r#"{"records": ["crm:PER-001"]}"#,
+    );
+    assert_eq!(status, 400, "a person is merged, not attached: {refused}");
+    let (status, page) = server.post(
+        &format!("/v1/customers/{acme}/attach"),
+        r#"{"records": ["notes:mystery-call.md"]}"#,
+    );
+    assert_eq!(status, 200, "{page}");
+    let attached = |page: &serde_json::Value| {
+        page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "notes:mystery-call.md")
+            .map(|r| r["evidence"].clone())
+    };
+    assert_eq!(
+        attached(&page),
+        Some(serde_json::json!(["attached by a steward"])),
+        "{page}"
+    );
+    assert_eq!(
+        server.get("/v1/quality").1["unattached"],
+        serde_json::json!([])
+    );
+
+    // The override survives the note's re-ingest and a full reindex.
+    std::fs::write(&note, "Call from a prospect\nThey want a demo on Friday.\n").unwrap();
+    let (status, job) = server.post("/v1/reindex", "{}");
+    assert_eq!(status, 202, "{job}");
+    let job_path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    assert!(
+        server.wait_for(
+            std::time::Duration::from_secs(60),
+            |s| s.get(&job_path).1["state"] == "succeeded"
+        ),
+        "the reindex did not finish"
+    );
+    let hits = server.search("friday");
+    assert_eq!(hits["hits"][0]["id"], "notes:mystery-call.md", "{hits}");
+    assert_eq!(hits["hits"][0]["customer_id"], acme.as_str(), "{hits}");
+    let page = server.get(&format!("/v1/customers/{acme}")).1;
+    assert!(attached(&page).is_some(), "{page}");
+}

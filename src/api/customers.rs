@@ -28,7 +28,9 @@ pub fn routes() -> Router<App> {
         .route("/v1/customers/{id}", get(customer))
         .route("/v1/customers/{id}/timeline", get(timeline))
         .route("/v1/customers/{id}/split", post(split))
+        .route("/v1/customers/{id}/attach", post(attach))
         .route("/v1/quality", get(quality))
+        .route("/v1/quality/unattached", get(unattached))
 }
 
 impl From<CustomerError> for ApiError {
@@ -170,15 +172,70 @@ async fn never_merge(
     on_ids(app, b, customers::never_merge).await
 }
 
+/// Applies an override on one customer and a list of record ids, and
+/// shows that customer.
+async fn on_records(
+    app: App,
+    id: String,
+    b: Result<Json<Records>, JsonRejection>,
+    change: fn(&crate::store::Store, &str, &[String]) -> Result<(), CustomerError>,
+) -> Result<Json<Value>, ApiError> {
+    let records = body(b, r#"{"records": ["source:external_id", …]}"#)?.records;
+    let show = id.clone();
+    apply(app, show, move |app| change(app.store(), &id, &records)).await
+}
+
 async fn split(
     State(app): State<App>,
     Path(id): Path<String>,
     b: Result<Json<Records>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let records = body(b, r#"{"records": ["source:external_id", …]}"#)?.records;
-    let show = id.clone();
-    apply(app, show, move |app| {
-        customers::split(app.store(), &id, &records)
+    on_records(app, id, b, customers::split).await
+}
+
+async fn attach(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    b: Result<Json<Records>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    on_records(app, id, b, customers::attach).await
+}
+
+/// `GET /v1/quality/unattached?source=&offset=&limit=`: every record
+/// resolution attached to no customer, with the reason.
+async fn unattached(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let (mut source, mut offset, mut limit) = (None, 0usize, 100usize);
+    for (key, value) in &params {
+        let bad = |what: &str| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("parameter `{key}` {what}, got `{value}`"),
+            )
+        };
+        match key.as_str() {
+            "source" => source = Some(value.clone()),
+            "offset" => offset = value.parse().map_err(|_| bad("must be a number"))?,
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=10_000).contains(l))
+                    .ok_or_else(|| bad("must be between 1 and 10000"))?
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown parameter `{key}`; this takes source, offset and limit"),
+                ));
+            }
+        }
+    }
+    let page = tokio::task::spawn_blocking(move || {
+        customers::list_unattached(app.store(), source.as_deref(), offset, limit)
     })
-    .await
+    .await??;
+    Ok(Json(json!(page)))
 }

@@ -137,6 +137,14 @@ pub fn mention_index(records: &[Record]) -> MentionIndex {
             if trimmed.chars().count() >= 3 {
                 targets.push((i, trimmed.to_lowercase()));
             }
+            // An organisation is also mentioned without its legal form
+            // ("Acme Robotics", 日東精機).
+            if r.kind == RecordKind::Organization {
+                let key = crate::normalize::company_key(trimmed);
+                if key.chars().count() >= 4 && key != trimmed.to_lowercase() {
+                    targets.push((i, key));
+                }
+            }
         }
     }
     let matcher = AhoCorasick::builder()
@@ -148,8 +156,13 @@ pub fn mention_index(records: &[Record]) -> MentionIndex {
 }
 
 impl MentionIndex {
-    /// The one record whose name `text` mentions, if exactly one is mentioned.
-    pub fn unambiguous_mention(&self, text: &str) -> Option<(usize, String)> {
+    /// The one record whose name `text` mentions, if exactly one is
+    /// mentioned (records `same` says are one entity count once).
+    pub fn unambiguous_mention(
+        &self,
+        text: &str,
+        same: impl Fn(usize, usize) -> bool,
+    ) -> Option<(usize, String)> {
         let matcher = self.matcher.as_ref()?;
         let lowered = text.to_lowercase();
         let mut found: Option<(usize, String)> = None;
@@ -163,7 +176,7 @@ impl MentionIndex {
             }
             let (record, name) = &self.targets[m.pattern().as_usize()];
             match &found {
-                Some((r, _)) if r != record => return None,
+                Some((r, _)) if !same(*r, *record) => return None,
                 _ => found = Some((*record, name.clone())),
             }
         }

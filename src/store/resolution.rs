@@ -13,7 +13,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
-use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair};
+use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair, Unattached};
 
 pub(super) const ASSIGNMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("assignments");
 pub(super) const BIRTH: TableDefinition<&str, u64> = TableDefinition::new("birth");
@@ -23,6 +23,7 @@ pub(super) const ALIASES: TableDefinition<&str, &str> = TableDefinition::new("al
 
 const META_OVERRIDES: &str = "overrides";
 const META_SUSPECTS: &str = "suspects";
+const META_UNATTACHED: &str = "unattached";
 
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ASSIGNMENTS).map_err(db)?;
@@ -119,6 +120,11 @@ impl Store {
             log.meta
                 .insert(META_SUSPECTS, suspects.as_slice())
                 .map_err(db)?;
+            let unattached = serde_json::to_vec(&resolution.unattached)
+                .map_err(|e| corrupt(META_UNATTACHED, e))?;
+            log.meta
+                .insert(META_UNATTACHED, unattached.as_slice())
+                .map_err(db)?;
             drop((assignments, entities, aliases));
             super::writeback::after_resolution(&txn, &mut log, resolution)?;
             log.finish()?;
@@ -172,6 +178,14 @@ impl Store {
     pub fn suspects(&self) -> Result<Vec<SuspectPair>, StoreError> {
         match self.meta(META_SUSPECTS)? {
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_SUSPECTS, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The records the last resolution attached to no customer, and why.
+    pub fn unattached(&self) -> Result<Vec<Unattached>, StoreError> {
+        match self.meta(META_UNATTACHED)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_UNATTACHED, e)),
             None => Ok(Vec::new()),
         }
     }
