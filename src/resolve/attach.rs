@@ -70,14 +70,20 @@ impl Staff {
     }
 }
 
-/// A person record a connector marked as staff (a Zendesk agent): never a
-/// customer, and their addresses never decide where a message goes.
+/// A person record of the company's own staff: `staff` true, or a help
+/// desk's `role` of agent or admin (Zendesk users). Never a customer, and
+/// their addresses never decide where a message goes.
 pub fn is_staff(record: &Record) -> bool {
+    let attr = |key: &str| {
+        record.attrs.get(key).and_then(|v| match v {
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            serde_json::Value::String(s) => Some(s.trim().to_ascii_lowercase()),
+            _ => None,
+        })
+    };
     record.kind == RecordKind::Person
-        && record
-            .attrs
-            .get("staff")
-            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
+        && (attr("staff").as_deref() == Some("true")
+            || matches!(attr("role").as_deref(), Some("agent" | "admin")))
 }
 
 impl<'a> Graph<'a> {
@@ -391,6 +397,27 @@ impl<'a> Graph<'a> {
                 .get(&parent)
                 .map(|(n, _)| (*n, format!("replies to {}", l.target)))
         })
+    }
+
+    /// Owners named by a staff person record's id (a ticket's assignee),
+    /// by record: the staff member's name.
+    pub(super) fn owner_names(&self) -> HashMap<usize, String> {
+        let mut out = HashMap::new();
+        for (i, r) in self.records.iter().enumerate() {
+            let Some(owner) = r.owner.as_deref() else {
+                continue;
+            };
+            let name = self
+                .by_external
+                .get(&(r.source.as_str(), owner))
+                .map(|&n| &self.records[n])
+                .filter(|staff| is_staff(staff))
+                .and_then(|staff| staff.names.first());
+            if let Some(name) = name {
+                out.insert(i, name.clone());
+            }
+        }
+        out
     }
 
     /// Why record `i` attached to nothing, in a steward's words.

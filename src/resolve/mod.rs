@@ -123,6 +123,10 @@ pub struct Assignment {
     pub customer_kind: Option<String>,
     pub customer_country: Option<String>,
     pub evidence: Vec<String>,
+    /// The owner's name, when the record names its owner by the id of a
+    /// staff person record of its source (a Zendesk assignee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -524,6 +528,9 @@ impl<'a> Graph<'a> {
         let mut membership: HashMap<usize, (usize, String)> = HashMap::new();
         for i in self.nodes_of(RecordKind::Person) {
             let r = &self.records[i];
+            if is_staff(r) {
+                continue;
+            }
             let found = self.org_of(i, &lookup).or_else(|| {
                 let key = company_key(r.company.as_deref()?);
                 // A name several organisations bear names none of them.
@@ -582,7 +589,8 @@ impl<'a> Graph<'a> {
             if matches!(
                 self.records[i].kind,
                 RecordKind::Person | RecordKind::Organization
-            ) {
+            ) && !is_staff(&self.records[i])
+            {
                 clusters.entry(self.uf.find(i)).or_default().push(i);
             }
         }
@@ -679,6 +687,7 @@ impl<'a> Graph<'a> {
             })
             .collect();
         let records = self.records;
+        let owners = self.owner_names();
         let mut assignments = HashMap::new();
         let mut assign = |record: usize,
                           entity_root: usize,
@@ -710,6 +719,7 @@ impl<'a> Graph<'a> {
                 customer_kind: Some(customer.kind.clone()),
                 customer_country: customer.golden.value("country").map(str::to_string),
                 evidence,
+                owner: owners.get(&record).cloned(),
             };
             if let Some(&d) = declared.get(&customer_root) {
                 let source = &records[d];
