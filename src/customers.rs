@@ -283,7 +283,16 @@ pub struct QualityReport {
 pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
     let mut by_key: BTreeMap<(String, String), IssueCount> = BTreeMap::new();
     for r in store.records_by_birth()? {
-        for issue in &r.quality {
+        // Phones read in the customer's country are no longer a problem.
+        let phones_read = r.quality.iter().any(|q| q.field == "phones")
+            && store
+                .assignment(&r.id())?
+                .is_some_and(|a| !a.phones.is_empty());
+        for issue in r
+            .quality
+            .iter()
+            .filter(|q| !(phones_read && q.field == "phones"))
+        {
             let entry = by_key
                 .entry((r.source.clone(), issue.field.clone()))
                 .or_insert_with(|| IssueCount {

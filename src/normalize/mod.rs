@@ -5,6 +5,7 @@
 //!
 //! It must never drop a value silently or do I/O.
 
+mod countries;
 pub mod identity;
 pub mod limits;
 pub mod names;
@@ -156,26 +157,13 @@ pub fn parse_amount(raw: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{raw}` is not an amount"))
 }
 
-/// ISO 3166 alpha-2 from a code (alpha-2 or alpha-3), an English name or
-/// alias (`celes`), or a few Japanese names. Anything else is an error the
+/// ISO 3166 alpha-2 from a country name as people write it in several
+/// languages (`countries.rs`), a code (alpha-2 or alpha-3) or an English
+/// name or alias (`celes`). Anything else is an error the
 /// caller records.
 pub fn country_code(raw: &str) -> Result<String, String> {
     let text: String = raw.trim().nfkc().collect();
-    // "UK" is common in exports but the ISO code is GB.
-    if text.eq_ignore_ascii_case("uk") {
-        return Ok("GB".to_string());
-    }
-    let japanese = match text.as_str() {
-        "日本" | "日本国" => Some("JP"),
-        "アメリカ" | "米国" | "アメリカ合衆国" => Some("US"),
-        "ドイツ" => Some("DE"),
-        "イギリス" | "英国" => Some("GB"),
-        "フランス" => Some("FR"),
-        "中国" => Some("CN"),
-        "韓国" => Some("KR"),
-        _ => None,
-    };
-    if let Some(code) = japanese {
+    if let Some(code) = countries::alias(&text) {
         return Ok(code.to_string());
     }
     let lookup = |t: &str| {

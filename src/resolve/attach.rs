@@ -86,6 +86,27 @@ pub fn is_staff(record: &Record) -> bool {
             || matches!(attr("role").as_deref(), Some("agent" | "admin")))
 }
 
+/// The phones a record could not read (no country code, and neither its own
+/// country nor its source's region) read in `country`, its organisation's;
+/// empty unless every one of them reads.
+pub(super) fn phones_in(record: &Record, country: &str) -> Vec<String> {
+    let Some(raw) = record.attrs.get("raw_phones").and_then(|v| v.as_str()) else {
+        return Vec::new();
+    };
+    if record.country.is_some() {
+        return Vec::new();
+    }
+    let parsed: Option<Vec<String>> = raw
+        .split("; ")
+        .map(|p| {
+            crate::normalize::Phone::parse(p, Some(country))
+                .ok()
+                .map(|p| p.as_str().to_string())
+        })
+        .collect();
+    parsed.unwrap_or_default()
+}
+
 impl<'a> Graph<'a> {
     /// The entity node each interaction or transaction attaches to, and the
     /// reason for each one that attaches to none.

@@ -127,6 +127,10 @@ pub struct Assignment {
     /// staff person record of its source (a Zendesk assignee).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Phone numbers the record's own country and its source's region
+    /// could not read, read in its customer's country instead (E.164).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -720,7 +724,11 @@ impl<'a> Graph<'a> {
                 customer_country: customer.golden.value("country").map(str::to_string),
                 evidence,
                 owner: owners.get(&record).cloned(),
+                phones: Vec::new(),
             };
+            if let Some(country) = assignment.customer_country.as_deref() {
+                assignment.phones = attach::phones_in(&records[record], country);
+            }
             if let Some(&d) = declared.get(&customer_root) {
                 let source = &records[d];
                 assignment.customer_id = source.customer_id.clone();

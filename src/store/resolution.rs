@@ -48,6 +48,15 @@ pub(super) fn apply_assignment(
     if let Some(owner) = a.owner {
         record.owner = Some(owner);
     }
+    if !a.phones.is_empty() {
+        for phone in a.phones {
+            if !record.phones.contains(&phone) {
+                record.phones.push(phone);
+            }
+        }
+        record.attrs.remove("raw_phones");
+        record.quality.retain(|q| q.field != "phones");
+    }
     Ok(())
 }
 

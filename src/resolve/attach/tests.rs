@@ -153,3 +153,22 @@ fn a_steward_attaches_by_hand() {
     assert_eq!(a("crm:OPP-2"), a("crm:O2"));
     assert!(r.unattached.iter().all(|u| u.record != "crm:OPP-2"));
 }
+
+#[test]
+fn a_national_phone_is_read_in_its_organisations_country() {
+    let mut kansai = org("K1", "Kansai Foods", None);
+    kansai.country = Some("JP".into());
+    let mut keiko = person("P9", "Keiko Nakamura", "keiko@kansai.example", "K1");
+    keiko.attrs.insert(
+        "raw_phones".into(),
+        serde_json::Value::String("06-6000-1201".into()),
+    );
+    keiko.flag("phones", "not a valid phone number");
+    let r = resolve(
+        &[kansai, keiko],
+        &Settings::default(),
+        &Overrides::default(),
+    );
+    assert_eq!(r.assignments["crm:P9"].phones, vec!["+81660001201"]);
+    assert!(r.assignments["crm:K1"].phones.is_empty());
+}
