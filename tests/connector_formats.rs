@@ -254,6 +254,48 @@ fn a_truncated_users_file_keeps_what_was_read_and_says_where() {
 }
 
 #[test]
+fn notes_in_legacy_encodings_are_decoded_and_say_which() {
+    let read = read("notes", &fixtures("notes-encodings"));
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
+    for (file, encoding, title, in_body) in [
+        (
+            "shodan-memo-sjis.txt",
+            "Shift_JIS",
+            "日東精機 商談メモ",
+            "㈱日東精機の山田部長",
+        ),
+        (
+            "kansai-eucjp.txt",
+            "EUC-JP",
+            "関西フーズ 請求書の件",
+            "経理の小林さん",
+        ),
+        (
+            "weekly-utf16.txt",
+            "UTF-16LE",
+            "Nitto Seiki weekly sync / 週次定例",
+            "山田部長",
+        ),
+        (
+            "mueller-latin1.txt",
+            "windows-1252",
+            "Besuch bei Müller & Jäger GmbH",
+            "Straße in Köln",
+        ),
+    ] {
+        let note = get(&read.records, file);
+        assert_eq!(note.attrs["encoding"], encoding, "{file}");
+        assert_eq!(note.title.as_deref(), Some(title), "{file}");
+        let body = note.body.as_deref().unwrap_or_default();
+        assert!(body.contains(in_body), "{file}: {body}");
+        assert!(!body.contains('\u{FFFD}'), "{file}: {body}");
+    }
+    let memo = get(&read.records, "shodan-memo-sjis.txt");
+    assert_eq!(memo.customer_ref.as_deref(), Some("ORG-002"));
+    assert_eq!(memo.owner.as_deref(), Some("鈴木 一郎"));
+}
+
+#[test]
 fn mbox_messages_are_decoded_threaded_and_placed() {
     let read = read("mbox", &fixtures("mbox"));
     assert_eq!(read.records.len(), 5);
