@@ -5,6 +5,7 @@
 //!
 //! It must never change a record: overrides are saved and resolution re-run.
 
+mod flagged;
 mod unattached;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
+pub use flagged::{FlaggedPage, FlaggedRecord, list as list_flagged};
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached};
 
 #[derive(Debug, thiserror::Error)]

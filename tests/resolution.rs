@@ -319,3 +319,72 @@ fn unattached_records_are_counted_listed_and_attached_by_a_steward() {
     let page = server.get(&format!("/v1/customers/{acme}")).1;
     assert!(attached(&page).is_some(), "{page}");
 }
+
+#[test]
+fn planted_data_problems_are_flagged_counted_and_listed() {
+    let ws = Workspace::new();
+    let crm = ws.path().join("in/crm");
+    std::fs::create_dir_all(&crm).unwrap();
+    std::fs::write(
+        crm.join("export.csv"),
+        "id,kind,name,company,email,country,created,updated,closeddate,probability,quantity\n\
+         A1,organization,Acme Robotics Inc.,,,US,2021-01-01,,,,\n\
+         P1,person,Smith Jon,Acme Robotics Inc.,jon.smith@acme.example,US,,,,,\n\
+         P2,person,Ann Lee,Acme Robotics Inc.,ann@@acme.example,Deutschland,,,,,\n\
+         P3,person,Keiko Tanaka,Acme Robotics Inc.,keiko.tanaka@acme.example,U.S.A.,,,,,\n\
+         C1,case,Broken arm,Acme Robotics Inc.,,,2024-05-10,,2024-05-02,,\n\
+         O1,opportunity,Big deal,Acme Robotics Inc.,,,2024-01-01,2099-01-01,,120%,-2\n\
+         O2,opportunity,Fine deal,Acme Robotics Inc.,,,2024-01-01,2024-02-01,2024-02-01,60,3\n",
+    )
+    .unwrap();
+    ws.write_config(&[("crm", "generic-csv", "in/crm")]);
+    let server = ws.serve();
+    let (status, list) = server.get("/v1/quality/records?limit=100");
+    assert_eq!(status, 200, "{list}");
+    let mut flagged: Vec<(String, String)> = list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["issues"].as_array().unwrap().iter().map(move |i| {
+                (
+                    r["record"].as_str().unwrap().to_string(),
+                    i["field"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    flagged.dedup();
+    let expected: Vec<(String, String)> = [
+        ("crm:P1", "names"),
+        ("crm:P2", "emails"),
+        ("crm:C1", "closeddate"),
+        ("crm:O1", "updated"),
+        ("crm:O1", "probability"),
+        ("crm:O1", "quantity"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    for e in &expected {
+        assert!(flagged.contains(e), "{e:?} not flagged: {list}");
+    }
+    // Nothing else: countries written out and the fine deal raise no alarm.
+    assert_eq!(flagged.len(), expected.len(), "{list}");
+    let (_, only) = server.get("/v1/quality/records?field=closeddate");
+    assert_eq!(only["total"], 1, "{only}");
+    assert_eq!(only["records"][0]["record"], "crm:C1");
+    let (_, report) = server.get("/v1/quality");
+    let count = |field: &str| {
+        report["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["field"] == field)
+            .map(|i| i["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("quantity"), Some(1), "{report}");
+    assert_eq!(count("country"), None, "{report}");
+    let (status, _) = server.get("/v1/quality/records?mood=1");
+    assert_eq!(status, 400);
+}

@@ -31,6 +31,7 @@ pub fn routes() -> Router<App> {
         .route("/v1/customers/{id}/attach", post(attach))
         .route("/v1/quality", get(quality))
         .route("/v1/quality/unattached", get(unattached))
+        .route("/v1/quality/records", get(flagged))
 }
 
 impl From<CustomerError> for ApiError {
@@ -201,14 +202,22 @@ async fn attach(
     on_records(app, id, b, customers::attach).await
 }
 
-/// `GET /v1/quality/unattached?source=&offset=&limit=`: every record
-/// resolution attached to no customer, with the reason.
-async fn unattached(
-    State(app): State<App>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let (mut source, mut offset, mut limit) = (None, 0usize, 100usize);
-    for (key, value) in &params {
+/// `source`, `field` (where `fields` allows it), `offset` and `limit`.
+struct Page {
+    source: Option<String>,
+    field: Option<String>,
+    offset: usize,
+    limit: usize,
+}
+
+fn page(params: &HashMap<String, String>, with_field: bool) -> Result<Page, ApiError> {
+    let mut page = Page {
+        source: None,
+        field: None,
+        offset: 0,
+        limit: 100,
+    };
+    for (key, value) in params {
         let bad = |what: &str| {
             ApiError::bad_request(
                 "invalid_parameter",
@@ -216,26 +225,62 @@ async fn unattached(
             )
         };
         match key.as_str() {
-            "source" => source = Some(value.clone()),
-            "offset" => offset = value.parse().map_err(|_| bad("must be a number"))?,
+            "source" => page.source = Some(value.clone()),
+            "field" if with_field => page.field = Some(value.clone()),
+            "offset" => page.offset = value.parse().map_err(|_| bad("must be a number"))?,
             "limit" => {
-                limit = value
+                page.limit = value
                     .parse()
                     .ok()
                     .filter(|l| (1..=10_000).contains(l))
                     .ok_or_else(|| bad("must be between 1 and 10000"))?
             }
             _ => {
+                let known = if with_field {
+                    "source, field, offset and limit"
+                } else {
+                    "source, offset and limit"
+                };
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("unknown parameter `{key}`; this takes source, offset and limit"),
+                    format!("unknown parameter `{key}`; this takes {known}"),
                 ));
             }
         }
     }
-    let page = tokio::task::spawn_blocking(move || {
-        customers::list_unattached(app.store(), source.as_deref(), offset, limit)
+    Ok(page)
+}
+
+/// `GET /v1/quality/unattached?source=&offset=&limit=`: every record
+/// resolution attached to no customer, with the reason.
+async fn unattached(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let p = page(&params, false)?;
+    let found = tokio::task::spawn_blocking(move || {
+        customers::list_unattached(app.store(), p.source.as_deref(), p.offset, p.limit)
     })
     .await??;
-    Ok(Json(json!(page)))
+    Ok(Json(json!(found)))
+}
+
+/// `GET /v1/quality/records?source=&field=&offset=&limit=`: every record
+/// with a quality issue, with its issues.
+async fn flagged(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let p = page(&params, true)?;
+    let found = tokio::task::spawn_blocking(move || {
+        customers::list_flagged(
+            app.store(),
+            p.source.as_deref(),
+            p.field.as_deref(),
+            p.offset,
+            p.limit,
+        )
+    })
+    .await??;
+    Ok(Json(json!(found)))
 }

@@ -5,6 +5,7 @@
 //!
 //! It must never drop a value silently or do I/O.
 
+mod checks;
 mod countries;
 pub mod identity;
 pub mod limits;
@@ -30,9 +31,14 @@ impl Email {
         let (local, domain) = text
             .rsplit_once('@')
             .ok_or_else(|| format!("`{raw}` has no @"))?;
+        let tld_ok = domain.rsplit('.').next().is_some_and(|tld| {
+            tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())
+        });
         let domain_ok = domain.contains('.')
+            && tld_ok
             && !domain.starts_with('.')
             && !domain.ends_with('.')
+            && !domain.contains("..")
             && domain
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
@@ -254,6 +260,7 @@ pub fn finish_record(record: &mut crate::record::Record, region: Option<&str>) {
     {
         record.flag("birthdate", "birth date in the future");
     }
+    checks::check_record(record, now);
 }
 
 /// Splits a multi-valued cell (`a;b`, `a, b`, `[a, b]`) into trimmed values.
@@ -281,6 +288,17 @@ mod tests {
         );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("a@b").is_err());
+        for malformed in [
+            "jon@@acme.com",
+            "jon@acme@acme.com",
+            "jon smith@acme.com",
+            "jon@acme com",
+            "jon@acme.c",
+            "jon@acme..com",
+            "jon@10.0.0.1",
+        ] {
+            assert!(Email::parse(malformed).is_err(), "{malformed}");
+        }
     }
 
     #[test]
