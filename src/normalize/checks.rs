@@ -143,7 +143,10 @@ fn swapped_names(record: &mut Record) {
     let [first, second] = parts.as_slice() else {
         return;
     };
-    if first == second {
+    // A family name in capitals says which part it is ("MATSUMOTO Daisuke").
+    let capitals = |w: &str| w.chars().count() > 1 && !w.chars().any(char::is_lowercase);
+    let written: Vec<&str> = name.split_whitespace().collect();
+    if first == second || written.iter().any(|w| capitals(w)) {
         return;
     }
     let swapped = record.emails.iter().any(|e| {
@@ -214,6 +217,11 @@ mod tests {
         person.names = vec!["Jon Smith".into()];
         person.emails = vec!["jon.smith@acme.example".into()];
         check_record(&mut person, now);
+        let mut capitals = record(RecordKind::Person);
+        capitals.names = vec!["MATSUMOTO Daisuke".into()];
+        capitals.emails = vec!["daisuke.matsumoto@example.jp".into()];
+        check_record(&mut capitals, now);
+        assert!(capitals.quality.is_empty(), "{:?}", capitals.quality);
         let mut japanese = record(RecordKind::Person);
         japanese.names = vec!["Tanaka Keiko".into()];
         japanese.emails = vec!["keiko.tanaka@kansai.example".into()];

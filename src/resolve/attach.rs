@@ -225,7 +225,33 @@ impl<'a> Graph<'a> {
         }
         match lookup.by_key.get(&key) {
             Some(roots) if roots.len() == 1 => Ok(roots[0].1),
-            Some(roots) => Err(roots.len()),
+            Some(roots) => {
+                // Namesakes of different legal forms ("Nova SA", "Nova
+                // SARL"): the form the name states picks one.
+                let Some(form) = crate::normalize::legal_form(name) else {
+                    return Err(roots.len());
+                };
+                // Only namesakes whose records state another form are ruled
+                // out; one that states none might be it.
+                let same_form: Vec<usize> = roots
+                    .iter()
+                    .filter(|(_, node)| {
+                        let r = &self.records[*node];
+                        let forms: Vec<Option<&str>> = r
+                            .names
+                            .iter()
+                            .chain(r.title.iter())
+                            .map(|n| crate::normalize::legal_form(n))
+                            .collect();
+                        forms.contains(&Some(form)) || forms.iter().any(Option::is_none)
+                    })
+                    .map(|(_, node)| *node)
+                    .collect();
+                match same_form.as_slice() {
+                    [only] => Ok(*only),
+                    _ => Err(roots.len()),
+                }
+            }
             None => match self.implicit_orgs.iter().position(|k| *k == key) {
                 Some(p) => Ok(self.records.len() + p),
                 None => Err(0),

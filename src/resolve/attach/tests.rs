@@ -51,7 +51,10 @@ fn book() -> Vec<Record> {
     let mut foldered = Record::new("notes", "globex/visit.md", RecordKind::Note);
     foldered.provenance.file = "customers/Globex Corporation/visit.md".into();
     foldered.body = Some("Visited the plant.".into());
+    let mut by_form = Record::new("crm", "OPP-3", RecordKind::Opportunity);
+    by_form.company = Some("Orion Limited".into());
     vec![
+        by_form,
         org("A1", "Acme Robotics Inc.", Some("acmerobotics.com")),
         org("G1", "Globex Corporation", None),
         org("O1", "Orion GmbH", None),
@@ -99,6 +102,11 @@ fn interactions_attach_by_company_folder_correspondent_domain_and_thread() {
     let acme = customer("crm:A1");
     let globex = customer("crm:G1");
     assert_eq!(customer("crm:OPP-1"), acme, "company column");
+    assert_eq!(
+        customer("crm:OPP-3"),
+        customer("crm:O2"),
+        "the legal form picks one of two namesakes"
+    );
     assert_eq!(customer("notes:globex/visit.md"), globex, "folder name");
     assert_eq!(customer("mail:m1"), globex, "known address");
     assert_eq!(customer("mail:m2"), globex, "a contact's domain");
