@@ -388,3 +388,43 @@ fn planted_data_problems_are_flagged_counted_and_listed() {
     let (status, _) = server.get("/v1/quality/records?mood=1");
     assert_eq!(status, 400);
 }
+
+#[test]
+fn company_names_as_staff_type_them_find_the_customer() {
+    let ws = Workspace::new();
+    let crm = ws.path().join("in/crm");
+    std::fs::create_dir_all(&crm).unwrap();
+    std::fs::write(
+        crm.join("export.csv"),
+        "id,kind,name,company,email,country,description\n\
+         O1,organization,International Business Machines Corporation,,info@ibm.example,US,Mainframes\n\
+         O2,organization,日東精機株式会社,,info@nitto.example,JP,精密部品\n\
+         O3,organization,Müller Straßenbau GmbH,,info@mueller-bau.example,DE,Tiefbau\n\
+         P1,person,Jörg Jäger,Müller Straßenbau GmbH,j.jaeger@mueller-bau.example,DE,Bauleiter\n\
+         T1,opportunity,Mainframe renewal,International Business Machines Corporation,,US,Renewal\n",
+    )
+    .unwrap();
+    ws.write_config(&[("crm", "generic-csv", "in/crm")]);
+    ws.ingest();
+    let top = |q: &str| {
+        let found = ws.search_grouped(q);
+        found["customers"][0]["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("`{q}` found no customer: {found}"))
+            .to_string()
+    };
+    for q in [
+        "I.B.M.",
+        "IBM",
+        "IBM Corp.",
+        "International Business Machines Inc",
+    ] {
+        assert_eq!(top(q), "International Business Machines Corporation", "{q}");
+    }
+    for q in ["(株)日東精機", "日東精機 K.K.", "Nitto 株式会社 精密部品"] {
+        assert_eq!(top(q), "日東精機株式会社", "{q}");
+    }
+    for q in ["Mueller Strassenbau", "Muller", "Jaeger", "Jager", "Joerg"] {
+        assert_eq!(top(q), "Müller Straßenbau GmbH", "{q}");
+    }
+}

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod limits;
 pub mod names;
 pub mod phone;
+pub mod search_keys;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;

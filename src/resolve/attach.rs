@@ -107,6 +107,39 @@ pub(super) fn phones_in(record: &Record, country: &str) -> Vec<String> {
     parsed.unwrap_or_default()
 }
 
+/// The extra search words of a record of `customer` (and of `person`).
+pub(super) fn search_keys(customer: &super::Entity, person: Option<&super::Entity>) -> Vec<String> {
+    let names = |e: &super::Entity| -> Vec<String> {
+        e.golden
+            .fields
+            .get("name")
+            .map(|f| f.variants.iter().map(|v| v.value.clone()).collect())
+            .unwrap_or_default()
+    };
+    let mut keys = if customer.kind == "organization" {
+        let names = names(customer);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::normalize::search_keys::customer_keys(&refs)
+    } else {
+        Vec::new()
+    };
+    for e in std::iter::once(customer).chain(person) {
+        if e.kind != "person" {
+            continue;
+        }
+        for name in names(e) {
+            for word in name.split_whitespace() {
+                for v in crate::normalize::search_keys::letter_variants(word) {
+                    if !keys.contains(&v) {
+                        keys.push(v);
+                    }
+                }
+            }
+        }
+    }
+    keys
+}
+
 impl<'a> Graph<'a> {
     /// The entity node each interaction or transaction attaches to, and the
     /// reason for each one that attaches to none.

@@ -131,6 +131,12 @@ pub struct Assignment {
     /// could not read, read in its customer's country instead (E.164).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<String>,
+    /// Words the record is also found by (`normalize::search_keys`): its
+    /// customer's key, acronym and legal-form spellings, and the customer's
+    /// and person's names with German or accented letters written the
+    /// other ways.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -725,6 +731,10 @@ impl<'a> Graph<'a> {
                 evidence,
                 owner: owners.get(&record).cloned(),
                 phones: Vec::new(),
+                search_keys: attach::search_keys(
+                    customer,
+                    (entity.kind == "person").then_some(entity),
+                ),
             };
             if let Some(country) = assignment.customer_country.as_deref() {
                 assignment.phones = attach::phones_in(&records[record], country);

@@ -45,6 +45,7 @@ pub(super) fn apply_assignment(
     record.customer_name = a.customer_name;
     record.customer_kind = a.customer_kind;
     record.customer_country = a.customer_country;
+    record.search_keys = a.search_keys;
     if let Some(owner) = a.owner {
         record.owner = Some(owner);
     }
