@@ -140,6 +140,15 @@ pub(super) fn search_keys(customer: &super::Entity, person: Option<&super::Entit
     keys
 }
 
+/// A record's title and body, the text mentions are looked for in.
+fn text_of(r: &Record) -> String {
+    format!(
+        "{} {}",
+        r.title.as_deref().unwrap_or(""),
+        r.body.as_deref().unwrap_or("")
+    )
+}
+
 impl<'a> Graph<'a> {
     /// The entity node each interaction or transaction attaches to, and the
     /// reason for each one that attaches to none.
@@ -190,7 +199,8 @@ impl<'a> Graph<'a> {
                 .or_else(|| {
                     self.by_correspondent(i, &person_by_email, &domains, &staff, &mut tried)
                 })
-                .or_else(|| self.by_mention(i, &person_by_email, &names, &roots));
+                .or_else(|| self.by_mention(i, &person_by_email, &names, &roots))
+                .or_else(|| self.by_named_company(i, &lookup, &roots));
             match hit {
                 Some(hit) => {
                     found.insert(i, hit);
@@ -439,12 +449,7 @@ impl<'a> Graph<'a> {
         names: &golden::MentionIndex,
         roots: &[usize],
     ) -> Option<(usize, String)> {
-        let r = &self.records[i];
-        let text = format!(
-            "{} {}",
-            r.title.as_deref().unwrap_or(""),
-            r.body.as_deref().unwrap_or("")
-        );
+        let text = text_of(&self.records[i]);
         text.split(|c: char| {
             c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>' | '"')
         })
@@ -461,6 +466,43 @@ impl<'a> Graph<'a> {
                 .filter(|(n, _)| self.is_entity(*n))
                 .map(|(n, name)| (n, format!("mentions \"{name}\"")))
         })
+    }
+
+    /// A company named in the text with its legal form ("call with Titan
+    /// Logistics GmbH"), when the form tells namesakes apart: the words
+    /// before a legal form, up to five, read as a company name; one
+    /// organisation must be named.
+    fn by_named_company(
+        &self,
+        i: usize,
+        lookup: &OrgLookup,
+        roots: &[usize],
+    ) -> Option<(usize, String)> {
+        let text = text_of(&self.records[i]);
+        let words: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || matches!(c, ';' | '(' | ')' | '"' | ':'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut found: Option<(usize, String)> = None;
+        for (end, word) in words.iter().enumerate() {
+            let form_word = word.trim_end_matches([',', '.']);
+            if crate::normalize::legal_form(&format!("x {form_word}")).is_none() {
+                continue;
+            }
+            for start in end.saturating_sub(5)..end {
+                let phrase = words[start..=end].join(" ");
+                let phrase = phrase.trim_end_matches([',', '.']);
+                if let Ok(n) = self.org_named(phrase, lookup) {
+                    match &found {
+                        Some((m, _)) if roots.get(*m) != roots.get(n) => return None,
+                        Some(_) => {}
+                        None => found = Some((n, format!("names \"{phrase}\""))),
+                    }
+                    break;
+                }
+            }
+        }
+        found.filter(|(n, _)| self.is_entity(*n))
     }
 
     /// The message this one replies to (In-Reply-To, References), when that

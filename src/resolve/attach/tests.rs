@@ -180,3 +180,17 @@ fn a_national_phone_is_read_in_its_organisations_country() {
     assert_eq!(r.assignments["crm:P9"].phones, vec!["+81660001201"]);
     assert!(r.assignments["crm:K1"].phones.is_empty());
 }
+
+#[test]
+fn a_company_named_with_its_legal_form_tells_namesakes_apart() {
+    let mut records = book();
+    let mut note = Record::new("notes", "orion.md", RecordKind::Note);
+    note.body = Some("Call with Orion GmbH about the renewal.".into());
+    let mut vague = Record::new("notes", "vague.md", RecordKind::Note);
+    vague.body = Some("Call with Orion about the renewal.".into());
+    records.extend([note, vague]);
+    let r = resolve(&records, &settings(), &Overrides::default());
+    let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
+    assert_eq!(a("notes:orion.md"), a("crm:O1"));
+    assert_eq!(a("notes:vague.md"), None, "Orion alone names two customers");
+}
