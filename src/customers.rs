@@ -5,6 +5,9 @@
 //!
 //! It must never change a record: overrides are saved and resolution re-run.
 
+mod flagged;
+mod unattached;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +16,8 @@ use serde::Serialize;
 use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
+pub use flagged::{FlaggedPage, FlaggedRecord, list as list_flagged};
+pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
@@ -272,12 +277,24 @@ pub struct IssueCount {
 pub struct QualityReport {
     pub suspected_duplicates: Vec<SuspectPair>,
     pub issues: Vec<IssueCount>,
+    /// Interactions and transactions attached to no customer, per source
+    /// and reason (`GET /v1/quality/unattached` lists them).
+    pub unattached: Vec<UnattachedCount>,
 }
 
 pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
     let mut by_key: BTreeMap<(String, String), IssueCount> = BTreeMap::new();
     for r in store.records_by_birth()? {
-        for issue in &r.quality {
+        // Phones read in the customer's country are no longer a problem.
+        let phones_read = r.quality.iter().any(|q| q.field == "phones")
+            && store
+                .assignment(&r.id())?
+                .is_some_and(|a| !a.phones.is_empty());
+        for issue in r
+            .quality
+            .iter()
+            .filter(|q| !(phones_read && q.field == "phones"))
+        {
             let entry = by_key
                 .entry((r.source.clone(), issue.field.clone()))
                 .or_insert_with(|| IssueCount {
@@ -299,6 +316,7 @@ pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
     Ok(QualityReport {
         suspected_duplicates: store.suspects()?,
         issues: by_key.into_values().collect(),
+        unattached: unattached::counts(store)?,
     })
 }
 

@@ -225,6 +225,12 @@ pub struct Record {
     /// time zone (never stored).
     #[serde(skip)]
     pub naive_dates: Vec<String>,
+    /// Extra words the record is found by: its customer's name key,
+    /// acronym and legal-form spellings, and German or accented letters
+    /// written the other ways. Set from the resolution when the index reads
+    /// the record (never stored with it).
+    #[serde(skip)]
+    pub search_keys: Vec<String>,
 }
 
 impl Record {
@@ -263,6 +269,7 @@ impl Record {
             provenance: Provenance::default(),
             quality: Vec::new(),
             naive_dates: Vec::new(),
+            search_keys: Vec::new(),
         }
     }
 

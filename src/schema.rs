@@ -48,6 +48,7 @@ pub const RECORD_ATTRIBUTES: &[&str] = &[
     "updated",
     "attrs",
     "phone_keys",
+    "customer_keys",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -148,22 +148,151 @@ fn zendesk_tickets_from_ndjson_and_the_array_form() {
     );
     assert_eq!(t.tags, vec!["firmware", "line-3", "vip"]);
     assert_eq!(t.stage.as_deref(), Some("open"));
-    assert!(t.links.contains(&link("requester", "361001")));
-    assert!(t.links.contains(&link("organization", "5501")));
+    assert!(t.links.contains(&link("requester", "user-361001")));
+    assert!(t.links.contains(&link("organization", "organization-5501")));
+    assert!(t.links.contains(&link("who", "user-77")), "{:?}", t.links);
     assert_eq!(t.emails, vec!["jon.smith@acmerobotics.example"]);
     assert_eq!(get(&read.records, "1202").tags, vec!["billing", "請求"]);
     // The API form: {"tickets": [...]} with nested requester and organization.
     let api = get(&read.records, "1301");
     assert_eq!(api.names, vec!["Maria Gonzalez"]);
     assert_eq!(api.company.as_deref(), Some("Cedar Peak Outfitters"));
-    assert!(api.links.contains(&link("requester", "361003")));
-    assert!(api.links.contains(&link("organization", "5503")));
+    assert!(api.links.contains(&link("requester", "user-361003")));
+    assert!(
+        api.links
+            .contains(&link("organization", "organization-5503"))
+    );
     assert!(
         get(&read.records, "1302")
             .links
             .iter()
             .all(|l| l.rel != "organization")
     );
+}
+
+#[test]
+fn zendesk_full_export_reads_users_agents_and_organizations() {
+    let read = read("zendesk-export", &fixtures("zendesk-full"));
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
+    assert_eq!(read.records.len(), 9, "{:?}", read.records);
+    let acme = get(&read.records, "organization-5501");
+    assert_eq!(acme.kind, RecordKind::Organization);
+    assert_eq!(acme.names, vec!["Acme Robotics"]);
+    assert_eq!(
+        acme.websites,
+        vec!["acmerobotics.example", "acme-robots.example"]
+    );
+    let jon = get(&read.records, "user-361001");
+    assert_eq!(jon.kind, RecordKind::Person);
+    assert_eq!(jon.emails, vec!["jon.smith@acmerobotics.example"]);
+    assert_eq!(jon.phones, vec!["+1 415 555 0191"]);
+    assert_eq!(jon.links, vec![link("organization", "organization-5501")]);
+    assert_eq!(jon.attrs["external_id"], "PER-001");
+    assert!(!rapport::resolve::is_staff(jon));
+    let agent = get(&read.records, "user-77");
+    assert_eq!(agent.attrs["role"], "agent");
+    assert!(rapport::resolve::is_staff(agent));
+    assert!(rapport::resolve::is_staff(get(&read.records, "user-78")));
+    let ticket = get(&read.records, "1201");
+    assert_eq!(ticket.kind, RecordKind::Ticket);
+    assert_eq!(ticket.owner.as_deref(), Some("user-77"));
+    for l in [
+        link("requester", "user-361001"),
+        link("contact", "user-361001"),
+        link("organization", "organization-5501"),
+        link("who", "user-77"),
+    ] {
+        assert!(
+            ticket.links.contains(&l),
+            "{l:?} missing: {:?}",
+            ticket.links
+        );
+    }
+
+    // Resolved: tickets land on the requester's organisation, the agents
+    // are no customers, and the assignee shows by name.
+    let resolution = rapport::resolve::resolve(
+        &read.records,
+        &rapport::resolve::Settings::default(),
+        &rapport::resolve::Overrides::default(),
+    );
+    let a = |id: &str| resolution.assignments.get(&format!("src:{id}")).cloned();
+    let acme_id = a("organization-5501").and_then(|x| x.customer_id);
+    assert!(acme_id.is_some());
+    assert_eq!(a("1201").and_then(|x| x.customer_id), acme_id);
+    assert_eq!(
+        a("1201").and_then(|x| x.owner).as_deref(),
+        Some("Keiko Tanaka")
+    );
+    assert_eq!(
+        a("1202").and_then(|x| x.customer_id),
+        a("organization-5502").and_then(|x| x.customer_id),
+        "through the requester's organization_id"
+    );
+    assert!(a("user-77").is_none(), "an agent is no customer");
+    assert!(
+        resolution.unattached.iter().any(|u| u.record == "src:1203"),
+        "the agent-only ticket concerns no customer: {:?}",
+        resolution.unattached
+    );
+}
+
+#[test]
+fn a_truncated_users_file_keeps_what_was_read_and_says_where() {
+    let read = read("zendesk-export", &fixtures("zendesk-truncated"));
+    let ids: Vec<&str> = read
+        .records
+        .iter()
+        .map(|r| r.external_id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["user-361001", "user-361002"]);
+    assert_eq!(read.errors.len(), 1, "{:?}", read.errors);
+    let e = &read.errors[0];
+    assert_eq!(e.file, "users.json");
+    assert!(e.line.is_some_and(|l| l >= 4), "{e:?}");
+    assert!(e.reason.contains("malformed JSON"), "{e:?}");
+}
+
+#[test]
+fn notes_in_legacy_encodings_are_decoded_and_say_which() {
+    let read = read("notes", &fixtures("notes-encodings"));
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
+    for (file, encoding, title, in_body) in [
+        (
+            "shodan-memo-sjis.txt",
+            "Shift_JIS",
+            "日東精機 商談メモ",
+            "㈱日東精機の山田部長",
+        ),
+        (
+            "kansai-eucjp.txt",
+            "EUC-JP",
+            "関西フーズ 請求書の件",
+            "経理の小林さん",
+        ),
+        (
+            "weekly-utf16.txt",
+            "UTF-16LE",
+            "Nitto Seiki weekly sync / 週次定例",
+            "山田部長",
+        ),
+        (
+            "mueller-latin1.txt",
+            "windows-1252",
+            "Besuch bei Müller & Jäger GmbH",
+            "Straße in Köln",
+        ),
+    ] {
+        let note = get(&read.records, file);
+        assert_eq!(note.attrs["encoding"], encoding, "{file}");
+        assert_eq!(note.title.as_deref(), Some(title), "{file}");
+        let body = note.body.as_deref().unwrap_or_default();
+        assert!(body.contains(in_body), "{file}: {body}");
+        assert!(!body.contains('\u{FFFD}'), "{file}: {body}");
+    }
+    let memo = get(&read.records, "shodan-memo-sjis.txt");
+    assert_eq!(memo.customer_ref.as_deref(), Some("ORG-002"));
+    assert_eq!(memo.owner.as_deref(), Some("鈴木 一郎"));
 }
 
 #[test]

@@ -17,6 +17,28 @@ fn example_data_is_searchable_over_http() {
     assert_eq!(health["index"]["indexed_documents"], 38, "{health}");
     assert_eq!(health["index"]["japanese"], "ipadic", "{health}");
 
+    // Records land on their customer: the opportunity whose `company` column
+    // names Acme Robotics is one of Acme's records, not a customer of its own,
+    // and every record of the demo is attached.
+    let renewal = ws.search_grouped("renewal");
+    let acme = renewal["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == "crm:OPP-001")
+        })
+        .unwrap_or_else(|| panic!("no group holds crm:OPP-001: {renewal}"));
+    assert_eq!(acme["name"], "Acme Robotics Inc.", "{renewal}");
+    assert!(acme["customer_id"].as_str().unwrap().starts_with("org_"));
+    let (status, quality) = server.get("/v1/quality");
+    assert_eq!(status, 200, "{quality}");
+    assert_eq!(quality["unattached"], serde_json::json!([]), "{quality}");
+
     // English stemming: the billing-dispute note says only "invoices" and "invoiced".
     let invoice = server.search("invoice");
     assert!(

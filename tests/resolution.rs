@@ -245,3 +245,186 @@ fn customer_pages_timelines_quality_and_steward_overrides_over_http() {
         hit_ids(&server.search("International Business Machines")).contains(&"hs:H2".to_string())
     );
 }
+
+#[test]
+fn unattached_records_are_counted_listed_and_attached_by_a_steward() {
+    let ws = Workspace::with_examples();
+    let note = ws.path().join("data/notes/mystery-call.md");
+    std::fs::write(&note, "Call from a prospect\nThey want a demo next week.\n").unwrap();
+    let server = ws.serve();
+
+    let (status, quality) = server.get("/v1/quality");
+    assert_eq!(status, 200, "{quality}");
+    assert_eq!(
+        quality["unattached"],
+        serde_json::json!([{"source": "notes", "reason": "no reference, company, correspondent or mention names a customer", "count": 1}]),
+        "{quality}"
+    );
+    let (status, list) = server.get("/v1/quality/unattached?source=notes");
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["records"][0]["record"], "notes:mystery-call.md");
+    assert_eq!(list["records"][0]["kind"], "note");
+    let (status, _) = server.get("/v1/quality/unattached?limit=0");
+    assert_eq!(status, 400);
+
+    let (_, found) = server.get("/v1/search?q=acme+robotics");
+    let acme = found["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, refused) = server.post(
+        &format!("/v1/customers/{acme}/attach"),
+        r#"{"records": ["crm:PER-001"]}"#,
+    );
+    assert_eq!(status, 400, "a person is merged, not attached: {refused}");
+    let (status, page) = server.post(
+        &format!("/v1/customers/{acme}/attach"),
+        r#"{"records": ["notes:mystery-call.md"]}"#,
+    );
+    assert_eq!(status, 200, "{page}");
+    let attached = |page: &serde_json::Value| {
+        page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "notes:mystery-call.md")
+            .map(|r| r["evidence"].clone())
+    };
+    assert_eq!(
+        attached(&page),
+        Some(serde_json::json!(["attached by a steward"])),
+        "{page}"
+    );
+    assert_eq!(
+        server.get("/v1/quality").1["unattached"],
+        serde_json::json!([])
+    );
+
+    // The override survives the note's re-ingest and a full reindex.
+    std::fs::write(&note, "Call from a prospect\nThey want a demo on Friday.\n").unwrap();
+    let (status, job) = server.post("/v1/reindex", "{}");
+    assert_eq!(status, 202, "{job}");
+    let job_path = format!("/v1/jobs/{}", job["id"].as_str().unwrap());
+    assert!(
+        server.wait_for(
+            std::time::Duration::from_secs(60),
+            |s| s.get(&job_path).1["state"] == "succeeded"
+        ),
+        "the reindex did not finish"
+    );
+    let hits = server.search("friday");
+    assert_eq!(hits["hits"][0]["id"], "notes:mystery-call.md", "{hits}");
+    assert_eq!(hits["hits"][0]["customer_id"], acme.as_str(), "{hits}");
+    let page = server.get(&format!("/v1/customers/{acme}")).1;
+    assert!(attached(&page).is_some(), "{page}");
+}
+
+#[test]
+fn planted_data_problems_are_flagged_counted_and_listed() {
+    let ws = Workspace::new();
+    let crm = ws.path().join("in/crm");
+    std::fs::create_dir_all(&crm).unwrap();
+    std::fs::write(
+        crm.join("export.csv"),
+        "id,kind,name,company,email,country,created,updated,closeddate,probability,quantity\n\
+         A1,organization,Acme Robotics Inc.,,,US,2021-01-01,,,,\n\
+         P1,person,Smith Jon,Acme Robotics Inc.,jon.smith@acme.example,US,,,,,\n\
+         P2,person,Ann Lee,Acme Robotics Inc.,ann@@acme.example,Deutschland,,,,,\n\
+         P3,person,Keiko Tanaka,Acme Robotics Inc.,keiko.tanaka@acme.example,U.S.A.,,,,,\n\
+         C1,case,Broken arm,Acme Robotics Inc.,,,2024-05-10,,2024-05-02,,\n\
+         O1,opportunity,Big deal,Acme Robotics Inc.,,,2024-01-01,2099-01-01,,120%,-2\n\
+         O2,opportunity,Fine deal,Acme Robotics Inc.,,,2024-01-01,2024-02-01,2024-02-01,60,3\n",
+    )
+    .unwrap();
+    ws.write_config(&[("crm", "generic-csv", "in/crm")]);
+    let server = ws.serve();
+    let (status, list) = server.get("/v1/quality/records?limit=100");
+    assert_eq!(status, 200, "{list}");
+    let mut flagged: Vec<(String, String)> = list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["issues"].as_array().unwrap().iter().map(move |i| {
+                (
+                    r["record"].as_str().unwrap().to_string(),
+                    i["field"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    flagged.dedup();
+    let expected: Vec<(String, String)> = [
+        ("crm:P1", "names"),
+        ("crm:P2", "emails"),
+        ("crm:C1", "closeddate"),
+        ("crm:O1", "updated"),
+        ("crm:O1", "probability"),
+        ("crm:O1", "quantity"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    for e in &expected {
+        assert!(flagged.contains(e), "{e:?} not flagged: {list}");
+    }
+    // Nothing else: countries written out and the fine deal raise no alarm.
+    assert_eq!(flagged.len(), expected.len(), "{list}");
+    let (_, only) = server.get("/v1/quality/records?field=closeddate");
+    assert_eq!(only["total"], 1, "{only}");
+    assert_eq!(only["records"][0]["record"], "crm:C1");
+    let (_, report) = server.get("/v1/quality");
+    let count = |field: &str| {
+        report["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["field"] == field)
+            .map(|i| i["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("quantity"), Some(1), "{report}");
+    assert_eq!(count("country"), None, "{report}");
+    let (status, _) = server.get("/v1/quality/records?mood=1");
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn company_names_as_staff_type_them_find_the_customer() {
+    let ws = Workspace::new();
+    let crm = ws.path().join("in/crm");
+    std::fs::create_dir_all(&crm).unwrap();
+    std::fs::write(
+        crm.join("export.csv"),
+        "id,kind,name,company,email,country,description\n\
+         O1,organization,International Business Machines Corporation,,info@ibm.example,US,Mainframes\n\
+         O2,organization,日東精機株式会社,,info@nitto.example,JP,精密部品\n\
+         O3,organization,Müller Straßenbau GmbH,,info@mueller-bau.example,DE,Tiefbau\n\
+         P1,person,Jörg Jäger,Müller Straßenbau GmbH,j.jaeger@mueller-bau.example,DE,Bauleiter\n\
+         T1,opportunity,Mainframe renewal,International Business Machines Corporation,,US,Renewal\n",
+    )
+    .unwrap();
+    ws.write_config(&[("crm", "generic-csv", "in/crm")]);
+    ws.ingest();
+    let top = |q: &str| {
+        let found = ws.search_grouped(q);
+        found["customers"][0]["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("`{q}` found no customer: {found}"))
+            .to_string()
+    };
+    for q in [
+        "I.B.M.",
+        "IBM",
+        "IBM Corp.",
+        "International Business Machines Inc",
+    ] {
+        assert_eq!(top(q), "International Business Machines Corporation", "{q}");
+    }
+    for q in ["(株)日東精機", "日東精機 K.K.", "Nitto 株式会社 精密部品"] {
+        assert_eq!(top(q), "日東精機株式会社", "{q}");
+    }
+    for q in ["Mueller Strassenbau", "Muller", "Jaeger", "Jager", "Joerg"] {
+        assert_eq!(top(q), "Müller Straßenbau GmbH", "{q}");
+    }
+}

@@ -66,10 +66,13 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("POST", "/v1/attributes") => Needs(AttributesWrite),
         (
             "POST",
-            "/v1/customers/merge" | "/v1/customers/never-merge" | "/v1/customers/{id}/split",
+            "/v1/customers/merge"
+            | "/v1/customers/never-merge"
+            | "/v1/customers/{id}/split"
+            | "/v1/customers/{id}/attach",
         ) => Needs(Merge),
         ("POST", "/v1/erasures") => Needs(Erasure),
-        ("GET", "/v1/quality") => Needs(Quality),
+        ("GET", "/v1/quality" | "/v1/quality/unattached" | "/v1/quality/records") => Needs(Quality),
         ("GET", "/v1/audit") => Needs(Audit),
         ("POST", "/v1/reindex")
         | ("GET", "/v1/jobs" | "/v1/jobs/{id}")

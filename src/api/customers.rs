@@ -29,8 +29,11 @@ pub fn routes() -> Router<App> {
         .route("/v1/customers/{id}", get(customer))
         .route("/v1/customers/{id}/timeline", get(timeline))
         .route("/v1/customers/{id}/split", post(split))
+        .route("/v1/customers/{id}/attach", post(attach))
         .route("/v1/quality", get(quality))
         .route("/v1/customers", get(all_customers))
+        .route("/v1/quality/unattached", get(unattached))
+        .route("/v1/quality/records", get(flagged))
 }
 
 impl From<CustomerError> for ApiError {
@@ -186,12 +189,108 @@ async fn never_merge(
     on_ids(app, b, Rapport::never_merge_customers).await
 }
 
+/// Applies an override on one customer and a list of record ids, and
+/// shows that customer.
+async fn on_records(
+    app: App,
+    id: String,
+    b: Result<Json<Records>, JsonRejection>,
+    change: fn(&Rapport, &str, &[String]) -> Result<(), CustomerError>,
+) -> Result<Json<Value>, ApiError> {
+    let records = body(b, r#"{"records": ["source:external_id", …]}"#)?.records;
+    let show = id.clone();
+    apply(app, show, move |app| change(app, &id, &records)).await
+}
+
 async fn split(
     State(app): State<App>,
     Path(id): Path<String>,
     b: Result<Json<Records>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let records = body(b, r#"{"records": ["source:external_id", …]}"#)?.records;
-    let show = id.clone();
-    apply(app, show, move |app| app.split_customer(&id, &records)).await
+    on_records(app, id, b, Rapport::split_customer).await
+}
+
+async fn attach(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    b: Result<Json<Records>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    on_records(app, id, b, Rapport::attach_records).await
+}
+
+/// `source`, `field` (where `fields` allows it), `offset` and `limit`.
+struct Page {
+    source: Option<String>,
+    field: Option<String>,
+    offset: usize,
+    limit: usize,
+}
+
+fn page(params: &HashMap<String, String>, with_field: bool) -> Result<Page, ApiError> {
+    let mut page = Page {
+        source: None,
+        field: None,
+        offset: 0,
+        limit: 100,
+    };
+    for (key, value) in params {
+        let bad = |what: &str| {
+            ApiError::bad_request(
+                ErrorCode::InvalidParameter,
+                format!("parameter `{key}` {what}, got `{value}`"),
+            )
+        };
+        match key.as_str() {
+            "source" => page.source = Some(value.clone()),
+            "field" if with_field => page.field = Some(value.clone()),
+            "offset" => page.offset = value.parse().map_err(|_| bad("must be a number"))?,
+            "limit" => {
+                page.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=10_000).contains(l))
+                    .ok_or_else(|| bad("must be between 1 and 10000"))?
+            }
+            _ => {
+                let known = if with_field {
+                    "source, field, offset and limit"
+                } else {
+                    "source, offset and limit"
+                };
+                return Err(ApiError::bad_request(
+                    ErrorCode::UnknownParameter,
+                    format!("unknown parameter `{key}`; this takes {known}"),
+                ));
+            }
+        }
+    }
+    Ok(page)
+}
+
+/// `GET /v1/quality/unattached?source=&offset=&limit=`: every record
+/// resolution attached to no customer, with the reason.
+async fn unattached(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let p = page(&params, false)?;
+    let found = tokio::task::spawn_blocking(move || {
+        app.unattached_records(p.source.as_deref(), p.offset, p.limit)
+    })
+    .await??;
+    Ok(Json(json!(found)))
+}
+
+/// `GET /v1/quality/records?source=&field=&offset=&limit=`: every record
+/// with a quality issue, with its issues.
+async fn flagged(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let p = page(&params, true)?;
+    let found = tokio::task::spawn_blocking(move || {
+        app.flagged_records(p.source.as_deref(), p.field.as_deref(), p.offset, p.limit)
+    })
+    .await??;
+    Ok(Json(json!(found)))
 }

@@ -10,6 +10,7 @@
 //! It must never run unbounded: every phase stops after its request count or
 //! its time budget, whichever comes first; and it only talks to 127.0.0.1.
 
+pub mod attach;
 pub mod book;
 pub mod client;
 pub mod corpus;

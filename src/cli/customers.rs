@@ -85,5 +85,14 @@ pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
             );
         }
     }
+    println!("unattached records:");
+    for u in &list("unattached") {
+        println!(
+            "  {:<12} {:>6}  {}",
+            text(&u["source"]),
+            u["count"].as_u64().unwrap_or(0),
+            text(&u["reason"])
+        );
+    }
     Ok(())
 }

@@ -25,7 +25,7 @@ use crate::record::{Provenance, Record};
 
 /// One NDJSON line longer than this is reported and skipped.
 const MAX_LINE: usize = 64 * 1024 * 1024;
-const LIST_TARGETS: &[&str] = &["names", "emails", "phones", "tags"];
+const LIST_TARGETS: &[&str] = &["names", "emails", "phones", "tags", "websites"];
 
 pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError> {
     let handle = std::fs::File::open(&cx.file.path).map_err(|e| cx.unreadable(e))?;
@@ -324,6 +324,26 @@ fn to_record(cx: &ReadContext, value: &Value, line: u64) -> Record {
     let mut first_found = |columns: &super::manifest::Columns| {
         columns.candidates().iter().find_map(|path| {
             if let Some(parts) = template_parts(path) {
+                // One key path: one value per value found there
+                // (`user-{comments.author_id}` for every comment).
+                let paths: Vec<&String> =
+                    parts.iter().filter(|(c, _)| *c).map(|(_, p)| p).collect();
+                if let [only] = paths.as_slice() {
+                    let values = lookup(value, only);
+                    if values.is_empty() {
+                        return None;
+                    }
+                    used.insert(only.split('.').next().unwrap_or(only).to_string());
+                    let filled = values
+                        .iter()
+                        .filter_map(|v| {
+                            fill_template(parts.iter().map(|(c, t)| (*c, t.as_str())), |_| {
+                                v.clone()
+                            })
+                        })
+                        .collect();
+                    return Some(filled);
+                }
                 let filled = fill_template(parts.iter().map(|(c, t)| (*c, t.as_str())), |p| {
                     lookup(value, p).into_iter().next().unwrap_or_default()
                 })?;

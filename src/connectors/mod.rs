@@ -14,6 +14,7 @@ pub mod mail;
 pub mod manifest;
 pub mod mapping;
 pub mod notes;
+pub mod text_encoding;
 pub mod vcard;
 
 use std::fmt;

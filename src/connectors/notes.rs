@@ -1,7 +1,9 @@
 //! Reads notes typed by staff: one .txt or .md file per note, with optional
 //! front matter between `---` lines (customer, author, date, tags, and any
-//! other key as a loose attribute). Invalid UTF-8 is reported with its line
-//! and the note is kept with U+FFFD in place of the bad bytes.
+//! other key as a loose attribute). A note saved in a legacy encoding
+//! (Shift_JIS, EUC-JP, UTF-16 with a BOM, Latin-1, ...) is decoded in it
+//! (`text_encoding.rs`) and says so in `attrs.encoding`; bytes no encoding
+//! reads are reported with their line and the note is kept with U+FFFD.
 //!
 //! It must never drop a note for a problem in its front matter.
 
@@ -27,33 +29,38 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
         )));
     }
     let bytes = std::fs::read(&file.path).map_err(|e| cx.unreadable(e))?;
-    if bytes.contains(&0) {
+    let decoded = super::text_encoding::decode(&bytes);
+    // UTF-16 holds NUL bytes; other text does not.
+    if !decoded.encoding.starts_with("UTF-16") && bytes.contains(&0) {
         return Err(ReadError::Unreadable(error(
             None,
             "binary file (contains NUL bytes); not a note".into(),
         )));
     }
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(text) => text.to_string(),
-        Err(e) => {
-            let line = bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64
-                + 1;
-            sink.error(error(
-                Some(line),
-                "invalid UTF-8; bad bytes replaced with U+FFFD, note kept".into(),
-            ));
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
-    };
+    if let Some(at) = decoded.invalid_at {
+        let line = bytes[..at.min(bytes.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64
+            + 1;
+        sink.error(error(
+            Some(line),
+            "invalid UTF-8 and no legacy encoding reads it; bad bytes replaced with U+FFFD, note kept"
+                .into(),
+        ));
+    }
+    let text = decoded.text;
 
     let mut record = Record::new(source, &file.relative, cx.mapping.kind());
     record.provenance = Provenance {
         file: file.relative.clone(),
         line: Some(1),
     };
+    if decoded.encoding != "UTF-8" {
+        record
+            .attrs
+            .insert("encoding".into(), Value::String(decoded.encoding.into()));
+    }
     let (front, body) = split_front_matter(&text);
     for (offset, line) in front.iter() {
         let Some((key, value)) = line.split_once(':') else {

@@ -5,7 +5,10 @@
 //! It must never resolve by itself: callers run [`Rapport::resolve`] after
 //! an override, so that one resolution covers a batch of them.
 
-use crate::customers::{self, CustomerError, CustomerView, QualityReport, Timeline, TimelineQuery};
+use crate::customers::{
+    self, CustomerError, CustomerView, FlaggedPage, QualityReport, Timeline, TimelineQuery,
+    UnattachedPage,
+};
 
 use super::Rapport;
 
@@ -40,5 +43,32 @@ impl Rapport {
     /// Takes `records` out of customer `id`.
     pub fn split_customer(&self, id: &str, records: &[String]) -> Result<(), CustomerError> {
         customers::split(&self.store, id, records)
+    }
+
+    /// Attaches `records` to customer `id` by hand (a steward's override,
+    /// kept across re-ingest and reindex).
+    pub fn attach_records(&self, id: &str, records: &[String]) -> Result<(), CustomerError> {
+        customers::attach(&self.store, id, records)
+    }
+
+    /// The records resolution attached to no customer, with the reason.
+    pub fn unattached_records(
+        &self,
+        source: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<UnattachedPage, CustomerError> {
+        customers::list_unattached(&self.store, source, offset, limit)
+    }
+
+    /// Every record with a quality issue, with its issues.
+    pub fn flagged_records(
+        &self,
+        source: Option<&str>,
+        field: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<FlaggedPage, CustomerError> {
+        customers::list_flagged(&self.store, source, field, offset, limit)
     }
 }

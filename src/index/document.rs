@@ -45,6 +45,7 @@ fn attribute_values(record: &Record, attribute: &str) -> Vec<AttrValue> {
             .map(AttrValue::Text)
             .collect(),
         "company" => text(&record.company),
+        "customer_keys" => many(&record.search_keys),
         "country" => text(&record.country),
         "stage" => text(&record.stage),
         "owner" => text(&record.owner),

@@ -5,10 +5,13 @@
 //!
 //! It must never drop a value silently or do I/O.
 
+mod checks;
+mod countries;
 pub mod identity;
 pub mod limits;
 pub mod names;
 pub mod phone;
+pub mod search_keys;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;
@@ -29,9 +32,14 @@ impl Email {
         let (local, domain) = text
             .rsplit_once('@')
             .ok_or_else(|| format!("`{raw}` has no @"))?;
+        let tld_ok = domain.rsplit('.').next().is_some_and(|tld| {
+            tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())
+        });
         let domain_ok = domain.contains('.')
+            && tld_ok
             && !domain.starts_with('.')
             && !domain.ends_with('.')
+            && !domain.contains("..")
             && domain
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
@@ -156,26 +164,13 @@ pub fn parse_amount(raw: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("`{raw}` is not an amount"))
 }
 
-/// ISO 3166 alpha-2 from a code (alpha-2 or alpha-3), an English name or
-/// alias (`celes`), or a few Japanese names. Anything else is an error the
+/// ISO 3166 alpha-2 from a country name as people write it in several
+/// languages (`countries.rs`), a code (alpha-2 or alpha-3) or an English
+/// name or alias (`celes`). Anything else is an error the
 /// caller records.
 pub fn country_code(raw: &str) -> Result<String, String> {
     let text: String = raw.trim().nfkc().collect();
-    // "UK" is common in exports but the ISO code is GB.
-    if text.eq_ignore_ascii_case("uk") {
-        return Ok("GB".to_string());
-    }
-    let japanese = match text.as_str() {
-        "日本" | "日本国" => Some("JP"),
-        "アメリカ" | "米国" | "アメリカ合衆国" => Some("US"),
-        "ドイツ" => Some("DE"),
-        "イギリス" | "英国" => Some("GB"),
-        "フランス" => Some("FR"),
-        "中国" => Some("CN"),
-        "韓国" => Some("KR"),
-        _ => None,
-    };
-    if let Some(code) = japanese {
+    if let Some(code) = countries::alias(&text) {
         return Ok(code.to_string());
     }
     let lookup = |t: &str| {
@@ -266,6 +261,7 @@ pub fn finish_record(record: &mut crate::record::Record, region: Option<&str>) {
     {
         record.flag("birthdate", "birth date in the future");
     }
+    checks::check_record(record, now);
 }
 
 /// Splits a multi-valued cell (`a;b`, `a, b`, `[a, b]`) into trimmed values.
@@ -293,6 +289,17 @@ mod tests {
         );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("a@b").is_err());
+        for malformed in [
+            "jon@@acme.com",
+            "jon@acme@acme.com",
+            "jon smith@acme.com",
+            "jon@acme com",
+            "jon@acme.c",
+            "jon@acme..com",
+            "jon@10.0.0.1",
+        ] {
+            assert!(Email::parse(malformed).is_err(), "{malformed}");
+        }
     }
 
     #[test]

@@ -123,7 +123,8 @@ impl Golden {
 /// Organisation and person names (3+ characters) → the record they name.
 pub struct MentionIndex {
     matcher: Option<AhoCorasick>,
-    targets: Vec<(usize, String)>,
+    /// Each distinct name once, with every record bearing it.
+    targets: Vec<(Vec<usize>, String)>,
 }
 
 pub fn mention_index(records: &[Record]) -> MentionIndex {
@@ -137,8 +138,30 @@ pub fn mention_index(records: &[Record]) -> MentionIndex {
             if trimmed.chars().count() >= 3 {
                 targets.push((i, trimmed.to_lowercase()));
             }
+            // An organisation is also mentioned without its legal form
+            // ("Acme Robotics", 日東精機).
+            if r.kind == RecordKind::Organization {
+                let key = crate::normalize::company_key(trimmed);
+                if key.chars().count() >= 4 && key != trimmed.to_lowercase() {
+                    targets.push((i, key));
+                }
+            }
         }
     }
+    // A name several records bear is one pattern (the matcher reports one
+    // pattern per place), so that a name two companies share is seen as
+    // shared.
+    let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, name) in targets {
+        let records = by_name.entry(name).or_default();
+        if !records.contains(&i) {
+            records.push(i);
+        }
+    }
+    let targets: Vec<(Vec<usize>, String)> = by_name
+        .into_iter()
+        .map(|(name, records)| (records, name))
+        .collect();
     let matcher = AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostLongest)
@@ -148,8 +171,13 @@ pub fn mention_index(records: &[Record]) -> MentionIndex {
 }
 
 impl MentionIndex {
-    /// The one record whose name `text` mentions, if exactly one is mentioned.
-    pub fn unambiguous_mention(&self, text: &str) -> Option<(usize, String)> {
+    /// The one record whose name `text` mentions, if exactly one is
+    /// mentioned (records `same` says are one entity count once).
+    pub fn unambiguous_mention(
+        &self,
+        text: &str,
+        same: impl Fn(usize, usize) -> bool,
+    ) -> Option<(usize, String)> {
         let matcher = self.matcher.as_ref()?;
         let lowered = text.to_lowercase();
         let mut found: Option<(usize, String)> = None;
@@ -161,10 +189,13 @@ impl MentionIndex {
             if latin_edge(before) || latin_edge(after) {
                 continue;
             }
-            let (record, name) = &self.targets[m.pattern().as_usize()];
-            match &found {
-                Some((r, _)) if r != record => return None,
-                _ => found = Some((*record, name.clone())),
+            let (records, name) = &self.targets[m.pattern().as_usize()];
+            for record in records {
+                match &found {
+                    Some((r, _)) if !same(*r, *record) => return None,
+                    Some(_) => {}
+                    None => found = Some((*record, name.clone())),
+                }
             }
         }
         found

@@ -8,6 +8,7 @@
 //! It is a pure function of the records, their first-seen order and the
 //! steward's overrides: it must never read or write the store itself.
 
+mod attach;
 mod blocking;
 mod cluster;
 mod compare;
@@ -21,6 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+pub use attach::{Unattached, is_staff};
 use cluster::{Edge, Outcome};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
@@ -70,6 +72,9 @@ pub struct Settings {
     pub review_offset: f64,
     /// Sources in order of trust for golden values (first wins); others after.
     pub source_priority: Vec<String>,
+    /// The company's own mail domains (and subdomains): staff addresses
+    /// never decide which customer a message belongs to.
+    pub staff_domains: Vec<String>,
 }
 
 impl Default for Settings {
@@ -78,6 +83,7 @@ impl Default for Settings {
             link_offset: 0.0,
             review_offset: 0.0,
             source_priority: Vec::new(),
+            staff_domains: Vec::new(),
         }
     }
 }
@@ -101,6 +107,10 @@ pub struct Overrides {
     pub never: Vec<(String, String)>,
     /// Each list of records is split out of whatever it was linked to.
     pub splits: Vec<Vec<String>>,
+    /// Interactions a steward attached by hand: (record id, the anchor
+    /// record id of the customer or person it belongs to).
+    #[serde(default)]
+    pub attach: Vec<(String, String)>,
 }
 
 /// Where one record landed, and why.
@@ -113,6 +123,20 @@ pub struct Assignment {
     pub customer_kind: Option<String>,
     pub customer_country: Option<String>,
     pub evidence: Vec<String>,
+    /// The owner's name, when the record names its owner by the id of a
+    /// staff person record of its source (a Zendesk assignee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Phone numbers the record's own country and its source's region
+    /// could not read, read in its customer's country instead (E.164).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<String>,
+    /// Words the record is also found by (`normalize::search_keys`): its
+    /// customer's key, acronym and legal-form spellings, and the customer's
+    /// and person's names with German or accented letters written the
+    /// other ways.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,6 +187,8 @@ pub struct Resolution {
     pub assignments: HashMap<String, Assignment>,
     pub entities: Vec<Entity>,
     pub suspects: Vec<SuspectPair>,
+    /// Interactions and transactions attached to no customer, and why.
+    pub unattached: Vec<Unattached>,
 }
 
 pub fn entity_id(kind: RecordKind, anchor: &str) -> String {
@@ -210,7 +236,7 @@ pub fn resolve_with(
     graph.link_organisations(settings);
     graph.link_people(settings);
     let membership = graph.memberships();
-    let attachments = graph.attachments();
+    let attachments = graph.attachments(settings, &membership, &overrides.attach);
     graph.build(settings, &membership, &attachments)
 }
 
@@ -512,6 +538,9 @@ impl<'a> Graph<'a> {
         let mut membership: HashMap<usize, (usize, String)> = HashMap::new();
         for i in self.nodes_of(RecordKind::Person) {
             let r = &self.records[i];
+            if is_staff(r) {
+                continue;
+            }
             let found = self.org_of(i, &lookup).or_else(|| {
                 let key = company_key(r.company.as_deref()?);
                 // A name several organisations bear names none of them.
@@ -557,91 +586,11 @@ impl<'a> Graph<'a> {
             .find_map(|l| self.lookup(&r.source, &l.target))
     }
 
-    /// The entity node each interaction or transaction attaches to.
-    fn attachments(&mut self) -> HashMap<usize, (usize, String)> {
-        let mut person_by_email: HashMap<&str, usize> = HashMap::new();
-        // People first: an address names a person before their company.
-        for kind in [RecordKind::Person, RecordKind::Organization] {
-            for i in self.nodes_of(kind) {
-                for e in &self.records[i].emails {
-                    person_by_email.entry(e.as_str()).or_insert(i);
-                }
-            }
-        }
-        let names = golden::mention_index(self.records);
-        let mut out = HashMap::new();
-        for (i, r) in self.records.iter().enumerate() {
-            if matches!(r.kind, RecordKind::Person | RecordKind::Organization) {
-                continue;
-            }
-            let entity =
-                |n: usize| matches!(self.kind(n), RecordKind::Person | RecordKind::Organization);
-            let found = r
-                .links
-                .iter()
-                .filter(|l| !matches!(l.rel.as_str(), "from" | "to" | "cc" | "thread"))
-                .find_map(|l| {
-                    // `record`: a whole record id (notes written through the API).
-                    let node = if l.rel == "record" {
-                        self.index_of(&l.target)
-                    } else {
-                        self.lookup(&r.source, &l.target)
-                    };
-                    node.filter(|&n| entity(n))
-                        .map(|n| (n, format!("{} reference {}", l.rel, l.target)))
-                })
-                .or_else(|| {
-                    let c = r.customer_ref.as_deref()?;
-                    self.lookup(&r.source, c)
-                        .filter(|&n| entity(n))
-                        .map(|n| (n, format!("customer reference {c}")))
-                })
-                .or_else(|| {
-                    r.links
-                        .iter()
-                        .filter(|l| matches!(l.rel.as_str(), "from" | "to" | "cc"))
-                        .map(|l| l.target.as_str())
-                        .chain(r.emails.iter().map(String::as_str))
-                        .find_map(|e| {
-                            person_by_email
-                                .get(e)
-                                .map(|&n| (n, format!("email participant {e}")))
-                        })
-                })
-                .or_else(|| {
-                    let text = format!(
-                        "{} {}",
-                        r.title.as_deref().unwrap_or(""),
-                        r.body.as_deref().unwrap_or("")
-                    );
-                    text.split(|c: char| {
-                        c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>' | '"')
-                    })
-                    .map(|w| w.trim_end_matches('.').to_lowercase())
-                    .filter(|w| w.contains('@'))
-                    .find_map(|w| {
-                        person_by_email
-                            .get(w.as_str())
-                            .map(|&n| (n, format!("mentions {w}")))
-                    })
-                    .or_else(|| {
-                        names
-                            .unambiguous_mention(&text)
-                            .map(|(n, name)| (n, format!("mentions \"{name}\"")))
-                    })
-                });
-            if let Some(found) = found {
-                out.insert(i, found);
-            }
-        }
-        out
-    }
-
     fn build(
         mut self,
         settings: &Settings,
         membership: &HashMap<usize, (usize, String)>,
-        attachments: &HashMap<usize, (usize, String)>,
+        attachments: &attach::Attachments,
     ) -> Resolution {
         let n = self.records.len();
         // Group entity nodes by root.
@@ -650,7 +599,8 @@ impl<'a> Graph<'a> {
             if matches!(
                 self.records[i].kind,
                 RecordKind::Person | RecordKind::Organization
-            ) {
+            ) && !is_staff(&self.records[i])
+            {
                 clusters.entry(self.uf.find(i)).or_default().push(i);
             }
         }
@@ -747,6 +697,7 @@ impl<'a> Graph<'a> {
             })
             .collect();
         let records = self.records;
+        let owners = self.owner_names();
         let mut assignments = HashMap::new();
         let mut assign = |record: usize,
                           entity_root: usize,
@@ -778,7 +729,16 @@ impl<'a> Graph<'a> {
                 customer_kind: Some(customer.kind.clone()),
                 customer_country: customer.golden.value("country").map(str::to_string),
                 evidence,
+                owner: owners.get(&record).cloned(),
+                phones: Vec::new(),
+                search_keys: attach::search_keys(
+                    customer,
+                    (entity.kind == "person").then_some(entity),
+                ),
             };
+            if let Some(country) = assignment.customer_country.as_deref() {
+                assignment.phones = attach::phones_in(&records[record], country);
+            }
             if let Some(&d) = declared.get(&customer_root) {
                 let source = &records[d];
                 assignment.customer_id = source.customer_id.clone();
@@ -793,7 +753,17 @@ impl<'a> Graph<'a> {
                 assign(x, *root, self.evidence[x].clone(), &entities);
             }
         }
-        let mut attachments: Vec<_> = attachments.iter().collect();
+        let unattached = attachments
+            .unattached
+            .iter()
+            .map(|(i, reason)| Unattached {
+                record: self.records[*i].id(),
+                source: self.records[*i].source.clone(),
+                kind: self.records[*i].kind.as_str().to_string(),
+                reason: reason.clone(),
+            })
+            .collect();
+        let mut attachments: Vec<_> = attachments.found.iter().collect();
         attachments.sort_unstable_by_key(|(record, _)| **record);
         for (&record, (node, why)) in attachments {
             let root = self.uf.find(*node);
@@ -833,6 +803,7 @@ impl<'a> Graph<'a> {
             assignments,
             entities: entities.into_values().collect(),
             suspects,
+            unattached,
         }
     }
 }

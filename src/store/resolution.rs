@@ -13,12 +13,13 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
-use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair};
+use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair, Unattached};
 
 pub(super) use super::resolution_tables::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
 
 const META_OVERRIDES: &str = "overrides";
 const META_SUSPECTS: &str = "suspects";
+const META_UNATTACHED: &str = "unattached";
 
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ASSIGNMENTS).map_err(db)?;
@@ -40,6 +41,19 @@ pub(super) fn apply_assignment(
     record.customer_name = a.customer_name;
     record.customer_kind = a.customer_kind;
     record.customer_country = a.customer_country;
+    record.search_keys = a.search_keys;
+    if let Some(owner) = a.owner {
+        record.owner = Some(owner);
+    }
+    if !a.phones.is_empty() {
+        for phone in a.phones {
+            if !record.phones.contains(&phone) {
+                record.phones.push(phone);
+            }
+        }
+        record.attrs.remove("raw_phones");
+        record.quality.retain(|q| q.field != "phones");
+    }
     Ok(())
 }
 
@@ -115,6 +129,11 @@ impl Store {
             log.meta
                 .insert(META_SUSPECTS, suspects.as_slice())
                 .map_err(db)?;
+            let unattached = serde_json::to_vec(&resolution.unattached)
+                .map_err(|e| corrupt(META_UNATTACHED, e))?;
+            log.meta
+                .insert(META_UNATTACHED, unattached.as_slice())
+                .map_err(db)?;
             drop((assignments, entities, aliases));
             super::writeback::after_resolution(&txn, &mut log, resolution)?;
             log.finish()?;
@@ -168,6 +187,14 @@ impl Store {
     pub fn suspects(&self) -> Result<Vec<SuspectPair>, StoreError> {
         match self.meta(META_SUSPECTS)? {
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_SUSPECTS, e)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The records the last resolution attached to no customer, and why.
+    pub fn unattached(&self) -> Result<Vec<Unattached>, StoreError> {
+        match self.meta(META_UNATTACHED)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_UNATTACHED, e)),
             None => Ok(Vec::new()),
         }
     }

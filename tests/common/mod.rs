@@ -122,6 +122,17 @@ impl Workspace {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// `rapport search --json` grouped by customer (the default).
+    pub fn search_grouped(&self, query: &str) -> serde_json::Value {
+        let out = self.run(&["search", "--json", "--limit", "50", query]);
+        assert!(
+            out.status.success(),
+            "search failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// Creates an API key with `role` in this workspace's store (no server
     /// may be running) and answers its secret.
     pub fn create_key(&self, name: &str, role: &str, extra: &[&str]) -> String {

@@ -275,8 +275,10 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         "the first timeline page of ten, with a button for older items",
     );
     browser.click("#customer-view .pager button");
+    // Thirteen in all: the opportunity whose company column names Acme is
+    // one of them.
     browser.wait(
-        "document.querySelectorAll('#timeline details').length === 12",
+        "document.querySelectorAll('#timeline details').length === 13",
         "the second timeline page appended",
     );
     let dates = browser.js(
@@ -289,13 +291,17 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         .iter()
         .filter_map(|d| d.as_str())
         .collect();
-    assert_eq!(dates.len(), 12, "{dates:?}");
+    assert_eq!(dates.len(), 13, "{dates:?}");
     assert!(
         dates.windows(2).all(|w| w[0] >= w[1]),
         "newest first: {dates:?}"
     );
     assert_eq!(dates[0], "2024-06-11");
     assert_eq!(dates[11], "2024-05-20");
+    assert_eq!(
+        dates[12], "2024-03-01",
+        "the renewal opportunity, created then"
+    );
     let golden = browser.js(
         "return document.querySelector('#customer-view tr[data-field=name]').textContent;",
         json!([]),
@@ -309,10 +315,11 @@ fn search_facets_customer_page_and_dashboard_in_a_browser() {
         json!([]),
     );
     assert!(people.as_str().is_some_and(|t| t.contains("Maria Alvarez")));
-    // An item opens in full: the last one, the renewal meeting note.
-    browser.click("#timeline li:last-child summary");
+    // An item opens in full: the renewal meeting note, before the
+    // opportunity.
+    browser.click("#timeline li:nth-last-child(2) summary");
     let body = browser.wait(
-        "document.querySelector('#timeline li:last-child details[open] pre.body')?.textContent",
+        "document.querySelector('#timeline li:nth-last-child(2) details[open] pre.body')?.textContent",
         "the note opened in full",
     );
     assert!(

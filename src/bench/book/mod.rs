@@ -14,6 +14,7 @@
 //! resolution decided.
 
 mod data;
+pub mod interactions;
 mod quality;
 
 use std::collections::HashMap;
@@ -35,6 +36,9 @@ pub struct Book {
     pub truth: HashMap<String, Truth>,
     pub customers: usize,
     pub people: usize,
+    /// The true companies and people, for writing their interactions.
+    companies: Vec<Company>,
+    persons: Vec<Person>,
 }
 
 struct Rng(u64);
@@ -114,13 +118,25 @@ fn postcode(rng: &mut Rng, pattern: &str) -> String {
         .collect()
 }
 
+/// Digits whose first one is 2–9 (the same random draws either way).
+fn valid_first(digits: String) -> String {
+    let mut chars: Vec<char> = digits.chars().collect();
+    if let Some(first) = chars.first_mut()
+        && matches!(first, '0' | '1')
+    {
+        *first = if *first == '0' { '5' } else { '6' };
+    }
+    chars.into_iter().collect()
+}
+
 fn phone(rng: &mut Rng, country: &str) -> String {
     match country {
-        "US" => format!("+1617{}", rng.digits(7)),
+        // An exchange never starts with 0 or 1 in North America.
+        "US" => format!("+1617{}", valid_first(rng.digits(7))),
         "GB" => format!("+44207{}", rng.digits(7)),
         "DE" => format!("+4930{}", rng.digits(8)),
         "FR" => format!("+331{}", rng.digits(8)),
-        _ => format!("+813{}", rng.digits(8)),
+        _ => format!("+813{}", valid_first(rng.digits(8))),
     }
 }
 
@@ -353,6 +369,13 @@ fn person_spelling(rng: &mut Rng, p: &Person, source: &str) -> String {
     name
 }
 
+impl Book {
+    /// A company's name as its own books write it.
+    pub fn company_name(&self, k: usize) -> &str {
+        self.companies.get(k).map_or("", |c| c.base.as_str())
+    }
+}
+
 /// Generates a book of `customers` companies (and about 2.5 people each)
 /// spread over four sources.
 pub fn generate(customers: usize, seed: u64) -> Book {
@@ -502,6 +525,8 @@ pub fn generate(customers: usize, seed: u64) -> Book {
         truth,
         customers: companies.len(),
         people: people.len(),
+        companies,
+        persons: people,
     }
 }
 

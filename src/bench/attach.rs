@@ -1,0 +1,241 @@
+//! `rapport bench attach`: a labelled book written as real exports
+//! (`book::interactions`), read back through the stock connectors and
+//! normalisation, resolved, and scored: the share of interactions attached
+//! to their true customer, to a wrong one, or to none, per source and kind;
+//! and the share of planted data problems flagged, and of flags on records
+//! where nothing was planted.
+//!
+//! It must never look at the truth while reading or resolving: the files
+//! are all the pipeline sees.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::book::{self, interactions};
+use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
+use crate::record::Record;
+use crate::resolve::{Overrides, Settings, resolve};
+
+/// Right, wrong and unattached interactions of one source and kind.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub right: usize,
+    pub wrong: usize,
+    pub unattached: usize,
+}
+
+impl Counts {
+    pub fn right_share(&self) -> f64 {
+        self.right as f64 / self.total.max(1) as f64
+    }
+    pub fn wrong_share(&self) -> f64 {
+        self.wrong as f64 / self.total.max(1) as f64
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttachBench {
+    pub customers: usize,
+    pub records: usize,
+    pub read_errors: usize,
+    pub all: Counts,
+    /// By (source, kind).
+    pub by_source: BTreeMap<String, Counts>,
+    pub planted: usize,
+    pub planted_flagged: usize,
+    pub flags: usize,
+    pub false_flags: usize,
+    /// The unattached reasons, counted.
+    pub reasons: BTreeMap<String, usize>,
+    /// Up to 20 interactions attached to a wrong customer, with the evidence.
+    pub wrong_examples: Vec<String>,
+    /// Up to 20 interactions attached to nothing, with their text.
+    pub unattached_examples: Vec<String>,
+    /// Up to 20 flags on records where nothing was planted.
+    pub false_flag_examples: Vec<String>,
+    pub resolve_ms: u128,
+}
+
+impl AttachBench {
+    pub fn flagged_share(&self) -> f64 {
+        self.planted_flagged as f64 / self.planted.max(1) as f64
+    }
+    pub fn false_flag_share(&self) -> f64 {
+        self.false_flags as f64 / self.flags.max(1) as f64
+    }
+}
+
+/// Normalises each record as an ingest pass does (without a store).
+#[derive(Default)]
+struct Normalising {
+    records: Vec<Record>,
+    errors: usize,
+}
+
+impl RecordSink for Normalising {
+    fn record(&mut self, mut record: Record) -> Result<(), Stop> {
+        crate::normalize::limits::bound_record(&mut record, &Default::default());
+        crate::normalize::finish_record(&mut record, None);
+        crate::normalize::apply_timezone(&mut record, None);
+        self.records.push(record);
+        Ok(())
+    }
+    fn error(&mut self, _error: IngestError) {
+        self.errors += 1;
+    }
+}
+
+/// Writes a book of `customers` companies into `dir`, reads it back and
+/// scores attachment and quality flags.
+pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, String> {
+    let span = tracing::info_span!("bench_attach", customers);
+    let _entered = span.enter();
+    let book = book::generate(customers, seed);
+    let truth = interactions::write(&book, dir, seed).map_err(|e| e.to_string())?;
+    let mut sink = Normalising::default();
+    for (source, connector, folder) in interactions::SOURCES {
+        let manifest = Manifest::resolve(connector, None, dir).map_err(|e| e.to_string())?;
+        let (files, errors) = connectors::list_files(source, &dir.join(folder), &manifest);
+        sink.errors += errors.len();
+        for file in files {
+            match connectors::read_file(source, &manifest, &file, &mut sink) {
+                Ok(()) | Err(ReadError::Stopped) => {}
+                Err(ReadError::Unreadable(_)) => sink.errors += 1,
+            }
+        }
+    }
+    let settings = Settings {
+        staff_domains: vec![interactions::STAFF_DOMAIN.to_string()],
+        ..Settings::default()
+    };
+    let started = std::time::Instant::now();
+    let resolution = resolve(&sink.records, &settings, &Overrides::default());
+    let resolve_ms = started.elapsed().as_millis();
+    let customer = |id: &str| {
+        resolution
+            .assignments
+            .get(id)
+            .and_then(|a| a.customer_id.clone())
+    };
+    // Each customer's true company: the one most of its organisation and
+    // person records come from (a company resolution split in two has two
+    // customers, each its own).
+    let mut votes: HashMap<String, BTreeMap<usize, usize>> = HashMap::new();
+    for r in &sink.records {
+        if let (Some(k), Some(c)) = (truth.companies.get(&r.id()), customer(&r.id())) {
+            *votes.entry(c).or_default().entry(*k).or_default() += 1;
+        }
+    }
+    let company_of: HashMap<String, usize> = votes
+        .into_iter()
+        .filter_map(|(c, v)| v.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| (c, k)))
+        .collect();
+    let by_id: HashMap<String, &Record> = sink.records.iter().map(|r| (r.id(), r)).collect();
+    let mut wrong_examples = Vec::new();
+    let name_of = |c: &str| {
+        resolution
+            .entities
+            .iter()
+            .find(|e| e.id == c)
+            .and_then(|e| e.golden.value("name").map(str::to_string))
+            .unwrap_or_default()
+    };
+    let mut all = Counts::default();
+    let mut by_source: BTreeMap<String, Counts> = BTreeMap::new();
+    for (id, k) in &truth.interactions {
+        let kind = by_id.get(id).map_or("missing", |r| r.kind.as_str());
+        let source = id.split(':').next().unwrap_or("");
+        let entry = by_source.entry(format!("{source} {kind}")).or_default();
+        let outcome = match customer(id) {
+            None => 0,
+            Some(c) if company_of.get(&c) == Some(k) => 1,
+            Some(_) => 2,
+        };
+        if outcome == 2 && wrong_examples.len() < 20 {
+            let a = resolution.assignments.get(id);
+            let got = a.and_then(|a| a.customer_id.clone()).unwrap_or_default();
+            wrong_examples.push(format!(
+                "{id} (company {}): got \"{}\" (company {}) by {:?}",
+                book.company_name(*k),
+                name_of(&got),
+                company_of
+                    .get(&got)
+                    .map_or("none", |g| book.company_name(*g)),
+                a.map(|a| a.evidence.clone()).unwrap_or_default()
+            ));
+        }
+        for counts in [&mut all, entry] {
+            counts.total += 1;
+            match outcome {
+                0 => counts.unattached += 1,
+                1 => counts.right += 1,
+                _ => counts.wrong += 1,
+            }
+        }
+    }
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unattached_examples = Vec::new();
+    for u in &resolution.unattached {
+        if let Some(k) = truth.interactions.get(&u.record) {
+            *reasons
+                .entry(format!("{}: {}", u.source, u.reason))
+                .or_default() += 1;
+            if unattached_examples.len() < 60 {
+                let text = by_id.get(u.record.as_str()).map_or(String::new(), |r| {
+                    format!(
+                        "{} {}",
+                        r.title.as_deref().unwrap_or(""),
+                        r.body.as_deref().unwrap_or("")
+                    )
+                });
+                unattached_examples.push(format!(
+                    "{} (company {}): {}",
+                    u.record,
+                    book.company_name(*k),
+                    text.chars().take(100).collect::<String>()
+                ));
+            }
+        }
+    }
+    let planted_flagged = truth
+        .planted
+        .iter()
+        .filter(|(id, field)| {
+            by_id
+                .get(id.as_str())
+                .is_some_and(|r| r.quality.iter().any(|q| q.field == **field))
+        })
+        .count();
+    let (mut flags, mut false_flags) = (0, 0);
+    let mut false_flag_examples = Vec::new();
+    for r in &sink.records {
+        flags += r.quality.len();
+        if !truth.planted.contains_key(&r.id()) && !truth.incomplete.contains(&r.id()) {
+            false_flags += r.quality.len();
+            for q in &r.quality {
+                if false_flag_examples.len() < 20 {
+                    false_flag_examples.push(format!("{} {}: {}", r.id(), q.field, q.reason));
+                }
+            }
+        }
+    }
+    Ok(AttachBench {
+        customers: book.customers,
+        records: sink.records.len(),
+        read_errors: sink.errors,
+        all,
+        by_source,
+        planted: truth.planted.len(),
+        planted_flagged,
+        flags,
+        false_flags,
+        reasons,
+        wrong_examples,
+        unattached_examples,
+        false_flag_examples,
+        resolve_ms,
+    })
+}
