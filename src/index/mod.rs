@@ -10,6 +10,7 @@ pub mod analyzers;
 pub mod cached_stemmer;
 pub mod document;
 pub mod extra_tokenizers;
+pub mod footprint;
 pub mod japanese_dictionary;
 pub mod keys;
 pub mod live;

@@ -553,6 +553,8 @@ fn read_json<T: serde::de::DeserializeOwned>(
 mod auth;
 mod erasure;
 mod export;
+mod footprint;
+pub use footprint::TableBytes;
 mod resolution;
 pub mod snapshot;
 pub mod writeback;
