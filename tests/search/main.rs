@@ -8,6 +8,7 @@
 mod common;
 mod fixture;
 mod hierarchical_facets;
+mod identical_results;
 mod inexact_and_ranges;
 mod parallel_ranges;
 mod queries;
