@@ -203,6 +203,8 @@ pub struct Config {
     pub server: crate::api::ServerLimits,
     /// Roles and sign-in rules (`[auth]`).
     pub auth: AuthConfig,
+    /// Indexing threads and their memory budget (`[index]`).
+    pub index: crate::index::IndexSettings,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -225,6 +227,7 @@ impl Default for Config {
             limits: Default::default(),
             server: Default::default(),
             auth: AuthConfig::default(),
+            index: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -291,6 +294,12 @@ impl Config {
         if let Some(v) = var("RAPPORT_SNAPSHOT_DIR") {
             self.snapshot_dir = Some(v.into());
         }
+        if let Some(v) = var("RAPPORT_INDEX_WRITER_THREADS").and_then(|v| v.parse().ok()) {
+            self.index.writer_threads = v;
+        }
+        if let Some(v) = var("RAPPORT_INDEX_WRITER_MEMORY_MB").and_then(|v| v.parse().ok()) {
+            self.index.writer_memory_mb = v;
+        }
     }
 
     fn resolve_paths(&mut self) {
@@ -330,6 +339,7 @@ impl Config {
         };
         self.auth.roles().map_err(invalid)?;
         self.auth.session_settings().map_err(invalid)?;
+        self.index.check().map_err(invalid)?;
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {
             if source.name.is_empty() || source.name.contains([':', '/', '\0']) {

@@ -161,6 +161,7 @@ impl Rapport {
             spec,
             analyzers,
             load_synonyms(&config)?,
+            config.index,
         )?;
         if let OpenState::SchemaChanged { previous } = &state {
             tracing::warn!(

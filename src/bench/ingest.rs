@@ -11,7 +11,9 @@
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::json;
@@ -45,12 +47,77 @@ pub struct IngestBenchOptions {
     pub dir: PathBuf,
 }
 
-/// Seconds spent in one stage and the rate it ran at.
+/// Seconds spent in one stage, the rate it ran at, and the CPU seconds the
+/// whole process used meanwhile (every thread: on a shared machine, wall
+/// time includes waiting for a core, CPU time does not).
 #[derive(Debug, Clone, Serialize)]
 pub struct Stage {
     pub stage: &'static str,
     pub seconds: f64,
     pub records_per_second: f64,
+    pub cpu_seconds: Option<f64>,
+}
+
+/// The process's CPU time, read every [`SAMPLE_EVERY`] on a thread of its
+/// own while the engine works, so that the CPU of each stage of one ingest
+/// call can be told apart afterwards.
+struct CpuSampler {
+    samples: Arc<Mutex<Vec<(Duration, Duration)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    started: Instant,
+}
+
+const SAMPLE_EVERY: Duration = Duration::from_millis(10);
+
+impl CpuSampler {
+    fn start() -> CpuSampler {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let thread = {
+            let (samples, stop) = (samples.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let (Some(cpu), Ok(mut kept)) = (super::cpu::process_cpu(), samples.lock()) {
+                        kept.push((started.elapsed(), cpu));
+                    }
+                    std::thread::sleep(SAMPLE_EVERY);
+                }
+            })
+        };
+        CpuSampler {
+            samples,
+            stop,
+            thread: Some(thread),
+            started,
+        }
+    }
+
+    /// Stops sampling; returns the samples (time since start, CPU time).
+    fn finish(mut self) -> Vec<(Duration, Duration)> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let mut samples = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Some(cpu) = super::cpu::process_cpu() {
+            samples.push((self.started.elapsed(), cpu));
+        }
+        samples
+    }
+}
+
+/// CPU seconds between `from` and `to` (times since the sampler started),
+/// read from the samples nearest to them.
+fn cpu_between(samples: &[(Duration, Duration)], from: Duration, to: Duration) -> Option<f64> {
+    let at = |t: Duration| {
+        samples
+            .iter()
+            .min_by_key(|(when, _)| when.abs_diff(t))
+            .map(|(_, cpu)| *cpu)
+    };
+    Some(at(to)?.saturating_sub(at(from)?).as_secs_f64())
 }
 
 #[derive(Debug, Serialize)]
@@ -107,45 +174,77 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     config.sources = sources;
 
     let mut stages = Vec::new();
-    let mut stage = |name: &'static str, seconds: f64, records: usize| {
+    let mut stage = |name: &'static str, seconds: f64, records: usize, cpu: Option<f64>| {
         stages.push(Stage {
             stage: name,
             seconds,
             records_per_second: records as f64 / seconds.max(1e-9),
+            cpu_seconds: cpu,
         })
     };
-    let started = Instant::now();
+    let cpu = super::cpu::process_cpu;
+    let cpu_since = |before: Option<Duration>| Some(cpu()?.saturating_sub(before?).as_secs_f64());
+    let (started, cpu_before) = (Instant::now(), cpu());
     let parsed = parse_only(&config.sources)?;
-    stage("read (parse only)", started.elapsed().as_secs_f64(), parsed);
-    let started = Instant::now();
+    let parse_s = started.elapsed().as_secs_f64();
+    stage("read (parse only)", parse_s, parsed, cpu_since(cpu_before));
+    let (started, cpu_before) = (Instant::now(), cpu());
     let read = read_and_normalise(&config)?;
     let normalised_s = started.elapsed().as_secs_f64();
-    stage("read + normalise (connectors)", normalised_s, read);
+    let normalised_cpu = cpu_since(cpu_before);
+    stage(
+        "read + normalise (connectors)",
+        normalised_s,
+        read,
+        normalised_cpu,
+    );
 
     reset_peak_rss();
+    let sampler = CpuSampler::start();
     let started = Instant::now();
     let app = Rapport::open(config)?;
-    let opened = started.elapsed().as_secs_f64();
+    let opened = started.elapsed();
     let report = app.ingest(&|_| {})?;
     let request = SearchRequest::from_params([("q", "*"), ("group", "none"), ("limit", "1")])?;
     let searchable_records = app.search(&request)?.total as u64;
     let wall = started.elapsed().as_secs_f64();
+    let samples = sampler.finish();
     let peak_rss_mb = peak_rss_mb();
-    let ms = |v: u64| v as f64 / 1000.0;
     let records = options.records;
-    stage("open (dictionary, store, empty index)", opened, records);
+    // Stage boundaries, as times since the engine was opened.
+    let stages_ms = [
+        report.stages.sources_ms,
+        report.stages.resolve_ms,
+        report.stages.index_ms,
+    ];
+    let mut bounds = vec![Duration::ZERO, opened];
+    for ms in stages_ms {
+        let last = bounds.last().copied().unwrap_or_default();
+        bounds.push(last + Duration::from_millis(ms));
+    }
+    let span = |i: usize| {
+        let (from, to) = (bounds[i], bounds[i + 1]);
+        ((to - from).as_secs_f64(), cpu_between(&samples, from, to))
+    };
+    let (s, c) = span(0);
+    stage("open (dictionary, store, empty index)", s, records, c);
+    let (pass_s, pass_cpu) = span(1);
     stage(
         "read + normalise + store (ingest pass)",
-        ms(report.stages.sources_ms),
+        pass_s,
         records,
+        pass_cpu,
     );
     stage(
         "store (ingest pass minus read + normalise)",
-        (ms(report.stages.sources_ms) - normalised_s).max(0.0),
+        (pass_s - normalised_s).max(0.0),
         records,
+        pass_cpu.zip(normalised_cpu).map(|(p, n)| (p - n).max(0.0)),
     );
-    stage("resolve", ms(report.stages.resolve_ms), records);
-    stage("index (catch-up)", ms(report.stages.index_ms), records);
+    let (s, c) = span(2);
+    stage("resolve", s, records, c);
+    let (s, c) = span(3);
+    stage("index (catch-up)", s, records, c);
     Ok(IngestBenchReport {
         records,
         format: options.format,
@@ -392,12 +491,18 @@ pub fn markdown(r: &IngestBenchReport) -> String {
         r.load_average.0,
         r.load_average.1,
     );
-    let _ = writeln!(out, "| stage | seconds | records/s |\n|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| stage | seconds | records/s | CPU seconds (all threads) |\n|---|---|---|---|"
+    );
     for s in &r.stages {
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {:.0} |",
-            s.stage, s.seconds, s.records_per_second
+            "| {} | {:.2} | {:.0} | {} |",
+            s.stage,
+            s.seconds,
+            s.records_per_second,
+            s.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}"))
         );
     }
     let f = &r.footprint;

@@ -287,6 +287,16 @@ impl Tokenizer for MixedTextTokenizer {
     type TokenStream<'a> = MixedTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> MixedTokenStream<'a> {
+        let segmenter = self
+            .segmenter
+            .as_ref()
+            .map_or(0, |s| Arc::as_ptr(s) as usize);
+        if super::recent_analyses::recall(segmenter, text, &mut self.tokens) {
+            return MixedTokenStream {
+                tokens: self.tokens.drain(..),
+                current: Token::default(),
+            };
+        }
         self.tokens.clear();
         // Runs are found on the NFKC form, so ＡＢＣ１２３ joins the Latin
         // words (as "abc123") and ｶﾀｶﾅ is segmented as カタカナ.
@@ -302,6 +312,7 @@ impl Tokenizer for MixedTextTokenizer {
             }
         });
         self.flush(&mut run);
+        super::recent_analyses::remember(segmenter, text, &self.tokens);
         MixedTokenStream {
             tokens: self.tokens.drain(..),
             current: Token::default(),
