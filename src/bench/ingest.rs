@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::json;
 
+use super::reindex::{peak_rss_mb, reset_peak_rss};
 use super::{BenchError, RECORDS_PER_CUSTOMER, SEED, corpus};
 use crate::config::{Config, SourceConfig};
 use crate::connectors::{self, IngestError, Manifest, RecordSink, Stop};
@@ -459,18 +460,6 @@ fn read_and_normalise(config: &Config) -> Result<usize, BenchError> {
         eprintln!("connectors reported {} problems", count.errors);
     }
     Ok(count.records)
-}
-
-/// Resets the kernel's peak-RSS mark so that it covers what follows only.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// The report as Markdown tables.
