@@ -37,7 +37,9 @@ mod erasure;
 pub use crate::store::{AuditEntry, AuditQuery, ChainBreak, NewAudit};
 pub use erasure::{ErasureError, ErasureRequest};
 mod export;
+mod footprint;
 pub use export::{ExportError, ExportSummary, PreparedExport};
+pub use footprint::{Footprint, folder_bytes};
 pub use identities::Identities;
 pub use jobs::{ReindexRequest, StartJobError};
 pub use offline::{DataDir, Offline};
@@ -144,6 +146,17 @@ pub struct IngestReport {
     pub sources: Vec<SourceReport>,
     pub indexed_changes: usize,
     pub took_ms: u64,
+    /// Where the time went: reading, normalising and storing the sources,
+    /// resolution, and index catch-up (`rapport bench ingest` prints them).
+    pub stages: IngestStages,
+}
+
+/// Milliseconds per stage of one ingest pass.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct IngestStages {
+    pub sources_ms: u64,
+    pub resolve_ms: u64,
+    pub index_ms: u64,
 }
 
 impl IngestReport {
@@ -190,6 +203,7 @@ impl Rapport {
             spec,
             analyzers,
             load_synonyms(&config)?,
+            config.index,
         )?;
         if let OpenState::SchemaChanged { previous } = &state {
             tracing::warn!(
@@ -244,19 +258,28 @@ impl Rapport {
         for source in &self.config.sources {
             sources.push(self.run_source(source, "ingest", progress)?);
         }
+        let mut stages = IngestStages {
+            sources_ms: started.elapsed().as_millis() as u64,
+            ..IngestStages::default()
+        };
+        let resolving = Instant::now();
         self.resolve_if_stale()?;
+        stages.resolve_ms = resolving.elapsed().as_millis() as u64;
         if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
             tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
             std::process::exit(86);
         }
+        let indexing = Instant::now();
         let indexed_changes = {
             let _span = tracing::info_span!("index").entered();
             self.index.catch_up(&self.store)?
         };
+        stages.index_ms = indexing.elapsed().as_millis() as u64;
         Ok(IngestReport {
             sources,
             indexed_changes,
             took_ms: started.elapsed().as_millis() as u64,
+            stages,
         })
     }
 

@@ -210,7 +210,7 @@ impl SchemaSpec {
         })?;
         let mut spec = SchemaSpec {
             fields: file.fields,
-            fingerprint: blake3::hash(text.as_bytes()).to_hex()[..16].to_string(),
+            fingerprint: fingerprint_of(text),
         };
         spec.validate(origin)?;
         spec.pairs_read_their_fields_sources();
@@ -329,15 +329,31 @@ impl SchemaSpec {
     }
 }
 
+/// What the code makes of a schema file changes with [`LAYOUT`]: an index
+/// built from the same file by an older layout is rebuilt too.
+const LAYOUT: &str = "layout 2: ngram fields without positions";
+
+/// The schema file's text and the layout, hashed (16 hex digits).
+fn fingerprint_of(text: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(text.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(LAYOUT.as_bytes());
+    hasher.finalize().to_hex()[..16].to_string()
+}
+
 fn add_field(builder: &mut SchemaBuilder, spec: &FieldSpec) -> Field {
     let name = spec.name.as_str();
     match spec.field_type {
         FieldType::Text | FieldType::Keyword => {
             let analyzer = spec.analyzer().unwrap_or(TokenizerKind::Text);
-            let record = if matches!(analyzer, TokenizerKind::Keyword | TokenizerKind::Exact) {
-                IndexRecordOption::Basic
-            } else {
-                IndexRecordOption::WithFreqsAndPositions
+            let record = match analyzer {
+                TokenizerKind::Keyword | TokenizerKind::Exact => IndexRecordOption::Basic,
+                // Prefixes are only ever looked up as single terms (the last
+                // word of a query, suggestions): positions would be a third
+                // of the largest field and never read.
+                TokenizerKind::Ngram => IndexRecordOption::WithFreqs,
+                _ => IndexRecordOption::WithFreqsAndPositions,
             };
             let indexing = TextFieldIndexing::default()
                 .set_tokenizer(analyzer.tantivy_name())

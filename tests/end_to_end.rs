@@ -265,6 +265,72 @@ fn paging_through_equal_scores_shows_every_customer_once() {
     }
 }
 
+/// The ingest benchmark writes the corpus as CSV and NDJSON exports, reads
+/// them through the stock connectors into a fresh data directory, and
+/// reports every stage and what each part takes on disk.
+#[test]
+fn the_ingest_benchmark_reads_both_formats_and_reports_stages_and_bytes() {
+    let ws = Workspace::new();
+    ws.write_config(&[]);
+    let dir = ws.path().join("bench-ingest");
+    let out = ws.run(&[
+        "bench",
+        "ingest",
+        "--records",
+        "300",
+        "--format",
+        "mixed",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every record went through a connector and is found by a search.
+    assert_eq!(report["records"], 300);
+    assert_eq!(report["searchable_records"], 300, "{report}");
+    assert!(dir.join("input/csv/part-0000.csv").is_file());
+    assert!(dir.join("input/ndjson/part-0001.ndjson").is_file());
+    let stages: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "read (parse only)",
+        "read + normalise (connectors)",
+        "store (ingest pass minus read + normalise)",
+        "resolve",
+        "index (catch-up)",
+    ] {
+        assert!(stages.contains(&expected), "{expected} missing: {stages:?}");
+    }
+    let footprint = &report["footprint"];
+    assert!(footprint["store_file"].as_u64().unwrap() > 0);
+    let records = footprint["store_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "records")
+        .unwrap();
+    assert_eq!(records["rows"], 300);
+    let fields: Vec<&str> = footprint["index"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"body") && fields.contains(&"suggest"),
+        "{fields:?}"
+    );
+}
+
 /// The search benchmark runs every case of its mix end to end on a small
 /// generated corpus (each query must answer 200 over HTTP) and reports
 /// figures for each phase, the HTTP floor among them.

@@ -215,7 +215,8 @@ fn each_link_keeps_the_weight_of_every_feature() {
 
 /// The real IPADIC dictionary, built once into the tests' shared cache.
 fn analyzers() -> rapport::index::analyzers::Analyzers {
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache");
+    let cache = rapport::config::shared_cache_dir()
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache"));
     rapport::index::analyzers::Analyzers::load(
         std::path::Path::new("/usr/share/mecab/dic/ipadic"),
         &cache,

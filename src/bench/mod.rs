@@ -17,6 +17,7 @@ pub mod corpus;
 mod cpu;
 pub mod export;
 pub mod febrl;
+pub mod ingest;
 mod queries;
 pub mod reindex;
 pub mod resolve;

@@ -117,11 +117,11 @@ pub fn run(records: usize, dir: PathBuf, base: Config) -> Result<ReindexBenchRep
 }
 
 /// Resets the kernel's peak-RSS mark so that it covers the rebuild only.
-fn reset_peak_rss() {
+pub(super) fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn peak_rss_mb() -> Option<f64> {
+pub(super) fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

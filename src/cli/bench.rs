@@ -98,6 +98,22 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write the generated corpus as export files, ingest them into a fresh
+    /// data directory and print records/s per stage, wall time to
+    /// searchable, peak RSS and bytes on disk per part (see BENCHMARKS.md).
+    Ingest {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: rapport::bench::ingest::InputFormat,
+        /// Scratch folder for the input files and the data directory
+        /// (emptied first; default: a temporary folder, removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time resolution of a generated customer book, in memory and through
     /// the store.
     Resolve {
@@ -253,6 +269,33 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             };
             let runs = rapport::bench::export::run(&options, Config::load(config)?)?;
             println!("{}", serde_json::to_string_pretty(&runs)?);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        BenchCommand::Ingest {
+            records,
+            format,
+            dir,
+            json,
+        } => {
+            let scratch = dir.is_none();
+            let options = rapport::bench::ingest::IngestBenchOptions {
+                records: records.max(1),
+                format,
+                dir: dir.unwrap_or_else(|| {
+                    std::env::temp_dir()
+                        .join(format!("rapport-bench-ingest-{}", std::process::id()))
+                }),
+            };
+            let result = rapport::bench::ingest::run(&options, Config::load(config)?);
+            if scratch {
+                let _ = std::fs::remove_dir_all(&options.dir);
+            }
+            let r = result?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", rapport::bench::ingest::markdown(&r));
+            }
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Reindex { records, dir, json } => {

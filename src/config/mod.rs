@@ -171,7 +171,8 @@ pub struct Config {
     pub connectors_dir: Option<PathBuf>,
     /// Where Debian's mecab-ipadic puts the IPADIC source.
     pub ipadic_source: PathBuf,
-    /// Where the built Japanese dictionary is cached (default: data_dir/dictionaries).
+    /// Where the built Japanese dictionary is cached (default: the machine's
+    /// cache directory, see [`shared_cache_dir`]).
     pub dictionary_dir: Option<PathBuf>,
     /// Query-time synonyms: one group of equivalent forms per line.
     pub synonyms: Option<PathBuf>,
@@ -197,6 +198,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// What each search cache may hold (`[search_caches]`, MiB).
     pub search_caches: crate::index::search::caches::CacheBudgets,
+    /// Indexing threads and their memory budget (`[index]`).
+    pub index: crate::index::IndexSettings,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -221,6 +224,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             log_format: LogFormat::Text,
             search_caches: Default::default(),
+            index: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -292,6 +296,12 @@ impl Config {
         if let Some(v) = var("RAPPORT_SNAPSHOT_DIR") {
             self.snapshot_dir = Some(v.into());
         }
+        if let Some(v) = var("RAPPORT_INDEX_WRITER_THREADS").and_then(|v| v.parse().ok()) {
+            self.index.writer_threads = v;
+        }
+        if let Some(v) = var("RAPPORT_INDEX_WRITER_MEMORY_MB").and_then(|v| v.parse().ok()) {
+            self.index.writer_memory_mb = v;
+        }
     }
 
     fn resolve_paths(&mut self) {
@@ -331,6 +341,7 @@ impl Config {
         };
         self.auth.roles().map_err(invalid)?;
         self.auth.session_settings().map_err(invalid)?;
+        self.index.check().map_err(invalid)?;
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {
             if source.name.is_empty() || source.name.contains([':', '/', '\0']) {
@@ -389,16 +400,74 @@ impl Config {
         })
     }
 
+    /// Where the built Japanese dictionary is cached: `dictionary_dir`, else
+    /// the machine's cache directory ([`shared_cache_dir`]), shared by every
+    /// data directory, else `data_dir/dictionaries`.
     pub fn dictionary_cache(&self) -> PathBuf {
         self.dictionary_dir
             .clone()
+            .or_else(shared_cache_dir)
             .unwrap_or_else(|| self.data_dir.join("dictionaries"))
     }
+}
+
+/// The machine's cache directory for Rapport: `RAPPORT_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/rapport`, else `~/.cache/rapport` (None without any of
+/// them). Built artefacts that do not depend on a data directory (the
+/// Japanese dictionary) live there, built once per machine.
+pub fn shared_cache_dir() -> Option<PathBuf> {
+    cache_dir_from(|key| std::env::var_os(key).filter(|v| !v.is_empty()))
+}
+
+fn cache_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    if let Some(dir) = var("RAPPORT_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+    {
+        return Some(dir.join("rapport"));
+    }
+    var("HOME").map(|home| PathBuf::from(home).join(".cache").join("rapport"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_cache_is_rapport_cache_dir_then_xdg_then_home() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        const ALL: &[(&str, &str)] = &[
+            ("RAPPORT_CACHE_DIR", "/r"),
+            ("XDG_CACHE_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(cache_dir_from(env(ALL)), Some(PathBuf::from("/r")));
+        assert_eq!(
+            cache_dir_from(env(&ALL[1..])),
+            Some(PathBuf::from("/x/rapport"))
+        );
+        // A relative XDG_CACHE_HOME is invalid and ignored (the spec says so).
+        assert_eq!(
+            cache_dir_from(env(&[("XDG_CACHE_HOME", "x"), ("HOME", "/h")])),
+            Some(PathBuf::from("/h/.cache/rapport"))
+        );
+        assert_eq!(cache_dir_from(env(&[])), None);
+        let config = Config {
+            dictionary_dir: Some(PathBuf::from("/d")),
+            ..Config::default()
+        };
+        assert_eq!(config.dictionary_cache(), PathBuf::from("/d"));
+    }
 
     #[test]
     fn file_values_env_overrides_and_relative_paths() {

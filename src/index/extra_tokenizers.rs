@@ -39,6 +39,11 @@ impl Tokenizer for CjkBigramTokenizer {
 
 /// The bigram tokens of `text` (see [`CjkBigramTokenizer`]).
 pub fn cjk_bigrams(text: &str) -> Vec<Token> {
+    // ASCII text holds no Japanese, even once NFKC-folded: most English
+    // values, skipped without folding them character by character.
+    if text.is_ascii() {
+        return Vec::new();
+    }
     let mut runs: Vec<Vec<(char, usize, usize)>> = vec![Vec::new()];
     for_each_normalized(text, |c, start, end| {
         if is_japanese(c) {
@@ -154,12 +159,13 @@ impl Tokenizer for PrefixTokenizer {
             texts.push(words.token().text.clone());
         }
         let mut tokens = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = rustc_hash::FxHashSet::default();
         for value in texts {
             let mut prefix = String::new();
             for c in value.chars().take(MAX_PREFIX_CHARS) {
                 prefix.push(c);
-                if !c.is_whitespace() && seen.insert(prefix.clone()) {
+                if !c.is_whitespace() && !seen.contains(prefix.as_str()) {
+                    seen.insert(prefix.clone());
                     push(&mut tokens, prefix.clone(), 0, text.len());
                 }
             }

@@ -1,5 +1,10 @@
 //! Builds lindera's IPADIC dictionary at run time from the mecab-ipadic source
-//! the OS package installs, and caches the built dictionary on disk.
+//! the OS package installs, and caches the built dictionary on disk, once per
+//! machine: the cache directory (`RAPPORT_CACHE_DIR`, the XDG cache, see
+//! `Config::dictionary_cache`) is shared by every data directory and test,
+//! and a build is kept under a name made of the lindera version and a hash
+//! of the source's content (`ipadic-<lindera>-<hash>`), so a new lindera or
+//! another IPADIC gets its own build and never a wrong one.
 //!
 //! It must never expose a half-written dictionary, nor let concurrent
 //! processes sharing one cache directory clobber each other: every build goes
@@ -43,7 +48,8 @@ const IPADIC_METADATA_JSON: &str = r#"{
   "user_dictionary_schema": { "fields": ["surface", "part_of_speech", "reading"] }
 }"#;
 
-/// Name of the published dictionary directory inside the cache directory.
+/// Start of the published dictionary directories' names in the cache
+/// directory (`ipadic-<lindera version>-<source hash>`).
 const DICTIONARY_DIR: &str = "ipadic";
 /// Written last into a finished build; its contents identify the builder.
 const MARKER_FILE: &str = "COMPLETE";
@@ -105,14 +111,18 @@ pub fn load_or_build_ipadic(
     source_dir: &Path,
     cache_dir: &Path,
 ) -> Result<Option<Dictionary>, DictionaryError> {
-    let target = cache_dir.join(DICTIONARY_DIR);
+    let Some(target) = cached_dictionary_dir(source_dir, cache_dir)? else {
+        // No source: any complete build of this lindera version will do.
+        if let Some(found) = any_complete_build(cache_dir) {
+            debug!(path = %found.display(), "loading cached IPADIC dictionary (no source installed)");
+            return load(&found).map(Some);
+        }
+        info!(source = %source_dir.display(), "IPADIC source not installed; no Japanese dictionary");
+        return Ok(None);
+    };
     if is_complete(&target) {
         debug!(path = %target.display(), "loading cached IPADIC dictionary");
         return load(&target).map(Some);
-    }
-    if !source_dir.join(SOURCE_PROBE).is_file() {
-        info!(source = %source_dir.display(), "IPADIC source not installed; no Japanese dictionary");
-        return Ok(None);
     }
     fs::create_dir_all(cache_dir).map_err(io_error("create cache directory", cache_dir))?;
     remove_abandoned(cache_dir);
@@ -131,6 +141,81 @@ pub fn load_or_build_ipadic(
     );
     publish(&tmp, &target, cache_dir)?;
     load(&target).map(Some)
+}
+
+/// Where the build of the source in `source_dir` lives in `cache_dir`
+/// (`ipadic-<lindera version>-<first 16 hex digits of the source's hash>`);
+/// `None` when no source is installed there.
+pub fn cached_dictionary_dir(
+    source_dir: &Path,
+    cache_dir: &Path,
+) -> Result<Option<PathBuf>, DictionaryError> {
+    if !source_dir.join(SOURCE_PROBE).is_file() {
+        return Ok(None);
+    }
+    let hash = source_hash(source_dir)?;
+    Ok(Some(cache_dir.join(format!(
+        "{DICTIONARY_DIR}-{}{}",
+        build_prefix(),
+        &hash[..16]
+    ))))
+}
+
+/// `lindera<version>-`: what every build by this lindera is named after.
+fn build_prefix() -> String {
+    format!("lindera{}-", lindera::get_version())
+}
+
+/// A complete build of this lindera version in `cache_dir`, if any (the
+/// most recently modified).
+fn any_complete_build(cache_dir: &Path) -> Option<PathBuf> {
+    let prefix = format!("{DICTIONARY_DIR}-{}", build_prefix());
+    fs::read_dir(cache_dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .filter(|p| is_complete(p))
+        .max_by_key(|p| fs::metadata(p).and_then(|m| m.modified()).ok())
+}
+
+/// blake3 of the source's file names and contents, in name order;
+/// computed once per process for a source folder whose files keep their
+/// sizes and modification times (about 50 MB to read).
+fn source_hash(source_dir: &Path) -> Result<String, DictionaryError> {
+    type Known = Vec<(PathBuf, Vec<(PathBuf, u64, Option<SystemTime>)>, String)>;
+    static KNOWN: std::sync::Mutex<Known> = std::sync::Mutex::new(Vec::new());
+    let mut files: Vec<(PathBuf, u64, Option<SystemTime>)> = fs::read_dir(source_dir)
+        .map_err(io_error("list", source_dir))?
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok().filter(|m| m.is_file())?;
+            Some((e.path(), meta.len(), meta.modified().ok()))
+        })
+        .collect();
+    files.sort();
+    let mut known = KNOWN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, _, hash)) = known
+        .iter()
+        .find(|(dir, stamp, _)| dir == source_dir && *stamp == files)
+    {
+        return Ok(hash.clone());
+    }
+    let mut hasher = blake3::Hasher::new();
+    for (file, _, _) in &files {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+        hasher.update(name.unwrap_or_default().as_bytes());
+        hasher.update(&[0]);
+        let bytes = fs::read(file).map_err(io_error("read", file))?;
+        hasher.update(&(bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    let hash = hasher.finalize().to_hex().to_string();
+    known.retain(|(dir, _, _)| dir != source_dir);
+    known.push((source_dir.to_path_buf(), files, hash.clone()));
+    Ok(hash)
 }
 
 /// The marker contents: a dictionary built by anything else is rebuilt.

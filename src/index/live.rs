@@ -19,7 +19,7 @@ use super::change_feed::ChangeFeed;
 use super::search::suggest::SuggestResponse;
 use super::search::synonyms::Synonyms;
 use super::search::{AnalyzedToken, QueryError, SearchRequest, SearchResponse};
-use super::{Analyzers, IndexError, OpenState, SearchIndex};
+use super::{Analyzers, IndexError, IndexSettings, OpenState, SearchIndex};
 use crate::schema::SchemaSpec;
 
 /// Set by tests to slow a rebuild down (milliseconds per batch of changes),
@@ -68,6 +68,7 @@ pub struct LiveIndex {
     root: PathBuf,
     spec: SchemaSpec,
     analyzers: Analyzers,
+    settings: IndexSettings,
 }
 
 impl LiveIndex {
@@ -78,8 +79,10 @@ impl LiveIndex {
         spec: SchemaSpec,
         analyzers: Analyzers,
         synonyms: Synonyms,
+        settings: IndexSettings,
     ) -> Result<(LiveIndex, OpenState), IndexError> {
-        let (mut index, state) = SearchIndex::open(root, spec.clone(), analyzers.clone())?;
+        let (mut index, state) =
+            SearchIndex::open(root, spec.clone(), analyzers.clone(), settings)?;
         index.set_synonyms(synonyms);
         if state == OpenState::Current {
             super::remove_generations_except(root, index.generation());
@@ -92,6 +95,7 @@ impl LiveIndex {
                 root: root.to_path_buf(),
                 spec,
                 analyzers,
+                settings,
             },
             state,
         ))
@@ -173,9 +177,12 @@ impl LiveIndex {
         let _one_rebuild = lock(&self.rebuilding);
         let live = self.snapshot();
         let total = store.record_count()?;
-        let fresh = SearchIndex::create_generation(&self.root, self.spec.clone(), {
-            self.analyzers.clone()
-        })
+        let fresh = SearchIndex::create_generation(
+            &self.root,
+            self.spec.clone(),
+            self.analyzers.clone(),
+            self.settings,
+        )
         .map(|mut index| {
             index.set_synonyms(live.synonyms().clone());
             index

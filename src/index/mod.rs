@@ -11,10 +11,13 @@ pub mod cached_stemmer;
 mod change_feed;
 pub mod document;
 pub mod extra_tokenizers;
+pub mod footprint;
 pub mod japanese_dictionary;
 pub mod keys;
 pub mod live;
+mod recent_analyses;
 pub mod search;
+pub mod settings;
 pub mod snapshot;
 pub mod text_tokenizer;
 
@@ -27,12 +30,12 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 pub use analyzers::{Analyzers, JapaneseMode};
 pub use change_feed::{ChangeFeed, ChangeFeedError};
 pub use live::LiveIndex;
+pub use settings::IndexSettings;
 
 use crate::schema::SchemaSpec;
 
 const CURRENT: &str = "CURRENT";
 const FINGERPRINT: &str = "schema.fingerprint";
-const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 const CATCH_UP_BATCH: usize = 2_000;
 const CATCH_UP_COMMIT_EVERY: usize = 100_000;
 
@@ -82,8 +85,12 @@ pub enum OpenState {
 }
 
 /// The index's writer; a held lock is [`IndexError::Locked`].
-fn writer_for(index: &Index, dir: &Path) -> Result<IndexWriter, IndexError> {
-    match index.writer_with_num_threads(1, WRITER_MEMORY) {
+fn writer_for(
+    index: &Index,
+    dir: &Path,
+    settings: IndexSettings,
+) -> Result<IndexWriter, IndexError> {
+    match index.writer_with_num_threads(settings.threads(), settings.memory_bytes()) {
         Ok(w) => Ok(w),
         Err(tantivy::TantivyError::LockFailure(..)) => Err(IndexError::Locked {
             path: dir.display().to_string(),
@@ -96,9 +103,12 @@ fn writer_for(index: &Index, dir: &Path) -> Result<IndexWriter, IndexError> {
 /// interrupted commit left: files the committed meta does not list (delete
 /// files of a commit that never finished would make the next commit of the
 /// same deletes fail with `FileAlreadyExists`; half-written segments).
-fn open_with_writer(dir: &Path) -> Result<(Index, IndexWriter), IndexError> {
+fn open_with_writer(
+    dir: &Path,
+    settings: IndexSettings,
+) -> Result<(Index, IndexWriter), IndexError> {
     let index = Index::open_in_dir(dir)?;
-    let writer = writer_for(&index, dir)?;
+    let writer = writer_for(&index, dir, settings)?;
     let collected = writer.garbage_collect_files().wait()?;
     if !collected.deleted_files.is_empty() {
         tracing::warn!(
@@ -130,6 +140,7 @@ impl SearchIndex {
         root: &Path,
         spec: SchemaSpec,
         analyzers: Analyzers,
+        settings: IndexSettings,
     ) -> Result<(SearchIndex, OpenState), IndexError> {
         std::fs::create_dir_all(root).map_err(io_error(root))?;
         let current = read_current(root)?;
@@ -149,7 +160,7 @@ impl SearchIndex {
         let mut current = None;
         if state == OpenState::Current {
             let dir = root.join(&generation);
-            match open_with_writer(&dir) {
+            match open_with_writer(&dir, settings) {
                 Ok(opened) => current = Some(opened),
                 Err(e @ IndexError::Locked { .. }) => return Err(e),
                 Err(e) => {
@@ -176,7 +187,7 @@ impl SearchIndex {
                 let index = Index::create_in_dir(&dir, schema)?;
                 std::fs::write(dir.join(FINGERPRINT), spec.fingerprint())
                     .map_err(io_error(&dir))?;
-                let writer = writer_for(&index, &dir)?;
+                let writer = writer_for(&index, &dir, settings)?;
                 (index, writer)
             }
         };
@@ -197,6 +208,7 @@ impl SearchIndex {
             &dir.join("index"),
             SchemaSpec::builtin().expect("the built-in schema"),
             Analyzers::without_dictionary(),
+            IndexSettings::single_thread(),
         )
         .expect("a test index");
         (store, index)
@@ -221,6 +233,7 @@ impl SearchIndex {
         root: &Path,
         spec: SchemaSpec,
         analyzers: Analyzers,
+        settings: IndexSettings,
     ) -> Result<SearchIndex, IndexError> {
         let generation = new_generation();
         let dir = root.join(&generation);
@@ -228,7 +241,7 @@ impl SearchIndex {
         let (schema, _) = spec.to_tantivy();
         let index = Index::create_in_dir(&dir, schema)?;
         std::fs::write(dir.join(FINGERPRINT), spec.fingerprint()).map_err(io_error(&dir))?;
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let writer = index.writer_with_num_threads(settings.threads(), settings.memory_bytes())?;
         let mut created = Self::assemble(root, generation, index, spec, analyzers)?;
         created.writer = Some(Mutex::new(writer));
         Ok(created)

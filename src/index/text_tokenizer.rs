@@ -266,7 +266,51 @@ fn emit_segmented(out: &mut Vec<Token>, run: &Run, segmenter: &Segmenter, lattic
     }
 }
 
+/// The tokens of ASCII text: NFKC leaves it as it is and it holds no
+/// Japanese, so they are its runs of letters and digits, lower-cased, at
+/// their byte offsets: exactly what [`MixedTextTokenizer::analyse`] finds in
+/// it, without folding it character by character (most English values).
+fn ascii_words(text: &str, out: &mut Vec<Token>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        out.push(Token {
+            offset_from: start,
+            offset_to: i,
+            position: out.len(),
+            text: text[start..i].to_ascii_lowercase(),
+            position_length: 1,
+        });
+    }
+}
+
 impl MixedTextTokenizer {
+    /// Finds the tokens of any text into `self.tokens`. Runs are found on
+    /// the NFKC form, so ＡＢＣ１２３ joins the Latin words (as "abc123") and
+    /// ｶﾀｶﾅ is segmented as カタカナ.
+    fn analyse(&mut self, text: &str) {
+        let mut run = Run::default();
+        for_each_normalized(text, |ch, start, end| {
+            let class = class_of(ch);
+            if class != run.class {
+                self.flush(&mut run);
+                run.class = class;
+            }
+            if class != Class::Separator {
+                run.push(ch, start, end);
+            }
+        });
+        self.flush(&mut run);
+    }
+
     /// Turns a finished run into tokens and empties it.
     fn flush(&mut self, run: &mut Run) {
         match (run.class, self.segmenter.as_deref()) {
@@ -287,21 +331,23 @@ impl Tokenizer for MixedTextTokenizer {
     type TokenStream<'a> = MixedTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> MixedTokenStream<'a> {
+        let segmenter = self
+            .segmenter
+            .as_ref()
+            .map_or(0, |s| Arc::as_ptr(s) as usize);
+        if super::recent_analyses::recall(segmenter, text, &mut self.tokens) {
+            return MixedTokenStream {
+                tokens: self.tokens.drain(..),
+                current: Token::default(),
+            };
+        }
         self.tokens.clear();
-        // Runs are found on the NFKC form, so ＡＢＣ１２３ joins the Latin
-        // words (as "abc123") and ｶﾀｶﾅ is segmented as カタカナ.
-        let mut run = Run::default();
-        for_each_normalized(text, |ch, start, end| {
-            let class = class_of(ch);
-            if class != run.class {
-                self.flush(&mut run);
-                run.class = class;
-            }
-            if class != Class::Separator {
-                run.push(ch, start, end);
-            }
-        });
-        self.flush(&mut run);
+        if text.is_ascii() {
+            ascii_words(text, &mut self.tokens);
+        } else {
+            self.analyse(text);
+        }
+        super::recent_analyses::remember(segmenter, text, &self.tokens);
         MixedTokenStream {
             tokens: self.tokens.drain(..),
             current: Token::default(),
@@ -338,6 +384,43 @@ impl TokenStream for MixedTokenStream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_text_gets_the_tokens_of_the_general_path() {
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let alphabet = b"aZ09 .,-_'\t\n\x01~@Ab";
+        let mut texts: Vec<String> = vec![
+            String::new(),
+            " ".into(),
+            "Re: invoice INV-20417, the Fremont warehouse".into(),
+            "a".into(),
+            "...x...".into(),
+            "MiXeD 123abc abc123 _under_score".into(),
+        ];
+        for _ in 0..2_000 {
+            let mut text = String::new();
+            for _ in 0..(rng % 24) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                text.push(alphabet[(rng % alphabet.len() as u64) as usize] as char);
+            }
+            texts.push(text);
+        }
+        let key = |t: &Token| (t.offset_from, t.offset_to, t.position, t.text.clone());
+        let mut general = MixedTextTokenizer::new(None);
+        for text in &texts {
+            let mut fast = Vec::new();
+            ascii_words(text, &mut fast);
+            general.tokens.clear();
+            general.analyse(text);
+            assert_eq!(
+                fast.iter().map(key).collect::<Vec<_>>(),
+                general.tokens.iter().map(key).collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_fast_starters_are_starters() {

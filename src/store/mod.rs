@@ -548,6 +548,8 @@ mod audit;
 mod auth;
 mod erasure;
 mod export;
+mod footprint;
+pub use footprint::TableBytes;
 mod resolution;
 mod resolution_tables;
 pub mod snapshot;

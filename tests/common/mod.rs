@@ -17,9 +17,12 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared, race-safe cache of the built IPADIC dictionary.
+/// The shared, race-safe cache of the built IPADIC dictionary: the
+/// machine's, as the binary uses it (built once per machine), else one per
+/// target directory.
 pub fn dictionary_cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache")
+    rapport::config::shared_cache_dir()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache"))
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {

@@ -3,7 +3,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::support::{IPADIC_SOURCE, shared_cache_dir, shared_segmenter};
-use rapport::index::japanese_dictionary::load_or_build_ipadic;
+use rapport::index::japanese_dictionary::{cached_dictionary_dir, load_or_build_ipadic};
 use rapport::index::text_tokenizer::{ipadic_segmenter, segment_surfaces};
 
 fn assert_segments_tokyo(dictionary: lindera::dictionary::Dictionary) {
@@ -44,8 +44,61 @@ fn concurrent_builds_into_one_fresh_cache_all_succeed() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["ipadic"]);
-    assert!(cache.path().join("ipadic/COMPLETE").is_file());
+    let target = built_in(cache.path());
+    assert_eq!(names, [target.file_name().unwrap().to_string_lossy()]);
+    assert!(target.join("COMPLETE").is_file());
+}
+
+/// Where the build of the installed source lives in `cache`.
+fn built_in(cache: &Path) -> std::path::PathBuf {
+    cached_dictionary_dir(Path::new(IPADIC_SOURCE), cache)
+        .unwrap()
+        .expect("IPADIC source installed")
+}
+
+#[test]
+fn a_build_is_named_by_lindera_and_the_source_and_shared_by_data_directories() {
+    let name = built_in(Path::new("/cache"));
+    let name = name.file_name().unwrap().to_string_lossy().into_owned();
+    let prefix = format!("ipadic-lindera{}-", lindera::get_version());
+    assert!(name.starts_with(&prefix), "{name}");
+    assert_eq!(name.len(), prefix.len() + 16, "{name}");
+    // Another source (a copy with one file changed) gets another build.
+    let other = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(IPADIC_SOURCE).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            fs::copy(entry.path(), other.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let same = cached_dictionary_dir(other.path(), Path::new("/cache")).unwrap();
+    assert_eq!(
+        same.as_deref(),
+        Some(Path::new("/cache").join(&name).as_path())
+    );
+    fs::write(
+        other.path().join("Filler.csv"),
+        "えーと,0,0,0,フィラー,*,*,*,*,*,えーと,エート,エート\n",
+    )
+    .unwrap();
+    let changed = cached_dictionary_dir(other.path(), Path::new("/cache")).unwrap();
+    assert_ne!(
+        changed.as_deref(),
+        Some(Path::new("/cache").join(&name).as_path())
+    );
+    // Two data directories configured without a dictionary folder share
+    // the machine's cache.
+    let a = rapport::config::Config {
+        data_dir: "/a".into(),
+        ..Default::default()
+    };
+    let b = rapport::config::Config {
+        data_dir: "/b".into(),
+        ..Default::default()
+    };
+    if rapport::config::shared_cache_dir().is_some() {
+        assert_eq!(a.dictionary_cache(), b.dictionary_cache());
+    }
 }
 
 #[test]
@@ -70,9 +123,9 @@ fn complete_cache_is_loaded_without_the_source() {
 fn stale_cache_is_replaced_by_a_rebuild() {
     shared_segmenter();
     let cache = tempfile::tempdir().unwrap();
-    let target = cache.path().join("ipadic");
+    let target = built_in(cache.path());
     fs::create_dir(&target).unwrap();
-    for entry in fs::read_dir(shared_cache_dir().join("ipadic")).unwrap() {
+    for entry in fs::read_dir(built_in(&shared_cache_dir())).unwrap() {
         let entry = entry.unwrap();
         fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
     }

@@ -13,9 +13,11 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 /// Where Debian's mecab-ipadic package installs the IPADIC source.
 pub const IPADIC_SOURCE: &str = "/usr/share/mecab/dic/ipadic";
 
-/// The cache shared by all tests (and kept between `cargo test` runs).
+/// The cache shared by all tests and the binary: the machine's (kept
+/// between runs), else one per target directory.
 pub fn shared_cache_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache")
+    rapport::config::shared_cache_dir()
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipadic-cache"))
 }
 
 /// A segmenter over the shared IPADIC build. Fails the test, rather than

@@ -8,6 +8,8 @@
 mod common;
 mod fixture;
 mod hierarchical_facets;
+#[cfg(feature = "bench")]
+mod identical_results;
 mod inexact_and_ranges;
 mod parallel_ranges;
 mod queries;
