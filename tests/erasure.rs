@@ -205,3 +205,106 @@ fn an_erased_person_is_gone_from_search_and_stays_gone() {
         );
     }
 }
+
+/// Every file under `dir` (recursively) that holds `needle`'s bytes.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes
+                    .windows(needle.len())
+                    .any(|w| w.eq_ignore_ascii_case(needle))
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+/// An erasure also replaces the person's name, email and phone where other
+/// customers' records mention them (here a case of her company's, written
+/// with her email in capitals and her phone in another format), and leaves
+/// no index segment holding her deleted documents: no file of the data
+/// directory, nor of a snapshot taken after, contains her email or phone.
+#[test]
+fn an_erasure_redacts_mentions_elsewhere_and_leaves_no_index_file_holding_her() {
+    let ws = Workspace::with_examples();
+    std::fs::write(
+        ws.path().join("data/crm/cases.csv"),
+        "id,kind,name,company,email,phone,country,city,owner,stage,tags,amount,currency,created,updated,description\n\
+         CASE-900,case,Billing dispute follow-up,Brightwater Logistics GmbH,,,DE,Bremen,Emma Clarke,open,,,,2024-05-02,2024-05-02,\"Spoke with Anna Schmidt; she asked us to write to A.SCHMIDT@BRIGHTWATER-LOGISTICS.DE or call 040 5550 1299. Lukas Becker in copy.\"\n",
+    )
+    .unwrap();
+    let server = ws.serve();
+    let case = server.search("follow-up dispute");
+    assert!(
+        hit_ids(&case).contains(&"crm:CASE-900".to_string()),
+        "{case}"
+    );
+    let anna = person_of(&server, ANNA, "Anna Schmidt");
+    let (status, entry) = erase(
+        &server,
+        &json!({"customer_id": anna, "reason": "art. 17 request 2024-200"}),
+    );
+    assert_eq!(status, 201, "{entry}");
+    assert!(
+        entry["mentions_redacted"].as_u64().unwrap_or(0) >= 1,
+        "{entry}"
+    );
+
+    // The case stays, with her details replaced.
+    let hits = server.search("Lukas Becker copy");
+    let case_hit = hits["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| h["id"] == "crm:CASE-900")
+        .cloned()
+        .unwrap_or_else(|| panic!("the case is gone: {hits}"));
+    let case_id = case_hit["customer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, timeline) = server.get(&format!("/v1/customers/{case_id}/timeline"));
+    let text = timeline.to_string().to_lowercase();
+    assert!(text.contains("[erased]"), "{timeline}");
+    for gone in ["anna schmidt", "a.schmidt@", "5550 1299"] {
+        assert!(!text.contains(gone), "{gone} still in {timeline}");
+    }
+    for q in [
+        "a.schmidt@brightwater-logistics.de",
+        "\"Anna Schmidt\"",
+        "5550 1299",
+    ] {
+        assert_eq!(server.search(q)["total"], 0, "{q}");
+    }
+    drop(server);
+
+    // No file of the data directory (store, index, change log) holds her
+    // email or her phone's digits any longer, nor a snapshot taken now.
+    let data_dir = ws.path().join("store");
+    let server = ws.serve();
+    let (status, snapshot) = server.post("/v1/snapshots", r#"{"name": "after-erasure"}"#);
+    assert_eq!(status, 201, "{snapshot}");
+    let snapshot_dir = std::path::PathBuf::from(snapshot["path"].as_str().unwrap_or_default());
+    drop(server);
+    for needle in [
+        &b"a.schmidt@brightwater-logistics.de"[..],
+        &b"494055501299"[..],
+        &b"5550 1299"[..],
+    ] {
+        let mut holding = files_holding(&data_dir, needle);
+        holding.extend(files_holding(&snapshot_dir, needle));
+        assert!(
+            holding.is_empty(),
+            "{} still in {holding:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+}

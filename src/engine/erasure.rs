@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 
 use super::{EngineError, Rapport, lock};
 use crate::customers::{CustomerError, find_entity};
+use crate::normalize::mentions::Mentions;
 use crate::store::{
     AuditEntry, AuditQuery, ChainBreak, Erasure, NewAudit, StoreError, identifiers, verify_chain,
 };
@@ -76,17 +77,28 @@ impl Rapport {
                 .map(|m| m.record.clone())
                 .collect();
             let mut keys = BTreeSet::new();
+            let (mut emails, mut phones, mut names) = (Vec::new(), Vec::new(), Vec::new());
             for member in &entity.members {
                 if let Some(record) = self.store.get(&member.record)? {
                     keys.extend(identifiers(&record));
+                    emails.extend(record.emails.iter().cloned());
+                    phones.extend(record.phones.iter().cloned());
+                    names.extend(record.names.iter().cloned());
+                    names.extend(record.title.iter().cloned());
                 }
             }
+            let mentions = Mentions::new(
+                emails.iter().map(String::as_str),
+                phones.iter().map(String::as_str),
+                names.iter().map(String::as_str),
+            );
             let entry = self.store.erase(&Erasure {
                 customer_id: entity.id.clone(),
                 records,
                 identifiers: keys,
                 requested_by: request.requested_by.trim().to_string(),
                 reason: request.reason.trim().to_string(),
+                mentions,
             })?;
             self.resolve_locked()?;
             entry
@@ -94,6 +106,9 @@ impl Rapport {
         self.index
             .catch_up(&self.store)
             .map_err(EngineError::from)?;
+        // Deleted documents stay in their segments until a merge: rewrite
+        // those segments now, so no index file holds the erased values.
+        self.index.purge_deleted().map_err(EngineError::from)?;
         Ok(entry)
     }
 

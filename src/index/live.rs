@@ -124,6 +124,13 @@ impl LiveIndex {
             .apply_changes_until(store, until, &mut |_| true)
     }
 
+    /// Rewrites the live generation's segments that hold deleted documents
+    /// (see [`SearchIndex::purge_deleted`]).
+    pub fn purge_deleted(&self) -> Result<usize, IndexError> {
+        let _writers = lock(&self.writers);
+        self.snapshot().purge_deleted()
+    }
+
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
         self.snapshot().search(request)
     }

@@ -416,6 +416,38 @@ impl SearchIndex {
         Ok(applied)
     }
 
+    /// Merges every segment that holds deleted documents into new segments
+    /// without them and removes the old files, so that no file of the
+    /// generation keeps what was deleted (an erasure's last step). Returns
+    /// the number of segments rewritten.
+    pub fn purge_deleted(&self) -> Result<usize, IndexError> {
+        let Some(writer) = &self.writer else {
+            return Ok(0);
+        };
+        let mut writer = writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let doomed: Vec<tantivy::index::SegmentId> = self
+            .index
+            .searchable_segment_metas()?
+            .iter()
+            .filter(|meta| meta.has_deletes())
+            .map(|meta| meta.id())
+            .collect();
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let _span = tracing::info_span!("index_purge", segments = doomed.len()).entered();
+        writer.merge(&doomed).wait()?;
+        self.reader.reload()?;
+        writer.garbage_collect_files().wait()?;
+        tracing::info!(
+            segments = doomed.len(),
+            "segments with deleted documents rewritten"
+        );
+        Ok(doomed.len())
+    }
+
     pub fn field(&self, name: &str) -> Option<Field> {
         self.spec
             .fields

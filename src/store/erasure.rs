@@ -18,6 +18,7 @@ use super::audit::{AuditEntry, NewAudit};
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::CUSTOMER_ATTRIBUTES;
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
+use crate::normalize::mentions::Mentions;
 use crate::record::Record;
 
 /// record id → the erasure that removed it.
@@ -42,6 +43,30 @@ pub struct Erasure {
     pub identifiers: BTreeSet<String>,
     pub requested_by: String,
     pub reason: String,
+    /// The person's details as other records' free text may mention them;
+    /// replaced by `[erased]` in the titles and bodies of records that stay.
+    pub mentions: Mentions,
+}
+
+/// `record` with the person's mentions replaced in its title and body, or
+/// `None` when it mentions them nowhere.
+fn without_mentions(record: &Record, mentions: &Mentions) -> Option<Record> {
+    if mentions.is_empty() {
+        return None;
+    }
+    let title = record.title.as_deref().and_then(|t| mentions.redact(t));
+    let body = record.body.as_deref().and_then(|b| mentions.redact(b));
+    if title.is_none() && body.is_none() {
+        return None;
+    }
+    let mut cleaned = record.clone();
+    if title.is_some() {
+        cleaned.title = title;
+    }
+    if body.is_some() {
+        cleaned.body = body;
+    }
+    Some(cleaned)
 }
 
 /// The identifiers of a record that tombstones can match, normalised:
@@ -118,7 +143,9 @@ impl Store {
         let _span = tracing::info_span!("erase", customer = %erasure.customer_id).entered();
         let hashes: BTreeSet<String> = erasure.identifiers.iter().map(|i| hashed(i)).collect();
         let mut doomed = erasure.records.clone();
-        // Every other record that carries one of the person's identifiers.
+        let mut redacted: Vec<(String, Record)> = Vec::new();
+        // Every other record that carries one of the person's identifiers;
+        // the others that mention them, with the mentions replaced.
         {
             let txn = self.db.begin_read().map_err(db)?;
             let records = txn.open_table(RECORDS).map_err(db)?;
@@ -126,8 +153,13 @@ impl Store {
                 let (key, value) = row.map_err(db)?;
                 let record: Record =
                     serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
+                let id = key.value();
                 if identifiers(&record).any(|i| erasure.identifiers.contains(&i)) {
-                    doomed.insert(key.value().to_string());
+                    doomed.insert(id.to_string());
+                } else if !doomed.contains(id)
+                    && let Some(cleaned) = without_mentions(&record, &erasure.mentions)
+                {
+                    redacted.push((id.to_string(), cleaned));
                 }
             }
         }
@@ -148,6 +180,12 @@ impl Store {
                 .map_or(1, |(k, _)| k.value() + 1);
             let erasure_id = format!("erasure-{seq}");
             let mut records_erased = 0;
+            let mut mentions_redacted = 0;
+            for (id, record) in &redacted {
+                let bytes = serde_json::to_vec(record).map_err(|e| corrupt(id, e))?;
+                log.upsert(id, &bytes)?;
+                mentions_redacted += 1;
+            }
             for id in &doomed {
                 if log.delete(id)? {
                     records_erased += 1;
@@ -179,6 +217,7 @@ impl Store {
             details.insert("records_erased".into(), records_erased.into());
             details.insert("attributes_erased".into(), attribute_keys.len().into());
             details.insert("identifiers_blocked".into(), hashes.len().into());
+            details.insert("mentions_redacted".into(), mentions_redacted.into());
             entry = super::audit::append_in(
                 &txn,
                 vec![NewAudit {
