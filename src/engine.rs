@@ -198,6 +198,11 @@ impl Rapport {
         let spec = load_schema(&config)?;
         let analyzers = load_analyzers(&config)?;
         let store = Store::open(&config.store_path())?;
+        // Erasures made after the snapshot this store came from.
+        let mut reapplied = false;
+        for entry in crate::store::read_ledger(&config.data_dir)? {
+            reapplied |= store.reapply_erasure(&entry)?;
+        }
         let (index, state) = LiveIndex::open(
             &config.index_dir(),
             spec,
@@ -230,7 +235,7 @@ impl Rapport {
         index.catch_up(&store)?;
         store.set_meta("index_schema", index.spec().fingerprint())?;
         let jobs = crate::jobs::Jobs::load(&store);
-        Ok(Rapport {
+        let app = Rapport {
             config,
             store,
             index,
@@ -238,7 +243,12 @@ impl Rapport {
             ingest_lock: Mutex::new(()),
             live: Mutex::new(HashMap::new()),
             opened,
-        })
+        };
+        if reapplied {
+            app.resolve()?;
+            app.index.purge_deleted()?;
+        }
+        Ok(app)
     }
 
     /// What opening repaired.

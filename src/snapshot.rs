@@ -332,6 +332,14 @@ pub fn restore(
         return Err(e);
     }
     if existing {
+        // The erasure ledger is not in any snapshot: the restored data
+        // directory keeps the current one, and opening it re-applies the
+        // erasures the snapshot predates.
+        let ledger = data_dir.join(crate::store::LEDGER_FILE);
+        if ledger.is_file() {
+            let kept = staging.join(crate::store::LEDGER_FILE);
+            std::fs::copy(&ledger, &kept).map_err(io(&kept))?;
+        }
         let cache = data_dir.join("dictionaries");
         if cache.is_dir() {
             let _ = std::fs::rename(&cache, staging.join("dictionaries"));

@@ -308,3 +308,44 @@ fn an_erasure_redacts_mentions_elsewhere_and_leaves_no_index_file_holding_her() 
         );
     }
 }
+
+/// A snapshot taken before an erasure, restored after it, does not bring
+/// the person back: the erasure ledger (outside every snapshot) is carried
+/// over by the restore and re-applied when the data directory opens, with
+/// an audit entry saying so.
+#[test]
+fn restoring_an_older_snapshot_keeps_an_erased_person_erased() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    let (status, before) = server.post("/v1/snapshots", r#"{"name": "before-erasure"}"#);
+    assert_eq!(status, 201, "{before}");
+    let snapshot = before["path"].as_str().unwrap_or_default().to_string();
+    let anna = person_of(&server, ANNA, "Anna Schmidt");
+    let (status, entry) = erase(
+        &server,
+        &json!({"customer_id": anna, "reason": "art. 17 request 2024-300"}),
+    );
+    assert_eq!(status, 201, "{entry}");
+    drop(server);
+    assert!(ws.path().join("store/erasures.ndjson").is_file());
+    let ledger = std::fs::read_to_string(ws.path().join("store/erasures.ndjson")).unwrap();
+    assert!(!ledger.to_lowercase().contains("schmidt"), "{ledger}");
+
+    let out = ws.run(&["restore", &snapshot, "--force"]);
+    assert!(out.status.success(), "{out:?}");
+    let server = ws.serve();
+    for q in ["Anna Schmidt", "a.schmidt@brightwater-logistics.de"] {
+        let ids = hit_ids(&server.search(q));
+        assert!(!ids.contains(&ANNA.to_string()), "{q} after restore: {ids:?}");
+    }
+    assert_eq!(server.get(&format!("/v1/customers/{anna}")).0, 404);
+    let (_, audit) = server.get("/v1/audit?action=erase.reapplied");
+    let reapplied = audit["entries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(reapplied.len(), 1, "{audit}");
+    assert!(reapplied[0]["records_erased"].as_u64().unwrap_or(0) >= 1, "{audit}");
+    drop(server);
+    // Opening again finds nothing left to apply.
+    let server = ws.serve();
+    let (_, audit) = server.get("/v1/audit?action=erase.reapplied");
+    assert_eq!(audit["entries"].as_array().map_or(0, Vec::len), 1, "{audit}");
+}

@@ -38,6 +38,7 @@ impl From<ErasureError> for ApiError {
             ErasureError::Invalid(m) => ApiError::bad_request(ErrorCode::InvalidBody, m),
             ErasureError::Store(inner) => ApiError::internal(inner),
             ErasureError::Engine(inner) => ApiError::internal(inner),
+            ErasureError::Ledger(inner) => ApiError::internal(inner),
         }
     }
 }

@@ -16,7 +16,8 @@ use super::{EngineError, Rapport, lock};
 use crate::customers::{CustomerError, find_entity};
 use crate::normalize::mentions::Mentions;
 use crate::store::{
-    AuditEntry, AuditQuery, ChainBreak, Erasure, NewAudit, StoreError, identifiers, verify_chain,
+    AuditEntry, AuditQuery, ChainBreak, Erasure, NewAudit, StoreError, append_ledger, identifiers,
+    verify_chain,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub enum ErasureError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error("the erasure was made but could not be written to the erasure ledger: {0}")]
+    Ledger(std::io::Error),
 }
 
 /// What the caller asks (`POST /v1/erasures`).
@@ -92,7 +95,7 @@ impl Rapport {
                 phones.iter().map(String::as_str),
                 names.iter().map(String::as_str),
             );
-            let entry = self.store.erase(&Erasure {
+            let (entry, ledger) = self.store.erase(&Erasure {
                 customer_id: entity.id.clone(),
                 records,
                 identifiers: keys,
@@ -100,6 +103,9 @@ impl Rapport {
                 reason: request.reason.trim().to_string(),
                 mentions,
             })?;
+            // Kept outside the store and every snapshot, so that restoring
+            // an older snapshot applies this erasure again.
+            append_ledger(&self.config.data_dir, &ledger).map_err(ErasureError::Ledger)?;
             self.resolve_locked()?;
             entry
         };

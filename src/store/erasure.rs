@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::audit::{AuditEntry, NewAudit};
+use super::erasure_ledger::ErasureLedgerEntry;
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::CUSTOMER_ATTRIBUTES;
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
@@ -87,6 +88,10 @@ pub fn identifiers(record: &Record) -> impl Iterator<Item = String> + '_ {
     emails.chain(phones)
 }
 
+pub(super) fn identifier_hash(identifier: &str) -> String {
+    hashed(identifier)
+}
+
 fn hashed(identifier: &str) -> String {
     blake3::hash(identifier.as_bytes()).to_hex().to_string()
 }
@@ -139,7 +144,7 @@ impl Store {
     /// entry, leaves tombstones for all of them, and appends the audit
     /// entry, in one durable transaction. The records' deletions go to the
     /// change log, so the index drops them when it catches up.
-    pub fn erase(&self, erasure: &Erasure) -> Result<AuditEntry, StoreError> {
+    pub fn erase(&self, erasure: &Erasure) -> Result<(AuditEntry, ErasureLedgerEntry), StoreError> {
         let _span = tracing::info_span!("erase", customer = %erasure.customer_id).entered();
         let hashes: BTreeSet<String> = erasure.identifiers.iter().map(|i| hashed(i)).collect();
         let mut doomed = erasure.records.clone();
@@ -165,13 +170,9 @@ impl Store {
         }
         let txn = self.db.begin_write().map_err(db)?;
         let entry;
+        let ledger;
         {
             let mut log = ChangeLog::open(&txn)?;
-            let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
-            let mut entities = txn.open_table(ENTITIES).map_err(db)?;
-            let mut attributes = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
-            let mut erased_records = txn.open_table(ERASED_RECORDS).map_err(db)?;
-            let mut erased_keys = txn.open_table(ERASED_KEYS).map_err(db)?;
             let seq = txn
                 .open_table(super::audit::AUDIT)
                 .map_err(db)?
@@ -179,43 +180,32 @@ impl Store {
                 .map_err(db)?
                 .map_or(1, |(k, _)| k.value() + 1);
             let erasure_id = format!("erasure-{seq}");
-            let mut records_erased = 0;
             let mut mentions_redacted = 0;
             for (id, record) in &redacted {
                 let bytes = serde_json::to_vec(record).map_err(|e| corrupt(id, e))?;
                 log.upsert(id, &bytes)?;
                 mentions_redacted += 1;
             }
-            for id in &doomed {
-                if log.delete(id)? {
-                    records_erased += 1;
-                }
-                log.birth.remove(id.as_str()).map_err(db)?;
-                assignments.remove(id.as_str()).map_err(db)?;
-                erased_records
-                    .insert(id.as_str(), erasure_id.as_str())
-                    .map_err(db)?;
-            }
-            for hash in &hashes {
-                erased_keys
-                    .insert(hash.as_str(), erasure_id.as_str())
-                    .map_err(db)?;
-            }
-            entities.remove(erasure.customer_id.as_str()).map_err(db)?;
-            let (from, to) = super::writeback::customer_range(&erasure.customer_id);
-            let attribute_keys: Vec<String> = attributes
-                .range(from.as_str()..to.as_str())
-                .map_err(db)?
-                .map(|row| row.map(|(k, _)| k.value().to_string()).map_err(db))
-                .collect::<Result<_, _>>()?;
-            for key in &attribute_keys {
-                attributes.remove(key.as_str()).map_err(db)?;
-            }
+            let (records_erased, attributes_erased) = erase_in(
+                &txn,
+                &mut log,
+                &doomed,
+                &hashes,
+                &erasure.customer_id,
+                &erasure_id,
+            )?;
+            ledger = ErasureLedgerEntry {
+                erasure_id: erasure_id.clone(),
+                at: chrono::Utc::now(),
+                customer_id: erasure.customer_id.clone(),
+                records: doomed.iter().cloned().collect(),
+                identifier_hashes: hashes.iter().cloned().collect(),
+            };
             let mut details = serde_json::Map::new();
             details.insert("requested_by".into(), erasure.requested_by.clone().into());
             details.insert("reason".into(), erasure.reason.clone().into());
             details.insert("records_erased".into(), records_erased.into());
-            details.insert("attributes_erased".into(), attribute_keys.len().into());
+            details.insert("attributes_erased".into(), attributes_erased.into());
             details.insert("identifiers_blocked".into(), hashes.len().into());
             details.insert("mentions_redacted".into(), mentions_redacted.into());
             entry = super::audit::append_in(
@@ -240,6 +230,48 @@ impl Store {
             identifiers = ?entry.details.get("identifiers_blocked"),
             "erased"
         );
-        Ok(entry)
+        Ok((entry, ledger))
     }
+}
+
+/// Deletes `doomed` records with their tombstones (`erasure_id`), blocks
+/// the identifier `hashes`, and drops the customer's entity and
+/// attributes, inside `txn`: the part of an erasure that a restore
+/// re-applies from the ledger. Returns the records and attributes removed.
+pub(super) fn erase_in(
+    txn: &redb::WriteTransaction,
+    log: &mut ChangeLog,
+    doomed: &BTreeSet<String>,
+    hashes: &BTreeSet<String>,
+    customer_id: &str,
+    erasure_id: &str,
+) -> Result<(usize, usize), StoreError> {
+    let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+    let mut entities = txn.open_table(ENTITIES).map_err(db)?;
+    let mut attributes = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
+    let mut erased_records = txn.open_table(ERASED_RECORDS).map_err(db)?;
+    let mut erased_keys = txn.open_table(ERASED_KEYS).map_err(db)?;
+    let mut records_erased = 0;
+    for id in doomed {
+        if log.delete(id)? {
+            records_erased += 1;
+        }
+        log.birth.remove(id.as_str()).map_err(db)?;
+        assignments.remove(id.as_str()).map_err(db)?;
+        erased_records.insert(id.as_str(), erasure_id).map_err(db)?;
+    }
+    for hash in hashes {
+        erased_keys.insert(hash.as_str(), erasure_id).map_err(db)?;
+    }
+    entities.remove(customer_id).map_err(db)?;
+    let (from, to) = super::writeback::customer_range(customer_id);
+    let attribute_keys: Vec<String> = attributes
+        .range(from.as_str()..to.as_str())
+        .map_err(db)?
+        .map(|row| row.map(|(k, _)| k.value().to_string()).map_err(db))
+        .collect::<Result<_, _>>()?;
+    for key in &attribute_keys {
+        attributes.remove(key.as_str()).map_err(db)?;
+    }
+    Ok((records_erased, attribute_keys.len()))
 }

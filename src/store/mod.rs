@@ -547,6 +547,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
 mod audit;
 mod auth;
 mod erasure;
+mod erasure_ledger;
 mod export;
 mod footprint;
 pub use footprint::TableBytes;
@@ -558,6 +559,7 @@ pub mod writeback;
 pub use audit::{AuditEntry, AuditQuery, ChainBreak, NewAudit, verify_chain};
 pub use auth::{KeyRecord, UserRecord};
 pub use erasure::{Erasure, identifiers};
+pub use erasure_ledger::{ErasureLedgerEntry, LEDGER_FILE, append_ledger, read_ledger};
 
 #[cfg(test)]
 mod tests;
