@@ -336,16 +336,26 @@ fn restoring_an_older_snapshot_keeps_an_erased_person_erased() {
     let server = ws.serve();
     for q in ["Anna Schmidt", "a.schmidt@brightwater-logistics.de"] {
         let ids = hit_ids(&server.search(q));
-        assert!(!ids.contains(&ANNA.to_string()), "{q} after restore: {ids:?}");
+        assert!(
+            !ids.contains(&ANNA.to_string()),
+            "{q} after restore: {ids:?}"
+        );
     }
     assert_eq!(server.get(&format!("/v1/customers/{anna}")).0, 404);
     let (_, audit) = server.get("/v1/audit?action=erase.reapplied");
     let reapplied = audit["entries"].as_array().cloned().unwrap_or_default();
     assert_eq!(reapplied.len(), 1, "{audit}");
-    assert!(reapplied[0]["records_erased"].as_u64().unwrap_or(0) >= 1, "{audit}");
+    assert!(
+        reapplied[0]["records_erased"].as_u64().unwrap_or(0) >= 1,
+        "{audit}"
+    );
     drop(server);
     // Opening again finds nothing left to apply.
     let server = ws.serve();
     let (_, audit) = server.get("/v1/audit?action=erase.reapplied");
-    assert_eq!(audit["entries"].as_array().map_or(0, Vec::len), 1, "{audit}");
+    assert_eq!(
+        audit["entries"].as_array().map_or(0, Vec::len),
+        1,
+        "{audit}"
+    );
 }

@@ -88,10 +88,6 @@ pub fn identifiers(record: &Record) -> impl Iterator<Item = String> + '_ {
     emails.chain(phones)
 }
 
-pub(super) fn identifier_hash(identifier: &str) -> String {
-    hashed(identifier)
-}
-
 fn hashed(identifier: &str) -> String {
     blake3::hash(identifier.as_bytes()).to_hex().to_string()
 }
@@ -274,4 +270,82 @@ pub(super) fn erase_in(
         attributes.remove(key.as_str()).map_err(db)?;
     }
     Ok((records_erased, attribute_keys.len()))
+}
+
+impl Store {
+    /// Re-applies one ledger entry if the store lacks it (a restored
+    /// snapshot older than the erasure): its records and every record
+    /// carrying one of its identifiers are deleted with tombstones, and an
+    /// audit entry says so. Returns whether anything changed.
+    pub fn reapply_erasure(&self, entry: &ErasureLedgerEntry) -> Result<bool, StoreError> {
+        let hashes: BTreeSet<String> = entry.identifier_hashes.iter().cloned().collect();
+        let mut doomed: BTreeSet<String> = BTreeSet::new();
+        let mut complete = true;
+        {
+            let txn = self.db.begin_read().map_err(db)?;
+            let erased_records = txn.open_table(ERASED_RECORDS).map_err(db)?;
+            let erased_keys = txn.open_table(ERASED_KEYS).map_err(db)?;
+            for id in &entry.records {
+                complete &= erased_records.get(id.as_str()).map_err(db)?.is_some();
+            }
+            for hash in &hashes {
+                complete &= erased_keys.get(hash.as_str()).map_err(db)?.is_some();
+            }
+            let records = txn.open_table(RECORDS).map_err(db)?;
+            for id in &entry.records {
+                if records.get(id.as_str()).map_err(db)?.is_some() {
+                    doomed.insert(id.clone());
+                }
+            }
+            if !hashes.is_empty() {
+                for row in records.iter().map_err(db)? {
+                    let (key, value) = row.map_err(db)?;
+                    let record: Record = serde_json::from_slice(value.value())
+                        .map_err(|e| corrupt(key.value(), e))?;
+                    if identifiers(&record).any(|i| hashes.contains(&hashed(&i))) {
+                        doomed.insert(key.value().to_string());
+                    }
+                }
+            }
+        }
+        if complete && doomed.is_empty() {
+            return Ok(false);
+        }
+        let all: BTreeSet<String> = doomed.iter().chain(&entry.records).cloned().collect();
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut log = ChangeLog::open(&txn)?;
+            let (records_erased, attributes_erased) = erase_in(
+                &txn,
+                &mut log,
+                &all,
+                &hashes,
+                &entry.customer_id,
+                &entry.erasure_id,
+            )?;
+            let mut details = serde_json::Map::new();
+            details.insert("erasure_id".into(), entry.erasure_id.clone().into());
+            details.insert("records_erased".into(), records_erased.into());
+            details.insert("attributes_erased".into(), attributes_erased.into());
+            super::audit::append_in(
+                &txn,
+                vec![NewAudit {
+                    actor: "rapport".into(),
+                    action: "erase.reapplied".into(),
+                    customer_id: Some(entry.customer_id.clone()),
+                    outcome: "ok".into(),
+                    details,
+                    ..NewAudit::default()
+                }],
+            )?;
+            log.finish()?;
+        }
+        txn.commit().map_err(db)?;
+        tracing::warn!(
+            erasure = %entry.erasure_id,
+            records = doomed.len(),
+            "an erasure the store lacked (restored from an older snapshot?) was applied again"
+        );
+        Ok(true)
+    }
 }
