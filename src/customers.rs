@@ -132,6 +132,16 @@ fn with_people(store: &Store, entity: &Entity) -> Result<Vec<Entity>, CustomerEr
 
 /// Every record linked to the customer (members and attachments, its people's
 /// too), with the evidence that links it.
+/// Every stored record of customer `id` (its own, its people's, what is
+/// attached to them), in full: the records part of a subject-access export.
+pub fn stored_records(store: &Store, id: &str) -> Result<Vec<Record>, CustomerError> {
+    let entity = find_entity(store, id)?;
+    Ok(linked(store, &entity)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect())
+}
+
 fn linked(store: &Store, entity: &Entity) -> Result<Vec<(Record, Member)>, CustomerError> {
     let mut out = Vec::new();
     let people = with_people(store, entity)?;

@@ -4,7 +4,9 @@
 //! write-backs no longer know her; reading the export again, and a new
 //! export carrying her email address in another case, do not bring her
 //! back, while a new person in that export is ingested; and the audit log
-//! says who asked and why without naming her.
+//! says who asked and why without naming her. Also: mentions of her
+//! elsewhere redacted and no file holding her, a restore of an older
+//! snapshot keeping her erased, and her subject-access export.
 
 mod common;
 
@@ -358,4 +360,66 @@ fn restoring_an_older_snapshot_keeps_an_erased_person_erased() {
         1,
         "{audit}"
     );
+}
+
+/// A data subject's access request: one document holds her customer page,
+/// every record of hers in full (the CRM contact with her email and phone,
+/// the note about her) and the audit entries about her; the CLI gives the
+/// same document through the running server; a viewer may not ask.
+#[test]
+fn a_subject_export_holds_everything_about_the_person() {
+    let ws = Workspace::with_examples();
+    let viewer = ws.create_key("viewer", "viewer", &[]);
+    let server = ws.serve();
+    let anna = person_of(&server, ANNA, "Anna Schmidt");
+    let (status, page) = server.get(&format!("/v1/customers/{anna}"));
+    assert_eq!(status, 200, "{page}");
+    let (status, export) = server.get(&format!("/v1/customers/{anna}/subject-export"));
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export["format"], "rapport-subject-export/1");
+    assert_eq!(export["customer"]["id"], anna.as_str());
+    let records: Vec<&Value> = export["records"].as_array().unwrap().iter().collect();
+    let listed: Vec<&str> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(!listed.is_empty(), "{page}");
+    for id in &listed {
+        let (source, external) = id.split_once(':').unwrap();
+        assert!(
+            records
+                .iter()
+                .any(|r| r["source"] == source && r["external_id"] == external),
+            "{id} missing from the subject export"
+        );
+    }
+    let contact = records
+        .iter()
+        .find(|r| r["external_id"] == "PER-008")
+        .unwrap_or_else(|| panic!("her CRM record: {export}"));
+    assert_eq!(contact["emails"][0], "a.schmidt@brightwater-logistics.de");
+    assert!(!contact["phones"].as_array().unwrap().is_empty());
+    let audit = export["audit"].as_array().unwrap();
+    assert!(
+        audit.iter().any(|e| e["action"] == "customer.read"),
+        "the page read above is in her audit entries: {audit:?}"
+    );
+
+    let out = ws.run(&["customers", "subject-export", &anna]);
+    assert!(out.status.success(), "{out:?}");
+    let mut from_cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_cli["records"], export["records"]);
+    from_cli["generated_at"] = Value::Null;
+    assert_eq!(from_cli["customer"], export["customer"]);
+
+    let refused = common::client_with(Some(&viewer))
+        .get(format!(
+            "{}/v1/customers/{anna}/subject-export",
+            server.base
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
 }

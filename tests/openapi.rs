@@ -44,6 +44,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/v1/notes/{id}"),
     ("GET", "/v1/quality"),
     ("GET", "/v1/customers"),
+    ("GET", "/v1/customers/{id}/subject-export"),
     ("GET", "/v1/quality/unattached"),
     ("GET", "/v1/quality/records"),
     ("POST", "/v1/reindex"),

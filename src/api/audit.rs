@@ -31,6 +31,7 @@ pub fn action(method: &Method, route: &str) -> Option<&'static str> {
     Some(match (method.as_str(), route) {
         ("GET", "/v1/customers/{id}") => "customer.read",
         ("GET", "/v1/customers/{id}/timeline") => "timeline.read",
+        ("GET", "/v1/customers/{id}/subject-export") => "subject.export",
         ("GET", "/v1/notes/{id}") => "note.read",
         ("GET", "/v1/export") => "export",
         ("GET", "/v1/customers") => "customers.export",

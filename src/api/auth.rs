@@ -71,7 +71,7 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
             | "/v1/customers/{id}/split"
             | "/v1/customers/{id}/attach",
         ) => Needs(Merge),
-        ("POST", "/v1/erasures") => Needs(Erasure),
+        ("POST", "/v1/erasures") | ("GET", "/v1/customers/{id}/subject-export") => Needs(Erasure),
         ("GET", "/v1/quality" | "/v1/quality/unattached" | "/v1/quality/records") => Needs(Quality),
         ("GET", "/v1/audit") => Needs(Audit),
         ("POST", "/v1/reindex")

@@ -28,6 +28,7 @@ pub fn routes() -> Router<App> {
         .route("/v1/customers/never-merge", post(never_merge))
         .route("/v1/customers/{id}", get(customer))
         .route("/v1/customers/{id}/timeline", get(timeline))
+        .route("/v1/customers/{id}/subject-export", get(subject_export))
         .route("/v1/customers/{id}/split", post(split))
         .route("/v1/customers/{id}/attach", post(attach))
         .route("/v1/quality", get(quality))
@@ -130,6 +131,16 @@ async fn all_customers(State(app): State<App>) -> Result<axum::response::Respons
         [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
         body,
     )))
+}
+
+/// Everything held on one customer (a data subject's access or portability
+/// request), as one JSON document.
+async fn subject_export(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let export = tokio::task::spawn_blocking(move || app.subject_export(&id)).await??;
+    Ok(Json(export))
 }
 
 async fn quality(State(app): State<App>) -> Result<Json<Value>, ApiError> {

@@ -20,10 +20,16 @@ pub enum CustomersCommand {
         #[arg(long, default_value = "ndjson")]
         format: String,
     },
+    /// Everything held on one customer (a data subject's access or
+    /// portability request) as one JSON document on stdout.
+    SubjectExport { id: String },
 }
 
 pub fn run(config: Option<&Path>, command: CustomersCommand) -> Result<()> {
-    let CustomersCommand::Export { format } = command;
+    let format = match command {
+        CustomersCommand::Export { format } => format,
+        CustomersCommand::SubjectExport { id } => return subject_export(config, &id),
+    };
     if format != "ndjson" {
         bail!("--format `{format}` is not supported; use ndjson");
     }
@@ -94,5 +100,16 @@ pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
             text(&u["reason"])
         );
     }
+    Ok(())
+}
+
+fn subject_export(config: Option<&Path>, id: &str) -> Result<()> {
+    let config = Config::load(config)?;
+    let document = if DataDir::held_by_server(&config) {
+        crate::cli::export::get_from_server(&config, &format!("/v1/customers/{id}/subject-export"))?
+    } else {
+        serde_json::to_string_pretty(&Rapport::open(config)?.subject_export(id)?)?
+    };
+    println!("{}", document.trim_end());
     Ok(())
 }

@@ -71,4 +71,28 @@ impl Rapport {
     ) -> Result<FlaggedPage, CustomerError> {
         customers::list_flagged(&self.store, source, field, offset, limit)
     }
+
+    /// Everything held on customer `id`, for a subject-access or
+    /// portability request (GDPR art. 15 and 20, APPI art. 33): the
+    /// customer page (golden record with its sources, people, attributes,
+    /// quality flags), every stored record in full with its source and
+    /// provenance (notes included), and the audit entries about it.
+    pub fn subject_export(&self, id: &str) -> Result<serde_json::Value, CustomerError> {
+        let view = customers::customer(&self.store, id)?;
+        let records = customers::stored_records(&self.store, id)?;
+        let query = crate::store::AuditQuery {
+            customer_id: Some(view.id.clone()),
+            limit: usize::MAX,
+            ..Default::default()
+        };
+        let audit = self.store.audit_entries(&query)?;
+        Ok(serde_json::json!({
+            "format": "rapport-subject-export/1",
+            "generated_at": chrono::Utc::now(),
+            "customer_id": view.id,
+            "customer": view,
+            "records": records,
+            "audit": audit,
+        }))
+    }
 }
