@@ -423,3 +423,42 @@ fn a_subject_export_holds_everything_about_the_person() {
         .unwrap();
     assert_eq!(refused.status().as_u16(), 403);
 }
+
+/// A B2B account purge (`"organisation": true`): the organisation, its
+/// people and everything attached to them go, with tombstones that keep a
+/// re-read export from bringing any of them back; other customers stay.
+#[test]
+fn an_organisation_purge_erases_the_account_its_people_and_their_records() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    let (_, found) = server.get("/v1/search?q=Brightwater&group=customer&limit=1");
+    let brightwater = found["customers"][0]["customer_id"].as_str().unwrap_or_default().to_string();
+    assert!(brightwater.starts_with("org_"), "{found}");
+    let (_, page) = server.get(&format!("/v1/customers/{brightwater}"));
+    let records = page["records"].as_array().map_or(0, Vec::len);
+    assert!(records >= 3, "{page}");
+    let total_before = server.search("*")["total"].as_u64().unwrap_or(0);
+
+    let (status, entry) = erase(
+        &server,
+        &json!({"customer_id": brightwater, "reason": "contract ended, purge", "organisation": true}),
+    );
+    assert_eq!(status, 201, "{entry}");
+    assert!(entry["records_erased"].as_u64().unwrap_or(0) >= records as u64, "{entry}");
+    assert_eq!(server.get(&format!("/v1/customers/{brightwater}")).0, 404);
+    for q in ["Brightwater", "Lukas Becker", "Anna Schmidt", "lukas.becker@brightwater-logistics.de"] {
+        let ids = hit_ids(&server.search(q));
+        assert!(
+            !ids.iter().any(|id| ["crm:ORG-004", "crm:PER-007", "crm:PER-008", "crm:OPP-004"].contains(&id.as_str())),
+            "{q}: {ids:?}"
+        );
+    }
+    let total_after = server.search("*")["total"].as_u64().unwrap_or(0);
+    assert!(total_after > 0 && total_after < total_before, "{total_before} → {total_after}");
+
+    // Reading the same export again brings none of them back.
+    let job = reindex(&server);
+    assert!(source_result(&job, "crm")["erased"].as_u64().unwrap_or(0) >= 3, "{job}");
+    assert!(hit_ids(&server.search("Lukas Becker")).is_empty());
+    assert!(!hit_ids(&server.search("Acme")).is_empty(), "other customers stay");
+}

@@ -25,7 +25,7 @@ pub enum ErasureError {
     #[error(transparent)]
     Customer(#[from] CustomerError),
     #[error(
-        "customer `{0}` is an organisation; erasure is for people: erase each of its people (their ids are on GET /v1/customers/{0})"
+        "customer `{0}` is an organisation: erase one of its people, or send \"organisation\": true to purge the whole account (its records, its people and everything attached)"
     )]
     NotAPerson(String),
     #[error("{0}")]
@@ -48,6 +48,10 @@ pub struct ErasureRequest {
     #[serde(default)]
     pub requested_by: String,
     pub reason: String,
+    /// `true` to erase an organisation (a B2B account purge: its records,
+    /// its people and everything attached); refused without it.
+    #[serde(default)]
+    pub organisation: bool,
 }
 
 impl Rapport {
@@ -70,22 +74,44 @@ impl Rapport {
         let entry = {
             let _pass = lock(&self.ingest_lock);
             let entity = find_entity(&self.store, customer_id)?;
-            if entity.kind != "person" {
+            let organisation = entity.kind != "person";
+            if organisation && !request.organisation {
                 return Err(ErasureError::NotAPerson(entity.id));
             }
-            let records: BTreeSet<String> = entity
-                .members
-                .iter()
-                .chain(&entity.attached)
-                .map(|m| m.record.clone())
-                .collect();
+            // A person: their own records and what is attached to them. An
+            // organisation (a B2B account purge): its records, its people's
+            // and everything attached to any of them.
+            let (records, people_records): (BTreeSet<String>, Vec<crate::record::Record>) =
+                if organisation {
+                    let all = crate::customers::stored_records(&self.store, &entity.id)?;
+                    let ids = all.iter().map(|r| r.id()).collect();
+                    (ids, all)
+                } else {
+                    let ids = entity
+                        .members
+                        .iter()
+                        .chain(&entity.attached)
+                        .map(|m| m.record.clone())
+                        .collect();
+                    let mut own = Vec::new();
+                    for member in &entity.members {
+                        own.extend(self.store.get(&member.record)?);
+                    }
+                    (ids, own)
+                };
             let mut keys = BTreeSet::new();
             let (mut emails, mut phones, mut names) = (Vec::new(), Vec::new(), Vec::new());
-            for member in &entity.members {
-                if let Some(record) = self.store.get(&member.record)? {
-                    keys.extend(identifiers(&record));
+            for record in &people_records {
+                let about_a_person = record.kind == crate::record::RecordKind::Person;
+                if !organisation
+                    || about_a_person
+                    || record.kind == crate::record::RecordKind::Organization
+                {
+                    keys.extend(identifiers(record));
                     emails.extend(record.emails.iter().cloned());
                     phones.extend(record.phones.iter().cloned());
+                }
+                if !organisation || about_a_person {
                     names.extend(record.names.iter().cloned());
                     names.extend(record.title.iter().cloned());
                 }
