@@ -17,7 +17,7 @@ use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
 pub use flagged::{FlaggedPage, FlaggedRecord, list as list_flagged};
-pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached};
+pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {

@@ -432,7 +432,10 @@ fn an_organisation_purge_erases_the_account_its_people_and_their_records() {
     let ws = Workspace::with_examples();
     let server = ws.serve();
     let (_, found) = server.get("/v1/search?q=Brightwater&group=customer&limit=1");
-    let brightwater = found["customers"][0]["customer_id"].as_str().unwrap_or_default().to_string();
+    let brightwater = found["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(brightwater.starts_with("org_"), "{found}");
     let (_, page) = server.get(&format!("/v1/customers/{brightwater}"));
     let records = page["records"].as_array().map_or(0, Vec::len);
@@ -444,21 +447,74 @@ fn an_organisation_purge_erases_the_account_its_people_and_their_records() {
         &json!({"customer_id": brightwater, "reason": "contract ended, purge", "organisation": true}),
     );
     assert_eq!(status, 201, "{entry}");
-    assert!(entry["records_erased"].as_u64().unwrap_or(0) >= records as u64, "{entry}");
+    assert!(
+        entry["records_erased"].as_u64().unwrap_or(0) >= records as u64,
+        "{entry}"
+    );
     assert_eq!(server.get(&format!("/v1/customers/{brightwater}")).0, 404);
-    for q in ["Brightwater", "Lukas Becker", "Anna Schmidt", "lukas.becker@brightwater-logistics.de"] {
+    for q in [
+        "Brightwater",
+        "Lukas Becker",
+        "Anna Schmidt",
+        "lukas.becker@brightwater-logistics.de",
+    ] {
         let ids = hit_ids(&server.search(q));
         assert!(
-            !ids.iter().any(|id| ["crm:ORG-004", "crm:PER-007", "crm:PER-008", "crm:OPP-004"].contains(&id.as_str())),
+            !ids.iter().any(
+                |id| ["crm:ORG-004", "crm:PER-007", "crm:PER-008", "crm:OPP-004"]
+                    .contains(&id.as_str())
+            ),
             "{q}: {ids:?}"
         );
     }
     let total_after = server.search("*")["total"].as_u64().unwrap_or(0);
-    assert!(total_after > 0 && total_after < total_before, "{total_before} → {total_after}");
+    assert!(
+        total_after > 0 && total_after < total_before,
+        "{total_before} → {total_after}"
+    );
 
     // Reading the same export again brings none of them back.
     let job = reindex(&server);
-    assert!(source_result(&job, "crm")["erased"].as_u64().unwrap_or(0) >= 3, "{job}");
+    assert!(
+        source_result(&job, "crm")["erased"].as_u64().unwrap_or(0) >= 3,
+        "{job}"
+    );
     assert!(hit_ids(&server.search("Lukas Becker")).is_empty());
-    assert!(!hit_ids(&server.search("Acme")).is_empty(), "other customers stay");
+    assert!(
+        !hit_ids(&server.search("Acme")).is_empty(),
+        "other customers stay"
+    );
+}
+
+/// Rectification (GDPR art. 16): a steward replaces a golden field with a
+/// reason; the customer page shows it as the steward's, it survives a full
+/// reindex (every file read again), and it is in the audit log.
+#[test]
+fn a_rectified_golden_field_survives_reindex_and_is_audited() {
+    let ws = Workspace::with_examples();
+    let server = ws.serve();
+    let anna = person_of(&server, ANNA, "Anna Schmidt");
+    let (status, page) = server.post(
+        &format!("/v1/customers/{anna}/rectify"),
+        r#"{"field": "phones", "value": "+49 421 5550 777", "reason": "subject asked, ticket 88"}"#,
+    );
+    assert_eq!(status, 200, "{page}");
+    let phone = &page["golden"]["fields"]["phones"];
+    assert_eq!(phone["value"], "+49 421 5550 777", "{page}");
+    assert_eq!(phone["source"], "steward", "{page}");
+    let (status, refused) = server.post(
+        &format!("/v1/customers/{anna}/rectify"),
+        r#"{"field": "salary", "value": "x", "reason": "y"}"#,
+    );
+    assert_eq!(status, 400, "{refused}");
+
+    reindex(&server);
+    let (_, page) = server.get(&format!("/v1/customers/{anna}"));
+    assert_eq!(page["golden"]["fields"]["phones"]["value"], "+49 421 5550 777", "{page}");
+    let (_, audit) = server.get("/v1/audit?action=rectify");
+    let entries = audit["entries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert_eq!(entries[0]["customer_id"], anna.as_str());
+    assert_eq!(entries[0]["outcome"], "ok");
+    assert_eq!(entries[1]["outcome"], "400");
 }

@@ -45,6 +45,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/quality"),
     ("GET", "/v1/customers"),
     ("GET", "/v1/customers/{id}/subject-export"),
+    ("POST", "/v1/customers/{id}/rectify"),
     ("GET", "/v1/quality/unattached"),
     ("GET", "/v1/quality/records"),
     ("POST", "/v1/reindex"),

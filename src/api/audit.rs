@@ -44,6 +44,7 @@ pub fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("POST", "/v1/customers/never-merge") => "never_merge",
         ("POST", "/v1/customers/{id}/split") => "split",
         ("POST", "/v1/customers/{id}/attach") => "attach",
+        ("POST", "/v1/customers/{id}/rectify") => "rectify",
         ("POST", "/v1/erasures") => "erase",
         ("POST", "/v1/reindex") => "reindex",
         ("DELETE", "/v1/jobs/{id}") => "job.cancel",

@@ -69,7 +69,8 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
             "/v1/customers/merge"
             | "/v1/customers/never-merge"
             | "/v1/customers/{id}/split"
-            | "/v1/customers/{id}/attach",
+            | "/v1/customers/{id}/attach"
+            | "/v1/customers/{id}/rectify",
         ) => Needs(Merge),
         ("POST", "/v1/erasures") | ("GET", "/v1/customers/{id}/subject-export") => Needs(Erasure),
         ("GET", "/v1/quality" | "/v1/quality/unattached" | "/v1/quality/records") => Needs(Quality),

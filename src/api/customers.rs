@@ -31,6 +31,7 @@ pub fn routes() -> Router<App> {
         .route("/v1/customers/{id}/subject-export", get(subject_export))
         .route("/v1/customers/{id}/split", post(split))
         .route("/v1/customers/{id}/attach", post(attach))
+        .route("/v1/customers/{id}/rectify", post(rectify))
         .route("/v1/quality", get(quality))
         .route("/v1/customers", get(all_customers))
         .route("/v1/quality/unattached", get(unattached))
@@ -131,6 +132,29 @@ async fn all_customers(State(app): State<App>) -> Result<axum::response::Respons
         [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
         body,
     )))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rectification {
+    field: String,
+    value: String,
+    reason: String,
+}
+
+/// A steward rectifies a golden field (kept across re-ingest and reindex)
+/// and sees the customer page as it now reads.
+async fn rectify(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    b: Result<Json<Rectification>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let r = body(b, r#"{"field": "name", "value": "…", "reason": "…"}"#)?;
+    let show = id.clone();
+    apply(app, show, move |app| {
+        app.rectify_golden(&id, &r.field, &r.value, &r.reason)
+    })
+    .await
 }
 
 /// Everything held on one customer (a data subject's access or portability

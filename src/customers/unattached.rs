@@ -90,3 +90,39 @@ pub fn attach(store: &Store, id: &str, records: &[String]) -> Result<(), Custome
     store.set_overrides(&overrides)?;
     Ok(())
 }
+
+/// A steward's rectification of customer `id`'s golden `field` (GDPR art.
+/// 16): kept with the other overrides, so it survives re-ingest and
+/// reindex; the next resolution applies it.
+pub fn rectify(
+    store: &Store,
+    id: &str,
+    field: &str,
+    value: &str,
+    reason: &str,
+) -> Result<(), CustomerError> {
+    if !crate::resolve::golden::FIELDS.contains(&field) {
+        return Err(CustomerError::Invalid(format!(
+            "`{field}` is not a golden field; rectify one of {}",
+            crate::resolve::golden::FIELDS.join(", ")
+        )));
+    }
+    if value.trim().is_empty() || reason.trim().is_empty() {
+        return Err(CustomerError::Invalid(
+            "a rectification needs a `value` and a `reason`".into(),
+        ));
+    }
+    let (anchor, _) = anchor_record(store, id)?;
+    let mut overrides = store.overrides()?;
+    overrides
+        .golden
+        .retain(|g| !(g.record == anchor && g.field == field));
+    overrides.golden.push(crate::resolve::GoldenOverride {
+        record: anchor,
+        field: field.to_string(),
+        value: value.trim().to_string(),
+        reason: reason.trim().to_string(),
+    });
+    store.set_overrides(&overrides)?;
+    Ok(())
+}

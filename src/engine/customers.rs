@@ -95,4 +95,16 @@ impl Rapport {
             "audit": audit,
         }))
     }
+
+    /// Rectifies customer `id`'s golden `field` (a steward's override with
+    /// its reason; applied by the next resolution).
+    pub fn rectify_golden(
+        &self,
+        id: &str,
+        field: &str,
+        value: &str,
+        reason: &str,
+    ) -> Result<(), CustomerError> {
+        customers::rectify(&self.store, id, field, value, reason)
+    }
 }

@@ -57,7 +57,8 @@ fn values(record: &Record, field: &str) -> Vec<String> {
     }
 }
 
-const FIELDS: &[&str] = &[
+/// The fields a golden record holds (and a steward may rectify).
+pub const FIELDS: &[&str] = &[
     "name", "emails", "phones", "country", "company", "owner", "tags",
 ];
 
@@ -113,6 +114,26 @@ impl Golden {
                 external_id: String::new(),
                 variants: Vec::new(),
             });
+    }
+
+    /// A steward's rectification: `value` replaces whatever the sources
+    /// say for `field`, which keeps their values as variants.
+    pub fn rectify(&mut self, field: &str, value: &str, reason: &str) {
+        let mut variants = self
+            .fields
+            .get(field)
+            .map(|f| f.variants.clone())
+            .unwrap_or_default();
+        variants.retain(|v| v.value != value);
+        self.fields.insert(
+            field.to_string(),
+            GoldenField {
+                value: value.to_string(),
+                source: "steward".into(),
+                external_id: reason.to_string(),
+                variants,
+            },
+        );
     }
 
     pub fn value(&self, field: &str) -> Option<&str> {

@@ -13,7 +13,7 @@ mod blocking;
 mod cluster;
 mod compare;
 mod evidence;
-mod golden;
+pub mod golden;
 mod organisations;
 mod people;
 mod union_find;
@@ -111,6 +111,21 @@ pub struct Overrides {
     /// record id of the customer or person it belongs to).
     #[serde(default)]
     pub attach: Vec<(String, String)>,
+    /// Golden fields a steward rectified, on the customer whose anchor
+    /// record is named.
+    #[serde(default)]
+    pub golden: Vec<GoldenOverride>,
+}
+
+/// A rectified golden field (GDPR art. 16): kept across re-ingest and
+/// reindex, since it lives with the steward's other overrides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GoldenOverride {
+    /// The anchor record of the customer (or person) rectified.
+    pub record: String,
+    pub field: String,
+    pub value: String,
+    pub reason: String,
 }
 
 /// Where one record landed, and why.
@@ -237,7 +252,7 @@ pub fn resolve_with(
     graph.link_people(settings);
     let membership = graph.memberships();
     let attachments = graph.attachments(settings, &membership, &overrides.attach);
-    graph.build(settings, &membership, &attachments)
+    graph.build(settings, &membership, &attachments, &overrides.golden)
 }
 
 /// Organisation records by what a person record may name them by: each
@@ -591,6 +606,7 @@ impl<'a> Graph<'a> {
         settings: &Settings,
         membership: &HashMap<usize, (usize, String)>,
         attachments: &attach::Attachments,
+        rectified: &[GoldenOverride],
     ) -> Resolution {
         let n = self.records.len();
         // Group entity nodes by root.
@@ -634,6 +650,11 @@ impl<'a> Graph<'a> {
             let mut golden = Golden::build(&member_records, settings);
             if anchor_node >= n {
                 golden.set_name(&self.implicit_orgs[anchor_node - n]);
+            }
+            for field in rectified {
+                if member_records.iter().any(|r| r.id() == field.record) {
+                    golden.rectify(&field.field, &field.value, &field.reason);
+                }
             }
             entities.insert(
                 *root,
