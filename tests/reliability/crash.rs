@@ -18,7 +18,7 @@ use crate::common::{Server, Workspace};
 /// Kills in total: a third during ingest, write-back and reindex each.
 const KILLS: usize = 30;
 /// Rows of the large CSV ingested again (changed) in every ingest round.
-const BIG_ROWS: usize = 6_000;
+const BIG_ROWS: usize = 4_000;
 /// Writes a writer may send in one round (it stops at the kill sooner).
 const MAX_WRITES: usize = 400;
 
