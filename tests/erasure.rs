@@ -510,7 +510,10 @@ fn a_rectified_golden_field_survives_reindex_and_is_audited() {
 
     reindex(&server);
     let (_, page) = server.get(&format!("/v1/customers/{anna}"));
-    assert_eq!(page["golden"]["fields"]["phones"]["value"], "+49 421 5550 777", "{page}");
+    assert_eq!(
+        page["golden"]["fields"]["phones"]["value"], "+49 421 5550 777",
+        "{page}"
+    );
     let (_, audit) = server.get("/v1/audit?action=rectify");
     let entries = audit["entries"].as_array().cloned().unwrap_or_default();
     assert_eq!(entries.len(), 2, "{audit}");

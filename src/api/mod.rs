@@ -25,6 +25,7 @@ mod request_id;
 mod scope;
 mod search;
 mod snapshots;
+mod upload;
 mod web;
 mod writeback;
 

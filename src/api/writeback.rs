@@ -10,8 +10,7 @@ use crate::api::error::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -51,7 +50,7 @@ pub fn routes() -> Router<App> {
 impl From<WritebackError> for ApiError {
     fn from(e: WritebackError) -> Self {
         match e {
-            WritebackError::Invalid { .. } => {
+            WritebackError::Invalid { .. } | WritebackError::Body(_) => {
                 ApiError::bad_request(ErrorCode::InvalidBody, e.to_string())
             }
             WritebackError::CustomerNotFound(_) => ApiError {
@@ -151,9 +150,8 @@ async fn delete_note(
 async fn upsert_attributes(
     State(app): State<App>,
     headers: HeaderMap,
-    bytes: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let bytes = bytes?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -165,9 +163,12 @@ async fn upsert_attributes(
             "Content-Type `{content_type}` is not accepted: send application/x-ndjson lines {{\"customer_id\", \"key\", \"value\"}} or text/csv with the header customer_id,key,value"
         ),
     })?;
+    // Parsed while it arrives, never buffered whole; a body cut at its limit
+    // fails here and the limits layer answers 413.
+    let reader = std::io::BufReader::new(super::upload::stream(body));
     let writer = app.clone();
     let report =
-        tokio::task::spawn_blocking(move || writer.upsert_attributes(&bytes, format)).await??;
+        tokio::task::spawn_blocking(move || writer.upsert_attributes(reader, format)).await??;
     index_soon(app).await;
     Ok(Json(json!(report)))
 }

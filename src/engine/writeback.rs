@@ -71,58 +71,64 @@ impl Rapport {
         }
     }
 
-    /// Upserts attribute lines (NDJSON or CSV) in one durable transaction.
+    /// Upserts attribute lines (NDJSON or CSV) read from `body` as it
+    /// arrives, in durable transactions of [`attributes::BATCH_LINES`]
+    /// lines: memory stays bounded whatever the upload's length. A body
+    /// that fails midway keeps the batches written before (upserts are
+    /// idempotent: sending it again is safe).
     pub fn upsert_attributes(
         &self,
-        body: &[u8],
+        body: impl std::io::BufRead,
         format: AttributeFormat,
     ) -> Result<AttributeReport, WritebackError> {
-        let _span = tracing::info_span!("attributes_write", bytes = body.len()).entered();
-        let (lines, mut rejected) = match format {
-            AttributeFormat::Ndjson => attributes::parse_ndjson(body),
-            AttributeFormat::Csv => attributes::parse_csv(body)?,
-        };
+        let _span = tracing::info_span!("attributes_write", ?format).entered();
         // Each customer id resolves once (an alias to its survivor).
         let mut customers: HashMap<String, Option<String>> = HashMap::new();
-        let mut changes = Vec::new();
-        for line in lines {
-            let current = match customers.get(&line.customer_id) {
-                Some(found) => found.clone(),
-                None => {
-                    let found = match find_entity(&self.store, &line.customer_id) {
-                        Ok(entity) => Some(entity.id),
-                        Err(crate::customers::CustomerError::NotFound(_)) => None,
-                        Err(e) => return Err(e.into()),
-                    };
-                    customers.insert(line.customer_id.clone(), found.clone());
-                    found
+        let mut report = AttributeReport::default();
+        let mut unknown = Vec::new();
+        let mut write = |lines: Vec<attributes::AttributeLine>| {
+            let mut changes = Vec::with_capacity(lines.len());
+            for line in lines {
+                let current = match customers.get(&line.customer_id) {
+                    Some(found) => found.clone(),
+                    None => {
+                        let found = match find_entity(&self.store, &line.customer_id) {
+                            Ok(entity) => Some(entity.id),
+                            Err(crate::customers::CustomerError::NotFound(_)) => None,
+                            Err(e) => return Err(e.into()),
+                        };
+                        customers.insert(line.customer_id.clone(), found.clone());
+                        found
+                    }
+                };
+                match current {
+                    Some(customer_id) => changes.push(AttributeChange {
+                        customer_id,
+                        key: line.key,
+                        value: line.value,
+                    }),
+                    None => unknown.push(Rejected {
+                        line: line.line,
+                        reason: format!("unknown customer `{}`", line.customer_id),
+                    }),
                 }
-            };
-            match current {
-                Some(customer_id) => changes.push(AttributeChange {
-                    customer_id,
-                    key: line.key,
-                    value: line.value,
-                }),
-                None => rejected.push(Rejected {
-                    line: line.line,
-                    reason: format!("unknown customer `{}`", line.customer_id),
-                }),
             }
-        }
-        rejected.sort_by_key(|r| r.line);
-        let outcomes = self.store.write_attributes(&changes)?;
-        let mut report = AttributeReport {
-            rejected,
-            ..AttributeReport::default()
+            for outcome in self.store.write_attributes(&changes)? {
+                match outcome {
+                    AttributeOutcome::Written => report.accepted += 1,
+                    AttributeOutcome::Unchanged => report.unchanged += 1,
+                    AttributeOutcome::Deleted => report.deleted += 1,
+                }
+            }
+            Ok(())
         };
-        for outcome in outcomes {
-            match outcome {
-                AttributeOutcome::Written => report.accepted += 1,
-                AttributeOutcome::Unchanged => report.unchanged += 1,
-                AttributeOutcome::Deleted => report.deleted += 1,
-            }
-        }
+        let mut rejected = match format {
+            AttributeFormat::Ndjson => attributes::parse_ndjson(body, &mut write)?,
+            AttributeFormat::Csv => attributes::parse_csv(body, &mut write)?,
+        };
+        rejected.append(&mut unknown);
+        rejected.sort_by_key(|r| r.line);
+        report.rejected = rejected;
         tracing::info!(
             accepted = report.accepted,
             unchanged = report.unchanged,

@@ -7,6 +7,8 @@
 //!
 //! It must never touch the store: it only reads the request into changes.
 
+use std::io::{BufRead, Read};
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -41,6 +43,13 @@ impl AttributeFormat {
         }
     }
 }
+
+/// Good lines handed on at once: an upload is written in batches of this
+/// many lines, so its memory does not grow with its length.
+pub const BATCH_LINES: usize = 20_000;
+
+/// Takes each batch of good lines (and writes it).
+pub type Flush<'a> = dyn FnMut(Vec<AttributeLine>) -> Result<(), WritebackError> + 'a;
 
 /// One good line.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,12 +160,25 @@ fn sort_line(
     }
 }
 
-pub fn parse_ndjson(body: &[u8]) -> (Vec<AttributeLine>, Vec<Rejected>) {
+/// Reads NDJSON line by line from `body` (never the whole body at once).
+/// A body that cannot be read (the client went away, the size limit) is an
+/// error for the whole upload: nothing of it is written.
+pub fn parse_ndjson(
+    mut body: impl BufRead,
+    flush: &mut Flush,
+) -> Result<Vec<Rejected>, WritebackError> {
     let mut good = Vec::new();
     let mut rejected = Vec::new();
-    for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let line = i as u64 + 1;
-        let Ok(text) = std::str::from_utf8(raw) else {
+    let mut raw = Vec::new();
+    let mut line = 0u64;
+    loop {
+        raw.clear();
+        let read = body.read_until(b'\n', &mut raw).map_err(unreadable)?;
+        if read == 0 {
+            break;
+        }
+        line += 1;
+        let Ok(text) = std::str::from_utf8(&raw) else {
             rejected.push(Rejected {
                 line,
                 reason: "not UTF-8 text".into(),
@@ -168,8 +190,18 @@ pub fn parse_ndjson(body: &[u8]) -> (Vec<AttributeLine>, Vec<Rejected>) {
             continue;
         }
         sort_line(line, ndjson_line(text), &mut good, &mut rejected);
+        if good.len() >= BATCH_LINES {
+            flush(std::mem::take(&mut good))?;
+        }
     }
-    (good, rejected)
+    if !good.is_empty() {
+        flush(good)?;
+    }
+    Ok(rejected)
+}
+
+fn unreadable(e: impl std::fmt::Display) -> WritebackError {
+    WritebackError::Body(e.to_string())
 }
 
 /// A CSV value: empty deletes; numbers and booleans become those.
@@ -198,14 +230,19 @@ pub fn csv_value(raw: &str) -> Option<Value> {
 
 /// Reads CSV with a `customer_id,key,value` header (columns in any order).
 /// A missing column is an error for the whole body.
-pub fn parse_csv(body: &[u8]) -> Result<(Vec<AttributeLine>, Vec<Rejected>), WritebackError> {
+/// Reads it record by record from `body`; a body that cannot be read is an
+/// error for the whole upload, as for NDJSON.
+pub fn parse_csv(body: impl Read, flush: &mut Flush) -> Result<Vec<Rejected>, WritebackError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(body);
     let headers = reader
         .headers()
-        .map_err(|e| WritebackError::invalid("header", format!("cannot be read: {e}")))?
+        .map_err(|e| match e.is_io_error() {
+            true => unreadable(e),
+            false => WritebackError::invalid("header", format!("cannot be read: {e}")),
+        })?
         .clone();
     let column = |name: &str| {
         headers
@@ -224,6 +261,7 @@ pub fn parse_csv(body: &[u8]) -> Result<(Vec<AttributeLine>, Vec<Rejected>), Wri
     for row in reader.records() {
         let row = match row {
             Ok(row) => row,
+            Err(e) if e.is_io_error() => return Err(unreadable(e)),
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
                 rejected.push(Rejected {
@@ -258,14 +296,32 @@ pub fn parse_csv(body: &[u8]) -> Result<(Vec<AttributeLine>, Vec<Rejected>), Wri
             ))
         })();
         sort_line(line, outcome, &mut good, &mut rejected);
+        if good.len() >= BATCH_LINES {
+            flush(std::mem::take(&mut good))?;
+        }
     }
-    Ok((good, rejected))
+    if !good.is_empty() {
+        flush(good)?;
+    }
+    Ok(rejected)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Parses with `parse`, collecting every batch.
+    fn collect(
+        parse: impl FnOnce(&mut Flush) -> Result<Vec<Rejected>, WritebackError>,
+    ) -> Result<(Vec<AttributeLine>, Vec<Rejected>), WritebackError> {
+        let mut good = Vec::new();
+        let rejected = parse(&mut |batch| {
+            good.extend(batch);
+            Ok(())
+        })?;
+        Ok((good, rejected))
+    }
 
     #[test]
     fn ndjson_keeps_types_and_reports_bad_lines() {
@@ -275,7 +331,7 @@ mod tests {
             {\"customer_id\":\"org_a\",\"key\":\"bad.key\",\"value\":1}\n\
             {\"customer_id\":\"org_a\",\"key\":\"vip\"}\n\
             {\"customer_id\":\"org_a\",\"key\":\"vip\",\"value\":null}\n";
-        let (good, rejected) = parse_ndjson(body);
+        let (good, rejected) = collect(|f| parse_ndjson(&body[..], f)).unwrap();
         assert_eq!(good.len(), 2);
         assert_eq!(good[0].value, Some(json!(0.5)));
         assert_eq!(good[1].value, None);
@@ -287,7 +343,7 @@ mod tests {
     #[test]
     fn csv_values_become_numbers_and_booleans() {
         let body = b"customer_id,key,value\norg_a,score,42\norg_a,ratio,0.25\norg_a,vip,TRUE\norg_a,segment,smb\norg_a,gone,\n,key,1\n";
-        let (good, rejected) = parse_csv(body).unwrap();
+        let (good, rejected) = collect(|f| parse_csv(&body[..], f)).unwrap();
         let values: Vec<Option<Value>> = good.iter().map(|l| l.value.clone()).collect();
         assert_eq!(
             values,
@@ -302,7 +358,7 @@ mod tests {
         assert_eq!(good[0].line, 2);
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].line, 7);
-        assert!(parse_csv(b"customer,key,value\n").is_err());
+        assert!(collect(|f| parse_csv(&b"customer,key,value\n"[..], f)).is_err());
         assert_eq!(csv_value("NaN"), Some(json!("NaN")));
         assert_eq!(csv_value("inf"), Some(json!("inf")));
     }

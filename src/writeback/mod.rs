@@ -22,6 +22,9 @@ pub enum WritebackError {
     CustomerNotFound(String),
     #[error("no note `{0}`")]
     NoteNotFound(String),
+    /// The request body could not be read to its end.
+    #[error("the body could not be read: {0}")]
+    Body(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,7 +1,9 @@
 //! Property tests (proptest, bounded sizes and case counts): the query
 //! parser, range syntax and filter values never panic and refuse exactly
-//! what nests too deep; each connector reads arbitrary bytes without a
-//! panic, naming the file in every error; a CSV keeps every row but a broken
+//! what nests too deep; each connector (CSV, JSON, mbox, vCard, .eml,
+//! notes) reads arbitrary bytes without a panic, naming the file in every
+//! error; random or damaged manifest TOML is an error naming the manifest,
+//! never a panic; a CSV keeps every row but a broken
 //! one.
 
 use proptest::prelude::*;
@@ -89,6 +91,8 @@ proptest! {
             Just(&b"{\"tickets\": ["[..]),
             Just(&b"From a@b Mon Jan  1 00:00:00 2024\n"[..]),
             Just(&b"BEGIN:VCARD\n"[..]),
+            Just(&b"From: a@b.example\nSubject: s\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"[..]),
+            Just(&b"---\ncustomer: acme\ntags: [a\n---\n"[..]),
         ],
     ) {
         let mut input = prefix.to_vec();
@@ -98,6 +102,8 @@ proptest! {
             ("generic-json", "f.json"),
             ("mbox", "f.mbox"),
             ("vcard", "f.vcf"),
+            ("eml", "f.eml"),
+            ("notes", "f.md"),
         ] {
             let read = read_bytes(connector, name, &input);
             prop_assert!(read.errors.iter().all(|e| e.file == name), "{:?}", read.errors);
@@ -124,5 +130,53 @@ proptest! {
         prop_assert!(!kept.iter().any(|id| id.starts_with("B-")));
         prop_assert_eq!(read.errors.len(), 1, "{:?}", read.errors);
         prop_assert_eq!(read.errors[0].line, Some(broken as u64 + 2));
+    }
+}
+
+/// The built-in manifests, as texts to damage.
+const MANIFESTS: [&str; 4] = [
+    include_str!("../../connectors/generic-csv.toml"),
+    include_str!("../../connectors/eml.toml"),
+    include_str!("../../connectors/zendesk-export.toml"),
+    include_str!("../../connectors/notes.toml"),
+];
+
+/// Parses a manifest: never a panic, and an error names where it came from.
+fn parse_manifest(text: &str) -> Result<(), TestCaseError> {
+    use rapport::connectors::Manifest;
+    if let Err(e) = Manifest::parse(text, "m.toml") {
+        prop_assert!(e.to_string().contains("m.toml"), "{e}");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_manifest_toml_never_panics_and_errors_name_it(
+        text in "([a-z_\\[\\]\\.]{0,12}( = )?(\"[^\"\n]{0,12}\"|[0-9-]{1,4}|true|\\[[a-z\", ]{0,12}\\]|\\{[a-z =\"]{0,12}\\})?\n){0,12}",
+    ) {
+        parse_manifest(&text)?;
+    }
+
+    #[test]
+    fn a_damaged_builtin_manifest_never_panics(
+        which in 0usize..MANIFESTS.len(),
+        at in any::<prop::sample::Index>(),
+        cut in 0usize..40,
+        insert in "[\\PC\n]{0,20}",
+    ) {
+        let original = MANIFESTS[which];
+        let mut start = at.index(original.len().max(1));
+        while !original.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + cut).min(original.len());
+        while !original.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = format!("{}{insert}{}", &original[..start], &original[end..]);
+        parse_manifest(&text)?;
     }
 }

@@ -9,6 +9,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 use crate::common::{Server, Workspace};
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -194,4 +196,63 @@ fn connections_and_requests_over_the_limits_get_503_with_retry_after() {
         server.wait_for(PATIENCE, |s| s.send("GET", "/healthz", None).0 == 200),
         "the server did not recover after the slow clients left"
     );
+}
+
+/// POSTs `body` with no Content-Length (chunked, as a stream is sent).
+fn post_unlengthed(server: &Server, path: &str, content_type: &str, body: String) -> (u16, Value) {
+    let response = server
+        .client()
+        .post(format!("{}{path}", server.base))
+        .header("content-type", content_type)
+        .body(reqwest::blocking::Body::new(std::io::Cursor::new(body)))
+        .send()
+        .unwrap();
+    let code = response.status().as_u16();
+    (code, response.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn unlengthed_bodies_over_the_limit_get_413_and_attribute_uploads_stream() {
+    let ws = Workspace::with_examples();
+    ws.write_config_with(
+        &[
+            ("crm", "generic-csv", "data/crm"),
+            ("notes", "notes", "data/notes"),
+        ],
+        "[server]\nmax_body_bytes = 4096\nmax_upload_bytes = 200000\n",
+    );
+    let server = ws.serve();
+    let (_, found) = server.get("/v1/search?q=acme&filter.kind=organization");
+    let customer = found["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A JSON body without a length, over the limit: 413 (it was 400).
+    let note = json!({"customer_id": customer, "text": "x".repeat(10_000)}).to_string();
+    let (code, answer) = post_unlengthed(&server, "/v1/notes", "application/json", note);
+    assert_eq!(code, 413, "{answer}");
+    assert_eq!(answer["error"]["code"], "body_too_large", "{answer}");
+
+    // An upload without a length, read line by line: 1,000 lines pass.
+    let line = |key: &str, n: usize| json!({"customer_id": customer, "key": key, "value": n});
+    let lines: String = (0..1000)
+        .map(|n| format!("{}\n", line(&format!("k{n}"), n)))
+        .collect();
+    let (code, report) = post_unlengthed(&server, "/v1/attributes", "application/x-ndjson", lines);
+    assert_eq!(code, 200, "{report}");
+    assert_eq!(report["accepted"], 1000, "{report}");
+
+    // Over the limit: 413, and none of its lines (less than one batch) is
+    // written.
+    let mut lines = format!("{}\n", line("cutoff", 1));
+    while lines.len() <= 200_000 {
+        lines.push_str(&format!("{}\n", line("filler", lines.len())));
+    }
+    let (code, answer) = post_unlengthed(&server, "/v1/attributes", "application/x-ndjson", lines);
+    assert_eq!(code, 413, "{answer}");
+    assert_eq!(answer["error"]["code"], "body_too_large", "{answer}");
+    let (_, page) = server.get(&format!("/v1/customers/{customer}"));
+    assert_eq!(page["attributes"]["k999"], json!(999), "{page}");
+    assert!(page["attributes"].get("cutoff").is_none(), "{page}");
 }
