@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -72,11 +72,7 @@ fn path_ids(route: &str, path: &str) -> Vec<String> {
 /// handler answered and before the answer is sent.
 pub async fn record(State(app): State<Arc<Rapport>>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let Some(route) = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-    else {
+    let Some(route) = super::route_template(&request) else {
         return next.run(request).await;
     };
     let Some(action) = action(&method, &route) else {

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -250,10 +250,7 @@ pub async fn track(
 ) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED.to_string(), |p| p.as_str().to_string());
+    let route = super::route_template(&request).unwrap_or_else(|| UNMATCHED.to_string());
     metrics.in_flight.inc();
     let response = next.run(request).await;
     metrics.in_flight.dec();

@@ -246,6 +246,15 @@ struct AnalyzeBody {
     field: String,
 }
 
+/// The route template a request matched (`/v1/customers/{id}`), or `None`
+/// for the fallback: what the layers that decide by route look at.
+pub(crate) fn route_template(request: &axum::extract::Request) -> Option<String> {
+    request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+}
+
 fn default_analyze_field() -> String {
     "body".into()
 }

@@ -7,7 +7,7 @@
 //! It must never pass an unmasked JSON answer to such an identity: an
 //! answer it cannot read as JSON is replaced by a 500.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -30,11 +30,7 @@ pub async fn redact(request: Request, next: Next) -> Response {
     if !masked {
         return next.run(request).await;
     }
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
+    let route = super::route_template(&request).unwrap_or_default();
     if matches!(route.as_str(), "/v1/export" | "/v1/customers") {
         return forbidden(
             ErrorCode::Forbidden,

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -39,11 +39,7 @@ pub async fn enforce(State(app): State<Arc<Rapport>>, request: Request, next: Ne
     if identity.scope.is_empty() {
         return next.run(request).await;
     }
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
+    let route = super::route_template(&request).unwrap_or_default();
     match route.as_str() {
         // These apply the scope themselves.
         "/v1/search" | "/v1/suggest" | "/v1/export" | "/v1/session" | "/v1/analyze" => {
