@@ -107,6 +107,16 @@ fn accesses_writes_and_refusals_are_audited_and_the_chain_is_tamper_evident() {
     let cli = ws.run(&["audit", "verify"]);
     assert!(cli.status.success(), "{cli:?}");
     assert!(String::from_utf8_lossy(&cli.stdout).contains("intact"));
+    // Listing through the running server, filtered by an actor id that
+    // holds a `:` (encoded in the query).
+    let listed = ws.run(&["audit", "list", "--actor", &viewer_actor, "--json"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let listed: Vec<Value> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(listed.iter().all(|e| e["actor"] == viewer_actor.as_str()));
 
     // Nothing personal: the viewer never typed a name, and none is kept.
     let (_, all) = server.get("/v1/audit?limit=1000");

@@ -86,16 +86,17 @@ pub fn run(config: Option<&Path>, command: AuditCommand) -> Result<std::process:
                         .collect()
                 }
                 DataDir::HeldByServer => {
-                    let mut path = format!("/v1/audit?limit={}", limit.clamp(1, 1000));
+                    let mut params = vec![("limit", limit.clamp(1, 1000).to_string())];
                     for (name, value) in [
                         ("actor", actor),
                         ("action", action),
                         ("customer_id", customer),
                     ] {
-                        if let Some(value) = value {
-                            path.push_str(&format!("&{name}={}", encode(&value)));
-                        }
+                        params.extend(value.map(|v| (name, v)));
                     }
+                    // Encoded as `rapport export` encodes its query.
+                    let url = reqwest::Url::parse_with_params("http://server/v1/audit", &params)?;
+                    let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
                     from_server(&config, &path)?["entries"]
                         .as_array()
                         .cloned()
@@ -120,19 +121,6 @@ pub fn run(config: Option<&Path>, command: AuditCommand) -> Result<std::process:
             Ok(std::process::ExitCode::SUCCESS)
         }
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn from_server(config: &Config, path: &str) -> Result<Value> {
