@@ -13,6 +13,7 @@ mod identities;
 mod jobs;
 mod offline;
 mod read_only;
+mod scope_checks;
 mod source_host;
 
 use std::collections::HashMap;

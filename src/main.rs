@@ -436,7 +436,7 @@ fn serve(config: Config) -> Result<()> {
             .with_local_token(&local_token);
         if first_start {
             let roles = app.config().auth.roles().map_err(anyhow::Error::msg)?;
-            app.identities().add_user(&roles, "admin", "admin", None)?;
+            app.identities().add_user(&roles, "admin", "admin", None, Default::default())?;
             let link = auth
                 .sessions
                 .issue_link("admin", std::time::Duration::from_secs(15 * 60))?;

@@ -643,7 +643,7 @@ fn a_scoped_key_sees_exactly_its_scope_everywhere() {
         404
     );
     assert_eq!(get(&scoped, &format!("/v1/customers/{inside}")).0, 200);
-    // A route that does not apply scopes yet is refused, not served whole.
+    // A route that does not apply scopes is refused, not served whole.
     assert_eq!(get(&scoped, "/v1/quality").0, 403);
     let note = scoped
         .post(format!("{}/v1/notes", server.base))
@@ -651,8 +651,177 @@ fn a_scoped_key_sees_exactly_its_scope_everywhere() {
         .body(format!(r#"{{"customer_id": "{outside}", "text": "x"}}"#))
         .send()
         .unwrap();
-    assert_eq!(note.status().as_u16(), 403);
+    assert_eq!(note.status().as_u16(), 404);
     // The key says what it is scoped to.
     let (_, me) = get(&scoped, "/v1/session");
     assert_eq!(me["scope"]["customer_country"], "JP", "{me}");
+}
+
+#[test]
+fn a_scoped_steward_writes_only_on_customers_in_its_scope() {
+    let ws = Workspace::with_examples();
+    let key = ws.create_key("jp-steward", "steward", &["--scope", "customer_country=JP"]);
+    let server = ws.serve();
+    let admin = server.client();
+    let scoped = client_with(Some(&key));
+    let first_customer = |country: &str| -> (String, String) {
+        let (_, found) = server.get(&format!(
+            "/v1/search?q=*&group=customer&limit=1&filter.customer_country={country}"
+        ));
+        let customer = found["customers"][0]["customer_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let record = found["customers"][0]["records"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(!customer.is_empty() && !record.is_empty(), "{found}");
+        (customer, record)
+    };
+    let (inside, inside_record) = first_customer("JP");
+    let (outside, outside_record) = first_customer("US");
+    let send = |client: &reqwest::blocking::Client, method: &str, path: &str, body: Value| {
+        let response = client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", server.base),
+            )
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+
+    // Notes: on its own customers, yes; on another's, as if it did not exist.
+    let (status, note) = send(
+        &scoped,
+        "POST",
+        "/v1/notes",
+        json!({"customer_id": inside, "text": "called back"}),
+    );
+    assert_eq!(status, 201, "{note}");
+    let (status, refused) = send(
+        &scoped,
+        "POST",
+        "/v1/notes",
+        json!({"customer_id": outside, "text": "x"}),
+    );
+    assert_eq!(status, 404, "{refused}");
+    assert_eq!(refused["error"]["code"], "customer_not_found");
+    let (status, foreign) = send(
+        &admin,
+        "POST",
+        "/v1/notes",
+        json!({"customer_id": outside, "text": "admin's note"}),
+    );
+    assert_eq!(status, 201, "{foreign}");
+    let foreign_note = foreign["id"].as_str().unwrap_or_default().to_string();
+    for method in ["GET", "PATCH", "DELETE"] {
+        let (status, answer) = send(
+            &scoped,
+            method,
+            &format!("/v1/notes/{foreign_note}"),
+            json!({"text": "changed"}),
+        );
+        assert_eq!(status, 404, "{method}: {answer}");
+        assert_eq!(answer["error"]["code"], "note_not_found");
+    }
+    let own_note = note["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        send(
+            &scoped,
+            "PATCH",
+            &format!("/v1/notes/{own_note}"),
+            json!({"text": "called back twice"})
+        )
+        .0,
+        200
+    );
+    // The foreign note is untouched.
+    let (_, kept) = send(
+        &admin,
+        "GET",
+        &format!("/v1/notes/{foreign_note}"),
+        json!({}),
+    );
+    assert_eq!(kept["text"], "admin's note", "{kept}");
+
+    // Steward actions naming a customer or record outside the scope: 404.
+    for (path, body) in [
+        (
+            "/v1/customers/merge".to_string(),
+            json!({"ids": [inside, outside]}),
+        ),
+        (
+            "/v1/customers/never-merge".to_string(),
+            json!({"ids": [inside, outside]}),
+        ),
+        (
+            format!("/v1/customers/{inside}/attach"),
+            json!({"records": [outside_record]}),
+        ),
+        (
+            format!("/v1/customers/{outside}/split"),
+            json!({"records": [outside_record]}),
+        ),
+        (
+            format!("/v1/customers/{outside}/rectify"),
+            json!({"field": "name", "value": "X", "reason": "r"}),
+        ),
+        (
+            "/v1/erasures".to_string(),
+            json!({"customer_id": outside, "reason": "request"}),
+        ),
+    ] {
+        let (status, answer) = send(&scoped, "POST", &path, body);
+        assert_eq!(status, 404, "{path}: {answer}");
+    }
+    assert_eq!(
+        send(
+            &scoped,
+            "GET",
+            &format!("/v1/customers/{outside}/subject-export"),
+            json!({})
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        send(
+            &scoped,
+            "GET",
+            &format!("/v1/customers/{inside}/subject-export"),
+            json!({})
+        )
+        .0,
+        200
+    );
+    // Nothing moved: the outside customer still holds its record.
+    let (status, page) = send(
+        &admin,
+        "GET",
+        &format!("/v1/customers/{outside}"),
+        json!({}),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.to_string().contains(&outside_record), "{page}");
+    // Within the scope, the same action goes on.
+    let (status, attached) = send(
+        &scoped,
+        "POST",
+        &format!("/v1/customers/{inside}/attach"),
+        json!({"records": [inside_record]}),
+    );
+    assert_ne!(status, 404, "{attached}");
+    // Attribute uploads cannot be checked row by row against a scope: refused.
+    let upload = scoped
+        .post(format!("{}/v1/attributes", server.base))
+        .header("content-type", "text/csv")
+        .body(format!("customer_id,key,value\n{outside},score,1\n"))
+        .send()
+        .unwrap();
+    assert_eq!(upload.status().as_u16(), 403);
 }

@@ -84,6 +84,20 @@ fn accesses_writes_and_refusals_are_audited_and_the_chain_is_tamper_evident() {
     assert_eq!(failed[0]["actor"], "user:mallory");
     assert_eq!(failed[0]["outcome"], "401");
 
+    // An export is recorded twice: when it starts (its query) and when its
+    // last row is written (how many lines the file held).
+    let (status, _, body) = server.get_text("/v1/export?q=*&format=ndjson");
+    assert_eq!(status, 200);
+    let lines = body.lines().count() as u64;
+    assert!(lines > 3, "{body}");
+    let finished = server.wait_for(std::time::Duration::from_secs(20), |s| {
+        let (_, answer) = s.get("/v1/audit?action=export.finished");
+        entries(&answer)
+            .iter()
+            .any(|e| e["lines"].as_u64() == Some(lines) && e["query"] == "q=*&format=ndjson")
+    });
+    assert!(finished, "no export.finished entry with {lines} lines");
+
     // Paging: `after` and `limit` walk the whole log once.
     let mut seen = Vec::new();
     let mut after = 0;

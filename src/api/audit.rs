@@ -8,7 +8,8 @@
 //! (`store/erasure.rs`); only their refusals are recorded here.
 //!
 //! It must never record personal values: targets are the ids in the path,
-//! details are the route and, for exports, the query parameters.
+//! details are the route and, for exports, the query parameters and (in
+//! `export.finished`, once the last row is written) the number of lines.
 
 use std::sync::Arc;
 
@@ -56,6 +57,38 @@ pub fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("DELETE", "/v1/session") => "signout",
         _ => return None,
     })
+}
+
+/// Appends `export.finished` once an export's last row was written: the
+/// rows it held (lines of the file, header included) and whether the
+/// client took it to the end. Called from the export's writer thread.
+pub fn export_finished(
+    app: &Rapport,
+    actor: &str,
+    query: Option<String>,
+    summary: &crate::engine::ExportSummary,
+    delivered: bool,
+) {
+    let mut details = Map::new();
+    details.insert("route".into(), Value::from("GET /v1/export"));
+    if let Some(query) = query {
+        details.insert("query".into(), Value::from(query));
+    }
+    details.insert("lines".into(), Value::from(summary.lines));
+    details.insert(
+        "unassigned_records".into(),
+        Value::from(summary.unassigned_records),
+    );
+    let entry = NewAudit {
+        actor: actor.to_string(),
+        action: "export.finished".into(),
+        outcome: if delivered { "ok" } else { "client_gone" }.into(),
+        details,
+        ..NewAudit::default()
+    };
+    if let Err(e) = app.record_audit(vec![entry]) {
+        tracing::error!(error = %e, "cannot write the export's audit entry");
+    }
 }
 
 /// The values of the `{…}` segments of `route` in `path`.

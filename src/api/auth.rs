@@ -2,7 +2,8 @@
 //! route (method + template) to what it needs, and [`authorize`] is the one
 //! middleware that enforces it before any handler runs. It finds the
 //! caller's [`Identity`] (a `Bearer` API key, the server's local CLI token,
-//! or a session cookie), answers 401 (with `WWW-Authenticate: Bearer`) or
+//! the user named by a trusted single sign-on proxy, or a session cookie),
+//! answers 401 (with `WWW-Authenticate: Bearer`) or
 //! 403, refuses cookie-authenticated writes without the session's CSRF token
 //! or from another site, and hands the identity to the handler as a request
 //! extension.
@@ -15,7 +16,9 @@ use crate::api::error::ErrorCode;
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use std::net::IpAddr;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -95,6 +98,8 @@ pub struct AuthState {
     /// The hash of the server's local CLI token (`data_dir/server.token`).
     local: Option<String>,
     pub secure_cookie: bool,
+    /// `[auth] trusted_header` and the proxies it is believed from.
+    trusted: Option<(HeaderName, Vec<ipnet::IpNet>)>,
 }
 
 impl AuthState {
@@ -102,13 +107,19 @@ impl AuthState {
         let config = &app.config().auth;
         let roles = config.roles()?;
         let settings: SessionSettings = config.session_settings()?;
-        let secure_cookie = config.secure_cookie;
+        // Under TLS the cookie is always `Secure`.
+        let secure_cookie = config.secure_cookie || app.config().server.tls_cert.is_some();
+        let trusted = config
+            .trusted_header()?
+            .map(|header| config.trusted_proxies().map(|proxies| (header, proxies)))
+            .transpose()?;
         Ok(AuthState {
             app,
             roles,
             sessions: Sessions::new(settings),
             local: None,
             secure_cookie,
+            trusted,
         })
     }
 
@@ -118,8 +129,13 @@ impl AuthState {
         self
     }
 
-    /// The identity a request presents, or why it has none.
-    fn identify(&self, headers: &HeaderMap) -> Result<(Identity, Option<String>), ApiError> {
+    /// The identity a request presents, or why it has none. `peer` is the
+    /// address the request came from, when known.
+    fn identify(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<(Identity, Option<String>), ApiError> {
         if let Some(value) = headers.get(header::AUTHORIZATION) {
             let presented = value
                 .to_str()
@@ -139,6 +155,9 @@ impl AuthState {
                 .map(|identity| (identity, None))
                 .map_err(|refusal| unauthorized(&refusal.to_string()));
         }
+        if let Some(identity) = self.proxied_user(headers, peer)? {
+            return Ok((identity, None));
+        }
         let Some(token) = session_cookie(headers) else {
             return Err(unauthorized(
                 "sign in, or send an API key as `Authorization: Bearer <key>`",
@@ -155,9 +174,51 @@ impl AuthState {
             .map_err(ApiError::internal)?;
         let identity = user
             .as_ref()
-            .and_then(|u| users::identity(u, &self.roles))
+            .and_then(|u| users::identity(u, &self.roles, Via::Session))
             .ok_or_else(|| unauthorized("this user can no longer sign in"))?;
         Ok((identity, Some(session.csrf)))
+    }
+
+    /// The user the single sign-on proxy vouches for, if the request
+    /// carries the trusted header. The header from any other address is
+    /// refused rather than ignored, so a misrouted request is visible.
+    fn proxied_user(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Option<Identity>, ApiError> {
+        let Some((header, proxies)) = &self.trusted else {
+            return Ok(None);
+        };
+        let Some(value) = headers.get(header) else {
+            return Ok(None);
+        };
+        let from_proxy = peer.is_some_and(|ip| proxies.iter().any(|net| net.contains(&ip)));
+        if !from_proxy {
+            tracing::warn!(?peer, header = %header, "trusted header from an address not in [auth] trusted_proxies");
+            return Err(unauthorized(&format!(
+                "`{header}` is accepted only from the proxies in [auth] trusted_proxies"
+            )));
+        }
+        let name = value
+            .to_str()
+            .map(str::trim)
+            .ok()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| unauthorized(&format!("`{header}` names no user")))?;
+        let user = self
+            .app
+            .identities()
+            .user(name)
+            .map_err(ApiError::internal)?;
+        user.as_ref()
+            .and_then(|u| users::identity(u, &self.roles, Via::Proxy))
+            .map(Some)
+            .ok_or_else(|| {
+                unauthorized(&format!(
+                    "the single sign-on user `{name}` is not an enabled Rapport user (rapport users add {name} --role ROLE --sso)"
+                ))
+            })
     }
 
     fn local_identity(&self) -> Identity {
@@ -247,7 +308,11 @@ pub async fn authorize(
     if access == Access::Open {
         return next.run(request).await;
     }
-    let (identity, csrf) = match auth.identify(request.headers()) {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    let (identity, csrf) = match auth.identify(request.headers(), peer) {
         Ok(found) => found,
         Err(error) => {
             let mut response = error.into_response();
@@ -277,6 +342,15 @@ pub async fn authorize(
             )
             .into_response();
         }
+    }
+    // The proxy's own sign-in travels with every browser request, as a
+    // cookie does: a write from another site is refused.
+    if identity.via == Via::Proxy && !is_safe(&method) && cross_site(request.headers()) {
+        return forbidden(
+            ErrorCode::CsrfRefused,
+            "a write signed in through the single sign-on proxy must come from this site".into(),
+        )
+        .into_response();
     }
     if let Access::Needs(permission) = access
         && !identity.can(permission)

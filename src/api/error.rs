@@ -46,6 +46,7 @@ pub enum ErrorCode {
     SnapshotExists,
     JobRunning,
     Overloaded,
+    RateLimited,
     HostNotAllowed,
     Internal,
 }
@@ -78,6 +79,7 @@ impl ErrorCode {
         ErrorCode::SnapshotExists,
         ErrorCode::JobRunning,
         ErrorCode::Overloaded,
+        ErrorCode::RateLimited,
         ErrorCode::HostNotAllowed,
         ErrorCode::Internal,
     ];
@@ -109,6 +111,7 @@ impl ErrorCode {
             ErrorCode::SnapshotExists => "snapshot_exists",
             ErrorCode::JobRunning => "job_running",
             ErrorCode::Overloaded => "overloaded",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HostNotAllowed => "host_not_allowed",
             ErrorCode::Internal => "internal",
         }

@@ -81,10 +81,12 @@ impl Write for ChannelWriter {
 async fn export(
     State(app): State<App>,
     axum::Extension(identity): axum::Extension<crate::auth::Identity>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    uri: axum::http::Uri,
+    query_params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) =
-        query.map_err(|e| ApiError::bad_request(ErrorCode::InvalidParameter, e.body_text()))?;
+    let query = uri.query().map(str::to_string);
+    let Query(params) = query_params
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidParameter, e.body_text()))?;
     let mut request =
         ExportRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     request.scope = super::scope::of(&identity)?;
@@ -109,10 +111,18 @@ async fn export(
             request.fields.is_none(),
         );
         match app.write_export(prepared, &mut writer) {
-            Ok(_) => {
-                if let Err(e) = writer.finish() {
+            Ok(summary) => {
+                let delivered = writer.finish();
+                if let Err(e) = &delivered {
                     tracing::info!(error = %e, "export not delivered to the end: the client went away");
                 }
+                super::audit::export_finished(
+                    &app,
+                    &identity.actor,
+                    query,
+                    &summary,
+                    delivered.is_ok(),
+                );
             }
             Err(ExportError::Row(RowError::Io(e))) => {
                 tracing::info!(error = %e, "export stopped: the client went away");

@@ -2,7 +2,7 @@
 //! against the names the server answers to (DNS rebinding: a page on a
 //! hostile name that resolves to 127.0.0.1 must not reach the API), and the
 //! security headers (no sniffing, no framing, no referrer, nothing from
-//! `/v1` kept in caches).
+//! `/v1` kept in caches), and CORS opened only to `[server] cors_origins`.
 //!
 //! It must never loosen a header a handler set: it only adds what is
 //! missing.
@@ -16,6 +16,35 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 use crate::api::error::ErrorCode;
+
+/// CORS for the listed origins (bearer keys from dashboards on another
+/// origin; cookies are never sent cross-site), or `None` when none is
+/// listed. Origins were checked when the configuration was loaded.
+pub fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::Method;
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
 
 /// The names requests may carry in `Host` (`[server] allowed_hosts`); empty:
 /// IP addresses and `localhost` only.
@@ -51,9 +80,19 @@ fn host_name(host: &str) -> &str {
 
 pub async fn harden(
     State(hosts): State<Arc<AllowedHosts>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    // HTTP/2 carries the host as the URI's authority: give it a `Host`
+    // header, so that every later check (same-site writes) reads one name.
+    if !request.headers().contains_key(header::HOST)
+        && let Some(value) = request
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        request.headers_mut().insert(header::HOST, value);
+    }
     let host = request
         .headers()
         .get(header::HOST)

@@ -164,7 +164,7 @@ async fn sign_in_checked(
         .map_err(ApiError::internal)?;
     let identity = record
         .as_ref()
-        .and_then(|u| users::identity(u, &auth.roles))
+        .and_then(|u| users::identity(u, &auth.roles, crate::auth::Via::Session))
         .ok_or_else(sign_in_failed)?;
     let opened = auth.sessions.open(&user).map_err(ApiError::internal)?;
     tracing::info!(actor = %identity.actor, "signed in");

@@ -20,11 +20,13 @@ mod jobs;
 mod limits;
 mod metrics;
 mod openapi;
+mod rate_limit;
 mod redaction;
 mod request_id;
 mod scope;
 mod search;
 mod snapshots;
+mod tls;
 mod upload;
 mod web;
 mod writeback;
@@ -62,6 +64,11 @@ pub fn router(app: App) -> Result<Router, String> {
 pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
     let http_metrics = Arc::new(metrics::HttpMetrics::new());
     let limits = app.config().server.clone();
+    let auth_config = &app.config().auth;
+    let rate_limits = Arc::new(rate_limit::RateLimits::new(
+        auth_config.rate_limit,
+        auth_config.rate_burst,
+    ));
     let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/analyze", post(analyze))
@@ -84,6 +91,10 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
             scope::enforce,
         ))
         .layer(axum::middleware::from_fn(redaction::redact))
+        .layer(axum::middleware::from_fn_with_state(
+            rate_limits,
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(auth, auth::authorize))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -94,15 +105,17 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
 }
 
 /// The layers around every route, innermost first: a panic becomes a 500
-/// (its message logged), metrics, tracing, the body time limit, the Host
-/// check and security headers (`hardening.rs`), the limits (in-flight
-/// requests, body size: `limits.rs`), and outermost the request id that
-/// every log line and every 500 carries.
+/// (its message logged), metrics, tracing, the body time limit, CORS for
+/// the listed origins only, the Host check and security headers
+/// (`hardening.rs`), the limits (in-flight requests, body size:
+/// `limits.rs`), and outermost the request id that every log line and
+/// every 500 carries.
 fn harden(routes: Router, http_metrics: Arc<metrics::HttpMetrics>, limits: ServerLimits) -> Router {
     let body_timeout = limits.body_timeout();
     let hosts = Arc::new(hardening::AllowedHosts(limits.allowed_hosts.clone()));
+    let cors = hardening::cors(&limits.cors_origins);
     let guard = Arc::new(limits::Guard::new(limits));
-    routes
+    let routes = routes
         // The body limit is applied per route by the guard below.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(
@@ -120,7 +133,14 @@ fn harden(routes: Router, http_metrics: Arc<metrics::HttpMetrics>, limits: Serve
         .layer(TraceLayer::new_for_http())
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,
-        ))
+        ));
+    // No origin listed: no CORS headers at all, so browsers keep other
+    // sites' pages from reading any answer.
+    let routes = match cors {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
+    routes
         .layer(axum::middleware::from_fn_with_state(
             hosts,
             hardening::harden,
@@ -139,9 +159,11 @@ pub async fn serve(
     listener: TcpListener,
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
-    println!("rapport listening on http://{address}");
-    tracing::info!(%address, "listening");
     let limits = app.config().server.clone();
+    let tls = tls::acceptor(&limits).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("rapport listening on {scheme}://{address}");
+    tracing::info!(%address, scheme, "listening");
     let service = router_with(app, auth);
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -155,7 +177,7 @@ pub async fn serve(
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -171,14 +193,29 @@ pub async fn serve(
             tokio::spawn(refuse_connection(stream, limits.max_connections));
             continue;
         };
-        let hyper_service = hyper_util::service::TowerToHyperService::new(service.clone());
-        let connection = builder
-            .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), hyper_service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        // Each request knows the address it came from (trusted proxies,
+        // rate limits of open routes).
+        let with_peer = tower_http::add_extension::AddExtension::new(
+            service.clone(),
+            axum::extract::ConnectInfo(peer),
+        );
+        let hyper_service = hyper_util::service::TowerToHyperService::new(with_peer);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        let handshake_timeout = limits.header_timeout();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            match tls {
+                None => serve_connection(&builder, watcher, stream, hyper_service).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(&builder, watcher, stream, hyper_service).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
@@ -191,6 +228,32 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// The router as each connection serves it: with the peer's address.
+type PeerService = hyper_util::service::TowerToHyperService<
+    tower_http::add_extension::AddExtension<
+        Router,
+        axum::extract::ConnectInfo<std::net::SocketAddr>,
+    >,
+>;
+
+/// Serves one connection (plain TCP or TLS) until it closes or the server
+/// shuts down.
+async fn serve_connection<S>(
+    builder: &hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: S,
+    service: PeerService,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = builder
+        .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(stream), service)
+        .into_owned();
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
 }
 
 /// Answers a connection over the limit with a 503 and closes it, without

@@ -214,6 +214,9 @@ pub enum Via {
     Session,
     /// The server's own token for the CLI on the same machine.
     Local,
+    /// A user signed in by the authenticating reverse proxy
+    /// (`[auth] trusted_header`).
+    Proxy,
 }
 
 /// An authenticated caller: the actor id written into notes, erasures and
@@ -226,7 +229,8 @@ pub struct Identity {
     #[serde(skip)]
     pub permissions: BTreeSet<Permission>,
     pub via: Via,
-    /// Row-level scope (API keys): field → filter value; empty: everything.
+    /// Row-level scope (of a key or a user): field → filter value; empty:
+    /// everything.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub scope: BTreeMap<String, String>,
 }

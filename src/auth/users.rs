@@ -22,6 +22,8 @@ pub struct UserView {
     pub role: String,
     pub has_password: bool,
     pub disabled: bool,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scope: std::collections::BTreeMap<String, String>,
 }
 
 impl From<&UserRecord> for UserView {
@@ -31,6 +33,7 @@ impl From<&UserRecord> for UserView {
             role: u.role.clone(),
             has_password: u.password_hash.is_some(),
             disabled: u.disabled,
+            scope: u.scope.clone(),
         }
     }
 }
@@ -74,13 +77,16 @@ fn valid_name(name: &str) -> Result<&str, AuthError> {
     Ok(name)
 }
 
-/// Adds a user; `password` may be `None` for one who signs in by a link.
+/// Adds a user; `password` may be `None` for one who signs in by a link or
+/// through the single sign-on proxy. `scope` limits the customers the user
+/// sees (as a key's scope does).
 pub fn add(
     store: &Store,
     roles: &Roles,
     name: &str,
     role: &str,
     password: Option<&str>,
+    scope: std::collections::BTreeMap<String, String>,
 ) -> Result<UserView, AuthError> {
     let name = valid_name(name)?;
     roles.check(role)?;
@@ -93,6 +99,7 @@ pub fn add(
         password_hash: password.map(hash_password).transpose()?,
         disabled: false,
         created: Utc::now(),
+        scope,
     };
     store.put_user(&record)?;
     tracing::info!(user = %record.name, role = %record.role, "user added");
@@ -125,8 +132,9 @@ pub fn list(store: &Store) -> Result<Vec<UserView>, AuthError> {
     Ok(store.users()?.iter().map(UserView::from).collect())
 }
 
-/// The identity of an enabled user whose role exists.
-pub fn identity(user: &UserRecord, roles: &Roles) -> Option<Identity> {
+/// The identity of an enabled user whose role exists, signed in `via` a
+/// session or the single sign-on proxy.
+pub fn identity(user: &UserRecord, roles: &Roles, via: Via) -> Option<Identity> {
     if user.disabled {
         return None;
     }
@@ -134,8 +142,8 @@ pub fn identity(user: &UserRecord, roles: &Roles) -> Option<Identity> {
         actor: format!("user:{}", user.name),
         role: user.role.clone(),
         permissions: roles.get(&user.role)?.clone(),
-        via: Via::Session,
-        scope: Default::default(),
+        via,
+        scope: user.scope.clone(),
     })
 }
 
@@ -169,6 +177,7 @@ mod tests {
             "ann",
             "staff",
             Some("correct horse battery"),
+            Default::default(),
         )
         .unwrap();
         let stored = store.user("ann").unwrap().unwrap();
@@ -178,10 +187,20 @@ mod tests {
         assert!(verify(Some(&stored), "correct horse battery"));
         assert!(!verify(Some(&stored), "correct horse batterY"));
         assert!(!verify(None, "correct horse battery"));
-        assert!(add(&store, &roles, "ann", "staff", None).is_err());
-        assert!(add(&store, &roles, "bo", "staff", Some("short")).is_err());
+        assert!(add(&store, &roles, "ann", "staff", None, Default::default()).is_err());
+        assert!(
+            add(
+                &store,
+                &roles,
+                "bo",
+                "staff",
+                Some("short"),
+                Default::default()
+            )
+            .is_err()
+        );
         let disabled = set_disabled(&store, "ann", true).unwrap();
         assert!(disabled.disabled);
-        assert!(identity(&store.user("ann").unwrap().unwrap(), &roles).is_none());
+        assert!(identity(&store.user("ann").unwrap().unwrap(), &roles, Via::Session).is_none());
     }
 }

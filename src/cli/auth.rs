@@ -66,6 +66,13 @@ pub enum UsersCommand {
         name: String,
         #[arg(long)]
         role: String,
+        /// Row-level scope, FIELD=VALUE as for `keys create --scope`.
+        #[arg(long = "scope", value_name = "FIELD=VALUE")]
+        scopes: Vec<String>,
+        /// No password: the user signs in only through the single sign-on
+        /// proxy (`[auth] trusted_header`).
+        #[arg(long)]
+        sso: bool,
     },
     /// Set a user's password, read from stdin (one line).
     Passwd { name: String },
@@ -192,6 +199,19 @@ fn print_new_key(answer: &Value, json: bool) {
     eprintln!("this secret is shown once: keep it; send it as `Authorization: Bearer <key>`");
 }
 
+/// `--scope FIELD=VALUE` arguments as a checked scope.
+fn scope_arguments(scopes: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut scope = std::collections::BTreeMap::new();
+    for s in scopes {
+        let (field, value) = s
+            .split_once('=')
+            .with_context(|| format!("--scope `{s}`: expected FIELD=VALUE"))?;
+        scope.insert(field.trim().to_string(), value.to_string());
+    }
+    rapport::engine::parse_scope(&scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+    Ok(scope)
+}
+
 pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
     let config = Config::load(config)?;
     let place = place(&config)?;
@@ -203,14 +223,7 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
             scopes,
             json,
         } => {
-            let mut scope = std::collections::BTreeMap::new();
-            for s in &scopes {
-                let (field, value) = s
-                    .split_once('=')
-                    .with_context(|| format!("--scope `{s}`: expected FIELD=VALUE"))?;
-                scope.insert(field.trim().to_string(), value.to_string());
-            }
-            rapport::engine::parse_scope(&scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+            let scope = scope_arguments(&scopes)?;
             let answer = match &place {
                 Place::Local(local) => {
                     let lifetime = expires.as_deref().map(parse_expiry).transpose()?;
@@ -310,12 +323,21 @@ pub fn users(config: Option<&Path>, command: UsersCommand) -> Result<()> {
         );
     };
     match command {
-        UsersCommand::Add { name, role } => {
-            let password = read_password()?;
-            let user =
-                local
-                    .identities()
-                    .add_user(&roles(&config)?, &name, &role, Some(&password))?;
+        UsersCommand::Add {
+            name,
+            role,
+            scopes,
+            sso,
+        } => {
+            let scope = scope_arguments(&scopes)?;
+            let password = if sso { None } else { Some(read_password()?) };
+            let user = local.identities().add_user(
+                &roles(&config)?,
+                &name,
+                &role,
+                password.as_deref(),
+                scope,
+            )?;
             println!("user {} added (role {})", user.name, user.role);
         }
         UsersCommand::Passwd { name } => {

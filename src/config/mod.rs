@@ -114,8 +114,23 @@ pub struct AuthConfig {
     pub max_failed_signins: u32,
     /// The first lock-out, doubled by each further failure (default 1m).
     pub lockout: String,
-    /// Mark the session cookie `Secure` (set it when a TLS proxy fronts Rapport).
+    /// Mark the session cookie `Secure` (set it when a TLS proxy fronts
+    /// Rapport; it is always set when Rapport serves TLS itself).
     pub secure_cookie: bool,
+    /// Requests per second each identity may make (a key, a user, or for
+    /// open routes a client address); 0: no limit. Over it: 429 with
+    /// `Retry-After`.
+    pub rate_limit: u32,
+    /// Requests an identity may make at once above `rate_limit` (default:
+    /// twice the rate).
+    pub rate_burst: Option<u32>,
+    /// Single sign-on through an authenticating reverse proxy: the header
+    /// that carries the signed-in user's name (e.g. `X-Remote-User`). The
+    /// user must exist in Rapport (`rapport users add NAME --role R --sso`).
+    pub trusted_header: Option<String>,
+    /// The addresses or networks (`10.0.0.0/8`) of the proxies whose
+    /// `trusted_header` is believed; from anyone else the header is refused.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -127,6 +142,10 @@ impl Default for AuthConfig {
             max_failed_signins: 5,
             lockout: "1m".into(),
             secure_cookie: false,
+            rate_limit: 0,
+            rate_burst: None,
+            trusted_header: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -135,6 +154,36 @@ impl AuthConfig {
     /// The roles, defaults with `[auth.roles]` applied.
     pub fn roles(&self) -> Result<crate::auth::Roles, String> {
         crate::auth::Roles::with_overrides(&self.roles)
+    }
+
+    /// `trusted_proxies` as networks (an address is a /32 or /128).
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("auth.trusted_proxies: `{text}` is not an address or a network")
+                    })
+            })
+            .collect()
+    }
+
+    /// The trusted header's name, checked.
+    pub fn trusted_header(&self) -> Result<Option<axum::http::HeaderName>, String> {
+        let Some(name) = &self.trusted_header else {
+            return Ok(None);
+        };
+        let header = axum::http::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("auth.trusted_header: `{name}` is not a header name"))?;
+        if self.trusted_proxies.is_empty() {
+            return Err(
+                "auth.trusted_header needs auth.trusted_proxies: the addresses of the proxies that set it"
+                    .into(),
+            );
+        }
+        Ok(Some(header))
     }
 
     pub fn session_settings(&self) -> Result<crate::auth::sessions::SessionSettings, String> {
@@ -341,6 +390,9 @@ impl Config {
         };
         self.auth.roles().map_err(invalid)?;
         self.auth.session_settings().map_err(invalid)?;
+        self.auth.trusted_proxies().map_err(invalid)?;
+        self.auth.trusted_header().map_err(invalid)?;
+        self.server.check().map_err(invalid)?;
         self.index.check().map_err(invalid)?;
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {

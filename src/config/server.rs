@@ -1,6 +1,7 @@
 //! `[server]` of rapport.toml: the HTTP server's resource limits (timeouts,
-//! connections, requests in flight, body sizes). The API enforces them
-//! (api/limits.rs); this file only says what they are.
+//! connections, requests in flight, body sizes), the names and origins it
+//! answers, and its TLS certificate. The API enforces them (api/limits.rs,
+//! api/hardening.rs, api/tls.rs); this file only says what they are.
 //!
 //! It must never enforce anything itself.
 
@@ -29,6 +30,13 @@ pub struct ServerLimits {
     /// Names the server answers to in `Host` (DNS rebinding); empty: IP
     /// addresses and `localhost` only.
     pub allowed_hosts: Vec<String>,
+    /// Origins whose pages may call the API from a browser (CORS), e.g.
+    /// `https://dashboards.example.com`; empty: none (closed).
+    pub cors_origins: Vec<String>,
+    /// PEM certificate chain: with `tls_key`, the server speaks HTTPS only.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerLimits {
@@ -42,6 +50,9 @@ impl Default for ServerLimits {
             max_upload_bytes: 64 * 1024 * 1024,
             max_analyze_bytes: 64 * 1024,
             allowed_hosts: Vec::new(),
+            cors_origins: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -53,6 +64,32 @@ impl ServerLimits {
 
     pub fn body_timeout(&self) -> Duration {
         Duration::from_secs(self.body_timeout_secs.max(1))
+    }
+
+    /// What cannot be served: a CORS origin that is not `scheme://host[:port]`,
+    /// half a TLS configuration.
+    pub fn check(&self) -> Result<(), String> {
+        for origin in &self.cors_origins {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let valid = rest.is_some_and(|host| {
+                !host.is_empty()
+                    && !host.contains('/')
+                    && host.chars().all(|c| c.is_ascii_graphic())
+            });
+            if !valid {
+                return Err(format!(
+                    "server.cors_origins: `{origin}` is not an origin (scheme://host[:port], no path)"
+                ));
+            }
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(
+                "server.tls_cert and server.tls_key go together: set both or neither".into(),
+            );
+        }
+        Ok(())
     }
 
     /// The body limit of the route at `path`.

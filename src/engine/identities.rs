@@ -36,8 +36,9 @@ impl<'a> Identities<'a> {
         name: &str,
         role: &str,
         password: Option<&str>,
+        scope: std::collections::BTreeMap<String, String>,
     ) -> Result<UserView, AuthError> {
-        users::add(self.store, roles, name, role, password)
+        users::add(self.store, roles, name, role, password, scope)
     }
 
     pub fn set_password(&self, name: &str, password: &str) -> Result<UserView, AuthError> {

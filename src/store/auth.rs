@@ -52,6 +52,9 @@ pub struct UserRecord {
     #[serde(default)]
     pub disabled: bool,
     pub created: DateTime<Utc>,
+    /// Row-level scope: field → filter value; empty: every customer.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scope: std::collections::BTreeMap<String, String>,
 }
 
 impl Store {
