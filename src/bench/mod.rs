@@ -129,6 +129,11 @@ pub struct BenchReport {
     /// authentication (key lookup in the store, hash, constant-time
     /// compare) and a tiny JSON answer.
     pub auth_floor: Latency,
+    /// A search filtered by `filter.customer_country=JP` with the admin key,
+    /// and the same search by a key scoped to `customer_country=JP`: what
+    /// row-level scope adds on top of the filter it becomes.
+    pub filtered_search: Latency,
+    pub scoped_search: Latency,
     pub cases: Vec<CaseReport>,
 }
 
@@ -246,6 +251,7 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
         "auth floor    (key checked)    p50 {:>7.3} ms p99 {:>7.3}",
         auth_floor.p50_ms, auth_floor.p99_ms
     );
+    let (filtered_search, scoped_search) = measure_scope(&app, &target, options)?;
     for case in &cases {
         let load_average = cpu::load_average().unwrap_or(0.0);
         let direct = measure_direct(&app, case, options)?;
@@ -287,8 +293,51 @@ pub fn run(options: &BenchOptions, base: Config) -> Result<BenchReport, BenchErr
         clients: options.clients,
         http_floor,
         auth_floor,
+        filtered_search,
+        scoped_search,
         cases: reports,
     })
+}
+
+/// The search a scoped key makes, against the same search filtered by hand
+/// with the admin key (one client each, same connection reuse).
+const SCOPE_PROBE: &str = "/v1/search?q=invoice&group=customer&limit=10";
+
+fn measure_scope(
+    app: &Arc<Rapport>,
+    target: &Target,
+    options: &BenchOptions,
+) -> Result<(Latency, Latency), BenchError> {
+    let scope =
+        std::collections::BTreeMap::from([("customer_country".to_string(), "JP".to_string())]);
+    let key = app
+        .identities()
+        .create_key(
+            &crate::auth::Roles::default(),
+            "bench-scoped",
+            "analyst",
+            None,
+            scope,
+        )
+        .map_err(|e| BenchError::Io(std::io::Error::other(e.to_string())))?;
+    let scoped = Target {
+        address: target.address,
+        key: key.secret,
+    };
+    let filtered = measure_floor(
+        target,
+        options,
+        &format!("{SCOPE_PROBE}&filter.customer_country=JP"),
+        200,
+    )?;
+    let with_scope = measure_floor(&scoped, options, SCOPE_PROBE, 200)?;
+    eprintln!(
+        "scope         filtered by hand p50 {:>7.3} ms | scoped key p50 {:>7.3} ms | added {:+.3} ms",
+        filtered.p50_ms,
+        with_scope.p50_ms,
+        with_scope.p50_ms - filtered.p50_ms
+    );
+    Ok((filtered, with_scope))
 }
 
 /// Path of the floor probe: no route has it, so the router's fallback
@@ -441,7 +490,7 @@ fn measure_http(
 /// The report as a Markdown table.
 pub fn markdown(report: &BenchReport) -> String {
     let mut out = format!(
-        "{} records; index opened in {:.1} s{}; HTTP floor (a 404 answered without work, 1 client) p50 {:.3} ms, p99 {:.3} ms; with an API key checked (`GET /v1/session`) p50 {:.3} ms, p99 {:.3} ms\n\n",
+        "{} records; index opened in {:.1} s{}; HTTP floor (a 404 answered without work, 1 client) p50 {:.3} ms, p99 {:.3} ms; with an API key checked (`GET /v1/session`) p50 {:.3} ms, p99 {:.3} ms; a grouped search filtered to JP by the admin key p50 {:.3} ms, by a key scoped to JP p50 {:.3} ms (scope adds {:+.3} ms)\n\n",
         report.records,
         report.build_index_s,
         report
@@ -451,7 +500,10 @@ pub fn markdown(report: &BenchReport) -> String {
         report.http_floor.p50_ms,
         report.http_floor.p99_ms,
         report.auth_floor.p50_ms,
-        report.auth_floor.p99_ms
+        report.auth_floor.p99_ms,
+        report.filtered_search.p50_ms,
+        report.scoped_search.p50_ms,
+        report.scoped_search.p50_ms - report.filtered_search.p50_ms
     );
     out.push_str(&format!(
         "| query | direct p50 / p99 ms | direct CPU ms | HTTP 1 client p50 / p99 ms | HTTP CPU ms | HTTP ÷ direct (p50) | HTTP − direct (p50) ms | HTTP {} clients p50 / p99 ms | requests/s ({} clients) | load |\n|---|---|---|---|---|---|---|---|---|---|\n",
