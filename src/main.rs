@@ -449,7 +449,11 @@ fn serve(config: Config) -> Result<()> {
                 app.config().data_dir.display()
             );
         }
-        cli::export::note_server_address(&app.config().data_dir, address);
+        cli::export::note_server_address(
+            &app.config().data_dir,
+            address,
+            app.config().server.tls_cert.is_some(),
+        );
         let _background =
             rapport::sources::watch::start(app.clone()).context("starting watches and pulls")?;
         rapport::api::serve(app, Arc::new(auth), listener).await?;

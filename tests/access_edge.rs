@@ -69,6 +69,15 @@ fn tls_serves_https_only_and_marks_the_session_cookie_secure() {
         attempt.map(|r| r.status())
     );
 
+    // The CLI reaches its own TLS server on the loopback address.
+    let listed = ws.run(&["keys", "list", "--json"]);
+    assert!(
+        listed.status.success(),
+        "keys list through the TLS server: {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("tests"));
+
     // Under TLS the session cookie is Secure without any setting.
     let signed_in = https
         .post(format!("{}/v1/session", server.base))
@@ -267,5 +276,62 @@ fn a_trusted_proxy_header_signs_in_users_only_from_listed_proxies() {
             .unwrap_or_default()
             .contains("trusted_proxies"),
         "{body}"
+    );
+}
+
+#[test]
+fn users_are_managed_through_a_running_server() {
+    let ws = Workspace::with_examples();
+    ws.ingest();
+    let server = ws.serve();
+    // `rapport users add` while the server holds the store: through
+    // /v1/users with the server's local token, the password on stdin.
+    ws.add_user("zoe", "viewer", "zoe's long password");
+    let sign_in = |password: &str| {
+        client_with(None)
+            .post(format!("{}/v1/session", server.base))
+            .header("content-type", "application/json")
+            .header("origin", &server.base)
+            .header("sec-fetch-site", "same-origin")
+            .body(json!({"user": "zoe", "password": password}).to_string())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(sign_in("zoe's long password"), 200);
+    let disabled = ws.run(&["users", "disable", "zoe"]);
+    assert!(
+        disabled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&disabled.stderr)
+    );
+    assert_eq!(sign_in("zoe's long password"), 401);
+    let listed = ws.run(&["users", "list", "--json"]);
+    let users: Value = serde_json::from_slice(&listed.stdout).unwrap_or(Value::Null);
+    let zoe = users
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["name"] == "zoe")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(zoe["disabled"], true, "{users}");
+    assert!(
+        !listed.stdout.windows(6).any(|w| w == b"argon2"),
+        "a password hash was listed"
+    );
+    // Over HTTP, only with the `users` permission, and audited.
+    let viewer = ws.create_key("v", "viewer", &[]);
+    let refused = client_with(Some(&viewer))
+        .get(format!("{}/v1/users", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let (_, audit) = server.get("/v1/audit?action=user.update");
+    assert_eq!(
+        audit["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{audit}"
     );
 }

@@ -60,6 +60,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/keys"),
     ("DELETE", "/v1/keys/{id}"),
     ("POST", "/v1/keys/{id}/rotate"),
+    ("GET", "/v1/users"),
+    ("POST", "/v1/users"),
+    ("PATCH", "/v1/users/{name}"),
 ];
 
 /// The operation keys of an OpenAPI path item.

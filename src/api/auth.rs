@@ -86,6 +86,7 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET" | "POST", "/v1/keys")
         | ("DELETE", "/v1/keys/{id}")
         | ("POST", "/v1/keys/{id}/rotate") => Needs(Keys),
+        ("GET" | "POST", "/v1/users") | ("PATCH", "/v1/users/{name}") => Needs(Users),
         _ => return None,
     })
 }

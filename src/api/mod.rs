@@ -28,6 +28,7 @@ mod search;
 mod snapshots;
 mod tls;
 mod upload;
+mod users;
 mod web;
 mod writeback;
 
@@ -84,6 +85,7 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
         .merge(web::routes())
         .merge(writeback::routes())
         .merge(identity::routes(auth.clone()))
+        .merge(users::routes(auth.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

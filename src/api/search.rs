@@ -55,6 +55,42 @@ fn params(
         .map_err(|e| ApiError::bad_request(ErrorCode::InvalidParameter, e.body_text()))
 }
 
+/// A search by an identity without `contacts.read` may not look for a
+/// contact detail (see [`crate::auth::redact::contact_search_refusal`]).
+fn refuse_contact_search(identity: &Identity, request: &SearchRequest) -> Result<(), ApiError> {
+    fn agg_fields<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    if key == "field"
+                        && let Some(name) = v.as_str()
+                    {
+                        out.push(name);
+                    }
+                    agg_fields(v, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| agg_fields(v, out)),
+            _ => {}
+        }
+    }
+    let mut fields: Vec<&str> = request.filters.keys().map(String::as_str).collect();
+    fields.extend(request.facets.iter().map(String::as_str));
+    if let Some(aggs) = &request.aggs {
+        agg_fields(aggs, &mut fields);
+    }
+    match crate::auth::redact::contact_search_refusal(&request.q, &fields) {
+        None => Ok(()),
+        Some(why) => Err(super::auth::forbidden(
+            ErrorCode::Forbidden,
+            format!(
+                "{why}; searching by contact details needs the permission `contacts.read`, which the role `{}` does not have",
+                identity.role
+            ),
+        )),
+    }
+}
+
 /// One search, on this worker when it is light, else on the blocking pool.
 /// Aggregations need the `aggregate` permission on top of the route's
 /// `search` (the only permission that depends on the request's content).
@@ -72,6 +108,9 @@ async fn run_search(
                 identity.role
             ),
         ));
+    }
+    if !identity.can(Permission::ContactsRead) {
+        refuse_contact_search(identity, &request)?;
     }
     if request.is_light() {
         return json_bytes(&app.search(&request)?);

@@ -10,6 +10,30 @@
 
 use serde_json::Value;
 
+/// Why a search by an identity without `contacts.read` is refused, if it
+/// is: one that names an email address (`@` in the query) or a contact
+/// field (`emails:`, `phones:`, a filter, facet or aggregation on a field
+/// naming an email or a phone) would tell it who holds a contact detail it
+/// may not see, even with every answer masked.
+pub fn contact_search_refusal(q: &str, fields: &[&str]) -> Option<String> {
+    if q.contains('@') {
+        return Some("`q` holds an email address".into());
+    }
+    let lower = q.to_lowercase();
+    let names_contact = |name: &str| name.contains("email") || name.contains("phone");
+    let fielded = lower
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '+' | '-' | '"'))
+        .filter_map(|word| word.split_once(':').map(|(field, _)| field))
+        .find(|field| names_contact(field));
+    if let Some(field) = fielded {
+        return Some(format!("`q` searches the contact field `{field}`"));
+    }
+    fields
+        .iter()
+        .find(|f| names_contact(&f.to_lowercase()))
+        .map(|f| format!("`{f}` is a contact field"))
+}
+
 /// Masks every contact detail in `value`, in place.
 pub fn redact_json(value: &mut Value) {
     redact_under(value, false);
@@ -215,6 +239,16 @@ fn find_contacts(text: &str) -> Vec<(usize, usize, Kind)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn searches_that_name_a_contact_detail_are_told_apart() {
+        assert!(contact_search_refusal("maria@acme.com", &[]).is_some());
+        assert!(contact_search_refusal("acme AND (emails:maria)", &[]).is_some());
+        assert!(contact_search_refusal("phones:5550134", &[]).is_some());
+        assert!(contact_search_refusal("acme", &["filter.emails"]).is_some());
+        assert!(contact_search_refusal("renewal 2024", &["country", "kind"]).is_none());
+        assert!(contact_search_refusal("title:renewal", &[]).is_none());
+    }
     use serde_json::json;
 
     #[test]

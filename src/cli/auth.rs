@@ -2,7 +2,8 @@
 //! add|passwd|disable|list`, the server's local CLI token, and the
 //! credential every CLI call to a running server sends.
 //!
-//! While a server holds the store's lock, `keys` goes through its `/v1/keys`
+//! While a server holds the store's lock, `keys` and `users` go through its
+//! `/v1/keys` and `/v1/users`
 //! with the local token it wrote into `data_dir/server.token` (readable by
 //! its owner only), or with `RAPPORT_KEY`; with no server it opens the
 //! store. It must never print a secret except the one new key or link it
@@ -100,8 +101,12 @@ pub fn client_key(config: &Config) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// An HTTP client that sends [`client_key`] with every request.
-pub fn client_builder(config: &Config) -> Result<reqwest::ClientBuilder> {
+/// An HTTP client that sends [`client_key`] with every request. When the
+/// server speaks TLS (`[server] tls_cert`), the CLI talks to it on this
+/// machine's loopback address, where the certificate's names cannot match:
+/// it then skips the certificate check, and only for loopback hosts (the
+/// local token already proves it runs beside the server).
+pub fn client_builder(config: &Config, url: &str) -> Result<reqwest::ClientBuilder> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(key) = client_key(config) {
         let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
@@ -109,7 +114,29 @@ pub fn client_builder(config: &Config) -> Result<reqwest::ClientBuilder> {
         value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    Ok(reqwest::Client::builder().default_headers(headers))
+    let builder = reqwest::Client::builder().default_headers(headers);
+    if config.server.tls_cert.is_none() || !is_loopback(url) {
+        return Ok(builder);
+    }
+    // A redirect could take the unchecked connection off this machine.
+    Ok(builder
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(true))
+}
+
+/// True for a URL on this machine's loopback interface.
+fn is_loopback(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A fresh local token for this server run, written for the owner only.
@@ -158,7 +185,7 @@ fn call(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let client = client_builder(config)?.build()?;
+        let client = client_builder(config, &url)?.build()?;
         let mut request = client.request(method, &url);
         if let Some(body) = body {
             request = request
@@ -317,11 +344,13 @@ fn read_password() -> Result<String> {
 
 pub fn users(config: Option<&Path>, command: UsersCommand) -> Result<()> {
     let config = Config::load(config)?;
-    let Place::Local(local) = place(&config)? else {
-        bail!(
-            "a server holds the data directory: stop it to change users (keys can be managed while it runs)"
-        );
-    };
+    match place(&config)? {
+        Place::Local(local) => users_local(&config, &local, command),
+        Place::Server(base) => users_over_http(&config, &base, command),
+    }
+}
+
+fn users_local(config: &Config, local: &Offline, command: UsersCommand) -> Result<()> {
     match command {
         UsersCommand::Add {
             name,
@@ -332,7 +361,7 @@ pub fn users(config: Option<&Path>, command: UsersCommand) -> Result<()> {
             let scope = scope_arguments(&scopes)?;
             let password = if sso { None } else { Some(read_password()?) };
             let user = local.identities().add_user(
-                &roles(&config)?,
+                &roles(config)?,
                 &name,
                 &role,
                 password.as_deref(),
@@ -354,20 +383,88 @@ pub fn users(config: Option<&Path>, command: UsersCommand) -> Result<()> {
             println!("user {name} enabled");
         }
         UsersCommand::List { json } => {
-            let list = local.identities().users()?;
-            if json {
-                println!("{}", serde_json::to_string(&list)?);
-            } else {
-                for u in list {
-                    println!(
-                        "{}\t{}\t{}",
-                        u.name,
-                        u.role,
-                        if u.disabled { "disabled" } else { "active" }
-                    );
-                }
-            }
+            print_users(&serde_json::to_value(local.identities().users()?)?, json)
         }
     }
     Ok(())
+}
+
+/// The same commands through the running server's `/v1/users`.
+fn users_over_http(config: &Config, base: &str, command: UsersCommand) -> Result<()> {
+    let change = |name: &str, body: Value| {
+        call(
+            config,
+            reqwest::Method::PATCH,
+            format!("{base}/v1/users/{name}"),
+            Some(body),
+        )
+    };
+    match command {
+        UsersCommand::Add {
+            name,
+            role,
+            scopes,
+            sso,
+        } => {
+            let scope = scope_arguments(&scopes)?;
+            let mut body = json!({ "name": name, "role": role, "scope": scope });
+            if sso {
+                body["sso"] = json!(true);
+            } else {
+                body["password"] = json!(read_password()?);
+            }
+            let user = call(
+                config,
+                reqwest::Method::POST,
+                format!("{base}/v1/users"),
+                Some(body),
+            )?;
+            println!(
+                "user {} added (role {})",
+                user["name"].as_str().unwrap_or_default(),
+                user["role"].as_str().unwrap_or_default()
+            );
+        }
+        UsersCommand::Passwd { name } => {
+            change(&name, json!({ "password": read_password()? }))?;
+            println!("password of {name} changed");
+        }
+        UsersCommand::Disable { name } => {
+            change(&name, json!({ "disabled": true }))?;
+            println!("user {name} disabled");
+        }
+        UsersCommand::Enable { name } => {
+            change(&name, json!({ "disabled": false }))?;
+            println!("user {name} enabled");
+        }
+        UsersCommand::List { json } => {
+            let answer = call(
+                config,
+                reqwest::Method::GET,
+                format!("{base}/v1/users"),
+                None,
+            )?;
+            print_users(&answer["users"], json);
+        }
+    }
+    Ok(())
+}
+
+fn print_users(list: &Value, json: bool) {
+    if json {
+        println!("{list}");
+        return;
+    }
+    for u in list.as_array().into_iter().flatten() {
+        println!(
+            "{}\t{}\t{}",
+            u["name"].as_str().unwrap_or_default(),
+            u["role"].as_str().unwrap_or_default(),
+            if u["disabled"].as_bool().unwrap_or(false) {
+                "disabled"
+            } else {
+                "active"
+            }
+        );
+    }
 }

@@ -74,9 +74,10 @@ pub struct RestoreArgs {
 const SERVER_ADDRESS_FILE: &str = "server.address";
 
 /// Notes the address `rapport serve` listens on in its data directory.
-pub fn note_server_address(data_dir: &Path, address: std::net::SocketAddr) {
+pub fn note_server_address(data_dir: &Path, address: std::net::SocketAddr, tls: bool) {
     let path = data_dir.join(SERVER_ADDRESS_FILE);
-    if let Err(e) = std::fs::write(&path, format!("http://{address}\n")) {
+    let scheme = if tls { "https" } else { "http" };
+    if let Err(e) = std::fs::write(&path, format!("{scheme}://{address}\n")) {
         tracing::warn!(path = %path.display(), error = %e, "could not note the server's address");
     }
 }
@@ -93,7 +94,7 @@ fn target(config: &Config, server: Option<String>) -> Result<Target> {
     }
     if DataDir::held_by_server(config) {
         if let Ok(noted) = std::fs::read_to_string(config.data_dir.join(SERVER_ADDRESS_FILE))
-            && noted.trim().starts_with("http://")
+            && (noted.trim().starts_with("http://") || noted.trim().starts_with("https://"))
         {
             return Ok(Target::Server(noted.trim().to_string()));
         }
@@ -106,7 +107,12 @@ fn target(config: &Config, server: Option<String>) -> Result<Target> {
         let address = listen
             .replace("0.0.0.0:", "127.0.0.1:")
             .replace("[::]:", "127.0.0.1:");
-        return Ok(Target::Server(format!("http://{address}")));
+        let scheme = if config.server.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        return Ok(Target::Server(format!("{scheme}://{address}")));
     }
     Ok(Target::Local)
 }
@@ -239,7 +245,7 @@ fn export_over_http(
     params: &[(String, String)],
     out: &mut dyn Write,
 ) -> Result<u64> {
-    let client = crate::cli::auth::client_builder(config)?.build()?;
+    let client = crate::cli::auth::client_builder(config, base)?.build()?;
     runtime()?.block_on(async {
         let url = reqwest::Url::parse_with_params(&format!("{base}/v1/export"), params)
             .with_context(|| format!("server URL `{base}`"))?;
@@ -277,7 +283,7 @@ pub fn snapshot(config: Option<&Path>, args: SnapshotArgs) -> Result<()> {
         }
         Target::Server(base) => {
             let name = rapport::engine::default_snapshot_name();
-            let client = crate::cli::auth::client_builder(&config)?.build()?;
+            let client = crate::cli::auth::client_builder(&config, &base)?.build()?;
             let answer: serde_json::Value = runtime()?.block_on(async {
                 let response = client
                     .post(format!("{base}/v1/snapshots"))
@@ -342,7 +348,7 @@ pub fn restore(config: Option<&Path>, args: RestoreArgs) -> Result<()> {
 /// The body of a GET to the server that holds the data directory.
 pub fn get_from_server(config: &Config, path: &str) -> Result<String> {
     let base = server_base(config)?;
-    let client = crate::cli::auth::client_builder(config)?.build()?;
+    let client = crate::cli::auth::client_builder(config, &base)?.build()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -65,7 +65,7 @@ pub fn run(config: Option<&std::path::Path>, args: ReindexArgs) -> Result<std::p
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let client = crate::cli::auth::client_builder(&config)?
+    let client = crate::cli::auth::client_builder(&config, &base)?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .build()

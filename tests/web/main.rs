@@ -555,3 +555,84 @@ fn sign_in_with_a_one_time_link_then_a_password_and_sign_out_in_a_browser() {
         "results for a viewer",
     );
 }
+
+#[test]
+fn a_cross_site_post_is_refused_and_an_idle_session_ends_in_a_browser() {
+    let browser = Browser::start(1280, 900);
+    let shots = screenshots();
+    let ws = common::Workspace::with_examples();
+    ws.write_config_with(
+        &[
+            ("crm", "generic-csv", "data/crm"),
+            ("notes", "notes", "data/notes"),
+        ],
+        "[auth]\nsession_idle = \"4s\"\n",
+    );
+    ws.add_user("ann", "staff", PASSWORD);
+    let server = ws.serve();
+    let base = server.base.clone();
+    let (_, found) = server.get("/v1/search?q=Acme&group=customer&limit=1");
+    let customer = found["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!customer.is_empty(), "{found}");
+    sign_in(&browser, &base, "ann", PASSWORD);
+
+    // A page of another site (localhost is another site than 127.0.0.1)
+    // posts a note to the API with the browser's credentials: a JSON post
+    // is stopped at its preflight, a "simple" one reaches the server
+    // without the SameSite=Strict cookie; neither writes anything.
+    let port = base.rsplit(':').next().unwrap_or_default();
+    browser.goto(&format!("http://localhost:{port}/healthz"));
+    let forged = |content_type: &str, mode: &str| {
+        browser.js(
+            "return fetch(arguments[0] + '/v1/notes', {method: 'POST', mode: arguments[3],
+               credentials: 'include', headers: {'content-type': arguments[2]},
+               body: JSON.stringify({customer_id: arguments[1], text: 'forged by another site'})})
+               .then((r) => r.type === 'opaque' ? 'opaque' : 'status ' + r.status, () => 'blocked');",
+            json!([base, customer, content_type, mode]),
+        )
+    };
+    assert_eq!(forged("application/json", "cors"), "blocked");
+    // Chromium may also refuse to hand the opaque answer to the page
+    // (ORB); the request itself is what must not write.
+    let simple = forged("text/plain", "no-cors");
+    assert!(simple == "opaque" || simple == "blocked", "{simple}");
+    let (_, written) = server.get("/v1/search?q=%22forged%20by%20another%20site%22&group=none");
+    assert_eq!(written["total"], 0, "a forged note was written: {written}");
+    let (_, audit) = server.get("/v1/audit?action=note.create");
+    let outcomes: Vec<&str> = audit["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert!(
+        !outcomes.contains(&"ok"),
+        "a note was created: {outcomes:?}"
+    );
+    eprintln!("forged posts as the server saw them: {outcomes:?}");
+
+    // Back on the page, the session is still there; left idle past
+    // `session_idle`, the next search shows the sign-in form again.
+    browser.goto(&format!("{base}/"));
+    browser.wait(
+        "document.querySelector('#signin-view').hidden && document.querySelector('#results .result')",
+        "still signed in",
+    );
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    browser.type_into("#q", "renewal");
+    browser.keys(ENTER);
+    browser.wait(
+        "!document.querySelector('#signin-view').hidden",
+        "the sign-in form after the session ended",
+    );
+    let shot = browser.screenshot(&shots, "11-session-ended.png");
+    eprintln!("screenshot: {}", shot.display());
+    let status = browser.js(
+        "return fetch('/v1/search?q=acme').then((r) => r.status);",
+        json!([]),
+    );
+    assert_eq!(status, 401);
+}
