@@ -85,7 +85,7 @@ impl Rapport {
         // Each customer id resolves once (an alias to its survivor).
         let mut customers: HashMap<String, Option<String>> = HashMap::new();
         let mut report = AttributeReport::default();
-        let mut unknown = Vec::new();
+        let mut unknown = attributes::Rejections::default();
         let mut write = |lines: Vec<attributes::AttributeLine>| {
             let mut changes = Vec::with_capacity(lines.len());
             for line in lines {
@@ -122,18 +122,18 @@ impl Rapport {
             }
             Ok(())
         };
-        let mut rejected = match format {
+        let rejected = match format {
             AttributeFormat::Ndjson => attributes::parse_ndjson(body, &mut write)?,
             AttributeFormat::Csv => attributes::parse_csv(body, &mut write)?,
         };
-        rejected.append(&mut unknown);
-        rejected.sort_by_key(|r| r.line);
-        report.rejected = rejected;
+        let rejected = rejected.merge(unknown);
+        report.rejected = rejected.listed;
+        report.rejected_count = rejected.total;
         tracing::info!(
             accepted = report.accepted,
             unchanged = report.unchanged,
             deleted = report.deleted,
-            rejected = report.rejected.len(),
+            rejected = report.rejected_count,
             "attributes stored"
         );
         Ok(report)

@@ -67,13 +67,47 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// Rejected lines an answer lists; past this many they are only counted,
+/// so that an upload of millions of bad lines cannot grow the answer (and
+/// the server's memory) with it.
+pub const MAX_REJECTED_LISTED: usize = 1000;
+
+/// The rejected lines of an upload: the first [`MAX_REJECTED_LISTED`] by
+/// line, and how many there were in all.
+#[derive(Debug, Default)]
+pub struct Rejections {
+    pub listed: Vec<Rejected>,
+    pub total: usize,
+}
+
+impl Rejections {
+    pub fn push(&mut self, rejected: Rejected) {
+        self.total += 1;
+        if self.listed.len() < MAX_REJECTED_LISTED {
+            self.listed.push(rejected);
+        }
+    }
+
+    /// Both lists' rejections, the earliest lines listed.
+    pub fn merge(mut self, other: Rejections) -> Rejections {
+        self.total += other.total;
+        self.listed.extend(other.listed);
+        self.listed.sort_by_key(|r| r.line);
+        self.listed.truncate(MAX_REJECTED_LISTED);
+        self
+    }
+}
+
 /// What an upsert did.
 #[derive(Debug, Default, Serialize)]
 pub struct AttributeReport {
     pub accepted: usize,
     pub unchanged: usize,
     pub deleted: usize,
+    /// The first rejected lines (at most [`MAX_REJECTED_LISTED`]).
     pub rejected: Vec<Rejected>,
+    /// Every rejected line, listed or not.
+    pub rejected_count: usize,
 }
 
 /// Attribute names: a letter, then letters, digits, `_` or `-` (no dots: a
@@ -147,7 +181,7 @@ fn sort_line(
     line: u64,
     outcome: Result<(String, String, Option<Value>), String>,
     good: &mut Vec<AttributeLine>,
-    rejected: &mut Vec<Rejected>,
+    rejected: &mut Rejections,
 ) {
     match outcome {
         Ok((customer_id, key, value)) => good.push(AttributeLine {
@@ -166,9 +200,9 @@ fn sort_line(
 pub fn parse_ndjson(
     mut body: impl BufRead,
     flush: &mut Flush,
-) -> Result<Vec<Rejected>, WritebackError> {
+) -> Result<Rejections, WritebackError> {
     let mut good = Vec::new();
-    let mut rejected = Vec::new();
+    let mut rejected = Rejections::default();
     let mut raw = Vec::new();
     let mut line = 0u64;
     loop {
@@ -232,7 +266,7 @@ pub fn csv_value(raw: &str) -> Option<Value> {
 /// A missing column is an error for the whole body.
 /// Reads it record by record from `body`; a body that cannot be read is an
 /// error for the whole upload, as for NDJSON.
-pub fn parse_csv(body: impl Read, flush: &mut Flush) -> Result<Vec<Rejected>, WritebackError> {
+pub fn parse_csv(body: impl Read, flush: &mut Flush) -> Result<Rejections, WritebackError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -257,7 +291,7 @@ pub fn parse_csv(body: impl Read, flush: &mut Flush) -> Result<Vec<Rejected>, Wr
     };
     let (c, k, v) = (column("customer_id")?, column("key")?, column("value")?);
     let mut good = Vec::new();
-    let mut rejected = Vec::new();
+    let mut rejected = Rejections::default();
     for row in reader.records() {
         let row = match row {
             Ok(row) => row,
@@ -313,14 +347,36 @@ mod tests {
 
     /// Parses with `parse`, collecting every batch.
     fn collect(
-        parse: impl FnOnce(&mut Flush) -> Result<Vec<Rejected>, WritebackError>,
+        parse: impl FnOnce(&mut Flush) -> Result<Rejections, WritebackError>,
     ) -> Result<(Vec<AttributeLine>, Vec<Rejected>), WritebackError> {
         let mut good = Vec::new();
         let rejected = parse(&mut |batch| {
             good.extend(batch);
             Ok(())
         })?;
-        Ok((good, rejected))
+        Ok((good, rejected.listed))
+    }
+
+    #[test]
+    fn rejections_past_the_listed_ones_are_only_counted() {
+        let body: String = (0..MAX_REJECTED_LISTED + 500)
+            .map(|i| format!("{{\"customer_id\": \"c{i}\"}}\n"))
+            .collect();
+        let rejected = parse_ndjson(body.as_bytes(), &mut |_| Ok(())).unwrap();
+        assert_eq!(rejected.total, MAX_REJECTED_LISTED + 500);
+        assert_eq!(rejected.listed.len(), MAX_REJECTED_LISTED);
+        assert_eq!(rejected.listed[0].line, 1);
+        let more = Rejections {
+            listed: vec![Rejected {
+                line: 0,
+                reason: "earlier".into(),
+            }],
+            total: 1,
+        };
+        let merged = rejected.merge(more);
+        assert_eq!(merged.total, MAX_REJECTED_LISTED + 501);
+        assert_eq!(merged.listed.len(), MAX_REJECTED_LISTED);
+        assert_eq!(merged.listed[0].reason, "earlier");
     }
 
     #[test]
