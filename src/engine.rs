@@ -12,6 +12,7 @@ mod customers;
 mod identities;
 mod jobs;
 mod offline;
+mod purposes;
 mod read_only;
 mod source_host;
 

@@ -47,6 +47,18 @@ pub struct SourceConfig {
     /// Fetch an export over HTTP(S) on a schedule into `path` while serving.
     #[serde(default)]
     pub pull: Option<PullConfig>,
+    /// Why this source's data is held (GDPR art. 5(1)(b)), e.g. "sales",
+    /// "support", "marketing"; shown per field on customer pages.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// The lawful basis (GDPR art. 6): consent, contract, legal_obligation,
+    /// vital_interests, public_task or legitimate_interests.
+    #[serde(default)]
+    pub lawful_basis: Option<String>,
+    /// Keep a record this many days after its last update or its customer's
+    /// last interaction, whichever is later; then the retention job purges it.
+    #[serde(default)]
+    pub retain_days: Option<u64>,
 }
 
 /// `pull = { url = "https://...", every = "1h", file = "export.csv" }`.
