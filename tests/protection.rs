@@ -3,9 +3,13 @@
 //! statement per channel, is filterable and facetable, and an export
 //! declared for marketing leaves out who opted out, says how many, and is
 //! audited; customer pages name each field's source, purpose and lawful
-//! basis.
+//! basis. Retention: the plan lists by source and reason what the run then
+//! purges, as a job, with one audit entry; tombstones keep it out of a
+//! re-ingest; the job also runs on its schedule.
 
 mod common;
+
+use std::time::Duration;
 
 use common::{Server, Workspace};
 use serde_json::Value;
@@ -210,4 +214,220 @@ fn consent_is_on_the_golden_record_and_honoured_by_a_marketing_export() {
             .any(|e| e["purpose"] == "marketing" && e["left_out"] == 4 && e["rows"] == 1),
         "{entries:?}"
     );
+}
+
+/// Runs a full reindex (every file read again) and waits for it.
+fn reindex(server: &Server) {
+    let (status, job) = server.post("/v1/reindex", "{}");
+    assert_eq!(status, 202, "{job}");
+    wait_for_job(server, job["id"].as_str().unwrap());
+}
+
+fn wait_for_job(server: &Server, id: &str) -> Value {
+    let mut last = Value::Null;
+    let done = server.wait_for(Duration::from_secs(120), |s| {
+        last = s.get(&format!("/v1/jobs/{id}")).1;
+        last["state"] == "succeeded" || last["state"] == "failed"
+    });
+    assert!(done, "job {id} did not finish: {last}");
+    assert_eq!(last["state"], "succeeded", "{last}");
+    last
+}
+
+fn present(server: &Server, record: &str) -> bool {
+    let (status, body) = server.get(&format!(
+        "/v1/search?q=*&group=none&limit=5&filter.id={record}"
+    ));
+    assert_eq!(status, 200, "{body}");
+    body["total"].as_u64().unwrap_or(0) > 0
+}
+
+fn day(days_ago: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339()
+}
+
+/// crm (retain_days = 365): Olga, alone since 2015 (inactive: purged
+/// whole); Pavel, old but with a ticket ten days ago (kept); Rita, recent;
+/// Ines's CRM row from 2015 (expired by retain_days, while her legacy row
+/// from 500 days ago keeps her customer active). legacy (no retain_days):
+/// Lars, inactive since 2010; Lena, recent; Ines's newer row.
+fn retention_workspace(extra: &str) -> Workspace {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("crm")).unwrap();
+    std::fs::create_dir_all(ws.path().join("legacy")).unwrap();
+    write_crm(&ws, "2015-01-01T00:00:00Z");
+    let legacy = format!(
+        "id,name,email,updated\n\
+         L1,Lars Lapsed,lars@lapsed.example,2010-06-01T00:00:00Z\n\
+         L2,Lena Lively,lena@lively.example,{}\n\
+         L4,Ines Interim,ines@interim.example,{}\n",
+        day(5),
+        day(500)
+    );
+    std::fs::write(ws.path().join("legacy/people.csv"), legacy).unwrap();
+    let config = format!(
+        "data_dir = \"store\"\n{extra}\n[retention]\ninactive_days = 730\n\
+         [[sources]]\nname = \"crm\"\nconnector = \"generic-csv\"\npath = \"crm\"\nretain_days = 365\n\
+         [[sources]]\nname = \"legacy\"\nconnector = \"generic-csv\"\npath = \"legacy\"\n"
+    );
+    std::fs::write(ws.config(), config).unwrap();
+    ws
+}
+
+fn write_crm(ws: &Workspace, ines_updated: &str) {
+    let crm = format!(
+        "id,kind,name,subject,email,customer,updated\n\
+         p1,person,Olga Old,,olga@old.example,,2015-01-01T00:00:00Z\n\
+         p2,person,Pavel Paused,,pavel@paused.example,,2015-01-01T00:00:00Z\n\
+         t1,ticket,,Printer jam,,p2,{}\n\
+         p3,person,Rita Recent,,rita@recent.example,,{}\n\
+         p4,person,Ines Interim,,ines@interim.example,,{ines_updated}\n",
+        day(10),
+        day(20)
+    );
+    std::fs::write(ws.path().join("crm/people.csv"), crm).unwrap();
+}
+
+fn planned(plan: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = plan["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn retention_purges_what_the_plan_said_and_tombstones_keep_it_out() {
+    let ws = retention_workspace("");
+    let server = ws.serve();
+    let pavel = customer_of(&server, "crm:p2");
+    assert_eq!(
+        customer_of(&server, "crm:t1"),
+        pavel,
+        "the ticket is Pavel's"
+    );
+    assert_eq!(
+        customer_of(&server, "crm:p4"),
+        customer_of(&server, "legacy:L4"),
+        "Ines's two rows are one customer"
+    );
+
+    // The plan, by source and reason; nothing deleted yet.
+    let (status, plan) = server.get("/v1/retention/plan");
+    assert_eq!(status, 200, "{plan}");
+    let expected: Vec<(String, String)> = [
+        ("crm:p1", "inactive_customer"),
+        ("crm:p4", "retain_days"),
+        ("legacy:L1", "inactive_customer"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(planned(&plan), expected, "{plan}");
+    assert_eq!(plan["by_source"]["crm"]["inactive_customer"], 1, "{plan}");
+    assert_eq!(plan["by_source"]["crm"]["retain_days"], 1, "{plan}");
+    assert_eq!(
+        plan["by_source"]["legacy"]["inactive_customer"], 1,
+        "{plan}"
+    );
+    assert_eq!(
+        plan["customers"].as_array().map(Vec::len),
+        Some(2),
+        "{plan}"
+    );
+    assert!(present(&server, "crm:p1"), "a plan deletes nothing");
+    // The CLI shows the same plan (through the server that holds the data).
+    let out = ws.run(&["retention", "plan", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli_plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(planned(&cli_plan), expected);
+
+    // The run is a job in /v1/jobs and purges exactly the plan.
+    let (status, job) = server.post("/v1/retention/run", "");
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(job["kind"], "retention", "{job}");
+    let job = wait_for_job(&server, job["id"].as_str().unwrap());
+    let mut purged: Vec<String> = job["result"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    purged.sort();
+    let planned_ids: Vec<String> = expected.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(purged, planned_ids, "{job}");
+    for gone in ["crm:p1", "crm:p4", "legacy:L1"] {
+        assert!(!present(&server, gone), "{gone} was purged");
+    }
+    for kept in ["crm:p2", "crm:t1", "crm:p3", "legacy:L2", "legacy:L4"] {
+        assert!(present(&server, kept), "{kept} is kept");
+    }
+    let (_, jobs) = server.get("/v1/jobs");
+    assert!(jobs.to_string().contains("\"retention\""), "{jobs}");
+
+    // One audit entry for the run, with its counts.
+    let (_, audit) = server.get("/v1/audit?action=retention.run");
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["records_purged"], 3, "{audit}");
+    assert_eq!(entries[0]["customers_purged"], 2, "{audit}");
+    assert_eq!(entries[0]["by_source"]["crm"]["retain_days"], 1, "{audit}");
+
+    // Reading every file again does not bring them back, and the next plan
+    // is empty.
+    reindex(&server);
+    for gone in ["crm:p1", "crm:p4", "legacy:L1"] {
+        assert!(
+            !present(&server, gone),
+            "{gone} came back with the re-ingest"
+        );
+    }
+    assert!(present(&server, "crm:p3"));
+    let (_, plan) = server.get("/v1/retention/plan");
+    assert_eq!(plan["total"], 0, "{plan}");
+
+    // A version of a purged record updated since in its source is new data.
+    write_crm(&ws, &day(1));
+    reindex(&server);
+    assert!(present(&server, "crm:p4"), "Ines's updated CRM row is back");
+    assert!(
+        !present(&server, "crm:p1"),
+        "Olga's unchanged row stays out"
+    );
+}
+
+#[test]
+fn the_retention_job_runs_on_its_schedule() {
+    let ws = retention_workspace("");
+    let text = std::fs::read_to_string(ws.config()).unwrap();
+    std::fs::write(
+        ws.config(),
+        text.replace("[retention]\n", "[retention]\nevery = \"1s\"\n"),
+    )
+    .unwrap();
+    let server = ws.serve();
+    let mut jobs = Value::Null;
+    let ran = server.wait_for(Duration::from_secs(60), |s| {
+        jobs = s.get("/v1/jobs").1;
+        jobs["jobs"].as_array().is_some_and(|all| {
+            all.iter().any(|j| {
+                j["kind"] == "retention" && j["trigger"] == "schedule" && j["state"] == "succeeded"
+            })
+        })
+    });
+    assert!(ran, "no scheduled retention run: {jobs}");
+    assert!(!present(&server, "legacy:L1"));
+    assert!(present(&server, "legacy:L2"));
 }

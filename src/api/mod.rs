@@ -22,6 +22,7 @@ mod metrics;
 mod openapi;
 mod redaction;
 mod request_id;
+mod retention;
 mod scope;
 mod search;
 mod snapshots;
@@ -73,6 +74,7 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
         .merge(openapi::routes())
         .merge(search::routes())
         .merge(export::routes())
+        .merge(retention::routes())
         .merge(snapshots::routes())
         .merge(web::routes())
         .merge(writeback::routes())

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod retention;
 mod server;
 
 pub use crate::units::parse_duration;
@@ -212,6 +213,9 @@ pub struct Config {
     pub search_caches: crate::index::search::caches::CacheBudgets,
     /// Indexing threads and their memory budget (`[index]`).
     pub index: crate::index::IndexSettings,
+    /// The inactive-customer policy and the retention job's schedule
+    /// (`[retention]`).
+    pub retention: retention::RetentionConfig,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -237,6 +241,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             search_caches: Default::default(),
             index: Default::default(),
+            retention: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -354,6 +359,7 @@ impl Config {
         self.auth.roles().map_err(invalid)?;
         self.auth.session_settings().map_err(invalid)?;
         self.index.check().map_err(invalid)?;
+        self.retention.interval().map_err(invalid)?;
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {
             if source.name.is_empty() || source.name.contains([':', '/', '\0']) {

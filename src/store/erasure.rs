@@ -117,8 +117,13 @@ impl<'txn> Tombstones<'txn> {
         if self.none {
             return Ok(false);
         }
-        if self.records.get(id).map_err(db)?.is_some() {
-            return Ok(true);
+        if let Some(tombstone) = self.records.get(id).map_err(db)? {
+            // A retention purge keeps out the record as it was; a version
+            // updated since in its source is new data.
+            match super::retention_tombstone::purged_as_of(tombstone.value()) {
+                Some(as_of) if record.updated.or(record.created).is_some_and(|d| d > as_of) => {}
+                _ => return Ok(true),
+            }
         }
         for identifier in identifiers(record) {
             if self
@@ -187,7 +192,7 @@ impl Store {
                 &mut log,
                 &doomed,
                 &hashes,
-                &erasure.customer_id,
+                Some(&erasure.customer_id),
                 &erasure_id,
             )?;
             ledger = ErasureLedgerEntry {
@@ -232,14 +237,15 @@ impl Store {
 
 /// Deletes `doomed` records with their tombstones (`erasure_id`), blocks
 /// the identifier `hashes`, and drops the customer's entity and
-/// attributes, inside `txn`: the part of an erasure that a restore
-/// re-applies from the ledger. Returns the records and attributes removed.
+/// attributes (when a whole customer goes), inside `txn`: the part of an
+/// erasure that a restore re-applies from the ledger. Returns the records
+/// and attributes removed.
 pub(super) fn erase_in(
     txn: &redb::WriteTransaction,
     log: &mut ChangeLog,
     doomed: &BTreeSet<String>,
     hashes: &BTreeSet<String>,
-    customer_id: &str,
+    customer_id: Option<&str>,
     erasure_id: &str,
 ) -> Result<(usize, usize), StoreError> {
     let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
@@ -259,6 +265,9 @@ pub(super) fn erase_in(
     for hash in hashes {
         erased_keys.insert(hash.as_str(), erasure_id).map_err(db)?;
     }
+    let Some(customer_id) = customer_id else {
+        return Ok((records_erased, 0));
+    };
     entities.remove(customer_id).map_err(db)?;
     let (from, to) = super::writeback::customer_range(customer_id);
     let attribute_keys: Vec<String> = attributes
@@ -292,8 +301,14 @@ impl Store {
                 complete &= erased_keys.get(hash.as_str()).map_err(db)?.is_some();
             }
             let records = txn.open_table(RECORDS).map_err(db)?;
+            // A retention purge the store already holds: a record of it
+            // present again is a newer version its tombstone let in.
+            let retention = entry
+                .erasure_id
+                .starts_with(super::retention_tombstone::PREFIX);
             for id in &entry.records {
-                if records.get(id.as_str()).map_err(db)?.is_some() {
+                let applied = erased_records.get(id.as_str()).map_err(db)?.is_some();
+                if records.get(id.as_str()).map_err(db)?.is_some() && !(retention && applied) {
                     doomed.insert(id.clone());
                 }
             }
@@ -320,7 +335,8 @@ impl Store {
                 &mut log,
                 &all,
                 &hashes,
-                &entry.customer_id,
+                // A retention run's records that left their customer in place.
+                Some(entry.customer_id.as_str()).filter(|c| !c.is_empty()),
                 &entry.erasure_id,
             )?;
             let mut details = serde_json::Map::new();
