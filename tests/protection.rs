@@ -431,3 +431,52 @@ fn the_retention_job_runs_on_its_schedule() {
     assert!(!present(&server, "legacy:L1"));
     assert!(present(&server, "legacy:L2"));
 }
+
+/// A note written about a person while her erasure is between reading her
+/// records and erasing them (held there by the test hook) goes with her:
+/// the store's scan runs inside the erasure's write transaction.
+#[test]
+fn a_note_racing_an_erasure_does_not_survive_it() {
+    let ws = Workspace::with_examples();
+    let hold = ws.path().join("erase.hold");
+    let reached = std::path::PathBuf::from(format!("{}.reached", hold.display()));
+    let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
+    command.env("RAPPORT_TEST_ERASE_HOLD", &hold);
+    let server = ws.start(command);
+    let (status, body) = server.get("/v1/search?q=*&group=none&filter.id=crm:PER-008");
+    assert_eq!(status, 200, "{body}");
+    let anna = body["hits"][0]["person_id"].as_str().unwrap().to_string();
+
+    std::fs::write(&hold, b"").unwrap();
+    let erasing = {
+        let client = server.client();
+        let url = format!("{}/v1/erasures", server.base);
+        let body = serde_json::json!({"customer_id": anna, "reason": "asked by mail"}).to_string();
+        std::thread::spawn(move || {
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .map(|r| r.status().as_u16())
+        })
+    };
+    assert!(
+        server.wait_for(Duration::from_secs(60), |_| reached.exists()),
+        "the erasure never reached its hold"
+    );
+    let (status, note) = server.post(
+        "/v1/notes",
+        &serde_json::json!({"customer_id": anna, "text": "zephyrine callback about her invoice"})
+            .to_string(),
+    );
+    assert_eq!(status, 201, "{note}");
+    let note_id = note["id"].as_str().unwrap().to_string();
+    std::fs::remove_file(&hold).unwrap();
+    let erased = erasing.join().unwrap().unwrap();
+    assert_eq!(erased, 201);
+
+    let (status, body) = server.get(&format!("/v1/notes/{note_id}"));
+    assert_eq!(status, 404, "the racing note survived: {body}");
+    assert_eq!(server.search("zephyrine")["total"], 0);
+}

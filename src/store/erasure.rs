@@ -150,11 +150,17 @@ impl Store {
         let hashes: BTreeSet<String> = erasure.identifiers.iter().map(|i| hashed(i)).collect();
         let mut doomed = erasure.records.clone();
         let mut redacted: Vec<(String, Record)> = Vec::new();
+        // The scan runs inside the write transaction: redb serialises
+        // writers, so a note or any other write that races the erasure is
+        // either seen here or made after it (and then refused or attached
+        // to nothing).
+        let txn = self.db.begin_write().map_err(db)?;
         // Every other record that carries one of the person's identifiers;
-        // the others that mention them, with the mentions replaced.
+        // notes written about one of the doomed records; the others that
+        // mention them, with the mentions replaced.
         {
-            let txn = self.db.begin_read().map_err(db)?;
             let records = txn.open_table(RECORDS).map_err(db)?;
+            let mut notes: Vec<(String, Vec<String>)> = Vec::new();
             for row in records.iter().map_err(db)? {
                 let (key, value) = row.map_err(db)?;
                 let record: Record =
@@ -162,14 +168,28 @@ impl Store {
                 let id = key.value();
                 if identifiers(&record).any(|i| erasure.identifiers.contains(&i)) {
                     doomed.insert(id.to_string());
-                } else if !doomed.contains(id)
+                    continue;
+                }
+                if record.source == crate::record::NOTES_SOURCE {
+                    let targets = (record.links.iter())
+                        .filter(|l| l.rel == crate::record::NOTE_LINK)
+                        .map(|l| l.target.clone())
+                        .collect();
+                    notes.push((id.to_string(), targets));
+                }
+                if !doomed.contains(id)
                     && let Some(cleaned) = without_mentions(&record, &erasure.mentions)
                 {
                     redacted.push((id.to_string(), cleaned));
                 }
             }
+            for (id, targets) in notes {
+                if targets.iter().any(|t| doomed.contains(t)) {
+                    doomed.insert(id);
+                }
+            }
+            redacted.retain(|(id, _)| !doomed.contains(id));
         }
-        let txn = self.db.begin_write().map_err(db)?;
         let entry;
         let ledger;
         {
