@@ -480,3 +480,55 @@ fn a_note_racing_an_erasure_does_not_survive_it() {
     assert_eq!(status, 404, "the racing note survived: {body}");
     assert_eq!(server.search("zephyrine")["total"], 0);
 }
+
+/// A snapshot taken before an erasure still holds the person's mentions in
+/// other records' text; restoring it re-applies the erasure from the ledger
+/// and redacts those mentions again from their hashes.
+#[test]
+fn a_restore_redacts_the_erased_persons_mentions_again() {
+    let ws = Workspace::with_examples();
+    std::fs::write(
+        ws.path().join("data/crm/cases.csv"),
+        "id,kind,name,company,created,description\n\
+         CASE-900,case,Billing dispute follow-up,Brightwater Logistics GmbH,2024-05-02,\"Spoke with Anna Schmidt; she asked us to write to A.SCHMIDT@BRIGHTWATER-LOGISTICS.DE or call 040 5550 1299. Lukas Becker in copy.\"\n",
+    )
+    .unwrap();
+    let server = ws.serve();
+    let (status, snapshot) = server.post("/v1/snapshots", r#"{"name": "before"}"#);
+    assert_eq!(status, 201, "{snapshot}");
+    let snapshot = snapshot["path"].as_str().unwrap().to_string();
+    let (_, body) = server.get("/v1/search?q=*&group=none&filter.id=crm:PER-008");
+    let anna = body["hits"][0]["person_id"].as_str().unwrap().to_string();
+    let (status, entry) = server.post(
+        "/v1/erasures",
+        &serde_json::json!({"customer_id": anna, "reason": "art. 17"}).to_string(),
+    );
+    assert_eq!(status, 201, "{entry}");
+    drop(server);
+
+    let out = ws.run(&["restore", &snapshot, "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = ws.serve();
+    for q in [
+        "a.schmidt@brightwater-logistics.de",
+        "\"Anna Schmidt\"",
+        "5550 1299",
+    ] {
+        assert_eq!(server.search(q)["total"], 0, "{q} after the restore");
+    }
+    let case = server.search("Lukas Becker copy");
+    let text = case.to_string();
+    assert!(
+        text.contains("crm:CASE-900") && text.contains("[erased]"),
+        "{case}"
+    );
+    let (_, audit) = server.get("/v1/audit?action=erase.reapplied");
+    assert_eq!(
+        audit["entries"][0]["mentions_redacted"], entry["mentions_redacted"],
+        "as many as the erasure redacted: {audit}"
+    );
+}

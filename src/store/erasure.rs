@@ -19,6 +19,7 @@ use super::erasure_ledger::ErasureLedgerEntry;
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::CUSTOMER_ATTRIBUTES;
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
+use crate::normalize::mention_hashes::HashedMentions;
 use crate::normalize::mentions::Mentions;
 use crate::record::Record;
 
@@ -55,8 +56,14 @@ fn without_mentions(record: &Record, mentions: &Mentions) -> Option<Record> {
     if mentions.is_empty() {
         return None;
     }
-    let title = record.title.as_deref().and_then(|t| mentions.redact(t));
-    let body = record.body.as_deref().and_then(|b| mentions.redact(b));
+    redacted_with(record, &|text| mentions.redact(text))
+}
+
+/// `record` with its title and body passed through `redact`, or `None` when
+/// neither changed.
+fn redacted_with(record: &Record, redact: &dyn Fn(&str) -> Option<String>) -> Option<Record> {
+    let title = record.title.as_deref().and_then(redact);
+    let body = record.body.as_deref().and_then(redact);
     if title.is_none() && body.is_none() {
         return None;
     }
@@ -221,6 +228,7 @@ impl Store {
                 customer_id: erasure.customer_id.clone(),
                 records: doomed.iter().cloned().collect(),
                 identifier_hashes: hashes.iter().cloned().collect(),
+                mention_hashes: erasure.mentions.hashes(),
             };
             let mut details = serde_json::Map::new();
             details.insert("requested_by".into(), erasure.requested_by.clone().into());
@@ -252,6 +260,38 @@ impl Store {
             "erased"
         );
         Ok((entry, ledger))
+    }
+}
+
+impl Store {
+    /// Records outside `doomed` whose title or text mentions the person of a
+    /// ledger entry, found by the entry's mention hashes, with the mentions
+    /// replaced.
+    fn redactions_from_hashes(
+        &self,
+        entry: &ErasureLedgerEntry,
+        doomed: &BTreeSet<String>,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        let mentions = HashedMentions::from_hashes(&entry.mention_hashes);
+        if mentions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_read().map_err(db)?;
+        let records = txn.open_table(RECORDS).map_err(db)?;
+        let mut out = Vec::new();
+        for row in records.iter().map_err(db)? {
+            let (key, value) = row.map_err(db)?;
+            let id = key.value();
+            if doomed.contains(id) || entry.records.iter().any(|r| r == id) {
+                continue;
+            }
+            let record: Record =
+                serde_json::from_slice(value.value()).map_err(|e| corrupt(id, e))?;
+            if let Some(cleaned) = redacted_with(&record, &|text| mentions.redact(text)) {
+                out.push((id.to_string(), cleaned));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -346,10 +386,16 @@ impl Store {
         if complete && doomed.is_empty() {
             return Ok(false);
         }
+        // The store lacks this erasure: its mentions elsewhere are back too.
+        let redacted = self.redactions_from_hashes(entry, &doomed)?;
         let all: BTreeSet<String> = doomed.iter().chain(&entry.records).cloned().collect();
         let txn = self.db.begin_write().map_err(db)?;
         {
             let mut log = ChangeLog::open(&txn)?;
+            for (id, record) in &redacted {
+                let bytes = serde_json::to_vec(record).map_err(|e| corrupt(id, e))?;
+                log.upsert(id, &bytes)?;
+            }
             let (records_erased, attributes_erased) = erase_in(
                 &txn,
                 &mut log,
@@ -361,6 +407,7 @@ impl Store {
             )?;
             let mut details = serde_json::Map::new();
             details.insert("erasure_id".into(), entry.erasure_id.clone().into());
+            details.insert("mentions_redacted".into(), redacted.len().into());
             details.insert("records_erased".into(), records_erased.into());
             details.insert("attributes_erased".into(), attributes_erased.into());
             super::audit::append_in(

@@ -81,6 +81,7 @@ impl Store {
                     customer_id: part.customer_id.clone().unwrap_or_default(),
                     records: doomed.into_iter().collect(),
                     identifier_hashes: Vec::new(),
+                    mention_hashes: Vec::new(),
                 });
             }
             details.insert("records_purged".into(), records_purged.into());
