@@ -214,6 +214,29 @@ fn consent_is_on_the_golden_record_and_honoured_by_a_marketing_export() {
             .any(|e| e["purpose"] == "marketing" && e["left_out"] == 4 && e["rows"] == 1),
         "{entries:?}"
     );
+
+    // `rapport export --purpose marketing`: through the running server, and
+    // in this process once it has stopped (the count also on stderr).
+    let trailer_of = |out: &std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(text.lines().count(), 2, "one row and the trailer: {text}");
+        serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap()
+    };
+    let out = ws.run(&["export", "--purpose", "marketing"]);
+    assert_eq!(trailer_of(&out)["export"]["left_out"], 4);
+    drop(server);
+    let out = ws.run(&["export", "--purpose", "marketing"]);
+    assert_eq!(trailer_of(&out)["export"]["left_out"], 4);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("purpose marketing: 4 rows left out"),
+        "{stderr}"
+    );
 }
 
 /// Runs a full reindex (every file read again) and waits for it.
@@ -531,4 +554,29 @@ fn a_restore_redacts_the_erased_persons_mentions_again() {
         audit["entries"][0]["mentions_redacted"], entry["mentions_redacted"],
         "as many as the erasure redacted: {audit}"
     );
+}
+
+/// With no server, `rapport retention run` purges in this process, and the
+/// plan after it is empty.
+#[test]
+fn rapport_retention_run_works_without_a_server() {
+    let ws = retention_workspace("");
+    ws.ingest();
+    let json = |args: &[&str]| -> Value {
+        let out = ws.run(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let before = json(&["retention", "plan", "--json"]);
+    let run = json(&["retention", "run", "--json"]);
+    assert_eq!(planned(&run), planned(&before), "{run}");
+    assert_eq!(run["total"], 3, "{run}");
+    assert_eq!(json(&["retention", "plan", "--json"])["total"], 0);
+    let out = ws.run(&["retention", "plan"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("0 records"), "{text}");
 }
