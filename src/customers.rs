@@ -76,6 +76,11 @@ pub struct CustomerView {
     pub quality: Vec<QualityItem>,
     /// Attributes written back by analysts (`POST /v1/attributes`).
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Per golden field (and `consent.CHANNEL`): the source it came from
+    /// with that source's declared purpose and lawful basis. Filled by the
+    /// engine, which knows the configuration.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub purposes: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -226,6 +231,7 @@ pub fn customer(store: &Store, id: &str) -> Result<CustomerView, CustomerError> 
         metrics,
         quality,
         attributes: store.customer_attributes(&entity.id)?,
+        purposes: Default::default(),
     })
 }
 

@@ -12,7 +12,9 @@ mod customers;
 mod identities;
 mod jobs;
 mod offline;
+mod purposes;
 mod read_only;
+mod retention;
 mod scope_checks;
 mod source_host;
 
@@ -45,6 +47,7 @@ pub use identities::Identities;
 pub use jobs::{ReindexRequest, StartJobError};
 pub use offline::{DataDir, Offline};
 pub use read_only::{analyze_text, search_read_only};
+pub use retention::{RetentionPlan, RetentionRun};
 
 // What callers of the engine name: requests and answers, job triggers and
 // the snapshot files a command moves or restores.
@@ -98,6 +101,8 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the purge was made but could not be written to the erasure ledger: {0}")]
+    Ledger(std::io::Error),
 }
 
 pub fn load_schema(config: &Config) -> Result<SchemaSpec, SchemaError> {

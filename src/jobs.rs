@@ -1,5 +1,5 @@
-//! The job registry: every reindex, index rebuild and ingest pass (from the
-//! API, the CLI, watching or pulling) is a [`Job`] with a state, progress
+//! The job registry: every reindex, index rebuild, ingest pass (from the
+//! API, the CLI, watching or pulling) and retention run is a [`Job`] with a state, progress
 //! (records done / total, rate, ETA), a capped list of errors and
 //! timestamps. The most recent [`RECENT_JOBS`] are kept; finished ones are
 //! saved in the store's metadata so `GET /v1/jobs` survives a restart.
@@ -33,6 +33,8 @@ pub enum JobKind {
     Rebuild,
     /// One ordinary ingest pass (watching, pulling).
     Ingest,
+    /// A retention run: purges what expired (`engine/retention.rs`).
+    Retention,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +44,8 @@ pub enum JobTrigger {
     Cli,
     Watch,
     Pull,
+    /// The retention job's schedule (`[retention] every`).
+    Schedule,
 }
 
 impl JobTrigger {

@@ -116,6 +116,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::bench::BenchCommand,
     },
+    /// Retention: what the next run would purge (plan), and purging it (run).
+    Retention {
+        #[command(subcommand)]
+        command: cli::retention::RetentionCommand,
+    },
     /// Stream every match (or everything) as NDJSON or CSV.
     Export(cli::export::ExportArgs),
     /// Write a consistent snapshot of store and index into DIR.
@@ -161,6 +166,7 @@ fn main() -> std::process::ExitCode {
         | Command::Connectors { .. }
         | Command::Export(_)
         | Command::Reindex(..)
+        | Command::Retention { .. }
         | Command::Keys { .. }
         | Command::Users { .. }
         | Command::Audit { .. } => true,
@@ -359,6 +365,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Snapshot(args) => cli::export::snapshot(cli.config.as_deref(), args).map(|_| ok),
         Command::Restore(args) => cli::export::restore(cli.config.as_deref(), args).map(|_| ok),
         Command::Reindex(args) => cli::reindex::run(cli.config.as_deref(), args),
+        Command::Retention { command } => cli::retention::run(cli.config.as_deref(), command),
         Command::Keys { command } => cli::auth::keys(cli.config.as_deref(), command).map(|_| ok),
         Command::Audit { command } => cli::audit::run(cli.config.as_deref(), command),
         Command::Users { command } => cli::auth::users(cli.config.as_deref(), command).map(|_| ok),
@@ -456,6 +463,7 @@ fn serve(config: Config) -> Result<()> {
         );
         let _background =
             rapport::sources::watch::start(app.clone()).context("starting watches and pulls")?;
+        let _retention = app.start_retention_schedule();
         rapport::api::serve(app, Arc::new(auth), listener).await?;
         Ok(())
     })

@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub mod consent;
+
 /// What a record is about. Serialised in lower case (`"organization"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,6 +171,11 @@ pub struct Record {
     pub customer_kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_country: Option<String>,
+    /// The consent of the person (or customer) this record is about, as
+    /// index terms `channel:status` (the latest statement per channel), set
+    /// by resolution like the other customer fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_consent: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +221,9 @@ pub struct Record {
     /// References to other records and addresses (see [`Link`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
+    /// Consent statements the source made in this record (opt-outs, opt-ins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consent: Vec<consent::Consent>,
     /// Loose attributes that have no field of their own.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attrs: Map<String, Value>,
@@ -246,6 +256,7 @@ impl Record {
             customer_name: None,
             customer_kind: None,
             customer_country: None,
+            customer_consent: Vec::new(),
             title: None,
             body: None,
             names: Vec::new(),
@@ -265,6 +276,7 @@ impl Record {
             identifiers: Vec::new(),
             websites: Vec::new(),
             links: Vec::new(),
+            consent: Vec::new(),
             attrs: Map::new(),
             provenance: Provenance::default(),
             quality: Vec::new(),

@@ -49,6 +49,7 @@ pub const RECORD_ATTRIBUTES: &[&str] = &[
     "attrs",
     "phone_keys",
     "customer_keys",
+    "customer_consent",
 ];
 
 #[derive(Debug, thiserror::Error)]

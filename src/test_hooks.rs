@@ -25,6 +25,20 @@ pub fn hold_while_file_exists(variable: &str, stop: &dyn Fn() -> bool) {
     }
 }
 
+/// Like [`hold_while_file_exists`], but first writes `FILE.reached` beside
+/// the file, so a test knows the work stands at this point.
+pub fn announce_and_hold(variable: &str) {
+    let Some(path) = std::env::var_os(variable).map(PathBuf::from) else {
+        return;
+    };
+    let mut reached = path.clone().into_os_string();
+    reached.push(".reached");
+    if let Err(e) = std::fs::write(&reached, b"") {
+        tracing::warn!(error = %e, "cannot write the test hook's marker");
+    }
+    hold_while_file_exists(variable, &|| false);
+}
+
 /// The size of the document ranges a search is cut into, when the
 /// variable `RAPPORT_TEST_RANGE_DOCS` sets one: tests cut their small
 /// indexes into many ranges with it, to check that cutting changes no

@@ -28,6 +28,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/connectors"),
     ("POST", "/v1/customers/merge"),
     ("POST", "/v1/erasures"),
+    ("GET", "/v1/retention/plan"),
+    ("POST", "/v1/retention/run"),
     ("POST", "/v1/customers/never-merge"),
     ("GET", "/v1/customers/{id}"),
     ("POST", "/v1/customers/{id}/split"),

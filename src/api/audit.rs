@@ -47,6 +47,8 @@ pub fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("POST", "/v1/customers/{id}/attach") => "attach",
         ("POST", "/v1/customers/{id}/rectify") => "rectify",
         ("POST", "/v1/erasures") => "erase",
+        ("GET", "/v1/retention/plan") => "retention.plan",
+        ("POST", "/v1/retention/run") => "retention.start",
         ("POST", "/v1/reindex") => "reindex",
         ("DELETE", "/v1/jobs/{id}") => "job.cancel",
         ("POST", "/v1/snapshots") => "snapshot",

@@ -75,7 +75,8 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
             | "/v1/customers/{id}/attach"
             | "/v1/customers/{id}/rectify",
         ) => Needs(Merge),
-        ("POST", "/v1/erasures") | ("GET", "/v1/customers/{id}/subject-export") => Needs(Erasure),
+        ("POST", "/v1/erasures" | "/v1/retention/run")
+        | ("GET", "/v1/customers/{id}/subject-export" | "/v1/retention/plan") => Needs(Erasure),
         ("GET", "/v1/quality" | "/v1/quality/unattached" | "/v1/quality/records") => Needs(Quality),
         ("GET", "/v1/audit") => Needs(Audit),
         ("POST", "/v1/reindex")

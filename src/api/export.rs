@@ -95,6 +95,8 @@ async fn export(
     let preparing = app.clone();
     let prepared = tokio::task::spawn_blocking(move || preparing.prepare_export(request)).await??;
     let warnings = prepared.warnings().join("; ");
+    let purpose = prepared.request.purpose.clone();
+    let actor = identity.actor.clone();
     let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
@@ -103,7 +105,7 @@ async fn export(
             buffer: Vec::with_capacity(CHUNK_BYTES),
             sender: sender.clone(),
         };
-        let request = &prepared.request;
+        let request = prepared.request.clone();
         let mut writer = RowWriter::new(
             out,
             request.format,
@@ -112,6 +114,9 @@ async fn export(
         );
         match app.write_export(prepared, &mut writer) {
             Ok(summary) => {
+                if let Err(e) = app.audit_purpose_export(&actor, &request, &summary) {
+                    tracing::error!(error = %e, "cannot write the purpose export's audit entry");
+                }
                 let delivered = writer.finish();
                 if let Err(e) = &delivered {
                     tracing::info!(error = %e, "export not delivered to the end: the client went away");
@@ -142,6 +147,13 @@ async fn export(
             CONTENT_DISPOSITION,
             format!("attachment; filename=\"{file_name}\""),
         );
+    if let Some(purpose) = purpose {
+        // The count of what was left out is known at the end: it is the
+        // body's last line (see `RowWriter::purpose_trailer`).
+        response = response
+            .header("x-rapport-purpose", purpose)
+            .header("x-rapport-left-out", "trailer");
+    }
     if !warnings.is_empty()
         && let Ok(value) = axum::http::HeaderValue::from_str(&warnings.replace(['\r', '\n'], " "))
     {

@@ -23,6 +23,7 @@ mod openapi;
 mod rate_limit;
 mod redaction;
 mod request_id;
+mod retention;
 mod scope;
 mod search;
 mod snapshots;
@@ -81,6 +82,7 @@ pub fn router_with(app: App, auth: Arc<auth::AuthState>) -> Router {
         .merge(openapi::routes())
         .merge(search::routes())
         .merge(export::routes())
+        .merge(retention::routes())
         .merge(snapshots::routes())
         .merge(web::routes())
         .merge(writeback::routes())

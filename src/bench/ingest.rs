@@ -276,6 +276,9 @@ fn write_input(
         pull: None,
         region: None,
         timezone: None,
+        purpose: None,
+        lawful_basis: None,
+        retain_days: None,
     };
     let sources = match format {
         InputFormat::Csv => vec![source("csv", "generic-csv")],

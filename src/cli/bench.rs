@@ -378,6 +378,9 @@ fn config(root: &Path, name: &str, connector: &str, path: PathBuf, watch: bool) 
             pull: None,
             region: None,
             timezone: None,
+            purpose: None,
+            lawful_basis: None,
+            retain_days: None,
         }],
         ..Config::default()
     }

@@ -40,6 +40,13 @@ pub struct ExportArgs {
     /// ndjson (default) or csv.
     #[arg(long)]
     format: Option<String>,
+    /// The purpose the export is for (marketing, email, phone, fax,
+    /// profiling): whoever opted out of it is left out, and counted.
+    #[arg(long)]
+    purpose: Option<String>,
+    /// With --purpose: keep those who opted out anyway.
+    #[arg(long)]
+    include_opted_out: bool,
     /// Write here (via a `.part` file renamed at the end) instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -160,10 +167,14 @@ pub fn export(config: Option<&Path>, args: ExportArgs) -> Result<()> {
         ("level", &args.level),
         ("fields", &args.fields),
         ("format", &args.format),
+        ("purpose", &args.purpose),
     ] {
         if let Some(value) = value {
             params.push((name.to_string(), value.clone()));
         }
+    }
+    if args.include_opted_out {
+        params.push(("include_opted_out".into(), "true".into()));
     }
     // The same checks as the server's, before anything is written.
     let request = ExportRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
@@ -214,6 +225,7 @@ fn export_locally(config: Config, request: ExportRequest, out: &mut dyn Write) -
     for warning in prepared.warnings() {
         eprintln!("warning: {warning}");
     }
+    let request = prepared.request.clone();
     let mut writer = RowWriter::new(
         out,
         prepared.request.format,
@@ -223,6 +235,18 @@ fn export_locally(config: Config, request: ExportRequest, out: &mut dyn Write) -
     match app.write_export(prepared, &mut writer) {
         Ok(summary) => {
             writer.finish()?;
+            app.audit_purpose_export("local", &request, &summary)?;
+            if let Some(purpose) = &request.purpose {
+                eprintln!(
+                    "purpose {purpose}: {} rows left out (opted out){}",
+                    summary.left_out,
+                    if request.include_opted_out {
+                        ", kept as asked"
+                    } else {
+                        ""
+                    }
+                );
+            }
             if summary.unassigned_records > 0 {
                 eprintln!(
                     "note: {} matching records belong to no customer and are not in a customer export",

@@ -14,3 +14,4 @@ pub mod customers;
 pub mod export;
 pub mod output;
 pub mod reindex;
+pub mod retention;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod retention;
 mod server;
 
 pub use crate::units::parse_duration;
@@ -47,6 +48,18 @@ pub struct SourceConfig {
     /// Fetch an export over HTTP(S) on a schedule into `path` while serving.
     #[serde(default)]
     pub pull: Option<PullConfig>,
+    /// Why this source's data is held (GDPR art. 5(1)(b)), e.g. "sales",
+    /// "support", "marketing"; shown per field on customer pages.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// The lawful basis (GDPR art. 6): consent, contract, legal_obligation,
+    /// vital_interests, public_task or legitimate_interests.
+    #[serde(default)]
+    pub lawful_basis: Option<String>,
+    /// Keep a record this many days after its last update or its customer's
+    /// last interaction, whichever is later; then the retention job purges it.
+    #[serde(default)]
+    pub retain_days: Option<u64>,
 }
 
 /// `pull = { url = "https://...", every = "1h", file = "export.csv" }`.
@@ -249,6 +262,9 @@ pub struct Config {
     pub search_caches: crate::index::search::caches::CacheBudgets,
     /// Indexing threads and their memory budget (`[index]`).
     pub index: crate::index::IndexSettings,
+    /// The inactive-customer policy and the retention job's schedule
+    /// (`[retention]`).
+    pub retention: retention::RetentionConfig,
     /// Folder relative paths were resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -274,6 +290,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             search_caches: Default::default(),
             index: Default::default(),
+            retention: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -394,6 +411,7 @@ impl Config {
         self.auth.trusted_header().map_err(invalid)?;
         self.server.check().map_err(invalid)?;
         self.index.check().map_err(invalid)?;
+        self.retention.interval().map_err(invalid)?;
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {
             if source.name.is_empty() || source.name.contains([':', '/', '\0']) {

@@ -270,10 +270,11 @@ impl Manifest {
                 .map(|m| (format!("[[files]] {}", m.patterns.join(", ")), m)),
         ) {
             for target in mapping.fields.keys() {
-                if !TARGETS.contains(&target.as_str()) {
+                if !TARGETS.contains(&target.as_str()) && !super::consent::is_target(target) {
                     return Err(invalid(format!(
-                        "{where_} maps `{target}`, which is not a record field (known: {})",
-                        TARGETS.join(", ")
+                        "{where_} maps `{target}`, which is not a record field (known: {}, {})",
+                        TARGETS.join(", "),
+                        super::consent::targets().join(", ")
                     )));
                 }
             }

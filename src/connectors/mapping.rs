@@ -381,6 +381,7 @@ pub fn apply(record: &mut Record, target: &str, value: &str, list_separator: &st
                 keep_raw(record, target, value);
             }
         },
+        t if super::consent::is_target(t) => super::consent::apply(record, t, value),
         _ => keep_raw(record, target, value),
     }
 }

@@ -8,6 +8,7 @@
 //! Connectors must never write to the store or the index: they only read
 //! files and pass records on.
 
+pub mod consent;
 pub mod csv;
 pub mod json;
 pub mod mail;

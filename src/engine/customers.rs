@@ -14,7 +14,9 @@ use super::Rapport;
 
 impl Rapport {
     pub fn customer(&self, id: &str) -> Result<CustomerView, CustomerError> {
-        customers::customer(&self.store, id)
+        let mut view = customers::customer(&self.store, id)?;
+        self.add_purposes(&mut view);
+        Ok(view)
     }
 
     pub fn timeline(&self, id: &str, query: &TimelineQuery) -> Result<Timeline, CustomerError> {
@@ -78,7 +80,7 @@ impl Rapport {
     /// quality flags), every stored record in full with its source and
     /// provenance (notes included), and the audit entries about it.
     pub fn subject_export(&self, id: &str) -> Result<serde_json::Value, CustomerError> {
-        let view = customers::customer(&self.store, id)?;
+        let view = self.customer(id)?;
         let records = customers::stored_records(&self.store, id)?;
         let query = crate::store::AuditQuery {
             customer_id: Some(view.id.clone()),

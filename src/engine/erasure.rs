@@ -6,9 +6,11 @@
 //! no longer finds them.
 //!
 //! It must never erase an organisation (a company is not a data subject:
-//! erase its people one by one), and never run while an ingest pass is
-//! writing (it holds the ingest lock), so that a pass cannot write back a
-//! record between the scan and the tombstones.
+//! erase its people one by one) unless asked to purge the account, and
+//! never run while an ingest pass is writing (it holds the ingest lock), so
+//! that a pass cannot write back a record between the scan and the
+//! tombstones; write-backs, which take no ingest lock, are caught by the
+//! store's scan inside its write transaction.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +21,10 @@ use crate::store::{
     AuditEntry, AuditQuery, ChainBreak, Erasure, NewAudit, StoreError, append_ledger, identifiers,
     verify_chain,
 };
+
+/// The variable naming a file that holds an erasure between reading the
+/// person's records and erasing them while it exists (tests only).
+pub const ERASE_HOLD_FILE: &str = "RAPPORT_TEST_ERASE_HOLD";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ErasureError {
@@ -121,6 +127,8 @@ impl Rapport {
                 phones.iter().map(String::as_str),
                 names.iter().map(String::as_str),
             );
+            // Tests hold the erasure here to race a write against it.
+            crate::test_hooks::announce_and_hold(ERASE_HOLD_FILE);
             let (entry, ledger) = self.store.erase(&Erasure {
                 customer_id: entity.id.clone(),
                 records,

@@ -16,6 +16,7 @@ use crate::export::rows::{RowError, RowWriter, customer_row};
 use crate::export::{ExportRequest, Level};
 use crate::index::search::QueryError;
 use crate::index::search::matching::{BATCH, Matches};
+use crate::record::consent::{self, opted_out};
 use crate::snapshot::{self, Manifest, SnapshotError};
 use crate::store::StoreError;
 
@@ -47,6 +48,9 @@ pub struct ExportSummary {
     pub lines: u64,
     /// Matching records without a customer (left out at customer level).
     pub unassigned_records: u64,
+    /// Rows left out because their person or customer opted out of the
+    /// export's declared purpose.
+    pub left_out: u64,
 }
 
 impl Rapport {
@@ -81,6 +85,16 @@ impl Rapport {
         let _entered = span.enter();
         let started = std::time::Instant::now();
         let mut summary = ExportSummary::default();
+        let excluded = prepared.request.excluded_channels();
+        let mut left_out = 0u64;
+        let mut keep_record = |record: &crate::record::Record| {
+            let keep = !opted_out(&record.customer_consent, excluded);
+            left_out += u64::from(!keep);
+            keep
+        };
+        let keep_entity = |entity: &crate::resolve::Entity| {
+            excluded.is_empty() || !opted_out(&consent::terms(&entity.golden.consent), excluded)
+        };
         writer.header()?;
         match (&prepared.matches, prepared.request.level) {
             (None, Level::Record) => {
@@ -89,7 +103,7 @@ impl Rapport {
                     let page = self.store.records_page(after.as_deref(), BATCH)?;
                     let Some((last, _)) = page.last() else { break };
                     after = Some(last.clone());
-                    for (id, record) in &page {
+                    for (id, record) in page.iter().filter(|(_, r)| keep_record(r)) {
                         writer.record(id, record)?;
                     }
                 }
@@ -101,6 +115,10 @@ impl Rapport {
                     let Some(last) = page.last() else { break };
                     after = Some(last.id.clone());
                     for entity in page.iter().filter(|e| is_customer(e)) {
+                        if !keep_entity(entity) {
+                            summary.left_out += 1;
+                            continue;
+                        }
                         writer.row(&customer_row(
                             entity,
                             self.record_count(entity)?,
@@ -112,7 +130,9 @@ impl Rapport {
             (Some(matches), Level::Record) => {
                 matches.for_each_record_batch(|ids| -> Result<(), ExportError> {
                     for (id, record) in self.store.records_by_ids(&ids)? {
-                        writer.record(&id, &record)?;
+                        if keep_record(&record) {
+                            writer.record(&id, &record)?;
+                        }
                     }
                     Ok(())
                 })?;
@@ -122,6 +142,10 @@ impl Rapport {
                     matches.for_each_customer_batch(|ids| -> Result<(), ExportError> {
                         for id in ids {
                             if let Some(entity) = self.store.entity(&id)? {
+                                if !keep_entity(&entity) {
+                                    left_out += 1;
+                                    continue;
+                                }
                                 writer.row(&customer_row(
                                     &entity,
                                     self.record_count(&entity)?,
@@ -133,13 +157,44 @@ impl Rapport {
                     })?;
             }
         }
+        summary.left_out += left_out;
         summary.lines = writer.lines();
+        if let Some(purpose) = &prepared.request.purpose {
+            writer.purpose_trailer(purpose, summary.left_out)?;
+        }
         tracing::info!(
             lines = summary.lines,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "export done"
         );
         Ok(summary)
+    }
+
+    /// Audits what an export declared for a purpose left out (the export's
+    /// own entry, written when it starts, cannot know the count).
+    pub fn audit_purpose_export(
+        &self,
+        actor: &str,
+        request: &ExportRequest,
+        summary: &ExportSummary,
+    ) -> Result<(), StoreError> {
+        let Some(purpose) = &request.purpose else {
+            return Ok(());
+        };
+        let mut details = serde_json::Map::new();
+        details.insert("purpose".into(), purpose.as_str().into());
+        details.insert("level".into(), request.level_name().into());
+        details.insert("rows".into(), summary.lines.into());
+        details.insert("left_out".into(), summary.left_out.into());
+        details.insert("include_opted_out".into(), request.include_opted_out.into());
+        self.store.append_audit(vec![crate::store::NewAudit {
+            actor: actor.to_string(),
+            action: "export.purpose".into(),
+            outcome: "ok".into(),
+            details,
+            ..Default::default()
+        }])?;
+        Ok(())
     }
 
     /// Records of a customer: its own and those of its people.

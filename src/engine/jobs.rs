@@ -144,7 +144,7 @@ impl Rapport {
         self.save_jobs();
     }
 
-    fn save_jobs(&self) {
+    pub(super) fn save_jobs(&self) {
         if let Err(e) = self.jobs.persist(&self.store) {
             tracing::warn!(error = %e, "cannot save the job history");
         }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::index::search::QueryError;
 use crate::index::search::request::{Filter, filter_param};
+use crate::record::consent::{self, Channel};
 
 /// Columns of `level=record`: the record's id, then the stored record's
 /// fields (with its customer assignment), in this order. `attrs.NAME` picks
@@ -107,6 +108,11 @@ pub struct ExportRequest {
     pub format: Format,
     /// The caller's scope (see `SearchRequest::scope`): set by the server.
     pub scope: BTreeMap<String, Filter>,
+    /// The purpose the export is declared for (`marketing`, `profiling`,
+    /// ...): customers who opted out of it are left out and counted.
+    pub purpose: Option<String>,
+    /// Keep those who opted out anyway (`include_opted_out=true`).
+    pub include_opted_out: bool,
 }
 
 fn bad(name: &str, message: String) -> QueryError {
@@ -128,6 +134,8 @@ impl ExportRequest {
             level: Level::Record,
             fields: None,
             format: Format::Ndjson,
+            purpose: None,
+            include_opted_out: false,
         };
         for (key, value) in params {
             match key {
@@ -168,13 +176,38 @@ impl ExportRequest {
                     }
                     request.fields = Some(fields);
                 }
+                "purpose" => {
+                    let purpose = value.trim().to_ascii_lowercase();
+                    if consent::channels_of_purpose(&purpose).is_none() {
+                        return Err(bad(
+                            "purpose",
+                            format!(
+                                "unknown purpose `{value}`; known: {}",
+                                consent::PURPOSES.join(", ")
+                            ),
+                        ));
+                    }
+                    request.purpose = Some(purpose);
+                }
+                "include_opted_out" => {
+                    request.include_opted_out = match value.trim() {
+                        "true" | "1" | "yes" => true,
+                        "false" | "0" | "no" => false,
+                        _ => {
+                            return Err(bad(
+                                "include_opted_out",
+                                format!("must be true or false, got `{value}`"),
+                            ));
+                        }
+                    }
+                }
                 _ => match filter_param(key, value) {
                     Some((field, filter)) => {
                         request.filters.insert(field, filter);
                     }
                     None => {
                         return Err(QueryError::UnknownParameter(format!(
-                            "unknown parameter `{key}`; export takes q, filter.FIELD, level, fields and format"
+                            "unknown parameter `{key}`; export takes q, filter.FIELD, level, fields, format, purpose and include_opted_out"
                         )));
                     }
                 },
@@ -236,6 +269,15 @@ impl ExportRequest {
                 .q
                 .as_deref()
                 .is_none_or(|q| q.trim().is_empty() || q.trim() == "*")
+    }
+
+    /// The channels whose opt-outs this export leaves out (none without a
+    /// purpose, or with `include_opted_out`).
+    pub fn excluded_channels(&self) -> &'static [Channel] {
+        match &self.purpose {
+            Some(p) if !self.include_opted_out => consent::channels_of_purpose(p).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     /// `rapport-records.ndjson`, `rapport-customers.csv`.

@@ -254,6 +254,31 @@ impl<W: Write> RowWriter<W> {
         Ok(())
     }
 
+    /// Ends an export declared for a purpose with what it left out: a JSON
+    /// object `{"export": {"purpose", "rows", "left_out"}}` for NDJSON, a
+    /// `# purpose: …; rows: …; left out: …` line for CSV.
+    pub fn purpose_trailer(&mut self, purpose: &str, left_out: u64) -> Result<(), RowError> {
+        let rows = self.lines;
+        let mut out = self.flush_and_take()?;
+        match self.format {
+            Format::Ndjson => {
+                let line = serde_json::json!({
+                    "export": { "purpose": purpose, "rows": rows, "left_out": left_out }
+                });
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+            }
+            Format::Csv => {
+                writeln!(
+                    out,
+                    "# purpose: {purpose}; rows: {rows}; left out (opted out): {left_out}"
+                )?;
+            }
+        }
+        self.out = Some(out);
+        Ok(())
+    }
+
     /// Flushes and returns the underlying writer.
     pub fn finish(mut self) -> Result<W, RowError> {
         let mut out = self.flush_and_take()?;

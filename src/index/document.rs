@@ -46,6 +46,7 @@ fn attribute_values(record: &Record, attribute: &str) -> Vec<AttrValue> {
             .collect(),
         "company" => text(&record.company),
         "customer_keys" => many(&record.search_keys),
+        "customer_consent" => many(&record.customer_consent),
         "country" => text(&record.country),
         "stage" => text(&record.stage),
         "owner" => text(&record.owner),

@@ -54,6 +54,24 @@ impl Mentions {
         m
     }
 
+    /// What a restore needs to find the mentions again without holding
+    /// them: `email:HASH`, `phone:HASH` (of the last digits) and
+    /// `name:CHARS:HASH` (lower case, single spaces), BLAKE3 each
+    /// (found again by `normalize/mention_hashes.rs`).
+    pub fn hashes(&self) -> Vec<String> {
+        let hash = |text: &str| blake3::hash(text.as_bytes()).to_hex().to_string();
+        let emails = self.emails.iter().map(|e| format!("email:{}", hash(e)));
+        let phones = self
+            .phone_tails
+            .iter()
+            .map(|t| format!("phone:{}", hash(t)));
+        let names = self.names.iter().map(|n| {
+            let n = n.to_lowercase();
+            format!("name:{}:{}", n.chars().count(), hash(&n))
+        });
+        emails.chain(phones).chain(names).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.emails.is_empty() && self.phone_tails.is_empty() && self.names.is_empty()
     }
@@ -74,44 +92,48 @@ impl Mentions {
     }
 
     fn replace_phones(&self, text: &str) -> String {
-        let bytes = text.as_bytes();
-        let mut out = String::with_capacity(text.len());
-        let mut i = 0;
-        let mut copied = 0;
-        while i < bytes.len() {
-            let starts = bytes[i] == b'+' || bytes[i] == b'(' || bytes[i].is_ascii_digit();
-            let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-            if !(starts && boundary) {
-                i += 1;
-                continue;
-            }
-            let mut j = i + 1;
-            while j < bytes.len()
-                && (bytes[j].is_ascii_digit()
-                    || matches!(bytes[j], b' ' | b'-' | b'.' | b'(' | b')'))
-            {
-                j += 1;
-            }
-            while j > i && !bytes[j - 1].is_ascii_digit() {
-                j -= 1;
-            }
-            let digits: String = text[i..j].chars().filter(char::is_ascii_digit).collect();
-            let ends_word = j == bytes.len() || !bytes[j].is_ascii_alphanumeric();
-            if ends_word
-                && self
-                    .phone_tails
-                    .iter()
-                    .any(|t| digits.len() >= t.len() && digits.ends_with(t.as_str()))
-            {
-                out.push_str(&text[copied..i]);
-                out.push_str(ERASED);
-                copied = j;
-            }
-            i = j.max(i + 1);
-        }
-        out.push_str(&text[copied..]);
-        out
+        replace_phone_runs(text, &|digits| {
+            self.phone_tails
+                .iter()
+                .any(|t| digits.len() >= t.len() && digits.ends_with(t.as_str()))
+        })
     }
+}
+
+/// `text` with each run of digits and separators that reads as one phone
+/// number (a whole word) replaced where `is_match` accepts its digits.
+pub(super) fn replace_phone_runs(text: &str, is_match: &dyn Fn(&str) -> bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let starts = bytes[i] == b'+' || bytes[i] == b'(' || bytes[i].is_ascii_digit();
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        if !(starts && boundary) {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < bytes.len()
+            && (bytes[j].is_ascii_digit() || matches!(bytes[j], b' ' | b'-' | b'.' | b'(' | b')'))
+        {
+            j += 1;
+        }
+        while j > i && !bytes[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        let digits: String = text[i..j].chars().filter(char::is_ascii_digit).collect();
+        let ends_word = j == bytes.len() || !bytes[j].is_ascii_alphanumeric();
+        if ends_word && is_match(&digits) {
+            out.push_str(&text[copied..i]);
+            out.push_str(ERASED);
+            copied = j;
+        }
+        i = j.max(i + 1);
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// `text` with every occurrence of `needle` (ASCII case ignored) replaced;

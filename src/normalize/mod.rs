@@ -9,6 +9,7 @@ mod checks;
 mod countries;
 pub mod identity;
 pub mod limits;
+pub mod mention_hashes;
 pub mod mentions;
 pub mod names;
 pub mod phone;

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Settings;
+use crate::record::consent::{self, Channel, ConsentField};
 use crate::record::{Record, RecordKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +36,9 @@ pub struct GoldenField {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Golden {
     pub fields: BTreeMap<String, GoldenField>,
+    /// The latest explicit consent statement per channel, with its source.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consent: BTreeMap<Channel, ConsentField>,
 }
 
 fn values(record: &Record, field: &str) -> Vec<String> {
@@ -74,7 +78,17 @@ impl Golden {
         };
         let mut ordered: Vec<&Record> = records.to_vec();
         ordered.sort_by_key(|r| rank(r));
-        let mut golden = Golden::default();
+        let mut golden = Golden {
+            consent: consent::latest(records.iter().flat_map(|r| {
+                r.consent.iter().map(|c| consent::Stated {
+                    consent: c,
+                    source: &r.source,
+                    external_id: &r.external_id,
+                    record_date: r.updated.or(r.created),
+                })
+            })),
+            ..Golden::default()
+        };
         for field in FIELDS {
             let mut variants: Vec<Variant> = Vec::new();
             for r in &ordered {

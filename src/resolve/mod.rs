@@ -152,6 +152,10 @@ pub struct Assignment {
     /// other ways.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub search_keys: Vec<String>,
+    /// The consent of the entity the record is about (its person, else its
+    /// customer) as `channel:status` terms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consent: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -756,6 +760,7 @@ impl<'a> Graph<'a> {
                     customer,
                     (entity.kind == "person").then_some(entity),
                 ),
+                consent: crate::record::consent::terms(&entity.golden.consent),
             };
             if let Some(country) = assignment.customer_country.as_deref() {
                 assignment.phones = attach::phones_in(&records[record], country);

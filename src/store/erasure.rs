@@ -19,6 +19,7 @@ use super::erasure_ledger::ErasureLedgerEntry;
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::CUSTOMER_ATTRIBUTES;
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
+use crate::normalize::mention_hashes::HashedMentions;
 use crate::normalize::mentions::Mentions;
 use crate::record::Record;
 
@@ -55,8 +56,14 @@ fn without_mentions(record: &Record, mentions: &Mentions) -> Option<Record> {
     if mentions.is_empty() {
         return None;
     }
-    let title = record.title.as_deref().and_then(|t| mentions.redact(t));
-    let body = record.body.as_deref().and_then(|b| mentions.redact(b));
+    redacted_with(record, &|text| mentions.redact(text))
+}
+
+/// `record` with its title and body passed through `redact`, or `None` when
+/// neither changed.
+fn redacted_with(record: &Record, redact: &dyn Fn(&str) -> Option<String>) -> Option<Record> {
+    let title = record.title.as_deref().and_then(redact);
+    let body = record.body.as_deref().and_then(redact);
     if title.is_none() && body.is_none() {
         return None;
     }
@@ -117,8 +124,13 @@ impl<'txn> Tombstones<'txn> {
         if self.none {
             return Ok(false);
         }
-        if self.records.get(id).map_err(db)?.is_some() {
-            return Ok(true);
+        if let Some(tombstone) = self.records.get(id).map_err(db)? {
+            // A retention purge keeps out the record as it was; a version
+            // updated since in its source is new data.
+            match super::retention_tombstone::purged_as_of(tombstone.value()) {
+                Some(as_of) if record.updated.or(record.created).is_some_and(|d| d > as_of) => {}
+                _ => return Ok(true),
+            }
         }
         for identifier in identifiers(record) {
             if self
@@ -145,11 +157,17 @@ impl Store {
         let hashes: BTreeSet<String> = erasure.identifiers.iter().map(|i| hashed(i)).collect();
         let mut doomed = erasure.records.clone();
         let mut redacted: Vec<(String, Record)> = Vec::new();
+        // The scan runs inside the write transaction: redb serialises
+        // writers, so a note or any other write that races the erasure is
+        // either seen here or made after it (and then refused or attached
+        // to nothing).
+        let txn = self.db.begin_write().map_err(db)?;
         // Every other record that carries one of the person's identifiers;
-        // the others that mention them, with the mentions replaced.
+        // notes written about one of the doomed records; the others that
+        // mention them, with the mentions replaced.
         {
-            let txn = self.db.begin_read().map_err(db)?;
             let records = txn.open_table(RECORDS).map_err(db)?;
+            let mut notes: Vec<(String, Vec<String>)> = Vec::new();
             for row in records.iter().map_err(db)? {
                 let (key, value) = row.map_err(db)?;
                 let record: Record =
@@ -157,14 +175,28 @@ impl Store {
                 let id = key.value();
                 if identifiers(&record).any(|i| erasure.identifiers.contains(&i)) {
                     doomed.insert(id.to_string());
-                } else if !doomed.contains(id)
+                    continue;
+                }
+                if record.source == crate::record::NOTES_SOURCE {
+                    let targets = (record.links.iter())
+                        .filter(|l| l.rel == crate::record::NOTE_LINK)
+                        .map(|l| l.target.clone())
+                        .collect();
+                    notes.push((id.to_string(), targets));
+                }
+                if !doomed.contains(id)
                     && let Some(cleaned) = without_mentions(&record, &erasure.mentions)
                 {
                     redacted.push((id.to_string(), cleaned));
                 }
             }
+            for (id, targets) in notes {
+                if targets.iter().any(|t| doomed.contains(t)) {
+                    doomed.insert(id);
+                }
+            }
+            redacted.retain(|(id, _)| !doomed.contains(id));
         }
-        let txn = self.db.begin_write().map_err(db)?;
         let entry;
         let ledger;
         {
@@ -187,7 +219,7 @@ impl Store {
                 &mut log,
                 &doomed,
                 &hashes,
-                &erasure.customer_id,
+                Some(&erasure.customer_id),
                 &erasure_id,
             )?;
             ledger = ErasureLedgerEntry {
@@ -196,6 +228,7 @@ impl Store {
                 customer_id: erasure.customer_id.clone(),
                 records: doomed.iter().cloned().collect(),
                 identifier_hashes: hashes.iter().cloned().collect(),
+                mention_hashes: erasure.mentions.hashes(),
             };
             let mut details = serde_json::Map::new();
             details.insert("requested_by".into(), erasure.requested_by.clone().into());
@@ -230,16 +263,49 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records outside `doomed` whose title or text mentions the person of a
+    /// ledger entry, found by the entry's mention hashes, with the mentions
+    /// replaced.
+    fn redactions_from_hashes(
+        &self,
+        entry: &ErasureLedgerEntry,
+        doomed: &BTreeSet<String>,
+    ) -> Result<Vec<(String, Record)>, StoreError> {
+        let mentions = HashedMentions::from_hashes(&entry.mention_hashes);
+        if mentions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_read().map_err(db)?;
+        let records = txn.open_table(RECORDS).map_err(db)?;
+        let mut out = Vec::new();
+        for row in records.iter().map_err(db)? {
+            let (key, value) = row.map_err(db)?;
+            let id = key.value();
+            if doomed.contains(id) || entry.records.iter().any(|r| r == id) {
+                continue;
+            }
+            let record: Record =
+                serde_json::from_slice(value.value()).map_err(|e| corrupt(id, e))?;
+            if let Some(cleaned) = redacted_with(&record, &|text| mentions.redact(text)) {
+                out.push((id.to_string(), cleaned));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Deletes `doomed` records with their tombstones (`erasure_id`), blocks
 /// the identifier `hashes`, and drops the customer's entity and
-/// attributes, inside `txn`: the part of an erasure that a restore
-/// re-applies from the ledger. Returns the records and attributes removed.
+/// attributes (when a whole customer goes), inside `txn`: the part of an
+/// erasure that a restore re-applies from the ledger. Returns the records
+/// and attributes removed.
 pub(super) fn erase_in(
     txn: &redb::WriteTransaction,
     log: &mut ChangeLog,
     doomed: &BTreeSet<String>,
     hashes: &BTreeSet<String>,
-    customer_id: &str,
+    customer_id: Option<&str>,
     erasure_id: &str,
 ) -> Result<(usize, usize), StoreError> {
     let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
@@ -259,6 +325,9 @@ pub(super) fn erase_in(
     for hash in hashes {
         erased_keys.insert(hash.as_str(), erasure_id).map_err(db)?;
     }
+    let Some(customer_id) = customer_id else {
+        return Ok((records_erased, 0));
+    };
     entities.remove(customer_id).map_err(db)?;
     let (from, to) = super::writeback::customer_range(customer_id);
     let attribute_keys: Vec<String> = attributes
@@ -292,8 +361,14 @@ impl Store {
                 complete &= erased_keys.get(hash.as_str()).map_err(db)?.is_some();
             }
             let records = txn.open_table(RECORDS).map_err(db)?;
+            // A retention purge the store already holds: a record of it
+            // present again is a newer version its tombstone let in.
+            let retention = entry
+                .erasure_id
+                .starts_with(super::retention_tombstone::PREFIX);
             for id in &entry.records {
-                if records.get(id.as_str()).map_err(db)?.is_some() {
+                let applied = erased_records.get(id.as_str()).map_err(db)?.is_some();
+                if records.get(id.as_str()).map_err(db)?.is_some() && !(retention && applied) {
                     doomed.insert(id.clone());
                 }
             }
@@ -311,20 +386,28 @@ impl Store {
         if complete && doomed.is_empty() {
             return Ok(false);
         }
+        // The store lacks this erasure: its mentions elsewhere are back too.
+        let redacted = self.redactions_from_hashes(entry, &doomed)?;
         let all: BTreeSet<String> = doomed.iter().chain(&entry.records).cloned().collect();
         let txn = self.db.begin_write().map_err(db)?;
         {
             let mut log = ChangeLog::open(&txn)?;
+            for (id, record) in &redacted {
+                let bytes = serde_json::to_vec(record).map_err(|e| corrupt(id, e))?;
+                log.upsert(id, &bytes)?;
+            }
             let (records_erased, attributes_erased) = erase_in(
                 &txn,
                 &mut log,
                 &all,
                 &hashes,
-                &entry.customer_id,
+                // A retention run's records that left their customer in place.
+                Some(entry.customer_id.as_str()).filter(|c| !c.is_empty()),
                 &entry.erasure_id,
             )?;
             let mut details = serde_json::Map::new();
             details.insert("erasure_id".into(), entry.erasure_id.clone().into());
+            details.insert("mentions_redacted".into(), redacted.len().into());
             details.insert("records_erased".into(), records_erased.into());
             details.insert("attributes_erased".into(), attributes_erased.into());
             super::audit::append_in(

@@ -29,6 +29,10 @@ pub struct ErasureLedgerEntry {
     pub records: Vec<String>,
     /// BLAKE3 hashes of the person's email addresses and phone numbers.
     pub identifier_hashes: Vec<String>,
+    /// Hashes of the mentions redacted in other records' text
+    /// (`Mentions::hashes`), so a restore can redact them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mention_hashes: Vec<String>,
 }
 
 /// Appends `entry` to the ledger in `data_dir` and syncs it to disk.

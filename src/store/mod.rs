@@ -553,6 +553,8 @@ mod footprint;
 pub use footprint::TableBytes;
 mod resolution;
 mod resolution_tables;
+mod retention;
+mod retention_tombstone;
 pub mod snapshot;
 pub mod writeback;
 
@@ -560,6 +562,7 @@ pub use audit::{AuditEntry, AuditQuery, ChainBreak, NewAudit, verify_chain};
 pub use auth::{KeyRecord, UserRecord};
 pub use erasure::{Erasure, identifiers};
 pub use erasure_ledger::{ErasureLedgerEntry, LEDGER_FILE, append_ledger, read_ledger};
+pub use retention::RetentionPart;
 
 #[cfg(test)]
 mod tests;

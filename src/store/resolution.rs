@@ -42,6 +42,7 @@ pub(super) fn apply_assignment(
     record.customer_kind = a.customer_kind;
     record.customer_country = a.customer_country;
     record.search_keys = a.search_keys;
+    record.customer_consent = a.consent;
     if let Some(owner) = a.owner {
         record.owner = Some(owner);
     }
