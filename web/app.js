@@ -541,7 +541,8 @@ async function showCustomer(id, kind) {
           h("ul", null, (c.records || []).map((r) => h("li", null,
             h("span", { class: "badge" }, r.kind), t("span", r.title || r.external_id),
             h("div", { class: "meta" }, r.source + ":" + r.external_id,
-              (r.evidence && r.evidence.length) ? " — " + r.evidence.join("; ") : " — its own record"))))))));
+              (r.evidence && r.evidence.length) ? " — " + r.evidence.join("; ") : " — its own record"),
+            (r.matches || []).map(waterfall))))))));
   loadTimeline(c.id, kind, null, timeline, more);
 }
 
@@ -628,6 +629,27 @@ function goldenRow(name, f) {
           h("li", null, t("span", fmtValue(v.value)), ` — ${v.source}:${v.external_id}${v.date ? ", " + fmtDate(v.date) : ""}`)))
         : null),
     h("td", { class: "meta" }, `${f.source}:${f.external_id}`));
+}
+
+/** One match's evidence as a waterfall: each compared feature's weight in
+ *  bits (log2 of a Bayes factor) as a bar, for or against, and the total. */
+function waterfall(m) {
+  const e = m.evidence || {};
+  const weights = e.weights || [];
+  const widest = Math.max(1, ...weights.map((w) => Math.abs(w.bits)));
+  const bits = (b) => (b >= 0 ? "+" : "") + b.toFixed(1);
+  // The width through the CSSOM: the page's CSP refuses style attributes.
+  const bar = (b) => {
+    const span = h("span");
+    span.style.width = (100 * Math.abs(b) / widest).toFixed(0) + "%";
+    return span;
+  };
+  return h("details", { class: "waterfall" },
+    h("summary", null, `matches ${m.record}: ${bits(e.total ?? 0)} bits${e.conflict ? " (conflict)" : ""}`),
+    h("table", null, h("tbody", null, weights.map((w) => h("tr", { class: w.bits >= 0 ? "for" : "against" },
+      t("th", w.feature), t("td", w.level),
+      h("td", { class: "num" }, bits(w.bits)),
+      h("td", { class: "bar" }, bar(w.bits)))))));
 }
 
 function fmtValue(v) {

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::connectors::{Collect, Manifest, SourceFile, read_file};
-use crate::resolve::{Overrides, Settings, resolve};
+use crate::resolve::{Overrides, Settings, WeightSource, resolve};
 
 #[derive(Debug, Serialize)]
 pub struct FebrlBench {
@@ -26,6 +26,8 @@ pub struct FebrlBench {
     pub recall: f64,
     pub f1: f64,
     pub resolve_ms: u128,
+    /// Blocking pair counts and the models' m/u estimates.
+    pub model: crate::resolve::ModelReport,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +39,8 @@ pub enum FebrlError {
 }
 
 /// Resolves `dir/records.csv` and scores it against `dir/pairs.csv`.
-pub fn run(dir: &Path) -> Result<FebrlBench, FebrlError> {
+/// `weights` says which weights score (see [`WeightSource`]).
+pub fn run(dir: &Path, weights: WeightSource) -> Result<FebrlBench, FebrlError> {
     let manifest = Manifest::resolve("generic-csv", None, Path::new("."))
         .map_err(|e| FebrlError::Manifest(e.to_string()))?;
     let file = SourceFile {
@@ -54,7 +57,11 @@ pub fn run(dir: &Path) -> Result<FebrlBench, FebrlError> {
         crate::normalize::finish_record(r, None);
     }
     let started = Instant::now();
-    let resolution = resolve(&records, &Settings::default(), &Overrides::default());
+    let settings = Settings {
+        weights,
+        ..Settings::default()
+    };
+    let resolution = resolve(&records, &settings, &Overrides::default());
     let resolve_ms = started.elapsed().as_millis();
     let person: HashMap<&str, String> = records
         .iter()
@@ -122,5 +129,6 @@ pub fn run(dir: &Path) -> Result<FebrlBench, FebrlError> {
         recall,
         f1,
         resolve_ms,
+        model: resolution.model,
     })
 }

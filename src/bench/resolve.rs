@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::record::{Link, Record, RecordKind};
-use crate::resolve::{Overrides, Settings, resolve};
+use crate::resolve::{Overrides, Settings, WeightSource, resolve};
 use crate::store::{Store, StoreError};
 
 const FIRST: &[&str] = &[
@@ -172,12 +172,19 @@ pub struct BookBench {
     pub records: usize,
     pub resolve_ms: u128,
     pub quality: crate::bench::book::Quality,
+    /// Blocking pair counts and the models' m/u estimates.
+    pub model: crate::resolve::ModelReport,
 }
 
-pub fn run_book(customers: usize, seed: u64) -> BookBench {
+/// `weights` says which weights score (see [`WeightSource`]).
+pub fn run_book(customers: usize, seed: u64, weights: WeightSource) -> BookBench {
     let book = crate::bench::book::generate(customers, seed);
+    let settings = Settings {
+        weights,
+        ..Settings::default()
+    };
     let started = Instant::now();
-    let resolution = resolve(&book.records, &Settings::default(), &Overrides::default());
+    let resolution = resolve(&book.records, &settings, &Overrides::default());
     let resolve_ms = started.elapsed().as_millis();
     BookBench {
         customers: book.customers,
@@ -185,5 +192,16 @@ pub fn run_book(customers: usize, seed: u64) -> BookBench {
         records: book.records.len(),
         resolve_ms,
         quality: crate::bench::book::quality(&book, &resolution),
+        model: resolution.model,
+    }
+}
+
+/// `hand`, `estimate` or `estimated` (the `--weights` of `rapport bench
+/// resolve`) as the setting; anything else is `estimate`.
+pub fn weight_source(name: &str) -> WeightSource {
+    match name {
+        "hand" => WeightSource::Hand,
+        "estimated" => WeightSource::Estimated,
+        _ => WeightSource::Estimate,
     }
 }

@@ -138,6 +138,11 @@ pub enum BenchCommand {
         /// generic-csv connector, pairs.csv the truth).
         #[arg(long, value_delimiter = ',')]
         febrl: Vec<PathBuf>,
+        /// With --book or --febrl, which weights score: `hand`, `estimate`
+        /// (hand weights score; m/u estimated by EM and printed) or
+        /// `estimated` (people scored with the EM weights).
+        #[arg(long, default_value = "estimate", value_parser = ["hand", "estimate", "estimated"])]
+        weights: String,
     },
 }
 
@@ -161,13 +166,16 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             }
             return Ok(std::process::ExitCode::SUCCESS);
         }
-        BenchCommand::Resolve { febrl, .. } if !febrl.is_empty() => {
+        BenchCommand::Resolve { febrl, weights, .. } if !febrl.is_empty() => {
+            let weights = rapport::bench::resolve::weight_source(&weights);
             println!(
                 "| data set | records | true pairs | predicted pairs | precision | recall | F1 | resolve ms |"
             );
             println!("|---|---|---|---|---|---|---|---|");
+            let mut models = Vec::new();
             for dir in febrl {
-                let r = rapport::bench::febrl::run(&dir)?;
+                let r = rapport::bench::febrl::run(&dir, weights)?;
+                models.push((r.name.clone(), r.model.describe()));
                 println!(
                     "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} |",
                     r.name,
@@ -180,20 +188,25 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                     r.resolve_ms
                 );
             }
+            print_models(&models);
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Resolve {
             book,
             seed,
             show_merges,
+            weights,
             ..
         } if !book.is_empty() => {
+            let weights = rapport::bench::resolve::weight_source(&weights);
             println!(
                 "| companies | people | records | org precision | org recall | org F1 | person precision | person recall | person F1 | resolve ms |"
             );
             println!("|---|---|---|---|---|---|---|---|---|---|");
+            let mut models = Vec::new();
             for customers in book {
-                let r = rapport::bench::resolve::run_book(customers.max(1), seed);
+                let r = rapport::bench::resolve::run_book(customers.max(1), seed, weights);
+                models.push((format!("{} companies", r.customers), r.model.describe()));
                 let (o, p) = (&r.quality.organisations, &r.quality.people);
                 println!(
                     "| {} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |",
@@ -223,6 +236,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                     }
                 }
             }
+            print_models(&models);
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Resolve {
@@ -686,5 +700,15 @@ fn print_attach(r: &rapport::bench::attach::AttachBench) {
     }
     for e in &r.false_flag_examples {
         println!("  flag where nothing was planted: {e}");
+    }
+}
+
+/// Each run's blocking pair counts and m/u estimates, below the table.
+fn print_models(models: &[(String, Vec<String>)]) {
+    for (name, lines) in models {
+        println!("\n{name}:");
+        for line in lines {
+            println!("  {line}");
+        }
     }
 }

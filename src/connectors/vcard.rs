@@ -227,6 +227,11 @@ fn to_record(cx: &ReadContext, first: u64, lines: &[(u64, String)]) -> Record {
                 {
                     apply(&mut record, "country", country, "\u{0}");
                 }
+                // The first address is the typed one (a card's home and
+                // work addresses are not one street); all stay as text.
+                if record.address.is_empty() {
+                    typed_address(&mut record, &parts);
+                }
                 let address = parts
                     .iter()
                     .filter(|p| !p.trim().is_empty())
@@ -249,7 +254,12 @@ fn to_record(cx: &ReadContext, first: u64, lines: &[(u64, String)]) -> Record {
                     .attrs
                     .insert("vcard_version".into(), Value::String(value.to_string()));
             }
-            "BDAY" | "URL" | "NICKNAME" => {
+            // A birthday without its year (`--0412`) is no date of birth.
+            "BDAY" if !value.starts_with("--") => {
+                apply(&mut record, "birth_date", &compact_date(value), "\u{0}");
+            }
+            "URL" => apply(&mut record, "websites", &unescape(value), "\u{0}"),
+            "BDAY" | "NICKNAME" => {
                 record
                     .attrs
                     .insert(property.name.to_lowercase(), Value::String(unescape(value)));
@@ -281,6 +291,26 @@ fn to_record(cx: &ReadContext, first: u64, lines: &[(u64, String)]) -> Record {
 
 /// Applies ENCODING=QUOTED-PRINTABLE / B (base64 is left alone: photos) and
 /// CHARSET (2.1).
+/// ADR's parts (PO box; extended; street; locality; region; code;
+/// country) as the record's address: the PO box and extended part join the
+/// street.
+fn typed_address(record: &mut Record, parts: &[String]) {
+    let street: Vec<&str> = parts
+        .iter()
+        .take(3)
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !street.is_empty() {
+        apply(record, "street", &street.join(", "), "\u{0}");
+    }
+    for (i, target) in [(3, "city"), (4, "region"), (5, "postcode")] {
+        if let Some(part) = parts.get(i).filter(|p| !p.trim().is_empty()) {
+            apply(record, target, part, "\u{0}");
+        }
+    }
+}
+
 fn decode_value(property: &Property) -> String {
     let param = |k: &str| {
         property

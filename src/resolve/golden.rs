@@ -57,13 +57,47 @@ fn values(record: &Record, field: &str) -> Vec<String> {
         "company" => one(&record.company),
         "owner" => one(&record.owner),
         "tags" => record.tags.clone(),
+        "birth_date" => record.birth_date.iter().map(|d| d.to_string()).collect(),
+        "address" => one(&address_line(&record.address)),
+        "identifiers" => record.identifiers.clone(),
+        "websites" => record.websites.clone(),
         _ => Vec::new(),
     }
 }
 
+/// An address on one line, its parts in the order a letter writes them:
+/// `500 Harbor Blvd, San Francisco, CA 94107`.
+fn address_line(address: &crate::record::Address) -> Option<String> {
+    let place = [&address.region, &address.postcode]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let parts: Vec<String> = [&address.street, &address.city]
+        .into_iter()
+        .flatten()
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .chain(Some(place))
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 /// The fields a golden record holds (and a steward may rectify).
 pub const FIELDS: &[&str] = &[
-    "name", "emails", "phones", "country", "company", "owner", "tags",
+    "name",
+    "emails",
+    "phones",
+    "country",
+    "company",
+    "owner",
+    "tags",
+    "birth_date",
+    "address",
+    "identifiers",
+    "websites",
 ];
 
 impl Golden {
@@ -236,3 +270,6 @@ impl MentionIndex {
         found
     }
 }
+
+#[cfg(test)]
+mod tests;

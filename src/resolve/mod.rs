@@ -12,6 +12,7 @@ mod attach;
 mod blocking;
 mod cluster;
 mod compare;
+mod estimate;
 mod evidence;
 pub mod golden;
 mod organisations;
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use attach::{Unattached, is_staff};
 use cluster::{Edge, Outcome};
+pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
 use organisations::{OrgModel, OrgProfile};
@@ -75,6 +77,21 @@ pub struct Settings {
     /// The company's own mail domains (and subdomains): staff addresses
     /// never decide which customer a message belongs to.
     pub staff_domains: Vec<String>,
+    /// Which weights score pairs: `hand` (the models' own), `estimate`
+    /// (hand weights score; m and u are also estimated by EM and reported)
+    /// or `estimated` (people are scored with the EM weights, the hand rules
+    /// kept). See BENCHMARKS.md for why `hand` is the default.
+    pub weights: WeightSource,
+}
+
+/// Where the models' weights come from (`[resolve] weights`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightSource {
+    #[default]
+    Hand,
+    Estimate,
+    Estimated,
 }
 
 impl Default for Settings {
@@ -84,6 +101,7 @@ impl Default for Settings {
             review_offset: 0.0,
             source_priority: Vec::new(),
             staff_domains: Vec::new(),
+            weights: WeightSource::Hand,
         }
     }
 }
@@ -208,6 +226,8 @@ pub struct Resolution {
     pub suspects: Vec<SuspectPair>,
     /// Interactions and transactions attached to no customer, and why.
     pub unattached: Vec<Unattached>,
+    /// Blocking rules' pair counts and the m/u estimates of the models.
+    pub model: ModelReport,
 }
 
 pub fn entity_id(kind: RecordKind, anchor: &str) -> String {
@@ -296,6 +316,8 @@ struct Graph<'a> {
     weights: Vec<Vec<(String, Evidence)>>,
     /// Candidate pairs per blocking rule.
     blocking: BTreeMap<String, usize>,
+    /// The models' estimates (`estimate.rs`).
+    model: ModelReport,
     romaji: Option<Romaji<'a>>,
 }
 
@@ -322,6 +344,7 @@ impl<'a> Graph<'a> {
             suspects: Vec::new(),
             weights: vec![Vec::new(); n],
             blocking: BTreeMap::new(),
+            model: ModelReport::default(),
             romaji: None,
         }
     }
@@ -390,6 +413,14 @@ impl<'a> Graph<'a> {
                 .into_iter()
                 .map(|(k, v)| (format!("organisation {k}"), v)),
         );
+        if settings.weights != WeightSource::Hand {
+            self.model.organisations = Some(estimate::estimate(
+                profiles.len(),
+                &pairs,
+                organisations::SESSIONS,
+                |x, y| organisations::score(&profiles[x].1, &profiles[y].1, &model),
+            ));
+        }
         self.score_and_cluster(
             &profiles,
             &pairs,
@@ -481,11 +512,22 @@ impl<'a> Graph<'a> {
             let org = self.org_of(i, &lookup).map(|(o, _)| self.uf.find(o));
             profiles.push((i, PersonProfile::of(&self.records[i], org, self.romaji)));
         }
-        let model = PersonModel::of(&profiles);
+        let mut model = PersonModel::of(&profiles);
         let (pairs, counts) = people::candidate_pairs(&profiles);
         tracing::debug!(?counts, pairs = pairs.len(), "person candidate pairs");
         self.blocking
             .extend(counts.into_iter().map(|(k, v)| (format!("person {k}"), v)));
+        if settings.weights != WeightSource::Hand {
+            let estimate = estimate::estimate(profiles.len(), &pairs, people::SESSIONS, |x, y| {
+                people::score(&profiles[x].1, &profiles[y].1, &model)
+            });
+            tracing::info!(estimate = ?estimate.describe(), "person m/u estimated by EM");
+            if settings.weights == WeightSource::Estimated {
+                model.use_estimate(&estimate, profiles.len());
+                self.model.people_weights_estimated = true;
+            }
+            self.model.people = Some(estimate);
+        }
         self.score_and_cluster(
             &profiles,
             &pairs,
@@ -825,11 +867,14 @@ impl<'a> Graph<'a> {
             }
         }
         let suspects = suspects.into_values().collect();
+        let mut model = std::mem::take(&mut self.model);
+        model.blocking = std::mem::take(&mut self.blocking);
         Resolution {
             assignments,
             entities: entities.into_values().collect(),
             suspects,
             unattached,
+            model,
         }
     }
 }

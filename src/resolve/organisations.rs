@@ -19,6 +19,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::blocking::{Blocks, same, shares};
 use super::cluster::Thresholds;
 use super::compare::{WordStats, has_cjk, reading_of, soft_tfidf, words};
+use super::estimate::Session;
 use super::evidence::Evidence;
 use crate::normalize::{acronym, company_key, legal_form};
 use crate::record::Record;
@@ -35,6 +36,31 @@ pub const THRESHOLDS: Thresholds = Thresholds {
 
 /// Blocks larger than this are too generic to compare pairwise.
 const MAX_BLOCK: usize = 100;
+
+/// What each blocking rule keys on, for EM's training sessions
+/// (`estimate.rs`): name keys, words and acronyms; domain; phone.
+pub const SESSIONS: &[Session] = &[
+    Session {
+        feature: "name",
+        levels: &[
+            "exact",
+            "exact, borne by several",
+            "acronym",
+            "same reading, other script",
+            "close",
+            "similar",
+            "weak",
+        ],
+    },
+    Session {
+        feature: "domain",
+        levels: &["shared"],
+    },
+    Session {
+        feature: "phone",
+        levels: &["shared"],
+    },
+];
 
 /// What one organisation record offers for comparison.
 #[derive(Debug, Default)]

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::blocking::{Blocks, same, shares};
 use super::cluster::Thresholds;
 use super::compare::{has_cjk, reading_keys, same_parts, words};
+use super::estimate::{Estimate, Session, Weights};
 use super::evidence::Evidence;
 use super::organisations::fold_place;
 use crate::normalize::{person_key, person_parts};
@@ -100,6 +101,63 @@ impl PersonProfile {
 pub struct PersonModel {
     names: HashMap<String, u32>,
     phone_names: HashMap<String, u32>,
+    /// Weights estimated by EM (`estimate.rs`), when they are used.
+    estimated: Option<Estimated>,
+}
+
+/// The estimated weights and what a name's term-frequency adjustment needs.
+#[derive(Debug)]
+struct Estimated {
+    weights: Weights,
+    /// m of the exact name level, and how many records the book has.
+    exact_m: f64,
+    records: f64,
+}
+
+/// What each blocking rule keys on, for EM's training sessions
+/// (`estimate.rs`): name keys, words and parts; email; phone; organisation;
+/// date of birth; identifier.
+pub const SESSIONS: &[Session] = &[
+    Session {
+        feature: "name",
+        levels: &[
+            "exact",
+            "same parts, other order",
+            "same reading, other script",
+            "initials or short form agree",
+            "close",
+            "similar",
+        ],
+    },
+    Session {
+        feature: "email",
+        levels: &["shared"],
+    },
+    Session {
+        feature: "phone",
+        levels: &["shared", "shared by several people"],
+    },
+    Session {
+        feature: "organisation",
+        levels: &["same"],
+    },
+    Session {
+        feature: "birth date",
+        levels: &["same"],
+    },
+    Session {
+        feature: "identifier",
+        levels: &["same"],
+    },
+];
+
+/// The levels that stay as set here whatever EM says: the organisation
+/// rules (the same name inside the same organisation), a switchboard, and
+/// an exact name, whose weight follows its frequency (see `exact_name_bits`).
+pub fn hand_rule(feature: &str, level: &str) -> bool {
+    feature == "organisation"
+        || (feature, level) == ("phone", "shared by several people")
+        || (feature, level) == ("name", "exact")
 }
 
 impl PersonModel {
@@ -125,12 +183,30 @@ impl PersonModel {
                 (ph.to_string(), ks.len() as u32)
             })
             .collect();
-        PersonModel { names, phone_names }
+        PersonModel {
+            names,
+            phone_names,
+            estimated: None,
+        }
+    }
+
+    /// Scores with the weights `estimate` found, the hand rules kept.
+    pub fn use_estimate(&mut self, estimate: &Estimate, records: usize) {
+        self.estimated = Some(Estimated {
+            weights: Weights::of(estimate, hand_rule),
+            exact_m: estimate.level("name", "exact").map_or(0.9, |l| l.m),
+            records: records.max(1) as f64,
+        });
     }
 
     fn exact_name_bits(&self, key: &str) -> f64 {
         let n = f64::from(self.names.get(key).copied().unwrap_or(1).max(1));
-        (9.0 - n.log2()).clamp(5.0, 8.0)
+        match &self.estimated {
+            // Term-frequency adjusted, as Splink does: u of this name is
+            // the share of records bearing it.
+            Some(est) => (est.exact_m * est.records / n).log2().clamp(5.0, 8.0),
+            None => (9.0 - n.log2()).clamp(5.0, 8.0),
+        }
     }
 }
 
@@ -305,6 +381,9 @@ pub fn score(a: &PersonProfile, b: &PersonProfile, model: &PersonModel) -> Evide
         ("same", 2.0),
         ("different", -1.0),
     );
+    if let Some(est) = &model.estimated {
+        est.weights.reweigh(&mut e);
+    }
     e
 }
 
