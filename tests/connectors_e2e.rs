@@ -382,19 +382,10 @@ mod export_server {
     }
 
     pub fn start(export: Shared) -> (String, tokio::runtime::Runtime) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
         let app = Router::new()
             .route("/exports/tickets.json", get(serve))
             .with_state(export);
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (address, runtime) = super::common::serve_router(app);
         (format!("http://{address}/exports/tickets.json"), runtime)
     }
 }
