@@ -2,37 +2,15 @@
 //! (tests/fixtures/connectors, see the README there): the records, fields,
 //! links and errors the library reads from them, before any store or index.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod common;
 
-use common::read_folder as read;
-use rapport::record::{Link, Record, RecordKind};
+use common::{link, read_folder as read, record_by_id as get};
+use rapport::record::{Link, RecordKind};
 
 fn fixtures(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/connectors")
-        .join(name)
-}
-
-fn get<'a>(records: &'a [Record], id: &str) -> &'a Record {
-    records
-        .iter()
-        .find(|r| r.external_id == id)
-        .unwrap_or_else(|| {
-            panic!(
-                "no record {id}: {:?}",
-                records.iter().map(|r| &r.external_id).collect::<Vec<_>>()
-            )
-        })
-}
-
-fn link(rel: &str, target: &str) -> Link {
-    Link {
-        rel: rel.into(),
-        target: target.into(),
-        name: None,
-    }
+    common::connector_fixtures(name)
 }
 
 #[test]

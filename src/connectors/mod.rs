@@ -9,6 +9,7 @@
 //! files and pass records on.
 
 pub mod csv;
+pub mod ids;
 pub mod json;
 pub mod mail;
 pub mod manifest;
