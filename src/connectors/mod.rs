@@ -8,6 +8,7 @@
 //! Connectors must never write to the store or the index: they only read
 //! files and pass records on.
 
+mod attachments;
 pub mod csv;
 pub mod ids;
 pub mod json;
