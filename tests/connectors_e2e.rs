@@ -56,7 +56,8 @@ fn every_connector_ingests_and_its_records_are_searchable() {
     let errors: Vec<u64> = (0..sources.len())
         .map(|i| report["sources"][i]["error_count"].as_u64().unwrap())
         .collect();
-    assert_eq!(errors, vec![0, 0, 1, 1, 0, 1, 0, 0], "{report}");
+    // mbox and eml: their messages' stub PDF attachment is a warning each.
+    assert_eq!(errors, vec![0, 0, 1, 2, 1, 1, 0, 0], "{report}");
 
     for (query, id) in [
         ("indemnity", "sf:0025g00000NoteAAAA"),
