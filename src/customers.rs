@@ -6,6 +6,7 @@
 //! It must never change a record: overrides are saved and resolution re-run.
 
 mod flagged;
+mod hierarchy;
 mod unattached;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
 pub use flagged::{FlaggedPage, FlaggedRecord, list as list_flagged};
+pub use hierarchy::Rollup;
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,15 @@ pub struct CustomerView {
     /// engine, which knows the configuration.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub purposes: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The parent account's organisation (Salesforce `ParentId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Summary>,
+    /// Organisations whose parent this one is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Summary>,
+    /// Counts over this organisation and every one below it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollup: Option<Rollup>,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,26 +177,7 @@ pub fn customer(store: &Store, id: &str) -> Result<CustomerView, CustomerError> 
     let mut metrics = Metrics::default();
     let mut quality = Vec::new();
     for (r, _) in &records {
-        if INTERACTIONS.contains(&r.kind) {
-            metrics.interactions += 1;
-            if let Some(date) = r.created.or(r.updated) {
-                metrics.first_contact = Some(metrics.first_contact.map_or(date, |d| d.min(date)));
-                metrics.last_contact = Some(metrics.last_contact.map_or(date, |d| d.max(date)));
-            }
-        }
-        let stage = r.stage.as_deref().unwrap_or("").to_lowercase();
-        let closed = stage.contains("closed")
-            || stage.contains("solved")
-            || stage.contains("won")
-            || stage.contains("lost");
-        match r.kind {
-            RecordKind::Opportunity if !closed => metrics.open_opportunities += 1,
-            RecordKind::Opportunity if stage.contains("won") => {
-                metrics.won_amount += r.amount.unwrap_or(0.0)
-            }
-            RecordKind::Ticket | RecordKind::Case if !closed => metrics.open_tickets += 1,
-            _ => {}
-        }
+        count(&mut metrics, r);
         for issue in &r.quality {
             quality.push(QualityItem {
                 record: r.id(),
@@ -201,6 +193,7 @@ pub fn customer(store: &Store, id: &str) -> Result<CustomerView, CustomerError> 
         }),
         None => None,
     };
+    let (parent, children) = hierarchy::relatives(store, &entity)?;
     let people = with_people(store, &entity)?
         .iter()
         .map(|p| Summary {
@@ -232,7 +225,34 @@ pub fn customer(store: &Store, id: &str) -> Result<CustomerView, CustomerError> 
         quality,
         attributes: store.customer_attributes(&entity.id)?,
         purposes: Default::default(),
+        parent,
+        children,
+        rollup: hierarchy::rollup(store, &entity)?,
     })
+}
+
+/// Adds one record to a customer's metrics.
+fn count(metrics: &mut Metrics, r: &Record) {
+    if INTERACTIONS.contains(&r.kind) {
+        metrics.interactions += 1;
+        if let Some(date) = r.created.or(r.updated) {
+            metrics.first_contact = Some(metrics.first_contact.map_or(date, |d| d.min(date)));
+            metrics.last_contact = Some(metrics.last_contact.map_or(date, |d| d.max(date)));
+        }
+    }
+    let stage = r.stage.as_deref().unwrap_or("").to_lowercase();
+    let closed = stage.contains("closed")
+        || stage.contains("solved")
+        || stage.contains("won")
+        || stage.contains("lost");
+    match r.kind {
+        RecordKind::Opportunity if !closed => metrics.open_opportunities += 1,
+        RecordKind::Opportunity if stage.contains("won") => {
+            metrics.won_amount += r.amount.unwrap_or(0.0)
+        }
+        RecordKind::Ticket | RecordKind::Case if !closed => metrics.open_tickets += 1,
+        _ => {}
+    }
 }
 
 #[derive(Debug, Default)]

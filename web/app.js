@@ -531,6 +531,7 @@ async function showCustomer(id, kind) {
           metric("first contact", fmtDate(m.first_contact) || "–"),
           metric("last contact", fmtDate(m.last_contact) || "–"))),
         attributesCard(c.attributes || {}),
+        hierarchyCard(c),
         (c.people && c.people.length) ? h("section", { class: "card" }, h("h2", null, "People"),
           h("ul", null, c.people.map((p) => h("li", null, h("a", { href: customerHref(p.id), lang: langOf(p.name) }, p.name || p.id))))) : null,
         h("section", { class: "card" }, h("h2", null, "Data quality"),
@@ -544,6 +545,25 @@ async function showCustomer(id, kind) {
               (r.evidence && r.evidence.length) ? " — " + r.evidence.join("; ") : " — its own record"),
             (r.matches || []).map(waterfall))))))));
   loadTimeline(c.id, kind, null, timeline, more);
+}
+
+/** The account hierarchy: parent, children and the roll-up over them all
+ *  (only for an organisation that has either). */
+function hierarchyCard(c) {
+  const children = c.children || [];
+  if (!c.parent && !children.length) return null;
+  const link = (o) => h("a", { href: customerHref(o.id), lang: langOf(o.name) }, o.name || o.id);
+  const metric = (label, value) => h("div", { class: "metric" }, h("b", null, value), label);
+  const r = c.rollup;
+  return h("section", { class: "card", id: "hierarchy" }, h("h2", null, "Account hierarchy"),
+    c.parent ? h("p", null, "Parent: ", link(c.parent)) : null,
+    children.length ? [h("p", null, "Subsidiaries:"), h("ul", null, children.map((o) => h("li", null, link(o))))] : null,
+    r ? h("div", { class: "metrics" },
+      metric("organisations", nf.format(r.organizations) + (r.truncated ? "+" : "")),
+      metric("interactions, all", nf.format(r.interactions)),
+      metric("open opportunities, all", nf.format(r.open_opportunities)),
+      metric("open tickets, all", nf.format(r.open_tickets)),
+      metric("won amount, all", fmtMoney(r.won_amount))) : null);
 }
 
 // ---- write-back: notes and attributes --------------------------------------

@@ -8,6 +8,7 @@ use crate::api::error::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -61,8 +62,35 @@ fn body<T>(b: Result<Json<T>, JsonRejection>, expected: &str) -> Result<T, ApiEr
     })
 }
 
-async fn customer(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let view = tokio::task::spawn_blocking(move || app.customer(&id)).await??;
+/// The customer page. For a scoped identity, the account hierarchy keeps
+/// only the parent and children inside its scope, and loses its roll-up
+/// (counts over organisations it may not see).
+async fn customer(
+    State(app): State<App>,
+    Extension(identity): Extension<crate::auth::Identity>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = super::scope::of(&identity)?;
+    let view = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let mut view = app.customer(&id)?;
+        if !scope.is_empty() {
+            if let Some(parent) = &view.parent
+                && !app.customer_in_scope(&parent.id, &scope)?
+            {
+                view.parent = None;
+            }
+            let mut children = Vec::new();
+            for child in std::mem::take(&mut view.children) {
+                if app.customer_in_scope(&child.id, &scope)? {
+                    children.push(child);
+                }
+            }
+            view.children = children;
+            view.rollup = None;
+        }
+        Ok(view)
+    })
+    .await??;
     Ok(Json(json!(view)))
 }
 

@@ -74,6 +74,12 @@ pub struct PullConfig {
     /// segment of the URL's path).
     #[serde(default)]
     pub file: Option<String>,
+    /// Request headers whose values are read from environment variables at
+    /// each fetch: `headers = { Authorization = "ZENDESK_AUTH" }` sends
+    /// `Authorization: <value of $ZENDESK_AUTH>`. Only the variable's name is
+    /// in the configuration; the value is never logged nor stored.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 fn default_every() -> String {
@@ -562,6 +568,7 @@ mod tests {
             url: url.into(),
             every: "15m".into(),
             file: file.map(str::to_string),
+            headers: Default::default(),
         };
         assert_eq!(
             pull("https://x.example/a/tickets.json?t=1", None).file_name(),

@@ -126,14 +126,29 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
             line,
         };
         let fallback_id = format!("{}#{}", cx.file.relative, line.unwrap_or(0));
-        sink.record(columns.record(
+        let mut record = columns.record(
             cx.mapping,
             separator,
             cx.source,
             &values,
             &fallback_id,
             provenance,
-        ))?;
+        );
+        let ids = &cx.manifest.ids;
+        let scope = cx
+            .mapping
+            .scope_ids
+            .then(|| {
+                ids.scope_of(&cx.file.relative, |header| {
+                    let i = names
+                        .iter()
+                        .position(|n| n.trim().eq_ignore_ascii_case(header))?;
+                    values.get(i).map(String::as_str)
+                })
+            })
+            .flatten();
+        super::ids::finish(&mut record, ids, scope.as_deref());
+        sink.record(record)?;
     }
     if header.is_none() {
         sink.error(cx.error(None, "file is empty: no header row"));

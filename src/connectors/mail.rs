@@ -4,7 +4,8 @@
 //! headers in any charset (ISO-2022-JP included), HTML-only bodies turned
 //! into text. Participants become `from`/`to`/`cc` links (normalised address,
 //! display name), Message-ID the external id, In-Reply-To and References
-//! `thread` links, attachment names the `attachments` attribute.
+//! `thread` links, attachment names the `attachments` attribute and their
+//! text (`attachments.rs`) the `attachment_text` attribute.
 //!
 //! It must never hold more than one message in memory, and never drop a
 //! message for a problem it can report instead.
@@ -15,7 +16,7 @@ use mail_parser::decoders::html::html_to_text;
 use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
 use serde_json::Value;
 
-use super::{ReadContext, ReadError, RecordSink};
+use super::{ReadContext, ReadError, RecordSink, attachments};
 use crate::normalize::Email;
 use crate::record::{Link, Provenance, Record};
 
@@ -249,8 +250,50 @@ fn message(
             .attrs
             .insert("attachments".into(), Value::String(attachments.join("; ")));
     }
+    attachment_text(&parsed, &mut record, |reason| sink.error(problem(reason)));
     sink.record(record)?;
     Ok(())
+}
+
+/// Indexes the text of the message's attachments with it, as
+/// `attrs.attachment_text` (each attachment's under its name, bounded); a
+/// damaged attachment is reported through `warn` and the message kept.
+fn attachment_text(
+    parsed: &mail_parser::Message,
+    record: &mut Record,
+    mut warn: impl FnMut(String),
+) {
+    let mut text = String::new();
+    for part in parsed.attachments() {
+        let name = part.attachment_name().unwrap_or("(no name)").to_string();
+        let span = tracing::debug_span!("attachment", name = %name);
+        let _entered = span.enter();
+        match attachments::extract(part) {
+            attachments::Extracted::Text(t) if !t.is_empty() => {
+                if text.len() + t.len() + name.len() + 2 > attachments::PER_MESSAGE {
+                    warn(format!(
+                        "attachment \"{name}\": the message's attachments hold more than {} bytes of text; the rest is not indexed",
+                        attachments::PER_MESSAGE
+                    ));
+                    break;
+                }
+                text.push_str(&name);
+                text.push_str(":\n");
+                text.push_str(&t);
+                text.push_str("\n\n");
+            }
+            attachments::Extracted::Damaged(why) => warn(format!(
+                "attachment \"{name}\" could not be read ({why}); the email is kept without its text"
+            )),
+            _ => {}
+        }
+    }
+    let text = text.trim_end();
+    if !text.is_empty() {
+        record
+            .attrs
+            .insert("attachment_text".into(), Value::String(text.to_string()));
+    }
 }
 
 /// The first text or HTML part, wherever it is: mail-parser files the parts

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::ids::IdOptions;
 use crate::record::RecordKind;
 
 /// Manifests shipped inside the binary, so `rapport` works from any folder.
@@ -181,6 +182,19 @@ pub struct Mapping {
     pub fields: BTreeMap<String, Columns>,
     #[serde(default)]
     pub links: BTreeMap<String, Columns>,
+    /// Records of these files are the company's own staff (`staff = true`
+    /// in `[[files]]`: Salesforce users, HubSpot owners): never customers,
+    /// and what names them as owner shows their name.
+    #[serde(default)]
+    pub staff: bool,
+    /// Whether `[ids] scope` applies to these files (`scope_ids = false`
+    /// for ids that are the same in every portal, such as HubSpot owners).
+    #[serde(default = "yes")]
+    pub scope_ids: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Mapping {
@@ -202,6 +216,8 @@ struct ManifestFile {
     #[serde(default)]
     csv: CsvOptions,
     #[serde(default)]
+    ids: IdOptions,
+    #[serde(default)]
     fields: BTreeMap<String, Columns>,
     #[serde(default)]
     links: BTreeMap<String, Columns>,
@@ -220,6 +236,10 @@ struct MappingFile {
     fields: BTreeMap<String, Columns>,
     #[serde(default)]
     links: BTreeMap<String, Columns>,
+    #[serde(default)]
+    staff: bool,
+    #[serde(default = "yes")]
+    scope_ids: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +249,8 @@ pub struct Manifest {
     pub format: Format,
     pub extensions: Vec<String>,
     pub csv: CsvOptions,
+    /// How ids are written (`[ids]`: Salesforce's 18-character form, scope).
+    pub ids: IdOptions,
     /// The mapping for every file when `files` is empty.
     pub default: Mapping,
     /// Per-file mappings; when present, only matching files are read.
@@ -247,6 +269,8 @@ impl Manifest {
             kind: raw.kind,
             fields: raw.fields,
             links: raw.links,
+            staff: false,
+            scope_ids: true,
         };
         let files: Vec<Mapping> = raw
             .files
@@ -256,6 +280,8 @@ impl Manifest {
                 kind: Some(f.kind),
                 fields: f.fields,
                 links: f.links,
+                staff: f.staff,
+                scope_ids: f.scope_ids,
             })
             .collect();
         if files.is_empty() && default.kind.is_none() {
@@ -307,6 +333,7 @@ impl Manifest {
             format: raw.format,
             extensions: raw.extensions,
             csv: raw.csv,
+            ids: raw.ids,
             default,
             files,
         })

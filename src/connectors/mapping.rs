@@ -164,8 +164,40 @@ impl ColumnMap {
                 named.push((target.as_str(), vec![value]));
             }
         }
+        // A link template around one list column (`company-{Associated
+        // Company IDs}` holding `1;2`) is filled once per item.
+        let link_cell = |c: &Cell| -> String {
+            let Cell::Template(pieces) = c else {
+                return cell(c);
+            };
+            let mut columns = pieces.iter().filter_map(|p| match p {
+                Piece::Column(i) => Some(*i),
+                Piece::Text(_) => None,
+            });
+            let (Some(only), None) = (columns.next(), columns.next()) else {
+                return cell(c);
+            };
+            let value = column(only);
+            if list_separator.is_empty() || !value.contains(list_separator) {
+                return cell(c);
+            }
+            (value.split(list_separator))
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .filter_map(|item| {
+                    fill_template(
+                        pieces.iter().map(|p| match p {
+                            Piece::Text(t) => (false, t.as_str()),
+                            Piece::Column(_) => (true, item),
+                        }),
+                        |v| v.to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(list_separator)
+        };
         let links: Vec<(&str, String)> = (self.links.iter())
-            .map(|(rel, c)| (rel.as_str(), cell(c)))
+            .map(|(rel, c)| (rel.as_str(), link_cell(c)))
             .filter(|(_, v)| !v.is_empty())
             .collect();
         let loose = (self.loose.iter())
@@ -227,6 +259,9 @@ pub fn build<'a>(
     }
     for (key, value) in loose {
         record.attrs.insert(key, Value::String(value));
+    }
+    if mapping.staff {
+        record.attrs.insert("staff".into(), Value::Bool(true));
     }
     record
 }

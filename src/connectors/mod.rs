@@ -8,8 +8,10 @@
 //! Connectors must never write to the store or the index: they only read
 //! files and pass records on.
 
+mod attachments;
 pub mod consent;
 pub mod csv;
+pub mod ids;
 pub mod json;
 pub mod mail;
 pub mod manifest;

@@ -529,17 +529,22 @@ impl<'a> Graph<'a> {
             let Some(owner) = r.owner.as_deref() else {
                 continue;
             };
-            let name = self
-                .by_external
-                .get(&(r.source.as_str(), owner))
-                .map(|&n| &self.records[n])
-                .filter(|staff| is_staff(staff))
-                .and_then(|staff| staff.names.first());
-            if let Some(name) = name {
-                out.insert(i, name.clone());
+            if let Some(name) = self.staff_name(&r.source, owner) {
+                out.insert(i, name);
             }
         }
         out
+    }
+
+    /// The name of the staff person record `id` of `source` (a Salesforce
+    /// user, a HubSpot owner, a Zendesk agent).
+    pub(super) fn staff_name(&self, source: &str, id: &str) -> Option<String> {
+        self.by_external
+            .get(&(source, id))
+            .map(|&n| &self.records[n])
+            .filter(|staff| is_staff(staff))
+            .and_then(|staff| staff.names.first())
+            .cloned()
     }
 
     /// Why record `i` attached to nothing, in a steward's words.

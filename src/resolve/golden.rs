@@ -152,6 +152,22 @@ impl Golden {
         golden
     }
 
+    /// Owners named by a staff id show the staff member's name, in the
+    /// value and every variant (`name_of(source, id)`).
+    pub fn show_owner_names(&mut self, name_of: impl Fn(&str, &str) -> Option<String>) {
+        let Some(owner) = self.fields.get_mut("owner") else {
+            return;
+        };
+        if let Some(name) = name_of(&owner.source, &owner.value) {
+            owner.value = name;
+        }
+        for v in &mut owner.variants {
+            if let Some(name) = name_of(&v.source, &v.value) {
+                v.value = name;
+            }
+        }
+    }
+
     /// For an entity known only by name (an organisation named by its people).
     pub fn set_name(&mut self, name: &str) {
         self.fields

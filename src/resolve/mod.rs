@@ -15,6 +15,7 @@ mod compare;
 mod estimate;
 mod evidence;
 pub mod golden;
+mod hierarchy;
 mod organisations;
 mod people;
 mod union_find;
@@ -209,6 +210,12 @@ pub struct Entity {
     /// For an organisation, its people.
     pub people: Vec<String>,
     pub golden: Golden,
+    /// For an organisation, its parent account's organisation (Salesforce
+    /// `ParentId`), and the organisations whose parent it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -694,6 +701,7 @@ impl<'a> Graph<'a> {
                 .map(|&x| &self.records[x])
                 .collect();
             let mut golden = Golden::build(&member_records, settings);
+            golden.show_owner_names(|source, id| self.staff_name(source, id));
             if anchor_node >= n {
                 golden.set_name(&self.implicit_orgs[anchor_node - n]);
             }
@@ -727,9 +735,12 @@ impl<'a> Graph<'a> {
                     org_id: None,
                     people: Vec::new(),
                     golden,
+                    parent: None,
+                    children: Vec::new(),
                 },
             );
         }
+        self.link_hierarchy(&clusters, &mut entities);
         // People → organisations.
         let mut person_org: HashMap<usize, usize> = HashMap::new();
         let mut membership: Vec<_> = membership.iter().collect();
@@ -843,6 +854,15 @@ impl<'a> Graph<'a> {
                     matches: Vec::new(),
                 });
             }
+        }
+        // A record that lands on no customer still shows its owner's name.
+        for (&record, name) in &owners {
+            assignments
+                .entry(records[record].id())
+                .or_insert_with(|| Assignment {
+                    owner: Some(name.clone()),
+                    ..Assignment::default()
+                });
         }
         // One suspect per pair of entities: the strongest pair of records.
         let mut suspects: BTreeMap<(String, String), SuspectPair> = BTreeMap::new();

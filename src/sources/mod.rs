@@ -9,6 +9,7 @@
 mod host;
 pub mod ingest;
 pub mod pull;
+mod pull_headers;
 mod runner;
 pub mod status;
 pub mod watch;

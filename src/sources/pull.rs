@@ -5,6 +5,9 @@
 //! hidden `.name.part` file in the source's folder and renamed into place, so
 //! readers and the watcher never see half a file; the source is then run.
 //!
+//! Credentials go in headers read from environment variables
+//! (`pull_headers.rs`), never in the logged URL.
+//!
 //! It must never write outside the source's folder, nor leave a partial file
 //! under the export's name.
 
@@ -28,6 +31,8 @@ pub enum PullError {
     Http(#[from] reqwest::Error),
     #[error("the server answered {0}")]
     Status(StatusCode),
+    #[error(transparent)]
+    Credentials(#[from] super::pull_headers::HeaderError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -98,7 +103,8 @@ pub async fn fetch(
     folder: &Path,
     state: &mut PullState,
 ) -> Result<Fetched, PullError> {
-    let mut request = client.get(&pull.url);
+    let headers = super::pull_headers::from_env(&pull.headers, |var| std::env::var(var).ok())?;
+    let mut request = client.get(&pull.url).headers(headers);
     if let Some(etag) = &state.etag {
         request = request.header(IF_NONE_MATCH, etag);
     }

@@ -44,7 +44,17 @@ pub(super) fn apply_assignment(
     record.search_keys = a.search_keys;
     record.customer_consent = a.consent;
     if let Some(owner) = a.owner {
-        record.owner = Some(owner);
+        // The id the source gave stays searchable (and filterable) as
+        // `attrs.owner_id`; the owner field, its facet and filter show the name.
+        if let Some(id) = record
+            .owner
+            .replace(owner)
+            .filter(|id| Some(id) != record.owner.as_ref())
+        {
+            record
+                .attrs
+                .insert("owner_id".into(), serde_json::Value::String(id));
+        }
     }
     if !a.phones.is_empty() {
         for phone in a.phones {

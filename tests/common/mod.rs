@@ -408,3 +408,52 @@ pub fn read_folder(connector: &str, folder: &Path) -> rapport::connectors::Colle
     }
     sink
 }
+
+/// The connector fixture folder `name` (tests/fixtures/connectors).
+pub fn connector_fixtures(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/connectors")
+        .join(name)
+}
+
+/// The record with external id `id` among `records` (panics listing them).
+pub fn record_by_id<'a>(
+    records: &'a [rapport::record::Record],
+    id: &str,
+) -> &'a rapport::record::Record {
+    records
+        .iter()
+        .find(|r| r.external_id == id)
+        .unwrap_or_else(|| {
+            panic!(
+                "no record {id}: {:?}",
+                records.iter().map(|r| &r.external_id).collect::<Vec<_>>()
+            )
+        })
+}
+
+/// A link as connectors write it (no display name).
+pub fn link(rel: &str, target: &str) -> rapport::record::Link {
+    rapport::record::Link {
+        rel: rel.into(),
+        target: target.into(),
+        name: None,
+    }
+}
+
+/// Serves `app` on 127.0.0.1 (an ephemeral port) from a one-thread runtime
+/// that lives as long as the returned value: a stand-in for a CRM's export
+/// server.
+pub fn serve_router(app: axum::Router) -> (std::net::SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (address, runtime)
+}
