@@ -14,6 +14,7 @@ mod cluster;
 mod compare;
 mod evidence;
 pub mod golden;
+mod incremental;
 mod organisations;
 mod people;
 mod union_find;
@@ -26,6 +27,7 @@ pub use attach::{Unattached, is_staff};
 use cluster::{Edge, Outcome};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
+pub use incremental::{BookStats, Partial, Plan, Previous, plan, resolve_subset};
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
 use union_find::UnionFind;
@@ -243,10 +245,23 @@ pub fn resolve_with(
     overrides: &Overrides,
     romaji: Option<Romaji>,
 ) -> Resolution {
+    resolve_in(records, settings, overrides, romaji, None)
+}
+
+/// The resolver itself; with `book`, `records` are a subset of a book whose
+/// statistics (word rarity, block sizes) come from the whole of it.
+fn resolve_in(
+    records: &[Record],
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+    book: Option<&BookStats>,
+) -> Resolution {
     let span = tracing::info_span!("resolve", records = records.len());
     let _entered = span.enter();
     let mut graph = Graph::new(records);
     graph.romaji = romaji;
+    graph.book = book;
     graph.apply_overrides(overrides);
     graph.link_organisations(settings);
     graph.link_people(settings);
@@ -293,6 +308,8 @@ struct Graph<'a> {
     /// Candidate pairs per blocking rule.
     blocking: BTreeMap<String, usize>,
     romaji: Option<Romaji<'a>>,
+    /// The whole book's statistics when `records` are a subset of it.
+    book: Option<&'a BookStats>,
 }
 
 impl<'a> Graph<'a> {
@@ -319,6 +336,7 @@ impl<'a> Graph<'a> {
             weights: vec![Vec::new(); n],
             blocking: BTreeMap::new(),
             romaji: None,
+            book: None,
         }
     }
 
@@ -378,8 +396,19 @@ impl<'a> Graph<'a> {
             .iter()
             .map(|&i| (i, OrgProfile::of(&self.records[i], domain_of, self.romaji)))
             .collect();
-        let model = OrgModel::of(&profiles);
-        let (pairs, counts) = organisations::candidate_pairs(&profiles, &model.words);
+        let local;
+        let model = match self.book {
+            Some(book) => &book.org,
+            None => {
+                local = OrgModel::of(&profiles);
+                &local
+            }
+        };
+        let (pairs, counts) = organisations::candidate_pairs_sized(
+            &profiles,
+            &model.words,
+            self.book.map(|b| &b.org_sizes),
+        );
         tracing::debug!(?counts, pairs = pairs.len(), "organisation candidate pairs");
         self.blocking.extend(
             counts
@@ -390,7 +419,7 @@ impl<'a> Graph<'a> {
             &profiles,
             &pairs,
             settings.thresholds(organisations::THRESHOLDS),
-            |a, b| organisations::score(a, b, &model),
+            |a, b| organisations::score(a, b, model),
         );
     }
 
@@ -477,8 +506,21 @@ impl<'a> Graph<'a> {
             let org = self.org_of(i, &lookup).map(|(o, _)| self.uf.find(o));
             profiles.push((i, PersonProfile::of(&self.records[i], org, self.romaji)));
         }
-        let model = PersonModel::of(&profiles);
-        let (pairs, counts) = people::candidate_pairs(&profiles);
+        let local;
+        let (model, (pairs, counts)) = match self.book {
+            Some(book) => (
+                &book.person,
+                people::candidate_pairs_with(
+                    &profiles,
+                    &|w| book.person_words.get(w).copied().unwrap_or(0),
+                    Some(&book.person_sizes),
+                ),
+            ),
+            None => {
+                local = PersonModel::of(&profiles);
+                (&local, people::candidate_pairs(&profiles))
+            }
+        };
         tracing::debug!(?counts, pairs = pairs.len(), "person candidate pairs");
         self.blocking
             .extend(counts.into_iter().map(|(k, v)| (format!("person {k}"), v)));
@@ -486,7 +528,7 @@ impl<'a> Graph<'a> {
             &profiles,
             &pairs,
             settings.thresholds(people::THRESHOLDS),
-            |a, b| people::score(a, b, &model),
+            |a, b| people::score(a, b, model),
         );
     }
 
