@@ -552,6 +552,7 @@ mod export;
 mod footprint;
 pub use footprint::TableBytes;
 mod resolution;
+mod resolution_partial;
 mod resolution_tables;
 pub mod snapshot;
 pub mod writeback;
