@@ -10,6 +10,7 @@
 mod change_feed;
 mod customers;
 mod identities;
+mod incremental;
 mod jobs;
 mod offline;
 mod purposes;
@@ -143,6 +144,9 @@ pub struct Rapport {
     /// Live state of sources as the background tasks set it (`watching`,
     /// `running`); absent means idle.
     live: Mutex<HashMap<String, String>>,
+    /// How many records the last resolution re-resolved (the whole book
+    /// for a full pass; see `engine/incremental.rs`).
+    resolved_records: std::sync::atomic::AtomicU64,
     /// What opening had to repair (`rapport check` reports it).
     opened: Recovery,
 }
@@ -163,6 +167,9 @@ pub struct IngestStages {
     pub sources_ms: u64,
     pub resolve_ms: u64,
     pub index_ms: u64,
+    /// Records the pass re-resolved: the records a change reached, or the
+    /// whole book for a full resolution (0 when nothing changed).
+    pub resolved_records: u64,
 }
 
 impl IngestReport {
@@ -247,6 +254,7 @@ impl Rapport {
             index,
             jobs,
             ingest_lock: Mutex::new(()),
+            resolved_records: std::sync::atomic::AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             opened,
         };
@@ -279,8 +287,11 @@ impl Rapport {
             ..IngestStages::default()
         };
         let resolving = Instant::now();
+        self.resolved_records
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.resolve_if_stale()?;
         stages.resolve_ms = resolving.elapsed().as_millis() as u64;
+        stages.resolved_records = self.last_resolved_records();
         if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
             tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
             std::process::exit(86);
@@ -347,6 +358,9 @@ impl Rapport {
             tracing::debug!("nothing changed since the last resolution: not resolving again");
             return Ok(0);
         }
+        if let Some(changed) = self.resolve_incrementally()? {
+            return Ok(changed);
+        }
         self.resolve_locked()
     }
 
@@ -364,6 +378,8 @@ impl Rapport {
         let changed = self.store.save_resolution(&resolution)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
+        self.resolved_records
+            .store(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(
             records = records.len(),
             entities = resolution.entities.len(),

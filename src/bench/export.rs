@@ -64,7 +64,7 @@ pub fn proc_status_mib(key: &str) -> f64 {
 }
 
 /// Resets VmHWM to the current RSS (Linux ≥ 4.0); false where unsupported.
-fn reset_peak() -> bool {
+pub fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 

@@ -21,6 +21,7 @@ pub mod ingest;
 mod queries;
 pub mod reindex;
 pub mod resolve;
+pub mod resolve_incremental;
 
 use std::path::PathBuf;
 use std::sync::Arc;

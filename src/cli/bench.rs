@@ -122,6 +122,11 @@ pub enum BenchCommand {
         /// Skip the store round trip (in-memory resolution only).
         #[arg(long)]
         memory_only: bool,
+        /// Instead, resolve the book in full through a store, change 100
+        /// rows and resolve again incrementally: records, both times, the
+        /// records re-resolved and peak RSS.
+        #[arg(long)]
+        incremental: bool,
         /// Instead, measure quality on labelled books of these many
         /// companies (comma-separated, e.g. 200,500,2000): pairwise
         /// precision, recall and F1 for organisations and people.
@@ -237,6 +242,40 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 }
             }
             print_models(&models);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        BenchCommand::Resolve {
+            records,
+            incremental: true,
+            ..
+        } => {
+            let dir = tempfile_dir()?;
+            let result = rapport::bench::resolve_incremental::run(records.max(1), &dir);
+            let _ = std::fs::remove_dir_all(&dir);
+            let r = result?;
+            println!(
+                "| records | full pass (load + resolve + save) | peak RSS | {} rows changed: incremental pass (load + statistics + plan + resolve + save) | records re-resolved | assignments changed | peak RSS |",
+                r.changed_rows
+            );
+            println!("|---|---|---|---|---|---|---|");
+            println!(
+                "| {} | {:.1} s ({} + {} + {} ms) | {:.0} MiB | {:.2} s ({} + {} + {} + {} + {} ms) | {} | {} | {:.0} MiB |",
+                r.records,
+                r.full_ms() as f64 / 1000.0,
+                r.full_load_ms,
+                r.full_resolve_ms,
+                r.full_save_ms,
+                r.full_peak_rss_mib,
+                r.incremental_ms() as f64 / 1000.0,
+                r.incremental_load_ms,
+                r.incremental_stats_ms,
+                r.incremental_plan_ms,
+                r.incremental_resolve_ms,
+                r.incremental_save_ms,
+                r.re_resolved,
+                r.changed_assignments,
+                r.incremental_peak_rss_mib,
+            );
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Resolve {

@@ -19,15 +19,29 @@ impl Blocks {
 
     /// The distinct candidate pairs (slot indices, smaller first) of the
     /// blocks of 2 to `max` records, and the pairs each rule produced.
-    pub fn pairs(self, max: usize) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
+    ///
+    /// A block is also skipped when the whole book's block
+    /// of the same rule and key (`sizes`) holds more than `max` records: a
+    /// subset of the book then compares exactly the pairs a full pass does.
+    pub fn pairs_sized(
+        self,
+        max: usize,
+        sizes: Option<&BlockSizes>,
+    ) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
         let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut pairs: Vec<(usize, usize)> = Vec::new();
         let mut blocks: Vec<_> = self.blocks.into_iter().collect();
         blocks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for ((rule, _), mut slots) in blocks {
+        for ((rule, key), mut slots) in blocks {
             slots.sort_unstable();
             slots.dedup();
             if slots.len() < 2 || slots.len() > max {
+                continue;
+            }
+            if sizes
+                .and_then(|s| s.get(rule, &key))
+                .is_some_and(|n| n as usize > max)
+            {
                 continue;
             }
             for (x, &a) in slots.iter().enumerate() {
@@ -40,6 +54,39 @@ impl Blocks {
         pairs.sort_unstable();
         pairs.dedup();
         (pairs, counts)
+    }
+}
+
+/// How many records of the whole book each block holds, by a hash of its
+/// rule and key (records counted once per block).
+#[derive(Debug, Default)]
+pub struct BlockSizes(HashMap<u64, u32>);
+
+/// A stable 64-bit hash of a block's rule and key.
+pub fn block_hash(rule: &str, key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    rule.hash(&mut h);
+    key.hash(&mut h);
+    h.finish()
+}
+
+impl BlockSizes {
+    /// Counts one record's blocks (duplicates counted once).
+    pub fn add_record(&mut self, mut hashes: Vec<u64>) {
+        hashes.sort_unstable();
+        hashes.dedup();
+        for h in hashes {
+            *self.0.entry(h).or_default() += 1;
+        }
+    }
+
+    pub fn get(&self, rule: &str, key: &str) -> Option<u32> {
+        self.0.get(&block_hash(rule, key)).copied()
+    }
+
+    pub fn of_hash(&self, hash: u64) -> u32 {
+        self.0.get(&hash).copied().unwrap_or(0)
     }
 }
 
@@ -73,7 +120,7 @@ mod tests {
         for slot in 0..5 {
             blocks.add("word", "common".into(), slot);
         }
-        let (pairs, counts) = blocks.pairs(4);
+        let (pairs, counts) = blocks.pairs_sized(4, None);
         assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2)]);
         assert_eq!(counts.get("email"), Some(&3));
         assert_eq!(counts.get("phone"), Some(&1));

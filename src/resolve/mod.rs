@@ -16,6 +16,7 @@ mod estimate;
 mod evidence;
 pub mod golden;
 mod hierarchy;
+mod incremental;
 mod organisations;
 mod people;
 mod union_find;
@@ -29,6 +30,7 @@ use cluster::{Edge, Outcome};
 pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
+pub use incremental::{BookStats, Partial, Plan, Previous, plan, resolve_subset};
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
 use union_find::UnionFind;
@@ -274,10 +276,23 @@ pub fn resolve_with(
     overrides: &Overrides,
     romaji: Option<Romaji>,
 ) -> Resolution {
+    resolve_in(records, settings, overrides, romaji, None)
+}
+
+/// The resolver itself; with `book`, `records` are a subset of a book whose
+/// statistics (word rarity, block sizes) come from the whole of it.
+fn resolve_in(
+    records: &[Record],
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+    book: Option<&BookStats>,
+) -> Resolution {
     let span = tracing::info_span!("resolve", records = records.len());
     let _entered = span.enter();
     let mut graph = Graph::new(records);
     graph.romaji = romaji;
+    graph.book = book;
     graph.apply_overrides(overrides);
     graph.link_organisations(settings);
     graph.link_people(settings);
@@ -326,6 +341,8 @@ struct Graph<'a> {
     /// The models' estimates (`estimate.rs`).
     model: ModelReport,
     romaji: Option<Romaji<'a>>,
+    /// The whole book's statistics when `records` are a subset of it.
+    book: Option<&'a BookStats>,
 }
 
 impl<'a> Graph<'a> {
@@ -353,6 +370,7 @@ impl<'a> Graph<'a> {
             blocking: BTreeMap::new(),
             model: ModelReport::default(),
             romaji: None,
+            book: None,
         }
     }
 
@@ -412,8 +430,19 @@ impl<'a> Graph<'a> {
             .iter()
             .map(|&i| (i, OrgProfile::of(&self.records[i], domain_of, self.romaji)))
             .collect();
-        let model = OrgModel::of(&profiles);
-        let (pairs, counts) = organisations::candidate_pairs(&profiles, &model.words);
+        let local;
+        let model = match self.book {
+            Some(book) => &book.org,
+            None => {
+                local = OrgModel::of(&profiles);
+                &local
+            }
+        };
+        let (pairs, counts) = organisations::candidate_pairs_sized(
+            &profiles,
+            &model.words,
+            self.book.map(|b| &b.org_sizes),
+        );
         tracing::debug!(?counts, pairs = pairs.len(), "organisation candidate pairs");
         self.blocking.extend(
             counts
@@ -425,14 +454,14 @@ impl<'a> Graph<'a> {
                 profiles.len(),
                 &pairs,
                 organisations::SESSIONS,
-                |x, y| organisations::score(&profiles[x].1, &profiles[y].1, &model),
+                |x, y| organisations::score(&profiles[x].1, &profiles[y].1, model),
             ));
         }
         self.score_and_cluster(
             &profiles,
             &pairs,
             settings.thresholds(organisations::THRESHOLDS),
-            |a, b| organisations::score(a, b, &model),
+            |a, b| organisations::score(a, b, model),
         );
     }
 
@@ -519,8 +548,22 @@ impl<'a> Graph<'a> {
             let org = self.org_of(i, &lookup).map(|(o, _)| self.uf.find(o));
             profiles.push((i, PersonProfile::of(&self.records[i], org, self.romaji)));
         }
-        let mut model = PersonModel::of(&profiles);
-        let (pairs, counts) = people::candidate_pairs(&profiles);
+        // In an incremental pass the whole book's model and word counts
+        // weigh the subset's pairs as a full pass would.
+        let (mut model, (pairs, counts)) = match self.book {
+            Some(book) => (
+                std::borrow::Cow::Borrowed(&book.person),
+                people::candidate_pairs_with(
+                    &profiles,
+                    &|w| book.person_words.get(w).copied().unwrap_or(0),
+                    Some(&book.person_sizes),
+                ),
+            ),
+            None => (
+                std::borrow::Cow::Owned(PersonModel::of(&profiles)),
+                people::candidate_pairs(&profiles),
+            ),
+        };
         tracing::debug!(?counts, pairs = pairs.len(), "person candidate pairs");
         self.blocking
             .extend(counts.into_iter().map(|(k, v)| (format!("person {k}"), v)));
@@ -530,7 +573,7 @@ impl<'a> Graph<'a> {
             });
             tracing::info!(estimate = ?estimate.describe(), "person m/u estimated by EM");
             if settings.weights == WeightSource::Estimated {
-                model.use_estimate(&estimate, profiles.len());
+                model.to_mut().use_estimate(&estimate, profiles.len());
                 self.model.people_weights_estimated = true;
             }
             self.model.people = Some(estimate);

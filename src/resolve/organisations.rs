@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::blocking::{Blocks, same, shares};
+use super::blocking::{BlockSizes, Blocks, same, shares};
 use super::cluster::Thresholds;
 use super::compare::{WordStats, has_cjk, reading_of, soft_tfidf, words};
 use super::estimate::Session;
@@ -35,7 +35,7 @@ pub const THRESHOLDS: Thresholds = Thresholds {
 };
 
 /// Blocks larger than this are too generic to compare pairwise.
-const MAX_BLOCK: usize = 100;
+pub const MAX_BLOCK: usize = 100;
 
 /// What each blocking rule keys on, for EM's training sessions
 /// (`estimate.rs`): name keys, words and acronyms; domain; phone.
@@ -310,42 +310,49 @@ pub fn score(a: &OrgProfile, b: &OrgProfile, model: &OrgModel) -> Evidence {
     e
 }
 
-/// The pairs worth comparing, and how many each blocking rule produced.
-pub fn candidate_pairs(
+/// The pairs worth comparing, and how many each blocking rule produced;
+/// for a subset of the book, `sizes` (the whole book's) skip the blocks a
+/// full pass skips.
+pub fn candidate_pairs_sized(
     profiles: &[(usize, OrgProfile)],
     stats: &WordStats,
+    sizes: Option<&BlockSizes>,
 ) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
     let mut blocks = Blocks::default();
     for (slot, (_, p)) in profiles.iter().enumerate() {
-        let mut add = |rule: &'static str, key: String| blocks.add(rule, key, slot);
-        for k in &p.keys {
-            add("name key", k.clone());
-            if let Some(ac) = acronym(k) {
-                add("name key", ac);
-            }
-            if has_cjk(k) {
-                add("name start", k.chars().take(2).collect());
-            }
-            for w in words(k) {
-                if stats.frequency(w) as usize <= MAX_BLOCK {
-                    add("rare word", w.to_string());
-                }
-                if w.chars().count() >= 4 {
-                    add("word start", w.chars().take(3).collect());
-                }
-            }
+        block_keys(p, stats, |rule, key| blocks.add(rule, key, slot));
+    }
+    blocks.pairs_sized(MAX_BLOCK, sizes)
+}
+
+/// The blocks (rule and key) one organisation record falls in.
+pub fn block_keys(p: &OrgProfile, stats: &WordStats, mut add: impl FnMut(&'static str, String)) {
+    for k in &p.keys {
+        add("name key", k.clone());
+        if let Some(ac) = acronym(k) {
+            add("name key", ac);
         }
-        for d in &p.domains {
-            add("domain", d.clone());
+        if has_cjk(k) {
+            add("name start", k.chars().take(2).collect());
         }
-        for ph in &p.phones {
-            add("phone", ph.clone());
-        }
-        for (s, v) in &p.identifiers {
-            add("registration", format!("{s}:{v}"));
+        for w in words(k) {
+            if stats.frequency(w) as usize <= MAX_BLOCK {
+                add("rare word", w.to_string());
+            }
+            if w.chars().count() >= 4 {
+                add("word start", w.chars().take(3).collect());
+            }
         }
     }
-    blocks.pairs(MAX_BLOCK)
+    for d in &p.domains {
+        add("domain", d.clone());
+    }
+    for ph in &p.phones {
+        add("phone", ph.clone());
+    }
+    for (s, v) in &p.identifiers {
+        add("registration", format!("{s}:{v}"));
+    }
 }
 
 #[cfg(test)]

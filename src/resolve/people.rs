@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::blocking::{Blocks, same, shares};
+use super::blocking::{BlockSizes, Blocks, same, shares};
 use super::cluster::Thresholds;
 use super::compare::{has_cjk, reading_keys, same_parts, words};
 use super::estimate::{Estimate, Session, Weights};
@@ -97,7 +97,7 @@ impl PersonProfile {
 /// What the model knows of the whole book: how many records bear each name
 /// key, and how many differently named people share each phone (a
 /// switchboard).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PersonModel {
     names: HashMap<String, u32>,
     phone_names: HashMap<String, u32>,
@@ -106,7 +106,7 @@ pub struct PersonModel {
 }
 
 /// The estimated weights and what a name's term-frequency adjustment needs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Estimated {
     weights: Weights,
     /// m of the exact name level, and how many records the book has.
@@ -391,55 +391,85 @@ pub fn score(a: &PersonProfile, b: &PersonProfile, model: &PersonModel) -> Evide
 pub fn candidate_pairs(
     profiles: &[(usize, PersonProfile)],
 ) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
-    let mut blocks = Blocks::default();
-    let mut word_counts: HashMap<&str, usize> = HashMap::new();
+    let counts = word_counts(profiles);
+    candidate_pairs_with(profiles, &|w| counts.get(w).copied().unwrap_or(0), None)
+}
+
+/// How many name keys of `profiles` hold each word.
+pub fn word_counts(profiles: &[(usize, PersonProfile)]) -> HashMap<String, usize> {
+    let mut word_counts: HashMap<String, usize> = HashMap::new();
     for (_, p) in profiles {
         for k in &p.keys {
             for w in words(k) {
-                *word_counts.entry(w).or_default() += 1;
+                match word_counts.get_mut(w) {
+                    Some(n) => *n += 1,
+                    None => {
+                        word_counts.insert(w.to_string(), 1);
+                    }
+                }
             }
         }
     }
+    word_counts
+}
+
+/// [`candidate_pairs`] with the word counts (`count`) and block sizes of
+/// the whole book, for a subset of it.
+pub fn candidate_pairs_with(
+    profiles: &[(usize, PersonProfile)],
+    count: &dyn Fn(&str) -> usize,
+    sizes: Option<&BlockSizes>,
+) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
+    let mut blocks = Blocks::default();
     for (slot, (_, p)) in profiles.iter().enumerate() {
-        let mut add = |rule: &'static str, key: String| blocks.add(rule, key, slot);
-        for k in &p.keys {
-            add("name key", k.clone());
-            for w in words(k) {
-                if word_counts.get(w).copied().unwrap_or(0) <= MAX_BLOCK {
-                    add("rare name word", w.to_string());
-                }
-                if let Some(org) = p.org {
-                    add(
-                        "organisation and initial",
-                        format!("{org}:{}", w.chars().take(2).collect::<String>()),
-                    );
-                }
+        block_keys(p, count, |rule, key| blocks.add(rule, key, slot));
+    }
+    blocks.pairs_sized(MAX_BLOCK, sizes)
+}
+
+/// The blocks (rule and key) one person record falls in; `count` says how
+/// many name keys of the book hold a word.
+pub fn block_keys(
+    p: &PersonProfile,
+    count: &dyn Fn(&str) -> usize,
+    mut add: impl FnMut(&'static str, String),
+) {
+    for k in &p.keys {
+        add("name key", k.clone());
+        for w in words(k) {
+            if count(w) <= MAX_BLOCK {
+                add("rare name word", w.to_string());
             }
-        }
-        for s in &p.spaced {
-            if has_cjk(s) {
-                let mut parts = words(s);
-                parts.sort_unstable();
-                add("japanese name parts", parts.concat());
+            if let Some(org) = p.org {
+                add(
+                    "organisation and initial",
+                    format!("{org}:{}", w.chars().take(2).collect::<String>()),
+                );
             }
-        }
-        if let Some(org) = p.org {
-            add("organisation", org.to_string());
-        }
-        for e in &p.emails {
-            add("email", e.clone());
-        }
-        for ph in &p.phones {
-            add("phone", ph.clone());
-        }
-        for id in &p.identifiers {
-            add("identifier", id.clone());
-        }
-        if let Some(d) = p.birth_date {
-            add("birth date", d.to_string());
         }
     }
-    blocks.pairs(MAX_BLOCK)
+    for s in &p.spaced {
+        if has_cjk(s) {
+            let mut parts = words(s);
+            parts.sort_unstable();
+            add("japanese name parts", parts.concat());
+        }
+    }
+    if let Some(org) = p.org {
+        add("organisation", org.to_string());
+    }
+    for e in &p.emails {
+        add("email", e.clone());
+    }
+    for ph in &p.phones {
+        add("phone", ph.clone());
+    }
+    for id in &p.identifiers {
+        add("identifier", id.clone());
+    }
+    if let Some(d) = p.birth_date {
+        add("birth date", d.to_string());
+    }
 }
 
 #[cfg(test)]

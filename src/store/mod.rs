@@ -552,6 +552,7 @@ mod export;
 mod footprint;
 pub use footprint::TableBytes;
 mod resolution;
+mod resolution_partial;
 mod resolution_tables;
 mod retention;
 mod retention_tombstone;

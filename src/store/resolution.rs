@@ -18,8 +18,8 @@ use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair, Una
 pub(super) use super::resolution_tables::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
 
 const META_OVERRIDES: &str = "overrides";
-const META_SUSPECTS: &str = "suspects";
-const META_UNATTACHED: &str = "unattached";
+pub(super) const META_SUSPECTS: &str = "suspects";
+pub(super) const META_UNATTACHED: &str = "unattached";
 
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ASSIGNMENTS).map_err(db)?;

@@ -1,0 +1,410 @@
+//! Incremental resolution: when a few records change, re-resolve only the
+//! part of the book they can affect and splice the answer into the previous
+//! resolution. The part (a [`Plan`]) is the changed records, every record
+//! sharing a block or a reference with them (an email, a domain, a company
+//! key, an id a record links to), and, closed over, every record of each
+//! customer or person any of those belonged to — members, attached
+//! interactions, an organisation's people, a person's organisation — so a
+//! cluster is never resolved half. The subset is resolved by the same pure
+//! resolver with the whole book's statistics ([`BookStats`]: word rarity,
+//! block sizes), so it sees the pairs and weights a full pass would.
+//!
+//! It must never read or write the store, and never decide a link itself:
+//! `resolve_in` does, exactly as for a full pass.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::blocking::{BlockSizes, block_hash};
+use super::organisations::{self, MAX_BLOCK, OrgModel, OrgProfile};
+use super::people::{self, PersonModel, PersonProfile};
+use super::{
+    Assignment, Entity, Overrides, Resolution, Romaji, Settings, domain_of, is_staff, resolve_in,
+};
+use crate::normalize::company_key;
+use crate::record::{Record, RecordKind};
+
+/// Keeps organisation and person block hashes apart from each other and
+/// from the reference keys.
+const ORG_BLOCK: u64 = 0x6f72_6720_626c_6f63;
+const PERSON_BLOCK: u64 = 0x7065_7273_6f6e_2062;
+
+/// A key shared by more records than this says nothing about which of them
+/// a change touches (a staff domain, a common word): the closure ignores it.
+const MAX_REFERENCE: usize = 1_000;
+
+/// The whole book's statistics, and each record's keys for the closure.
+pub struct BookStats {
+    pub(super) org: OrgModel,
+    pub(super) person: PersonModel,
+    pub(super) person_words: HashMap<String, usize>,
+    pub(super) org_sizes: BlockSizes,
+    pub(super) person_sizes: BlockSizes,
+    /// Per record of the book (by index): its block and reference hashes.
+    keys: Vec<Vec<u64>>,
+    /// Per record: its reference hashes alone (see `reference_keys`).
+    refs: Vec<Vec<u64>>,
+    /// How many records hold each of those hashes.
+    key_sizes: BlockSizes,
+    /// Record id → index in the book.
+    index: HashMap<String, usize>,
+}
+
+impl BookStats {
+    /// Computes the statistics of `records` (the whole book, oldest first).
+    pub fn of(records: &[Record], romaji: Option<Romaji>) -> BookStats {
+        let _span = tracing::info_span!("book statistics", records = records.len()).entered();
+        let mut orgs: Vec<(usize, OrgProfile)> = Vec::new();
+        let mut persons: Vec<(usize, PersonProfile)> = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            match r.kind {
+                RecordKind::Organization => orgs.push((i, OrgProfile::of(r, domain_of, romaji))),
+                RecordKind::Person => persons.push((i, PersonProfile::of(r, None, romaji))),
+                _ => {}
+            }
+        }
+        let org = OrgModel::of(&orgs);
+        let person = PersonModel::of(&persons);
+        let person_words = people::word_counts(&persons);
+        let refs: Vec<Vec<u64>> = records
+            .iter()
+            .map(|r| {
+                let mut k = reference_keys(r);
+                k.sort_unstable();
+                k.dedup();
+                k
+            })
+            .collect();
+        let mut keys = refs.clone();
+        let mut org_sizes = BlockSizes::default();
+        for (i, p) in &orgs {
+            let mut hashes = Vec::new();
+            organisations::block_keys(p, &org.words, |rule, key| {
+                hashes.push(block_hash(rule, &key))
+            });
+            keys[*i].extend(hashes.iter().map(|h| h ^ ORG_BLOCK));
+            org_sizes.add_record(hashes);
+        }
+        let mut person_sizes = BlockSizes::default();
+        let count = |w: &str| person_words.get(w).copied().unwrap_or(0);
+        for (i, p) in &persons {
+            let mut hashes = Vec::new();
+            people::block_keys(p, &count, |rule, key| hashes.push(block_hash(rule, &key)));
+            keys[*i].extend(hashes.iter().map(|h| h ^ PERSON_BLOCK));
+            person_sizes.add_record(hashes);
+        }
+        let mut key_sizes = BlockSizes::default();
+        for k in &mut keys {
+            k.sort_unstable();
+            k.dedup();
+            key_sizes.add_record(k.clone());
+        }
+        let index = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id(), i))
+            .collect();
+        BookStats {
+            org,
+            person,
+            person_words,
+            org_sizes,
+            person_sizes,
+            keys,
+            refs,
+            key_sizes,
+            index,
+        }
+    }
+}
+
+/// The keys by which a record finds, or is found by, another outside the
+/// matching blocks: its own id, the ids and names it refers to, its
+/// addresses and their domains, and the company it names.
+fn reference_keys(r: &Record) -> Vec<u64> {
+    let mut out = vec![block_hash("ref", &r.external_id)];
+    let email = |out: &mut Vec<u64>, e: &str| {
+        let e = e.trim_end_matches('.').to_lowercase();
+        if let Some(d) = domain_of(&e) {
+            out.push(block_hash("domain", d));
+        }
+        out.push(block_hash("email", &e));
+    };
+    for e in &r.emails {
+        email(&mut out, e);
+    }
+    for l in &r.links {
+        if matches!(l.rel.as_str(), "from" | "to" | "cc") {
+            email(&mut out, &l.target);
+        } else {
+            let target = l.target.rsplit_once(':').map_or(&*l.target, |(_, t)| t);
+            out.push(block_hash("ref", target));
+            out.push(block_hash("ref", &l.target));
+        }
+    }
+    if !matches!(r.kind, RecordKind::Organization | RecordKind::Person) {
+        for text in r.title.iter().chain(r.body.iter()) {
+            for w in text.split(|c: char| {
+                c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>' | '"')
+            }) {
+                if w.contains('@') {
+                    email(&mut out, w);
+                }
+            }
+        }
+        if let Some((folders, _)) = r.provenance.file.rsplit_once('/') {
+            for folder in folders.rsplit('/').map(str::trim).filter(|f| !f.is_empty()) {
+                out.push(block_hash("ref", folder));
+                out.push(block_hash("company", &company_key(folder)));
+            }
+        }
+    }
+    for w in &r.websites {
+        out.push(block_hash(
+            "domain",
+            &w.trim_start_matches("www.").to_lowercase(),
+        ));
+    }
+    if let Some(c) = &r.customer_ref {
+        out.push(block_hash("ref", c));
+        out.push(block_hash("company", &company_key(c)));
+    }
+    let names = r.company.iter().chain(
+        (r.kind == RecordKind::Organization)
+            .then_some(r.names.iter().chain(r.title.iter()))
+            .into_iter()
+            .flatten(),
+    );
+    for n in names {
+        let key = company_key(n);
+        if !key.is_empty() {
+            out.push(block_hash("company", &key));
+        }
+    }
+    out
+}
+
+/// What the previous resolution said, as the closure needs it.
+pub trait Previous {
+    fn assignment(&self, record: &str) -> Option<Assignment>;
+    fn entity(&self, id: &str) -> Option<Entity>;
+}
+
+impl Previous for Resolution {
+    fn assignment(&self, record: &str) -> Option<Assignment> {
+        self.assignments.get(record).cloned()
+    }
+
+    fn entity(&self, id: &str) -> Option<Entity> {
+        self.entities.iter().find(|e| e.id == id).cloned()
+    }
+}
+
+/// The part of the book a change re-resolves.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Indices into the book, ascending (first-seen order kept).
+    pub subset: Vec<usize>,
+    /// Record ids whose previous assignment the answer replaces: the
+    /// subset's and those of removed records.
+    pub records: BTreeSet<String>,
+    /// Entity ids of the previous resolution that the answer replaces.
+    pub touched: BTreeSet<String>,
+    /// How many records changed (present or removed).
+    pub changed: usize,
+}
+
+/// The records `changed` (ids written or removed since `previous`) can
+/// affect, closed over the customers they touch.
+pub fn plan(
+    records: &[Record],
+    stats: &BookStats,
+    changed: &BTreeSet<String>,
+    previous: &dyn Previous,
+    overrides: &Overrides,
+) -> Plan {
+    let _span = tracing::info_span!("plan", changed = changed.len()).entered();
+    let seeds: Vec<usize> = changed
+        .iter()
+        .filter_map(|id| stats.index.get(id).copied())
+        .collect();
+    let slack = seeds.len();
+    let wanted: HashSet<u64> = seeds
+        .iter()
+        .flat_map(|&i| stats.keys[i].iter().copied())
+        .filter(|&h| {
+            let n = stats.key_sizes.of_hash(h) as usize;
+            n <= MAX_BLOCK + slack || (n <= MAX_REFERENCE + slack && is_reference(h, stats))
+        })
+        .collect();
+    let mut subset: BTreeSet<usize> = seeds.iter().copied().collect();
+    for (i, keys) in stats.keys.iter().enumerate() {
+        if keys.iter().any(|k| wanted.contains(k)) || is_staff(&records[i]) {
+            subset.insert(i);
+        }
+    }
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    let mut ids: BTreeSet<String> = changed.clone();
+    ids.extend(subset.iter().map(|&i| records[i].id()));
+    let mut queue: Vec<String> = ids.iter().cloned().collect();
+    while !queue.is_empty() {
+        let mut entities: Vec<String> = Vec::new();
+        let mut found: Vec<String> = Vec::new();
+        // What the new records name (an account, a company, an address's
+        // domain) must be resolved with them, or they would not find it.
+        // People name organisations; interactions name both; a company no
+        // organisation record bears is one its people make up together.
+        let mut named: [HashSet<u64>; 3] = [HashSet::new(), HashSet::new(), HashSet::new()];
+        for i in queue.iter().filter_map(|id| stats.index.get(id).copied()) {
+            let to = match records[i].kind {
+                RecordKind::Organization => continue,
+                RecordKind::Person => 0,
+                _ => 1,
+            };
+            if let Some(c) = &records[i].company {
+                named[2].insert(block_hash("company", &company_key(c)));
+            }
+            named[to].extend(
+                stats.refs[i]
+                    .iter()
+                    .filter(|&&h| stats.key_sizes.of_hash(h) as usize <= MAX_REFERENCE + slack),
+            );
+        }
+        if named.iter().any(|n| !n.is_empty()) {
+            for (i, r) in records.iter().enumerate() {
+                let hit = |n: &HashSet<u64>| stats.refs[i].iter().any(|h| n.contains(h));
+                let wanted = match r.kind {
+                    RecordKind::Organization => hit(&named[0]) || hit(&named[1]),
+                    RecordKind::Person => hit(&named[1]) || hit(&named[2]),
+                    _ => false,
+                };
+                if wanted && ids.insert(r.id()) {
+                    found.push(r.id());
+                }
+            }
+        }
+        for id in queue.drain(..) {
+            if let Some(a) = previous.assignment(&id) {
+                entities.extend(a.person_id.into_iter().chain(a.org_id).chain(a.customer_id));
+            }
+            for (a, b) in overrides
+                .merges
+                .iter()
+                .chain(&overrides.never)
+                .chain(&overrides.attach)
+            {
+                for (x, y) in [(a, b), (b, a)] {
+                    if *x == id && ids.insert(y.clone()) {
+                        found.push(y.clone());
+                    }
+                }
+            }
+        }
+        while let Some(e) = entities.pop() {
+            if touched.contains(&e) {
+                continue;
+            }
+            let Some(entity) = previous.entity(&e) else {
+                continue;
+            };
+            touched.insert(e);
+            for m in entity.members.iter().chain(&entity.attached) {
+                if ids.insert(m.record.clone()) {
+                    found.push(m.record.clone());
+                }
+            }
+            entities.extend(entity.people);
+            entities.extend(entity.org_id);
+        }
+        for split in &overrides.splits {
+            if split.iter().any(|r| ids.contains(r) || found.contains(r)) {
+                for r in split {
+                    if ids.insert(r.clone()) {
+                        found.push(r.clone());
+                    }
+                }
+            }
+        }
+        queue = found;
+    }
+    subset.extend(ids.iter().filter_map(|id| stats.index.get(id).copied()));
+    Plan {
+        subset: subset.into_iter().collect(),
+        records: ids,
+        touched,
+        changed: changed.len(),
+    }
+}
+
+/// Whether a hash is one of the reference keys (ids, addresses, domains,
+/// company names), which may be shared more widely than a block.
+fn is_reference(hash: u64, stats: &BookStats) -> bool {
+    // Block hashes of the matching rules were counted in their own tables.
+    stats.org_sizes.of_hash(hash ^ ORG_BLOCK) == 0
+        && stats.person_sizes.of_hash(hash ^ PERSON_BLOCK) == 0
+}
+
+/// A resolution of part of the book, to splice into the previous one.
+#[derive(Debug)]
+pub struct Partial {
+    pub resolution: Resolution,
+    /// The record ids whose assignments it replaces.
+    pub records: BTreeSet<String>,
+    /// The entity ids it replaces.
+    pub touched: BTreeSet<String>,
+}
+
+/// Re-resolves the records of `plan` with the book's statistics.
+pub fn resolve_subset(
+    records: &[Record],
+    plan: Plan,
+    stats: &BookStats,
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+) -> Partial {
+    let subset: Vec<Record> = plan.subset.iter().map(|&i| records[i].clone()).collect();
+    let resolution = resolve_in(&subset, settings, overrides, romaji, Some(stats));
+    Partial {
+        resolution,
+        records: plan.records,
+        touched: plan.touched,
+    }
+}
+
+impl Partial {
+    /// How many records were re-resolved.
+    pub fn re_resolved(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Entity ids the splice removes or replaces.
+    pub fn replaced_entities(&self) -> BTreeSet<&str> {
+        self.touched
+            .iter()
+            .map(String::as_str)
+            .chain(self.resolution.entities.iter().map(|e| e.id.as_str()))
+            .collect()
+    }
+}
+
+impl Resolution {
+    /// Replaces what `partial` re-resolved.
+    pub fn splice(&mut self, partial: Partial) {
+        let replaced: BTreeSet<String> = partial
+            .replaced_entities()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        self.assignments
+            .retain(|id, _| !partial.records.contains(id));
+        self.assignments.extend(partial.resolution.assignments);
+        self.entities.retain(|e| !replaced.contains(&e.id));
+        self.entities.extend(partial.resolution.entities);
+        self.suspects
+            .retain(|s| !replaced.contains(&s.a) && !replaced.contains(&s.b));
+        self.suspects.extend(partial.resolution.suspects);
+        self.unattached
+            .retain(|u| !partial.records.contains(&u.record));
+        self.unattached.extend(partial.resolution.unattached);
+    }
+}

@@ -1,0 +1,153 @@
+//! Incremental resolution, stored: which records changed since the last
+//! resolution, what that resolution said about a record or a customer (the
+//! closure of `resolve::plan` reads it), and saving a partial resolution —
+//! only the records and customers it re-resolved — in one transaction that
+//! logs each record whose assignment changed.
+//!
+//! It must never decide anything, and never save a partial answer over
+//! write-back data it cannot re-attach: the engine asks
+//! [`Store::has_writeback`] and resolves the whole book instead.
+
+use std::collections::BTreeSet;
+
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use super::resolution::{ALIASES, ASSIGNMENTS, ENTITIES, META_SUSPECTS, META_UNATTACHED};
+use super::{CHANGES, ChangeLog, Store, StoreError, corrupt, db};
+use crate::record::NOTES_SOURCE;
+use crate::resolve::{Assignment, Entity, Partial, Previous, SuspectPair, Unattached};
+
+impl Store {
+    /// The ids of the records written or removed after sequence number
+    /// `after`, or `None` when there are more than `limit`.
+    pub fn changed_since(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<BTreeSet<String>>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let changes = txn.open_table(CHANGES).map_err(db)?;
+        let mut out = BTreeSet::new();
+        for entry in changes.range(after.saturating_add(1)..).map_err(db)? {
+            let (_, id) = entry.map_err(db)?;
+            out.insert(id.value().to_string());
+            if out.len() > limit {
+                return Ok(None);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Whether notes written through the API or customer attributes exist:
+    /// their re-attachment after a resolution needs the whole of it.
+    pub fn has_writeback(&self) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let records = txn.open_table(super::RECORDS).map_err(db)?;
+        let (from, to) = (format!("{NOTES_SOURCE}:"), format!("{NOTES_SOURCE};"));
+        let notes = records
+            .range(from.as_str()..to.as_str())
+            .map_err(db)?
+            .next()
+            .is_some();
+        let attributes = txn
+            .open_table(super::writeback::CUSTOMER_ATTRIBUTES)
+            .map_err(db)?
+            .len()
+            .map_err(db)?;
+        Ok(notes || attributes > 0)
+    }
+
+    /// Saves what `partial` re-resolved over the previous resolution:
+    /// its records' assignments, its customers (replacing those it
+    /// touched), and the suspects and unattached records that concern them.
+    /// Returns how many records' assignments changed (each logged).
+    pub fn save_partial_resolution(&self, partial: &Partial) -> Result<usize, StoreError> {
+        let replaced: BTreeSet<&str> = partial.replaced_entities();
+        let mut suspects: Vec<SuspectPair> = self.suspects()?;
+        suspects.retain(|s| !replaced.contains(s.a.as_str()) && !replaced.contains(s.b.as_str()));
+        suspects.extend(partial.resolution.suspects.iter().cloned());
+        let mut unattached: Vec<Unattached> = self.unattached()?;
+        unattached.retain(|u| !partial.records.contains(&u.record));
+        unattached.extend(partial.resolution.unattached.iter().cloned());
+        let txn = self.db.begin_write().map_err(db)?;
+        let mut changed = 0;
+        {
+            let mut log = ChangeLog::open(&txn)?;
+            let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+            for id in &partial.records {
+                let existing = assignments
+                    .get(id.as_str())
+                    .map_err(db)?
+                    .map(|b| b.value().to_vec());
+                let logged = match partial.resolution.assignments.get(id) {
+                    Some(a) => {
+                        let bytes = serde_json::to_vec(a).map_err(|e| corrupt(id, e))?;
+                        let differs = existing.as_deref() != Some(bytes.as_slice());
+                        if differs {
+                            assignments
+                                .insert(id.as_str(), bytes.as_slice())
+                                .map_err(db)?;
+                        }
+                        differs
+                    }
+                    None if existing.is_some() => {
+                        assignments.remove(id.as_str()).map_err(db)?;
+                        true
+                    }
+                    None => false,
+                };
+                if logged && log.records.get(id.as_str()).map_err(db)?.is_some() {
+                    log.log(id)?;
+                    changed += 1;
+                }
+            }
+            let mut entities = txn.open_table(ENTITIES).map_err(db)?;
+            for id in &partial.touched {
+                entities.remove(id.as_str()).map_err(db)?;
+            }
+            let mut aliases = txn.open_table(ALIASES).map_err(db)?;
+            for entity in &partial.resolution.entities {
+                let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
+                entities
+                    .insert(entity.id.as_str(), bytes.as_slice())
+                    .map_err(db)?;
+                aliases
+                    .insert(entity.id.as_str(), entity.anchor.as_str())
+                    .map_err(db)?;
+            }
+            let suspects = serde_json::to_vec(&suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
+            log.meta
+                .insert(META_SUSPECTS, suspects.as_slice())
+                .map_err(db)?;
+            let unattached =
+                serde_json::to_vec(&unattached).map_err(|e| corrupt(META_UNATTACHED, e))?;
+            log.meta
+                .insert(META_UNATTACHED, unattached.as_slice())
+                .map_err(db)?;
+            drop((assignments, entities, aliases));
+            log.finish()?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(changed)
+    }
+}
+
+/// The previous resolution as the store keeps it. A read that fails is
+/// logged and counts as absent, which makes the closure smaller: the
+/// warning says so, and the next full pass (a steward override, a larger
+/// change, a restart with new settings) puts it right.
+impl Previous for Store {
+    fn assignment(&self, record: &str) -> Option<Assignment> {
+        Store::assignment(self, record)
+            .inspect_err(|e| tracing::warn!(record, error = %e, "reading an assignment"))
+            .ok()
+            .flatten()
+    }
+
+    fn entity(&self, id: &str) -> Option<Entity> {
+        Store::entity(self, id)
+            .inspect_err(|e| tracing::warn!(id, error = %e, "reading a customer"))
+            .ok()
+            .flatten()
+    }
+}

@@ -1,0 +1,113 @@
+//! A change of 100 rows in a large CSV book re-resolves only the records it
+//! reaches, through the real binary, store and index: `rapport ingest
+//! --json` reports `stages.resolved_records`, the whole book on the first
+//! pass and a small part of it after the change. The customers it leaves are
+//! those a full pass from scratch gives on the same files.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use common::Workspace;
+
+const ORGS: usize = 2_000;
+const PEOPLE: usize = 8_000;
+const CHANGED: usize = 100;
+
+const WORDS: &[&str] = &[
+    "Acme", "Bright", "Cedar", "Delta", "Kansai", "Nitto", "Hokuto",
+];
+const SECTORS: &[&str] = &["Robotics", "Foods", "Logistics", "Analytics", "Software"];
+
+/// The book's two CSV files; with `changed`, 100 people have moved to
+/// another company (new email domain and account) or have a new phone.
+fn write_book(dir: &std::path::Path, changed: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut orgs = String::from("id,kind,name,email\n");
+    for k in 0..ORGS {
+        let name = format!(
+            "{} {} {k} Inc.",
+            WORDS[k % WORDS.len()],
+            SECTORS[(k / WORDS.len()) % SECTORS.len()]
+        );
+        writeln!(orgs, "O{k},organization,{name},info@co{k}.example").unwrap();
+    }
+    let mut people = String::from("id,kind,name,email,account,phone\n");
+    let step = PEOPLE / CHANGED;
+    for p in 0..PEOPLE {
+        let mut k = (p * 7919) % ORGS;
+        let mut phone = format!("+1617{:07}", p);
+        if changed && p % step == 0 {
+            if p % (2 * step) == 0 {
+                k = (k + 1) % ORGS;
+            } else {
+                phone = format!("+1212{:07}", p);
+            }
+        }
+        writeln!(
+            people,
+            "P{p},person,Person{p} Family{},person{p}@co{k}.example,O{k},{phone}",
+            p % 23
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("orgs.csv"), orgs).unwrap();
+    std::fs::write(dir.join("people.csv"), people).unwrap();
+}
+
+/// Record id → customer id, from `rapport export`.
+fn customers(ws: &Workspace) -> BTreeMap<String, String> {
+    let out = ws.run(&["export", "--fields", "id,customer_id"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap_or_default().to_string(),
+                v["customer_id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_change_of_100_rows_re_resolves_only_what_it_reaches() {
+    let total = (ORGS + PEOPLE) as u64;
+    let ws = Workspace::new();
+    ws.write_config(&[("crm", "generic-csv", "data/crm")]);
+    write_book(&ws.path().join("data/crm"), false);
+    let first = ws.ingest();
+    assert_eq!(first["stages"]["resolved_records"], total, "{first}");
+    write_book(&ws.path().join("data/crm"), true);
+    let second = ws.ingest();
+    let re_resolved = second["stages"]["resolved_records"].as_u64().unwrap_or(0);
+    println!("{total} records, {CHANGED} rows changed: {re_resolved} re-resolved");
+    assert!(
+        re_resolved >= CHANGED as u64 && re_resolved < total / 20,
+        "{re_resolved} of {total} re-resolved: {second}"
+    );
+    let after_change = customers(&ws);
+    // The same files read into a new data directory: one full pass.
+    let fresh = Workspace::new();
+    fresh.write_config(&[("crm", "generic-csv", "data/crm")]);
+    write_book(&fresh.path().join("data/crm"), true);
+    let full = fresh.ingest();
+    assert_eq!(full["stages"]["resolved_records"], total);
+    let from_scratch = customers(&fresh);
+    assert_eq!(after_change.len(), total as usize);
+    let differ: Vec<_> = from_scratch
+        .iter()
+        .filter(|(id, c)| after_change.get(*id) != Some(c))
+        .take(5)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "customers differ from a full pass: {differ:?}"
+    );
+}
