@@ -55,9 +55,8 @@ fn targeted(method: &Method, route: &str) -> Option<bool> {
             | "/v1/customers/{id}/timeline"
             | "/v1/customers/{id}/subject-export",
         ) => Some(false),
-        ("GET" | "HEAD" | "DELETE", "/v1/notes/{id}") => Some(false),
-        ("PUT" | "PATCH", "/v1/notes/{id}") => Some(false),
-        ("POST", "/v1/customers/{id}/rectify") => Some(false),
+        ("GET" | "HEAD" | "DELETE" | "PUT" | "PATCH", "/v1/notes/{id}")
+        | ("POST", "/v1/customers/{id}/rectify") => Some(false),
         (
             "POST",
             "/v1/customers/{id}/split"
