@@ -200,15 +200,7 @@ fn find_contacts(text: &str) -> Vec<(usize, usize, Kind)> {
             i += 1;
             continue;
         }
-        let mut j = i + 1;
-        while j < bytes.len()
-            && (bytes[j].is_ascii_digit() || matches!(bytes[j], b' ' | b'-' | b'.' | b'(' | b')'))
-        {
-            j += 1;
-        }
-        while j > i && !bytes[j - 1].is_ascii_digit() {
-            j -= 1;
-        }
+        let j = crate::normalize::phone::phone_run_end(bytes, i);
         let run = &text[i..j];
         let digits = run.bytes().filter(u8::is_ascii_digit).count();
         let date_like = run.len() >= 10

@@ -114,15 +114,7 @@ pub(super) fn replace_phone_runs(text: &str, is_match: &dyn Fn(&str) -> bool) ->
             i += 1;
             continue;
         }
-        let mut j = i + 1;
-        while j < bytes.len()
-            && (bytes[j].is_ascii_digit() || matches!(bytes[j], b' ' | b'-' | b'.' | b'(' | b')'))
-        {
-            j += 1;
-        }
-        while j > i && !bytes[j - 1].is_ascii_digit() {
-            j -= 1;
-        }
+        let j = super::phone::phone_run_end(bytes, i);
         let digits: String = text[i..j].chars().filter(char::is_ascii_digit).collect();
         let ends_word = j == bytes.len() || !bytes[j].is_ascii_alphanumeric();
         if ends_word && is_match(&digits) {

@@ -9,6 +9,23 @@ use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber};
 use unicode_normalization::UnicodeNormalization;
 
+/// Where a run that may be a phone number, starting at byte `start` of
+/// `text` (a `+`, `(` or digit), ends: over digits and the separators
+/// people write (space, `-`, `.`, parentheses), without trailing
+/// separators. What the run is (a phone, a date, an id) is for the caller.
+pub fn phone_run_end(text: &[u8], start: usize) -> usize {
+    let mut end = start + 1;
+    while end < text.len()
+        && (text[end].is_ascii_digit() || matches!(text[end], b' ' | b'-' | b'.' | b'(' | b')'))
+    {
+        end += 1;
+    }
+    while end > start && !text[end - 1].is_ascii_digit() {
+        end -= 1;
+    }
+    end
+}
+
 /// A valid phone number in E.164 form (`+14155550100`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);

@@ -173,6 +173,16 @@ pub(super) fn append_in(
     Ok(written)
 }
 
+/// Appends one entry inside `txn` and answers it as written.
+pub(super) fn append_one_in(
+    txn: &redb::WriteTransaction,
+    new: NewAudit,
+) -> Result<AuditEntry, StoreError> {
+    append_in(txn, vec![new])?
+        .pop()
+        .ok_or_else(|| corrupt("audit", "no entry written"))
+}
+
 impl Store {
     /// Appends entries in one durable transaction.
     pub fn append_audit(&self, new: Vec<NewAudit>) -> Result<Vec<AuditEntry>, StoreError> {

@@ -237,19 +237,17 @@ impl Store {
             details.insert("attributes_erased".into(), attributes_erased.into());
             details.insert("identifiers_blocked".into(), hashes.len().into());
             details.insert("mentions_redacted".into(), mentions_redacted.into());
-            entry = super::audit::append_in(
+            entry = super::audit::append_one_in(
                 &txn,
-                vec![NewAudit {
+                NewAudit {
                     actor: erasure.requested_by.clone(),
                     action: "erase".into(),
                     customer_id: Some(erasure.customer_id.clone()),
                     outcome: "ok".into(),
                     details,
                     ..NewAudit::default()
-                }],
-            )?
-            .pop()
-            .ok_or_else(|| corrupt("audit", "no entry written"))?;
+                },
+            )?;
             log.finish()?;
         }
         txn.commit().map_err(db)?;
@@ -410,16 +408,16 @@ impl Store {
             details.insert("mentions_redacted".into(), redacted.len().into());
             details.insert("records_erased".into(), records_erased.into());
             details.insert("attributes_erased".into(), attributes_erased.into());
-            super::audit::append_in(
+            super::audit::append_one_in(
                 &txn,
-                vec![NewAudit {
+                NewAudit {
                     actor: "rapport".into(),
                     action: "erase.reapplied".into(),
                     customer_id: Some(entry.customer_id.clone()),
                     outcome: "ok".into(),
                     details,
                     ..NewAudit::default()
-                }],
+                },
             )?;
             log.finish()?;
         }

@@ -18,7 +18,7 @@ use super::audit::{AuditEntry, NewAudit};
 use super::erasure::{ERASED_RECORDS, erase_in};
 use super::erasure_ledger::ErasureLedgerEntry;
 use super::retention_tombstone::PREFIX;
-use super::{ChangeLog, Store, StoreError, corrupt, db};
+use super::{ChangeLog, Store, StoreError, db};
 
 /// One part of a run: records of one customer purged whole (`customer_id`
 /// set), or single records whose customer stays (`None`).
@@ -86,18 +86,16 @@ impl Store {
             }
             details.insert("records_purged".into(), records_purged.into());
             details.insert("attributes_purged".into(), attributes_purged.into());
-            entry = super::audit::append_in(
+            entry = super::audit::append_one_in(
                 &txn,
-                vec![NewAudit {
+                NewAudit {
                     actor: actor.to_string(),
                     action: "retention.run".into(),
                     outcome: "ok".into(),
                     details,
                     ..NewAudit::default()
-                }],
-            )?
-            .pop()
-            .ok_or_else(|| corrupt("audit", "no entry written"))?;
+                },
+            )?;
             log.finish()?;
         }
         txn.commit().map_err(db)?;
