@@ -21,6 +21,37 @@ const META_OVERRIDES: &str = "overrides";
 pub(super) const META_SUSPECTS: &str = "suspects";
 pub(super) const META_UNATTACHED: &str = "unattached";
 
+/// Writes `entities` with their aliases, and the suspect pairs and
+/// unattached records as the resolution's lists, in the change log's
+/// transaction (a full pass and a partial one save them alike).
+pub(super) fn put_entities_and_lists(
+    mut aliases: redb::Table<'_, &'static str, &'static str>,
+    entities: &mut redb::Table<'_, &'static str, &'static [u8]>,
+    log: &mut ChangeLog<'_>,
+    written: &[Entity],
+    suspects: &[SuspectPair],
+    unattached: &[Unattached],
+) -> Result<(), StoreError> {
+    for entity in written {
+        let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
+        entities
+            .insert(entity.id.as_str(), bytes.as_slice())
+            .map_err(db)?;
+        aliases
+            .insert(entity.id.as_str(), entity.anchor.as_str())
+            .map_err(db)?;
+    }
+    let suspects = serde_json::to_vec(suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
+    log.meta
+        .insert(META_SUSPECTS, suspects.as_slice())
+        .map_err(db)?;
+    let unattached = serde_json::to_vec(unattached).map_err(|e| corrupt(META_UNATTACHED, e))?;
+    log.meta
+        .insert(META_UNATTACHED, unattached.as_slice())
+        .map_err(db)?;
+    Ok(())
+}
+
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ASSIGNMENTS).map_err(db)?;
     txn.open_table(BIRTH).map_err(db)?;
@@ -125,27 +156,15 @@ impl Store {
             }
             let mut entities = txn.open_table(ENTITIES).map_err(db)?;
             entities.retain(|_, _| false).map_err(db)?;
-            let mut aliases = txn.open_table(ALIASES).map_err(db)?;
-            for entity in &resolution.entities {
-                let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
-                entities
-                    .insert(entity.id.as_str(), bytes.as_slice())
-                    .map_err(db)?;
-                aliases
-                    .insert(entity.id.as_str(), entity.anchor.as_str())
-                    .map_err(db)?;
-            }
-            let suspects =
-                serde_json::to_vec(&resolution.suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
-            log.meta
-                .insert(META_SUSPECTS, suspects.as_slice())
-                .map_err(db)?;
-            let unattached = serde_json::to_vec(&resolution.unattached)
-                .map_err(|e| corrupt(META_UNATTACHED, e))?;
-            log.meta
-                .insert(META_UNATTACHED, unattached.as_slice())
-                .map_err(db)?;
-            drop((assignments, entities, aliases));
+            put_entities_and_lists(
+                txn.open_table(ALIASES).map_err(db)?,
+                &mut entities,
+                &mut log,
+                &resolution.entities,
+                &resolution.suspects,
+                &resolution.unattached,
+            )?;
+            drop((assignments, entities));
             super::writeback::after_resolution(&txn, &mut log, resolution)?;
             log.finish()?;
         }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::resolution::{ALIASES, ASSIGNMENTS, ENTITIES, META_SUSPECTS, META_UNATTACHED};
+use super::resolution::{ALIASES, ASSIGNMENTS, ENTITIES};
 use super::{CHANGES, ChangeLog, Store, StoreError, corrupt, db};
 use crate::record::NOTES_SOURCE;
 use crate::resolve::{Assignment, Entity, Partial, Previous, SuspectPair, Unattached};
@@ -105,26 +105,15 @@ impl Store {
             for id in &partial.touched {
                 entities.remove(id.as_str()).map_err(db)?;
             }
-            let mut aliases = txn.open_table(ALIASES).map_err(db)?;
-            for entity in &partial.resolution.entities {
-                let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
-                entities
-                    .insert(entity.id.as_str(), bytes.as_slice())
-                    .map_err(db)?;
-                aliases
-                    .insert(entity.id.as_str(), entity.anchor.as_str())
-                    .map_err(db)?;
-            }
-            let suspects = serde_json::to_vec(&suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
-            log.meta
-                .insert(META_SUSPECTS, suspects.as_slice())
-                .map_err(db)?;
-            let unattached =
-                serde_json::to_vec(&unattached).map_err(|e| corrupt(META_UNATTACHED, e))?;
-            log.meta
-                .insert(META_UNATTACHED, unattached.as_slice())
-                .map_err(db)?;
-            drop((assignments, entities, aliases));
+            super::resolution::put_entities_and_lists(
+                txn.open_table(ALIASES).map_err(db)?,
+                &mut entities,
+                &mut log,
+                &partial.resolution.entities,
+                &suspects,
+                &unattached,
+            )?;
+            drop((assignments, entities));
             log.finish()?;
         }
         txn.commit().map_err(db)?;
