@@ -302,7 +302,7 @@ fn write_crm(ws: &Workspace, ines_updated: &str) {
         "id,kind,name,subject,email,customer,updated\n\
          p1,person,Olga Old,,olga@old.example,,2015-01-01T00:00:00Z\n\
          p2,person,Pavel Paused,,pavel@paused.example,,2015-01-01T00:00:00Z\n\
-         t1,ticket,,Printer jam,,p2,{}\n\
+         t1,ticket,,Printer jam: ask olga@old.example and Lars Lapsed; Ines Interim knows,,p2,{}\n\
          p3,person,Rita Recent,,rita@recent.example,,{}\n\
          p4,person,Ines Interim,,ines@interim.example,,{ines_updated}\n",
         day(10),
@@ -399,6 +399,20 @@ fn retention_purges_what_the_plan_said_and_tombstones_keep_it_out() {
     }
     let (_, jobs) = server.get("/v1/jobs");
     assert!(jobs.to_string().contains("\"retention\""), "{jobs}");
+    // The people of the customers purged whole are redacted from the text
+    // of records that stay; Ines, whose customer stays, is not.
+    let (_, ticket) = server.get("/v1/search?q=*&group=none&filter.id=crm:t1");
+    let title = ticket["hits"][0]["title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(title.starts_with("Printer jam"), "{ticket}");
+    assert!(!title.contains("olga@old.example"), "{title}");
+    assert!(!title.contains("Lars Lapsed"), "{title}");
+    assert!(title.contains("[erased]"), "{title}");
+    assert!(title.contains("Ines Interim"), "{title}");
+    let (_, found) = server.get("/v1/search?q=olga@old.example&group=none");
+    assert_eq!(found["total"], 0, "{found}");
 
     // One audit entry for the run, with its counts.
     let (_, audit) = server.get("/v1/audit?action=retention.run");
@@ -406,6 +420,7 @@ fn retention_purges_what_the_plan_said_and_tombstones_keep_it_out() {
     assert_eq!(entries.len(), 1, "{audit}");
     assert_eq!(entries[0]["records_purged"], 3, "{audit}");
     assert_eq!(entries[0]["customers_purged"], 2, "{audit}");
+    assert_eq!(entries[0]["mentions_redacted"], 1, "{audit}");
     assert_eq!(entries[0]["by_source"]["crm"]["retain_days"], 1, "{audit}");
 
     // Reading every file again does not bring them back, and the next plan

@@ -52,7 +52,7 @@ pub struct Erasure {
 
 /// `record` with the person's mentions replaced in its title and body, or
 /// `None` when it mentions them nowhere.
-fn without_mentions(record: &Record, mentions: &Mentions) -> Option<Record> {
+pub(super) fn without_mentions(record: &Record, mentions: &Mentions) -> Option<Record> {
     if mentions.is_empty() {
         return None;
     }

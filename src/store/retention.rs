@@ -8,6 +8,9 @@
 //! objection, so a person may come back through a new record. A purged
 //! record's tombstone remembers the date it carried, so the same record read
 //! again stays out while a version updated since in its source is new data.
+//! When a whole customer goes, the names, email addresses and phone numbers
+//! of its people are replaced by `[erased]` in the free text of records
+//! that stay, as an erasure does: their retention period is over there too.
 
 use std::collections::BTreeSet;
 
@@ -15,10 +18,12 @@ use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 
 use super::audit::{AuditEntry, NewAudit};
-use super::erasure::{ERASED_RECORDS, erase_in};
+use super::erasure::{ERASED_RECORDS, erase_in, without_mentions};
 use super::erasure_ledger::ErasureLedgerEntry;
 use super::retention_tombstone::PREFIX;
-use super::{ChangeLog, Store, StoreError, db};
+use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
+use crate::normalize::mentions::Mentions;
+use crate::record::{Record, RecordKind};
 
 /// One part of a run: records of one customer purged whole (`customer_id`
 /// set), or single records whose customer stays (`None`).
@@ -44,8 +49,13 @@ impl Store {
         let txn = self.db.begin_write().map_err(db)?;
         let entry;
         let mut ledger = Vec::new();
+        let (part_mentions, redacted) = mentions_to_redact(&txn, parts)?;
         {
             let mut log = ChangeLog::open(&txn)?;
+            for (id, record) in &redacted {
+                let bytes = serde_json::to_vec(record).map_err(|e| corrupt(id, e))?;
+                log.upsert(id, &bytes)?;
+            }
             let seq = txn
                 .open_table(super::audit::AUDIT)
                 .map_err(db)?
@@ -55,7 +65,7 @@ impl Store {
             let run_id = format!("{PREFIX}{seq}");
             let no_identifiers = BTreeSet::new();
             let (mut records_purged, mut attributes_purged) = (0, 0);
-            for part in parts {
+            for (part, mentions) in parts.iter().zip(&part_mentions) {
                 let doomed: BTreeSet<String> =
                     part.records.iter().map(|(id, _)| id.clone()).collect();
                 let (records, attributes) = erase_in(
@@ -81,11 +91,12 @@ impl Store {
                     customer_id: part.customer_id.clone().unwrap_or_default(),
                     records: doomed.into_iter().collect(),
                     identifier_hashes: Vec::new(),
-                    mention_hashes: Vec::new(),
+                    mention_hashes: mentions.hashes(),
                 });
             }
             details.insert("records_purged".into(), records_purged.into());
             details.insert("attributes_purged".into(), attributes_purged.into());
+            details.insert("mentions_redacted".into(), redacted.len().into());
             entry = super::audit::append_one_in(
                 &txn,
                 NewAudit {
@@ -101,4 +112,74 @@ impl Store {
         txn.commit().map_err(db)?;
         Ok((entry, ledger))
     }
+}
+
+/// Records to write back with mentions replaced: (record id, record).
+type Redacted = Vec<(String, Record)>;
+
+/// The people's details each part's purge removes (only when a whole
+/// customer goes: a single expired record's person may still be a customer
+/// through others), and the records outside every part whose title or body
+/// mentions one of them, with the mentions replaced.
+fn mentions_to_redact(
+    txn: &redb::WriteTransaction,
+    parts: &[RetentionPart],
+) -> Result<(Vec<Mentions>, Redacted), StoreError> {
+    let records = txn.open_table(RECORDS).map_err(db)?;
+    let read = |id: &str| -> Result<Option<Record>, StoreError> {
+        match records.get(id).map_err(db)? {
+            Some(value) => serde_json::from_slice(value.value())
+                .map(Some)
+                .map_err(|e| corrupt(id, e)),
+            None => Ok(None),
+        }
+    };
+    let (mut all_emails, mut all_phones, mut all_names) = (Vec::new(), Vec::new(), Vec::new());
+    let mut per_part = Vec::with_capacity(parts.len());
+    for part in parts {
+        let (mut emails, mut phones, mut names) = (Vec::new(), Vec::new(), Vec::new());
+        if part.customer_id.is_some() {
+            for (id, _) in &part.records {
+                if let Some(record) = read(id)?
+                    && record.kind == RecordKind::Person
+                {
+                    emails.extend(record.emails);
+                    phones.extend(record.phones);
+                    names.extend(record.names);
+                }
+            }
+        }
+        per_part.push(Mentions::new(
+            emails.iter().map(String::as_str),
+            phones.iter().map(String::as_str),
+            names.iter().map(String::as_str),
+        ));
+        all_emails.append(&mut emails);
+        all_phones.append(&mut phones);
+        all_names.append(&mut names);
+    }
+    let everyone = Mentions::new(
+        all_emails.iter().map(String::as_str),
+        all_phones.iter().map(String::as_str),
+        all_names.iter().map(String::as_str),
+    );
+    let mut redacted = Vec::new();
+    if !everyone.is_empty() {
+        let purged: BTreeSet<&str> = (parts.iter())
+            .flat_map(|p| p.records.iter().map(|(id, _)| id.as_str()))
+            .collect();
+        for row in records.iter().map_err(db)? {
+            let (key, value) = row.map_err(db)?;
+            let id = key.value();
+            if purged.contains(id) {
+                continue;
+            }
+            let record: Record =
+                serde_json::from_slice(value.value()).map_err(|e| corrupt(id, e))?;
+            if let Some(cleaned) = without_mentions(&record, &everyone) {
+                redacted.push((id.to_string(), cleaned));
+            }
+        }
+    }
+    Ok((per_part, redacted))
 }
