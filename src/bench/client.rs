@@ -1,6 +1,7 @@
 //! A minimal HTTP/1.1 client for the benchmark: one keep-alive connection,
-//! `GET path`, read the status and a `content-length` body. Small enough
-//! that the time it adds is the socket's, not a client library's.
+//! `GET path` or `POST path` with a JSON body, read the status and a
+//! `content-length` body. Small enough that the time it adds is the
+//! socket's, not a client library's.
 //!
 //! It must never talk to anything but 127.0.0.1 (the caller passes the
 //! server's loopback address) and never follow redirects or retry.
@@ -41,6 +42,28 @@ impl Connection {
             "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {}\r\n\r\n",
             self.authorization
         )?;
+        self.read_answer()
+    }
+
+    /// Sends `POST path` with a JSON body and reads the whole answer;
+    /// returns its status.
+    pub fn post_json(&mut self, path: &str, body: &[u8]) -> std::io::Result<u16> {
+        write!(
+            self.writer,
+            "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            self.authorization,
+            body.len()
+        )?;
+        self.writer.write_all(body)?;
+        self.read_answer()
+    }
+
+    /// The body of the last answer.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    fn read_answer(&mut self) -> std::io::Result<u16> {
         self.writer.flush()?;
         let mut line = String::new();
         self.reader.read_line(&mut line)?;

@@ -38,3 +38,11 @@ pub fn per_request_ms(before: Option<Duration>, after: Option<Duration>, n: usiz
         _ => 0.0,
     }
 }
+
+/// The process's resident memory now, in MB (Linux; None elsewhere).
+pub fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

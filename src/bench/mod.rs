@@ -22,6 +22,8 @@ mod queries;
 pub mod reindex;
 pub mod resolve;
 pub mod resolve_incremental;
+pub mod soak;
+pub mod upload;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -72,6 +72,12 @@ pub enum BenchCommand {
         #[arg(long)]
         http: bool,
     },
+    /// A bounded soak: clients searching while exports are ingested and
+    /// notes written; errors, p99 and RSS per window (see BENCHMARKS.md).
+    Soak(super::bench_soak::SoakArgs),
+    /// Stream one large attribute CSV to `POST /v1/attributes`; rows/s
+    /// and peak memory (see BENCHMARKS.md).
+    Upload(super::bench_soak::UploadArgs),
     /// Time a full index rebuild from the store (a reindex job, with
     /// searches running meanwhile) on a generated corpus.
     Reindex {
@@ -351,6 +357,8 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             }
             return Ok(std::process::ExitCode::SUCCESS);
         }
+        BenchCommand::Soak(args) => return super::bench_soak::soak(config, args),
+        BenchCommand::Upload(args) => return super::bench_soak::upload(config, args),
         BenchCommand::Reindex { records, dir, json } => {
             let config = Config::load(config)?;
             let dir = dir.unwrap_or_else(|| {

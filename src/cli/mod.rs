@@ -9,6 +9,8 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "bench")]
+pub mod bench_soak;
 pub mod connectors;
 pub mod customers;
 pub mod export;

@@ -1,0 +1,67 @@
+//! The soak benchmark's machinery, run briefly as a test: a real server on
+//! 127.0.0.1 answers searching clients while exports are ingested and notes
+//! written, with no failed request, no failed ingest and no lost note. The
+//! figures (p99, RSS over time) are the benchmark's business; this test only
+//! checks that the concurrent work happened and nothing failed.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::Workspace;
+
+#[test]
+fn searches_ingests_and_notes_run_together_without_a_failure() {
+    let ws = Workspace::new();
+    ws.write_config(&[]);
+    let dir = ws.path().join("soak");
+    let dir = dir.to_string_lossy();
+    let out = ws.run(&[
+        "bench",
+        "soak",
+        "--records",
+        "400",
+        "--seconds",
+        "8",
+        "--window",
+        "2",
+        "--clients",
+        "2",
+        "--ingest-every-ms",
+        "200",
+        "--note-every-ms",
+        "50",
+        "--json",
+        "--dir",
+        &dir,
+    ]);
+    assert!(
+        out.status.success(),
+        "soak failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for counter in ["search_failures", "note_failures", "ingest_failures"] {
+        assert_eq!(report[counter], 0, "{counter}: {report:#}");
+    }
+    assert!(
+        report["searches"]["requests"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    assert!(report["notes_written"].as_u64().unwrap() > 0, "{report:#}");
+    assert!(report["ingest_passes"].as_u64().unwrap() > 0, "{report:#}");
+    let (start, end) = (
+        report["records_at_start"].as_u64().unwrap(),
+        report["records_at_end"].as_u64().unwrap(),
+    );
+    // Every note and every ingested export record is in the store after.
+    let notes = report["notes_written"].as_u64().unwrap();
+    let ingested = report["ingest_passes"].as_u64().unwrap() * 200;
+    assert!(
+        end >= start + notes + ingested,
+        "{start} → {end}: {report:#}"
+    );
+    assert!(
+        report["windows"].as_array().unwrap().len() >= 3,
+        "{report:#}"
+    );
+}
