@@ -229,6 +229,7 @@ impl Store {
                 records: doomed.iter().cloned().collect(),
                 identifier_hashes: hashes.iter().cloned().collect(),
                 mention_hashes: erasure.mentions.hashes(),
+                record_dates: Default::default(),
             };
             let mut details = serde_json::Map::new();
             details.insert("requested_by".into(), erasure.requested_by.clone().into());
@@ -403,6 +404,13 @@ impl Store {
                 Some(entry.customer_id.as_str()).filter(|c| !c.is_empty()),
                 &entry.erasure_id,
             )?;
+            // A retention run's tombstones keep their dates, as the run wrote them.
+            let mut tombstones = txn.open_table(ERASED_RECORDS).map_err(db)?;
+            for (id, date) in &entry.record_dates {
+                let value = super::retention_tombstone::dated(&entry.erasure_id, date);
+                tombstones.insert(id.as_str(), value.as_str()).map_err(db)?;
+            }
+            drop(tombstones);
             let mut details = serde_json::Map::new();
             details.insert("erasure_id".into(), entry.erasure_id.clone().into());
             details.insert("mentions_redacted".into(), redacted.len().into());

@@ -8,6 +8,7 @@
 //! It must never hold personal values, and never skip an entry it cannot
 //! read: an unreadable ledger line stops the open with an error naming it.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -33,6 +34,11 @@ pub struct ErasureLedgerEntry {
     /// (`Mentions::hashes`), so a restore can redact them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mention_hashes: Vec<String>,
+    /// A retention run's records → the date each carried, so that a
+    /// re-applied purge keeps its dated tombstones (a version updated since
+    /// in its source comes back) rather than keeping them out for good.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub record_dates: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// Appends `entry` to the ledger in `data_dir` and syncs it to disk.

@@ -20,7 +20,7 @@ use redb::ReadableTable;
 use super::audit::{AuditEntry, NewAudit};
 use super::erasure::{ERASED_RECORDS, erase_in, without_mentions};
 use super::erasure_ledger::ErasureLedgerEntry;
-use super::retention_tombstone::PREFIX;
+use super::retention_tombstone::{PREFIX, dated};
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db};
 use crate::normalize::mentions::Mentions;
 use crate::record::{Record, RecordKind};
@@ -81,7 +81,7 @@ impl Store {
                 let mut tombstones = txn.open_table(ERASED_RECORDS).map_err(db)?;
                 for (id, date) in &part.records {
                     if let Some(date) = date {
-                        let value = format!("{run_id}@{}", date.to_rfc3339());
+                        let value = dated(&run_id, date);
                         tombstones.insert(id.as_str(), value.as_str()).map_err(db)?;
                     }
                 }
@@ -92,6 +92,9 @@ impl Store {
                     records: doomed.into_iter().collect(),
                     identifier_hashes: Vec::new(),
                     mention_hashes: mentions.hashes(),
+                    record_dates: (part.records.iter())
+                        .filter_map(|(id, date)| date.map(|d| (id.clone(), d)))
+                        .collect(),
                 });
             }
             details.insert("records_purged".into(), records_purged.into());

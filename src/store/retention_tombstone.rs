@@ -12,6 +12,11 @@ use chrono::{DateTime, Utc};
 /// Prefix of a retention tombstone's value: `retention-SEQ@DATE`.
 pub(super) const PREFIX: &str = "retention-";
 
+/// The tombstone of a record run `run_id` purged, dated `date`.
+pub(super) fn dated(run_id: &str, date: &DateTime<Utc>) -> String {
+    format!("{run_id}@{}", date.to_rfc3339())
+}
+
 /// The date a retention tombstone keeps out (records dated at or before it);
 /// `None` for every other tombstone (erasures keep out for good).
 pub(super) fn purged_as_of(tombstone: &str) -> Option<DateTime<Utc>> {
@@ -28,7 +33,12 @@ mod tests {
 
     #[test]
     fn a_retention_tombstone_names_its_date_and_an_erasure_none() {
-        let date = purged_as_of("retention-12@2015-01-01T00:00:00+00:00");
+        let written = "2015-01-01T00:00:00Z".parse::<DateTime<Utc>>().ok();
+        let value = written
+            .map(|d| dated("retention-12", &d))
+            .unwrap_or_default();
+        assert_eq!(value, "retention-12@2015-01-01T00:00:00+00:00");
+        let date = purged_as_of(&value);
         assert_eq!(
             date.map(|d| d.to_rfc3339()),
             Some("2015-01-01T00:00:00+00:00".into())
