@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, Workspace};
+use common::{Server, Workspace, files_holding};
 use serde_json::Value;
 
 const CONTACTS: &str = "\
@@ -444,6 +444,23 @@ fn retention_purges_what_the_plan_said_and_tombstones_keep_it_out() {
         !present(&server, "crm:p1"),
         "Olga's unchanged row stays out"
     );
+
+    // No file of the data directory, nor of a snapshot taken now, holds the
+    // email of a person purged whole (the export files outside it still do).
+    let (status, snapshot) = server.post("/v1/snapshots", r#"{"name": "after-retention"}"#);
+    assert_eq!(status, 201, "{snapshot}");
+    let snapshot_dir = std::path::PathBuf::from(snapshot["path"].as_str().unwrap_or_default());
+    drop(server);
+    for needle in [&b"olga@old.example"[..], &b"lars@lapsed.example"[..]] {
+        let mut holding = files_holding(&ws.path().join("store"), needle);
+        holding.extend(files_holding(&snapshot_dir, needle));
+        assert!(
+            holding.is_empty(),
+            "{} still in {holding:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    assert!(!files_holding(&ws.path().join("crm"), b"olga@old.example").is_empty());
 }
 
 #[test]
@@ -639,4 +656,21 @@ fn a_restored_retention_purge_keeps_its_dated_tombstones() {
         !present(&server, "crm:p1"),
         "Olga's unchanged row stays out"
     );
+
+    // No file of the data directory, nor of a snapshot taken now, holds the
+    // email of a person purged whole (the export files outside it still do).
+    let (status, snapshot) = server.post("/v1/snapshots", r#"{"name": "after-retention"}"#);
+    assert_eq!(status, 201, "{snapshot}");
+    let snapshot_dir = std::path::PathBuf::from(snapshot["path"].as_str().unwrap_or_default());
+    drop(server);
+    for needle in [&b"olga@old.example"[..], &b"lars@lapsed.example"[..]] {
+        let mut holding = files_holding(&ws.path().join("store"), needle);
+        holding.extend(files_holding(&snapshot_dir, needle));
+        assert!(
+            holding.is_empty(),
+            "{} still in {holding:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    assert!(!files_holding(&ws.path().join("crm"), b"olga@old.example").is_empty());
 }

@@ -32,6 +32,8 @@ pub(super) const ERASED_KEYS: TableDefinition<&str, &str> = TableDefinition::new
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ERASED_RECORDS).map_err(db)?;
     txn.open_table(ERASED_KEYS).map_err(db)?;
+    txn.open_table(super::erased_mentions::ERASED_MENTIONS)
+        .map_err(db)?;
     txn.open_table(super::audit::AUDIT).map_err(db)?;
     Ok(())
 }
@@ -105,6 +107,8 @@ pub(super) struct Tombstones<'txn> {
     keys: redb::Table<'txn, &'static str, &'static str>,
     /// No erasure ever happened: nothing to check.
     none: bool,
+    /// Erased people's mentions, redacted from what is written.
+    mentions: Option<HashedMentions>,
 }
 
 impl<'txn> Tombstones<'txn> {
@@ -112,11 +116,24 @@ impl<'txn> Tombstones<'txn> {
         let records = txn.open_table(ERASED_RECORDS).map_err(db)?;
         let keys = txn.open_table(ERASED_KEYS).map_err(db)?;
         let none = records.is_empty().map_err(db)? && keys.is_empty().map_err(db)?;
+        let mentions = if none {
+            None
+        } else {
+            super::erased_mentions::load(txn)?
+        };
         Ok(Tombstones {
             records,
             keys,
             none,
+            mentions,
         })
+    }
+
+    /// `record` with erased people's mentions replaced in its title and
+    /// body, or `None` when it mentions none of them.
+    pub(super) fn without_erased_mentions(&self, record: &Record) -> Option<Record> {
+        let mentions = self.mentions.as_ref()?;
+        redacted_with(record, &|text| mentions.redact(text))
     }
 
     /// Whether `record` was erased, or carries an erased person's identifier.
@@ -231,6 +248,7 @@ impl Store {
                 mention_hashes: erasure.mentions.hashes(),
                 record_dates: Default::default(),
             };
+            super::erased_mentions::remember(&txn, &ledger.mention_hashes, &erasure_id)?;
             let mut details = serde_json::Map::new();
             details.insert("requested_by".into(), erasure.requested_by.clone().into());
             details.insert("reason".into(), erasure.reason.clone().into());
@@ -404,6 +422,7 @@ impl Store {
                 Some(entry.customer_id.as_str()).filter(|c| !c.is_empty()),
                 &entry.erasure_id,
             )?;
+            super::erased_mentions::remember(&txn, &entry.mention_hashes, &entry.erasure_id)?;
             // A retention run's tombstones keep their dates, as the run wrote them.
             let mut tombstones = txn.open_table(ERASED_RECORDS).map_err(db)?;
             for (id, date) in &entry.record_dates {

@@ -41,6 +41,7 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(writeback::CUSTOMER_ATTRIBUTES)?;
     visitor.visit(erasure::ERASED_RECORDS)?;
     visitor.visit(erasure::ERASED_KEYS)?;
+    visitor.visit(erased_mentions::ERASED_MENTIONS)?;
     visitor.visit(audit::AUDIT)?;
     visitor.visit(auth::API_KEYS)?;
     visitor.visit(auth::USERS)?;
@@ -212,6 +213,8 @@ impl Store {
                     update.stats.erased += 1;
                     continue;
                 }
+                let redacted = tombstones.without_erased_mentions(record);
+                let record = redacted.as_ref().unwrap_or(record);
                 let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
                     key: id.clone(),
                     message: e.to_string(),
@@ -546,6 +549,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
 
 mod audit;
 mod auth;
+mod erased_mentions;
 mod erasure;
 mod erasure_ledger;
 mod export;

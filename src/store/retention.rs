@@ -85,6 +85,7 @@ impl Store {
                         tombstones.insert(id.as_str(), value.as_str()).map_err(db)?;
                     }
                 }
+                super::erased_mentions::remember(&txn, &mentions.hashes(), &run_id)?;
                 ledger.push(ErasureLedgerEntry {
                     erasure_id: run_id.clone(),
                     at: Utc::now(),

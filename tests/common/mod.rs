@@ -457,3 +457,24 @@ pub fn serve_router(app: axum::Router) -> (std::net::SocketAddr, tokio::runtime:
     runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
     (address, runtime)
 }
+
+/// Every file under `dir` (recursively) that holds `needle`'s bytes.
+pub fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes
+                    .windows(needle.len())
+                    .any(|w| w.eq_ignore_ascii_case(needle))
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
