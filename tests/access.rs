@@ -512,6 +512,8 @@ fn contact_details_are_masked_for_viewers_everywhere_they_appear() {
         "/v1/search?q=emails:jon",
         "/v1/search?q=acme&facets=emails",
         "/v1/search?q=acme&filter.phones=%2B14155550134",
+        "/v1/search?q=%2B1%20415%20555%200134",
+        "/v1/search?q=415-555-0134",
     ] {
         assert_eq!(get(&viewer, path).0, 403, "{path}");
         assert_ne!(get(&staff, path).0, 403, "{path}");

@@ -11,13 +11,21 @@
 use serde_json::Value;
 
 /// Why a search by an identity without `contacts.read` is refused, if it
-/// is: one that names an email address (`@` in the query) or a contact
+/// is: one that names an email address (`@` in the query), a phone number
+/// (a run the answers would mask as one) or a contact
 /// field (`emails:`, `phones:`, a filter, facet or aggregation on a field
 /// naming an email or a phone) would tell it who holds a contact detail it
 /// may not see, even with every answer masked.
 pub fn contact_search_refusal(q: &str, fields: &[&str]) -> Option<String> {
     if q.contains('@') {
         return Some("`q` holds an email address".into());
+    }
+    // A phone number typed as free text, as the answer would mask it.
+    if find_contacts(q)
+        .iter()
+        .any(|(_, _, kind)| matches!(kind, Kind::Phone))
+    {
+        return Some("`q` holds a phone number".into());
     }
     let lower = q.to_lowercase();
     let names_contact = |name: &str| name.contains("email") || name.contains("phone");
@@ -195,7 +203,11 @@ fn find_contacts(text: &str) -> Vec<(usize, usize, Kind)> {
     while i < bytes.len() {
         let c = bytes[i];
         let starts = c == b'+' || c == b'(' || c.is_ascii_digit();
-        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        // Not inside a word, nor the number part of an id (`INV-2024-0412`).
+        let word_before =
+            |k: usize| k > 0 && (bytes[k - 1].is_ascii_alphanumeric() || bytes[k - 1] == b'_');
+        let boundary = !word_before(i)
+            && !(i > 0 && matches!(bytes[i - 1], b'-' | b'/') && word_before(i - 1));
         if !(starts && boundary) {
             i += 1;
             continue;
@@ -240,11 +252,16 @@ mod tests {
         assert!(contact_search_refusal("acme", &["filter.emails"]).is_some());
         assert!(contact_search_refusal("renewal 2024", &["country", "kind"]).is_none());
         assert!(contact_search_refusal("title:renewal", &[]).is_none());
+        assert!(contact_search_refusal("+49 40 5550 1299", &[]).is_some());
+        assert!(contact_search_refusal("call 040-5550-1299 back", &[]).is_some());
+        assert!(contact_search_refusal("invoice 2024-05-02", &[]).is_none());
+        assert!(contact_search_refusal("INV-2024-0412", &[]).is_none());
     }
     use serde_json::json;
 
     #[test]
     fn emails_and_phones_are_masked_in_fields_and_in_text() {
+        assert_eq!(redact_text("see INV-2024-0412"), "see INV-2024-0412");
         assert_eq!(
             mask_email("jon.smith@acmerobotics.com"),
             "j***@acmerobotics.com"
