@@ -206,8 +206,8 @@ fn find_contacts(text: &str) -> Vec<(usize, usize, Kind)> {
         // Not inside a word, nor the number part of an id (`INV-2024-0412`).
         let word_before =
             |k: usize| k > 0 && (bytes[k - 1].is_ascii_alphanumeric() || bytes[k - 1] == b'_');
-        let boundary = !word_before(i)
-            && !(i > 0 && matches!(bytes[i - 1], b'-' | b'/') && word_before(i - 1));
+        let id_part = i > 0 && matches!(bytes[i - 1], b'-' | b'/') && word_before(i - 1);
+        let boundary = !(word_before(i) || id_part);
         if !(starts && boundary) {
             i += 1;
             continue;
