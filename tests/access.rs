@@ -833,12 +833,33 @@ fn a_scoped_steward_writes_only_on_customers_in_its_scope() {
         json!({"records": [inside_record]}),
     );
     assert_ne!(status, 404, "{attached}");
-    // Attribute uploads cannot be checked row by row against a scope: refused.
+    // An attribute upload is checked line by line: the line for a customer
+    // outside the scope is rejected as an unknown customer's would be.
     let upload = scoped
         .post(format!("{}/v1/attributes", server.base))
         .header("content-type", "text/csv")
-        .body(format!("customer_id,key,value\n{outside},score,1\n"))
+        .body(format!(
+            "customer_id,key,value\n{outside},scoped_score,1\n{inside},scoped_score,2\n"
+        ))
         .send()
         .unwrap();
-    assert_eq!(upload.status().as_u16(), 403);
+    assert_eq!(upload.status().as_u16(), 200);
+    let report: Value = upload.json().unwrap();
+    assert_eq!(report["accepted"], 1, "{report}");
+    assert_eq!(report["rejected_count"], 1, "{report}");
+    assert_eq!(
+        report["rejected"][0]["reason"],
+        format!("unknown customer `{outside}`"),
+        "{report}"
+    );
+    for (customer, holds) in [(&outside, false), (&inside, true)] {
+        let (status, page) = send(
+            &admin,
+            "GET",
+            &format!("/v1/customers/{customer}"),
+            json!({}),
+        );
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page.to_string().contains("scoped_score"), holds, "{page}");
+    }
 }

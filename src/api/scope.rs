@@ -4,9 +4,9 @@
 //! customers — pages, timelines, subject exports, notes, merges, splits,
 //! attachments, rectifications, erasures — go on only when every customer
 //! and record they name (path, body) is in the scope; otherwise 404,
-//! exactly as for a missing one. Routes that cannot honour a scope
-//! (attribute uploads, the quality report, the customers list, operations)
-//! are refused to it.
+//! exactly as for a missing one; attribute uploads check each line's
+//! customer themselves. Routes that cannot honour a scope (the quality
+//! report, the customers list, operations) are refused to it.
 //!
 //! It must never let a scoped identity reach a route that does not apply
 //! its scope: a route not listed here is refused.
@@ -125,7 +125,12 @@ pub async fn enforce(State(app): State<Arc<Rapport>>, request: Request, next: Ne
     let route = super::route_template(&request).unwrap_or_default();
     if matches!(
         route.as_str(),
-        "/v1/search" | "/v1/suggest" | "/v1/export" | "/v1/session" | "/v1/analyze"
+        "/v1/search"
+            | "/v1/suggest"
+            | "/v1/export"
+            | "/v1/session"
+            | "/v1/analyze"
+            | "/v1/attributes"
     ) {
         // These apply the scope themselves.
         return next.run(request).await;

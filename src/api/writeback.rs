@@ -64,6 +64,7 @@ impl From<WritebackError> for ApiError {
                 message: e.to_string(),
             },
             WritebackError::Store(s) => ApiError::internal(s),
+            WritebackError::Scope(s) => ApiError::internal(s),
         }
     }
 }
@@ -149,9 +150,16 @@ async fn delete_note(
 
 async fn upsert_attributes(
     State(app): State<App>,
+    identity: Option<Extension<Identity>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    // A scoped identity writes only to customers within its scope; lines
+    // for others are rejected as unknown customers (existence not told).
+    let scope = match identity {
+        Some(Extension(identity)) => super::scope::of(&identity)?,
+        None => Default::default(),
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -168,7 +176,8 @@ async fn upsert_attributes(
     let reader = std::io::BufReader::new(super::upload::stream(body));
     let writer = app.clone();
     let report =
-        tokio::task::spawn_blocking(move || writer.upsert_attributes(reader, format)).await??;
+        tokio::task::spawn_blocking(move || writer.upsert_attributes(reader, format, &scope))
+            .await??;
     index_soon(app).await;
     Ok(Json(json!(report)))
 }

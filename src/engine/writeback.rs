@@ -76,10 +76,14 @@ impl Rapport {
     /// lines: memory stays bounded whatever the upload's length. A body
     /// that fails midway keeps the batches written before (upserts are
     /// idempotent: sending it again is safe).
+    ///
+    /// With a row-level `scope` (a scoped caller's; empty: none), a line for
+    /// a customer outside it is rejected as an unknown customer would be.
     pub fn upsert_attributes(
         &self,
         body: impl std::io::BufRead,
         format: AttributeFormat,
+        scope: &super::Scope,
     ) -> Result<AttributeReport, WritebackError> {
         let _span = tracing::info_span!("attributes_write", ?format).entered();
         // Each customer id resolves once (an alias to its survivor).
@@ -96,6 +100,13 @@ impl Rapport {
                             Ok(entity) => Some(entity.id),
                             Err(crate::customers::CustomerError::NotFound(_)) => None,
                             Err(e) => return Err(e.into()),
+                        };
+                        let found = match found {
+                            Some(id) if !scope.is_empty() => self
+                                .customer_in_scope(&id, scope)
+                                .map_err(|e| WritebackError::Scope(e.to_string()))?
+                                .then_some(id),
+                            other => other,
                         };
                         customers.insert(line.customer_id.clone(), found.clone());
                         found

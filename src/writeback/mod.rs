@@ -27,6 +27,9 @@ pub enum WritebackError {
     Body(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The caller's row-level scope could not be checked.
+    #[error("the caller's scope could not be applied: {0}")]
+    Scope(String),
 }
 
 impl WritebackError {
