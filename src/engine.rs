@@ -7,6 +7,7 @@
 //! It must never be bypassed: handlers and commands do not touch the store or
 //! the index directly.
 
+mod audit_batch;
 mod change_feed;
 mod customers;
 mod identities;
@@ -149,6 +150,8 @@ pub struct Rapport {
     resolved_records: std::sync::atomic::AtomicU64,
     /// What opening had to repair (`rapport check` reports it).
     opened: Recovery,
+    /// Group commit of the audit entries requests append.
+    audit: audit_batch::AuditBatcher,
 }
 
 #[derive(Debug, Serialize)]
@@ -257,6 +260,7 @@ impl Rapport {
             resolved_records: std::sync::atomic::AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             opened,
+            audit: audit_batch::AuditBatcher::default(),
         };
         if reapplied {
             app.resolve()?;

@@ -162,9 +162,10 @@ impl Rapport {
         self.store.audit_entries(query)
     }
 
-    /// Appends entries to the audit log (one durable transaction).
+    /// Appends entries to the audit log durably, in one transaction with
+    /// what other requests append meanwhile (group commit).
     pub fn record_audit(&self, new: Vec<NewAudit>) -> Result<Vec<AuditEntry>, StoreError> {
-        self.store.append_audit(new)
+        self.audit.append(&self.store, new)
     }
 
     /// Walks the whole chain: the number of entries when it holds, or where

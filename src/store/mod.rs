@@ -61,6 +61,9 @@ pub enum StoreError {
     Db(#[from] redb::Error),
     #[error("record store holds an unreadable value under `{key}`: {message}")]
     Corrupt { key: String, message: String },
+    /// A group commit of audit entries failed (the error, as its leader saw it).
+    #[error("the audit log could not be written: {0}")]
+    AuditBatch(String),
 }
 
 fn db<E: Into<redb::Error>>(e: E) -> StoreError {
