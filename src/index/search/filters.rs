@@ -248,7 +248,8 @@ fn attrs_filter(
         Filter::Values(values) => {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for value in values {
-                let q = attrs_query(index, field, path, value).map_err(|m| bad(&name, m))?;
+                let q = attrs_query(index, field, path, value)
+                    .map_err(|m| bad(&name, m.to_string()))?;
                 clauses.push((Occur::Should, q));
             }
             if clauses.is_empty() {

@@ -607,7 +607,7 @@ impl<'a> QueryBuilder<'a> {
                 Some(q)
             }
             Err(message) => {
-                self.warnings.push(message);
+                self.warnings.push(message.to_string());
                 None
             }
         }
