@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod check;
 pub mod connectors;
 pub mod customers;
 pub mod export;

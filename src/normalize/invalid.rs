@@ -44,3 +44,24 @@ impl From<InvalidValue> for String {
         invalid.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::InvalidValue;
+    use crate::normalize::{Email, parse_identifier, parse_offset};
+
+    #[test]
+    fn each_refusal_is_its_own_variant_and_names_the_value_as_written() {
+        let email = Email::parse("a@b").unwrap_err();
+        assert_eq!(email, InvalidValue::Email("a@b".into()));
+        assert_eq!(email.to_string(), "`a@b` is not a valid email address");
+        assert_eq!(
+            parse_identifier("duns", "12-34"),
+            Err(InvalidValue::Duns("12-34".into()))
+        );
+        assert_eq!(
+            String::from(parse_offset("Tokyo").unwrap_err()),
+            "`Tokyo` is not a time zone offset such as +09:00, -05:00 or UTC"
+        );
+    }
+}
