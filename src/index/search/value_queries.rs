@@ -17,14 +17,14 @@ use crate::schema::FieldType;
 /// A value tantivy's parser could not turn into a query (a warning).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{query}` could not be searched ({reason}): ignored")]
-pub struct UnsearchableValue {
+pub(super) struct UnsearchableValue {
     query: String,
     reason: String,
 }
 
 /// `attrs.PATH:"text"` through tantivy's parser, which knows how JSON paths
 /// and their values are indexed.
-pub fn attrs_query(
+pub(super) fn attrs_query(
     index: &SearchIndex,
     field: Field,
     path: &str,
@@ -46,7 +46,7 @@ pub fn attrs_query(
 }
 
 /// Equality on a number or date field (a date means that whole day).
-pub fn exact_value_query(
+pub(super) fn exact_value_query(
     field: Field,
     field_type: FieldType,
     text: &str,
