@@ -254,17 +254,11 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
-                println!(
-                    "{}: {} records in the store, {} documents in the index (sequence {} / {})",
-                    if consistent {
-                        "consistent"
-                    } else {
-                        "INCONSISTENT"
-                    },
+                cli::check::print_counts(
                     status.records,
                     status.indexed_documents,
                     status.store_seq,
-                    status.index_seq
+                    status.index_seq,
                 );
                 let repaired = app.recovery();
                 if let Some(reason) = &repaired.index_rebuilt {

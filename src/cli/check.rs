@@ -34,14 +34,7 @@ pub fn through_server(config: &Config, as_json: bool) -> Result<std::process::Ex
         });
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
-        println!(
-            "{}: {records} records in the store, {documents} documents in the index (sequence {store_seq} / {index_seq})",
-            if consistent {
-                "consistent"
-            } else {
-                "INCONSISTENT"
-            },
-        );
+        print_counts(records, documents, store_seq, index_seq);
         println!(
             "(asked the server at {base}, which holds the data directory and repaired what it found when it started)"
         );
@@ -51,4 +44,17 @@ pub fn through_server(config: &Config, as_json: bool) -> Result<std::process::Ex
     } else {
         std::process::ExitCode::from(1)
     })
+}
+
+/// The first line of `rapport check`, local or through the server.
+pub fn print_counts(records: u64, documents: u64, store_seq: u64, index_seq: u64) {
+    let consistent = records == documents && store_seq == index_seq;
+    println!(
+        "{}: {records} records in the store, {documents} documents in the index (sequence {store_seq} / {index_seq})",
+        if consistent {
+            "consistent"
+        } else {
+            "INCONSISTENT"
+        },
+    );
 }
