@@ -38,7 +38,8 @@ enum Command {
     /// Check the data directory and repair what a crash left: the files an
     /// interrupted index commit left are removed, an index that cannot be
     /// opened is rebuilt from the store, and the index catches up with the
-    /// store. Exits 1 if store and index still disagree.
+    /// store. Exits 1 if store and index still disagree. While a server
+    /// holds the data directory, asks it (it repaired when it started).
     Check {
         /// Print the result as JSON.
         #[arg(long)]
@@ -233,6 +234,9 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Check { json } => {
             let config = Config::load(cli.config.as_deref())?;
+            if engine::DataDir::held_by_server(&config) {
+                return cli::check::through_server(&config, json);
+            }
             let app = Rapport::open(config).context(
                 "opening the data directory (stop a server using it before `rapport check`)",
             )?;
@@ -250,17 +254,11 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
-                println!(
-                    "{}: {} records in the store, {} documents in the index (sequence {} / {})",
-                    if consistent {
-                        "consistent"
-                    } else {
-                        "INCONSISTENT"
-                    },
+                cli::check::print_counts(
                     status.records,
                     status.indexed_documents,
                     status.store_seq,
-                    status.index_seq
+                    status.index_seq,
                 );
                 let repaired = app.recovery();
                 if let Some(reason) = &repaired.index_rebuilt {

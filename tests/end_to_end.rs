@@ -676,6 +676,54 @@ fn customer_commands_work_while_a_server_holds_the_data_directory() {
     assert_eq!(body.lines().count(), customers.len());
 }
 
+/// The other commands that read data answer too while a server holds the
+/// data directory: `search` reads the index files (read-only), `connectors
+/// status` asks the server for the live status (not the snapshot file), and
+/// `check` asks the server whether store and index agree.
+#[test]
+fn read_commands_work_while_a_server_holds_the_data_directory() {
+    let ws = Workspace::with_examples();
+    ws.ingest();
+    let json_of = |args: &[&str]| -> serde_json::Value {
+        let out = ws.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let search = ["search", "Acme", "--group", "none", "--json"];
+    let local_hits = hit_ids(&json_of(&search));
+    assert!(!local_hits.is_empty());
+    let local_check = json_of(&["check", "--json"]);
+    assert_eq!(local_check["consistent"], true, "{local_check}");
+    let sources = |status: &serde_json::Value| -> Vec<String> {
+        status
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["source"].as_str().map(str::to_string))
+            .collect()
+    };
+    let local_sources = sources(&json_of(&["connectors", "status", "--json"]));
+    assert!(!local_sources.is_empty());
+
+    let _server = ws.serve();
+    assert_eq!(hit_ids(&json_of(&search)), local_hits);
+    let served_check = json_of(&["check", "--json"]);
+    assert_eq!(served_check["consistent"], true, "{served_check}");
+    assert_eq!(served_check["records"], local_check["records"]);
+    assert!(served_check["server"].is_string(), "{served_check}");
+    let text = ws.run(&["check"]);
+    assert!(text.status.success(), "{text:?}");
+    let served_status = json_of(&["connectors", "status", "--json"]);
+    assert_eq!(sources(&served_status), local_sources);
+    let text = ws.run(&["connectors", "status"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(!text.contains("snapshot"), "{text}");
+}
+
 /// `[search_caches]` sizes the search caches, and `/metrics` shows each
 /// one's budget, bytes, entries and (for the filter caches) hits and
 /// misses as searches use them.

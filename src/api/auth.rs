@@ -105,7 +105,7 @@ pub struct AuthState {
 }
 
 impl AuthState {
-    pub fn new(app: Arc<Rapport>) -> Result<AuthState, String> {
+    pub fn new(app: Arc<Rapport>) -> Result<AuthState, crate::config::InvalidSetting> {
         let config = &app.config().auth;
         let roles = config.roles()?;
         let settings: SessionSettings = config.session_settings()?;

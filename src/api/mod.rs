@@ -56,7 +56,7 @@ use crate::engine::Rapport;
 type App = Arc<Rapport>;
 
 /// The router with no local CLI token and no sign-in link (benchmarks).
-pub fn router(app: App) -> Result<Router, String> {
+pub fn router(app: App) -> Result<Router, crate::config::InvalidSetting> {
     let auth = Arc::new(auth::AuthState::new(app.clone())?);
     Ok(router_with(app, auth))
 }

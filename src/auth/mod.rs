@@ -111,17 +111,27 @@ impl fmt::Display for Permission {
     }
 }
 
+/// A permission name that is none of [`Permission::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown permission `{0}` (known: {known})", known = Permission::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", "))]
+pub struct UnknownPermission(pub String);
+
+/// A role of `[auth.roles]` naming a permission that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("[auth.roles] {role}: {source}")]
+pub struct RoleError {
+    pub role: String,
+    pub source: UnknownPermission,
+}
+
 impl FromStr for Permission {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownPermission;
+    fn from_str(s: &str) -> Result<Self, UnknownPermission> {
         Permission::ALL
             .iter()
             .copied()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
-                format!("unknown permission `{s}` (known: {})", known.join(", "))
-            })
+            .ok_or_else(|| UnknownPermission(s.to_string()))
     }
 }
 
@@ -173,14 +183,17 @@ impl Default for Roles {
 
 impl Roles {
     /// The defaults with the configured roles added or replaced.
-    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Roles, String> {
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Roles, RoleError> {
         let mut roles = Roles::default();
         for (name, permissions) in overrides {
             let set = permissions
                 .iter()
                 .map(|p| p.parse::<Permission>())
                 .collect::<Result<BTreeSet<_>, _>>()
-                .map_err(|e| format!("[auth.roles] {name}: {e}"))?;
+                .map_err(|source| RoleError {
+                    role: name.clone(),
+                    source,
+                })?;
             roles.0.insert(name.clone(), set);
         }
         Ok(roles)
@@ -293,6 +306,11 @@ mod tests {
                 .contains(&Permission::CustomersRead)
         );
         o.insert("x".to_string(), vec!["fly".to_string()]);
-        assert!(Roles::with_overrides(&o).unwrap_err().contains("fly"));
+        assert!(
+            Roles::with_overrides(&o)
+                .unwrap_err()
+                .to_string()
+                .contains("fly")
+        );
     }
 }

@@ -90,14 +90,14 @@ impl RecordSink for Normalising {
 
 /// Writes a book of `customers` companies into `dir`, reads it back and
 /// scores attachment and quality flags.
-pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, String> {
+pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super::BenchError> {
     let span = tracing::info_span!("bench_attach", customers);
     let _entered = span.enter();
     let book = book::generate(customers, seed);
-    let truth = interactions::write(&book, dir, seed).map_err(|e| e.to_string())?;
+    let truth = interactions::write(&book, dir, seed)?;
     let mut sink = Normalising::default();
     for (source, connector, folder) in interactions::SOURCES {
-        let manifest = Manifest::resolve(connector, None, dir).map_err(|e| e.to_string())?;
+        let manifest = Manifest::resolve(connector, None, dir)?;
         let (files, errors) = connectors::list_files(source, &dir.join(folder), &manifest);
         sink.errors += errors.len();
         for file in files {

@@ -55,6 +55,8 @@ pub enum BenchError {
     Query(#[from] QueryError),
     #[error("benchmark I/O: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Manifest(#[from] crate::connectors::manifest::ManifestError),
     #[error("benchmark HTTP request `{path}` answered {status}")]
     Http { path: String, status: u16 },
 }

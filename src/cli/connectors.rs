@@ -63,14 +63,20 @@ fn status(config_path: Option<&Path>, json: bool) -> Result<std::process::ExitCo
     let config = Config::load(config_path)?;
     let (sources, note) = match DataDir::open(&config)? {
         DataDir::Free(local) => (local.connector_status(&config)?, None),
-        DataDir::HeldByServer => match status::read_snapshot(&config.data_dir) {
-            Some(s) => (
-                s,
-                Some("a server holds the store: showing its latest snapshot"),
-            ),
-            None => bail!(
-                "a server holds the store and has written no status snapshot yet; try GET /v1/connectors"
-            ),
+        DataDir::HeldByServer => match from_server(&config) {
+            Ok(sources) => (sources, None),
+            Err(e) => match status::read_snapshot(&config.data_dir) {
+                Some(s) => {
+                    tracing::warn!(error = %format!("{e:#}"), "the server did not answer; showing its latest snapshot");
+                    (
+                        s,
+                        Some("a server holds the store: showing its latest snapshot"),
+                    )
+                }
+                None => bail!(
+                    "a server holds the store and has written no status snapshot yet; try GET /v1/connectors"
+                ),
+            },
         },
     };
     if json {
@@ -82,6 +88,14 @@ fn status(config_path: Option<&Path>, json: bool) -> Result<std::process::ExitCo
     }
     print_status(&sources);
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The live status from the server holding the store (`GET /v1/connectors`).
+fn from_server(config: &Config) -> Result<Vec<ConnectorStatus>> {
+    let text = crate::cli::export::get_from_server(config, "/v1/connectors")?;
+    let mut answer: serde_json::Value =
+        serde_json::from_str(&text).context("the server's connector status")?;
+    serde_json::from_value(answer["sources"].take()).context("the server's connector status")
 }
 
 fn print_status(sources: &[ConnectorStatus]) {

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bench;
 #[cfg(feature = "bench")]
 pub mod bench_soak;
+pub mod check;
 pub mod connectors;
 pub mod customers;
 pub mod export;

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod invalid;
 pub mod retention;
 mod server;
 
 pub use crate::units::parse_duration;
+pub use invalid::InvalidSetting;
 pub use server::ServerLimits;
 
 #[derive(Debug, thiserror::Error)]
@@ -171,48 +173,46 @@ impl Default for AuthConfig {
 
 impl AuthConfig {
     /// The roles, defaults with `[auth.roles]` applied.
-    pub fn roles(&self) -> Result<crate::auth::Roles, String> {
-        crate::auth::Roles::with_overrides(&self.roles)
+    pub fn roles(&self) -> Result<crate::auth::Roles, InvalidSetting> {
+        Ok(crate::auth::Roles::with_overrides(&self.roles)?)
     }
 
     /// `trusted_proxies` as networks (an address is a /32 or /128).
-    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, InvalidSetting> {
         self.trusted_proxies
             .iter()
             .map(|text| {
                 text.parse::<ipnet::IpNet>()
                     .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        format!("auth.trusted_proxies: `{text}` is not an address or a network")
-                    })
+                    .map_err(|_| InvalidSetting::TrustedProxy(text.clone()))
             })
             .collect()
     }
 
     /// The trusted header's name, checked.
-    pub fn trusted_header(&self) -> Result<Option<axum::http::HeaderName>, String> {
+    pub fn trusted_header(&self) -> Result<Option<axum::http::HeaderName>, InvalidSetting> {
         let Some(name) = &self.trusted_header else {
             return Ok(None);
         };
         let header = axum::http::HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| format!("auth.trusted_header: `{name}` is not a header name"))?;
+            .map_err(|_| InvalidSetting::TrustedHeaderName(name.clone()))?;
         if self.trusted_proxies.is_empty() {
-            return Err(
-                "auth.trusted_header needs auth.trusted_proxies: the addresses of the proxies that set it"
-                    .into(),
-            );
+            return Err(InvalidSetting::TrustedHeaderWithoutProxies);
         }
         Ok(Some(header))
     }
 
-    pub fn session_settings(&self) -> Result<crate::auth::sessions::SessionSettings, String> {
+    pub fn session_settings(
+        &self,
+    ) -> Result<crate::auth::sessions::SessionSettings, InvalidSetting> {
+        let duration = |key: &'static str, text: &str| {
+            parse_duration(text).map_err(|source| InvalidSetting::SessionDuration { key, source })
+        };
         Ok(crate::auth::sessions::SessionSettings {
-            idle: parse_duration(&self.session_idle)
-                .map_err(|e| format!("auth.session_idle: {e}"))?,
-            absolute: parse_duration(&self.session_max)
-                .map_err(|e| format!("auth.session_max: {e}"))?,
+            idle: duration("session_idle", &self.session_idle)?,
+            absolute: duration("session_max", &self.session_max)?,
             max_failures: self.max_failed_signins.max(1),
-            lockout: parse_duration(&self.lockout).map_err(|e| format!("auth.lockout: {e}"))?,
+            lockout: duration("lockout", &self.lockout)?,
         })
     }
 }
@@ -411,13 +411,14 @@ impl Config {
                 .unwrap_or_else(|| "<defaults>".into()),
             message,
         };
-        self.auth.roles().map_err(invalid)?;
-        self.auth.session_settings().map_err(invalid)?;
-        self.auth.trusted_proxies().map_err(invalid)?;
-        self.auth.trusted_header().map_err(invalid)?;
-        self.server.check().map_err(invalid)?;
-        self.index.check().map_err(invalid)?;
-        self.retention.interval().map_err(invalid)?;
+        let setting = |e: InvalidSetting| invalid(e.to_string());
+        self.auth.roles().map_err(setting)?;
+        self.auth.session_settings().map_err(setting)?;
+        self.auth.trusted_proxies().map_err(setting)?;
+        self.auth.trusted_header().map_err(setting)?;
+        self.server.check().map_err(setting)?;
+        self.index.check().map_err(|e| setting(e.into()))?;
+        self.retention.interval().map_err(setting)?;
         let mut names = std::collections::HashSet::new();
         for source in &self.sources {
             if source.name.is_empty() || source.name.contains([':', '/', '\0']) {

@@ -23,12 +23,12 @@ pub struct RetentionConfig {
 
 impl RetentionConfig {
     /// The schedule, checked (`None`: not scheduled).
-    pub fn interval(&self) -> Result<Option<Duration>, String> {
+    pub fn interval(&self) -> Result<Option<Duration>, super::InvalidSetting> {
         match &self.every {
             None => Ok(None),
             Some(text) => crate::units::parse_duration(text)
                 .map(Some)
-                .map_err(|e| format!("retention.every {e}")),
+                .map_err(super::InvalidSetting::RetentionEvery),
         }
     }
 }
@@ -51,6 +51,7 @@ mod tests {
             every("often")
                 .interval()
                 .unwrap_err()
+                .to_string()
                 .contains("retention.every")
         );
         assert_eq!(RetentionConfig::default().interval(), Ok(None));

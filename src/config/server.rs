@@ -68,7 +68,7 @@ impl ServerLimits {
 
     /// What cannot be served: a CORS origin that is not `scheme://host[:port]`,
     /// half a TLS configuration.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), super::InvalidSetting> {
         for origin in &self.cors_origins {
             let rest = origin
                 .strip_prefix("https://")
@@ -79,15 +79,11 @@ impl ServerLimits {
                     && host.chars().all(|c| c.is_ascii_graphic())
             });
             if !valid {
-                return Err(format!(
-                    "server.cors_origins: `{origin}` is not an origin (scheme://host[:port], no path)"
-                ));
+                return Err(super::InvalidSetting::CorsOrigin(origin.clone()));
             }
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err(
-                "server.tls_cert and server.tls_key go together: set both or neither".into(),
-            );
+            return Err(super::InvalidSetting::HalfTls);
         }
         Ok(())
     }

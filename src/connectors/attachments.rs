@@ -81,7 +81,7 @@ pub fn extract(part: &MessagePart) -> Extracted {
     {
         match std::str::from_utf8(bytes) {
             Ok(text) => Ok(text.to_string()),
-            Err(_) => Err("not UTF-8 text".to_string()),
+            Err(_) => Err(Unreadable::NotUtf8),
         }
     } else if is(".html", &["text/html"]) || name.ends_with(".htm") {
         Ok(html_to_text(&String::from_utf8_lossy(bytes)))
@@ -90,26 +90,45 @@ pub fn extract(part: &MessagePart) -> Extracted {
     };
     match text {
         Ok(text) => Extracted::Text(cut(text.trim(), PER_ATTACHMENT)),
-        Err(why) => Extracted::Damaged(why),
+        Err(why) => Extracted::Damaged(why.to_string()),
     }
+}
+
+/// Why an attachment's text could not be read (its `Damaged` reason).
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    #[error("not UTF-8 text")]
+    NotUtf8,
+    #[error("not a readable PDF: {0}")]
+    Pdf(String),
+    #[error("not a readable PDF (its parser gave up)")]
+    PdfParserGaveUp,
+    #[error("not a readable Office file: {0}")]
+    Office(String),
+    #[error("not a readable Office file: its text part is missing")]
+    OfficeWithoutText,
+    #[error("not a readable Office file ({0}): {1}")]
+    OfficePart(String, String),
+    #[error("damaged XML in {0}: {1}")]
+    Xml(String, String),
 }
 
 /// The text of a PDF. pdf-extract panics on some damaged files; a panic is
 /// caught and reported like any other failure.
-fn pdf(bytes: &[u8]) -> Result<String, String> {
+fn pdf(bytes: &[u8]) -> Result<String, Unreadable> {
     let outcome = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes));
     match outcome {
         Ok(Ok(text)) => Ok(text),
-        Ok(Err(e)) => Err(format!("not a readable PDF: {e}")),
-        Err(_) => Err("not a readable PDF (its parser gave up)".to_string()),
+        Ok(Err(e)) => Err(Unreadable::Pdf(e.to_string())),
+        Err(_) => Err(Unreadable::PdfParserGaveUp),
     }
 }
 
 /// The text nodes of the zip parts `wanted` picks (Office Open XML), a
 /// paragraph (`w:p`), row (`row`) or shared string (`si`) per line.
-fn office(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Result<String, String> {
+fn office(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Result<String, Unreadable> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| format!("not a readable Office file: {e}"))?;
+        .map_err(|e| Unreadable::Office(e.to_string()))?;
     let mut names: Vec<String> = zip
         .file_names()
         .filter_map(|n| n.ok())
@@ -117,18 +136,18 @@ fn office(bytes: &[u8], wanted: impl Fn(&str) -> bool) -> Result<String, String>
         .map(|n| n.to_string())
         .collect();
     if names.is_empty() {
-        return Err("not a readable Office file: its text part is missing".to_string());
+        return Err(Unreadable::OfficeWithoutText);
     }
     names.sort();
     let mut out = String::new();
     for name in names {
         let mut xml = Vec::new();
         zip.by_name(&name)
-            .map_err(|e| format!("not a readable Office file: {e}"))?
+            .map_err(|e| Unreadable::Office(e.to_string()))?
             .take(MAX_INFLATED)
             .read_to_end(&mut xml)
-            .map_err(|e| format!("not a readable Office file ({name}): {e}"))?;
-        xml_text(&xml, &mut out).map_err(|e| format!("damaged XML in {name}: {e}"))?;
+            .map_err(|e| Unreadable::OfficePart(name.clone(), e.to_string()))?;
+        xml_text(&xml, &mut out).map_err(|e| Unreadable::Xml(name.clone(), e.to_string()))?;
         if out.len() > PER_ATTACHMENT {
             break;
         }

@@ -68,21 +68,28 @@ impl IndexSettings {
     }
 
     /// A setting that cannot work, in words.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), IndexSettingError> {
         if self.writer_memory_mb < MIN_MB_PER_THREAD {
-            return Err(format!(
-                "index.writer_memory_mb must be at least {MIN_MB_PER_THREAD}, got {}",
-                self.writer_memory_mb
+            return Err(IndexSettingError::WriterMemoryTooSmall(
+                self.writer_memory_mb,
             ));
         }
         if self.writer_memory_mb > 64 * 1024 {
-            return Err(format!(
-                "index.writer_memory_mb must be at most 65536, got {}",
-                self.writer_memory_mb
+            return Err(IndexSettingError::WriterMemoryTooLarge(
+                self.writer_memory_mb,
             ));
         }
         Ok(())
     }
+}
+
+/// An `[index]` setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexSettingError {
+    #[error("index.writer_memory_mb must be at least {MIN_MB_PER_THREAD}, got {0}")]
+    WriterMemoryTooSmall(usize),
+    #[error("index.writer_memory_mb must be at most 65536, got {0}")]
+    WriterMemoryTooLarge(usize),
 }
 
 #[cfg(test)]

@@ -9,9 +9,11 @@
 use chrono::NaiveDate;
 use unicode_normalization::UnicodeNormalization;
 
+use super::InvalidValue;
+
 /// A date of birth as sources write it: `1956-04-09`, `1956/04/09`,
 /// `19560409` (FEBRL), `09.04.1956`, `1956年4月9日`.
-pub fn parse_birth_date(raw: &str) -> Result<NaiveDate, String> {
+pub fn parse_birth_date(raw: &str) -> Result<NaiveDate, InvalidValue> {
     let text: String = raw.trim().nfkc().collect();
     for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%d.%m.%Y", "%Y年%m月%d日"] {
         if let Ok(date) = NaiveDate::parse_from_str(&text, format) {
@@ -25,9 +27,7 @@ pub fn parse_birth_date(raw: &str) -> Result<NaiveDate, String> {
     {
         return Ok(date);
     }
-    Err(format!(
-        "`{raw}` is not a date of birth (expected e.g. 1956-04-09)"
-    ))
+    Err(InvalidValue::BirthDate(raw.to_string()))
 }
 
 /// A postcode in the form its country writes it: upper case, inner spaces
@@ -54,7 +54,7 @@ pub fn normalize_postcode(raw: &str, country: Option<&str>) -> String {
 }
 
 /// A web site as its host name: `https://www.Acme.com/about` → `acme.com`.
-pub fn parse_website(raw: &str) -> Result<String, String> {
+pub fn parse_website(raw: &str) -> Result<String, InvalidValue> {
     let text = raw.trim().to_ascii_lowercase();
     let text = text
         .strip_prefix("https://")
@@ -72,7 +72,7 @@ pub fn parse_website(raw: &str) -> Result<String, String> {
     if valid {
         Ok(host.to_string())
     } else {
-        Err(format!("`{raw}` is not a web site"))
+        Err(InvalidValue::Website(raw.to_string()))
     }
 }
 
@@ -96,21 +96,21 @@ fn japanese_corporate_number_is_valid(digits: &str) -> bool {
 /// An identifier of `scheme` in its compared form `scheme:VALUE` (spaces,
 /// dashes and dots dropped, upper case). Schemes: `jp_corp` (checked),
 /// `vat`, `duns`, `company_number`, `national_id`.
-pub fn parse_identifier(scheme: &str, raw: &str) -> Result<String, String> {
+pub fn parse_identifier(scheme: &str, raw: &str) -> Result<String, InvalidValue> {
     let value: String = raw
         .nfkc()
         .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '/'))
         .collect::<String>()
         .to_uppercase();
     if value.is_empty() {
-        return Err(format!("empty {scheme}"));
+        return Err(InvalidValue::EmptyIdentifier(scheme.to_string()));
     }
     match scheme {
-        "jp_corp" if !japanese_corporate_number_is_valid(&value) => Err(format!(
-            "`{raw}` is not a Japanese corporate number (13 digits, check digit first)"
-        )),
+        "jp_corp" if !japanese_corporate_number_is_valid(&value) => {
+            Err(InvalidValue::JapaneseCorporateNumber(raw.to_string()))
+        }
         "duns" if value.len() != 9 || !value.chars().all(|c| c.is_ascii_digit()) => {
-            Err(format!("`{raw}` is not a DUNS number (9 digits)"))
+            Err(InvalidValue::Duns(raw.to_string()))
         }
         _ => Ok(format!("{scheme}:{value}")),
     }

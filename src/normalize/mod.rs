@@ -8,6 +8,7 @@
 mod checks;
 mod countries;
 pub mod identity;
+mod invalid;
 pub mod limits;
 pub mod mention_hashes;
 pub mod mentions;
@@ -19,6 +20,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;
 
 pub use identity::{normalize_postcode, parse_birth_date, parse_identifier, parse_website};
+pub use invalid::InvalidValue;
 pub use names::{acronym, company_key, fold_romaji, legal_form, person_key, person_parts};
 pub use phone::Phone;
 
@@ -28,12 +30,12 @@ pub use phone::Phone;
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Email, String> {
+    pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
         let text: String = raw.trim().nfkc().collect();
         let text = text.trim_matches(|c| c == '<' || c == '>');
         let (local, domain) = text
             .rsplit_once('@')
-            .ok_or_else(|| format!("`{raw}` has no @"))?;
+            .ok_or_else(|| InvalidValue::EmailWithoutAt(raw.to_string()))?;
         let tld_ok = domain.rsplit('.').next().is_some_and(|tld| {
             tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())
         });
@@ -48,7 +50,7 @@ impl Email {
         let local_ok =
             !local.is_empty() && !local.contains(char::is_whitespace) && !local.contains('@');
         if !domain_ok || !local_ok {
-            return Err(format!("`{raw}` is not a valid email address"));
+            return Err(InvalidValue::Email(raw.to_string()));
         }
         // Local parts are case-sensitive in theory and never in practice:
         // every CRM folds them, so matching does too.
@@ -66,25 +68,25 @@ impl Email {
 
 /// A phone number reduced to `+` and digits ("+1 (415) 555-0100" →
 /// "+14155550100", "03-1234-5678" → "0312345678").
-pub fn phone_key(raw: &str) -> Result<String, String> {
+pub fn phone_key(raw: &str) -> Result<String, InvalidValue> {
     let folded: String = raw.nfkc().collect();
     let plus = folded.trim_start().starts_with('+');
     let digits: String = folded.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 5 || digits.len() > 15 {
-        return Err(format!("`{raw}` is not a phone number"));
+        return Err(InvalidValue::PhoneDigits(raw.to_string()));
     }
     Ok(if plus { format!("+{digits}") } else { digits })
 }
 
 /// Dates as CRMs write them: RFC 3339, `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`,
 /// `YYYY/MM/DD`. Dates without a zone are taken as UTC.
-pub fn parse_date(raw: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_date(raw: &str) -> Result<DateTime<Utc>, InvalidValue> {
     parse_date_zoned(raw).map(|(date, _)| date)
 }
 
 /// Like [`parse_date`], and says whether the text carried its own zone
 /// (`false`: it was read as UTC and the source's time zone should apply).
-pub fn parse_date_zoned(raw: &str) -> Result<(DateTime<Utc>, bool), String> {
+pub fn parse_date_zoned(raw: &str) -> Result<(DateTime<Utc>, bool), InvalidValue> {
     let text = raw.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Ok((dt.with_timezone(&Utc), true));
@@ -92,7 +94,7 @@ pub fn parse_date_zoned(raw: &str) -> Result<(DateTime<Utc>, bool), String> {
     naive_date(raw, text).map(|d| (d, false))
 }
 
-fn naive_date(raw: &str, text: &str) -> Result<DateTime<Utc>, String> {
+fn naive_date(raw: &str, text: &str) -> Result<DateTime<Utc>, InvalidValue> {
     for format in [
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%d %H:%M",
@@ -110,16 +112,16 @@ fn naive_date(raw: &str, text: &str) -> Result<DateTime<Utc>, String> {
             return Ok(Utc.from_utc_datetime(&naive));
         }
     }
-    Err(format!("`{raw}` is not a date (expected e.g. 2024-03-15)"))
+    Err(InvalidValue::Date(raw.to_string()))
 }
 
 /// A source's time zone as a fixed offset: `UTC`, `Z`, `+09:00`, `-05:00`.
-pub fn parse_offset(raw: &str) -> Result<chrono::FixedOffset, String> {
+pub fn parse_offset(raw: &str) -> Result<chrono::FixedOffset, InvalidValue> {
     let text = raw.trim();
+    let bad = || InvalidValue::Offset(raw.to_string());
     if matches!(text, "UTC" | "utc" | "Z" | "GMT") {
-        return chrono::FixedOffset::east_opt(0).ok_or_else(|| "bad offset".to_string());
+        return chrono::FixedOffset::east_opt(0).ok_or_else(bad);
     }
-    let bad = || format!("`{raw}` is not a time zone offset such as +09:00, -05:00 or UTC");
     let (sign, rest) = match text.as_bytes().first() {
         Some(b'+') => (1, &text[1..]),
         Some(b'-') => (-1, &text[1..]),
@@ -153,7 +155,7 @@ pub fn apply_timezone(record: &mut crate::record::Record, offset: Option<chrono:
 
 /// Amounts with thousands separators and currency symbols ("$1,200.50",
 /// "¥120,000").
-pub fn parse_amount(raw: &str) -> Result<f64, String> {
+pub fn parse_amount(raw: &str) -> Result<f64, InvalidValue> {
     let folded: String = raw.nfkc().collect();
     let cleaned: String = folded
         .chars()
@@ -163,14 +165,14 @@ pub fn parse_amount(raw: &str) -> Result<f64, String> {
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("`{raw}` is not an amount"))
+        .ok_or_else(|| InvalidValue::Amount(raw.to_string()))
 }
 
 /// ISO 3166 alpha-2 from a country name as people write it in several
 /// languages (`countries.rs`), a code (alpha-2 or alpha-3) or an English
 /// name or alias (`celes`). Anything else is an error the
 /// caller records.
-pub fn country_code(raw: &str) -> Result<String, String> {
+pub fn country_code(raw: &str) -> Result<String, InvalidValue> {
     let text: String = raw.trim().nfkc().collect();
     if let Some(code) = countries::alias(&text) {
         return Ok(code.to_string());
@@ -183,7 +185,7 @@ pub fn country_code(raw: &str) -> Result<String, String> {
     };
     match lookup(&text).or_else(|| lookup(&text.to_lowercase().replace(' ', ""))) {
         Some(country) => Ok(country.alpha2.to_string()),
-        None => Err(format!("`{raw}` is not a known country")),
+        None => Err(InvalidValue::Country(raw.to_string())),
     }
 }
 

@@ -33,20 +33,27 @@ pub struct Phone(String);
 impl Phone {
     /// Parses `raw` in `region` (ISO 3166 alpha-2; numbers starting with `+`
     /// or `00` carry their own country).
-    pub fn parse(raw: &str, region: Option<&str>) -> Result<Phone, String> {
+    pub fn parse(raw: &str, region: Option<&str>) -> Result<Phone, super::InvalidValue> {
         let folded: String = raw.nfkc().collect();
         let trimmed = folded.trim();
         let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
         let text = international.as_deref().unwrap_or(trimmed);
         let region_id = region.and_then(|r| r.trim().to_ascii_uppercase().parse::<Id>().ok());
-        let number: PhoneNumber = phonenumber::parse(region_id, text)
-            .map_err(|e| format!("`{raw}` is not a phone number ({e})"))?;
+        let number: PhoneNumber = phonenumber::parse(region_id, text).map_err(|e| {
+            super::InvalidValue::PhoneUnreadable {
+                raw: raw.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
         if !phonenumber::is_valid(&number) {
             let hint = match region {
                 Some(r) => format!("for region {r}"),
                 None => "without a country code or a default region".to_string(),
             };
-            return Err(format!("`{raw}` is not a valid phone number {hint}"));
+            return Err(super::InvalidValue::PhoneInvalid {
+                raw: raw.to_string(),
+                hint,
+            });
         }
         Ok(Phone(number.format().mode(Mode::E164).to_string()))
     }

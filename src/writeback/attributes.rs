@@ -110,66 +110,92 @@ pub struct AttributeReport {
     pub rejected_count: usize,
 }
 
+/// Why one line of an upload was refused (its listed reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error(
+        "bad key `{0}`: a letter, then letters, digits, `_` or `-`, at most {MAX_KEY_CHARS} characters"
+    )]
+    KeyShape(String),
+    #[error("bad key `{0}`: `raw_` keys are reserved for values normalisation could not read")]
+    ReservedKey(String),
+    #[error("`value` must be a string, number, boolean, a list of those, or null")]
+    ValueShape,
+    #[error("`{0}` is empty")]
+    Empty(&'static str),
+    #[error("`{name}` must be a string, got {got}")]
+    NotText { name: &'static str, got: String },
+    #[error("missing `{0}`")]
+    Missing(&'static str),
+    #[error("bad JSON: {0}")]
+    Json(String),
+    #[error("expected a JSON object {{\"customer_id\", \"key\", \"value\"}}")]
+    NotAnObject,
+    #[error("unknown field `{0}`; a line has customer_id, key and value")]
+    UnknownField(String),
+    #[error("missing `value` (use null to delete the key)")]
+    MissingValue,
+    #[error("missing `value` column on this line")]
+    MissingValueColumn,
+}
+
 /// Attribute names: a letter, then letters, digits, `_` or `-` (no dots: a
 /// dot would be a path in search), at most 64 characters, not `raw_…`
 /// (those hold values normalisation could not read).
-pub fn check_key(key: &str) -> Result<(), String> {
+pub fn check_key(key: &str) -> Result<(), LineError> {
     let mut chars = key.chars();
     let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
     if !starts_with_letter
         || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         || key.len() > MAX_KEY_CHARS
     {
-        return Err(format!(
-            "bad key `{key}`: a letter, then letters, digits, `_` or `-`, at most {MAX_KEY_CHARS} characters"
-        ));
+        return Err(LineError::KeyShape(key.to_string()));
     }
     if key.starts_with("raw_") {
-        return Err(format!(
-            "bad key `{key}`: `raw_` keys are reserved for values normalisation could not read"
-        ));
+        return Err(LineError::ReservedKey(key.to_string()));
     }
     Ok(())
 }
 
-fn check_value(value: Value) -> Result<Option<Value>, String> {
+fn check_value(value: Value) -> Result<Option<Value>, LineError> {
     let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
     match value {
         Value::Null => Ok(None),
         Value::Array(items) if items.iter().all(scalar) => Ok(Some(Value::Array(items))),
         v if scalar(&v) => Ok(Some(v)),
-        _ => Err("`value` must be a string, number, boolean, a list of those, or null".into()),
+        _ => Err(LineError::ValueShape),
     }
 }
 
-fn text_field(object: &Map<String, Value>, name: &str) -> Result<String, String> {
+fn text_field(object: &Map<String, Value>, name: &'static str) -> Result<String, LineError> {
     match object.get(name) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        Some(Value::String(_)) => Err(format!("`{name}` is empty")),
-        Some(other) => Err(format!("`{name}` must be a string, got {other}")),
-        None => Err(format!("missing `{name}`")),
+        Some(Value::String(_)) => Err(LineError::Empty(name)),
+        Some(other) => Err(LineError::NotText {
+            name,
+            got: other.to_string(),
+        }),
+        None => Err(LineError::Missing(name)),
     }
 }
 
-fn ndjson_line(text: &str) -> Result<(String, String, Option<Value>), String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("bad JSON: {e}"))?;
+fn ndjson_line(text: &str) -> Result<(String, String, Option<Value>), LineError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| LineError::Json(e.to_string()))?;
     let Value::Object(object) = value else {
-        return Err("expected a JSON object {\"customer_id\", \"key\", \"value\"}".into());
+        return Err(LineError::NotAnObject);
     };
     if let Some(unknown) = object
         .keys()
         .find(|k| !matches!(k.as_str(), "customer_id" | "key" | "value"))
     {
-        return Err(format!(
-            "unknown field `{unknown}`; a line has customer_id, key and value"
-        ));
+        return Err(LineError::UnknownField(unknown.clone()));
     }
     let customer_id = text_field(&object, "customer_id")?;
     let key = text_field(&object, "key")?;
     check_key(&key)?;
     let value = match object.get("value") {
         Some(v) => check_value(v.clone())?,
-        None => return Err("missing `value` (use null to delete the key)".into()),
+        None => return Err(LineError::MissingValue),
     };
     Ok((customer_id, key, value))
 }
@@ -179,7 +205,7 @@ fn ndjson_line(text: &str) -> Result<(String, String, Option<Value>), String> {
 /// its line number and reason.
 fn sort_line(
     line: u64,
-    outcome: Result<(String, String, Option<Value>), String>,
+    outcome: Result<(String, String, Option<Value>), LineError>,
     good: &mut Vec<AttributeLine>,
     rejected: &mut Rejections,
 ) {
@@ -190,7 +216,10 @@ fn sort_line(
             key,
             value,
         }),
-        Err(reason) => rejected.push(Rejected { line, reason }),
+        Err(reason) => rejected.push(Rejected {
+            line,
+            reason: reason.to_string(),
+        }),
     }
 }
 
@@ -313,15 +342,15 @@ pub fn parse_csv(body: impl Read, flush: &mut Flush) -> Result<Rejections, Write
         let outcome = (|| {
             let customer_id = field(c);
             if customer_id.is_empty() {
-                return Err("missing `customer_id`".to_string());
+                return Err(LineError::Missing("customer_id"));
             }
             let key = field(k);
             if key.is_empty() {
-                return Err("missing `key`".to_string());
+                return Err(LineError::Missing("key"));
             }
             check_key(key)?;
             if row.get(v).is_none() {
-                return Err("missing `value` column on this line".to_string());
+                return Err(LineError::MissingValueColumn);
             }
             Ok((
                 customer_id.to_string(),

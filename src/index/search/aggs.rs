@@ -37,7 +37,7 @@ fn from_tantivy(e: TantivyError) -> QueryError {
 
 /// How many levels of sub-aggregations (`aggs` inside an aggregation) a
 /// request may nest: each level multiplies the buckets collected.
-pub const MAX_AGG_DEPTH: usize = 8;
+pub(crate) const MAX_AGG_DEPTH: usize = 8;
 
 /// The deepest nesting of `aggs`/`aggregations` keys in `aggs`, found
 /// without recursion (serde_json already bounds the JSON itself at 128).
@@ -77,7 +77,7 @@ fn collector(index: &SearchIndex, aggs: &Value) -> Result<AggregationCollector, 
 }
 
 /// Aggregations over every record `query` matches.
-pub fn record_aggs(
+pub(crate) fn record_aggs(
     index: &SearchIndex,
     searcher: &Searcher,
     query: &dyn Query,
@@ -89,7 +89,7 @@ pub fn record_aggs(
 }
 
 /// Aggregations over the given records (one per customer).
-pub fn records_aggs(
+pub(crate) fn records_aggs(
     index: &SearchIndex,
     searcher: &Searcher,
     records: &[DocAddress],

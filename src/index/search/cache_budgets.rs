@@ -42,7 +42,7 @@ static BUDGETS: OnceLock<CacheBudgets> = OnceLock::new();
 /// Sets the budgets for this process. The first call wins (a second data
 /// directory opened in the same process, as tests do, shares the caches);
 /// returns whether `budgets` are the ones in force.
-pub fn configure(budgets: CacheBudgets) -> bool {
+pub(crate) fn configure(budgets: CacheBudgets) -> bool {
     *BUDGETS.get_or_init(|| budgets) == budgets
 }
 

@@ -3,7 +3,7 @@
 //!
 //! It must never change a cache: it only reads their sizes and counters.
 
-pub use super::cache_budgets::{CacheBudgets, configure};
+pub(crate) use super::cache_budgets::{CacheBudgets, configure};
 use super::cache_budgets::{budgets, bytes};
 
 /// One cache's use now.
@@ -20,7 +20,7 @@ pub struct CacheUse {
 }
 
 /// Every search cache's use, in a fixed order.
-pub fn usage() -> Vec<CacheUse> {
+pub(crate) fn usage() -> Vec<CacheUse> {
     let budgets = budgets();
     let filters = super::filter_cache::stats();
     let corrections = super::filter_cache::corrections_stats();

@@ -14,9 +14,9 @@
 //! each the same score: a union's children summed in their order as
 //! tantivy's union sums them, each term scored by the same BM25 function.
 
-pub mod leaf;
+pub(crate) mod leaf;
 mod marks;
-pub mod window;
+pub(crate) mod window;
 
 use tantivy::query::{
     Bm25Weight, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur, Query, Scorer, Weight,
@@ -30,7 +30,7 @@ use self::window::{Node, WindowedConjunction};
 
 /// Every word must match; a word matches when any of its alternatives does.
 #[derive(Debug)]
-pub struct WordsConjunction {
+pub(crate) struct WordsConjunction {
     words: Vec<Vec<Box<dyn Query>>>,
 }
 
@@ -49,7 +49,7 @@ fn copies(queries: &[Box<dyn Query>]) -> Vec<Box<dyn Query>> {
 /// `queries`, each a word, as one conjunction: a union (a boolean query of
 /// `Should` clauses only) becomes a word of its alternatives, a conjunction
 /// gives its own words, anything else is a word of one alternative.
-pub fn all_of(queries: &[&dyn Query]) -> WordsConjunction {
+pub(crate) fn all_of(queries: &[&dyn Query]) -> WordsConjunction {
     let mut words = Vec::new();
     for query in queries {
         match query.downcast_ref::<WordsConjunction>() {

@@ -8,7 +8,7 @@
 use rustc_hash::FxHashSet;
 
 #[derive(Debug, Default, Clone)]
-pub struct CustomerSet {
+pub(crate) struct CustomerSet {
     /// One bit per customer number; empty until the first customer.
     bits: Vec<u64>,
     /// Hashes of the record ids of records without a customer.
@@ -17,7 +17,7 @@ pub struct CustomerSet {
 
 impl CustomerSet {
     /// Adds customer `number` of `total` numbered customers.
-    pub fn insert_customer(&mut self, number: u32, total: usize) {
+    pub(crate) fn insert_customer(&mut self, number: u32, total: usize) {
         if self.bits.is_empty() {
             self.bits = vec![0; total.div_ceil(64).max(1)];
         }
@@ -28,21 +28,21 @@ impl CustomerSet {
     }
 
     /// Adds a record without a customer, by the hash of its id.
-    pub fn insert_single(&mut self, hash: u64) {
+    pub(crate) fn insert_single(&mut self, hash: u64) {
         self.singles.insert(hash);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         let customers: u64 = self.bits.iter().map(|w| u64::from(w.count_ones())).sum();
         customers + self.singles.len() as u64
     }
 
     /// Adds every member of `other`.
-    pub fn merge(&mut self, mut other: CustomerSet) {
+    pub(crate) fn merge(&mut self, mut other: CustomerSet) {
         if self.bits.len() < other.bits.len() {
             std::mem::swap(&mut self.bits, &mut other.bits);
         }

@@ -21,7 +21,7 @@ use tantivy::index::SegmentId;
 
 /// Every document's term ordinals of one column of one segment.
 #[derive(Debug)]
-pub enum DocOrds {
+pub(crate) enum DocOrds {
     /// At most one value per document; [`NONE8`] for none.
     One8(Vec<u8>),
     /// At most one value per document; [`NONE16`] for none.
@@ -39,7 +39,7 @@ const NONE32: u32 = u32::MAX;
 
 impl DocOrds {
     /// Reads every document of `column` (`max_doc` of them) once.
-    pub fn build(column: &StrColumn, max_doc: u32) -> DocOrds {
+    pub(crate) fn build(column: &StrColumn, max_doc: u32) -> DocOrds {
         let terms = column.num_terms();
         let mut single = true;
         let mut starts = Vec::with_capacity(max_doc as usize + 1);
@@ -80,7 +80,7 @@ impl DocOrds {
 
     /// The document's first ordinal (for single-valued fields, its only one).
     #[inline]
-    pub fn first(&self, doc: DocId) -> Option<u32> {
+    pub(crate) fn first(&self, doc: DocId) -> Option<u32> {
         let d = doc as usize;
         match self {
             DocOrds::One8(v) => v.get(d).filter(|o| **o != NONE8).map(|o| u32::from(*o)),
@@ -92,7 +92,7 @@ impl DocOrds {
 
     /// Calls `f` with each of the document's ordinals, in the column's order.
     #[inline]
-    pub fn for_each(&self, doc: DocId, mut f: impl FnMut(u32)) {
+    pub(crate) fn for_each(&self, doc: DocId, mut f: impl FnMut(u32)) {
         match self {
             DocOrds::Many { .. } => self.all(doc).iter().for_each(|o| f(*o)),
             _ => {
@@ -105,7 +105,7 @@ impl DocOrds {
 
     /// How many values the document has.
     #[inline]
-    pub fn count(&self, doc: DocId) -> usize {
+    pub(crate) fn count(&self, doc: DocId) -> usize {
         match self {
             DocOrds::Many { .. } => self.all(doc).len(),
             _ => usize::from(self.first(doc).is_some()),
@@ -154,7 +154,12 @@ pub(super) fn kept() -> (usize, usize) {
 
 /// The dense ordinals of `segment`'s column `name` (`column`, with
 /// `max_doc` documents), built the first time they are asked for.
-pub fn doc_ords(segment: SegmentId, name: &str, column: &StrColumn, max_doc: u32) -> Arc<DocOrds> {
+pub(crate) fn doc_ords(
+    segment: SegmentId,
+    name: &str,
+    column: &StrColumn,
+    max_doc: u32,
+) -> Arc<DocOrds> {
     let key = (segment, name.to_string());
     if let Ok(cache) = cache().lock()
         && let Some(found) = cache.tables.get(&key)

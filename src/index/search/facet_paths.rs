@@ -13,7 +13,7 @@ use super::customer_set::CustomerSet;
 
 /// The levels above a path value, shortest first: `/a/b/c` → `/a`, `/a/b`.
 /// Empty for a value that is not a path.
-pub fn ancestors(value: &str) -> Vec<&str> {
+pub(crate) fn ancestors(value: &str) -> Vec<&str> {
     if !value.starts_with('/') {
         return Vec::new();
     }
@@ -34,7 +34,7 @@ fn levels(value: &str) -> impl Iterator<Item = &str> {
 /// Adds the counts of the levels above path values to record counts.
 /// `multi` holds, for each record with several values in this field, the
 /// names of its values: a level two of them share counts that record once.
-pub fn add_record_levels(values: &mut HashMap<String, u64>, multi: &[Vec<String>]) {
+pub(crate) fn add_record_levels(values: &mut HashMap<String, u64>, multi: &[Vec<String>]) {
     let mut above: HashMap<String, u64> = HashMap::new();
     for (value, count) in values.iter() {
         for level in ancestors(value) {
@@ -63,7 +63,7 @@ pub fn add_record_levels(values: &mut HashMap<String, u64>, multi: &[Vec<String>
 }
 
 /// Adds the customers of path values to each level above them.
-pub fn add_customer_levels(values: &mut HashMap<String, CustomerSet>) {
+pub(crate) fn add_customer_levels(values: &mut HashMap<String, CustomerSet>) {
     let mut above: HashMap<String, CustomerSet> = HashMap::new();
     for (value, set) in values.iter() {
         for level in ancestors(value) {

@@ -30,7 +30,7 @@ pub struct FacetValue {
 }
 
 /// Counts values of `fields` over the matching records.
-pub struct FacetCounts {
+pub(crate) struct FacetCounts {
     pub fields: Vec<String>,
     /// Count distinct customers instead of records: the searcher's customer
     /// numbering ([`segment_cache::customer_numbers`]).
@@ -38,12 +38,12 @@ pub struct FacetCounts {
 }
 
 /// Per field: value → records, or value → set of customers.
-pub enum Counted {
+pub(crate) enum Counted {
     Records(Vec<HashMap<String, u64>>),
     Customers(Vec<HashMap<String, CustomerSet>>),
 }
 
-pub struct FacetSegment {
+pub(crate) struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     /// Each column's values per document, as one array read.
     dense: Vec<Option<Arc<DocOrds>>>,
@@ -233,7 +233,7 @@ impl SegmentCollector for FacetSegment {
 impl FacetSegment {
     /// Counts `doc`'s values; `customer` is its slot (see `customer_of`)
     /// in grouped mode, read once by the caller when it already has it.
-    pub fn collect_for(&mut self, doc: DocId, customer: Option<u64>) {
+    pub(crate) fn collect_for(&mut self, doc: DocId, customer: Option<u64>) {
         let words_per_value = self.words_per_value;
         for i in 0..self.dense.len() {
             let Some(ords) = &self.dense[i] else {
@@ -387,7 +387,7 @@ impl FacetSegment {
 
 impl Counted {
     /// Field `i`'s values, most frequent first (ties by value), at most `size`.
-    pub fn top(&self, i: usize, size: usize) -> Vec<FacetValue> {
+    pub(crate) fn top(&self, i: usize, size: usize) -> Vec<FacetValue> {
         let mut values: Vec<FacetValue> = match self {
             Counted::Records(fields) => fields
                 .get(i)

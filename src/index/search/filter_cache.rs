@@ -21,14 +21,14 @@ use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError};
 
 mod docs;
 
-pub use self::docs::{CachedFilterScorer, MatchingDocs};
+pub(crate) use self::docs::{CachedFilterScorer, MatchingDocs};
 
 /// What an entry costs besides its documents (key, map slot, counters).
 const ENTRY_OVERHEAD: usize = 96;
 
 /// One filter's query and its cache key; searched as part of [`AllFilters`].
 #[derive(Clone)]
-pub struct CachedFilter {
+pub(crate) struct CachedFilter {
     /// The filter's field and exact query, as a string: equal keys compute
     /// equal document sets on the same segment.
     key: Arc<str>,
@@ -37,7 +37,7 @@ pub struct CachedFilter {
 
 impl CachedFilter {
     /// Wraps the query of the filter on `field`.
-    pub fn new(field: &str, inner: Box<dyn Query>) -> CachedFilter {
+    pub(crate) fn new(field: &str, inner: Box<dyn Query>) -> CachedFilter {
         let key = format!("{field}\u{1f}{inner:?}").into();
         CachedFilter {
             key,
@@ -81,7 +81,7 @@ impl CachedFilterWeight {
 /// intersection is computed per segment and search (a word-wise AND), so that
 /// an intersection with the text query probes one docset, not one per filter.
 #[derive(Clone, Debug)]
-pub struct AllFilters(Vec<CachedFilter>);
+pub(crate) struct AllFilters(Vec<CachedFilter>);
 
 impl Query for AllFilters {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
@@ -90,7 +90,7 @@ impl Query for AllFilters {
 }
 
 impl AllFilters {
-    pub fn new(filters: Vec<CachedFilter>) -> AllFilters {
+    pub(crate) fn new(filters: Vec<CachedFilter>) -> AllFilters {
         AllFilters(filters)
     }
 
@@ -161,7 +161,7 @@ struct Entry {
 /// A table of document sets bounded by bytes: when an insert passes the
 /// budget, the least recently used entries go until a quarter of it is free
 /// (entries of merged-away segments are never used again, so they go first).
-pub struct FilterCache {
+pub(crate) struct FilterCache {
     budget: usize,
     table: Mutex<Table>,
     hits: AtomicU64,
@@ -177,7 +177,7 @@ struct Table {
 
 /// How the cache has been used, for tests and the benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FilterCacheStats {
+pub(crate) struct FilterCacheStats {
     pub hits: u64,
     pub misses: u64,
     pub entries: usize,
@@ -185,7 +185,7 @@ pub struct FilterCacheStats {
 }
 
 impl FilterCache {
-    pub fn with_budget(budget: usize) -> FilterCache {
+    pub(crate) fn with_budget(budget: usize) -> FilterCache {
         FilterCache {
             budget,
             table: Mutex::new(Table::default()),
@@ -271,7 +271,7 @@ impl FilterCache {
         }
     }
 
-    pub fn stats(&self) -> FilterCacheStats {
+    pub(crate) fn stats(&self) -> FilterCacheStats {
         let table = self.lock();
         FilterCacheStats {
             hits: self.hits.load(Ordering::Relaxed),
@@ -310,7 +310,7 @@ fn corrections() -> &'static FilterCache {
 /// corrections cache or computed by `compute` outside any lock. Like a
 /// filter's set, it holds deleted documents too: read it through
 /// [`CachedFilterScorer`], which applies the reader's alive bitset.
-pub fn corrected_docs(
+pub(crate) fn corrected_docs(
     segment: SegmentId,
     key: &str,
     compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
@@ -319,12 +319,12 @@ pub fn corrected_docs(
 }
 
 /// How the process-wide filter cache has been used so far.
-pub fn stats() -> FilterCacheStats {
+pub(crate) fn stats() -> FilterCacheStats {
     global().stats()
 }
 
 /// The corrections cache's counts.
-pub fn corrections_stats() -> FilterCacheStats {
+pub(crate) fn corrections_stats() -> FilterCacheStats {
     corrections().stats()
 }
 

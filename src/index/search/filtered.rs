@@ -23,7 +23,7 @@ use super::filter_cache::{AllFilters, AllFiltersWeight, CachedFilterScorer, Matc
 
 /// `query` AND `filters`, the filters unscored.
 #[derive(Debug)]
-pub struct Filtered {
+pub(crate) struct Filtered {
     query: Box<dyn Query>,
     filters: AllFilters,
 }
@@ -38,7 +38,7 @@ impl Clone for Filtered {
 }
 
 impl Filtered {
-    pub fn new(query: Box<dyn Query>, filters: AllFilters) -> Filtered {
+    pub(crate) fn new(query: Box<dyn Query>, filters: AllFilters) -> Filtered {
         Filtered { query, filters }
     }
 }

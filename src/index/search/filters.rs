@@ -30,12 +30,12 @@ fn bad(field: &str, message: String) -> QueryError {
 }
 
 /// A filter's field name and its query, read through the filter cache.
-pub type FieldQuery = (String, CachedFilter);
+pub(crate) type FieldQuery = (String, CachedFilter);
 
 /// One query per filter, keyed by field name (facets leave out their own).
 /// Each is read through the filter cache: evaluated once per segment, and
 /// not scored (Elasticsearch's filter context).
-pub fn filter_queries(
+pub(crate) fn filter_queries(
     index: &SearchIndex,
     filters: &BTreeMap<String, Filter>,
 ) -> Result<Vec<FieldQuery>, QueryError> {
@@ -61,7 +61,7 @@ pub fn filter_queries(
 /// The filters of a caller's scope, named `scope:FIELD` so that a facet's
 /// disjunctive count (which leaves out the facet's own filter by name)
 /// never leaves one out.
-pub fn scope_queries(
+pub(crate) fn scope_queries(
     index: &SearchIndex,
     scope: &BTreeMap<String, Filter>,
 ) -> Result<Vec<FieldQuery>, QueryError> {
@@ -72,7 +72,7 @@ pub fn scope_queries(
 }
 
 /// The query for one filter on `name` (also used for ranges typed in `q`).
-pub fn filter_query(
+pub(crate) fn filter_query(
     index: &SearchIndex,
     name: &str,
     filter: &Filter,
@@ -248,7 +248,8 @@ fn attrs_filter(
         Filter::Values(values) => {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for value in values {
-                let q = attrs_query(index, field, path, value).map_err(|m| bad(&name, m))?;
+                let q = attrs_query(index, field, path, value)
+                    .map_err(|m| bad(&name, m.to_string()))?;
                 clauses.push((Occur::Should, q));
             }
             if clauses.is_empty() {

@@ -21,7 +21,7 @@ use std::ops::Range;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 
 /// What to mark in one field, and how.
-pub struct Highlighter {
+pub(crate) struct Highlighter {
     /// Every term of the query in the field, by weight (rarer is heavier).
     terms: BTreeMap<String, f32>,
     /// Phrases of two words or more (their analysed words, in order).
@@ -48,7 +48,7 @@ struct Fragment {
 }
 
 impl Highlighter {
-    pub fn new(
+    pub(crate) fn new(
         terms: BTreeMap<String, f32>,
         phrases: &[Vec<String>],
         singles: BTreeSet<String>,
@@ -65,13 +65,13 @@ impl Highlighter {
     }
 
     /// The query's terms in this field (to find them in long texts).
-    pub fn terms(&self) -> &BTreeMap<String, f32> {
+    pub(crate) fn terms(&self) -> &BTreeMap<String, f32> {
         &self.terms
     }
 
     /// The best fragment of `text` as HTML, or `None` when no term of the
     /// query is in it.
-    pub fn html(&self, text: &str) -> Option<String> {
+    pub(crate) fn html(&self, text: &str) -> Option<String> {
         if self.terms.is_empty() {
             return None;
         }

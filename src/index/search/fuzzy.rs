@@ -37,7 +37,7 @@ use super::segment_cache;
 /// The automaton for `text` within `distance` edits, built once and kept
 /// in a process-wide table: building one took 12–890 µs per word, a tenth
 /// of a two-word query, and staff type the same words all day.
-pub fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<DfaWrapper>> {
+pub(crate) fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<DfaWrapper>> {
     let key = (text.to_string(), distance);
     let built = |key: &(String, u8)| {
         FuzzyTermQuery::new(Term::from_field_text(field, &key.0), key.1, true)
@@ -119,7 +119,7 @@ impl KeptAutomata {
 
 /// Terms of `field` the shared automaton accepts (constant score).
 #[derive(Clone)]
-pub struct SharedFuzzyQuery {
+pub(crate) struct SharedFuzzyQuery {
     pub field: Field,
     pub automaton: Arc<DfaWrapper>,
     /// The word and distance the automaton was built from (the cache key).

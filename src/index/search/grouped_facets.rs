@@ -10,12 +10,12 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 use super::facets::{Counted, FacetCounts, FacetSegment};
 use super::grouping::{Group, Groups, GroupsSegment};
 
-pub struct GroupsAndFacets {
+pub(crate) struct GroupsAndFacets {
     pub groups: Groups,
     pub facets: FacetCounts,
 }
 
-pub struct GroupsAndFacetsSegment {
+pub(crate) struct GroupsAndFacetsSegment {
     groups: GroupsSegment,
     facets: FacetSegment,
 }

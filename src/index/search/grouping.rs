@@ -18,12 +18,12 @@ use super::request::{Order, SortBy};
 use super::segment_cache::{self, CustomerNumbers};
 
 /// Records shown per customer.
-pub const RECORDS_PER_GROUP: usize = 3;
+pub(crate) const RECORDS_PER_GROUP: usize = 3;
 const RECENCY_HALF_LIFE_DAYS: f64 = 90.0;
 
 /// How matching records are ordered.
 #[derive(Debug, Clone, Copy)]
-pub struct Ranking {
+pub(crate) struct Ranking {
     pub sort: SortBy,
     pub order: Order,
     pub boost_recent: bool,
@@ -31,7 +31,7 @@ pub struct Ranking {
 }
 
 /// A [`Ranking`] bound to one segment's fast fields.
-pub struct SegmentRanking {
+pub(crate) struct SegmentRanking {
     ranking: Ranking,
     updated: Option<Column<tantivy::DateTime>>,
     created: Option<Column<tantivy::DateTime>>,
@@ -39,7 +39,7 @@ pub struct SegmentRanking {
 }
 
 impl SegmentRanking {
-    pub fn new(ranking: Ranking, reader: &SegmentReader) -> SegmentRanking {
+    pub(crate) fn new(ranking: Ranking, reader: &SegmentReader) -> SegmentRanking {
         let fast = reader.fast_fields();
         SegmentRanking {
             ranking,
@@ -59,7 +59,7 @@ impl SegmentRanking {
 
     /// Larger keys rank first; records without the sort value rank last in
     /// either order.
-    pub fn key(&self, doc: DocId, score: Score) -> f64 {
+    pub(crate) fn key(&self, doc: DocId, score: Score) -> f64 {
         let value = match self.ranking.sort {
             SortBy::Relevance => {
                 let mut score = score as f64;
@@ -87,12 +87,12 @@ fn by_key_desc(a: &(f64, DocAddress), b: &(f64, DocAddress)) -> std::cmp::Orderi
 }
 
 /// The best `n` records and the number of matches.
-pub struct TopRecords {
+pub(crate) struct TopRecords {
     pub ranking: Ranking,
     pub n: usize,
 }
 
-pub struct TopRecordsSegment {
+pub(crate) struct TopRecordsSegment {
     ranking: SegmentRanking,
     segment: SegmentOrdinal,
     n: usize,
@@ -168,7 +168,7 @@ impl SegmentCollector for TopRecordsSegment {
 
 /// One group of matching records.
 #[derive(Debug, Clone)]
-pub struct Group {
+pub(crate) struct Group {
     /// The customer id, or the record id of a record without a customer;
     /// empty until [`name_groups`] fills it in (for the page shown).
     pub key: String,
@@ -187,11 +187,11 @@ pub struct Group {
 
 impl Group {
     /// The group's best records, best first (at most [`RECORDS_PER_GROUP`]).
-    pub fn top(&self) -> &[(f64, DocAddress)] {
+    pub(crate) fn top(&self) -> &[(f64, DocAddress)] {
         &self.best[..self.len as usize]
     }
 
-    pub fn best(&self) -> f64 {
+    pub(crate) fn best(&self) -> f64 {
         self.top().first().map(|t| t.0).unwrap_or(f64::NEG_INFINITY)
     }
 
@@ -256,14 +256,14 @@ impl Acc {
 }
 
 /// Every matching customer, unsorted.
-pub struct Groups {
+pub(crate) struct Groups {
     pub ranking: Ranking,
     /// The searcher's customer numbering: groups of one customer from
     /// several segments are merged by number, in an array, not by hash.
     pub customers: Option<Arc<CustomerNumbers>>,
 }
 
-pub struct GroupsSegment {
+pub(crate) struct GroupsSegment {
     ranking: SegmentRanking,
     segment: SegmentOrdinal,
     segment_id: tantivy::index::SegmentId,
@@ -348,7 +348,7 @@ impl GroupsSegment {
     /// Counts `doc` in its group and returns its customer slot as
     /// [`super::facets::FacetSegment`] numbers them: customer ordinal × 2,
     /// or record-id ordinal × 2 + 1 for a record without a customer.
-    pub fn collect_slot(&mut self, doc: DocId, score: Score) -> u64 {
+    pub(crate) fn collect_slot(&mut self, doc: DocId, score: Score) -> u64 {
         let key = self.ranking.key(doc, score);
         let customer = self
             .customer_ords
@@ -427,7 +427,7 @@ impl SegmentCollector for GroupsSegment {
 /// Hashes of the terms of sorted `ords` (repeats allowed), in one pass over
 /// the column's dictionary (looking ords up one by one decodes a block
 /// each); `customer` keeps customer ids and record ids apart.
-pub fn ords_to_hashes(column: &StrColumn, ords: &[u64], customer: bool) -> Vec<u64> {
+pub(crate) fn ords_to_hashes(column: &StrColumn, ords: &[u64], customer: bool) -> Vec<u64> {
     let mut distinct: Vec<u64> = ords.to_vec();
     distinct.dedup();
     let mut hashes = Vec::with_capacity(distinct.len());
@@ -448,7 +448,7 @@ pub fn ords_to_hashes(column: &StrColumn, ords: &[u64], customer: bool) -> Vec<u
 }
 
 /// The strings of sorted `ords` (repeats allowed), in one dictionary pass.
-pub fn ords_to_strings(column: &StrColumn, ords: &[u64]) -> Vec<String> {
+pub(crate) fn ords_to_strings(column: &StrColumn, ords: &[u64]) -> Vec<String> {
     let mut distinct: Vec<u64> = ords.to_vec();
     distinct.dedup();
     let mut names = Vec::with_capacity(distinct.len());
@@ -469,7 +469,7 @@ pub fn ords_to_strings(column: &StrColumn, ords: &[u64]) -> Vec<String> {
 }
 
 /// Reads the keys of `groups` (the page about to be shown).
-pub fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
+pub(crate) fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
     let mut text = String::new();
     for group in groups {
         let (segment, ord) = group.origin;
@@ -491,7 +491,7 @@ pub fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
 /// keys are only read for the page shown, and a hash orders the same way
 /// on every request, so paging is stable); the rest stay behind them
 /// unsorted.
-pub fn sort_groups(groups: &mut [Group], n: usize) {
+pub(crate) fn sort_groups(groups: &mut [Group], n: usize) {
     let order = |a: &Group, b: &Group| b.best().total_cmp(&a.best()).then(a.hash.cmp(&b.hash));
     if n < groups.len() {
         groups.select_nth_unstable_by(n, order);

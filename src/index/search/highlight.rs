@@ -25,18 +25,18 @@ const PREFIX_FIELDS: &[&str] = &["names", "company", "customer_name"];
 /// The inexact words of a query: typo-tolerant words by field (with their
 /// distance) and the prefixes of the last word.
 #[derive(Debug, Default, Clone)]
-pub struct LooseTerms {
+pub(crate) struct LooseTerms {
     pub fuzzy: BTreeMap<String, Vec<(String, u8)>>,
     pub prefixes: Vec<String>,
 }
 
 impl LooseTerms {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.fuzzy.is_empty() && self.prefixes.is_empty()
     }
 
     /// Whether `field` could hold a loose match at all.
-    pub fn applies_to(&self, field: &str) -> bool {
+    pub(crate) fn applies_to(&self, field: &str) -> bool {
         self.fuzzy.contains_key(field)
             || (!self.prefixes.is_empty() && PREFIX_FIELDS.contains(&field))
     }
@@ -58,7 +58,7 @@ impl LooseTerms {
 
 /// The `<mark>`ed snippet of `text` (the hit's `field_name` text) around
 /// the words the loose clauses accept; `None` when there are none.
-pub fn loose_snippet(
+pub(crate) fn loose_snippet(
     searcher: &Searcher,
     field: Field,
     field_name: &str,

@@ -121,7 +121,7 @@ fn highlighted_terms(
 
 /// Renders hits for one response (snippet generators and per-field weights
 /// are built once and shared by all of its hits).
-pub struct Renderer<'a> {
+pub(crate) struct Renderer<'a> {
     index: &'a SearchIndex,
     searcher: &'a Searcher,
     /// Per snippet field: what to mark, and its terms as substrings to
@@ -154,7 +154,7 @@ fn weights(
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(
+    pub(crate) fn new(
         index: &'a SearchIndex,
         searcher: &'a Searcher,
         built: &Built,
@@ -237,7 +237,7 @@ impl<'a> Renderer<'a> {
         out
     }
 
-    pub fn hits(&self, found: &[(f64, DocAddress)]) -> Result<Vec<Hit>, QueryError> {
+    pub(crate) fn hits(&self, found: &[(f64, DocAddress)]) -> Result<Vec<Hit>, QueryError> {
         let addresses: Vec<DocAddress> = found.iter().map(|f| f.1).collect();
         let mut matched = self.matched(&self.exact, &addresses);
         let unmatched: Vec<DocAddress> = addresses
@@ -260,7 +260,7 @@ impl<'a> Renderer<'a> {
             .collect()
     }
 
-    pub fn text(&self, doc: &TantivyDocument, name: &str) -> Option<String> {
+    pub(crate) fn text(&self, doc: &TantivyDocument, name: &str) -> Option<String> {
         let field = self.index.field(name)?;
         doc.get_first(field)
             .and_then(|v| v.as_str())
@@ -329,7 +329,10 @@ impl<'a> Renderer<'a> {
     }
 
     /// A customer group with its golden fields from its best record.
-    pub fn customer(&self, group: &super::grouping::Group) -> Result<CustomerHit, QueryError> {
+    pub(crate) fn customer(
+        &self,
+        group: &super::grouping::Group,
+    ) -> Result<CustomerHit, QueryError> {
         let records = self.hits(group.top())?;
         let best: Option<TantivyDocument> = match group.top().first() {
             Some((_, address)) => Some(self.searcher.doc(*address)?),

@@ -21,7 +21,7 @@ use super::{QueryError, with_filters};
 use crate::index::SearchIndex;
 
 /// Ids handed out per call of the batch callback.
-pub const BATCH: usize = 1_000;
+pub(crate) const BATCH: usize = 1_000;
 
 /// The records a query matches, on one searcher (a point-in-time view).
 pub struct Matches {

@@ -9,34 +9,40 @@
 //!
 //! It must never fail a search because part of the query did not parse: it
 //! searches what it understood and says what it ignored.
+//!
+//! Its modules are `pub(crate)` except the three the property tests read
+//! (`parse`, `range_syntax`, `request`); what callers outside the crate need
+//! is re-exported below. `unreachable_pub` (denied with clippy's
+//! `-D warnings`) keeps every other item `pub(crate)` or private.
+#![warn(unreachable_pub)]
 
-pub mod aggs;
+pub(crate) mod aggs;
 mod cache_budgets;
-pub mod caches;
-pub mod conjunction;
-pub mod customer_set;
-pub mod doc_ords;
-pub mod facet_paths;
-pub mod facets;
-pub mod filter_cache;
-pub mod filtered;
-pub mod filters;
-pub mod fragments;
-pub mod fuzzy;
-pub mod grouped_facets;
-pub mod grouping;
-pub mod highlight;
-pub mod hits;
-pub mod matching;
-pub mod parallel;
+pub(crate) mod caches;
+pub(crate) mod conjunction;
+pub(crate) mod customer_set;
+pub(crate) mod doc_ords;
+pub(crate) mod facet_paths;
+pub(crate) mod facets;
+pub(crate) mod filter_cache;
+pub(crate) mod filtered;
+pub(crate) mod filters;
+pub(crate) mod fragments;
+pub(crate) mod fuzzy;
+pub(crate) mod grouped_facets;
+pub(crate) mod grouping;
+pub(crate) mod highlight;
+pub(crate) mod hits;
+pub(crate) mod matching;
+pub(crate) mod parallel;
 pub mod parse;
-pub mod query;
+pub(crate) mod query;
 pub mod range_syntax;
 pub mod request;
-pub mod segment_cache;
-pub mod snippet_window;
-pub mod suggest;
-pub mod synonyms;
+pub(crate) mod segment_cache;
+pub(crate) mod snippet_window;
+pub(crate) mod suggest;
+pub(crate) mod synonyms;
 mod value_queries;
 
 use std::collections::BTreeMap;

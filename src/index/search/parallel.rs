@@ -44,13 +44,13 @@ static RUNNING: AtomicUsize = AtomicUsize::new(0);
 /// What one search may use: the whole search pool when it is the only
 /// search running, else only its own thread. It counts the search as
 /// running while it lives.
-pub struct Cores {
+pub(crate) struct Cores {
     spread: Option<&'static rayon::ThreadPool>,
 }
 
 impl Cores {
     /// Claims the cores for one search.
-    pub fn claim() -> Cores {
+    pub(crate) fn claim() -> Cores {
         let others = RUNNING.fetch_add(1, Ordering::AcqRel);
         let spread = pool().filter(|p| others + 1 < p.current_num_threads());
         Cores { spread }
@@ -59,7 +59,7 @@ impl Cores {
     /// Runs `f` (a whole search) on the pool when this search may spread,
     /// so that its parallel steps start from a pool thread: the caller
     /// then waits for the pool once per search instead of once per step.
-    pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    pub(crate) fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match self.spread {
             Some(pool) => pool.install(f),
             None => f(),
@@ -67,7 +67,11 @@ impl Cores {
     }
 
     /// `f` over `items`, in order, on the pool when this search may spread.
-    pub fn map<T: Sync, R: Send>(&self, items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    pub(crate) fn map<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        f: impl Fn(&T) -> R + Sync + Send,
+    ) -> Vec<R> {
         match self.spread {
             Some(pool) if items.len() >= MIN_SPREAD_ITEMS => {
                 pool.install(|| items.par_iter().map(f).collect())
@@ -78,7 +82,7 @@ impl Cores {
 
     /// `searcher.search(query, collector)`, cut into ranges over the pool
     /// when the index is large enough and this search may spread.
-    pub fn search<C: Collector>(
+    pub(crate) fn search<C: Collector>(
         &self,
         searcher: &Searcher,
         query: &dyn Query,

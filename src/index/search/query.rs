@@ -53,7 +53,7 @@ const FUZZY_IF_UNKNOWN_FIELDS: &[&str] = &["body", "attrs_text"];
 /// Fields a bare word is also looked up in, exactly (ids).
 const ID_FIELDS: &[&str] = &["id", "customer_id", "person_id", "org_id"];
 
-pub struct Built {
+pub(crate) struct Built {
     pub query: Box<dyn Query>,
     /// Positive clauses by schema field, to tell which fields a hit matched.
     pub by_field: BTreeMap<String, Vec<Box<dyn Query>>>,
@@ -68,7 +68,7 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
-pub struct QueryBuilder<'a> {
+pub(crate) struct QueryBuilder<'a> {
     index: &'a SearchIndex,
     synonyms: &'a Synonyms,
     analyzers: HashMap<TokenizerKind, TextAnalyzer>,
@@ -126,7 +126,7 @@ fn phone_part(word: &str) -> bool {
 }
 
 impl<'a> QueryBuilder<'a> {
-    pub fn new(index: &'a SearchIndex, synonyms: &'a Synonyms, conjunction: bool) -> Self {
+    pub(crate) fn new(index: &'a SearchIndex, synonyms: &'a Synonyms, conjunction: bool) -> Self {
         QueryBuilder {
             index,
             synonyms,
@@ -142,7 +142,7 @@ impl<'a> QueryBuilder<'a> {
         }
     }
 
-    pub fn build(mut self, root: Option<&Node>) -> Built {
+    pub(crate) fn build(mut self, root: Option<&Node>) -> Built {
         let query = root
             .and_then(|node| self.node(node))
             .unwrap_or_else(|| Box::new(EmptyQuery));
@@ -607,7 +607,7 @@ impl<'a> QueryBuilder<'a> {
                 Some(q)
             }
             Err(message) => {
-                self.warnings.push(message);
+                self.warnings.push(message.to_string());
                 None
             }
         }

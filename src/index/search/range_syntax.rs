@@ -9,13 +9,27 @@
 
 use super::request::Filter;
 
+/// What is wrong with a typed range; the message follows the range's text
+/// in a warning ("the range `amount:>` has no value…").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeSyntaxError {
+    #[error("has no value after the comparison")]
+    NoValue,
+    #[error("is not a range")]
+    NotARange,
+    #[error("is missing its closing `]` or `}}`")]
+    Unclosed,
+    #[error("needs the form [LOW TO HIGH] (`*` for no bound)")]
+    NoBounds,
+}
+
 /// Whether a field's value as typed is meant as a range.
 pub fn looks_like_range(value: &str) -> bool {
     value.starts_with(['>', '<', '[', '{'])
 }
 
 /// Reads the range typed after `field:`; the error says what was wrong.
-pub fn parse_range(value: &str) -> Result<Filter, String> {
+pub fn parse_range(value: &str) -> Result<Filter, RangeSyntaxError> {
     let value = value.trim();
     let none = || Filter::Range {
         gte: None,
@@ -23,17 +37,17 @@ pub fn parse_range(value: &str) -> Result<Filter, String> {
         lte: None,
         lt: None,
     };
-    let bound = |rest: &str| -> Result<String, String> {
+    let bound = |rest: &str| -> Result<String, RangeSyntaxError> {
         let rest = rest.trim();
         if rest.is_empty() {
-            Err("has no value after the comparison".into())
+            Err(RangeSyntaxError::NoValue)
         } else {
             Ok(rest.to_string())
         }
     };
     let mut range = none();
     let Filter::Range { gte, gt, lte, lt } = &mut range else {
-        return Err("is not a range".into());
+        return Err(RangeSyntaxError::NotARange);
     };
     if let Some(rest) = value.strip_prefix(">=") {
         *gte = Some(bound(rest)?);
@@ -51,14 +65,14 @@ pub fn parse_range(value: &str) -> Result<Filter, String> {
         } else if let Some(inner) = inner.strip_suffix('}') {
             (inner, false)
         } else {
-            return Err("is missing its closing `]` or `}`".into());
+            return Err(RangeSyntaxError::Unclosed);
         };
         let Some((low, high)) = inner.split_once(" TO ") else {
-            return Err("needs the form [LOW TO HIGH] (`*` for no bound)".into());
+            return Err(RangeSyntaxError::NoBounds);
         };
         let (low, high) = (low.trim(), high.trim());
         if low.is_empty() || high.is_empty() {
-            return Err("needs the form [LOW TO HIGH] (`*` for no bound)".into());
+            return Err(RangeSyntaxError::NoBounds);
         }
         if low != "*" {
             if inclusive_low {
@@ -75,7 +89,7 @@ pub fn parse_range(value: &str) -> Result<Filter, String> {
             }
         }
     } else {
-        return Err("is not a range".into());
+        return Err(RangeSyntaxError::NotARange);
     }
     Ok(range)
 }

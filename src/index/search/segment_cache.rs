@@ -38,7 +38,7 @@ fn hash_table() -> &'static Table<(SegmentId, &'static str), Vec<u64>> {
 
 /// The terms of `field` in `segment` within `distance` edits of `word`,
 /// computed by `expand` the first time.
-pub fn fuzzy_terms(
+pub(crate) fn fuzzy_terms(
     segment: SegmentId,
     field: Field,
     word: &str,
@@ -63,7 +63,7 @@ pub fn fuzzy_terms(
 
 /// The group hash of a term of an id column: `customer` keeps customer ids
 /// and record ids apart. Every table and every on-the-fly hash uses this.
-pub fn id_hash(bytes: &[u8], customer: bool) -> u64 {
+pub(crate) fn id_hash(bytes: &[u8], customer: bool) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     customer.hash(&mut h);
     bytes.hash(&mut h);
@@ -72,7 +72,7 @@ pub fn id_hash(bytes: &[u8], customer: bool) -> u64 {
 
 /// The hash of every term of `column` (the segment's `column_name` column),
 /// by term ordinal; built in one pass over its dictionary the first time.
-pub fn ord_hashes(
+pub(crate) fn ord_hashes(
     segment: SegmentId,
     column_name: &'static str,
     column: &StrColumn,
@@ -104,7 +104,7 @@ pub fn ord_hashes(
 /// counting distinct customers over several segments becomes setting bits
 /// in one table instead of inserting hashes into sets.
 #[derive(Debug, Default)]
-pub struct CustomerNumbers {
+pub(crate) struct CustomerNumbers {
     /// How many distinct customer ids the searcher's segments hold.
     pub total: usize,
     by_segment: FxHashMap<SegmentId, Vec<u32>>,
@@ -112,7 +112,7 @@ pub struct CustomerNumbers {
 
 impl CustomerNumbers {
     /// The number of each customer-id term ordinal of `segment`.
-    pub fn segment(&self, segment: SegmentId) -> &[u32] {
+    pub(crate) fn segment(&self, segment: SegmentId) -> &[u32] {
         self.by_segment
             .get(&segment)
             .map(Vec::as_slice)
@@ -127,7 +127,7 @@ type Numberings = Mutex<Vec<(Vec<SegmentId>, Arc<CustomerNumbers>)>>;
 
 /// The customer numbering of `searcher`'s segments, built from the
 /// per-segment hash tables the first time this set of segments is seen.
-pub fn customer_numbers(searcher: &tantivy::Searcher) -> Arc<CustomerNumbers> {
+pub(crate) fn customer_numbers(searcher: &tantivy::Searcher) -> Arc<CustomerNumbers> {
     static NUMBERINGS: OnceLock<Numberings> = OnceLock::new();
     let numberings = NUMBERINGS.get_or_init(Default::default);
     let segments: Vec<SegmentId> = searcher

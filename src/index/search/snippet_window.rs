@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 /// Texts up to this size are analysed whole, as before.
-pub const SCAN_BYTES: usize = 8 * 1024;
+pub(crate) const SCAN_BYTES: usize = 8 * 1024;
 /// The window analysed in a longer text: this much before the chosen place
 /// (so its fragment starts with the words before the match) ...
 const BEFORE_BYTES: usize = 48;
@@ -27,10 +27,10 @@ const BEFORE_BYTES: usize = 48;
 const WINDOW_BYTES: usize = 4 * 1024;
 /// Windows looked through for a typo-corrected or prefix match, whose
 /// words cannot be searched as substrings, before giving up the highlight.
-pub const MAX_LOOSE_SCAN_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_LOOSE_SCAN_BYTES: usize = 64 * 1024;
 
 /// The query's terms in one field, as substrings to look for.
-pub struct Needles {
+pub(crate) struct Needles {
     matcher: AhoCorasick,
     weights: Vec<f32>,
 }
@@ -38,7 +38,7 @@ pub struct Needles {
 impl Needles {
     /// From a snippet generator's terms and their weights; `None` when
     /// there is nothing to look for.
-    pub fn new(terms: &BTreeMap<String, f32>) -> Option<Needles> {
+    pub(crate) fn new(terms: &BTreeMap<String, f32>) -> Option<Needles> {
         let (words, weights): (Vec<&String>, Vec<f32>) = terms
             .iter()
             .filter(|(word, _)| !word.is_empty())
@@ -115,7 +115,7 @@ fn window(text: &str, from: usize, to: usize) -> &str {
 /// most of the query's terms occur together (fragments are `span` bytes
 /// long), or its start when none is found. `needles` is only called for a
 /// long text, so a search whose hits are all short never builds them.
-pub fn for_terms<'t, 'n>(
+pub(crate) fn for_terms<'t, 'n>(
     text: &'t str,
     needles: impl FnOnce() -> Option<&'n Needles>,
     span: usize,
@@ -133,7 +133,7 @@ pub fn for_terms<'t, 'n>(
 /// The windows of `text` to look through, in order, for a match that
 /// cannot be found as a substring: all of a short text; a long one in
 /// pieces of [`WINDOW_BYTES`], the first [`MAX_LOOSE_SCAN_BYTES`] only.
-pub fn for_loose(text: &str) -> Vec<&str> {
+pub(crate) fn for_loose(text: &str) -> Vec<&str> {
     if text.len() <= SCAN_BYTES {
         return vec![text];
     }

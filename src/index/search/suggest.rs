@@ -20,7 +20,7 @@ use super::request::Filter;
 use crate::index::SearchIndex;
 use crate::index::extra_tokenizers::normalize_for_prefix;
 
-pub const MAX_SUGGESTIONS: usize = 50;
+pub(crate) const MAX_SUGGESTIONS: usize = 50;
 /// Records read to find distinct names.
 const CANDIDATE_RECORDS: usize = 64;
 

@@ -34,7 +34,7 @@ pub struct Synonyms {
     groups: Vec<Vec<String>>,
 }
 
-pub fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     let folded: String = text.nfkc().collect::<String>().to_lowercase();
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -14,14 +14,22 @@ use crate::index::SearchIndex;
 use crate::normalize::parse_date;
 use crate::schema::FieldType;
 
+/// A value tantivy's parser could not turn into a query (a warning).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{query}` could not be searched ({reason}): ignored")]
+pub(super) struct UnsearchableValue {
+    query: String,
+    reason: String,
+}
+
 /// `attrs.PATH:"text"` through tantivy's parser, which knows how JSON paths
 /// and their values are indexed.
-pub fn attrs_query(
+pub(super) fn attrs_query(
     index: &SearchIndex,
     field: Field,
     path: &str,
     text: &str,
-) -> Result<Box<dyn Query>, String> {
+) -> Result<Box<dyn Query>, UnsearchableValue> {
     let parser = QueryParser::for_index(index.tantivy(), vec![field]);
     let escaped = text.replace('\\', "\\\\").replace('"', "\\\"");
     let name = if path.is_empty() {
@@ -31,11 +39,14 @@ pub fn attrs_query(
     };
     parser
         .parse_query(&format!("{name}:\"{escaped}\""))
-        .map_err(|e| format!("`{name}:{text}` could not be searched ({e}): ignored"))
+        .map_err(|e| UnsearchableValue {
+            query: format!("{name}:{text}"),
+            reason: e.to_string(),
+        })
 }
 
 /// Equality on a number or date field (a date means that whole day).
-pub fn exact_value_query(
+pub(super) fn exact_value_query(
     field: Field,
     field_type: FieldType,
     text: &str,

@@ -23,14 +23,14 @@ const BLOCK: usize = 128;
 /// A term with a boost: tantivy's `BoostQuery(TermQuery)`, which a windowed
 /// conjunction reads block by block instead.
 #[derive(Clone, Debug)]
-pub struct ScoredTerm {
+pub(crate) struct ScoredTerm {
     pub term: Term,
     pub option: IndexRecordOption,
     pub boost: Score,
 }
 
 impl ScoredTerm {
-    pub fn new(term: Term, option: IndexRecordOption, boost: Score) -> ScoredTerm {
+    pub(crate) fn new(term: Term, option: IndexRecordOption, boost: Score) -> ScoredTerm {
         ScoredTerm {
             term,
             option,
@@ -39,14 +39,14 @@ impl ScoredTerm {
     }
 
     /// `TermQuery::new(term, option)`, unboosted.
-    pub fn exact(term: Term, option: IndexRecordOption) -> ScoredTerm {
+    pub(crate) fn exact(term: Term, option: IndexRecordOption) -> ScoredTerm {
         ScoredTerm::new(term, option, 1.0)
     }
 
     /// The term's BM25 weight before boosts, when scoring is enabled and
     /// the term's field is indexed (else the conjunction uses
     /// [`Query::weight`], as tantivy would).
-    pub fn bm25(&self, scoring: &EnableScoring<'_>) -> tantivy::Result<Option<Bm25Weight>> {
+    pub(crate) fn bm25(&self, scoring: &EnableScoring<'_>) -> tantivy::Result<Option<Bm25Weight>> {
         if !scoring
             .schema()
             .get_field_entry(self.term.field())
@@ -87,13 +87,13 @@ const TABLED_FREQS: usize = 4;
 
 /// A term's BM25 weight with its boosts applied, and its score for one to
 /// four occurrences at every fieldnorm id (most postings have few).
-pub struct TermScores {
+pub(crate) struct TermScores {
     bm25: Bm25Weight,
     table: [[Score; 256]; TABLED_FREQS],
 }
 
 impl TermScores {
-    pub fn new(bm25: Bm25Weight) -> TermScores {
+    pub(crate) fn new(bm25: Bm25Weight) -> TermScores {
         let mut table = [[0.0; 256]; TABLED_FREQS];
         for (freq, row) in (1u32..).zip(table.iter_mut()) {
             for (id, score) in row.iter_mut().enumerate() {
@@ -107,7 +107,7 @@ impl TermScores {
 /// A term's postings in one segment, walked as `SegmentPostings` walks
 /// them (an index within the current block, blocks padded with
 /// `TERMINATED`).
-pub struct TermLeaf {
+pub(crate) struct TermLeaf {
     postings: BlockSegmentPostings,
     cursor: usize,
     fieldnorms: FieldNormReader,
@@ -117,7 +117,7 @@ pub struct TermLeaf {
 impl TermLeaf {
     /// The leaf of `term` in `reader` (none when the segment lacks it),
     /// scored by `scores()`.
-    pub fn open(
+    pub(crate) fn open(
         reader: &SegmentReader,
         term: &ScoredTerm,
         scores: impl FnOnce() -> Arc<TermScores>,
@@ -146,11 +146,11 @@ impl TermLeaf {
     }
 
     #[inline]
-    pub fn doc(&self) -> DocId {
+    pub(crate) fn doc(&self) -> DocId {
         self.postings.doc(self.cursor)
     }
 
-    pub fn seek(&mut self, target: DocId) -> DocId {
+    pub(crate) fn seek(&mut self, target: DocId) -> DocId {
         if self.doc() >= target {
             return self.doc();
         }
@@ -162,7 +162,7 @@ impl TermLeaf {
     /// The loop has no branch on whether a document is kept: a dropped
     /// one is scored and added as 0, which leaves its sum at 0.
     #[inline]
-    pub fn read_window(&mut self, end: DocId, sink: &mut Sink<'_>) {
+    pub(crate) fn read_window(&mut self, end: DocId, sink: &mut Sink<'_>) {
         let start = sink.start;
         loop {
             let docs = self.postings.docs();
@@ -231,7 +231,7 @@ impl TermLeaf {
         }
     }
 
-    pub fn cost(&self) -> u64 {
+    pub(crate) fn cost(&self) -> u64 {
         u64::from(self.postings.doc_freq())
     }
 }
@@ -253,13 +253,13 @@ fn score(fieldnorms: &FieldNormReader, scores: &TermScores, doc: DocId, freq: u3
 }
 
 /// One leaf of a word: a term read block by block, or another scorer.
-pub enum Leaf {
+pub(crate) enum Leaf {
     Term(Box<TermLeaf>),
     Other(Box<dyn Scorer>),
 }
 
 impl Leaf {
-    pub fn seek(&mut self, target: DocId) -> DocId {
+    pub(crate) fn seek(&mut self, target: DocId) -> DocId {
         match self {
             Leaf::Term(term) => term.seek(target),
             Leaf::Other(scorer) => {
@@ -272,7 +272,7 @@ impl Leaf {
         }
     }
 
-    pub fn cost(&self) -> u64 {
+    pub(crate) fn cost(&self) -> u64 {
         match self {
             Leaf::Term(term) => term.cost(),
             Leaf::Other(scorer) => scorer.cost(),

@@ -6,14 +6,14 @@
 use tantivy::{DocId, Score};
 
 /// Documents per window.
-pub const WINDOW: u32 = 4096;
+pub(super) const WINDOW: u32 = 4096;
 /// 64-bit words of marks per window.
-pub const MARK_WORDS: usize = WINDOW as usize / 64;
+pub(super) const MARK_WORDS: usize = WINDOW as usize / 64;
 
-pub type Marks = [u64; MARK_WORDS];
+pub(super) type Marks = [u64; MARK_WORDS];
 
 /// Where a leaf puts the documents it reads in a window.
-pub struct Sink<'a> {
+pub(crate) struct Sink<'a> {
     pub start: DocId,
     /// The documents to keep (bit = doc - start); every one when none.
     pub filter: Option<&'a Marks>,

@@ -21,7 +21,7 @@ use super::leaf::Leaf;
 use super::marks::{MARK_WORDS, Marks, Sink, WINDOW};
 
 /// A word's tree: unions of leaves and of other unions.
-pub enum Node {
+pub(crate) enum Node {
     Leaf(usize),
     Union(Vec<Node>),
 }
@@ -55,7 +55,7 @@ impl Word {
     }
 }
 
-pub struct WindowedConjunction {
+pub(crate) struct WindowedConjunction {
     slots: Vec<Leaf>,
     words: Vec<Word>,
     scoring: bool,
@@ -149,7 +149,7 @@ fn mark(marks: &mut Marks, delta: usize) {
 
 impl WindowedConjunction {
     /// `words` (each a tree over `slots`), none of them empty.
-    pub fn new(slots: Vec<Leaf>, roots: Vec<Node>, scoring: bool) -> WindowedConjunction {
+    pub(crate) fn new(slots: Vec<Leaf>, roots: Vec<Node>, scoring: bool) -> WindowedConjunction {
         let mut words: Vec<Word> = roots
             .into_iter()
             .map(|root| {
@@ -262,7 +262,7 @@ impl WindowedConjunction {
     /// `callback(doc, score)` for every match from the current document
     /// on, before `end`; the current document is then the first match at or
     /// after `end`.
-    pub fn for_each_until(&mut self, end: DocId, callback: &mut dyn FnMut(DocId, Score)) {
+    pub(crate) fn for_each_until(&mut self, end: DocId, callback: &mut dyn FnMut(DocId, Score)) {
         while self.doc < end {
             callback(self.doc, self.score());
             loop {

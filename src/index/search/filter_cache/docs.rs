@@ -14,7 +14,7 @@ use tantivy::{DocId, DocSet, Score, SeekDangerResult, TERMINATED};
 /// The documents of one segment a filter matches: a sorted list when few
 /// match, one bit per document otherwise.
 #[derive(Debug, PartialEq)]
-pub enum MatchingDocs {
+pub(crate) enum MatchingDocs {
     Sparse(Vec<DocId>),
     Dense { words: Vec<u64>, len: u32 },
 }
@@ -22,7 +22,7 @@ pub enum MatchingDocs {
 impl MatchingDocs {
     /// Every document `docs` yields (deleted ones included), for a segment
     /// of `max_doc` documents.
-    pub fn collect(docs: &mut dyn DocSet, max_doc: DocId) -> MatchingDocs {
+    pub(crate) fn collect(docs: &mut dyn DocSet, max_doc: DocId) -> MatchingDocs {
         let mut list = Vec::new();
         let mut doc = docs.doc();
         while doc != TERMINATED {
@@ -52,7 +52,7 @@ impl MatchingDocs {
 
     /// The documents every one of `sets` holds, for a segment of `max_doc`
     /// documents: the smallest list filtered, or the bit words ANDed.
-    pub fn intersect(sets: &[Arc<MatchingDocs>], max_doc: DocId) -> MatchingDocs {
+    pub(crate) fn intersect(sets: &[Arc<MatchingDocs>], max_doc: DocId) -> MatchingDocs {
         // A list if there is one (then each document is looked up in the
         // others), else the smallest bitset.
         let Some(smallest) = sets.iter().min_by_key(|set| (set.is_dense(), set.len())) else {
@@ -89,12 +89,12 @@ impl MatchingDocs {
 
     /// Whether the set is a bitset (it holds many of the segment's
     /// documents) rather than a sorted list.
-    pub fn is_dense(&self) -> bool {
+    pub(crate) fn is_dense(&self) -> bool {
         matches!(self, MatchingDocs::Dense { .. })
     }
 
     /// Whether `doc` is in the set.
-    pub fn contains(&self, doc: DocId) -> bool {
+    pub(crate) fn contains(&self, doc: DocId) -> bool {
         match self {
             MatchingDocs::Sparse(list) => list.binary_search(&doc).is_ok(),
             MatchingDocs::Dense { words, .. } => words
@@ -104,19 +104,19 @@ impl MatchingDocs {
     }
 
     /// How many documents match (deleted ones included).
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         match self {
             MatchingDocs::Sparse(list) => list.len() as u32,
             MatchingDocs::Dense { len, .. } => *len,
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Heap bytes held.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         match self {
             MatchingDocs::Sparse(list) => list.capacity() * 4,
             MatchingDocs::Dense { words, .. } => words.capacity() * 8,
@@ -139,7 +139,7 @@ fn dense_docs(words: &[u64]) -> impl Iterator<Item = DocId> + '_ {
 }
 
 /// Reads a cached set as a scorer: skips deleted documents, scores 0.
-pub struct CachedFilterScorer {
+pub(crate) struct CachedFilterScorer {
     docs: Arc<MatchingDocs>,
     alive: Option<AliveBitSet>,
     /// Position in a sparse list (unused when dense).
@@ -148,7 +148,7 @@ pub struct CachedFilterScorer {
 }
 
 impl CachedFilterScorer {
-    pub fn new(docs: Arc<MatchingDocs>, alive: Option<AliveBitSet>) -> CachedFilterScorer {
+    pub(crate) fn new(docs: Arc<MatchingDocs>, alive: Option<AliveBitSet>) -> CachedFilterScorer {
         let mut scorer = CachedFilterScorer {
             docs,
             alive,
