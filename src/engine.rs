@@ -16,6 +16,7 @@ mod jobs;
 mod offline;
 mod purposes;
 mod read_only;
+mod record_ids;
 mod retention;
 mod scope_checks;
 mod source_host;
@@ -495,6 +496,11 @@ impl Rapport {
     }
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse, QueryError> {
+        if request.filters.contains_key("id") || request.filters.contains_key("external_id") {
+            let mut request = request.clone();
+            record_ids::widen_id_filters(&mut request.filters);
+            return self.index.search(&request);
+        }
         self.index.search(request)
     }
 

@@ -242,4 +242,18 @@ fn crm_exports_end_to_end_owners_hierarchy_and_portals() {
     let ids = hit_ids(&mika);
     assert!(ids.contains(&"hub:apac/deal-301".to_string()), "{mika}");
     assert!(!ids.contains(&"hub:emea/deal-301".to_string()), "{mika}");
+
+    // A record is addressed by its 15-character Id as by its 18: the id
+    // filter, the export and a steward's hand attachment.
+    assert_eq!(hit("sf:0015g00000OrJp1")["id"], "sf:0015g00000OrJp1AAF");
+    let (status, _, export) = server.get_text("/v1/export?filter.id=sf%3A0015g00000OrJp1");
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export.lines().count(), 1, "{export}");
+    assert!(export.contains("0015g00000OrJp1AAF"), "{export}");
+    let (status, body) = server.post(
+        &format!("/v1/customers/{europe}/attach"),
+        r#"{"records": ["sf:0065g00000OrOpp"]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(customer_of("sf:0065g00000OrOppAAF"), europe);
 }

@@ -324,19 +324,25 @@ fn a_book_of_300_companies_attaches_its_interactions_and_flags_its_problems() {
     }
     assert_eq!(r.read_errors, 0, "the generated files read cleanly");
     assert!(r.all.total > 1000, "{:?}", r.all);
-    // Targets: wrong ≤ 1 %, flagged ≥ 95 %, false flags ≤ 5 %, right ≥ 97 %.
-    // Right is held at 96 % (per kind too, and 80 % for notes, whose only
-    // clue is often a misspelt or shared company name): measured 96.8 %
-    // overall, notes 87 % (BENCHMARKS.md).
+    // Targets: wrong ≤ 1 %, flagged ≥ 95 %, false flags ≤ 5 %, right ≥ 97 %
+    // (measured 98.2 %). Per kind right is held at 96 %, and at 93 % for
+    // notes, whose company is often misspelt or shared by namesakes
+    // (measured 95.3 %, BENCHMARKS.md); notes land on a wrong company at
+    // most 1 % of the time (measured 2 of 212).
     assert!(
         r.all.wrong_share() <= 0.01,
         "wrong: {:#?}",
         r.wrong_examples
     );
-    assert!(r.all.right_share() >= 0.96, "{:#?}", r.reasons);
+    assert!(r.all.right_share() >= 0.97, "{:#?}", r.reasons);
     for (source, c) in &r.by_source {
         let floor = if source.starts_with("notes") {
-            0.80
+            assert!(
+                c.wrong_share() <= 0.01,
+                "{source}: {c:?} {:#?}",
+                r.wrong_examples
+            );
+            0.93
         } else {
             0.96
         };

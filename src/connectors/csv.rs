@@ -143,7 +143,7 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
                     let i = names
                         .iter()
                         .position(|n| n.trim().eq_ignore_ascii_case(header))?;
-                    values.get(i).map(String::as_str)
+                    values.get(i).cloned()
                 })
             })
             .flatten();

@@ -27,12 +27,13 @@ pub struct IdOptions {
 
 impl IdOptions {
     /// The scope of one row: the first of `scope` that names a non-empty
-    /// column of the row (`column` answers a header's value), or the
+    /// column of the row (`column` answers a CSV header's value, or a JSON
+    /// object's key path), or the
     /// folder of `relative` (the file's path in the source) for `folder`.
-    pub fn scope_of<'v>(
+    pub fn scope_of(
         &self,
         relative: &str,
-        column: impl Fn(&str) -> Option<&'v str>,
+        column: impl Fn(&str) -> Option<String>,
     ) -> Option<String> {
         self.scope.iter().find_map(|what| {
             if what == "folder" {
@@ -42,9 +43,8 @@ impl IdOptions {
                     .filter(|f| !f.is_empty())
             } else {
                 column(what)
-                    .map(str::trim)
+                    .map(|v| v.trim().to_string())
                     .filter(|v| !v.is_empty())
-                    .map(str::to_string)
             }
         })
     }
@@ -160,10 +160,12 @@ mod tests {
             salesforce: false,
             scope: vec!["Portal ID".into(), "folder".into()],
         };
-        let scope = ids.scope_of("eu/contacts.csv", |_| Some(" "));
+        let scope = ids.scope_of("eu/contacts.csv", |_| Some(" ".into()));
         assert_eq!(scope.as_deref(), Some("eu"));
         assert_eq!(ids.scope_of("contacts.csv", |_| None), None);
-        let portal = ids.scope_of("eu/contacts.csv", |h| (h == "Portal ID").then_some("42"));
+        let portal = ids.scope_of("eu/contacts.csv", |h| {
+            (h == "Portal ID").then(|| "42".into())
+        });
         finish(&mut r, &ids, portal.as_deref());
         assert_eq!(r.external_id, "42/contact-1");
         assert_eq!(r.customer_ref.as_deref(), Some("42/company-7"));

@@ -399,7 +399,7 @@ fn to_record(cx: &ReadContext, value: &Value, line: u64) -> Record {
             }
         }
     }
-    build(
+    let mut record = build(
         mapping,
         &cx.manifest.csv.list_separator,
         cx.source,
@@ -411,7 +411,19 @@ fn to_record(cx: &ReadContext, value: &Value, line: u64) -> Record {
             file: cx.file.relative.clone(),
             line: Some(line),
         },
-    )
+    );
+    // `[ids]` as for CSV: a scope column is a key path of the object.
+    let ids = &cx.manifest.ids;
+    let scope = mapping
+        .scope_ids
+        .then(|| {
+            ids.scope_of(&cx.file.relative, |path| {
+                lookup(value, path).into_iter().next()
+            })
+        })
+        .flatten();
+    super::ids::finish(&mut record, ids, scope.as_deref());
+    record
 }
 
 #[cfg(test)]

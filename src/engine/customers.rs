@@ -44,13 +44,13 @@ impl Rapport {
 
     /// Takes `records` out of customer `id`.
     pub fn split_customer(&self, id: &str, records: &[String]) -> Result<(), CustomerError> {
-        customers::split(&self.store, id, records)
+        customers::split(&self.store, id, &self.stored_record_ids(records))
     }
 
     /// Attaches `records` to customer `id` by hand (a steward's override,
     /// kept across re-ingest and reindex).
     pub fn attach_records(&self, id: &str, records: &[String]) -> Result<(), CustomerError> {
-        customers::attach(&self.store, id, records)
+        customers::attach(&self.store, id, &self.stored_record_ids(records))
     }
 
     /// The records resolution attached to no customer, with the reason.

@@ -57,6 +57,8 @@ impl Rapport {
     /// Checks the request (filters against the schema) before any output,
     /// so a mistake is still a 400.
     pub fn prepare_export(&self, request: ExportRequest) -> Result<PreparedExport, QueryError> {
+        let mut request = request;
+        super::record_ids::widen_id_filters(&mut request.filters);
         let matches = if request.is_everything() {
             None
         } else {

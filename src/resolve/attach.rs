@@ -9,7 +9,9 @@
 //! folder a note sits in when it names one organisation; the
 //! correspondents of a message (a known address, else the domain of the one
 //! organisation owning it; staff addresses never decide); the thread the
-//! message replies to; names or addresses mentioned in the text.
+//! message replies to; names or addresses mentioned in the text; for a
+//! note, a name written with one slip or shared by namesakes, decided by
+//! the note's other clues (`attach/clues.rs`).
 //!
 //! It must never guess between two customers: a name, domain or mention
 //! that several organisations share attaches to none of them.
@@ -177,6 +179,7 @@ impl<'a> Graph<'a> {
         let domains = self.domain_owners(&lookup, membership, &staff);
         let names = golden::mention_index(self.records);
         let roots: Vec<usize> = (0..self.records.len()).map(|i| self.uf.find(i)).collect();
+        let clues = clues::Clues::new(self, &lookup, &roots, membership);
         let by_hand: HashMap<&str, &str> = attach
             .iter()
             .map(|(record, to)| (record.as_str(), to.as_str()))
@@ -199,8 +202,20 @@ impl<'a> Graph<'a> {
                 .or_else(|| {
                     self.by_correspondent(i, &person_by_email, &domains, &staff, &mut tried)
                 })
-                .or_else(|| self.by_mention(i, &person_by_email, &names, &roots))
-                .or_else(|| self.by_named_company(i, &lookup, &roots));
+                .or_else(|| {
+                    // A note naming organisations is decided by its own
+                    // clues or not at all; a lone contact's name is weaker.
+                    match self.by_clues(i, &clues, &person_by_email, &domains, &roots, membership) {
+                        Ok(Some(hit)) => Some(hit),
+                        Ok(None) => self
+                            .by_mention(i, &person_by_email, &names, &roots)
+                            .or_else(|| self.by_named_company(i, &lookup, &roots)),
+                        Err(why) => self.by_named_company(i, &lookup, &roots).or_else(|| {
+                            tried.push(why);
+                            None
+                        }),
+                    }
+                });
             match hit {
                 Some(hit) => {
                     found.insert(i, hit);
@@ -492,7 +507,16 @@ impl<'a> Graph<'a> {
             for start in end.saturating_sub(5)..end {
                 let phrase = words[start..=end].join(" ");
                 let phrase = phrase.trim_end_matches([',', '.']);
-                if let Ok(n) = self.org_named(phrase, lookup) {
+                // A name run on from a capitalised word ("Redwood Wagner
+                // Metallbau AG") is a longer name Rapport does not know.
+                let runs_on = start > 0
+                    && words[start - 1]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_uppercase);
+                if let Ok(n) = self.org_named(phrase, lookup)
+                    && !runs_on
+                {
                     match &found {
                         Some((m, _)) if roots.get(*m) != roots.get(n) => return None,
                         Some(_) => {}
@@ -563,5 +587,7 @@ impl<'a> Graph<'a> {
     }
 }
 
+mod clues;
+mod converted;
 #[cfg(test)]
 mod tests;

@@ -296,6 +296,7 @@ fn resolve_in(
     graph.apply_overrides(overrides);
     graph.link_organisations(settings);
     graph.link_people(settings);
+    graph.link_converted_leads();
     let membership = graph.memberships();
     let attachments = graph.attachments(settings, &membership, &overrides.attach);
     graph.build(settings, &membership, &attachments, &overrides.golden)

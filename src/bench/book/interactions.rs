@@ -451,6 +451,13 @@ impl Writer<'_> {
                     format!("Call with {spelled} about the renewal; they want a quote."),
                 ),
             };
+            // Field notes say whom they met or where, as people write them:
+            // the clue that tells namesakes apart.
+            let body = if front.is_empty() {
+                format!("{body}{}", self.note_clue(k))
+            } else {
+                body
+            };
             let text = if c.kanji.is_some() {
                 format!("{front}商談メモ\n\n{body}\n見積書を送付済み。\n")
             } else {
@@ -467,6 +474,27 @@ impl Writer<'_> {
                 .insert(format!("notes:{folder}{name}"), k);
         }
         Ok(())
+    }
+}
+
+impl Writer<'_> {
+    /// Whom the note's writer met (a contact of company `k`, by name), or
+    /// where, or nothing.
+    fn note_clue(&mut self, k: usize) -> String {
+        let people: Vec<&Person> = self
+            .book
+            .persons
+            .iter()
+            .filter(|p| p.org == k && p.kanji.is_none())
+            .collect();
+        match self.rng.below(10) {
+            0..=4 if !people.is_empty() => {
+                let p = people[self.rng.below(people.len())];
+                format!(" Met {} {}.", p.first, p.last)
+            }
+            5..=7 => format!(" Site visit in {}.", self.book.companies[k].city),
+            _ => String::new(),
+        }
     }
 }
 

@@ -194,3 +194,115 @@ fn a_company_named_with_its_legal_form_tells_namesakes_apart() {
     assert_eq!(a("notes:orion.md"), a("crm:O1"));
     assert_eq!(a("notes:vague.md"), None, "Orion alone names two customers");
 }
+
+#[test]
+fn a_converted_lead_is_its_contact_whatever_its_name() {
+    let records = book();
+    let mut records: Vec<Record> = records;
+    // The lead was typed with a nickname and a private address; the contact
+    // it became has the married name and the work address.
+    let mut lead = person("L1", "Kim Lee", "kimlee77@gmail.com", "A1");
+    lead.links.push(Link {
+        rel: "contact".into(),
+        target: "C1".into(),
+        name: None,
+    });
+    let contact = person("C1", "Kimberly Weber", "k.weber@acmerobotics.com", "A1");
+    let stranger = person("C2", "Kim Leeds", "kim.leeds@acmerobotics.com", "A1");
+    records.extend([lead, contact, stranger]);
+    let r = resolve(&records, &settings(), &Overrides::default());
+    let person_of = |id: &str| r.assignments.get(id).and_then(|a| a.person_id.clone());
+    assert!(person_of("crm:C1").is_some());
+    assert_eq!(person_of("crm:L1"), person_of("crm:C1"));
+    assert_ne!(person_of("crm:C2"), person_of("crm:C1"));
+    // A steward's "never together" wins over the conversion.
+    let overrides = Overrides {
+        never: vec![("crm:L1".into(), "crm:C1".into())],
+        ..Overrides::default()
+    };
+    let r = resolve(&records, &settings(), &overrides);
+    let person_of = |id: &str| r.assignments.get(id).and_then(|a| a.person_id.clone());
+    assert_ne!(person_of("crm:L1"), person_of("crm:C1"));
+}
+
+fn note(id: &str, folder: Option<&str>, body: &str) -> Record {
+    let mut r = Record::new("notes", id, RecordKind::Note);
+    r.provenance.file = match folder {
+        Some(f) => format!("{f}/{id}"),
+        None => id.to_string(),
+    };
+    r.body = Some(body.into());
+    r
+}
+
+fn org_in(id: &str, name: &str, city: &str) -> Record {
+    let mut r = org(id, name, None);
+    r.address.city = Some(city.into());
+    r
+}
+
+#[test]
+fn notes_forgive_one_slip_and_let_their_clues_pick_among_namesakes() {
+    let mut records = book();
+    records.extend([
+        org_in("R1", "Redwood Industries Ltd.", "Leeds"),
+        org_in("T1", "Titan Logistics GmbH", "Hamburg"),
+        org_in("T2", "Titan Logistics AG", "Berlin"),
+        person("P5", "Greta Vogel", "greta@titan-berlin.example", "T2"),
+        note(
+            "n1",
+            None,
+            "Call with Redowod Industries Ltd. about the renewal.",
+        ),
+        note("n2", Some("notes/Redwood Industires"), "Visited the site."),
+        note(
+            "n3",
+            None,
+            "Call with Titan Logistics about the renewal. Met Greta Vogel.",
+        ),
+        note(
+            "n4",
+            Some("notes/Titan Logistics"),
+            "Site visit in Hamburg.",
+        ),
+        // Two namesakes and nothing else: no guess.
+        note("n5", None, "Call with Titan Logistics about the renewal."),
+        // A slip in a short name is not forgiven ("Orion" is not "Orian").
+        note("n6", None, "Call with Orian GmbH about the renewal."),
+        // A misspelt name whose only contact belongs elsewhere: no guess.
+        note(
+            "n7",
+            None,
+            "Call with Redwood Industires. Met Hank Scorpio.",
+        ),
+        // A known name inside a longer, unknown one is not that company.
+        note(
+            "n8",
+            None,
+            "Call with Northern Redwood Industries about it.",
+        ),
+        note("n9", None, "Call with Redwood Industries-Thomas about it."),
+        note("n10", None, "Call with Redwood Industries Ltd. about it."),
+    ]);
+    let r = resolve(&records, &settings(), &Overrides::default());
+    let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
+    let redwood = a("crm:R1");
+    assert!(redwood.is_some());
+    assert_eq!(a("notes:n1"), redwood, "a swapped pair of letters");
+    assert_eq!(a("notes:n2"), redwood, "a folder with a slip");
+    assert_eq!(a("notes:n3"), a("crm:T2"), "the contact picks the namesake");
+    assert_eq!(a("notes:n4"), a("crm:T1"), "the city picks the namesake");
+    assert_eq!(a("notes:n5"), None);
+    assert_eq!(a("notes:n6"), None);
+    assert_eq!(a("notes:n7"), None);
+    assert_eq!(a("notes:n8"), None);
+    assert_eq!(a("notes:n9"), None);
+    assert_eq!(a("notes:n10"), redwood, "a legal form ends the name");
+    let why = r
+        .unattached
+        .iter()
+        .find(|u| u.record == "notes:n5")
+        .map(|u| u.reason.clone())
+        .unwrap_or_default();
+    assert!(why.contains("names 2 organisation"), "{why}");
+}

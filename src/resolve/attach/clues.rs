@@ -1,0 +1,557 @@
+//! Notes that name their company with a typo ("Redowod Industries"), in a
+//! misspelt folder, or by a name namesakes share: each organisation the
+//! folder or the text names exactly or within one typing slip is a
+//! candidate, and the note's other clues (a contact's name, an address, the
+//! organisation's city) pick one when several remain.
+//!
+//! It must never guess: a note attaches only when exactly one organisation
+//! stays possible, a slip is forgiven only in a long word of a name of two
+//! words or more, and a contact or address pointing elsewhere vetoes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::super::{Graph, OrgLookup, domain_of};
+use crate::normalize::company_key;
+use crate::record::RecordKind;
+
+/// A word of a name shorter than this must be written exactly.
+const FUZZY_WORD: usize = 5;
+/// A name shorter than this (letters of its key) must be written exactly.
+const FUZZY_NAME: usize = 10;
+
+/// Lower-case words: runs of letters, digits and `&`.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '&'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// What separates a word of a text from the word before it.
+#[derive(Clone, Copy, PartialEq)]
+enum Gap {
+    /// Spaces only.
+    Space,
+    /// A hyphen or apostrophe, no space: one name (Morel-Henry).
+    Joined,
+    /// Punctuation, a line break, or the start of the text.
+    Break,
+}
+
+/// A text's words (as [`words`]) with, for each, whether it is written
+/// with a capital, what precedes it, and where it starts.
+struct Shaped<'t> {
+    text: &'t str,
+    words: Vec<String>,
+    capital: Vec<bool>,
+    gap: Vec<Gap>,
+    end: Vec<usize>,
+}
+
+fn shaped(text: &str) -> Shaped<'_> {
+    let mut out = Shaped {
+        text,
+        words: Vec::new(),
+        capital: Vec::new(),
+        gap: Vec::new(),
+        end: Vec::new(),
+    };
+    let is_word = |c: char| c.is_alphanumeric() || c == '&';
+    let mut last_end = 0;
+    let mut start = None;
+    for (at, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        match (is_word(c) && at < text.len(), start) {
+            (true, None) => start = Some(at),
+            (false, Some(s)) => {
+                let between = &text[last_end..s];
+                let gap = if out.words.is_empty() || between.contains(['\n', '\r']) {
+                    Gap::Break
+                } else if between.chars().all(|c| c == ' ' || c == '\t') {
+                    Gap::Space
+                } else if !between.contains(char::is_whitespace)
+                    && between.chars().all(|c| matches!(c, '-' | '‐' | '\'' | '’'))
+                {
+                    Gap::Joined
+                } else {
+                    Gap::Break
+                };
+                let word = &text[s..at];
+                out.words.push(word.to_lowercase());
+                out.capital
+                    .push(word.chars().next().is_some_and(char::is_uppercase));
+                out.gap.push(gap);
+                out.end.push(at);
+                last_end = at;
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Shaped<'_> {
+    /// Whether words `start..end` stand alone as a name: not joined to a
+    /// neighbour, and not run on into a capitalised word that could be
+    /// more of the name ("Unity Acme Technologies", "Iron Foods Digital"),
+    /// unless that word is a legal form.
+    fn stands_alone(&self, start: usize, end: usize) -> bool {
+        // Word `i` and the one before it are one name.
+        let joined = |i: usize| {
+            self.gap[i] == Gap::Joined
+                || self.gap[i] == Gap::Space && self.capital[i - 1] && self.capital[i]
+        };
+        if start > 0 && joined(start) {
+            return false;
+        }
+        if end < self.words.len() && joined(end) {
+            let rest: Vec<&str> = self.text[self.end[end - 1]..]
+                .split_whitespace()
+                .take(2)
+                .collect();
+            let legal = (1..=rest.len()).any(|n| {
+                crate::normalize::legal_form(&format!("x {}", rest[..n].join(" "))).is_some()
+            });
+            return legal && self.gap[end] != Gap::Joined;
+        }
+        true
+    }
+}
+
+/// The word and each form of it with one letter left out.
+fn deletions(word: &str) -> Vec<String> {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = vec![word.to_string()];
+    if chars.len() >= FUZZY_WORD - 1 {
+        for skip in 0..chars.len() {
+            let v: String = chars
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != skip)
+                .map(|(_, c)| c)
+                .collect();
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// One letter wrong, missing, extra, or two neighbours swapped.
+fn one_slip(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    match long.len() - short.len() {
+        0 => {
+            let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+            match diff.as_slice() {
+                [_] => true,
+                [x, y] => *y == x + 1 && a[*x] == b[*y] && a[*y] == b[*x],
+                _ => false,
+            }
+        }
+        1 => {
+            let at = (0..short.len())
+                .find(|&i| short[i] != long[i])
+                .unwrap_or(short.len());
+            short[at..] == long[at + 1..]
+        }
+        _ => false,
+    }
+}
+
+/// Phrases (lower-case words) by their first word, each with the
+/// organisation roots it points to.
+type Phrases = HashMap<String, Vec<(Vec<String>, BTreeSet<usize>)>>;
+
+/// An organisation name key's words, its (root, node) pairs, the key.
+type Name = (Vec<String>, Vec<(usize, usize)>, String);
+
+/// A name found in a run of words: which one, where, and whether with a slip.
+#[derive(Clone)]
+struct Found {
+    name: usize,
+    start: usize,
+    len: usize,
+    slip: bool,
+}
+
+/// Organisation names, customers' people and cities, indexed for notes.
+pub(in crate::resolve) struct Clues {
+    /// Each organisation name key's words, its (root, node) pairs, and the
+    /// key as written.
+    names: Vec<Name>,
+    /// A word of a name, or that word with one letter left out → (name,
+    /// position of the word in it).
+    by_word: HashMap<String, Vec<(usize, usize)>>,
+    /// Keys without spaces written in kanji or kana, found inside text.
+    cjk: Vec<usize>,
+    /// Full names of customers' people (two words or more) → org roots.
+    people: Phrases,
+    /// Cities of organisations (first word → words, org roots).
+    cities: Phrases,
+}
+
+/// Adds `roots` under `words` (indexed by its first word).
+fn add_phrase(map: &mut Phrases, words: Vec<String>, root: usize) {
+    let Some(first) = words.first().cloned() else {
+        return;
+    };
+    let list = map.entry(first).or_default();
+    match list.iter_mut().find(|(w, _)| *w == words) {
+        Some((_, roots)) => {
+            roots.insert(root);
+        }
+        None => list.push((words, BTreeSet::from([root]))),
+    }
+}
+
+/// The roots of every phrase of `map` that `text` holds as whole words.
+fn phrases_in(map: &Phrases, text: &[String]) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    for (p, w) in text.iter().enumerate() {
+        for (phrase, roots) in map.get(w).into_iter().flatten() {
+            if text.get(p..p + phrase.len()) == Some(phrase.as_slice()) {
+                out.extend(roots);
+            }
+        }
+    }
+    out
+}
+
+impl Clues {
+    pub(in crate::resolve) fn new(
+        graph: &Graph<'_>,
+        lookup: &OrgLookup,
+        roots: &[usize],
+        membership: &HashMap<usize, (usize, String)>,
+    ) -> Clues {
+        let mut names = Vec::new();
+        let mut by_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut cjk = Vec::new();
+        let mut keys: Vec<(&String, &Vec<(usize, usize)>)> = lookup.by_key.iter().collect();
+        keys.sort();
+        for (key, orgs) in keys {
+            let w = words(key);
+            if w.is_empty() {
+                continue;
+            }
+            let n = names.len();
+            if w.len() == 1 && !w[0].is_ascii() {
+                cjk.push(n);
+            }
+            for (pos, word) in w.iter().enumerate() {
+                for v in deletions(word) {
+                    let list = by_word.entry(v).or_default();
+                    if !list.contains(&(n, pos)) {
+                        list.push((n, pos));
+                    }
+                }
+            }
+            names.push((w, orgs.clone(), key.clone()));
+        }
+        let mut people = HashMap::new();
+        let mut cities = HashMap::new();
+        for (i, r) in graph.records.iter().enumerate() {
+            match r.kind {
+                RecordKind::Person if !super::is_staff(r) => {
+                    let Some(root) = roots.get(i) else { continue };
+                    let Some((org, _)) = membership.get(root) else {
+                        continue;
+                    };
+                    let Some(&org_root) = roots.get(*org) else {
+                        continue;
+                    };
+                    for name in &r.names {
+                        let w = words(name);
+                        if w.len() >= 2 {
+                            add_phrase(&mut people, w, org_root);
+                        }
+                    }
+                }
+                RecordKind::Organization => {
+                    let (Some(city), Some(&root)) = (r.address.city.as_deref(), roots.get(i))
+                    else {
+                        continue;
+                    };
+                    add_phrase(&mut cities, words(city), root);
+                }
+                _ => {}
+            }
+        }
+        Clues {
+            names,
+            by_word,
+            cjk,
+            people,
+            cities,
+        }
+    }
+
+    /// Organisation names `text` holds, exactly or with one slip; a name
+    /// inside a longer one found at the same place, and a slip where an
+    /// exact name overlaps, are dropped.
+    fn names_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
+        let mut found: Vec<Found> = Vec::new();
+        for (p, word) in text.iter().enumerate() {
+            for v in deletions(word) {
+                for &(name, pos) in self.by_word.get(&v).into_iter().flatten() {
+                    let Some(start) = p.checked_sub(pos) else {
+                        continue;
+                    };
+                    if found.iter().any(|f| f.name == name && f.start == start) {
+                        continue;
+                    }
+                    if let Some(slip) = self.matches(name, &text[start..]) {
+                        let len = self.names[name].0.len();
+                        if shape.is_some_and(|s| !s.stands_alone(start, start + len)) {
+                            found.push(Found {
+                                name: usize::MAX,
+                                start,
+                                len,
+                                slip,
+                            });
+                            continue;
+                        }
+                        found.push(Found {
+                            name,
+                            start,
+                            len,
+                            slip,
+                        });
+                    }
+                }
+            }
+        }
+        let covers = |a: &Found, b: &Found| {
+            a.start <= b.start && b.start + b.len <= a.start + a.len && a.len > b.len
+        };
+        let overlaps =
+            |a: &Found, b: &Found| a.start < b.start + b.len && b.start < a.start + a.len;
+        let all = found.clone();
+        found.retain(|f| {
+            !all.iter().any(|g| {
+                (covers(g, f) && g.slip <= f.slip) || (f.slip && !g.slip && overlaps(f, g))
+            })
+        });
+        found
+    }
+
+    /// Whether name `n` starts `text`: `Some(false)` exactly, `Some(true)`
+    /// with one slip in a long word of a long name of two words or more.
+    fn matches(&self, n: usize, text: &[String]) -> Option<bool> {
+        let (name, _, key) = &self.names[n];
+        let window = text.get(..name.len())?;
+        let mut slips = 0;
+        for (w, k) in window.iter().zip(name) {
+            if w == k {
+                continue;
+            }
+            if k.chars().count() < FUZZY_WORD || !one_slip(w, k) {
+                return None;
+            }
+            slips += 1;
+        }
+        match slips {
+            0 => Some(false),
+            1 if name.len() >= 2 && key.chars().count() >= FUZZY_NAME => Some(true),
+            _ => None,
+        }
+    }
+
+    /// Names written in kanji or kana that `text` holds.
+    fn cjk_in(&self, text: &str) -> Vec<usize> {
+        self.cjk
+            .iter()
+            .copied()
+            .filter(|&n| {
+                // Not the tail of a longer name (三和日進工業 holds 日進工業).
+                let key = self.names[n].2.as_str();
+                text.match_indices(key).any(|(at, _)| {
+                    !text[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric())
+                })
+            })
+            .collect()
+    }
+}
+
+impl Graph<'_> {
+    /// A note's organisation by a name written with a slip or shared by
+    /// namesakes, its folder's first, and the note's other clues: `Ok(None)`
+    /// when the note names no organisation, `Err(reason)` when it names
+    /// some and its clues do not decide (no weaker rule may then guess).
+    pub(super) fn by_clues(
+        &self,
+        i: usize,
+        clues: &Clues,
+        person_by_email: &HashMap<String, usize>,
+        domains: &HashMap<String, Option<usize>>,
+        roots: &[usize],
+        membership: &HashMap<usize, (usize, String)>,
+    ) -> Result<Option<(usize, String)>, String> {
+        let r = &self.records[i];
+        if r.kind != RecordKind::Note {
+            return Ok(None);
+        }
+        let text = format!(
+            "{} {}",
+            r.title.as_deref().unwrap_or(""),
+            r.body.as_deref().unwrap_or("")
+        );
+        let shape = shaped(&text);
+        let text_words = &shape.words;
+        // The nearest folder that names an organisation, else the text.
+        let folders = r
+            .provenance
+            .file
+            .rsplit_once('/')
+            .map(|(f, _)| f)
+            .unwrap_or("");
+        let named: Vec<(usize, bool)> = folders
+            .rsplit('/')
+            .find_map(|folder| {
+                let key = words(&company_key(folder));
+                let found: Vec<(usize, bool)> = clues
+                    .names_in(&key, None)
+                    .into_iter()
+                    .filter(|f| f.start == 0 && f.len == key.len())
+                    .map(|f| (f.name, f.slip))
+                    .collect();
+                (!found.is_empty()).then_some(found)
+            })
+            .unwrap_or_else(|| {
+                let mut found: Vec<(usize, bool)> = clues
+                    .names_in(text_words, Some(&shape))
+                    .into_iter()
+                    .map(|f| (f.name, f.slip))
+                    .collect();
+                found.extend(clues.cjk_in(&text).into_iter().map(|n| (n, false)));
+                found
+            });
+        // A known name inside a longer one ("Iron Foods Digital"): the
+        // note names an organisation Rapport does not know.
+        if named.iter().any(|(n, _)| *n == usize::MAX)
+            && named.iter().all(|(n, _)| *n == usize::MAX)
+        {
+            return Err("the note names an organisation no record names".into());
+        }
+        let named: Vec<(usize, bool)> = named
+            .into_iter()
+            .filter(|(n, _)| *n != usize::MAX)
+            .collect();
+        let mut candidates: Vec<(usize, usize)> = Vec::new();
+        for (n, _) in &named {
+            for &(root, node) in &clues.names[*n].1 {
+                if !candidates.iter().any(|(r, _)| *r == root) {
+                    candidates.push((root, node));
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        // Contacts and addresses the note names, by their organisation.
+        let mut people = phrases_in(&clues.people, text_words);
+        for w in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>')) {
+            let w = w.trim_end_matches('.').to_lowercase();
+            if !w.contains('@') {
+                continue;
+            }
+            let person = person_by_email.get(&w).and_then(|&p| roots.get(p));
+            let org = person
+                .and_then(|root| membership.get(root))
+                .and_then(|(org, _)| roots.get(*org))
+                .or_else(|| {
+                    let d = domain_of(&w)?;
+                    domains.get(d).copied().flatten().and_then(|n| roots.get(n))
+                });
+            people.extend(org);
+        }
+        let cities = phrases_in(&clues.cities, text_words);
+        let exact = |root: usize| {
+            named
+                .iter()
+                .any(|(n, slip)| !slip && clues.names[*n].1.iter().any(|(r, _)| *r == root))
+        };
+        let backed: Vec<&(usize, usize)> = candidates
+            .iter()
+            .filter(|(root, _)| people.contains(root))
+            .collect();
+        let chosen: Vec<&(usize, usize)> = match backed.as_slice() {
+            [_] => backed,
+            [] if candidates.len() == 1 => {
+                // People's names repeat across companies: a contact of
+                // another one vetoes only a name written with a slip.
+                let only = &candidates[0];
+                if people.is_empty() || exact(only.0) {
+                    vec![only]
+                } else {
+                    Vec::new()
+                }
+            }
+            [] => candidates
+                .iter()
+                .filter(|(root, _)| cities.contains(root))
+                .collect(),
+            several => several
+                .iter()
+                .copied()
+                .filter(|(root, _)| cities.contains(root))
+                .collect(),
+        };
+        let undecided = || {
+            Err(format!(
+                "the note names {} organisation(s) and its other clues do not pick one",
+                candidates.len()
+            ))
+        };
+        let [(root, node)] = chosen.as_slice() else {
+            return undecided();
+        };
+        let how: Vec<String> = named
+            .iter()
+            .filter(|(n, _)| clues.names[*n].1.iter().any(|(r, _)| r == root))
+            .map(|(n, slip)| {
+                let key = &clues.names[*n].2;
+                if *slip {
+                    format!("names \"{key}\" with a slip")
+                } else {
+                    format!("names \"{key}\"")
+                }
+            })
+            .collect();
+        let mut why = how.join(", ");
+        if people.contains(root) {
+            why.push_str(", and a contact of it");
+        } else if candidates.len() > 1 {
+            why.push_str(&format!(", and its city ({} namesakes)", candidates.len()));
+        }
+        Ok(self.is_entity(*node).then_some((*node, why)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_slip_is_a_letter_wrong_missing_extra_or_swapped() {
+        assert!(one_slip("redowod", "redwood"));
+        assert!(one_slip("soluions", "solutions"));
+        assert!(one_slip("trdaing", "trading"));
+        assert!(one_slip("granitte", "granite"));
+        assert!(one_slip("granute", "granite"));
+        assert!(!one_slip("grnaitte", "granite"));
+        assert!(!one_slip("redwood", "redwoodsy"));
+        assert!(!one_slip("acme", "acne robotics"));
+    }
+}
