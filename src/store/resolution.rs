@@ -7,8 +7,6 @@
 //!
 //! It must never decide anything: `crate::resolve` does.
 
-use std::collections::HashMap;
-
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
@@ -127,13 +125,13 @@ impl Store {
         {
             let mut log = ChangeLog::open(&txn)?;
             let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+            // Only the ids that lost their assignment are held: each kept
+            // one is compared with its stored bytes as it is written (a
+            // copy of every stored assignment was hundreds of MB at 1M).
             let mut stale: Vec<String> = Vec::new();
-            let mut existing: HashMap<String, Vec<u8>> = HashMap::new();
             for entry in assignments.iter().map_err(db)? {
-                let (id, bytes) = entry.map_err(db)?;
-                if resolution.assignments.contains_key(id.value()) {
-                    existing.insert(id.value().to_string(), bytes.value().to_vec());
-                } else {
+                let (id, _) = entry.map_err(db)?;
+                if !resolution.assignments.contains_key(id.value()) {
                     stale.push(id.value().to_string());
                 }
             }
@@ -144,9 +142,19 @@ impl Store {
                     changed += 1;
                 }
             }
-            for (id, assignment) in &resolution.assignments {
+            // In key order, so the B-tree is walked rather than hopped.
+            let mut ids: Vec<&String> = resolution.assignments.keys().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let Some(assignment) = resolution.assignments.get(id) else {
+                    continue;
+                };
                 let bytes = serde_json::to_vec(assignment).map_err(|e| corrupt(id, e))?;
-                if existing.get(id) != Some(&bytes) {
+                let same = assignments
+                    .get(id.as_str())
+                    .map_err(db)?
+                    .is_some_and(|old| old.value() == bytes.as_slice());
+                if !same {
                     assignments
                         .insert(id.as_str(), bytes.as_slice())
                         .map_err(db)?;
