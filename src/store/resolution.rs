@@ -11,13 +11,18 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
-use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair, Unattached};
+use crate::resolve::{
+    Assignment, Entity, ModelReport, Overrides, Resolution, SuspectPair, Unattached,
+};
 
 pub(super) use super::resolution_tables::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
 
 const META_OVERRIDES: &str = "overrides";
 pub(super) const META_SUSPECTS: &str = "suspects";
 pub(super) const META_UNATTACHED: &str = "unattached";
+/// The models' m/u estimates of the last full pass, when `[resolve]
+/// weights` had them estimated (absent with hand weights).
+const META_MODEL: &str = "resolution_model";
 
 /// Writes `entities` with their aliases, and the suspect pairs and
 /// unattached records as the resolution's lists, in the change log's
@@ -173,6 +178,13 @@ impl Store {
                 &resolution.unattached,
             )?;
             drop((assignments, entities));
+            let model = &resolution.model;
+            if model.organisations.is_some() || model.people.is_some() {
+                let bytes = serde_json::to_vec(model).map_err(|e| corrupt(META_MODEL, e))?;
+                log.meta.insert(META_MODEL, bytes.as_slice()).map_err(db)?;
+            } else {
+                log.meta.remove(META_MODEL).map_err(db)?;
+            }
             super::writeback::after_resolution(&txn, &mut log, resolution)?;
             log.finish()?;
         }
@@ -226,6 +238,17 @@ impl Store {
         match self.meta(META_SUSPECTS)? {
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_SUSPECTS, e)),
             None => Ok(Vec::new()),
+        }
+    }
+
+    /// The m/u estimates (and blocking pair counts) of the last full pass,
+    /// when the settings had them estimated.
+    pub fn resolution_model(&self) -> Result<Option<ModelReport>, StoreError> {
+        match self.meta(META_MODEL)? {
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| corrupt(META_MODEL, e)),
+            None => Ok(None),
         }
     }
 
