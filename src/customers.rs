@@ -316,6 +316,11 @@ pub struct QualityReport {
     /// Interactions and transactions attached to no customer, per source
     /// and reason (`GET /v1/quality/unattached` lists them).
     pub unattached: Vec<UnattachedCount>,
+    /// The m and u probabilities EM estimated at the last full resolution
+    /// and each blocking rule's candidate pairs, when `[resolve] weights`
+    /// is `estimate` or `estimated` (absent with hand weights).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::resolve::ModelReport>,
 }
 
 pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
@@ -353,6 +358,7 @@ pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
         suspected_duplicates: store.suspects()?,
         issues: by_key.into_values().collect(),
         unattached: unattached::counts(store)?,
+        model: store.resolution_model()?,
     })
 }
 

@@ -380,13 +380,16 @@ impl Rapport {
         let romaji = |text: &str| analyzers.romaji_words(text);
         let resolution =
             crate::resolve::resolve_with(&records, &self.config.resolve, &overrides, Some(&romaji));
+        // The book is not needed to save: freed first, it lowers the peak.
+        let record_count = records.len();
+        drop(records);
         let changed = self.store.save_resolution(&resolution)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
         self.resolved_records
-            .store(records.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            .store(record_count as u64, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(
-            records = records.len(),
+            records = record_count,
             entities = resolution.entities.len(),
             suspects = resolution.suspects.len(),
             changed,

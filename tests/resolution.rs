@@ -428,3 +428,51 @@ fn company_names_as_staff_type_them_find_the_customer() {
         assert_eq!(top(q), "Müller Straßenbau GmbH", "{q}");
     }
 }
+
+#[test]
+fn the_quality_report_shows_what_em_estimated_when_the_weights_ask_for_it() {
+    let ws = workspace();
+    let sources = [
+        ("crm", "generic-csv", "in/crm"),
+        ("hs", "generic-csv", "in/hs"),
+        ("notes", "notes", "in/notes"),
+    ];
+    // Hand weights (the default): nothing is estimated, nothing shown.
+    ws.ingest();
+    let out = ws.run(&["quality", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report.get("model").is_none(), "{report}");
+
+    // Estimated: the settings changed, so the server's start resolves again
+    // in full, and the report carries EM's m and u for each level.
+    ws.write_config_with(&sources, "[resolve]\nweights = \"estimate\"\n");
+    let server = ws.serve();
+    let (status, quality) = server.get("/v1/quality");
+    assert_eq!(status, 200, "{quality}");
+    let model = &quality["model"];
+    assert!(
+        model["blocking"].as_object().is_some_and(|b| !b.is_empty()),
+        "{quality}"
+    );
+    assert_eq!(model["people_weights_estimated"], false, "{quality}");
+    for name in ["organisations", "people"] {
+        let levels: Vec<&serde_json::Value> = model[name]["features"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {quality}"))
+            .iter()
+            .flat_map(|f| f["levels"].as_array().into_iter().flatten())
+            .collect();
+        assert!(!levels.is_empty(), "{name}: {quality}");
+        for level in levels {
+            for p in ["m", "u"] {
+                let v = level[p].as_f64().unwrap_or(-1.0);
+                assert!((0.0..=1.0).contains(&v), "{name} {p}: {level}");
+            }
+        }
+    }
+}

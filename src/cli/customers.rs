@@ -100,6 +100,29 @@ pub fn quality(config: Option<&Path>, json: bool) -> Result<()> {
             text(&u["reason"])
         );
     }
+    // With `[resolve] weights` estimating: what EM found.
+    for name in ["organisations", "people"] {
+        let features = report["model"][name]["features"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if features.is_empty() {
+            continue;
+        }
+        println!("{name}: m and u estimated by EM");
+        for f in &features {
+            for l in f["levels"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<16} {:<34} m {:.3}  u {:.4}  {:+.1} bits",
+                    text(&f["feature"]),
+                    text(&l["level"]),
+                    l["m"].as_f64().unwrap_or(0.0),
+                    l["u"].as_f64().unwrap_or(0.0),
+                    l["bits"].as_f64().unwrap_or(0.0)
+                );
+            }
+        }
+    }
     Ok(())
 }
 

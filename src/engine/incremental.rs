@@ -6,14 +6,16 @@
 //!
 //! It must never resolve incrementally when the settings or the steward's
 //! overrides changed, when write-back data needs the whole resolution to
-//! re-attach, or when the change reaches a large share of the book: those
-//! take a full pass.
+//! re-attach, when people are scored with weights EM estimates on the whole
+//! book (`[resolve] weights = "estimated"`; a subset's estimate would score
+//! differently), or when the change reaches a large share of the book:
+//! those take a full pass.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{EngineError, RESOLVED_FROM, Rapport};
-use crate::resolve::{BookStats, plan, resolve_subset};
+use crate::resolve::{BookStats, WeightSource, plan, resolve_subset};
 
 /// A change of more than this share of the book (percent) is resolved in
 /// full without planning.
@@ -35,6 +37,9 @@ impl Rapport {
         let Some(stored) = self.store.meta(RESOLVED_FROM)? else {
             return Ok(None);
         };
+        if self.config.resolve.weights == WeightSource::Estimated {
+            return Ok(None);
+        }
         let current = self.resolution_inputs()?;
         let (Some((seq, inputs)), Some((_, now))) =
             (stored.split_once(':'), current.split_once(':'))
@@ -82,13 +87,15 @@ impl Rapport {
             Some(&romaji),
         );
         let re_resolved = partial.re_resolved();
+        let record_count = records.len();
+        drop((records, stats));
         let changed_assignments = self.store.save_partial_resolution(&partial)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
         self.resolved_records
             .store(re_resolved as u64, Ordering::Relaxed);
         tracing::info!(
-            records = records.len(),
+            records = record_count,
             changed = changed.len(),
             re_resolved,
             changed_assignments,

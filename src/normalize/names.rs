@@ -71,7 +71,12 @@ fn is_cjk(c: char) -> bool {
 /// space, except `.` `-` `'` inside Latin words, which are dropped
 /// (I.B.M. → ibm, O'Brien → obrien).
 fn fold(text: &str) -> String {
-    let lowered: String = latin_letters(&text.nfkc().collect::<String>().to_lowercase());
+    // ASCII is its own NFKC and has no Latin letters to fold.
+    let lowered: String = if text.is_ascii() {
+        text.to_ascii_lowercase()
+    } else {
+        latin_letters(&text.nfkc().collect::<String>().to_lowercase())
+    };
     let mut out = String::with_capacity(lowered.len());
     for c in lowered.chars() {
         if c.is_alphanumeric() {
@@ -107,6 +112,16 @@ fn latin_letters(text: &str) -> String {
     out
 }
 
+/// NFKC, without the work for ASCII text (its own normal form): names are
+/// folded millions of times in a large book's resolution.
+fn nfkc(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_string()
+    } else {
+        text.nfkc().collect()
+    }
+}
+
 /// Joins tokens: CJK tokens are concatenated (Japanese names are written with
 /// or without a space), Latin ones joined by a space.
 fn join(tokens: &[String]) -> String {
@@ -137,7 +152,7 @@ pub fn person_key(name: &str) -> String {
 /// The folded parts of a person's name, honorifics dropped, in the order
 /// written ("高橋 直子 様" → `高橋`, `直子`; "Dr. Jon Smith" → `jon`, `smith`).
 pub fn person_parts(name: &str) -> Vec<String> {
-    let mut text = name.nfkc().collect::<String>();
+    let mut text = nfkc(name);
     for honorific in JAPANESE_HONORIFICS {
         if let Some(stripped) = text.trim_end().strip_suffix(honorific) {
             text = stripped.to_string();
@@ -152,10 +167,13 @@ pub fn person_parts(name: &str) -> Vec<String> {
 
 /// The matching key of a company name, without legal forms.
 pub fn company_key(name: &str) -> String {
-    let mut text = name.nfkc().collect::<String>();
-    for form in JAPANESE_LEGAL_FORMS {
-        let folded_form: String = form.nfkc().collect();
-        text = text.replace(&folded_form, " ");
+    let mut text = nfkc(name);
+    // The Japanese legal forms are not ASCII: ASCII text holds none.
+    if !text.is_ascii() {
+        for form in JAPANESE_LEGAL_FORMS {
+            let folded_form: String = form.nfkc().collect();
+            text = text.replace(&folded_form, " ");
+        }
     }
     let tokens: Vec<String> = fold(&text).split_whitespace().map(str::to_string).collect();
     // Drop legal forms only where they are not the whole name.
@@ -173,14 +191,20 @@ pub fn company_key(name: &str) -> String {
 /// `sarl`, `llc`, `plc`, 有限会社 → `yk`, 合同会社 → `gk`). Two different
 /// families are two different companies, whatever their names share.
 pub fn legal_form(name: &str) -> Option<&'static str> {
-    let text: String = name.nfkc().collect();
-    for (form, family) in [
-        ("株式会社", "ltd"),
-        ("(株)", "ltd"),
-        ("有限会社", "yk"),
-        ("(有)", "yk"),
-        ("合同会社", "gk"),
-    ] {
+    let text: String = nfkc(name);
+    // The Japanese forms are not ASCII: ASCII text holds none.
+    let japanese = if text.is_ascii() {
+        &[][..]
+    } else {
+        &[
+            ("株式会社", "ltd"),
+            ("(株)", "ltd"),
+            ("有限会社", "yk"),
+            ("(有)", "yk"),
+            ("合同会社", "gk"),
+        ][..]
+    };
+    for (form, family) in japanese {
         let folded: String = form.nfkc().collect();
         if text.contains(&folded) {
             return Some(family);

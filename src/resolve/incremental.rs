@@ -14,6 +14,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use rayon::prelude::*;
+
 use super::blocking::{BlockSizes, block_hash};
 use super::organisations::{self, MAX_BLOCK, OrgModel, OrgProfile};
 use super::people::{self, PersonModel, PersonProfile};
@@ -53,20 +55,24 @@ impl BookStats {
     /// Computes the statistics of `records` (the whole book, oldest first).
     pub fn of(records: &[Record], romaji: Option<Romaji>) -> BookStats {
         let _span = tracing::info_span!("book statistics", records = records.len()).entered();
-        let mut orgs: Vec<(usize, OrgProfile)> = Vec::new();
-        let mut persons: Vec<(usize, PersonProfile)> = Vec::new();
-        for (i, r) in records.iter().enumerate() {
-            match r.kind {
-                RecordKind::Organization => orgs.push((i, OrgProfile::of(r, domain_of, romaji))),
-                RecordKind::Person => persons.push((i, PersonProfile::of(r, None, romaji))),
-                _ => {}
-            }
-        }
+        // Profiles on every core, collected in record order.
+        let orgs: Vec<(usize, OrgProfile)> = records
+            .par_iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == RecordKind::Organization)
+            .map(|(i, r)| (i, OrgProfile::of(r, domain_of, romaji)))
+            .collect();
+        let persons: Vec<(usize, PersonProfile)> = records
+            .par_iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == RecordKind::Person)
+            .map(|(i, r)| (i, PersonProfile::of(r, None, romaji)))
+            .collect();
         let org = OrgModel::of(&orgs);
         let person = PersonModel::of(&persons);
         let person_words = people::word_counts(&persons);
         let refs: Vec<Vec<u64>> = records
-            .iter()
+            .par_iter()
             .map(|r| {
                 let mut k = reference_keys(r);
                 k.sort_unstable();

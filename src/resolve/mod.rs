@@ -23,6 +23,7 @@ mod union_find;
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use attach::{Unattached, is_staff};
@@ -37,6 +38,9 @@ use union_find::UnionFind;
 
 use crate::normalize::company_key;
 use crate::record::{Record, RecordKind};
+
+/// How many entities' search keys [`Graph::build`] keeps at once.
+const SEARCH_KEYS_CACHED: usize = 16_384;
 
 /// Free-mail domains never identify a company.
 const FREEMAIL: &[&str] = &[
@@ -260,7 +264,8 @@ fn domain_of(email: &str) -> Option<&str> {
 
 /// Reads Japanese text in romaji, word by word (the engine's IPADIC), so
 /// that names in kanji match their romanised forms.
-pub type Romaji<'a> = &'a dyn Fn(&str) -> Option<Vec<String>>;
+/// `Sync`: profiles are built on several threads.
+pub type Romaji<'a> = &'a (dyn Fn(&str) -> Option<Vec<String>> + Sync);
 
 /// Resolves `records` (in first-seen order: the earlier record anchors the
 /// entity id).
@@ -427,9 +432,11 @@ impl<'a> Graph<'a> {
     /// (`organisations.rs`) and the no-chaining clustering (`cluster.rs`).
     fn link_organisations(&mut self, settings: &Settings) {
         let orgs = self.nodes_of(RecordKind::Organization);
+        let (records, romaji) = (self.records, self.romaji);
+        // Profiles on every core, collected in record order.
         let profiles: Vec<(usize, OrgProfile)> = orgs
-            .iter()
-            .map(|&i| (i, OrgProfile::of(&self.records[i], domain_of, self.romaji)))
+            .par_iter()
+            .map(|&i| (i, OrgProfile::of(&records[i], domain_of, romaji)))
             .collect();
         let local;
         let model = match self.book {
@@ -472,16 +479,19 @@ impl<'a> Graph<'a> {
         profiles: &[(usize, P)],
         pairs: &[(usize, usize)],
         thresholds: cluster::Thresholds,
-        score: impl Fn(&P, &P) -> Evidence,
-    ) {
+        score: impl Fn(&P, &P) -> Evidence + Sync,
+    ) where
+        P: Sync,
+    {
         let nodes: Vec<usize> = profiles.iter().map(|(node, _)| *node).collect();
         let slot_of: HashMap<usize, usize> = nodes
             .iter()
             .enumerate()
             .map(|(slot, node)| (*node, slot))
             .collect();
+        // Pairs scored on every core; the edges keep the pairs' order.
         let mut edges: Vec<Edge> = pairs
-            .iter()
+            .par_iter()
             .map(|&(x, y)| Edge {
                 a: profiles[x].0,
                 b: profiles[y].0,
@@ -544,11 +554,16 @@ impl<'a> Graph<'a> {
     fn link_people(&mut self, settings: &Settings) {
         let people = self.nodes_of(RecordKind::Person);
         let lookup = self.org_lookup();
-        let mut profiles: Vec<(usize, PersonProfile)> = Vec::with_capacity(people.len());
+        let mut orgs: Vec<(usize, Option<usize>)> = Vec::with_capacity(people.len());
         for &i in &people {
             let org = self.org_of(i, &lookup).map(|(o, _)| self.uf.find(o));
-            profiles.push((i, PersonProfile::of(&self.records[i], org, self.romaji)));
+            orgs.push((i, org));
         }
+        let (records, romaji) = (self.records, self.romaji);
+        let profiles: Vec<(usize, PersonProfile)> = orgs
+            .into_par_iter()
+            .map(|(i, org)| (i, PersonProfile::of(&records[i], org, romaji)))
+            .collect();
         // In an incremental pass the whole book's model and word counts
         // weigh the subset's pairs as a full pass would.
         let (mut model, (pairs, counts)) = match self.book {
@@ -821,6 +836,11 @@ impl<'a> Graph<'a> {
         let records = self.records;
         let owners = self.owner_names();
         let mut assignments = HashMap::new();
+        // A customer's search keys (and its person's) are the same for each
+        // of its records: computed once per pair of entities, not per record
+        // (they were a third of a large book's resolution). Bounded: the
+        // records of one entity mostly come together.
+        let mut keys_of: HashMap<(usize, Option<usize>), Vec<String>> = HashMap::new();
         let mut assign = |record: usize,
                           entity_root: usize,
                           evidence: Vec<String>,
@@ -853,10 +873,17 @@ impl<'a> Graph<'a> {
                 evidence,
                 owner: owners.get(&record).cloned(),
                 phones: Vec::new(),
-                search_keys: attach::search_keys(
-                    customer,
-                    (entity.kind == "person").then_some(entity),
-                ),
+                search_keys: {
+                    let person = (entity.kind == "person").then_some(entity);
+                    let key = (customer_root, person.map(|_| entity_root));
+                    if keys_of.len() > SEARCH_KEYS_CACHED && !keys_of.contains_key(&key) {
+                        keys_of.clear();
+                    }
+                    keys_of
+                        .entry(key)
+                        .or_insert_with(|| attach::search_keys(customer, person))
+                        .clone()
+                },
                 consent: crate::record::consent::terms(&entity.golden.consent),
             };
             if let Some(country) = assignment.customer_country.as_deref() {

@@ -7,19 +7,22 @@
 //!
 //! It must never decide anything: `crate::resolve` does.
 
-use std::collections::HashMap;
-
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;
-use crate::resolve::{Assignment, Entity, Overrides, Resolution, SuspectPair, Unattached};
+use crate::resolve::{
+    Assignment, Entity, ModelReport, Overrides, Resolution, SuspectPair, Unattached,
+};
 
 pub(super) use super::resolution_tables::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
 
 const META_OVERRIDES: &str = "overrides";
 pub(super) const META_SUSPECTS: &str = "suspects";
 pub(super) const META_UNATTACHED: &str = "unattached";
+/// The models' m/u estimates of the last full pass, when `[resolve]
+/// weights` had them estimated (absent with hand weights).
+const META_MODEL: &str = "resolution_model";
 
 /// Writes `entities` with their aliases, and the suspect pairs and
 /// unattached records as the resolution's lists, in the change log's
@@ -127,13 +130,13 @@ impl Store {
         {
             let mut log = ChangeLog::open(&txn)?;
             let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+            // Only the ids that lost their assignment are held: each kept
+            // one is compared with its stored bytes as it is written (a
+            // copy of every stored assignment was hundreds of MB at 1M).
             let mut stale: Vec<String> = Vec::new();
-            let mut existing: HashMap<String, Vec<u8>> = HashMap::new();
             for entry in assignments.iter().map_err(db)? {
-                let (id, bytes) = entry.map_err(db)?;
-                if resolution.assignments.contains_key(id.value()) {
-                    existing.insert(id.value().to_string(), bytes.value().to_vec());
-                } else {
+                let (id, _) = entry.map_err(db)?;
+                if !resolution.assignments.contains_key(id.value()) {
                     stale.push(id.value().to_string());
                 }
             }
@@ -144,9 +147,19 @@ impl Store {
                     changed += 1;
                 }
             }
-            for (id, assignment) in &resolution.assignments {
+            // In key order, so the B-tree is walked rather than hopped.
+            let mut ids: Vec<&String> = resolution.assignments.keys().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let Some(assignment) = resolution.assignments.get(id) else {
+                    continue;
+                };
                 let bytes = serde_json::to_vec(assignment).map_err(|e| corrupt(id, e))?;
-                if existing.get(id) != Some(&bytes) {
+                let same = assignments
+                    .get(id.as_str())
+                    .map_err(db)?
+                    .is_some_and(|old| old.value() == bytes.as_slice());
+                if !same {
                     assignments
                         .insert(id.as_str(), bytes.as_slice())
                         .map_err(db)?;
@@ -165,6 +178,13 @@ impl Store {
                 &resolution.unattached,
             )?;
             drop((assignments, entities));
+            let model = &resolution.model;
+            if model.organisations.is_some() || model.people.is_some() {
+                let bytes = serde_json::to_vec(model).map_err(|e| corrupt(META_MODEL, e))?;
+                log.meta.insert(META_MODEL, bytes.as_slice()).map_err(db)?;
+            } else {
+                log.meta.remove(META_MODEL).map_err(db)?;
+            }
             super::writeback::after_resolution(&txn, &mut log, resolution)?;
             log.finish()?;
         }
@@ -218,6 +238,17 @@ impl Store {
         match self.meta(META_SUSPECTS)? {
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(META_SUSPECTS, e)),
             None => Ok(Vec::new()),
+        }
+    }
+
+    /// The m/u estimates (and blocking pair counts) of the last full pass,
+    /// when the settings had them estimated.
+    pub fn resolution_model(&self) -> Result<Option<ModelReport>, StoreError> {
+        match self.meta(META_MODEL)? {
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| corrupt(META_MODEL, e)),
+            None => Ok(None),
         }
     }
 
