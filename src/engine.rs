@@ -18,6 +18,7 @@ mod read_only;
 mod retention;
 mod scope_checks;
 mod source_host;
+mod store_compaction;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,6 +39,7 @@ use crate::sources::status::{self, ConnectorStatus, PullState, RunRecord};
 use crate::store::{Store, StoreError};
 
 mod erasure;
+pub use crate::store::Compaction;
 pub use crate::store::{AuditEntry, AuditQuery, ChainBreak, NewAudit};
 pub use erasure::{ErasureError, ErasureRequest};
 mod export;
