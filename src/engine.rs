@@ -20,6 +20,7 @@ mod record_ids;
 mod retention;
 mod scope_checks;
 mod source_host;
+mod store_compaction;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,6 +41,7 @@ use crate::sources::status::{self, ConnectorStatus, PullState, RunRecord};
 use crate::store::{Store, StoreError};
 
 mod erasure;
+pub use crate::store::Compaction;
 pub use crate::store::{AuditEntry, AuditQuery, ChainBreak, NewAudit};
 pub use erasure::{ErasureError, ErasureRequest};
 mod export;

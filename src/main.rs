@@ -219,8 +219,10 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
         Command::Ingest { json } => {
             let config = Config::load(cli.config.as_deref())?;
-            let app = Rapport::open(config).context("opening the data directory")?;
+            let mut app = Rapport::open(config).context("opening the data directory")?;
             let report = cli::output::ingest_with_progress(&app)?;
+            // A large ingest leaves a third of the store file as free pages.
+            app.compact_store().context("compacting the store file")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -136,7 +136,10 @@ pub struct IngestBenchReport {
     /// Records the first search after the ingest counted.
     pub searchable_records: u64,
     pub peak_rss_mb: Option<f64>,
+    /// Measured after the store file was compacted (when it was).
     pub footprint: Footprint,
+    /// The store file before and after `Rapport::compact_store`.
+    pub compaction: crate::engine::Compaction,
     /// 1-minute load average before and after (the machine is shared).
     pub load_average: (f64, f64),
 }
@@ -203,7 +206,7 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     reset_peak_rss();
     let sampler = CpuSampler::start();
     let started = Instant::now();
-    let app = Rapport::open(config)?;
+    let mut app = Rapport::open(config)?;
     let opened = started.elapsed();
     let report = app.ingest(&|_| {})?;
     let request = SearchRequest::from_params([("q", "*"), ("group", "none"), ("limit", "1")])?;
@@ -246,6 +249,15 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     stage("resolve", s, records, c);
     let (s, c) = span(3);
     stage("index (catch-up)", s, records, c);
+    // What `rapport ingest` does last, after the records are searchable.
+    let (started, cpu_before) = (Instant::now(), cpu());
+    let compaction = app.compact_store()?;
+    stage(
+        "compact the store file (after searchable)",
+        started.elapsed().as_secs_f64(),
+        records,
+        cpu_since(cpu_before),
+    );
     Ok(IngestBenchReport {
         records,
         format: options.format,
@@ -256,6 +268,7 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
         searchable_records,
         peak_rss_mb,
         footprint: app.footprint()?,
+        compaction,
         load_average: (load_before, super::cpu::load_average().unwrap_or(0.0)),
     })
 }
@@ -506,6 +519,18 @@ pub fn markdown(r: &IngestBenchReport) -> String {
         f.index.segments,
         mb(f.index.doc_store),
         mb(f.store_file + f.index_folder)
+    );
+    let c = &r.compaction;
+    let _ = writeln!(
+        out,
+        "store file before compaction {:.1} MB, after {:.1} MB ({})\n",
+        mb(c.bytes_before),
+        mb(c.bytes_after),
+        if c.compacted {
+            "compacted"
+        } else {
+            "under the threshold: left as is"
+        }
     );
     let _ = writeln!(
         out,

@@ -10,6 +10,7 @@ pub mod analyzers;
 pub mod cached_stemmer;
 mod change_feed;
 pub mod document;
+mod document_batch;
 pub mod extra_tokenizers;
 pub mod footprint;
 pub mod japanese_dictionary;
@@ -373,17 +374,14 @@ impl SearchIndex {
             if changes.is_empty() {
                 break;
             }
-            let mut past_until = false;
-            for change in changes {
-                if change.seq > until {
-                    past_until = true;
-                    break;
-                }
+            let past_until = changes.last().is_some_and(|c| c.seq > until);
+            let documents = document_batch::build(&self.spec, &self.fields, &changes, until);
+            for (change, document) in changes.iter().zip(documents) {
                 if let Some(id_field) = id_field {
                     writer.delete_term(Term::from_field_text(id_field, &change.id));
                 }
-                if let Some(record) = &change.record {
-                    writer.add_document(document::to_document(&self.spec, &self.fields, record))?;
+                if let Some(document) = document {
+                    writer.add_document(document)?;
                 }
                 seq = change.seq;
                 applied += 1;

@@ -187,8 +187,7 @@ impl Store {
             let mut notes: Vec<(String, Vec<String>)> = Vec::new();
             for row in records.iter().map_err(db)? {
                 let (key, value) = row.map_err(db)?;
-                let record: Record =
-                    serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
+                let record: Record = super::decode_record(key.value(), value.value())?;
                 let id = key.value();
                 if identifiers(&record).any(|i| erasure.identifiers.contains(&i)) {
                     doomed.insert(id.to_string());
@@ -302,8 +301,7 @@ impl Store {
             if doomed.contains(id) || entry.records.iter().any(|r| r == id) {
                 continue;
             }
-            let record: Record =
-                serde_json::from_slice(value.value()).map_err(|e| corrupt(id, e))?;
+            let record: Record = super::decode_record(id, value.value())?;
             if let Some(cleaned) = redacted_with(&record, &|text| mentions.redact(text)) {
                 out.push((id.to_string(), cleaned));
             }
@@ -392,8 +390,7 @@ impl Store {
             if !hashes.is_empty() {
                 for row in records.iter().map_err(db)? {
                     let (key, value) = row.map_err(db)?;
-                    let record: Record = serde_json::from_slice(value.value())
-                        .map_err(|e| corrupt(key.value(), e))?;
+                    let record: Record = super::decode_record(key.value(), value.value())?;
                     if identifiers(&record).any(|i| hashes.contains(&hashed(&i))) {
                         doomed.insert(key.value().to_string());
                     }

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::Record;
 
-/// record id → record (JSON).
+/// record id → record (JSON in one zstd frame, or plain JSON written by an
+/// older version: see `record_codec`).
 const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// change sequence number → record id. Only each record's latest change is kept.
 const CHANGES: TableDefinition<u64, &str> = TableDefinition::new("changes");
@@ -347,36 +348,7 @@ impl Store {
 
     /// Up to `limit` changes with a sequence number above `after`, oldest first.
     pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
-        let txn = self.db.begin_read().map_err(db)?;
-        let changes = txn.open_table(CHANGES).map_err(db)?;
-        let records = txn.open_table(RECORDS).map_err(db)?;
-        let assignments = txn.open_table(resolution::ASSIGNMENTS).map_err(db)?;
-        let attributes = txn.open_table(writeback::CUSTOMER_ATTRIBUTES).map_err(db)?;
-        let mut out = Vec::new();
-        for entry in changes.range(after.saturating_add(1)..).map_err(db)? {
-            if out.len() >= limit {
-                break;
-            }
-            let (seq, id) = entry.map_err(db)?;
-            let id = id.value().to_string();
-            let record = match records.get(id.as_str()).map_err(db)? {
-                Some(bytes) => {
-                    let mut record = decode_record(&id, bytes.value())?;
-                    if let Some(a) = assignments.get(id.as_str()).map_err(db)? {
-                        resolution::apply_assignment(&mut record, &id, a.value())?;
-                    }
-                    writeback::apply_attributes(&attributes, &mut record)?;
-                    Some(record)
-                }
-                None => None,
-            };
-            out.push(Change {
-                seq: seq.value(),
-                id,
-                record,
-            });
-        }
-        Ok(out)
+        change_read::changes_after(self, after, limit)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -441,13 +413,17 @@ impl<'txn> ChangeLog<'txn> {
         Ok(())
     }
 
-    fn upsert(&mut self, id: &str, bytes: &[u8]) -> Result<Upsert, StoreError> {
+    /// Stores the record whose JSON is `json` (compressed: `record_codec`).
+    fn upsert(&mut self, id: &str, json: &[u8]) -> Result<Upsert, StoreError> {
+        let bytes = record_codec::compress(json).map_err(|e| corrupt(id, e))?;
         let outcome = match self.records.get(id).map_err(db)? {
-            Some(existing) if existing.value() == bytes => return Ok(Upsert::Unchanged),
+            Some(existing) if record_codec::holds(existing.value(), json, &bytes) => {
+                return Ok(Upsert::Unchanged);
+            }
             Some(_) => Upsert::Updated,
             None => Upsert::Inserted,
         };
-        self.records.insert(id, bytes).map_err(db)?;
+        self.records.insert(id, bytes.as_slice()).map_err(db)?;
         if matches!(outcome, Upsert::Inserted) {
             self.birth.insert(id, self.last_seq + 1).map_err(db)?;
         }
@@ -526,7 +502,7 @@ fn read_u64(
 }
 
 fn decode_record(id: &str, bytes: &[u8]) -> Result<Record, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| corrupt(id, e))
+    record_codec::decode(bytes).map_err(|e| corrupt(id, e))
 }
 
 /// The error for a value under `key` that cannot be read back.
@@ -558,6 +534,10 @@ mod erasure_ledger;
 mod export;
 mod footprint;
 pub use footprint::TableBytes;
+mod change_read;
+mod compaction;
+mod record_codec;
+pub use compaction::Compaction;
 mod resolution;
 mod resolution_partial;
 mod resolution_tables;

@@ -132,9 +132,7 @@ fn mentions_to_redact(
     let records = txn.open_table(RECORDS).map_err(db)?;
     let read = |id: &str| -> Result<Option<Record>, StoreError> {
         match records.get(id).map_err(db)? {
-            Some(value) => serde_json::from_slice(value.value())
-                .map(Some)
-                .map_err(|e| corrupt(id, e)),
+            Some(value) => super::decode_record(id, value.value()).map(Some),
             None => Ok(None),
         }
     };
@@ -178,8 +176,7 @@ fn mentions_to_redact(
             if purged.contains(id) {
                 continue;
             }
-            let record: Record =
-                serde_json::from_slice(value.value()).map_err(|e| corrupt(id, e))?;
+            let record: Record = super::decode_record(id, value.value())?;
             if let Some(cleaned) = without_mentions(&record, &everyone) {
                 redacted.push((id.to_string(), cleaned));
             }
