@@ -216,11 +216,16 @@ impl Rapport {
         }
         let spec = load_schema(&config)?;
         let analyzers = load_analyzers(&config)?;
-        let store = Store::open(&config.store_path())?;
+        let mut store = Store::open(&config.store_path())?;
         // Erasures made after the snapshot this store came from.
         let mut reapplied = false;
         for entry in crate::store::read_ledger(&config.data_dir)? {
             reapplied |= store.reapply_erasure(&entry)?;
+        }
+        // An erasure or purge since the last rewrite left erased values in
+        // freed pages: rewrite the file while no one else holds it.
+        if store.scrub_pending()? {
+            store.rewrite_file(&config.store_path())?;
         }
         let (index, state) = LiveIndex::open(
             &config.index_dir(),

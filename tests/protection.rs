@@ -674,3 +674,43 @@ fn a_restored_retention_purge_keeps_its_dated_tombstones() {
     }
     assert!(!files_holding(&ws.path().join("crm"), b"olga@old.example").is_empty());
 }
+
+/// At the size of a real export, freed pages of the store file keep the
+/// bytes of what a purge deleted until the file is rewritten: an offline
+/// `rapport retention run` rewrites it before it ends, so no file of the
+/// data directory holds a purged person's email.
+#[test]
+fn a_large_purge_leaves_no_purged_email_in_the_store_file() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("crm")).unwrap();
+    let mut csv = String::from("id,kind,name,email,updated\n");
+    for i in 0..3000 {
+        csv.push_str(&format!(
+            "p{i},person,Person Number{i},number{i:05}@purged.example,2015-01-01T00:00:00Z\n"
+        ));
+    }
+    std::fs::write(ws.path().join("crm/people.csv"), csv).unwrap();
+    std::fs::write(
+        ws.config(),
+        "data_dir = \"store\"\n[retention]\ninactive_days = 730\n\
+         [[sources]]\nname = \"crm\"\nconnector = \"generic-csv\"\npath = \"crm\"\n",
+    )
+    .unwrap();
+    ws.ingest();
+    let out = ws.run(&["retention", "run", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["total"], 3000, "{run}");
+    for needle in [&b"number02999@purged.example"[..], &b"number00000"[..]] {
+        let holding = files_holding(&ws.path().join("store"), needle);
+        assert!(
+            holding.is_empty(),
+            "{} still in {holding:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+}

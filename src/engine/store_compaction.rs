@@ -13,4 +13,16 @@ impl Rapport {
         let path = self.config.store_path();
         Ok(self.store.compact_if_wasteful(&path)?)
     }
+
+    /// Rewrites the store file when an erasure or a retention purge left
+    /// erased values in its freed pages (offline commands call it after
+    /// erasing; a server does it at its next start). Whether it rewrote.
+    pub fn scrub_store_if_pending(&mut self) -> Result<bool, EngineError> {
+        if !self.store.scrub_pending()? {
+            return Ok(false);
+        }
+        let path = self.config.store_path();
+        self.store.rewrite_file(&path)?;
+        Ok(true)
+    }
 }

@@ -268,6 +268,7 @@ impl Store {
             )?;
             log.finish()?;
         }
+        super::rewrite::mark_pending(&txn)?;
         txn.commit().map_err(db)?;
         tracing::info!(
             customer = %erasure.customer_id,
@@ -445,6 +446,7 @@ impl Store {
             )?;
             log.finish()?;
         }
+        super::rewrite::mark_pending(&txn)?;
         txn.commit().map_err(db)?;
         tracing::warn!(
             erasure = %entry.erasure_id,

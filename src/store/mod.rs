@@ -65,6 +65,11 @@ pub enum StoreError {
     /// A group commit of audit entries failed (the error, as its leader saw it).
     #[error("the audit log could not be written: {0}")]
     AuditBatch(String),
+    #[error("store file {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 fn db<E: Into<redb::Error>>(e: E) -> StoreError {
@@ -543,6 +548,7 @@ mod resolution_partial;
 mod resolution_tables;
 mod retention;
 mod retention_tombstone;
+mod rewrite;
 pub mod snapshot;
 pub mod writeback;
 

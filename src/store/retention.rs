@@ -113,6 +113,7 @@ impl Store {
             )?;
             log.finish()?;
         }
+        super::rewrite::mark_pending(&txn)?;
         txn.commit().map_err(db)?;
         Ok((entry, ledger))
     }
