@@ -327,6 +327,35 @@ fn planned(plan: &Value) -> Vec<(String, String)> {
     out
 }
 
+/// After a retention run of `retention_workspace`: a version of a purged
+/// record updated since in its source is new data while the unchanged rows
+/// stay out, and no file of the data directory, nor of a snapshot taken
+/// then, holds the email of a person purged whole (the export files
+/// outside it still do).
+fn updated_rows_come_back_and_no_file_holds_the_purged(ws: &Workspace, server: Server) {
+    write_crm(ws, &day(1));
+    reindex(&server);
+    assert!(present(&server, "crm:p4"), "Ines's updated CRM row is back");
+    assert!(
+        !present(&server, "crm:p1"),
+        "Olga's unchanged row stays out"
+    );
+    let (status, snapshot) = server.post("/v1/snapshots", r#"{"name": "after-retention"}"#);
+    assert_eq!(status, 201, "{snapshot}");
+    let snapshot_dir = std::path::PathBuf::from(snapshot["path"].as_str().unwrap_or_default());
+    drop(server);
+    for needle in [&b"olga@old.example"[..], &b"lars@lapsed.example"[..]] {
+        let mut holding = files_holding(&ws.path().join("store"), needle);
+        holding.extend(files_holding(&snapshot_dir, needle));
+        assert!(
+            holding.is_empty(),
+            "{} still in {holding:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    assert!(!files_holding(&ws.path().join("crm"), b"olga@old.example").is_empty());
+}
+
 #[test]
 fn retention_purges_what_the_plan_said_and_tombstones_keep_it_out() {
     let ws = retention_workspace("");
@@ -436,31 +465,7 @@ fn retention_purges_what_the_plan_said_and_tombstones_keep_it_out() {
     let (_, plan) = server.get("/v1/retention/plan");
     assert_eq!(plan["total"], 0, "{plan}");
 
-    // A version of a purged record updated since in its source is new data.
-    write_crm(&ws, &day(1));
-    reindex(&server);
-    assert!(present(&server, "crm:p4"), "Ines's updated CRM row is back");
-    assert!(
-        !present(&server, "crm:p1"),
-        "Olga's unchanged row stays out"
-    );
-
-    // No file of the data directory, nor of a snapshot taken now, holds the
-    // email of a person purged whole (the export files outside it still do).
-    let (status, snapshot) = server.post("/v1/snapshots", r#"{"name": "after-retention"}"#);
-    assert_eq!(status, 201, "{snapshot}");
-    let snapshot_dir = std::path::PathBuf::from(snapshot["path"].as_str().unwrap_or_default());
-    drop(server);
-    for needle in [&b"olga@old.example"[..], &b"lars@lapsed.example"[..]] {
-        let mut holding = files_holding(&ws.path().join("store"), needle);
-        holding.extend(files_holding(&snapshot_dir, needle));
-        assert!(
-            holding.is_empty(),
-            "{} still in {holding:?}",
-            String::from_utf8_lossy(needle)
-        );
-    }
-    assert!(!files_holding(&ws.path().join("crm"), b"olga@old.example").is_empty());
+    updated_rows_come_back_and_no_file_holds_the_purged(&ws, server);
 }
 
 #[test]
@@ -648,31 +653,7 @@ fn a_restored_retention_purge_keeps_its_dated_tombstones() {
         let id = entry["erasure_id"].as_str().unwrap_or_default();
         assert!(id.starts_with("retention-"), "{audit}");
     }
-    // The same rows read again stay out; Ines's row updated since is new.
-    write_crm(&ws, &day(1));
-    reindex(&server);
-    assert!(present(&server, "crm:p4"), "Ines's updated CRM row is back");
-    assert!(
-        !present(&server, "crm:p1"),
-        "Olga's unchanged row stays out"
-    );
-
-    // No file of the data directory, nor of a snapshot taken now, holds the
-    // email of a person purged whole (the export files outside it still do).
-    let (status, snapshot) = server.post("/v1/snapshots", r#"{"name": "after-retention"}"#);
-    assert_eq!(status, 201, "{snapshot}");
-    let snapshot_dir = std::path::PathBuf::from(snapshot["path"].as_str().unwrap_or_default());
-    drop(server);
-    for needle in [&b"olga@old.example"[..], &b"lars@lapsed.example"[..]] {
-        let mut holding = files_holding(&ws.path().join("store"), needle);
-        holding.extend(files_holding(&snapshot_dir, needle));
-        assert!(
-            holding.is_empty(),
-            "{} still in {holding:?}",
-            String::from_utf8_lossy(needle)
-        );
-    }
-    assert!(!files_holding(&ws.path().join("crm"), b"olga@old.example").is_empty());
+    updated_rows_come_back_and_no_file_holds_the_purged(&ws, server);
 }
 
 /// At the size of a real export, freed pages of the store file keep the

@@ -92,14 +92,7 @@ pub fn run(options: &ExportBenchOptions, base: Config) -> Result<Vec<ExportRun>,
     let mut config = base;
     config.data_dir = options.dir.join("data");
     config.sources.clear();
-    let store_options = BenchOptions {
-        records: options.records,
-        dir: options.dir.clone(),
-        requests: 0,
-        clients: 0,
-        max_seconds: 0,
-        only: Vec::new(),
-    };
+    let store_options = BenchOptions::corpus(options.records, options.dir.clone());
     if let Some(s) = prepare_store(&store_options, &config)? {
         eprintln!("corpus written to the store in {s:.1} s");
     }

@@ -281,18 +281,7 @@ fn write_input(
     records: usize,
     format: InputFormat,
 ) -> Result<Vec<SourceConfig>, BenchError> {
-    let source = |name: &str, connector: &str| SourceConfig {
-        name: name.to_string(),
-        connector: connector.to_string(),
-        path: input.join(name),
-        watch: false,
-        pull: None,
-        region: None,
-        timezone: None,
-        purpose: None,
-        lawful_basis: None,
-        retain_days: None,
-    };
+    let source = |name: &str, connector: &str| SourceConfig::new(name, connector, input.join(name));
     let sources = match format {
         InputFormat::Csv => vec![source("csv", "generic-csv")],
         InputFormat::Ndjson => vec![source("ndjson", "generic-json")],

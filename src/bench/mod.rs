@@ -75,6 +75,21 @@ pub struct BenchOptions {
     pub only: Vec<String>,
 }
 
+impl BenchOptions {
+    /// Options that only name a corpus (its size and folder), for the
+    /// benchmarks that build one and then measure something else.
+    pub fn corpus(records: usize, dir: PathBuf) -> BenchOptions {
+        BenchOptions {
+            records,
+            dir,
+            requests: 0,
+            clients: 1,
+            max_seconds: 0,
+            only: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Default, Clone)]
 pub struct Latency {
     pub requests: usize,

@@ -40,14 +40,7 @@ pub struct ReindexBenchReport {
 }
 
 pub fn run(records: usize, dir: PathBuf, base: Config) -> Result<ReindexBenchReport, BenchError> {
-    let options = BenchOptions {
-        records,
-        dir,
-        requests: 0,
-        clients: 1,
-        max_seconds: 0,
-        only: Vec::new(),
-    };
+    let options = BenchOptions::corpus(records, dir);
     let mut config = base;
     config.data_dir = options.dir.join("data");
     config.sources.clear();

@@ -108,14 +108,7 @@ impl Counters {
 }
 
 pub fn run(options: &SoakOptions, base: Config) -> Result<SoakReport, BenchError> {
-    let bench = BenchOptions {
-        records: options.records,
-        dir: options.dir.clone(),
-        requests: 0,
-        clients: options.clients,
-        max_seconds: 0,
-        only: Vec::new(),
-    };
+    let bench = BenchOptions::corpus(options.records, options.dir.clone());
     let mut config = base;
     config.data_dir = options.dir.join("data");
     let incoming = options.dir.join("incoming");
@@ -185,18 +178,7 @@ pub fn run(options: &SoakOptions, base: Config) -> Result<SoakReport, BenchError
 }
 
 fn soak_source(incoming: &Path) -> SourceConfig {
-    SourceConfig {
-        name: SOAK_SOURCE.to_string(),
-        connector: "generic-csv".to_string(),
-        path: incoming.to_path_buf(),
-        watch: false,
-        pull: None,
-        region: None,
-        timezone: None,
-        purpose: None,
-        lawful_basis: None,
-        retain_days: None,
-    }
+    SourceConfig::new(SOAK_SOURCE, "generic-csv", incoming.to_path_buf())
 }
 
 /// Customer ids for the notes: the first customers of the resolved book.

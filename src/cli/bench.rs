@@ -432,16 +432,8 @@ fn config(root: &Path, name: &str, connector: &str, path: PathBuf, watch: bool) 
         data_dir: root.join(format!("data-{name}")),
         dictionary_dir: Some(dictionaries),
         sources: vec![SourceConfig {
-            name: name.to_string(),
-            connector: connector.to_string(),
-            path,
             watch,
-            pull: None,
-            region: None,
-            timezone: None,
-            purpose: None,
-            lawful_basis: None,
-            retain_days: None,
+            ..SourceConfig::new(name, connector, path)
         }],
         ..Config::default()
     }

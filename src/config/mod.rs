@@ -88,6 +88,26 @@ fn default_every() -> String {
     "1h".into()
 }
 
+impl SourceConfig {
+    /// A source read by `connector` from `path`, everything else as
+    /// rapport.toml leaves it when unset (not watched, no pull, no region,
+    /// time zone, purpose, lawful basis or retention).
+    pub fn new(name: &str, connector: &str, path: PathBuf) -> SourceConfig {
+        SourceConfig {
+            name: name.to_string(),
+            connector: connector.to_string(),
+            path,
+            watch: false,
+            pull: None,
+            region: None,
+            timezone: None,
+            purpose: None,
+            lawful_basis: None,
+            retain_days: None,
+        }
+    }
+}
+
 impl PullConfig {
     pub fn interval(&self) -> Result<std::time::Duration, crate::units::DurationError> {
         parse_duration(&self.every)
