@@ -64,4 +64,10 @@ fn searches_ingests_and_notes_run_together_without_a_failure() {
         report["windows"].as_array().unwrap().len() >= 3,
         "{report:#}"
     );
+    // Memory is reported whole and without mapped files' pages.
+    let (rss, anon) = (
+        report["rss_end_mb"].as_f64().unwrap(),
+        report["rss_anon_end_mb"].as_f64().unwrap(),
+    );
+    assert!(anon > 0.0 && anon <= rss, "{anon} of {rss}: {report:#}");
 }

@@ -41,8 +41,19 @@ pub fn per_request_ms(before: Option<Duration>, after: Option<Duration>, n: usiz
 
 /// The process's resident memory now, in MB (Linux; None elsewhere).
 pub fn rss_mb() -> Option<f64> {
+    status_mb("VmRSS:")
+}
+
+/// The anonymous part of the resident memory (heap, stacks: what a leak
+/// grows), without the mapped files' pages (index, store) the page cache
+/// decides about.
+pub fn rss_anon_mb() -> Option<f64> {
+    status_mb("RssAnon:")
+}
+
+fn status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }

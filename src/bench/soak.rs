@@ -57,8 +57,10 @@ pub struct SoakWindow {
     pub note_failures: usize,
     pub ingest_passes: usize,
     pub ingest_failures: usize,
-    /// Resident memory of the whole process at the window's end.
+    /// Resident memory of the whole process at the window's end, and its
+    /// anonymous part (without mapped index and store pages).
     pub rss_mb: Option<f64>,
+    pub rss_anon_mb: Option<f64>,
     pub load_average: f64,
 }
 
@@ -81,6 +83,10 @@ pub struct SoakReport {
     pub rss_after_warmup_mb: Option<f64>,
     pub rss_max_after_warmup_mb: Option<f64>,
     pub rss_end_mb: Option<f64>,
+    /// The same three of the anonymous memory alone.
+    pub rss_anon_after_warmup_mb: Option<f64>,
+    pub rss_anon_max_after_warmup_mb: Option<f64>,
+    pub rss_anon_end_mb: Option<f64>,
     pub windows: Vec<SoakWindow>,
 }
 
@@ -395,11 +401,12 @@ fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow>
             ingest_passes: now.3 - previous.3,
             ingest_failures: now.4 - previous.4,
             rss_mb: cpu::rss_mb(),
+            rss_anon_mb: cpu::rss_anon_mb(),
             load_average: cpu::load_average().unwrap_or(0.0),
         };
         previous = now;
         eprintln!(
-            "{:>6.0} s  searches {:>6} ({:>5.0}/s) p50 {:>7.2} ms p99 {:>8.2} ms  failures {}  notes {} ({} failed)  ingests {} ({} failed)  RSS {:>7.1} MB  load {:.1}",
+            "{:>6.0} s  searches {:>6} ({:>5.0}/s) p50 {:>7.2} ms p99 {:>8.2} ms  failures {}  notes {} ({} failed)  ingests {} ({} failed)  RSS {:>7.1} MB (anonymous {:>7.1})  load {:.1}",
             w.at_s,
             w.searches.requests,
             w.searches.per_second,
@@ -411,6 +418,7 @@ fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow>
             w.ingest_passes,
             w.ingest_failures,
             w.rss_mb.unwrap_or(0.0),
+            w.rss_anon_mb.unwrap_or(0.0),
             w.load_average
         );
         let _ = std::io::stderr().flush();
@@ -465,6 +473,9 @@ fn summarise(
         rss_after_warmup_mb: after.first().and_then(|w| w.rss_mb),
         rss_max_after_warmup_mb: after.iter().filter_map(|w| w.rss_mb).reduce(f64::max),
         rss_end_mb: windows.last().and_then(|w| w.rss_mb),
+        rss_anon_after_warmup_mb: after.first().and_then(|w| w.rss_anon_mb),
+        rss_anon_max_after_warmup_mb: after.iter().filter_map(|w| w.rss_anon_mb).reduce(f64::max),
+        rss_anon_end_mb: windows.last().and_then(|w| w.rss_anon_mb),
         windows,
     }
 }

@@ -82,7 +82,7 @@ pub fn soak(config: Option<&std::path::Path>, args: SoakArgs) -> Result<std::pro
     }
     let mb = |v: Option<f64>| v.map_or("-".into(), |m| format!("{m:.0} MB"));
     println!(
-        "soak: {} clients for {:.0} s on {} → {} records\n  searches {} ({:.0}/s), p50 {:.2} ms (mean of windows), worst window p99 {:.2} ms, failures {}\n  notes {} written, {} failed; ingest passes {}, {} failed\n  RSS after warm-up {}, highest after {}, at the end {}",
+        "soak: {} clients for {:.0} s on {} → {} records\n  searches {} ({:.0}/s), p50 {:.2} ms (mean of windows), worst window p99 {:.2} ms, failures {}\n  notes {} written, {} failed; ingest passes {}, {} failed\n  RSS after warm-up {}, highest after {}, at the end {} (anonymous: {}, {}, {})",
         r.clients,
         r.seconds,
         r.records_at_start,
@@ -99,6 +99,9 @@ pub fn soak(config: Option<&std::path::Path>, args: SoakArgs) -> Result<std::pro
         mb(r.rss_after_warmup_mb),
         mb(r.rss_max_after_warmup_mb),
         mb(r.rss_end_mb),
+        mb(r.rss_anon_after_warmup_mb),
+        mb(r.rss_anon_max_after_warmup_mb),
+        mb(r.rss_anon_end_mb),
     );
     for failure in &r.failure_samples {
         println!("  failure: {failure}");
