@@ -265,6 +265,19 @@ fn present(server: &Server, record: &str) -> bool {
     body["total"].as_u64().unwrap_or(0) > 0
 }
 
+/// Stops `server`, restores the snapshot at `snapshot` with the CLI, and
+/// serves the restored data directory.
+fn restore_and_serve(ws: &Workspace, server: Server, snapshot: &str) -> Server {
+    drop(server);
+    let out = ws.run(&["restore", snapshot, "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ws.serve()
+}
+
 fn day(days_ago: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339()
 }
@@ -564,15 +577,7 @@ fn a_restore_redacts_the_erased_persons_mentions_again() {
         &serde_json::json!({"customer_id": anna, "reason": "art. 17"}).to_string(),
     );
     assert_eq!(status, 201, "{entry}");
-    drop(server);
-
-    let out = ws.run(&["restore", &snapshot, "--force"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let server = ws.serve();
+    let server = restore_and_serve(&ws, server, &snapshot);
     for q in [
         "a.schmidt@brightwater-logistics.de",
         "\"Anna Schmidt\"",
@@ -632,15 +637,7 @@ fn a_restored_retention_purge_keeps_its_dated_tombstones() {
     let (status, job) = server.post("/v1/retention/run", "");
     assert_eq!(status, 202, "{job}");
     wait_for_job(&server, job["id"].as_str().unwrap());
-    drop(server);
-
-    let out = ws.run(&["restore", &snapshot, "--force"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let server = ws.serve();
+    let server = restore_and_serve(&ws, server, &snapshot);
     for gone in ["crm:p1", "crm:p4", "legacy:L1"] {
         assert!(!present(&server, gone), "{gone} came back with the restore");
     }

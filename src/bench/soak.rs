@@ -52,11 +52,8 @@ pub struct SoakWindow {
     /// Seconds since the soak started, at the window's end.
     pub at_s: f64,
     pub searches: Latency,
-    pub search_failures: usize,
-    pub notes_written: usize,
-    pub note_failures: usize,
-    pub ingest_passes: usize,
-    pub ingest_failures: usize,
+    #[serde(flatten)]
+    pub tally: Tally,
     /// Resident memory of the whole process at the window's end, and its
     /// anonymous part (without mapped index and store pages).
     pub rss_mb: Option<f64>,
@@ -71,11 +68,8 @@ pub struct SoakReport {
     pub clients: usize,
     pub seconds: f64,
     pub searches: Latency,
-    pub search_failures: usize,
-    pub notes_written: usize,
-    pub note_failures: usize,
-    pub ingest_passes: usize,
-    pub ingest_failures: usize,
+    #[serde(flatten)]
+    pub tally: Tally,
     /// The first failures seen, with what failed and why.
     pub failure_samples: Vec<String>,
     /// RSS at the end of the first window after the warm-up (a fifth of
@@ -88,6 +82,30 @@ pub struct SoakReport {
     pub rss_anon_max_after_warmup_mb: Option<f64>,
     pub rss_anon_end_mb: Option<f64>,
     pub windows: Vec<SoakWindow>,
+}
+
+/// What the workers did besides searching, and what failed: over a window
+/// or the whole run.
+#[derive(Debug, Serialize, Clone, Copy, Default)]
+pub struct Tally {
+    pub search_failures: usize,
+    pub notes_written: usize,
+    pub note_failures: usize,
+    pub ingest_passes: usize,
+    pub ingest_failures: usize,
+}
+
+impl Tally {
+    /// What happened between `earlier` and `self`.
+    fn since(self, earlier: Tally) -> Tally {
+        Tally {
+            search_failures: self.search_failures - earlier.search_failures,
+            notes_written: self.notes_written - earlier.notes_written,
+            note_failures: self.note_failures - earlier.note_failures,
+            ingest_passes: self.ingest_passes - earlier.ingest_passes,
+            ingest_failures: self.ingest_failures - earlier.ingest_failures,
+        }
+    }
 }
 
 /// What the workers count, shared with the window reporter.
@@ -103,6 +121,17 @@ struct Counters {
 }
 
 impl Counters {
+    /// The counts so far.
+    fn tally(&self) -> Tally {
+        Tally {
+            search_failures: self.search_failures.load(Ordering::Relaxed),
+            notes_written: self.notes.load(Ordering::Relaxed),
+            note_failures: self.note_failures.load(Ordering::Relaxed),
+            ingest_passes: self.ingests.load(Ordering::Relaxed),
+            ingest_failures: self.ingest_failures.load(Ordering::Relaxed),
+        }
+    }
+
     fn failed(&self, counter: &AtomicUsize, what: String) {
         counter.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut samples) = self.samples.lock()
@@ -375,7 +404,7 @@ fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow>
     let budget = Duration::from_secs(options.seconds);
     let window = Duration::from_secs(options.window_seconds.max(1));
     let mut windows = Vec::new();
-    let mut previous = (0, 0, 0, 0, 0);
+    let mut previous = Tally::default();
     while started.elapsed() < budget {
         let window_started = Instant::now();
         let left = budget.saturating_sub(started.elapsed());
@@ -385,21 +414,11 @@ fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow>
             .lock()
             .map(|mut l| std::mem::take(&mut *l))
             .unwrap_or_default();
-        let now = (
-            counters.search_failures.load(Ordering::Relaxed),
-            counters.notes.load(Ordering::Relaxed),
-            counters.note_failures.load(Ordering::Relaxed),
-            counters.ingests.load(Ordering::Relaxed),
-            counters.ingest_failures.load(Ordering::Relaxed),
-        );
+        let now = counters.tally();
         let w = SoakWindow {
             at_s: started.elapsed().as_secs_f64(),
             searches: Latency::from(latencies, window_started.elapsed()),
-            search_failures: now.0 - previous.0,
-            notes_written: now.1 - previous.1,
-            note_failures: now.2 - previous.2,
-            ingest_passes: now.3 - previous.3,
-            ingest_failures: now.4 - previous.4,
+            tally: now.since(previous),
             rss_mb: cpu::rss_mb(),
             rss_anon_mb: cpu::rss_anon_mb(),
             load_average: cpu::load_average().unwrap_or(0.0),
@@ -412,11 +431,11 @@ fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow>
             w.searches.per_second,
             w.searches.p50_ms,
             w.searches.p99_ms,
-            w.search_failures,
-            w.notes_written,
-            w.note_failures,
-            w.ingest_passes,
-            w.ingest_failures,
+            w.tally.search_failures,
+            w.tally.notes_written,
+            w.tally.note_failures,
+            w.tally.ingest_passes,
+            w.tally.ingest_failures,
             w.rss_mb.unwrap_or(0.0),
             w.rss_anon_mb.unwrap_or(0.0),
             w.load_average
@@ -460,11 +479,7 @@ fn summarise(
             per_second: requests as f64 / seconds.max(1e-9),
             cpu_ms: 0.0,
         },
-        search_failures: counters.search_failures.load(Ordering::Relaxed),
-        notes_written: counters.notes.load(Ordering::Relaxed),
-        note_failures: counters.note_failures.load(Ordering::Relaxed),
-        ingest_passes: counters.ingests.load(Ordering::Relaxed),
-        ingest_failures: counters.ingest_failures.load(Ordering::Relaxed),
+        tally: counters.tally(),
         failure_samples: counters
             .samples
             .lock()
