@@ -216,7 +216,7 @@ impl Rapport {
         }
         let spec = load_schema(&config)?;
         let analyzers = load_analyzers(&config)?;
-        let mut store = Store::open(&config.store_path())?;
+        let store = Store::open(&config.store_path())?;
         // Erasures made after the snapshot this store came from.
         let mut reapplied = false;
         for entry in crate::store::read_ledger(&config.data_dir)? {

@@ -692,3 +692,104 @@ fn a_large_purge_leaves_no_purged_email_in_the_store_file() {
         );
     }
 }
+
+/// An erasure on a running server rewrites the store file before it
+/// answers (writers wait meanwhile, readers do not), so no file of the data
+/// directory holds an erased person's email while the server goes on
+/// running, and the server keeps reading and writing on the new file. The
+/// rewrite is in the audit log. (An account purge of a few hundred people
+/// frees enough pages that some keep their bytes without the rewrite.)
+#[test]
+fn an_erasure_on_a_running_server_leaves_no_file_holding_the_person() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("crm")).unwrap();
+    let mut csv = String::from("id,kind,name,email,company\n");
+    csv.push_str("acct,organization,Quillon Industries,,\n");
+    for i in 0..3000 {
+        let company = if i < 600 { "Quillon Industries" } else { "" };
+        csv.push_str(&format!(
+            "p{i},person,Person Number{i},number{i:05}@erased.example,{company}\n"
+        ));
+    }
+    std::fs::write(ws.path().join("crm/people.csv"), csv).unwrap();
+    std::fs::write(
+        ws.config(),
+        "data_dir = \"store\"\n\
+         [[sources]]\nname = \"crm\"\nconnector = \"generic-csv\"\npath = \"crm\"\n",
+    )
+    .unwrap();
+    ws.ingest();
+    let server = ws.serve();
+    // The purged people's numbers whose email some file holds (one pass
+    // over each file's bytes).
+    let holding = |dir: &std::path::Path| -> std::collections::BTreeSet<u32> {
+        let suffix = b"@erased.example";
+        let mut found = std::collections::BTreeSet::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                for at in 11..bytes.len().saturating_sub(suffix.len()) {
+                    if &bytes[at..at + suffix.len()] == suffix
+                        && &bytes[at - 11..at - 5] == b"number"
+                    {
+                        let digits = std::str::from_utf8(&bytes[at - 5..at]).unwrap_or("");
+                        if let Ok(n) = digits.parse::<u32>()
+                            && n < 600
+                        {
+                            found.insert(n);
+                        }
+                    }
+                }
+            }
+        }
+        found
+    };
+    let store_dir = ws.path().join("store");
+    assert_eq!(
+        holding(&store_dir).len(),
+        600,
+        "the premise: the store holds their emails before the erasure"
+    );
+    let account = customer_of(&server, "crm:acct");
+    let (status, body) = server.post(
+        "/v1/erasures",
+        &serde_json::json!({"customer_id": account, "reason": "account closed", "organisation": true})
+            .to_string(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let left = holding(&store_dir);
+    assert!(
+        left.is_empty(),
+        "{} purged emails still in a file, e.g. number{:05}",
+        left.len(),
+        left.first().unwrap_or(&0)
+    );
+
+    let (status, audit) = server.get("/v1/audit?action=store.rewrite");
+    assert_eq!(status, 200, "{audit}");
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert!(entries[0]["bytes_after"].as_u64().unwrap() > 0, "{audit}");
+    // The server goes on, on the new file: reads, then a write read back.
+    assert_eq!(server.search("number01235@erased.example")["total"], 1);
+    let other = customer_of(&server, "crm:p2007");
+    let (status, note) = server.post(
+        "/v1/notes",
+        &serde_json::json!({"customer_id": other, "text": "quillfeather follow-up"}).to_string(),
+    );
+    assert_eq!(status, 201, "{note}");
+    assert_eq!(server.search("quillfeather")["total"], 1);
+    drop(server);
+    // A restart finds nothing left to rewrite and the emails still gone.
+    let server = ws.serve();
+    let (_, audit) = server.get("/v1/audit?action=store.rewrite");
+    assert_eq!(audit["entries"].as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(server.search("quillfeather")["total"], 1);
+    assert!(holding(&store_dir).is_empty());
+}

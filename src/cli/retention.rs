@@ -56,11 +56,8 @@ pub fn run(config: Option<&Path>, command: RetentionCommand) -> Result<std::proc
             let result = if held {
                 run_on_server(&config)?
             } else {
-                let mut app = Rapport::open(config)?;
+                let app = Rapport::open(config)?;
                 let run = app.run_retention("local")?;
-                // No server holds the store: the purged values' freed pages
-                // go now rather than at the next start.
-                app.scrub_store_if_pending()?;
                 serde_json::to_value(&run.plan)?
             };
             (json, result)

@@ -149,6 +149,8 @@ impl Rapport {
         // Deleted documents stay in their segments until a merge: rewrite
         // those segments now, so no index file holds the erased values.
         self.index.purge_deleted().map_err(EngineError::from)?;
+        // The same for the store file's freed pages.
+        self.scrub_store_if_pending()?;
         Ok(entry)
     }
 

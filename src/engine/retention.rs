@@ -219,6 +219,7 @@ impl Rapport {
         if plan.total > 0 {
             self.index.catch_up(&self.store)?;
             self.index.purge_deleted()?;
+            self.scrub_store_if_pending()?;
         }
         tracing::info!(
             purged = plan.total,

@@ -1,10 +1,13 @@
-//! Shrinking the store file after a large ingest (see `store::compaction`).
+//! Shrinking the store file after a large ingest (see `store::compaction`),
+//! and rewriting it after an erasure (see `store::rewrite`).
 //!
-//! It must never be reachable while the engine is shared (a server, a job):
-//! it takes the engine by `&mut`, which only its sole owner has.
+//! The compaction must never be reachable while the engine is shared (a
+//! server, a job): it takes the engine by `&mut`, which only its sole owner
+//! has. The rewrite after an erasure (`store::rewrite`) runs while shared.
 
 use super::Compaction;
 use super::{EngineError, Rapport};
+use crate::store::RewrittenFile;
 
 impl Rapport {
     /// Compacts the store file when a large share of it is free pages (what
@@ -15,14 +18,31 @@ impl Rapport {
     }
 
     /// Rewrites the store file when an erasure or a retention purge left
-    /// erased values in its freed pages (offline commands call it after
-    /// erasing; a server does it at its next start). Whether it rewrote.
-    pub fn scrub_store_if_pending(&mut self) -> Result<bool, EngineError> {
+    /// erased values in its freed pages: an erasure and a retention run call
+    /// it before they answer, on a running server too (writers wait while
+    /// the file is copied; readers do not). Under the ingest lock, so no
+    /// pass or erasure writes between the check and the copy; erasures that
+    /// queued behind one rewrite find nothing left to do. The rewrite is
+    /// audited (`store.rewrite`, with the file's sizes). What it did, if
+    /// anything.
+    pub fn scrub_store_if_pending(&self) -> Result<Option<RewrittenFile>, EngineError> {
+        let _pass = super::lock(&self.ingest_lock);
         if !self.store.scrub_pending()? {
-            return Ok(false);
+            return Ok(None);
         }
-        let path = self.config.store_path();
-        self.store.rewrite_file(&path)?;
-        Ok(true)
+        let rewritten = self.store.rewrite_file(&self.config.store_path())?;
+        let mut details = serde_json::Map::new();
+        details.insert("bytes_before".into(), rewritten.bytes_before.into());
+        details.insert("bytes_after".into(), rewritten.bytes_after.into());
+        self.store.append_audit(vec![crate::store::NewAudit {
+            at: None,
+            actor: "rapport".into(),
+            action: "store.rewrite".into(),
+            customer_id: None,
+            targets: Vec::new(),
+            outcome: "ok".into(),
+            details,
+        }])?;
+        Ok(Some(rewritten))
     }
 }

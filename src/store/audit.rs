@@ -9,7 +9,7 @@
 //! details are counts, routes and query parameters.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -6,7 +6,7 @@
 //! are shown once by the caller and never reach this module.
 
 use chrono::{DateTime, Utc};
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, corrupt, db, read_json};

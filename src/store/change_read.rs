@@ -8,7 +8,6 @@
 //! read outside the one transaction (a batch is one consistent view).
 
 use rayon::prelude::*;
-use redb::ReadableDatabase;
 
 use super::{RECORDS, Store, StoreError, db, decode_record, resolution, writeback};
 use crate::record::Change;

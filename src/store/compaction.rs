@@ -54,7 +54,12 @@ impl Store {
         let _span = tracing::info_span!("store_compaction", bytes_before, free).entered();
         // `compact` moves a bounded amount per call; it answers false once
         // nothing more can move.
-        while self.db.compact().map_err(|e| db(redb::Error::from(e)))? {}
+        let Some(database) = self.db.exclusive() else {
+            return Err(StoreError::Busy {
+                path: path.display().to_string(),
+            });
+        };
+        while database.compact().map_err(|e| db(redb::Error::from(e)))? {}
         let bytes_after = file_len(path)?;
         tracing::info!(bytes_before, bytes_after, "store file compacted");
         Ok(Compaction {

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::audit::{AuditEntry, NewAudit};
 use super::erasure_ledger::ErasureLedgerEntry;

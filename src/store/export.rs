@@ -8,8 +8,6 @@
 
 use std::ops::Bound;
 
-use redb::ReadableDatabase;
-
 use super::resolution::apply_assignment;
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::{CUSTOMER_ATTRIBUTES, apply_attributes};

@@ -3,7 +3,7 @@
 //!
 //! It must never write: one read transaction, statistics only.
 
-use redb::{Key, ReadableDatabase, ReadableTableMetadata, TableDefinition, TableHandle, Value};
+use redb::{Key, ReadableTableMetadata, TableDefinition, TableHandle, Value};
 
 use super::snapshot::TableVisitor;
 use super::{Store, StoreError, db};

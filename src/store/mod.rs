@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::record::Record;
@@ -58,6 +58,10 @@ pub enum StoreError {
         "the record store {path} is in use by another Rapport process (is `rapport serve` running on this data directory?)"
     )]
     Locked { path: String },
+    #[error(
+        "the record store {path} is still in use by a transaction: compacting it needs it alone"
+    )]
+    Busy { path: String },
     #[error("record store: {0}")]
     Db(#[from] redb::Error),
     #[error("record store holds an unreadable value under `{key}`: {message}")]
@@ -112,25 +116,28 @@ impl FileUpdate {
 }
 
 pub struct Store {
-    db: Database,
+    db: live_db::LiveDatabase,
+}
+
+/// Opens (or creates) the redb file at `path` with the store's settings.
+fn open_database(path: &Path) -> Result<Database, StoreError> {
+    // redb's default cache is 1 GiB; a smaller one keeps the server's
+    // memory bounded while a large export streams through.
+    match redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+    {
+        Ok(d) => Ok(d),
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(StoreError::Locked {
+            path: path.display().to_string(),
+        }),
+        Err(e) => Err(db(e)),
+    }
 }
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        // redb's default cache is 1 GiB; a smaller one keeps the server's
-        // memory bounded while a large export streams through.
-        let database = match redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-        {
-            Ok(d) => d,
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(StoreError::Locked {
-                    path: path.display().to_string(),
-                });
-            }
-            Err(e) => return Err(db(e)),
-        };
+        let database = open_database(path)?;
         let txn = database.begin_write().map_err(db)?;
         {
             txn.open_table(RECORDS).map_err(db)?;
@@ -144,7 +151,9 @@ impl Store {
             auth::create_tables(&txn)?;
         }
         txn.commit().map_err(db)?;
-        Ok(Store { db: database })
+        Ok(Store {
+            db: live_db::LiveDatabase::new(database),
+        })
     }
 
     /// Replaces what `file` of `source` contributed with `records`: the
@@ -169,7 +178,7 @@ impl Store {
     /// crash before that rolls the store back to the last durable commit as
     /// a whole — records, change log and checkpoints together — so the files
     /// are simply read again.
-    fn begin_batch_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+    fn begin_batch_write(&self) -> Result<live_db::WriteTxn, StoreError> {
         let mut txn = self.db.begin_write().map_err(db)?;
         txn.set_durability(redb::Durability::None).map_err(db)?;
         Ok(txn)
@@ -538,6 +547,7 @@ mod erasure;
 mod erasure_ledger;
 mod export;
 mod footprint;
+mod live_db;
 pub use footprint::TableBytes;
 mod change_read;
 mod compaction;
@@ -549,6 +559,7 @@ mod resolution_tables;
 mod retention;
 mod retention_tombstone;
 mod rewrite;
+pub use rewrite::RewrittenFile;
 pub mod snapshot;
 pub mod writeback;
 

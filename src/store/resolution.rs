@@ -7,7 +7,7 @@
 //!
 //! It must never decide anything: `crate::resolve` does.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
 use crate::record::Record;

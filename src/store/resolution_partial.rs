@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::resolution::{ALIASES, ASSIGNMENTS, ENTITIES};
 use super::{CHANGES, ChangeLog, Store, StoreError, corrupt, db};

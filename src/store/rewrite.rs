@@ -8,10 +8,13 @@
 //! values only), renames it over the old one and reopens, so the old file,
 //! freed pages and all, is gone.
 //!
-//! It must never run while another handle may write (it needs the store
-//! exclusively: `&mut self`, at open or in an offline command), and never
-//! leave the data directory without a whole store file: the copy is synced
-//! before the rename, and a crash before it leaves the old file in place.
+//! A running server rewrites after each erasure or retention run (the
+//! engine's store scrub), an offline command before it exits, and opening a
+//! data directory when a mark is left. Writers wait at the store's gate
+//! while the copy is made (`live_db`), so no commit lands in the old file
+//! after the copy began. It must never leave the data directory without a
+//! whole store file: the copy is synced before the rename, and a crash
+//! before it leaves the old file in place.
 
 use std::path::Path;
 
@@ -41,30 +44,51 @@ impl Store {
     }
 
     /// Rewrites the file at `path` (the one this store opened) as a copy of
-    /// its live values, and continues on the new file.
-    pub fn rewrite_file(&mut self, path: &Path) -> Result<(), StoreError> {
+    /// its live values, and continues on the new file. The store may be
+    /// shared: writers wait while the copy is made (see `live_db`), readers
+    /// go on reading the old file until their transaction ends.
+    pub fn rewrite_file(&self, path: &Path) -> Result<RewrittenFile, StoreError> {
         let _span = tracing::info_span!("store_rewrite", path = %path.display()).entered();
+        let bytes_before = std::fs::metadata(path).map_err(|e| io(path, e))?.len();
         let copy = path.with_extension("redb.rewrite");
-        if copy.exists() {
-            std::fs::remove_file(&copy).map_err(|e| io(&copy, e))?;
-        }
-        self.snapshot_to(&copy)?;
-        std::fs::File::open(&copy)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| io(&copy, e))?;
-        std::fs::rename(&copy, path).map_err(|e| io(path, e))?;
-        if let Some(dir) = path.parent() {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| io(dir, e))?;
-        }
-        // The old handle still holds the old (now unlinked) file; replacing
-        // it closes that file for good.
-        *self = Store::open(path)?;
+        self.db.replace(|_old| {
+            if copy.exists() {
+                std::fs::remove_file(&copy).map_err(|e| io(&copy, e))?;
+            }
+            // Reads the current (old) database: the swap comes after.
+            self.snapshot_to(&copy)?;
+            std::fs::File::open(&copy)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io(&copy, e))?;
+            std::fs::rename(&copy, path).map_err(|e| io(path, e))?;
+            if let Some(dir) = path.parent() {
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io(dir, e))?;
+            }
+            // The old database still holds the old (now unlinked) file; it
+            // closes for good when its last reader ends.
+            super::open_database(path)
+        })?;
         self.set_meta(SCRUB_PENDING, "0")?;
-        tracing::info!("store file rewritten: freed pages of erased values are gone");
-        Ok(())
+        let bytes_after = std::fs::metadata(path).map_err(|e| io(path, e))?.len();
+        tracing::info!(
+            bytes_before,
+            bytes_after,
+            "store file rewritten: freed pages of erased values are gone"
+        );
+        Ok(RewrittenFile {
+            bytes_before,
+            bytes_after,
+        })
     }
+}
+
+/// The store file's size before and after a rewrite.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RewrittenFile {
+    pub bytes_before: u64,
+    pub bytes_after: u64,
 }
 
 #[cfg(test)]
@@ -76,7 +100,7 @@ mod tests {
     fn a_rewrite_leaves_no_deleted_value_in_the_file_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
-        let mut store = Store::open(&path).unwrap();
+        let store = Store::open(&path).unwrap();
         let records: Vec<Record> = (0..200)
             .map(|i| Record::new("crm", &i.to_string(), RecordKind::Person))
             .collect();

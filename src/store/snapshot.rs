@@ -149,7 +149,7 @@ mod tests {
         let store = store_with_records(dir.path());
         let mut listed = TableNames(Vec::new());
         super::super::visit_tables(&mut listed).unwrap();
-        let present = tables_in(&store.db).unwrap();
+        let present = tables_in(&store.db.current()).unwrap();
         assert!(!present.is_empty());
         for name in &present {
             assert!(

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde_json::{Map, Value};
 
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
