@@ -19,6 +19,7 @@ mod read_only;
 mod record_ids;
 mod retention;
 mod scope_checks;
+mod sessions;
 mod source_host;
 mod store_compaction;
 

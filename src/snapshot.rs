@@ -315,6 +315,9 @@ pub fn restore(
             copy_dir(&snapshot.join(INDEX_DIR), &staging.join(INDEX_DIR))?;
         }
         let store = Store::open(&store_path)?;
+        // Sign-outs since the snapshot are not in it: a restore ends every
+        // web session.
+        store.remove_sessions(&|_| false)?;
         let (records, seq) = (store.record_count()?, store.last_seq()?);
         if (records, seq) != (manifest.records, manifest.store_seq) {
             return Err(SnapshotError::Invalid {

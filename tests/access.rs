@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{Server, Workspace, client_with};
+use common::{Server, Workspace, client_with, files_holding};
 use serde_json::{Value, json};
 
 /// The default roles, as README documents them (each adds to the one before).
@@ -862,4 +862,83 @@ fn a_scoped_steward_writes_only_on_customers_in_its_scope() {
         assert_eq!(status, 200, "{page}");
         assert_eq!(page.to_string().contains("scoped_score"), holds, "{page}");
     }
+}
+
+/// A web session outlives a restart of the server (staff are not signed
+/// out by a deploy), with the same CSRF token; the store keeps neither the
+/// session token nor the CSRF token; a sign-out ends it for good, across a
+/// restart too.
+#[test]
+fn a_session_survives_a_restart_and_a_sign_out_ends_it_for_good() {
+    let ws = Workspace::with_examples();
+    ws.add_user("ann", "staff", "ann's long password");
+    let server = ws.serve();
+    let response = sign_in(&server.base, "ann", "ann's long password");
+    assert_eq!(response.status().as_u16(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let token = cookie.split(';').next().unwrap().to_string();
+    let session: Value = response.json().unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_string();
+    drop(server);
+
+    let server = ws.serve();
+    let base = server.base.clone();
+    let host = base.trim_start_matches("http://").to_string();
+    let with_cookie = |method: reqwest::Method, path: &str| {
+        client_with(None)
+            .request(method, format!("{base}{path}"))
+            .header("cookie", &token)
+            .header("host", &host)
+    };
+    let me: Value = with_cookie(reqwest::Method::GET, "/v1/session")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(me["actor"], "user:ann", "signed out by the restart: {me}");
+    assert_eq!(me["csrf_token"], csrf.as_str(), "{me}");
+    let (_, acme) = server.get("/v1/search?q=Acme%20Robotics&filter.kind=organization");
+    let acme = acme["customers"][0]["customer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let written = with_cookie(reqwest::Method::POST, "/v1/notes")
+        .header("content-type", "application/json")
+        .header("x-csrf-token", &csrf)
+        .header("origin", &base)
+        .header("sec-fetch-site", "same-origin")
+        .body(json!({"customer_id": acme, "text": "after the restart: amberloom"}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(written.status().as_u16(), 201);
+    let secret = token.trim_start_matches("rapport_session=");
+    for needle in [secret, csrf.as_str()] {
+        let holding = files_holding(&ws.path().join("store"), needle.as_bytes());
+        assert!(
+            holding.is_empty(),
+            "a session secret is stored in {holding:?}"
+        );
+    }
+
+    let out = with_cookie(reqwest::Method::DELETE, "/v1/session")
+        .header("x-csrf-token", &csrf)
+        .send()
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 200);
+    drop(server);
+    let server = ws.serve();
+    let after = client_with(None)
+        .get(format!("{}/v1/search?q=acme", server.base))
+        .header("cookie", &token)
+        .header("host", server.base.trim_start_matches("http://"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        after.status().as_u16(),
+        401,
+        "a signed-out session came back"
+    );
 }

@@ -115,10 +115,11 @@ impl AuthState {
             .trusted_header()?
             .map(|header| config.trusted_proxies().map(|proxies| (header, proxies)))
             .transpose()?;
+        let records: Arc<dyn crate::auth::sessions::SessionRecords> = app.clone();
         Ok(AuthState {
             app,
             roles,
-            sessions: Sessions::new(settings),
+            sessions: Sessions::new(settings).saved_in(records),
             local: None,
             secure_cookie,
             trusted,

@@ -1,16 +1,35 @@
-//! Web sessions in memory: the session token a cookie carries (with its
-//! CSRF token, idle and absolute expiry), failed sign-ins per user name
-//! (lock-out with doubling backoff), and one-time sign-in links.
+//! Web sessions: the session token a cookie carries (with its CSRF token,
+//! idle and absolute expiry), failed sign-ins per user name (lock-out with
+//! doubling backoff), and one-time sign-in links.
 //!
-//! Sessions end when the server stops. It must never keep a token itself:
-//! tables are keyed by the token's hash, so a memory dump or a debug print
-//! does not hand out a session.
+//! Sessions are kept in memory and, when the server gives a
+//! [`SessionRecords`] (the engine, over the store), saved there too, so a
+//! restart does not sign anyone out; failures and links stay in memory. It
+//! must never keep a token itself: tables and saved rows are keyed by the
+//! token's hash and the CSRF token is derived from the session token, so a
+//! memory dump, a debug print or a copy of the store does not hand out a
+//! session.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::secrets::{self, RandomError};
+pub use crate::store::SavedSession;
+
+/// Where sessions outlive the process. Errors are the implementor's to log:
+/// a session that could not be saved still works until the server stops.
+pub trait SessionRecords: Send + Sync {
+    fn save(&self, key: &str, session: &SavedSession);
+    fn load(&self, key: &str) -> Option<SavedSession>;
+    fn remove(&self, key: &str);
+    /// Deletes every saved session `live` refuses.
+    fn remove_ended(&self, live: &dyn Fn(&SavedSession) -> bool);
+}
+
+/// A used session's last use is saved again at most this often (seconds):
+/// idle expiry is counted in minutes, and a write per request would not be.
+const SAVE_LAST_SEEN_EVERY: u64 = 60;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionSettings {
@@ -43,9 +62,9 @@ pub struct Session {
 }
 
 struct Entry {
-    session: Session,
-    created: Instant,
-    last_seen: Instant,
+    saved: SavedSession,
+    /// `last_seen` as it was last saved.
+    saved_last_seen: u64,
 }
 
 #[derive(Default)]
@@ -69,6 +88,7 @@ struct Tables {
 pub struct Sessions {
     settings: SessionSettings,
     tables: Mutex<Tables>,
+    records: Option<Arc<dyn SessionRecords>>,
 }
 
 /// A new session: the cookie's token and the CSRF token, each shown once.
@@ -87,7 +107,18 @@ impl Sessions {
         Sessions {
             settings,
             tables: Mutex::new(Tables::default()),
+            records: None,
         }
+    }
+
+    /// Saves sessions in `records` too, and forgets the saved ones that
+    /// have ended.
+    pub fn saved_in(mut self, records: Arc<dyn SessionRecords>) -> Sessions {
+        let settings = self.settings;
+        let now = unix_now();
+        records.remove_ended(&|s| !expired(s, now, settings));
+        self.records = Some(records);
+        self
     }
 
     pub fn settings(&self) -> SessionSettings {
@@ -101,42 +132,83 @@ impl Sessions {
 
     pub fn open(&self, user: &str) -> Result<Opened, RandomError> {
         let token = secrets::token()?;
-        let csrf = secrets::token()?;
-        let now = Instant::now();
-        let mut t = self.tables();
+        let now = unix_now();
         let settings = self.settings;
-        t.sessions.retain(|_, e| !expired(e, now, settings));
-        t.sessions.insert(
-            secrets::hash(&token),
-            Entry {
-                session: Session {
-                    user: user.to_string(),
-                    csrf: csrf.clone(),
+        let saved = SavedSession {
+            user: user.to_string(),
+            created: now,
+            last_seen: now,
+        };
+        let key = secrets::hash(&token);
+        {
+            let mut t = self.tables();
+            t.sessions.retain(|_, e| !expired(&e.saved, now, settings));
+            t.sessions.insert(
+                key.clone(),
+                Entry {
+                    saved: saved.clone(),
+                    saved_last_seen: now,
                 },
-                created: now,
-                last_seen: now,
-            },
-        );
-        Ok(Opened { token, csrf })
+            );
+        }
+        if let Some(records) = &self.records {
+            records.remove_ended(&|s| !expired(s, now, settings));
+            records.save(&key, &saved);
+        }
+        Ok(Opened {
+            csrf: csrf_of(&token),
+            token,
+        })
     }
 
-    /// The live session of `token`, touched (idle expiry starts again).
+    /// The live session of `token`, touched (idle expiry starts again);
+    /// one saved before a restart is found in the records.
     pub fn lookup(&self, token: &str) -> Option<Session> {
         let key = secrets::hash(token);
-        let now = Instant::now();
+        let now = unix_now();
         let settings = self.settings;
         let mut t = self.tables();
+        if !t.sessions.contains_key(&key) {
+            let saved = self.records.as_ref()?.load(&key)?;
+            t.sessions.insert(
+                key.clone(),
+                Entry {
+                    saved_last_seen: saved.last_seen,
+                    saved,
+                },
+            );
+        }
         let entry = t.sessions.get_mut(&key)?;
-        if expired(entry, now, settings) {
+        if expired(&entry.saved, now, settings) {
             t.sessions.remove(&key);
+            drop(t);
+            if let Some(records) = &self.records {
+                records.remove(&key);
+            }
             return None;
         }
-        entry.last_seen = now;
-        Some(entry.session.clone())
+        entry.saved.last_seen = now;
+        let session = Session {
+            user: entry.saved.user.clone(),
+            csrf: csrf_of(token),
+        };
+        let save = (now.saturating_sub(entry.saved_last_seen) >= SAVE_LAST_SEEN_EVERY).then(|| {
+            entry.saved_last_seen = now;
+            entry.saved.clone()
+        });
+        drop(t);
+        if let (Some(records), Some(saved)) = (&self.records, save) {
+            records.save(&key, &saved);
+        }
+        Some(session)
     }
 
     pub fn close(&self, token: &str) {
-        self.tables().sessions.remove(&secrets::hash(token));
+        let key = secrets::hash(token);
+        self.tables().sessions.remove(&key);
+        if let Some(records) = &self.records {
+            records.remove(&key);
+        }
     }
 
     /// How long `user` stays locked out, if they are.
@@ -194,8 +266,22 @@ impl Sessions {
     }
 }
 
-fn expired(e: &Entry, now: Instant, s: SessionSettings) -> bool {
-    now.duration_since(e.last_seen) >= s.idle || now.duration_since(e.created) >= s.absolute
+fn expired(e: &SavedSession, now: u64, s: SessionSettings) -> bool {
+    now.saturating_sub(e.last_seen) >= s.idle.as_secs()
+        || now.saturating_sub(e.created) >= s.absolute.as_secs()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The CSRF token of a session: derived from its token (so it is never
+/// stored, and survives a restart with the session), and useless without
+/// the cookie, which another site cannot read.
+fn csrf_of(token: &str) -> String {
+    secrets::hash(&format!("rapport-csrf\0{token}"))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub(super) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("use
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(API_KEYS).map_err(db)?;
     txn.open_table(USERS).map_err(db)?;
+    txn.open_table(super::sessions::SESSIONS).map_err(db)?;
     Ok(())
 }
 
@@ -92,7 +93,7 @@ impl Store {
         Ok(keys + users > 0)
     }
 
-    fn put_json<T: Serialize>(
+    pub(super) fn put_json<T: Serialize>(
         &self,
         table: TableDefinition<&str, &[u8]>,
         key: &str,

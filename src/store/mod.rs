@@ -46,6 +46,7 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(audit::AUDIT)?;
     visitor.visit(auth::API_KEYS)?;
     visitor.visit(auth::USERS)?;
+    visitor.visit(sessions::SESSIONS)?;
     Ok(())
 }
 
@@ -559,7 +560,9 @@ mod resolution_tables;
 mod retention;
 mod retention_tombstone;
 mod rewrite;
+mod sessions;
 pub use rewrite::RewrittenFile;
+pub use sessions::SavedSession;
 pub mod snapshot;
 pub mod writeback;
 
