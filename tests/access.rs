@@ -514,6 +514,9 @@ fn contact_details_are_masked_for_viewers_everywhere_they_appear() {
         "/v1/search?q=acme&filter.phones=%2B14155550134",
         "/v1/search?q=%2B1%20415%20555%200134",
         "/v1/search?q=415-555-0134",
+        // The same number typed in parts.
+        "/v1/search?q=5550%20AND%201299",
+        "/v1/search?q=40%20AND%20(5550%20OR%201299)",
     ] {
         assert_eq!(get(&viewer, path).0, 403, "{path}");
         assert_ne!(get(&staff, path).0, 403, "{path}");

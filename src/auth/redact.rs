@@ -27,6 +27,9 @@ pub fn contact_search_refusal(q: &str, fields: &[&str]) -> Option<String> {
     {
         return Some("`q` holds a phone number".into());
     }
+    if split_phone_digits(q) >= 8 {
+        return Some("`q` holds the parts of a phone number".into());
+    }
     let lower = q.to_lowercase();
     let names_contact = |name: &str| name.contains("email") || name.contains("phone");
     let fielded = lower
@@ -40,6 +43,23 @@ pub fn contact_search_refusal(q: &str, fields: &[&str]) -> Option<String> {
         .iter()
         .find(|f| names_contact(&f.to_lowercase()))
         .map(|f| format!("`{f}` is a contact field"))
+}
+
+/// How many digits `q` holds in standalone groups of 2 to 4 digits, when
+/// there are two or more: a phone number typed in parts (`5550 AND 1299`,
+/// `"40" 5550 1299`) matches the parts of one written in a note's text. A
+/// group that reads as a year (19xx, 20xx) is not counted, so `renewal 2024
+/// AND 2023` stays a search; neither are digits inside words or ids.
+fn split_phone_digits(q: &str) -> usize {
+    let groups: Vec<&str> = q
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-' && c != '/')
+        .filter(|word| (2..=4).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|group| !(group.len() == 4 && (group.starts_with("19") || group.starts_with("20"))))
+        .collect();
+    if groups.len() < 2 {
+        return 0;
+    }
+    groups.iter().map(|g| g.len()).sum()
 }
 
 /// Masks every contact detail in `value`, in place.
@@ -256,6 +276,15 @@ mod tests {
         assert!(contact_search_refusal("call 040-5550-1299 back", &[]).is_some());
         assert!(contact_search_refusal("invoice 2024-05-02", &[]).is_none());
         assert!(contact_search_refusal("INV-2024-0412", &[]).is_none());
+        // A number typed in parts, however joined.
+        assert!(contact_search_refusal("5550 AND 1299", &[]).is_some());
+        assert!(contact_search_refusal("\"40\" AND 5550 AND 1299", &[]).is_some());
+        assert!(contact_search_refusal("(7946) AND (0001 OR 20)", &[]).is_some());
+        // Years, long ids and words with digits stay searches.
+        assert!(contact_search_refusal("renewal 2024 AND 2023", &[]).is_none());
+        assert!(contact_search_refusal("order 12345 AND 67890", &[]).is_none());
+        assert!(contact_search_refusal("INV-5550 AND INV-1299", &[]).is_none());
+        assert!(contact_search_refusal("room 12 floor 3", &[]).is_none());
     }
     use serde_json::json;
 
