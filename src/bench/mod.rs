@@ -11,6 +11,7 @@
 //! its time budget, whichever comes first; and it only talks to 127.0.0.1.
 
 pub mod attach;
+pub mod audit;
 pub mod book;
 pub mod client;
 pub mod corpus;

@@ -78,6 +78,9 @@ pub enum BenchCommand {
     /// Stream one large attribute CSV to `POST /v1/attributes`; rows/s
     /// and peak memory (see BENCHMARKS.md).
     Upload(super::bench_soak::UploadArgs),
+    /// Append audit entries from concurrent writers (as requests do, through
+    /// the group commit); entries/s per writer count (see BENCHMARKS.md).
+    Audit(super::bench_soak::AuditArgs),
     /// Time a full index rebuild from the store (a reindex job, with
     /// searches running meanwhile) on a generated corpus.
     Reindex {
@@ -359,6 +362,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
         }
         BenchCommand::Soak(args) => return super::bench_soak::soak(config, args),
         BenchCommand::Upload(args) => return super::bench_soak::upload(config, args),
+        BenchCommand::Audit(args) => return super::bench_soak::audit(config, args),
         BenchCommand::Reindex { records, dir, json } => {
             let config = Config::load(config)?;
             let dir = dir.unwrap_or_else(|| {

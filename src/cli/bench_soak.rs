@@ -1,6 +1,7 @@
-//! `rapport bench soak` and `rapport bench upload`: the reliability
-//! benchmarks (a bounded soak of searches, ingests and notes on 127.0.0.1;
-//! an attribute upload's memory and speed). They print numbers.
+//! `rapport bench soak`, `rapport bench upload` and `rapport bench audit`:
+//! the reliability benchmarks (a bounded soak of searches, ingests and
+//! notes on 127.0.0.1; an attribute upload's memory and speed; the audit
+//! log's appends under concurrent writers). They print numbers.
 //!
 //! It must never run unbounded nor touch a configured data directory: the
 //! soak stops at `--seconds`, and both work in `--dir` or a temporary
@@ -51,6 +52,22 @@ pub struct UploadArgs {
     #[arg(long, default_value_t = 2_000_000)]
     rows: usize,
     /// Where the corpus lives; reused when it already holds this size.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Entries appended per round.
+    #[arg(long, default_value_t = 20_000)]
+    entries: usize,
+    /// Concurrent writers, one round each (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    writers: Vec<usize>,
+    /// Where the scratch data directory goes.
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Print the report as JSON.
@@ -133,6 +150,30 @@ pub fn upload(
             r.answer,
             mb(r.rss_before_mb),
             mb(r.peak_rss_mb),
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+pub fn audit(config: Option<&std::path::Path>, args: AuditArgs) -> Result<std::process::ExitCode> {
+    if args.entries == 0 || args.writers.is_empty() {
+        anyhow::bail!("--entries must be above 0 and --writers name at least one count");
+    }
+    let dir = corpus_dir(args.dir, args.entries, "audit");
+    let r = rapport::bench::audit::run(args.entries, &args.writers, dir, Config::load(config)?)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("| writers | entries | seconds | entries/s |\n|---|---|---|---|");
+        for round in &r.rounds {
+            println!(
+                "| {} | {} | {:.2} | {:.0} |",
+                round.writers, round.entries, round.seconds, round.entries_per_second
+            );
+        }
+        println!(
+            "audit chain verified: {} entries in {:.2} s",
+            r.chained, r.verify_seconds
         );
     }
     Ok(std::process::ExitCode::SUCCESS)
