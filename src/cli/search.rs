@@ -3,8 +3,9 @@
 //! parameters (authenticated as every CLI call to a server is), so that a
 //! search never reads index files a server may be merging away.
 //!
-//! It must never change anything, and never print differently for the two
-//! ways: both answers go through the same printer.
+//! It must never change anything, and never print a search differently
+//! for the two ways: both answers go through one text printer (`--json`
+//! prints the answer's fields, in the server's case sorted by name).
 
 use anyhow::{Context, Result};
 
