@@ -210,11 +210,6 @@ impl Rapport {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        if !crate::index::search::caches::configure(config.search_caches) {
-            tracing::warn!(
-                "[search_caches] differs from the budgets this process already uses; the first ones stay"
-            );
-        }
         let spec = load_schema(&config)?;
         let analyzers = load_analyzers(&config)?;
         let store = Store::open(&config.store_path())?;
@@ -234,6 +229,7 @@ impl Rapport {
             analyzers,
             load_synonyms(&config)?,
             config.index,
+            config.search_caches,
         )?;
         if let OpenState::SchemaChanged { previous } = &state {
             tracing::warn!(
@@ -543,7 +539,7 @@ impl Rapport {
 
     /// What each search cache holds now, against its budget.
     pub fn cache_usage(&self) -> Vec<crate::index::search::caches::CacheUse> {
-        crate::index::search::caches::usage()
+        self.index.cache_usage()
     }
 
     pub fn analyze(&self, field: &str, text: &str) -> Result<Vec<AnalyzedToken>, QueryError> {

@@ -14,7 +14,6 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use rapport::config::{Config, LogFormat};
-use rapport::engine::SearchRequest;
 use rapport::engine::{self, Rapport};
 
 #[derive(Parser)]
@@ -328,14 +327,7 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     .with_context(|| format!("--filter `{filter}`: expected FIELD=VALUE"))?;
                 params.push((format!("filter.{field}"), value.to_string()));
             }
-            let request =
-                SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-            let response = engine::search_read_only(&config, &request)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&response)?);
-            } else {
-                cli::output::print_hits(&response);
-            }
+            cli::search::run(&config, &params, json)?;
             Ok(ok)
         }
         Command::Analyze { field, text, json } => {

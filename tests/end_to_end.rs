@@ -677,13 +677,15 @@ fn customer_commands_work_while_a_server_holds_the_data_directory() {
 }
 
 /// The other commands that read data answer too while a server holds the
-/// data directory: `search` reads the index files (read-only), `connectors
-/// status` asks the server for the live status (not the snapshot file), and
-/// `check` asks the server whether store and index agree.
+/// data directory: `search` asks the server's `/v1/search` (as the key the
+/// CLI is given, so a scoped key sees only its scope), `connectors status`
+/// asks the server for the live status (not the snapshot file), and `check`
+/// asks the server whether store and index agree.
 #[test]
 fn read_commands_work_while_a_server_holds_the_data_directory() {
     let ws = Workspace::with_examples();
     ws.ingest();
+    let notes_only = ws.create_key("notes-desk", "analyst", &["--scope", "source=notes"]);
     let json_of = |args: &[&str]| -> serde_json::Value {
         let out = ws.run(args);
         assert!(
@@ -711,6 +713,27 @@ fn read_commands_work_while_a_server_holds_the_data_directory() {
 
     let _server = ws.serve();
     assert_eq!(hit_ids(&json_of(&search)), local_hits);
+    // Through the server: the scoped key's search keeps to its scope, which
+    // reading the index files could not apply.
+    let scoped = ws
+        .command(&search)
+        .env("RAPPORT_KEY", &notes_only)
+        .output()
+        .unwrap();
+    assert!(scoped.status.success(), "{scoped:?}");
+    let scoped_hits = hit_ids(&serde_json::from_slice(&scoped.stdout).unwrap());
+    assert!(!scoped_hits.is_empty(), "{local_hits:?}");
+    assert!(local_hits.iter().any(|id| !id.starts_with("notes:")));
+    assert!(
+        scoped_hits.iter().all(|id| id.starts_with("notes:")),
+        "{scoped_hits:?}"
+    );
+    let text = ws.run(&["search", "Acme"]);
+    assert!(text.status.success(), "{text:?}");
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("matching customers"),
+        "{text:?}"
+    );
     let served_check = json_of(&["check", "--json"]);
     assert_eq!(served_check["consistent"], true, "{served_check}");
     assert_eq!(served_check["records"], local_check["records"]);

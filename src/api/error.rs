@@ -239,4 +239,36 @@ mod tests {
         let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(listed, codes);
     }
+
+    /// Handlers name an error code through [`ErrorCode`], never as a string
+    /// literal of their own (test code and comments aside).
+    #[test]
+    fn no_api_file_but_this_one_spells_an_error_code() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+        let mut found = Vec::new();
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).expect("src/api is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("error.rs") {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).expect("a readable source file");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let line = line.split("//").next().unwrap_or_default();
+                for c in ErrorCode::ALL {
+                    if line.contains(&format!("\"{}\"", c.as_str())) {
+                        found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(files > 10, "read {files} files of {}", dir.display());
+        assert!(
+            found.is_empty(),
+            "error codes spelt out:\n{}",
+            found.join("\n")
+        );
+    }
 }

@@ -264,9 +264,11 @@ async fn serve_connection<S>(
 /// reading its request (bounded: one write, at most a second).
 async fn refuse_connection(mut stream: tokio::net::TcpStream, limit: usize) {
     use tokio::io::AsyncWriteExt;
-    let body = format!(
-        r#"{{"error":{{"code":"overloaded","message":"the server is at its limit of {limit} connections ([server] max_connections); retry in a second"}}}}"#
-    );
+    let body = json!({ "error": {
+        "code": ErrorCode::Overloaded.as_str(),
+        "message": format!("the server is at its limit of {limit} connections ([server] max_connections); retry in a second"),
+    } })
+    .to_string();
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()

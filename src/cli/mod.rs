@@ -18,3 +18,4 @@ pub mod export;
 pub mod output;
 pub mod reindex;
 pub mod retention;
+pub mod search;

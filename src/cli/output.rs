@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
 
-use rapport::engine::SearchResponse;
 use rapport::engine::{IngestReport, Rapport};
 use rapport::sources::ingest::Progress;
 
@@ -93,59 +93,70 @@ pub fn log_ingest_summary(report: &IngestReport) {
     }
 }
 
-pub fn print_hits(response: &SearchResponse) {
-    match response.total_customers {
+/// Prints a search answer (the JSON `/v1/search` answers) for a terminal.
+pub fn print_hits(response: &Value) {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let or_dash = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    let count = |v: &Value| v.as_u64().unwrap_or(0);
+    let took = response["took_ms"].as_f64().unwrap_or(0.0);
+    match response["total_customers"].as_u64() {
         Some(customers) => println!(
-            "{customers} matching customers, {} matching records ({:.1} ms)",
-            response.total, response.took_ms
+            "{customers} matching customers, {} matching records ({took:.1} ms)",
+            count(&response["total"])
         ),
         None => println!(
-            "{} matching records ({:.1} ms)",
-            response.total, response.took_ms
+            "{} matching records ({took:.1} ms)",
+            count(&response["total"])
         ),
     }
-    for warning in &response.warnings {
-        println!("warning: {warning}");
+    for warning in list(&response["warnings"]) {
+        println!("warning: {}", text(warning));
     }
-    for customer in response.customers.iter().flatten() {
+    for customer in list(&response["customers"]) {
         println!(
             "{:>7.3}  {}  {}  [{} {}] {} records",
-            customer.score,
-            customer.key,
-            customer.name.as_deref().unwrap_or(""),
-            customer.kind.as_deref().unwrap_or("-"),
-            customer.country.as_deref().unwrap_or("-"),
-            customer.matching_records
+            customer["score"].as_f64().unwrap_or(0.0),
+            text(&customer["key"]),
+            text(&customer["name"]),
+            or_dash(&customer["kind"]),
+            or_dash(&customer["country"]),
+            count(&customer["matching_records"])
         );
-        for hit in &customer.records {
+        for hit in list(&customer["records"]) {
             print_hit(hit, "    ");
         }
     }
-    for hit in response.hits.iter().flatten() {
+    for hit in list(&response["hits"]) {
         print_hit(hit, "");
     }
-    for (field, values) in &response.facets {
-        let counts: Vec<String> = values
-            .iter()
-            .map(|v| format!("{} ({})", v.value, v.count))
+    for (field, values) in response["facets"].as_object().into_iter().flatten() {
+        let counts: Vec<String> = list(values)
+            .map(|v| format!("{} ({})", text(&v["value"]), count(&v["count"])))
             .collect();
         println!("facet {field}: {}", counts.join(", "));
     }
-    if let Some(aggs) = &response.aggregations {
+    if let Some(aggs) = response.get("aggregations").filter(|a| !a.is_null()) {
         println!("aggregations: {aggs}");
     }
 }
 
-fn print_hit(hit: &rapport::engine::Hit, indent: &str) {
+/// The items of a JSON array (none for anything else).
+fn list(value: &Value) -> impl Iterator<Item = &Value> {
+    value.as_array().into_iter().flatten()
+}
+
+fn print_hit(hit: &Value, indent: &str) {
     println!(
         "{indent}{:>7.3}  {:<12} {}  {}",
-        hit.score,
-        hit.kind,
-        hit.id,
-        hit.title.as_deref().unwrap_or("")
+        hit["score"].as_f64().unwrap_or(0.0),
+        hit["kind"].as_str().unwrap_or_default(),
+        hit["id"].as_str().unwrap_or_default(),
+        hit["title"].as_str().unwrap_or_default()
     );
-    for (field, snippet) in &hit.snippets {
+    for (field, snippet) in hit["snippets"].as_object().into_iter().flatten() {
         let plain = snippet
+            .as_str()
+            .unwrap_or_default()
             .replace("<mark>", "\x1b[1m")
             .replace("</mark>", "\x1b[0m")
             .replace('\n', " ");

@@ -8,6 +8,7 @@
 
 use crate::config::Config;
 use crate::index::SearchIndex;
+use crate::index::search::caches::SearchCaches;
 use crate::index::search::{self, AnalyzedToken, SearchRequest, SearchResponse};
 
 use super::{EngineError, load_analyzers, load_schema, load_synonyms};
@@ -23,6 +24,7 @@ pub fn search_read_only(
         load_analyzers(config)?,
     )?;
     index.set_synonyms(load_synonyms(config)?);
+    index.set_caches(std::sync::Arc::new(SearchCaches::new(config.search_caches)));
     Ok(index.search(request)?)
 }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::change_feed::ChangeFeed;
+use super::search::caches::{CacheBudgets, CacheUse, SearchCaches};
 use super::search::suggest::SuggestResponse;
 use super::search::synonyms::Synonyms;
 use super::search::{AnalyzedToken, QueryError, SearchRequest, SearchResponse};
@@ -80,10 +81,12 @@ impl LiveIndex {
         analyzers: Analyzers,
         synonyms: Synonyms,
         settings: IndexSettings,
+        caches: CacheBudgets,
     ) -> Result<(LiveIndex, OpenState), IndexError> {
         let (mut index, state) =
             SearchIndex::open(root, spec.clone(), analyzers.clone(), settings)?;
         index.set_synonyms(synonyms);
+        index.set_caches(Arc::new(SearchCaches::new(caches)));
         if state == OpenState::Current {
             super::remove_generations_except(root, index.generation());
         }
@@ -152,6 +155,11 @@ impl LiveIndex {
         self.snapshot().num_docs()
     }
 
+    /// What each of this index's search caches holds now, against its budget.
+    pub fn cache_usage(&self) -> Vec<CacheUse> {
+        self.snapshot().caches().usage()
+    }
+
     pub fn applied_seq(&self) -> Result<u64, IndexError> {
         self.snapshot().applied_seq()
     }
@@ -192,6 +200,7 @@ impl LiveIndex {
         )
         .map(|mut index| {
             index.set_synonyms(live.synonyms().clone());
+            index.set_caches(live.caches().clone());
             index
         })?;
         let generation = fresh.generation().to_string();

@@ -131,6 +131,8 @@ pub struct SearchIndex {
     root: PathBuf,
     generation: String,
     synonyms: search::synonyms::Synonyms,
+    /// Every search cache and the search pool (`search::caches`).
+    caches: std::sync::Arc<search::caches::SearchCaches>,
 }
 
 impl SearchIndex {
@@ -277,6 +279,7 @@ impl SearchIndex {
             root: root.to_path_buf(),
             generation,
             synonyms: search::synonyms::Synonyms::default(),
+            caches: Default::default(),
         })
     }
 
@@ -457,6 +460,16 @@ impl SearchIndex {
     /// Sets the query-time synonyms (see `search::synonyms`).
     pub fn set_synonyms(&mut self, synonyms: search::synonyms::Synonyms) {
         self.synonyms = synonyms;
+    }
+
+    /// Sets the search caches (a live index's, sized from rapport.toml;
+    /// a rebuilt generation takes over the live one's).
+    pub(crate) fn set_caches(&mut self, caches: std::sync::Arc<search::caches::SearchCaches>) {
+        self.caches = caches;
+    }
+
+    pub(crate) fn caches(&self) -> &std::sync::Arc<search::caches::SearchCaches> {
+        &self.caches
     }
 
     pub fn spec(&self) -> &SchemaSpec {

@@ -1,13 +1,9 @@
-//! The search caches' budgets, from `[search_caches]` in rapport.toml. The
-//! caches are process-wide: one server serves one data directory, and a
-//! rebuilt generation's segments are new keys the old ones make room for.
-//! The budgets are read when a cache is first used; the engine sets them
-//! when it opens, before any search.
+//! The search caches' budgets, from `[search_caches]` in rapport.toml. Each
+//! live index sizes its own caches from them (`caches.rs`): two indexes in
+//! one process have separate caches, each within its own budgets.
 //!
-//! It must never hold entries: each cache keeps its own, within the budget
-//! read here (`caches.rs` reports what they hold).
-
-use std::sync::OnceLock;
+//! It must never hold entries, nor keep budgets for the whole process: it
+//! only says what a [`super::caches::SearchCaches`] may hold.
 
 use serde::Deserialize;
 
@@ -35,19 +31,6 @@ impl Default for CacheBudgets {
             doc_ords_mb: 512,
         }
     }
-}
-
-static BUDGETS: OnceLock<CacheBudgets> = OnceLock::new();
-
-/// Sets the budgets for this process. The first call wins (a second data
-/// directory opened in the same process, as tests do, shares the caches);
-/// returns whether `budgets` are the ones in force.
-pub(crate) fn configure(budgets: CacheBudgets) -> bool {
-    *BUDGETS.get_or_init(|| budgets) == budgets
-}
-
-pub(crate) fn budgets() -> CacheBudgets {
-    *BUDGETS.get_or_init(CacheBudgets::default)
 }
 
 /// MiB to bytes, saturating.

@@ -10,9 +10,9 @@
 //! never changes once written, so a table is true for as long as its
 //! segment lives; tables of merged-away segments are no longer asked for
 //! and go when the cache is cleared at its byte bound. It must never hold
-//! more than the `doc_ords_mb` budget (`caches.rs`) in all.
+//! more than its index's `doc_ords_mb` budget (`caches.rs`) in all.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 use tantivy::DocId;
@@ -139,49 +139,58 @@ struct Cache {
     bytes: usize,
 }
 
-fn cache() -> &'static Mutex<Cache> {
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    CACHE.get_or_init(Default::default)
+/// One index's tables, cleared when a new one would pass the budget.
+pub(crate) struct DocOrdsCache {
+    cache: Mutex<Cache>,
+    budget: usize,
 }
 
-/// Bytes and tables kept now.
-pub(super) fn kept() -> (usize, usize) {
-    cache()
-        .lock()
-        .map(|c| (c.bytes, c.tables.len()))
-        .unwrap_or((0, 0))
-}
-
-/// The dense ordinals of `segment`'s column `name` (`column`, with
-/// `max_doc` documents), built the first time they are asked for.
-pub(crate) fn doc_ords(
-    segment: SegmentId,
-    name: &str,
-    column: &StrColumn,
-    max_doc: u32,
-) -> Arc<DocOrds> {
-    let key = (segment, name.to_string());
-    if let Ok(cache) = cache().lock()
-        && let Some(found) = cache.tables.get(&key)
-    {
-        return found.clone();
+impl DocOrdsCache {
+    pub(crate) fn with_budget(budget: usize) -> DocOrdsCache {
+        DocOrdsCache {
+            cache: Mutex::default(),
+            budget,
+        }
     }
-    // Built outside the lock: two searches may build the same table at
-    // once, and the second simply replaces the first with an equal one.
-    let built = Arc::new(DocOrds::build(column, max_doc));
-    if let Ok(mut cache) = cache().lock() {
-        if cache.bytes + built.bytes()
-            > super::cache_budgets::bytes(super::cache_budgets::budgets().doc_ords_mb)
+
+    /// Bytes and tables kept now.
+    pub(crate) fn kept(&self) -> (usize, usize) {
+        self.cache
+            .lock()
+            .map(|c| (c.bytes, c.tables.len()))
+            .unwrap_or((0, 0))
+    }
+
+    /// The dense ordinals of `segment`'s column `name` (`column`, with
+    /// `max_doc` documents), built the first time they are asked for.
+    pub(crate) fn doc_ords(
+        &self,
+        segment: SegmentId,
+        name: &str,
+        column: &StrColumn,
+        max_doc: u32,
+    ) -> Arc<DocOrds> {
+        let key = (segment, name.to_string());
+        if let Ok(cache) = self.cache.lock()
+            && let Some(found) = cache.tables.get(&key)
         {
-            cache.tables.clear();
-            cache.bytes = 0;
+            return found.clone();
         }
-        cache.bytes += built.bytes();
-        if let Some(old) = cache.tables.insert(key, built.clone()) {
-            cache.bytes -= old.bytes();
+        // Built outside the lock: two searches may build the same table at
+        // once, and the second simply replaces the first with an equal one.
+        let built = Arc::new(DocOrds::build(column, max_doc));
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.bytes + built.bytes() > self.budget {
+                cache.tables.clear();
+                cache.bytes = 0;
+            }
+            cache.bytes += built.bytes();
+            if let Some(old) = cache.tables.insert(key, built.clone()) {
+                cache.bytes -= old.bytes();
+            }
         }
+        built
     }
-    built
 }
 
 #[cfg(test)]

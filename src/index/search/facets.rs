@@ -17,8 +17,9 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use super::caches::SearchCaches;
 use super::customer_set::CustomerSet;
-use super::doc_ords::{DocOrds, doc_ords};
+use super::doc_ords::DocOrds;
 use super::facet_paths;
 use super::grouping::{ords_to_hashes, ords_to_strings};
 use super::segment_cache::CustomerNumbers;
@@ -33,8 +34,10 @@ pub struct FacetValue {
 pub(crate) struct FacetCounts {
     pub fields: Vec<String>,
     /// Count distinct customers instead of records: the searcher's customer
-    /// numbering ([`segment_cache::customer_numbers`]).
+    /// numbering ([`super::segment_cache::SegmentTables::customer_numbers`]).
     pub customers: Option<Arc<CustomerNumbers>>,
+    /// The index's caches (dense ordinals of the counted columns).
+    pub caches: Arc<SearchCaches>,
 }
 
 /// Per field: value → records, or value → set of customers.
@@ -89,7 +92,10 @@ impl Collector for FacetCounts {
             .fields
             .iter()
             .zip(&columns)
-            .map(|(name, c)| c.as_ref().map(|c| doc_ords(segment, name, c, max_doc)))
+            .map(|(name, c)| {
+                c.as_ref()
+                    .map(|c| self.caches.doc_ords.doc_ords(segment, name, c, max_doc))
+            })
             .collect();
         let record_counts = columns
             .iter()
@@ -105,7 +111,11 @@ impl Collector for FacetCounts {
             .as_ref()
             .map(|n| (n.clone(), reader.segment_id()));
         let customer_column = customers.as_ref().and_then(|c| c.0.as_ref());
-        let customer_ords = customer_column.map(|c| doc_ords(segment, "customer_id", c, max_doc));
+        let customer_ords = customer_column.map(|c| {
+            self.caches
+                .doc_ords
+                .doc_ords(segment, "customer_id", c, max_doc)
+        });
         let customer_terms = customer_column.map(|c| c.num_terms()).unwrap_or(0);
         let words_per_value = customer_terms.div_ceil(64);
         let seen = columns

@@ -1,7 +1,7 @@
 //! The filter cache, like Lucene's query cache and Elasticsearch's node query
 //! cache: each `filter.FIELD` clause is evaluated once per (segment, filter)
-//! into the set of documents it matches, kept in a process-wide table bounded
-//! by bytes (least recently used out first), and from then on read as a
+//! into the set of documents it matches, kept in its index's table bounded
+//! by bytes (`caches.rs`) (least recently used out first), and from then on read as a
 //! docset that scores nothing (Elasticsearch's filter context).
 //!
 //! A segment never changes once written, so a set keyed by (segment id,
@@ -12,7 +12,7 @@
 //! and never hold a lock while it evaluates a filter.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 use tantivy::index::SegmentId;
@@ -33,15 +33,22 @@ pub(crate) struct CachedFilter {
     /// equal document sets on the same segment.
     key: Arc<str>,
     inner: Arc<dyn Query>,
+    /// The index's filter cache the sets are kept in.
+    cache: Arc<FilterCache>,
 }
 
 impl CachedFilter {
-    /// Wraps the query of the filter on `field`.
-    pub(crate) fn new(field: &str, inner: Box<dyn Query>) -> CachedFilter {
+    /// Wraps the query of the filter on `field`, read through `cache`.
+    pub(crate) fn new(
+        field: &str,
+        inner: Box<dyn Query>,
+        cache: &Arc<FilterCache>,
+    ) -> CachedFilter {
         let key = format!("{field}\u{1f}{inner:?}").into();
         CachedFilter {
             key,
             inner: Arc::from(inner),
+            cache: cache.clone(),
         }
     }
 }
@@ -63,6 +70,7 @@ fn unscored<'a>(scoring: &'a EnableScoring<'_>) -> EnableScoring<'a> {
 struct CachedFilterWeight {
     key: Arc<str>,
     inner: Box<dyn Weight>,
+    cache: Arc<FilterCache>,
 }
 
 impl CachedFilterWeight {
@@ -70,7 +78,8 @@ impl CachedFilterWeight {
     /// evaluated now (outside any lock: two racing searches may both
     /// evaluate it, and the second insert wins).
     fn matching_docs(&self, reader: &SegmentReader) -> tantivy::Result<Arc<MatchingDocs>> {
-        global().get_or_compute((reader.segment_id(), self.key.clone()), || {
+        let key = (reader.segment_id(), self.key.clone());
+        self.cache.get_or_compute(key, || {
             let mut scorer = self.inner.scorer(reader, 1.0)?;
             Ok(MatchingDocs::collect(&mut *scorer, reader.max_doc()))
         })
@@ -106,6 +115,7 @@ impl AllFilters {
                 Ok(CachedFilterWeight {
                     key: filter.key.clone(),
                     inner: filter.inner.weight(unscored(&scoring))?,
+                    cache: filter.cache.clone(),
                 })
             })
             .collect::<tantivy::Result<_>>()?;
@@ -282,50 +292,20 @@ impl FilterCache {
     }
 }
 
-/// The process-wide cache every search, facet count, aggregation and export
-/// reads its filters through.
-fn global() -> &'static FilterCache {
-    static CACHE: OnceLock<FilterCache> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        FilterCache::with_budget(super::cache_budgets::bytes(
-            super::cache_budgets::budgets().filters_mb,
-        ))
-    })
-}
-
-/// The documents the corrected forms of typed words match, per segment
-/// (`fuzzy.rs`): a table of the same kind as the filters', with a budget
-/// of its own so that neither crowds the other out.
-fn corrections() -> &'static FilterCache {
-    static CACHE: OnceLock<FilterCache> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        FilterCache::with_budget(super::cache_budgets::bytes(
-            super::cache_budgets::budgets().corrections_mb,
-        ))
-    })
-}
-
-/// The documents of `segment` that `key` (a typed word, its field and its
-/// edit distance) matches through its corrected forms, from the
-/// corrections cache or computed by `compute` outside any lock. Like a
-/// filter's set, it holds deleted documents too: read it through
-/// [`CachedFilterScorer`], which applies the reader's alive bitset.
-pub(crate) fn corrected_docs(
-    segment: SegmentId,
-    key: &str,
-    compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
-) -> tantivy::Result<Arc<MatchingDocs>> {
-    corrections().get_or_compute((segment, key.into()), compute)
-}
-
-/// How the process-wide filter cache has been used so far.
-pub(crate) fn stats() -> FilterCacheStats {
-    global().stats()
-}
-
-/// The corrections cache's counts.
-pub(crate) fn corrections_stats() -> FilterCacheStats {
-    corrections().stats()
+impl FilterCache {
+    /// The documents of `segment` that `key` (a typed word, its field and
+    /// its edit distance) matches through its corrected forms, from this
+    /// table (the corrections cache) or computed by `compute` outside any
+    /// lock. Like a filter's set, it holds deleted documents too: read it
+    /// through [`CachedFilterScorer`], which applies the alive bitset.
+    pub(crate) fn corrected_docs(
+        &self,
+        segment: SegmentId,
+        key: &str,
+        compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
+    ) -> tantivy::Result<Arc<MatchingDocs>> {
+        self.get_or_compute((segment, key.into()), compute)
+    }
 }
 
 #[cfg(test)]

@@ -53,7 +53,10 @@ pub(crate) fn filter_queries(
                 }
                 range => filter_query(index, field, range)?,
             };
-            Ok((field.clone(), CachedFilter::new(field, query)))
+            Ok((
+                field.clone(),
+                CachedFilter::new(field, query, &index.caches().filters),
+            ))
         })
         .collect()
 }

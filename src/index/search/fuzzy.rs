@@ -7,8 +7,8 @@
 //! The terms an automaton accepts in a segment are remembered per segment
 //! ([`super::segment_cache`]): walking the term dictionary was the largest
 //! single cost of a one-word query. So are the documents those terms match,
-//! in the corrections cache ([`super::filter_cache::corrected_docs`], a
-//! byte-bounded table like the filters'): a misspelt surname that is also
+//! in the corrections cache ([`super::filter_cache::FilterCache::corrected_docs`],
+//! a byte-bounded table like the filters'): a misspelt surname that is also
 //! in note bodies would otherwise read all of Smith's postings again on
 //! every query.
 //!
@@ -31,13 +31,18 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, DocSet, Score, SegmentReader, Term};
 
-use super::filter_cache::{self, CachedFilterScorer, MatchingDocs};
-use super::segment_cache;
+use super::filter_cache::{CachedFilterScorer, FilterCache, MatchingDocs};
+use super::segment_cache::SegmentTables;
 
 /// The automaton for `text` within `distance` edits, built once and kept
-/// in a process-wide table: building one took 12–890 µs per word, a tenth
-/// of a two-word query, and staff type the same words all day.
-pub(crate) fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<DfaWrapper>> {
+/// in the index's table (`kept`): building one took 12–890 µs per word, a
+/// tenth of a two-word query, and staff type the same words all day.
+pub(crate) fn automaton(
+    kept: &AutomataCache,
+    field: Field,
+    text: &str,
+    distance: u8,
+) -> Option<Arc<DfaWrapper>> {
     let key = (text.to_string(), distance);
     let built = |key: &(String, u8)| {
         FuzzyTermQuery::new(Term::from_field_text(field, &key.0), key.1, true)
@@ -45,7 +50,7 @@ pub(crate) fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<Df
             .ok()
             .map(Arc::new)
     };
-    let Ok(mut table) = AUTOMATA.lock() else {
+    let Ok(mut table) = kept.table.lock() else {
         return built(&key);
     };
     if let Some(found) = table.get(&key) {
@@ -56,17 +61,27 @@ pub(crate) fn automaton(field: Field, text: &str, distance: u8) -> Option<Arc<Df
     Some(automaton)
 }
 
-/// Bytes (estimated) and automata kept now.
-pub(super) fn kept_automata() -> (usize, usize) {
-    AUTOMATA
-        .lock()
-        .map(|t| (t.bytes, t.table.as_ref().map_or(0, |t| t.len())))
-        .unwrap_or((0, 0))
+/// Kept automata, least recently used out first past the `automata_mb`
+/// budget (`caches.rs`): one table per index.
+pub(crate) struct AutomataCache {
+    table: Mutex<KeptAutomata>,
 }
 
-/// Kept automata, least recently used out first past the `automata_mb`
-/// budget (`caches.rs`).
-static AUTOMATA: Mutex<KeptAutomata> = Mutex::new(KeptAutomata::new());
+impl AutomataCache {
+    pub(crate) fn with_budget(budget: usize) -> AutomataCache {
+        AutomataCache {
+            table: Mutex::new(KeptAutomata::new(budget)),
+        }
+    }
+
+    /// Bytes (estimated) and automata kept now.
+    pub(crate) fn kept(&self) -> (usize, usize) {
+        self.table
+            .lock()
+            .map(|t| (t.bytes, t.table.as_ref().map_or(0, |t| t.len())))
+            .unwrap_or((0, 0))
+    }
+}
 
 /// An upper estimate of an automaton's size: its DFA has a 256-entry row
 /// of u32 per state, and measured on English and Japanese words of 6 to
@@ -80,13 +95,15 @@ fn automaton_bytes(text: &str, distance: u8) -> usize {
 struct KeptAutomata {
     table: Option<lru::LruCache<(String, u8), Arc<DfaWrapper>>>,
     bytes: usize,
+    budget: usize,
 }
 
 impl KeptAutomata {
-    const fn new() -> KeptAutomata {
+    const fn new(budget: usize) -> KeptAutomata {
         KeptAutomata {
             table: None,
             bytes: 0,
+            budget,
         }
     }
 
@@ -96,7 +113,7 @@ impl KeptAutomata {
 
     fn insert(&mut self, key: (String, u8), automaton: Arc<DfaWrapper>) {
         let bytes = automaton_bytes(&key.0, key.1);
-        let budget = super::cache_budgets::bytes(super::cache_budgets::budgets().automata_mb);
+        let budget = self.budget;
         if bytes > budget {
             return;
         }
@@ -125,6 +142,9 @@ pub(crate) struct SharedFuzzyQuery {
     /// The word and distance the automaton was built from (the cache key).
     pub word: String,
     pub distance: u8,
+    /// The index's tables of expanded terms and of corrected documents.
+    pub segments: Arc<SegmentTables>,
+    pub corrections: Arc<FilterCache>,
 }
 
 impl fmt::Debug for SharedFuzzyQuery {
@@ -181,14 +201,17 @@ impl Weight for SharedFuzzyWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let q = &self.query;
         let terms =
-            segment_cache::fuzzy_terms(reader.segment_id(), q.field, &q.word, q.distance, || {
-                AutomatonWeight::<DfaWrapper>::new(q.field, q.automaton.clone())
-                    .get_match_term_infos(reader)
-            })?;
+            q.segments
+                .fuzzy_terms(reader.segment_id(), q.field, &q.word, q.distance, || {
+                    AutomatonWeight::<DfaWrapper>::new(q.field, q.automaton.clone())
+                        .get_match_term_infos(reader)
+                })?;
         let key = format!("{:?}\u{1f}{}\u{1f}{}", q.field, q.word, q.distance);
-        let docs = filter_cache::corrected_docs(reader.segment_id(), &key, || {
-            corrected_docs(reader, q, &terms)
-        })?;
+        let docs = q
+            .corrections
+            .corrected_docs(reader.segment_id(), &key, || {
+                corrected_docs(reader, q, &terms)
+            })?;
         if docs.is_empty() {
             return Ok(Box::new(EmptyScorer));
         }
@@ -220,26 +243,33 @@ mod tests {
         schema.add_text_field("name", STRING)
     }
 
+    fn kept() -> AutomataCache {
+        AutomataCache::with_budget(crate::index::search::cache_budgets::bytes(16))
+    }
+
     #[test]
     fn a_word_s_automaton_is_built_once_per_distance() {
-        let first = automaton(field(), "procurement", 1);
-        let again = automaton(field(), "procurement", 1);
-        let two_edits = automaton(field(), "procurement", 2);
+        let kept = kept();
+        let first = automaton(&kept, field(), "procurement", 1);
+        let again = automaton(&kept, field(), "procurement", 1);
+        let two_edits = automaton(&kept, field(), "procurement", 2);
         let (Some(first), Some(again), Some(two_edits)) = (first, again, two_edits) else {
             panic!("every automaton builds");
         };
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &two_edits));
+        // Another index's table builds its own.
+        let other = automaton(&self::kept(), field(), "procurement", 1);
+        assert!(other.is_some_and(|other| !Arc::ptr_eq(&first, &other)));
     }
 
     #[test]
     fn kept_automata_stay_within_their_bytes() {
-        let mut kept = KeptAutomata::new();
+        let budget = crate::index::search::cache_budgets::bytes(16);
+        let mut kept = KeptAutomata::new(budget);
         let one = automaton_bytes("warehouse", 2);
-        let budget =
-            super::super::cache_budgets::bytes(super::super::cache_budgets::budgets().automata_mb);
         let fits = budget / one;
-        let sample = automaton(field(), "warehouse", 2);
+        let sample = automaton(&self::kept(), field(), "warehouse", 2);
         let Some(sample) = sample else {
             panic!("the automaton builds");
         };

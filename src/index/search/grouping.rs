@@ -13,9 +13,10 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::doc_ords::{DocOrds, doc_ords};
+use super::caches::SearchCaches;
+use super::doc_ords::DocOrds;
 use super::request::{Order, SortBy};
-use super::segment_cache::{self, CustomerNumbers};
+use super::segment_cache::{self, CustomerNumbers, SegmentTables};
 
 /// Records shown per customer.
 pub(crate) const RECORDS_PER_GROUP: usize = 3;
@@ -261,12 +262,16 @@ pub(crate) struct Groups {
     /// The searcher's customer numbering: groups of one customer from
     /// several segments are merged by number, in an array, not by hash.
     pub customers: Option<Arc<CustomerNumbers>>,
+    /// The index's caches (customer ordinals and hashes per segment).
+    pub caches: Arc<SearchCaches>,
 }
 
 pub(crate) struct GroupsSegment {
     ranking: SegmentRanking,
     segment: SegmentOrdinal,
     segment_id: tantivy::index::SegmentId,
+    /// The index's per-segment tables (customer-id hashes).
+    tables: Arc<SegmentTables>,
     customers: Option<StrColumn>,
     /// The customer-id ordinal of every document of the segment.
     customer_ords: Option<Arc<DocOrds>>,
@@ -290,10 +295,13 @@ impl Collector for Groups {
         let fast = reader.fast_fields();
         let customers = fast.str("customer_id")?;
         let terms = customers.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        let customer_ords = customers
-            .as_ref()
-            .map(|c| doc_ords(reader.segment_id(), "customer_id", c, reader.max_doc()));
+        let customer_ords = customers.as_ref().map(|c| {
+            self.caches
+                .doc_ords
+                .doc_ords(reader.segment_id(), "customer_id", c, reader.max_doc())
+        });
         Ok(GroupsSegment {
+            tables: self.caches.segments.clone(),
             customer_ords,
             ranking: SegmentRanking::new(self.ranking, reader),
             segment,
@@ -392,7 +400,9 @@ impl SegmentCollector for GroupsSegment {
                 .filter(|(_, a)| a.count > 0)
                 .map(|(o, _)| o as u64)
                 .collect();
-            let hashes = segment_cache::ord_hashes(self.segment_id, "customer_id", col, true);
+            let hashes = self
+                .tables
+                .ord_hashes(self.segment_id, "customer_id", col, true);
             let numbers = self.numbers.as_ref().map(|n| n.segment(self.segment_id));
             out.reserve(ords.len() + self.singles.len());
             for ord in &ords {

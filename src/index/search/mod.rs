@@ -220,7 +220,7 @@ impl SearchIndex {
         );
         let _entered = span.enter();
         let started = std::time::Instant::now();
-        let cores = parallel::Cores::claim();
+        let cores = parallel::Cores::claim(&self.caches().pool);
         cores.run(|| {
             let _entered = span.enter();
             self.search_with(request, &cores, started)
@@ -256,14 +256,17 @@ impl SearchIndex {
             .partition(|f| request.filters.contains_key(f.as_str()));
         // Built once per set of segments, then shared: merges customer
         // groups across segments and counts grouped facets.
-        let customer_numbers = by_customer.then(|| segment_cache::customer_numbers(&searcher));
+        let caches = self.caches();
+        let customer_numbers = by_customer.then(|| caches.segments.customer_numbers(&searcher));
         let groups_collector = || Groups {
             ranking,
             customers: customer_numbers.clone(),
+            caches: caches.clone(),
         };
         let shared_facets = || FacetCounts {
             fields: shared.iter().map(|s| s.to_string()).collect(),
             customers: customer_numbers.clone(),
+            caches: caches.clone(),
         };
         let mut shared_counts = None;
 
@@ -383,6 +386,7 @@ impl SearchIndex {
                     &FacetCounts {
                         fields: vec![field.clone()],
                         customers: customer_numbers.clone(),
+                        caches: caches.clone(),
                     },
                 )?;
                 response

@@ -6,6 +6,9 @@
 //! intra-segment concurrency; tantivy's executor only spreads whole
 //! segments, and one large segment then keeps a query on one core.
 //!
+//! The pool belongs to one index (`caches.rs`): another index in the same
+//! process has its own.
+//!
 //! It pays off when a query would otherwise leave a core idle. Under load
 //! the cores are busy anyway, and cutting would only add scorer setups and
 //! hand-offs, so a query is cut only while fewer searches than threads are
@@ -16,8 +19,8 @@
 //! own collection skips them, and every collector used here must merge
 //! pieces of one segment as it merges different segments.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use tantivy::collector::{Collector, SegmentCollector};
@@ -38,29 +41,84 @@ struct Range {
     end: DocId,
 }
 
-/// Searches running now (each holds a [`Cores`]).
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
+/// One index's search pool (one thread per core, started with the first
+/// search that may spread) and the count of its searches running now.
+pub(crate) struct SearchPool {
+    pool: OnceLock<Option<rayon::ThreadPool>>,
+    /// Searches running now (each holds a [`Cores`]).
+    running: AtomicUsize,
+    /// The smallest range: [`MIN_RANGE_DOCS`], unless a test sets another
+    /// ([`crate::test_hooks::range_docs`]).
+    range_docs: u32,
+}
 
-/// What one search may use: the whole search pool when it is the only
-/// search running, else only its own thread. It counts the search as
-/// running while it lives.
+impl Default for SearchPool {
+    fn default() -> Self {
+        SearchPool {
+            pool: OnceLock::new(),
+            running: AtomicUsize::new(0),
+            range_docs: crate::test_hooks::range_docs().unwrap_or(MIN_RANGE_DOCS),
+        }
+    }
+}
+
+impl SearchPool {
+    /// The pool, started on first use.
+    fn threads(&self) -> Option<&rayon::ThreadPool> {
+        self.pool
+            .get_or_init(|| {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                // Tests that cut indexes into ranges need two threads anywhere.
+                let threads = if self.range_docs == MIN_RANGE_DOCS {
+                    cores
+                } else {
+                    cores.max(2)
+                };
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("search-{i}"))
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+}
+
+/// What one search may use: the whole of its index's search pool when it
+/// is the only search running there, else only its own thread. It counts
+/// the search as running while it lives.
 pub(crate) struct Cores {
-    spread: Option<&'static rayon::ThreadPool>,
+    pool: Arc<SearchPool>,
+    spread: bool,
 }
 
 impl Cores {
-    /// Claims the cores for one search.
-    pub(crate) fn claim() -> Cores {
-        let others = RUNNING.fetch_add(1, Ordering::AcqRel);
-        let spread = pool().filter(|p| others + 1 < p.current_num_threads());
-        Cores { spread }
+    /// Claims the cores of `pool` for one search.
+    pub(crate) fn claim(pool: &Arc<SearchPool>) -> Cores {
+        let others = pool.running.fetch_add(1, Ordering::AcqRel);
+        let spread = pool
+            .threads()
+            .is_some_and(|p| others + 1 < p.current_num_threads());
+        Cores {
+            pool: pool.clone(),
+            spread,
+        }
+    }
+
+    /// The pool, when this search may spread.
+    fn spread(&self) -> Option<&rayon::ThreadPool> {
+        if self.spread {
+            self.pool.threads()
+        } else {
+            None
+        }
     }
 
     /// Runs `f` (a whole search) on the pool when this search may spread,
     /// so that its parallel steps start from a pool thread: the caller
     /// then waits for the pool once per search instead of once per step.
     pub(crate) fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        match self.spread {
+        match self.spread() {
             Some(pool) => pool.install(f),
             None => f(),
         }
@@ -72,7 +130,7 @@ impl Cores {
         items: &[T],
         f: impl Fn(&T) -> R + Sync + Send,
     ) -> Vec<R> {
-        match self.spread {
+        match self.spread() {
             Some(pool) if items.len() >= MIN_SPREAD_ITEMS => {
                 pool.install(|| items.par_iter().map(f).collect())
             }
@@ -88,7 +146,7 @@ impl Cores {
         query: &dyn Query,
         collector: &C,
     ) -> tantivy::Result<C::Fruit> {
-        let Some(pool) = self.spread else {
+        let Some(pool) = self.spread() else {
             return searcher.search(query, collector);
         };
         let max_docs: Vec<u32> = searcher
@@ -96,7 +154,7 @@ impl Cores {
             .iter()
             .map(|r| r.max_doc())
             .collect();
-        let tasks = plan(&max_docs, pool.current_num_threads(), range_docs());
+        let tasks = plan(&max_docs, pool.current_num_threads(), self.pool.range_docs);
         if tasks.len() < 2 {
             return searcher.search(query, collector);
         }
@@ -122,39 +180,12 @@ impl Cores {
 
 impl Drop for Cores {
     fn drop(&mut self) {
-        RUNNING.fetch_sub(1, Ordering::AcqRel);
+        self.pool.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// Fewer items than this are mapped on the calling thread.
 const MIN_SPREAD_ITEMS: usize = 4;
-
-/// The search pool: one thread per core.
-fn pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // Tests that cut indexes into ranges need two threads anywhere.
-        let threads = if range_docs() == MIN_RANGE_DOCS {
-            cores
-        } else {
-            cores.max(2)
-        };
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("search-{i}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
-}
-
-/// The smallest range: [`MIN_RANGE_DOCS`], unless a test sets another
-/// ([`crate::test_hooks::range_docs`]).
-fn range_docs() -> u32 {
-    static SIZE: OnceLock<u32> = OnceLock::new();
-    *SIZE.get_or_init(|| crate::test_hooks::range_docs().unwrap_or(MIN_RANGE_DOCS))
-}
 
 /// Cuts the index (its segments' `max_doc`s, in order) into tasks of
 /// about equal numbers of documents: two per thread, none smaller than

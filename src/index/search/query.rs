@@ -461,7 +461,7 @@ impl<'a> QueryBuilder<'a> {
                         || (FUZZY_IF_UNKNOWN_FIELDS.contains(&spec.name.as_str())
                             && self.is_unknown(&term)));
                 let shared = if corrected {
-                    automaton(field, single, budget)
+                    automaton(&self.index.caches().automata, field, single, budget)
                 } else {
                     None
                 };
@@ -473,6 +473,8 @@ impl<'a> QueryBuilder<'a> {
                             automaton,
                             word: single.clone(),
                             distance: budget,
+                            segments: self.index.caches().segments.clone(),
+                            corrections: self.index.caches().corrections.clone(),
                         }),
                         FUZZY_WEIGHT * boost,
                     ));

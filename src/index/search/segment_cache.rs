@@ -7,10 +7,11 @@
 //! (segment id, field, word, distance): a segment never changes once
 //! written, so an entry is true for as long as the segment lives. Entries of
 //! merged-away segments are simply no longer asked for; each table is
-//! cleared when it grows past its bound.
+//! cleared when it grows past its bound. The tables belong to one index
+//! (`caches.rs`), never to the process.
 
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 use tantivy::columnar::StrColumn;
@@ -26,39 +27,17 @@ const MAX_HASH_TABLES: usize = 256;
 type FuzzyKey = (SegmentId, Field, String, u8);
 type Table<K, V> = Mutex<FxHashMap<K, Arc<V>>>;
 
-fn fuzzy_table() -> &'static Table<FuzzyKey, Vec<TermInfo>> {
-    static TABLE: OnceLock<Table<FuzzyKey, Vec<TermInfo>>> = OnceLock::new();
-    TABLE.get_or_init(Default::default)
-}
+/// Searchers' customer numbers kept (a reload makes a new searcher).
+const MAX_NUMBERINGS: usize = 4;
 
-fn hash_table() -> &'static Table<(SegmentId, &'static str), Vec<u64>> {
-    static TABLE: OnceLock<Table<(SegmentId, &'static str), Vec<u64>>> = OnceLock::new();
-    TABLE.get_or_init(Default::default)
-}
+type Numberings = Mutex<Vec<(Vec<SegmentId>, Arc<CustomerNumbers>)>>;
 
-/// The terms of `field` in `segment` within `distance` edits of `word`,
-/// computed by `expand` the first time.
-pub(crate) fn fuzzy_terms(
-    segment: SegmentId,
-    field: Field,
-    word: &str,
-    distance: u8,
-    expand: impl FnOnce() -> tantivy::Result<Vec<TermInfo>>,
-) -> tantivy::Result<Arc<Vec<TermInfo>>> {
-    let key = (segment, field, word.to_string(), distance);
-    if let Ok(table) = fuzzy_table().lock()
-        && let Some(found) = table.get(&key)
-    {
-        return Ok(found.clone());
-    }
-    let terms = Arc::new(expand()?);
-    if let Ok(mut table) = fuzzy_table().lock() {
-        if table.len() >= MAX_FUZZY_ENTRIES {
-            table.clear();
-        }
-        table.insert(key, terms.clone());
-    }
-    Ok(terms)
+/// One index's per-segment memo tables.
+#[derive(Default)]
+pub(crate) struct SegmentTables {
+    fuzzy: Table<FuzzyKey, Vec<TermInfo>>,
+    hashes: Table<(SegmentId, &'static str), Vec<u64>>,
+    numberings: Numberings,
 }
 
 /// The group hash of a term of an id column: `customer` keeps customer ids
@@ -68,36 +47,6 @@ pub(crate) fn id_hash(bytes: &[u8], customer: bool) -> u64 {
     customer.hash(&mut h);
     bytes.hash(&mut h);
     h.finish()
-}
-
-/// The hash of every term of `column` (the segment's `column_name` column),
-/// by term ordinal; built in one pass over its dictionary the first time.
-pub(crate) fn ord_hashes(
-    segment: SegmentId,
-    column_name: &'static str,
-    column: &StrColumn,
-    customer: bool,
-) -> Arc<Vec<u64>> {
-    let key = (segment, column_name);
-    if let Ok(table) = hash_table().lock()
-        && let Some(found) = table.get(&key)
-    {
-        return found.clone();
-    }
-    let mut hashes = Vec::with_capacity(column.num_terms());
-    if let Ok(mut stream) = column.dictionary().stream() {
-        while stream.advance() {
-            hashes.push(id_hash(stream.key(), customer));
-        }
-    }
-    let hashes = Arc::new(hashes);
-    if let Ok(mut table) = hash_table().lock() {
-        if table.len() >= MAX_HASH_TABLES {
-            table.clear();
-        }
-        table.insert(key, hashes.clone());
-    }
-    hashes
 }
 
 /// One number per distinct customer id across the segments of a searcher:
@@ -120,49 +69,102 @@ impl CustomerNumbers {
     }
 }
 
-/// Searchers' customer numbers kept (a reload makes a new searcher).
-const MAX_NUMBERINGS: usize = 4;
-
-type Numberings = Mutex<Vec<(Vec<SegmentId>, Arc<CustomerNumbers>)>>;
-
-/// The customer numbering of `searcher`'s segments, built from the
-/// per-segment hash tables the first time this set of segments is seen.
-pub(crate) fn customer_numbers(searcher: &tantivy::Searcher) -> Arc<CustomerNumbers> {
-    static NUMBERINGS: OnceLock<Numberings> = OnceLock::new();
-    let numberings = NUMBERINGS.get_or_init(Default::default);
-    let segments: Vec<SegmentId> = searcher
-        .segment_readers()
-        .iter()
-        .map(|r| r.segment_id())
-        .collect();
-    if let Ok(known) = numberings.lock()
-        && let Some((_, found)) = known.iter().find(|(ids, _)| *ids == segments)
-    {
-        return found.clone();
-    }
-    let mut numbers: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut by_segment = FxHashMap::default();
-    for reader in searcher.segment_readers() {
-        let Ok(Some(column)) = reader.fast_fields().str("customer_id") else {
-            continue;
-        };
-        let hashes = ord_hashes(reader.segment_id(), "customer_id", &column, true);
-        let mut ords = Vec::with_capacity(hashes.len());
-        for hash in hashes.iter() {
-            let next = numbers.len() as u32;
-            ords.push(*numbers.entry(*hash).or_insert(next));
+impl SegmentTables {
+    /// The terms of `field` in `segment` within `distance` edits of `word`,
+    /// computed by `expand` the first time.
+    pub(crate) fn fuzzy_terms(
+        &self,
+        segment: SegmentId,
+        field: Field,
+        word: &str,
+        distance: u8,
+        expand: impl FnOnce() -> tantivy::Result<Vec<TermInfo>>,
+    ) -> tantivy::Result<Arc<Vec<TermInfo>>> {
+        let key = (segment, field, word.to_string(), distance);
+        if let Ok(table) = self.fuzzy.lock()
+            && let Some(found) = table.get(&key)
+        {
+            return Ok(found.clone());
         }
-        by_segment.insert(reader.segment_id(), ords);
-    }
-    let built = Arc::new(CustomerNumbers {
-        total: numbers.len(),
-        by_segment,
-    });
-    if let Ok(mut known) = numberings.lock() {
-        if known.len() >= MAX_NUMBERINGS {
-            known.remove(0);
+        let terms = Arc::new(expand()?);
+        if let Ok(mut table) = self.fuzzy.lock() {
+            if table.len() >= MAX_FUZZY_ENTRIES {
+                table.clear();
+            }
+            table.insert(key, terms.clone());
         }
-        known.push((segments, built.clone()));
+        Ok(terms)
     }
-    built
+
+    /// The hash of every term of `column` (the segment's `column_name` column),
+    /// by term ordinal; built in one pass over its dictionary the first time.
+    pub(crate) fn ord_hashes(
+        &self,
+        segment: SegmentId,
+        column_name: &'static str,
+        column: &StrColumn,
+        customer: bool,
+    ) -> Arc<Vec<u64>> {
+        let key = (segment, column_name);
+        if let Ok(table) = self.hashes.lock()
+            && let Some(found) = table.get(&key)
+        {
+            return found.clone();
+        }
+        let mut hashes = Vec::with_capacity(column.num_terms());
+        if let Ok(mut stream) = column.dictionary().stream() {
+            while stream.advance() {
+                hashes.push(id_hash(stream.key(), customer));
+            }
+        }
+        let hashes = Arc::new(hashes);
+        if let Ok(mut table) = self.hashes.lock() {
+            if table.len() >= MAX_HASH_TABLES {
+                table.clear();
+            }
+            table.insert(key, hashes.clone());
+        }
+        hashes
+    }
+
+    /// The customer numbering of `searcher`'s segments, built from the
+    /// per-segment hash tables the first time this set of segments is seen.
+    pub(crate) fn customer_numbers(&self, searcher: &tantivy::Searcher) -> Arc<CustomerNumbers> {
+        let numberings = &self.numberings;
+        let segments: Vec<SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.segment_id())
+            .collect();
+        if let Ok(known) = numberings.lock()
+            && let Some((_, found)) = known.iter().find(|(ids, _)| *ids == segments)
+        {
+            return found.clone();
+        }
+        let mut numbers: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut by_segment = FxHashMap::default();
+        for reader in searcher.segment_readers() {
+            let Ok(Some(column)) = reader.fast_fields().str("customer_id") else {
+                continue;
+            };
+            let hashes = self.ord_hashes(reader.segment_id(), "customer_id", &column, true);
+            let mut ords = Vec::with_capacity(hashes.len());
+            for hash in hashes.iter() {
+                let next = numbers.len() as u32;
+                ords.push(*numbers.entry(*hash).or_insert(next));
+            }
+            by_segment.insert(reader.segment_id(), ords);
+        }
+        let built = Arc::new(CustomerNumbers {
+            total: numbers.len(),
+            by_segment,
+        });
+        if let Ok(mut known) = numberings.lock() {
+            if known.len() >= MAX_NUMBERINGS {
+                known.remove(0);
+            }
+            known.push((segments, built.clone()));
+        }
+        built
+    }
 }

@@ -79,10 +79,17 @@ fn the_cache_hands_back_one_table_per_segment_and_field() {
     let searcher = index.reader().unwrap().searcher();
     let reader = searcher.segment_reader(0);
     let column = reader.fast_fields().str("small").unwrap().unwrap();
-    let first = doc_ords(reader.segment_id(), "small", &column, reader.max_doc());
-    let again = doc_ords(reader.segment_id(), "small", &column, reader.max_doc());
+    let cache = DocOrdsCache::with_budget(1 << 20);
+    let first = cache.doc_ords(reader.segment_id(), "small", &column, reader.max_doc());
+    let again = cache.doc_ords(reader.segment_id(), "small", &column, reader.max_doc());
     assert!(Arc::ptr_eq(&first, &again));
     let tags = reader.fast_fields().str("tags").unwrap().unwrap();
-    let other = doc_ords(reader.segment_id(), "tags", &tags, reader.max_doc());
+    let other = cache.doc_ords(reader.segment_id(), "tags", &tags, reader.max_doc());
     assert!(!Arc::ptr_eq(&first, &other));
+    assert_eq!(cache.kept().1, 2);
+    // Another index's cache holds nothing of this one's.
+    let elsewhere = DocOrdsCache::with_budget(1 << 20);
+    assert_eq!(elsewhere.kept(), (0, 0));
+    let built = elsewhere.doc_ords(reader.segment_id(), "small", &column, reader.max_doc());
+    assert!(!Arc::ptr_eq(&first, &built));
 }

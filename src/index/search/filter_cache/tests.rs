@@ -102,11 +102,11 @@ fn a_repeated_filtered_search_is_served_from_the_cache_with_identical_results() 
         .map(Record::id)
         .collect();
 
-    let before = stats();
+    let before = f.index.caches().filters.stats();
     let first = f.index.search(&request).unwrap();
-    let filled = stats();
+    let filled = f.index.caches().filters.stats();
     let second = f.index.search(&request).unwrap();
-    let after = stats();
+    let after = f.index.caches().filters.stats();
 
     assert_eq!(hit_ids(&first), expected);
     assert_eq!(first.total, expected.len());
@@ -131,7 +131,7 @@ fn a_repeated_filtered_search_is_served_from_the_cache_with_identical_results() 
     let third = f.index.search(&reordered).unwrap();
     assert_eq!(comparable(&third), comparable(&first));
     assert_eq!(
-        stats().misses,
+        f.index.caches().filters.stats().misses,
         after.misses,
         "a reordered list misses nothing"
     );
@@ -196,10 +196,10 @@ fn a_record_replaced_after_the_cache_was_filled_never_matches_its_old_value() {
     let changed = vec![note("a", "US"), note("b", "JP"), note("c", "US")];
     f.store.apply_file("crm", "f0", "h2", &changed).unwrap();
     f.index.catch_up(&f.store).unwrap();
-    let before = stats();
+    let before = f.index.caches().filters.stats();
     let now_jp = f.index.search(&jp).unwrap();
     let now_us = f.index.search(&us).unwrap();
-    let after = stats();
+    let after = f.index.caches().filters.stats();
 
     assert!(
         after.hits > before.hits,
@@ -378,9 +378,9 @@ fn a_corrected_word_never_finds_a_record_deleted_after_its_documents_were_cached
     rest.remove(1);
     f.store.apply_file("crm", "f0", "h2", &rest).unwrap();
     f.index.catch_up(&f.store).unwrap();
-    let before = corrections().stats();
+    let before = f.index.caches().corrections.stats();
     let now = f.index.search(&typo).unwrap();
-    let after = corrections().stats();
+    let after = f.index.caches().corrections.stats();
 
     assert!(
         after.hits > before.hits,
