@@ -57,9 +57,17 @@ impl Store {
             }
             // Reads the current (old) database: the swap comes after.
             self.snapshot_to(&copy)?;
-            std::fs::File::open(&copy)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| io(&copy, e))?;
+            // The mark is cleared in the copy itself, before it replaces the
+            // file, so no moment has a new file still marked.
+            let database = super::open_database(&copy)?;
+            {
+                let txn = database.begin_write().map_err(db)?;
+                txn.open_table(META)
+                    .map_err(db)?
+                    .insert(SCRUB_PENDING, b"0".as_slice())
+                    .map_err(db)?;
+                txn.commit().map_err(db)?;
+            }
             std::fs::rename(&copy, path).map_err(|e| io(path, e))?;
             if let Some(dir) = path.parent() {
                 std::fs::File::open(dir)
@@ -68,9 +76,8 @@ impl Store {
             }
             // The old database still holds the old (now unlinked) file; it
             // closes for good when its last reader ends.
-            super::open_database(path)
+            Ok::<_, StoreError>(database)
         })?;
-        self.set_meta(SCRUB_PENDING, "0")?;
         let bytes_after = std::fs::metadata(path).map_err(|e| io(path, e))?.len();
         tracing::info!(
             bytes_before,
