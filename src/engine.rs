@@ -152,6 +152,11 @@ pub struct Rapport {
     /// How many records the last resolution re-resolved (the whole book
     /// for a full pass; see `engine/incremental.rs`).
     resolved_records: std::sync::atomic::AtomicU64,
+    /// The book's statistics kept between incremental resolutions (see
+    /// `engine/incremental.rs`); dropped by a full pass.
+    kept_book: Mutex<Option<incremental::KeptBook>>,
+    /// How many records the last resolution read from the store.
+    read_records: std::sync::atomic::AtomicU64,
     /// What opening had to repair (`rapport check` reports it).
     opened: Recovery,
     /// Group commit of the audit entries requests append.
@@ -177,6 +182,10 @@ pub struct IngestStages {
     /// Records the pass re-resolved: the records a change reached, or the
     /// whole book for a full resolution (0 when nothing changed).
     pub resolved_records: u64,
+    /// Records the resolution read from the store: the whole book for a
+    /// full pass (or an incremental one without kept statistics), else the
+    /// changed records and those re-resolved with them.
+    pub resolve_read_records: u64,
 }
 
 impl IngestReport {
@@ -263,6 +272,8 @@ impl Rapport {
             jobs,
             ingest_lock: Mutex::new(()),
             resolved_records: std::sync::atomic::AtomicU64::new(0),
+            kept_book: Mutex::new(None),
+            read_records: std::sync::atomic::AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             opened,
             audit: audit_batch::AuditBatcher::default(),
@@ -298,9 +309,12 @@ impl Rapport {
         let resolving = Instant::now();
         self.resolved_records
             .store(0, std::sync::atomic::Ordering::Relaxed);
+        self.read_records
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.resolve_if_stale()?;
         stages.resolve_ms = resolving.elapsed().as_millis() as u64;
         stages.resolved_records = self.last_resolved_records();
+        stages.resolve_read_records = self.read_records.load(std::sync::atomic::Ordering::Relaxed);
         if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
             tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
             std::process::exit(86);
@@ -378,6 +392,8 @@ impl Rapport {
     /// the index. Returns how many changed.
     fn resolve_locked(&self) -> Result<usize, EngineError> {
         let started = Instant::now();
+        // The kept statistics would only add to the full pass's peak.
+        lock(&self.kept_book).take();
         let records = self.store.records_by_birth()?;
         let overrides = self.store.overrides()?;
         let analyzers = self.index.snapshot().analyzers().clone();
@@ -391,6 +407,8 @@ impl Rapport {
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
         self.resolved_records
+            .store(record_count as u64, std::sync::atomic::Ordering::Relaxed);
+        self.read_records
             .store(record_count as u64, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(
             records = record_count,

@@ -55,8 +55,8 @@ fn check(before: &[Record], after: &[Record], overrides: &Overrides) -> (usize, 
         }
     }
     changed.extend(old.keys().filter(|id| !new.contains_key(*id)).cloned());
-    let stats = BookStats::of(after, None);
-    let plan = plan(after, &stats, &changed, &previous, overrides);
+    let stats = kept_statistics(before, after, &changed);
+    let plan = plan(&stats, &changed, &previous, overrides);
     let partial = resolve_subset(after, plan, &stats, &settings, overrides, None);
     let re_resolved = partial.re_resolved();
     previous.splice(partial);
@@ -94,6 +94,38 @@ fn check(before: &[Record], after: &[Record], overrides: &Overrides) -> (usize, 
         got.len()
     );
     (re_resolved, full)
+}
+
+/// The statistics of `after` as the engine keeps them: those of `before`
+/// updated by the change (only the changed records read), which must equal
+/// the statistics of the whole of `after`. Births: `before`'s records in
+/// order, then the records `after` adds.
+fn kept_statistics(before: &[Record], after: &[Record], changed: &BTreeSet<String>) -> BookStats {
+    let births: BTreeMap<String, u64> =
+        before.iter().chain(after).map(Record::id).enumerate().fold(
+            BTreeMap::new(),
+            |mut m, (i, id)| {
+                m.entry(id).or_insert(i as u64);
+                m
+            },
+        );
+    let born =
+        |records: &[Record]| -> Vec<u64> { records.iter().map(|r| births[&r.id()]).collect() };
+    let now: Vec<(u64, Record)> = after
+        .iter()
+        .filter(|r| changed.contains(&r.id()))
+        .map(|r| (births[&r.id()], r.clone()))
+        .collect();
+    let updated = BookStats::of_born(before, &born(before), None)
+        .update(changed, now, None)
+        .expect("new records come last");
+    let whole = BookStats::of_born(after, &born(after), None);
+    assert!(
+        updated == whole,
+        "{} changed: the updated statistics differ from the whole book's",
+        changed.len()
+    );
+    updated
 }
 
 /// The labelled book, with edits, additions, removals, a split and a merge.

@@ -285,6 +285,26 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 r.changed_assignments,
                 r.incremental_peak_rss_mib,
             );
+            let k = &r.kept;
+            println!(
+                "\n{} other rows changed, statistics kept{}: {:.2} s (read changed {} + update statistics {} + plan {} + read subset {} + resolve {} + save {} ms), {} re-resolved, {} assignments changed, peak RSS {:.0} MiB",
+                k.changed_rows,
+                if k.updated {
+                    ""
+                } else {
+                    " (could not update: computed from the book)"
+                },
+                k.total_ms() as f64 / 1000.0,
+                k.load_ms,
+                k.update_ms,
+                k.plan_ms,
+                k.read_subset_ms,
+                k.resolve_ms,
+                k.save_ms,
+                k.re_resolved,
+                k.changed_assignments,
+                k.peak_rss_mib,
+            );
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Resolve {

@@ -2,7 +2,10 @@
 //! written since the last resolution are few, only what they reach is
 //! re-resolved (`resolve::plan`, `resolve::resolve_subset`) and saved over
 //! the previous answer (`Store::save_partial_resolution`); otherwise the
-//! whole book is resolved as before.
+//! whole book is resolved as before. The book's statistics are kept in
+//! memory between incremental passes ([`KeptBook`]) and updated from the
+//! changed records alone (`BookStats::update`), so a pass after the first
+//! reads only the changed records and the subset it re-resolves.
 //!
 //! It must never resolve incrementally when the settings or the steward's
 //! overrides changed, when write-back data needs the whole resolution to
@@ -14,8 +17,9 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::{EngineError, RESOLVED_FROM, Rapport};
-use crate::resolve::{BookStats, WeightSource, plan, resolve_subset};
+use super::{EngineError, RESOLVED_FROM, Rapport, lock};
+use crate::record::Record;
+use crate::resolve::{BookStats, Romaji, WeightSource, plan, resolve_records};
 
 /// A change of more than this share of the book (percent) is resolved in
 /// full without planning.
@@ -23,6 +27,14 @@ const MAX_CHANGED_PERCENT: usize = 10;
 /// A plan that re-resolves more than this share of the book (percent) is
 /// dropped for a full pass, which costs about the same and is simpler.
 const MAX_SUBSET_PERCENT: usize = 25;
+
+/// The book's statistics as of a sequence number of the store.
+pub(super) struct KeptBook {
+    /// The store's last sequence number before its records were read:
+    /// every change after it is in the change log.
+    seq: u64,
+    stats: BookStats,
+}
 
 impl Rapport {
     /// How many records the last resolution re-resolved.
@@ -64,36 +76,73 @@ impl Rapport {
         }
         let started = Instant::now();
         let _span = tracing::info_span!("resolve incrementally", changed = changed.len()).entered();
-        let records = self.store.records_by_birth()?;
         let overrides = self.store.overrides()?;
         let analyzers = self.index.snapshot().analyzers().clone();
         let romaji = |text: &str| analyzers.romaji_words(text);
-        let stats = BookStats::of(&records, Some(&romaji));
-        let plan = plan(&records, &stats, &changed, &self.store, &overrides);
-        if plan.subset.len() * 100 > records.len() * MAX_SUBSET_PERCENT {
+        let kept = lock(&self.kept_book).take();
+        let read_at = self.store.last_seq()?;
+        let limit = total * MAX_CHANGED_PERCENT / 100;
+        let updated = match kept {
+            Some(kept) => self.update_kept(kept, limit, &romaji)?,
+            None => None,
+        };
+        let (stats, book, mut read) = match updated {
+            Some((stats, read)) => (stats, None, read),
+            None => {
+                let (births, records): (Vec<u64>, Vec<Record>) =
+                    self.store.records_with_birth()?.into_iter().unzip();
+                let stats = BookStats::of_born(&records, &births, Some(&romaji));
+                let read = records.len();
+                (stats, Some(records), read)
+            }
+        };
+        let plan = plan(&stats, &changed, &self.store, &overrides);
+        if plan.subset.len() * 100 > stats.len() * MAX_SUBSET_PERCENT {
             tracing::info!(
                 subset = plan.subset.len(),
-                records = records.len(),
+                records = stats.len(),
                 "the change reaches a large share of the book: resolving all of it"
             );
             return Ok(None);
         }
-        let partial = resolve_subset(
-            &records,
+        let subset: Vec<Record> = match book {
+            Some(records) => plan.subset.iter().map(|&i| records[i].clone()).collect(),
+            None => {
+                let ids = plan.subset.iter().filter_map(|&i| stats.id(i));
+                let subset = self.store.records_born(ids)?;
+                if subset.len() != plan.subset.len() {
+                    tracing::warn!(
+                        subset = plan.subset.len(),
+                        read = subset.len(),
+                        "records of the kept statistics are gone: resolving all of the book"
+                    );
+                    return Ok(None);
+                }
+                read += subset.len();
+                subset.into_iter().map(|(_, r)| r).collect()
+            }
+        };
+        let partial = resolve_records(
+            &subset,
             plan,
             &stats,
             &self.config.resolve,
             &overrides,
             Some(&romaji),
         );
+        drop(subset);
         let re_resolved = partial.re_resolved();
-        let record_count = records.len();
-        drop((records, stats));
+        let record_count = stats.len();
         let changed_assignments = self.store.save_partial_resolution(&partial)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
+        *lock(&self.kept_book) = Some(KeptBook {
+            seq: read_at,
+            stats,
+        });
         self.resolved_records
             .store(re_resolved as u64, Ordering::Relaxed);
+        self.read_records.store(read as u64, Ordering::Relaxed);
         tracing::info!(
             records = record_count,
             changed = changed.len(),
@@ -103,5 +152,27 @@ impl Rapport {
             "resolved customers incrementally: only the records a change reached"
         );
         Ok(Some(changed_assignments))
+    }
+
+    /// The kept statistics updated by the records changed since they were
+    /// read, or `None` when they cannot be (too many changes, a record
+    /// placed out of order): the caller reads the whole book. With them,
+    /// how many records were read.
+    fn update_kept(
+        &self,
+        kept: KeptBook,
+        limit: usize,
+        romaji: Romaji,
+    ) -> Result<Option<(BookStats, usize)>, EngineError> {
+        let Some(ids) = self.store.changed_since(kept.seq, limit)? else {
+            return Ok(None);
+        };
+        let now = self.store.records_born(ids.iter().map(String::as_str))?;
+        let read = now.len();
+        let updated = kept.stats.update(&ids, now, Some(romaji));
+        if updated.is_none() {
+            tracing::info!("the kept book statistics cannot take this change: reading the book");
+        }
+        Ok(updated.map(|stats| (stats, read)))
     }
 }

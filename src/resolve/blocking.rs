@@ -59,7 +59,7 @@ impl Blocks {
 
 /// How many records of the whole book each block holds, by a hash of its
 /// rule and key (records counted once per block).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct BlockSizes(HashMap<u64, u32>);
 
 /// A stable 64-bit hash of a block's rule and key.

@@ -23,7 +23,7 @@ pub fn has_cjk(text: &str) -> bool {
 }
 
 /// How many of the book's keys hold each word.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct WordStats {
     documents: HashMap<String, u32>,
     total: u32,

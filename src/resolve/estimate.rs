@@ -438,7 +438,7 @@ impl Estimate {
 }
 
 /// Estimated weights in a table, to reweigh a model's evidence.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Weights {
     bits: HashMap<(String, String), f64>,
 }

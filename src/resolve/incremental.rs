@@ -35,6 +35,9 @@ const PERSON_BLOCK: u64 = 0x7065_7273_6f6e_2062;
 const MAX_REFERENCE: usize = 1_000;
 
 /// The whole book's statistics, and each record's keys for the closure.
+/// `PartialEq`: an updated book's statistics must equal those computed
+/// from the whole of it (`book_update.rs`, tested).
+#[derive(PartialEq)]
 pub struct BookStats {
     pub(super) org: OrgModel,
     pub(super) person: PersonModel,
@@ -43,17 +46,69 @@ pub struct BookStats {
     pub(super) person_sizes: BlockSizes,
     /// Per record of the book (by index): its block and reference hashes.
     keys: Vec<Vec<u64>>,
-    /// Per record: its reference hashes alone (see `reference_keys`).
-    refs: Vec<Vec<u64>>,
     /// How many records hold each of those hashes.
     key_sizes: BlockSizes,
     /// Record id → index in the book.
     index: HashMap<String, usize>,
+    /// What each record contributes, from which the rest is computed.
+    pub(super) parts: Parts,
+}
+
+/// Each record's contribution to the statistics: what the closure reads of
+/// it and its match profiles, kept so that a change recomputes the
+/// statistics without the book (`book_update.rs`).
+#[derive(PartialEq, Default)]
+pub(super) struct Parts {
+    /// Per record, in birth order.
+    pub(super) records: Vec<Slim>,
+    /// Organisation and person profiles, by record index, ascending.
+    pub(super) orgs: Vec<(usize, OrgProfile)>,
+    pub(super) persons: Vec<(usize, PersonProfile)>,
+}
+
+/// What the closure reads of one record.
+#[derive(PartialEq)]
+pub(super) struct Slim {
+    pub(super) id: String,
+    pub(super) kind: RecordKind,
+    pub(super) staff: bool,
+    /// The hash of the company the record names (`company_key`).
+    pub(super) company: Option<u64>,
+    /// When the store first saw it (its place in first-seen order).
+    pub(super) birth: u64,
+    /// Its reference hashes (see `reference_keys`), sorted.
+    pub(super) refs: Vec<u64>,
+}
+
+impl Slim {
+    pub(super) fn of(r: &Record, birth: u64) -> Slim {
+        let mut refs = reference_keys(r);
+        refs.sort_unstable();
+        refs.dedup();
+        Slim {
+            id: r.id(),
+            kind: r.kind,
+            staff: is_staff(r),
+            company: r
+                .company
+                .as_ref()
+                .map(|c| block_hash("company", &company_key(c))),
+            birth,
+            refs,
+        }
+    }
 }
 
 impl BookStats {
     /// Computes the statistics of `records` (the whole book, oldest first).
     pub fn of(records: &[Record], romaji: Option<Romaji>) -> BookStats {
+        let births: Vec<u64> = (0..records.len() as u64).collect();
+        BookStats::of_born(records, &births, romaji)
+    }
+
+    /// [`BookStats::of`], with each record's birth (its first-seen sequence
+    /// number, ascending), which an update needs to place new records.
+    pub fn of_born(records: &[Record], births: &[u64], romaji: Option<Romaji>) -> BookStats {
         let _span = tracing::info_span!("book statistics", records = records.len()).entered();
         // Profiles on every core, collected in record order.
         let orgs: Vec<(usize, OrgProfile)> = records
@@ -68,21 +123,26 @@ impl BookStats {
             .filter(|(_, r)| r.kind == RecordKind::Person)
             .map(|(i, r)| (i, PersonProfile::of(r, None, romaji)))
             .collect();
-        let org = OrgModel::of(&orgs);
-        let person = PersonModel::of(&persons);
-        let person_words = people::word_counts(&persons);
-        let refs: Vec<Vec<u64>> = records
+        let slims: Vec<Slim> = records
             .par_iter()
-            .map(|r| {
-                let mut k = reference_keys(r);
-                k.sort_unstable();
-                k.dedup();
-                k
-            })
+            .enumerate()
+            .map(|(i, r)| Slim::of(r, births.get(i).copied().unwrap_or(u64::MAX)))
             .collect();
-        let mut keys = refs.clone();
+        BookStats::of_parts(Parts {
+            records: slims,
+            orgs,
+            persons,
+        })
+    }
+
+    /// The statistics the records' contributions add up to.
+    pub(super) fn of_parts(parts: Parts) -> BookStats {
+        let org = OrgModel::of(&parts.orgs);
+        let person = PersonModel::of(&parts.persons);
+        let person_words = people::word_counts(&parts.persons);
+        let mut keys: Vec<Vec<u64>> = parts.records.iter().map(|s| s.refs.clone()).collect();
         let mut org_sizes = BlockSizes::default();
-        for (i, p) in &orgs {
+        for (i, p) in &parts.orgs {
             let mut hashes = Vec::new();
             organisations::block_keys(p, &org.words, |rule, key| {
                 hashes.push(block_hash(rule, &key))
@@ -92,7 +152,7 @@ impl BookStats {
         }
         let mut person_sizes = BlockSizes::default();
         let count = |w: &str| person_words.get(w).copied().unwrap_or(0);
-        for (i, p) in &persons {
+        for (i, p) in &parts.persons {
             let mut hashes = Vec::new();
             people::block_keys(p, &count, |rule, key| hashes.push(block_hash(rule, &key)));
             keys[*i].extend(hashes.iter().map(|h| h ^ PERSON_BLOCK));
@@ -104,10 +164,11 @@ impl BookStats {
             k.dedup();
             key_sizes.add_record(k.clone());
         }
-        let index = records
+        let index = parts
+            .records
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.id(), i))
+            .map(|(i, s)| (s.id.clone(), i))
             .collect();
         BookStats {
             org,
@@ -116,10 +177,24 @@ impl BookStats {
             org_sizes,
             person_sizes,
             keys,
-            refs,
             key_sizes,
             index,
+            parts,
         }
+    }
+
+    /// How many records the book holds.
+    pub fn len(&self) -> usize {
+        self.parts.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.records.is_empty()
+    }
+
+    /// The id of the record at `index` (as a [`Plan`]'s subset names them).
+    pub fn id(&self, index: usize) -> Option<&str> {
+        self.parts.records.get(index).map(|s| s.id.as_str())
     }
 }
 
@@ -222,7 +297,6 @@ pub struct Plan {
 /// The records `changed` (ids written or removed since `previous`) can
 /// affect, closed over the customers they touch.
 pub fn plan(
-    records: &[Record],
     stats: &BookStats,
     changed: &BTreeSet<String>,
     previous: &dyn Previous,
@@ -243,14 +317,15 @@ pub fn plan(
         })
         .collect();
     let mut subset: BTreeSet<usize> = seeds.iter().copied().collect();
+    let book = &stats.parts.records;
     for (i, keys) in stats.keys.iter().enumerate() {
-        if keys.iter().any(|k| wanted.contains(k)) || is_staff(&records[i]) {
+        if keys.iter().any(|k| wanted.contains(k)) || book[i].staff {
             subset.insert(i);
         }
     }
     let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut ids: BTreeSet<String> = changed.clone();
-    ids.extend(subset.iter().map(|&i| records[i].id()));
+    ids.extend(subset.iter().map(|&i| book[i].id.clone()));
     let mut queue: Vec<String> = ids.iter().cloned().collect();
     while !queue.is_empty() {
         let mut entities: Vec<String> = Vec::new();
@@ -261,30 +336,31 @@ pub fn plan(
         // organisation record bears is one its people make up together.
         let mut named: [HashSet<u64>; 3] = [HashSet::new(), HashSet::new(), HashSet::new()];
         for i in queue.iter().filter_map(|id| stats.index.get(id).copied()) {
-            let to = match records[i].kind {
+            let to = match book[i].kind {
                 RecordKind::Organization => continue,
                 RecordKind::Person => 0,
                 _ => 1,
             };
-            if let Some(c) = &records[i].company {
-                named[2].insert(block_hash("company", &company_key(c)));
+            if let Some(c) = book[i].company {
+                named[2].insert(c);
             }
             named[to].extend(
-                stats.refs[i]
+                book[i]
+                    .refs
                     .iter()
                     .filter(|&&h| stats.key_sizes.of_hash(h) as usize <= MAX_REFERENCE + slack),
             );
         }
         if named.iter().any(|n| !n.is_empty()) {
-            for (i, r) in records.iter().enumerate() {
-                let hit = |n: &HashSet<u64>| stats.refs[i].iter().any(|h| n.contains(h));
+            for r in book {
+                let hit = |n: &HashSet<u64>| r.refs.iter().any(|h| n.contains(h));
                 let wanted = match r.kind {
                     RecordKind::Organization => hit(&named[0]) || hit(&named[1]),
                     RecordKind::Person => hit(&named[1]) || hit(&named[2]),
                     _ => false,
                 };
-                if wanted && ids.insert(r.id()) {
-                    found.push(r.id());
+                if wanted && ids.insert(r.id.clone()) {
+                    found.push(r.id.clone());
                 }
             }
         }
@@ -369,7 +445,20 @@ pub fn resolve_subset(
     romaji: Option<Romaji>,
 ) -> Partial {
     let subset: Vec<Record> = plan.subset.iter().map(|&i| records[i].clone()).collect();
-    let resolution = resolve_in(&subset, settings, overrides, romaji, Some(stats));
+    resolve_records(&subset, plan, stats, settings, overrides, romaji)
+}
+
+/// [`resolve_subset`] given the plan's records themselves (in the order of
+/// its subset), as read from the store when the book is not in memory.
+pub fn resolve_records(
+    subset: &[Record],
+    plan: Plan,
+    stats: &BookStats,
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+) -> Partial {
+    let resolution = resolve_in(subset, settings, overrides, romaji, Some(stats));
     Partial {
         resolution,
         records: plan.records,

@@ -10,6 +10,7 @@
 
 mod attach;
 mod blocking;
+mod book_update;
 mod cluster;
 mod compare;
 mod estimate;
@@ -31,7 +32,7 @@ use cluster::{Edge, Outcome};
 pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
-pub use incremental::{BookStats, Partial, Plan, Previous, plan, resolve_subset};
+pub use incremental::{BookStats, Partial, Plan, Previous, plan, resolve_records, resolve_subset};
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
 use union_find::UnionFind;

@@ -63,7 +63,7 @@ pub const SESSIONS: &[Session] = &[
 ];
 
 /// What one organisation record offers for comparison.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct OrgProfile {
     pub keys: Vec<String>,
     pub domains: Vec<String>,
@@ -161,7 +161,7 @@ impl OrgProfile {
 /// What the model knows of the whole book: how rare each word of a name
 /// is, and how many different owners (web or email domains) each name key
 /// is seen with — a name that two companies bear identifies neither.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct OrgModel {
     pub words: WordStats,
     owners: HashMap<String, u32>,

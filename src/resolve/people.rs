@@ -38,7 +38,7 @@ pub const THRESHOLDS: Thresholds = Thresholds {
 
 const MAX_BLOCK: usize = 100;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct PersonProfile {
     /// Order-free matching keys of each name.
     pub keys: Vec<String>,
@@ -97,7 +97,7 @@ impl PersonProfile {
 /// What the model knows of the whole book: how many records bear each name
 /// key, and how many differently named people share each phone (a
 /// switchboard).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct PersonModel {
     names: HashMap<String, u32>,
     phone_names: HashMap<String, u32>,
@@ -106,7 +106,7 @@ pub struct PersonModel {
 }
 
 /// The estimated weights and what a name's term-frequency adjustment needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Estimated {
     weights: Weights,
     /// m of the exact name level, and how many records the book has.

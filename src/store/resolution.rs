@@ -105,6 +105,16 @@ pub(super) fn apply_assignment(
 impl Store {
     /// Every record, oldest first (by first insert), as resolution wants them.
     pub fn records_by_birth(&self) -> Result<Vec<Record>, StoreError> {
+        Ok(self
+            .records_with_birth()?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// [`Store::records_by_birth`], each with its birth (first-seen
+    /// sequence number; `u64::MAX` when unknown).
+    pub fn records_with_birth(&self) -> Result<Vec<(u64, Record)>, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
         let birth = txn.open_table(BIRTH).map_err(db)?;
@@ -119,7 +129,7 @@ impl Store {
             out.push((born, decode_record(id.value(), bytes.value())?));
         }
         out.sort_by_key(|(born, _)| *born);
-        Ok(out.into_iter().map(|(_, r)| r).collect())
+        Ok(out)
     }
 
     /// Saves a resolution in one transaction. Returns how many records'

@@ -12,9 +12,9 @@ use std::collections::BTreeSet;
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::resolution::{ALIASES, ASSIGNMENTS, ENTITIES};
-use super::{CHANGES, ChangeLog, Store, StoreError, corrupt, db};
-use crate::record::NOTES_SOURCE;
+use super::resolution::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
+use super::{CHANGES, ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record};
+use crate::record::{NOTES_SOURCE, Record};
 use crate::resolve::{Assignment, Entity, Partial, Previous, SuspectPair, Unattached};
 
 impl Store {
@@ -36,6 +36,27 @@ impl Store {
             }
         }
         Ok(Some(out))
+    }
+
+    /// Those of the records `ids` the store holds, each with its birth (its
+    /// first-seen sequence number; `u64::MAX` when unknown), in the order
+    /// of `ids`: an incremental pass reads only these, not the book.
+    pub fn records_born<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<(u64, Record)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let records = txn.open_table(RECORDS).map_err(db)?;
+        let birth = txn.open_table(BIRTH).map_err(db)?;
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(bytes) = records.get(id).map_err(db)? else {
+                continue;
+            };
+            let born = birth.get(id).map_err(db)?.map_or(u64::MAX, |b| b.value());
+            out.push((born, decode_record(id, bytes.value())?));
+        }
+        Ok(out)
     }
 
     /// Whether notes written through the API or customer attributes exist:
