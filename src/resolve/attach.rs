@@ -179,7 +179,13 @@ impl<'a> Graph<'a> {
         let domains = self.domain_owners(&lookup, membership, &staff);
         let names = golden::mention_index(self.records);
         let roots: Vec<usize> = (0..self.records.len()).map(|i| self.uf.find(i)).collect();
+        let phantoms = self.phantom_orgs(membership);
         let clues = clues::Clues::new(self, &lookup, &roots, membership);
+        let cx = precision::Context {
+            clues: &clues,
+            roots: &roots,
+            phantoms,
+        };
         let by_hand: HashMap<&str, &str> = attach
             .iter()
             .map(|(record, to)| (record.as_str(), to.as_str()))
@@ -191,29 +197,54 @@ impl<'a> Graph<'a> {
                 continue;
             }
             let mut tried = Vec::new();
+            // A hit found by a name passes the precision checks first.
+            let checked = |hit: Option<(usize, String)>, tried: &mut Vec<String>| {
+                let hit = hit?;
+                match self.refuses(i, &hit, &cx) {
+                    Some(why) => {
+                        tried.push(why);
+                        None
+                    }
+                    None => Some(hit),
+                }
+            };
             let hit = by_hand
                 .get(r.id().as_str())
                 .and_then(|to| self.index_of(to))
                 .filter(|&n| self.is_entity(n))
                 .map(|n| (n, "attached by a steward".to_string()))
                 .or_else(|| self.by_reference(i))
-                .or_else(|| self.by_company(i, &lookup, &mut tried))
-                .or_else(|| self.by_folder(i, &lookup))
+                .or_else(|| {
+                    let hit = self.by_company(i, &lookup, &mut tried);
+                    checked(hit, &mut tried)
+                })
+                .or_else(|| checked(self.by_folder(i, &lookup), &mut tried))
                 .or_else(|| {
                     self.by_correspondent(i, &person_by_email, &domains, &staff, &mut tried)
                 })
                 .or_else(|| {
                     // A note naming organisations is decided by its own
-                    // clues or not at all; a lone contact's name is weaker.
+                    // clues or not at all; a lone contact's name is weaker,
+                    // and a company column naming several organisations
+                    // leaves none of them to a mention.
+                    let shared = self.company_is_shared(i, &lookup);
                     match self.by_clues(i, &clues, &person_by_email, &domains, &roots, membership) {
-                        Ok(Some(hit)) => Some(hit),
-                        Ok(None) => self
-                            .by_mention(i, &person_by_email, &names, &roots)
-                            .or_else(|| self.by_named_company(i, &lookup, &roots)),
-                        Err(why) => self.by_named_company(i, &lookup, &roots).or_else(|| {
-                            tried.push(why);
-                            None
-                        }),
+                        Ok(Some(hit)) => checked(Some(hit), &mut tried),
+                        Ok(None) if shared => None,
+                        Ok(None) => {
+                            let hit = self.by_mention(i, &person_by_email, &names, &roots);
+                            checked(hit, &mut tried).or_else(|| {
+                                let hit = self.by_named_company(i, &lookup, &roots);
+                                checked(hit, &mut tried)
+                            })
+                        }
+                        Err(why) => {
+                            let hit = self.by_named_company(i, &lookup, &roots);
+                            checked(hit, &mut tried).or_else(|| {
+                                tried.push(why);
+                                None
+                            })
+                        }
                     }
                 });
             match hit {
@@ -479,6 +510,11 @@ impl<'a> Graph<'a> {
             names
                 .unambiguous_mention(&text, |a, b| roots.get(a) == roots.get(b))
                 .filter(|(n, _)| self.is_entity(*n))
+                // An organisation's name inside a longer one names another.
+                .filter(|(n, name)| {
+                    self.kind(*n) != RecordKind::Organization
+                        || precision::stands_alone_in(&text, name)
+                })
                 .map(|(n, name)| (n, format!("mentions \"{name}\"")))
         })
     }
@@ -589,5 +625,6 @@ impl<'a> Graph<'a> {
 
 mod clues;
 mod converted;
+mod precision;
 #[cfg(test)]
 mod tests;
