@@ -183,7 +183,10 @@ impl<'a> Graph<'a> {
         let clues = clues::Clues::new(self, &lookup, &roots, membership);
         let cx = precision::Context {
             clues: &clues,
+            person_by_email: &person_by_email,
+            domains: &domains,
             roots: &roots,
+            membership,
             phantoms,
         };
         let by_hand: HashMap<&str, &str> = attach
@@ -198,9 +201,18 @@ impl<'a> Graph<'a> {
             }
             let mut tried = Vec::new();
             // A hit found by a name passes the precision checks first.
-            let checked = |hit: Option<(usize, String)>, tried: &mut Vec<String>| {
+            let checked = |hit: Option<(usize, String)>,
+                           found: precision::Found<'_>,
+                           tried: &mut Vec<String>| {
                 let hit = hit?;
-                match self.refuses(i, &hit, &cx) {
+                // The name a mention matched, quoted in its evidence.
+                let found = match found {
+                    precision::Found::ByRule(None) => {
+                        precision::Found::ByRule(hit.1.split('"').nth(1))
+                    }
+                    other => other,
+                };
+                match self.refuses(i, hit.0, found, &cx) {
                     Some(why) => {
                         tried.push(why);
                         None
@@ -216,9 +228,15 @@ impl<'a> Graph<'a> {
                 .or_else(|| self.by_reference(i))
                 .or_else(|| {
                     let hit = self.by_company(i, &lookup, &mut tried);
-                    checked(hit, &mut tried)
+                    checked(hit, precision::Found::ByRule(None), &mut tried)
                 })
-                .or_else(|| checked(self.by_folder(i, &lookup), &mut tried))
+                .or_else(|| {
+                    checked(
+                        self.by_folder(i, &lookup),
+                        precision::Found::ByRule(None),
+                        &mut tried,
+                    )
+                })
                 .or_else(|| {
                     self.by_correspondent(i, &person_by_email, &domains, &staff, &mut tried)
                 })
@@ -229,18 +247,26 @@ impl<'a> Graph<'a> {
                     // leaves none of them to a mention.
                     let shared = self.company_is_shared(i, &lookup);
                     match self.by_clues(i, &clues, &person_by_email, &domains, &roots, membership) {
-                        Ok(Some(hit)) => checked(Some(hit), &mut tried),
+                        // A bare name the clue step took is checked like
+                        // any other rule's; a contact or city it weighed
+                        // has decided already.
+                        Ok(Some(hit)) if hit.1.contains(", and ") => {
+                            checked(Some(hit), precision::Found::ByClues, &mut tried)
+                        }
+                        Ok(Some(hit)) => {
+                            checked(Some(hit), precision::Found::ByRule(None), &mut tried)
+                        }
                         Ok(None) if shared => None,
                         Ok(None) => {
                             let hit = self.by_mention(i, &person_by_email, &names, &roots);
-                            checked(hit, &mut tried).or_else(|| {
+                            checked(hit, precision::Found::ByRule(None), &mut tried).or_else(|| {
                                 let hit = self.by_named_company(i, &lookup, &roots);
-                                checked(hit, &mut tried)
+                                checked(hit, precision::Found::ByRule(None), &mut tried)
                             })
                         }
                         Err(why) => {
                             let hit = self.by_named_company(i, &lookup, &roots);
-                            checked(hit, &mut tried).or_else(|| {
+                            checked(hit, precision::Found::ByRule(None), &mut tried).or_else(|| {
                                 tried.push(why);
                                 None
                             })

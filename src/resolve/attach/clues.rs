@@ -339,6 +339,16 @@ impl Clues {
         people
     }
 
+    /// Whether the text names one of the cities organisation `root` is in.
+    pub(super) fn city_names(&self, text_words: &[String], root: usize) -> bool {
+        let Some(own) = self.city_of.get(&root) else {
+            return false;
+        };
+        own.iter().any(|city| {
+            !city.is_empty() && text_words.windows(city.len()).any(|w| w == city.as_slice())
+        })
+    }
+
     /// Whether the text names a city some organisation is in while the
     /// organisation `root` is known to be elsewhere.
     pub(super) fn city_contradicts(&self, text_words: &[String], root: usize) -> bool {

@@ -21,7 +21,10 @@ use crate::record::RecordKind;
 /// built, and who belongs where.
 pub(super) struct Context<'c> {
     pub clues: &'c Clues,
+    pub person_by_email: &'c HashMap<String, usize>,
+    pub domains: &'c HashMap<String, Option<usize>>,
     pub roots: &'c [usize],
+    pub membership: &'c HashMap<usize, (usize, String)>,
     /// Implicit organisations (named by contacts' company column) that no
     /// contact belongs to.
     pub phantoms: BTreeSet<usize>,
@@ -77,58 +80,103 @@ impl Graph<'_> {
     }
 
     /// Why `node`, found for record `i` by a name, must not be its
-    /// customer: a phantom organisation, or (for a note) a city the note
-    /// names that is not the organisation's.
+    /// customer: a phantom organisation; a name (the company column, a
+    /// customer reference that is a name, a note's folder, the name a
+    /// mention matched) that another organisation bears with one slip,
+    /// unless the note's contact or city picks this one; a city the note
+    /// names that the organisation is not in. `found` says how the hit was
+    /// found: by the clue step (which weighed slips and clues already), or
+    /// by another rule, with the name it matched if any.
     pub(super) fn refuses(
         &self,
         i: usize,
-        (node, evidence): &(usize, String),
+        node: usize,
+        found: Found<'_>,
         cx: &Context<'_>,
     ) -> Option<String> {
-        let node = *node;
-        // The name a mention or a name in the text was found by.
-        let by_name = evidence.split('"').nth(1);
         if cx.phantoms.contains(&node) {
             return Some("its company is known only by a name no contact stays with".into());
         }
         let r = &self.records[i];
         let root = cx.roots.get(node).copied().unwrap_or(node);
-        // The name that found it (the company column, a customer reference
-        // that is a name, a note's folder, a mention): another organisation
-        // bearing it with one slip may be the one meant.
-        let folders = match r.kind {
-            RecordKind::Note => r.provenance.file.rsplit_once('/').map(|(f, _)| f),
-            _ => None,
-        };
-        let names = [r.company.as_deref(), r.customer_ref.as_deref(), by_name]
-            .into_iter()
-            .flatten()
-            .chain(folders.into_iter().flat_map(|f| f.rsplit('/')));
-        for name in names {
-            let others = cx.clues.slip_namesakes(name);
-            if others.iter().any(|o| *o != root) {
-                return Some(format!(
-                    "\"{name}\" is also, with one slip, the name of another organisation"
-                ));
-            }
-        }
-        if r.kind != RecordKind::Note {
-            return None;
-        }
+        let note = r.kind == RecordKind::Note;
         let text = format!(
             "{} {}",
             r.title.as_deref().unwrap_or(""),
             r.body.as_deref().unwrap_or("")
         );
         let text_words = shaped(&text).words;
+        if let Found::ByRule(by_name) = found {
+            let folders = match note {
+                true => r.provenance.file.rsplit_once('/').map(|(f, _)| f),
+                false => None,
+            };
+            let names = [r.company.as_deref(), r.customer_ref.as_deref(), by_name]
+                .into_iter()
+                .flatten()
+                .chain(folders.into_iter().flat_map(|f| f.rsplit('/')));
+            for name in names {
+                let others: Vec<usize> = cx
+                    .clues
+                    .slip_namesakes(name)
+                    .into_iter()
+                    .filter(|o| *o != root)
+                    .collect();
+                if others.is_empty()
+                    || note && self.clues_pick(&text, &text_words, root, &others, cx)
+                {
+                    continue;
+                }
+                return Some(format!(
+                    "\"{name}\" is also, with one slip, the name of another organisation"
+                ));
+            }
+        }
         // A contact the note names is not checked here: full names repeat
         // across companies, and vetoing on them cost far more right notes
         // than wrong ones it saved (BENCHMARKS.md, issue 18 third landing).
-        if cx.clues.city_contradicts(&text_words, root) {
+        if note && cx.clues.city_contradicts(&text_words, root) {
             return Some("the note names a city the organisation is not in".into());
         }
         None
     }
+
+    /// Whether a note's contact or city picks `root` over each of `others`:
+    /// a contact of it and of none of them, or its city while each of them
+    /// is known to be elsewhere.
+    fn clues_pick(
+        &self,
+        text: &str,
+        text_words: &[String],
+        root: usize,
+        others: &[usize],
+        cx: &Context<'_>,
+    ) -> bool {
+        let people = cx.clues.people_named(
+            text,
+            text_words,
+            cx.person_by_email,
+            cx.domains,
+            cx.roots,
+            cx.membership,
+        );
+        if people.contains(&root) && others.iter().all(|o| !people.contains(o)) {
+            return true;
+        }
+        cx.clues.city_names(text_words, root)
+            && others
+                .iter()
+                .all(|o| cx.clues.city_contradicts(text_words, *o))
+    }
+}
+
+/// How a hit was found, for [`Graph::refuses`].
+#[derive(Clone, Copy)]
+pub(super) enum Found<'n> {
+    /// By the clue step, which weighed slips, contacts and cities.
+    ByClues,
+    /// By another rule, with the name a mention matched, if any.
+    ByRule(Option<&'n str>),
 }
 
 #[cfg(test)]

@@ -370,6 +370,14 @@ fn names_that_could_mean_another_customer_attach_to_none() {
             None,
             "Call with Lumen Media Networks International Corp.",
         ),
+        // The typo'd namesake is in Berlin; the exact one's city unknown.
+        org("W1", "Willow Media Networks", None),
+        org_in("W2", "Willow Media Netwrks", "Berlin"),
+        note(
+            "n8",
+            None,
+            "Call with Willow Media Networks about the renewal. Site visit in Berlin.",
+        ),
     ];
     let r = resolve(&records, &settings(), &Overrides::default());
     let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
@@ -411,4 +419,5 @@ fn names_that_could_mean_another_customer_attach_to_none() {
         why("deals:D4")
     );
     assert_eq!(a("notes:n5"), a("crm:C1"), "the folder's slip finds C1");
+    assert_eq!(a("notes:n8"), None, "{:?}", r.assignments.get("notes:n8"));
 }
