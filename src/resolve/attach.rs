@@ -649,6 +649,7 @@ impl<'a> Graph<'a> {
     }
 }
 
+mod cities;
 mod clues;
 mod converted;
 mod precision;

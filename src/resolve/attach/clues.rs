@@ -210,6 +210,11 @@ pub(in crate::resolve) struct Clues {
     city_of: HashMap<usize, BTreeSet<Vec<String>>>,
 }
 
+/// Words as a city is compared in either script (大阪市 = osaka).
+fn city_words(words: &[String]) -> Vec<String> {
+    words.iter().map(|w| super::cities::city_word(w)).collect()
+}
+
 /// Adds `roots` under `words` (indexed by its first word).
 fn add_phrase(map: &mut Phrases, words: Vec<String>, root: usize) {
     let Some(first) = words.first().cloned() else {
@@ -293,8 +298,9 @@ impl Clues {
                     else {
                         continue;
                     };
-                    city_of.entry(root).or_default().insert(words(city));
-                    add_phrase(&mut cities, words(city), root);
+                    let city = city_words(&words(city));
+                    city_of.entry(root).or_default().insert(city.clone());
+                    add_phrase(&mut cities, city, root);
                 }
                 _ => {}
             }
@@ -344,6 +350,7 @@ impl Clues {
         let Some(own) = self.city_of.get(&root) else {
             return false;
         };
+        let text_words = &city_words(text_words);
         own.iter().any(|city| {
             !city.is_empty() && text_words.windows(city.len()).any(|w| w == city.as_slice())
         })
@@ -355,6 +362,7 @@ impl Clues {
         let Some(own) = self.city_of.get(&root) else {
             return false;
         };
+        let text_words = &city_words(text_words);
         let mut named = false;
         for (p, w) in text_words.iter().enumerate() {
             for (phrase, _) in self.cities.get(w).into_iter().flatten() {
@@ -573,7 +581,7 @@ impl Graph<'_> {
             roots,
             membership,
         );
-        let cities = phrases_in(&clues.cities, text_words);
+        let cities = phrases_in(&clues.cities, &city_words(text_words));
         let exact = |root: usize| {
             named
                 .iter()

@@ -378,6 +378,15 @@ fn names_that_could_mean_another_customer_attach_to_none() {
             None,
             "Call with Willow Media Networks about the renewal. Site visit in Berlin.",
         ),
+        // Namesakes the CRM places in romanised cities; the note writes
+        // the city in kanji.
+        org_in("Y1", "Yamato Shoji K.K.", "Osaka"),
+        org_in("Y2", "Yamato Shoji Co., Ltd.", "Nagoya"),
+        note(
+            "n9",
+            None,
+            "商談メモ Call with Yamato Shoji about the renewal. Site visit in 大阪市.",
+        ),
     ];
     let r = resolve(&records, &settings(), &Overrides::default());
     let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
@@ -420,4 +429,6 @@ fn names_that_could_mean_another_customer_attach_to_none() {
     );
     assert_eq!(a("notes:n5"), a("crm:C1"), "the folder's slip finds C1");
     assert_eq!(a("notes:n8"), None, "{:?}", r.assignments.get("notes:n8"));
+    assert!(a("crm:Y1").is_some() && a("crm:Y1") != a("crm:Y2"));
+    assert_eq!(a("notes:n9"), a("crm:Y1"), "大阪市 is Osaka");
 }
