@@ -4,8 +4,7 @@
 //! Energy", "Cabinet Robert-Morel", 三和日進工業), a mention when the
 //! record's own company column names several organisations, a name
 //! another organisation bears with one slip (a namesake whose records
-//! carry a typo), and a note whose city is not that of the organisation
-//! its name, folder or mention picked.
+//! carry a typo) unless the note's contact or city picks one.
 //!
 //! It must never attach anything itself: each check only refuses a hit
 //! another rule found, so a record it touches stays unattached, with the
@@ -83,8 +82,8 @@ impl Graph<'_> {
     /// customer: a phantom organisation; a name (the company column, a
     /// customer reference that is a name, a note's folder, the name a
     /// mention matched) that another organisation bears with one slip,
-    /// unless the note's contact or city picks this one; a city the note
-    /// names that the organisation is not in. `found` says how the hit was
+    /// unless the note's contact or city picks this one. `found` says how
+    /// the hit was
     /// found: by the clue step (which weighed slips and clues already), or
     /// by another rule, with the name it matched if any.
     pub(super) fn refuses(
@@ -132,12 +131,10 @@ impl Graph<'_> {
                 ));
             }
         }
-        // A contact the note names is not checked here: full names repeat
-        // across companies, and vetoing on them cost far more right notes
-        // than wrong ones it saved (BENCHMARKS.md, issue 18 third landing).
-        if note && cx.clues.city_contradicts(&text_words, root) {
-            return Some("the note names a city the organisation is not in".into());
-        }
+        // Neither a contact nor a city the note names vetoes on its own:
+        // full names repeat across companies, and a company has sites in
+        // other cities ("the Osaka plant" of a Tokyo firm); they only pick
+        // among namesakes (BENCHMARKS.md, issue 18 third landing).
         None
     }
 
