@@ -50,7 +50,8 @@ pub struct AttachBench {
     pub false_flags: usize,
     /// The unattached reasons, counted.
     pub reasons: BTreeMap<String, usize>,
-    /// Up to 20 interactions attached to a wrong customer, with the evidence.
+    /// Up to 100 interactions attached to a wrong customer, with the
+    /// evidence (`#k` numbers the book's companies, so namesakes show).
     pub wrong_examples: Vec<String>,
     /// Up to 20 interactions attached to nothing, with their text.
     pub unattached_examples: Vec<String>,
@@ -154,16 +155,22 @@ pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super
             Some(c) if company_of.get(&c) == Some(k) => 1,
             Some(_) => 2,
         };
-        if outcome == 2 && wrong_examples.len() < 20 {
+        if outcome == 2 && wrong_examples.len() < 100 {
             let a = resolution.assignments.get(id);
             let got = a.and_then(|a| a.customer_id.clone()).unwrap_or_default();
             wrong_examples.push(format!(
-                "{id} (company {}): got \"{}\" (company {}) by {:?}",
+                "{id} (company #{k} {}): got \"{}\" ({} records; company {}) by {:?}",
                 book.company_name(*k),
                 name_of(&got),
-                company_of
-                    .get(&got)
-                    .map_or("none", |g| book.company_name(*g)),
+                resolution
+                    .entities
+                    .iter()
+                    .find(|e| e.id == got)
+                    .map_or(0, |e| e.members.len()),
+                company_of.get(&got).map_or("none".to_string(), |g| format!(
+                    "#{g} {}",
+                    book.company_name(*g)
+                )),
                 a.map(|a| a.evidence.clone()).unwrap_or_default()
             ));
         }

@@ -179,7 +179,16 @@ impl<'a> Graph<'a> {
         let domains = self.domain_owners(&lookup, membership, &staff);
         let names = golden::mention_index(self.records);
         let roots: Vec<usize> = (0..self.records.len()).map(|i| self.uf.find(i)).collect();
+        let phantoms = self.phantom_orgs(membership);
         let clues = clues::Clues::new(self, &lookup, &roots, membership);
+        let cx = precision::Context {
+            clues: &clues,
+            person_by_email: &person_by_email,
+            domains: &domains,
+            roots: &roots,
+            membership,
+            phantoms,
+        };
         let by_hand: HashMap<&str, &str> = attach
             .iter()
             .map(|(record, to)| (record.as_str(), to.as_str()))
@@ -191,29 +200,77 @@ impl<'a> Graph<'a> {
                 continue;
             }
             let mut tried = Vec::new();
+            // A hit found by a name passes the precision checks first.
+            let checked = |hit: Option<(usize, String)>,
+                           found: precision::Found<'_>,
+                           tried: &mut Vec<String>| {
+                let hit = hit?;
+                // The name a mention matched, quoted in its evidence.
+                let found = match found {
+                    precision::Found::ByRule(None) => {
+                        precision::Found::ByRule(hit.1.split('"').nth(1))
+                    }
+                    other => other,
+                };
+                match self.refuses(i, hit.0, found, &cx) {
+                    Some(why) => {
+                        tried.push(why);
+                        None
+                    }
+                    None => Some(hit),
+                }
+            };
             let hit = by_hand
                 .get(r.id().as_str())
                 .and_then(|to| self.index_of(to))
                 .filter(|&n| self.is_entity(n))
                 .map(|n| (n, "attached by a steward".to_string()))
                 .or_else(|| self.by_reference(i))
-                .or_else(|| self.by_company(i, &lookup, &mut tried))
-                .or_else(|| self.by_folder(i, &lookup))
+                .or_else(|| {
+                    let hit = self.by_company(i, &lookup, &mut tried);
+                    checked(hit, precision::Found::ByRule(None), &mut tried)
+                })
+                .or_else(|| {
+                    checked(
+                        self.by_folder(i, &lookup),
+                        precision::Found::ByRule(None),
+                        &mut tried,
+                    )
+                })
                 .or_else(|| {
                     self.by_correspondent(i, &person_by_email, &domains, &staff, &mut tried)
                 })
                 .or_else(|| {
                     // A note naming organisations is decided by its own
-                    // clues or not at all; a lone contact's name is weaker.
+                    // clues or not at all; a lone contact's name is weaker,
+                    // and a company column naming several organisations
+                    // leaves none of them to a mention.
+                    let shared = self.company_is_shared(i, &lookup);
                     match self.by_clues(i, &clues, &person_by_email, &domains, &roots, membership) {
-                        Ok(Some(hit)) => Some(hit),
-                        Ok(None) => self
-                            .by_mention(i, &person_by_email, &names, &roots)
-                            .or_else(|| self.by_named_company(i, &lookup, &roots)),
-                        Err(why) => self.by_named_company(i, &lookup, &roots).or_else(|| {
-                            tried.push(why);
-                            None
-                        }),
+                        // A bare name the clue step took is checked like
+                        // any other rule's; a contact or city it weighed
+                        // has decided already.
+                        Ok(Some(hit)) if hit.1.contains(", and ") => {
+                            checked(Some(hit), precision::Found::ByClues, &mut tried)
+                        }
+                        Ok(Some(hit)) => {
+                            checked(Some(hit), precision::Found::ByRule(None), &mut tried)
+                        }
+                        Ok(None) if shared => None,
+                        Ok(None) => {
+                            let hit = self.by_mention(i, &person_by_email, &names, &roots);
+                            checked(hit, precision::Found::ByRule(None), &mut tried).or_else(|| {
+                                let hit = self.by_named_company(i, &lookup, &roots);
+                                checked(hit, precision::Found::ByRule(None), &mut tried)
+                            })
+                        }
+                        Err(why) => {
+                            let hit = self.by_named_company(i, &lookup, &roots);
+                            checked(hit, precision::Found::ByRule(None), &mut tried).or_else(|| {
+                                tried.push(why);
+                                None
+                            })
+                        }
                     }
                 });
             match hit {
@@ -479,6 +536,11 @@ impl<'a> Graph<'a> {
             names
                 .unambiguous_mention(&text, |a, b| roots.get(a) == roots.get(b))
                 .filter(|(n, _)| self.is_entity(*n))
+                // An organisation's name inside a longer one names another.
+                .filter(|(n, name)| {
+                    self.kind(*n) != RecordKind::Organization
+                        || precision::stands_alone_in(&text, name)
+                })
                 .map(|(n, name)| (n, format!("mentions \"{name}\"")))
         })
     }
@@ -587,7 +649,9 @@ impl<'a> Graph<'a> {
     }
 }
 
+mod cities;
 mod clues;
 mod converted;
+mod precision;
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,7 @@ const FUZZY_WORD: usize = 5;
 const FUZZY_NAME: usize = 10;
 
 /// Lower-case words: runs of letters, digits and `&`.
-fn words(text: &str) -> Vec<String> {
+pub(super) fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '&'))
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
@@ -40,15 +40,15 @@ enum Gap {
 
 /// A text's words (as [`words`]) with, for each, whether it is written
 /// with a capital, what precedes it, and where it starts.
-struct Shaped<'t> {
+pub(super) struct Shaped<'t> {
     text: &'t str,
-    words: Vec<String>,
+    pub(super) words: Vec<String>,
     capital: Vec<bool>,
     gap: Vec<Gap>,
     end: Vec<usize>,
 }
 
-fn shaped(text: &str) -> Shaped<'_> {
+pub(super) fn shaped(text: &str) -> Shaped<'_> {
     let mut out = Shaped {
         text,
         words: Vec::new(),
@@ -98,7 +98,7 @@ impl Shaped<'_> {
     /// neighbour, and not run on into a capitalised word that could be
     /// more of the name ("Unity Acme Technologies", "Iron Foods Digital"),
     /// unless that word is a legal form.
-    fn stands_alone(&self, start: usize, end: usize) -> bool {
+    pub(super) fn stands_alone(&self, start: usize, end: usize) -> bool {
         // Word `i` and the one before it are one name.
         let joined = |i: usize| {
             self.gap[i] == Gap::Joined
@@ -112,8 +112,18 @@ impl Shaped<'_> {
                 .split_whitespace()
                 .take(2)
                 .collect();
+            // "Corp." or "Co., Ltd." ends the name; "International
+            // Corp." is a longer name with its own legal form.
+            let form_word = |w: &str| {
+                crate::normalize::legal_form(&format!("x {w}")).is_some()
+                    || matches!(
+                        w.trim_end_matches([',', '.']).to_lowercase().as_str(),
+                        "co" | "k.k" | "pty" | "s.a" | "s.a.r.l"
+                    )
+            };
             let legal = (1..=rest.len()).any(|n| {
-                crate::normalize::legal_form(&format!("x {}", rest[..n].join(" "))).is_some()
+                rest[..n].iter().all(|w| form_word(w))
+                    && crate::normalize::legal_form(&format!("x {}", rest[..n].join(" "))).is_some()
             });
             return legal && self.gap[end] != Gap::Joined;
         }
@@ -196,6 +206,13 @@ pub(in crate::resolve) struct Clues {
     people: Phrases,
     /// Cities of organisations (first word → words, org roots).
     cities: Phrases,
+    /// Each organisation root's cities (as words).
+    city_of: HashMap<usize, BTreeSet<Vec<String>>>,
+}
+
+/// Words as a city is compared in either script (大阪市 = osaka).
+fn city_words(words: &[String]) -> Vec<String> {
+    words.iter().map(|w| super::cities::city_word(w)).collect()
 }
 
 /// Adds `roots` under `words` (indexed by its first word).
@@ -258,6 +275,7 @@ impl Clues {
         }
         let mut people = HashMap::new();
         let mut cities = HashMap::new();
+        let mut city_of: HashMap<usize, BTreeSet<Vec<String>>> = HashMap::new();
         for (i, r) in graph.records.iter().enumerate() {
             match r.kind {
                 RecordKind::Person if !super::is_staff(r) => {
@@ -280,7 +298,9 @@ impl Clues {
                     else {
                         continue;
                     };
-                    add_phrase(&mut cities, words(city), root);
+                    let city = city_words(&words(city));
+                    city_of.entry(root).or_default().insert(city.clone());
+                    add_phrase(&mut cities, city, root);
                 }
                 _ => {}
             }
@@ -291,13 +311,117 @@ impl Clues {
             cjk,
             people,
             cities,
+            city_of,
         }
+    }
+
+    /// The organisation roots of the contacts (by full name) and addresses
+    /// a note names.
+    pub(super) fn people_named(
+        &self,
+        text: &str,
+        text_words: &[String],
+        person_by_email: &HashMap<String, usize>,
+        domains: &HashMap<String, Option<usize>>,
+        roots: &[usize],
+        membership: &HashMap<usize, (usize, String)>,
+    ) -> BTreeSet<usize> {
+        let mut people = phrases_in(&self.people, text_words);
+        for w in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>')) {
+            let w = w.trim_end_matches('.').to_lowercase();
+            if !w.contains('@') {
+                continue;
+            }
+            let person = person_by_email.get(&w).and_then(|&p| roots.get(p));
+            let org = person
+                .and_then(|root| membership.get(root))
+                .and_then(|(org, _)| roots.get(*org))
+                .or_else(|| {
+                    let d = domain_of(&w)?;
+                    domains.get(d).copied().flatten().and_then(|n| roots.get(n))
+                });
+            people.extend(org);
+        }
+        people
+    }
+
+    /// Whether the text names one of the cities organisation `root` is in.
+    pub(super) fn city_names(&self, text_words: &[String], root: usize) -> bool {
+        let Some(own) = self.city_of.get(&root) else {
+            return false;
+        };
+        let text_words = &city_words(text_words);
+        own.iter().any(|city| {
+            !city.is_empty() && text_words.windows(city.len()).any(|w| w == city.as_slice())
+        })
+    }
+
+    /// Whether the text names a city some organisation is in while the
+    /// organisation `root` is known to be elsewhere.
+    pub(super) fn city_contradicts(&self, text_words: &[String], root: usize) -> bool {
+        let Some(own) = self.city_of.get(&root) else {
+            return false;
+        };
+        let text_words = &city_words(text_words);
+        let mut named = false;
+        for (p, w) in text_words.iter().enumerate() {
+            for (phrase, _) in self.cities.get(w).into_iter().flatten() {
+                if text_words.get(p..p + phrase.len()) == Some(phrase.as_slice()) {
+                    if own.contains(phrase) {
+                        return false;
+                    }
+                    named = true;
+                }
+            }
+        }
+        named
     }
 
     /// Organisation names `text` holds, exactly or with one slip; a name
     /// inside a longer one found at the same place, and a slip where an
     /// exact name overlaps, are dropped.
     fn names_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
+        let mut found = self.every_name_in(text, shape);
+        let covers = |a: &Found, b: &Found| {
+            a.start <= b.start && b.start + b.len <= a.start + a.len && a.len > b.len
+        };
+        let overlaps =
+            |a: &Found, b: &Found| a.start < b.start + b.len && b.start < a.start + a.len;
+        // A slip over the very words of an exact name is another
+        // organisation's typo'd namesake: it stays a candidate.
+        let same_words = |a: &Found, b: &Found| a.start == b.start && a.len == b.len;
+        let all = found.clone();
+        found.retain(|f| {
+            !all.iter().any(|g| {
+                (covers(g, f) && g.slip <= f.slip)
+                    || (f.slip && !g.slip && overlaps(f, g) && !same_words(f, g))
+            })
+        });
+        found
+    }
+
+    /// The organisation roots whose name is `name` (its company key) only
+    /// with one slip: namesakes whose records carry a typo.
+    pub(super) fn slip_namesakes(&self, name: &str) -> BTreeSet<usize> {
+        let key = words(&company_key(name));
+        let found: Vec<Found> = self
+            .every_name_in(&key, None)
+            .into_iter()
+            .filter(|f| f.start == 0 && f.len == key.len() && f.name != usize::MAX)
+            .collect();
+        let roots = |slip: bool| -> BTreeSet<usize> {
+            found
+                .iter()
+                .filter(|f| f.slip == slip)
+                .flat_map(|f| self.names[f.name].1.iter().map(|(root, _)| *root))
+                .collect()
+        };
+        let exact = roots(false);
+        roots(true).difference(&exact).copied().collect()
+    }
+
+    /// Every name `text` holds, exactly or with one slip, overlaps and all.
+    fn every_name_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
         let mut found: Vec<Found> = Vec::new();
         for (p, word) in text.iter().enumerate() {
             for v in deletions(word) {
@@ -329,17 +453,6 @@ impl Clues {
                 }
             }
         }
-        let covers = |a: &Found, b: &Found| {
-            a.start <= b.start && b.start + b.len <= a.start + a.len && a.len > b.len
-        };
-        let overlaps =
-            |a: &Found, b: &Found| a.start < b.start + b.len && b.start < a.start + a.len;
-        let all = found.clone();
-        found.retain(|f| {
-            !all.iter().any(|g| {
-                (covers(g, f) && g.slip <= f.slip) || (f.slip && !g.slip && overlaps(f, g))
-            })
-        });
         found
     }
 
@@ -460,53 +573,54 @@ impl Graph<'_> {
             return Ok(None);
         }
         // Contacts and addresses the note names, by their organisation.
-        let mut people = phrases_in(&clues.people, text_words);
-        for w in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>')) {
-            let w = w.trim_end_matches('.').to_lowercase();
-            if !w.contains('@') {
-                continue;
-            }
-            let person = person_by_email.get(&w).and_then(|&p| roots.get(p));
-            let org = person
-                .and_then(|root| membership.get(root))
-                .and_then(|(org, _)| roots.get(*org))
-                .or_else(|| {
-                    let d = domain_of(&w)?;
-                    domains.get(d).copied().flatten().and_then(|n| roots.get(n))
-                });
-            people.extend(org);
-        }
-        let cities = phrases_in(&clues.cities, text_words);
+        let people = clues.people_named(
+            &text,
+            text_words,
+            person_by_email,
+            domains,
+            roots,
+            membership,
+        );
+        let cities = phrases_in(&clues.cities, &city_words(text_words));
         let exact = |root: usize| {
             named
                 .iter()
                 .any(|(n, slip)| !slip && clues.names[*n].1.iter().any(|(r, _)| *r == root))
         };
-        let backed: Vec<&(usize, usize)> = candidates
+        // The city picks a namesake only when every other one is known to
+        // be elsewhere: one whose city is unknown might be the one.
+        let by_city = |among: Vec<(usize, usize)>| -> Vec<(usize, usize)> {
+            let (in_city, others): (Vec<_>, Vec<_>) = among
+                .into_iter()
+                .partition(|(root, _)| cities.contains(root));
+            if others
+                .iter()
+                .all(|(root, _)| clues.city_of.contains_key(root))
+            {
+                in_city
+            } else {
+                Vec::new()
+            }
+        };
+        let backed: Vec<(usize, usize)> = candidates
             .iter()
+            .copied()
             .filter(|(root, _)| people.contains(root))
             .collect();
-        let chosen: Vec<&(usize, usize)> = match backed.as_slice() {
+        let chosen: Vec<(usize, usize)> = match backed.as_slice() {
             [_] => backed,
             [] if candidates.len() == 1 => {
                 // People's names repeat across companies: a contact of
                 // another one vetoes only a name written with a slip.
-                let only = &candidates[0];
+                let only = candidates[0];
                 if people.is_empty() || exact(only.0) {
                     vec![only]
                 } else {
                     Vec::new()
                 }
             }
-            [] => candidates
-                .iter()
-                .filter(|(root, _)| cities.contains(root))
-                .collect(),
-            several => several
-                .iter()
-                .copied()
-                .filter(|(root, _)| cities.contains(root))
-                .collect(),
+            [] => by_city(candidates.clone()),
+            several => by_city(several.to_vec()),
         };
         let undecided = || {
             Err(format!(

@@ -306,3 +306,129 @@ fn notes_forgive_one_slip_and_let_their_clues_pick_among_namesakes() {
         .unwrap_or_default();
     assert!(why.contains("names 2 organisation"), "{why}");
 }
+
+fn deal(id: &str, company: Option<&str>, title: &str) -> Record {
+    let mut r = Record::new("deals", id, RecordKind::Opportunity);
+    r.company = company.map(str::to_string);
+    r.title = Some(title.into());
+    r
+}
+
+/// Issue 18, third landing: a name-based rule that would land a record on
+/// the wrong customer refuses, and the record stays unattached with why.
+#[test]
+fn names_that_could_mean_another_customer_attach_to_none() {
+    let mut cedar_contact = person("CC1", "Ines Moreau", "ines@free.example", "C1");
+    cedar_contact.company = Some("Cedar Software Services".into());
+    let mut cedar_card = Record::new("vc", "CC2", RecordKind::Person);
+    cedar_card.names.push("Ines Moreau".into());
+    cedar_card.emails.push("ines@free.example".into());
+    cedar_card.company = Some("Cedar Software Services".into());
+    let records = vec![
+        org_in("R1", "Redwood Industries Ltd.", "Leeds"),
+        // A namesake whose records carry a typo, and its twin.
+        org_in("M1", "Meridian Robotics Corp.", "Boston"),
+        org_in("M2", "Meridain Robotics Inc", "Austin"),
+        org_in("L1", "Lumen Media Networks", "Boston"),
+        org_in("T1", "Titan Logistics GmbH", "Hamburg"),
+        org("T2", "Titan Logistics AG", None),
+        org("A1", "Atlas Energy LLC", None),
+        // Known to Rapport only by a typo; a contact's other record names
+        // it right, so the right name stands for nobody (a phantom).
+        org("C1", "Cedar Software Serivces SA", None),
+        cedar_contact,
+        cedar_card,
+        deal(
+            "D1",
+            Some("Delta Atlas Energy"),
+            "Support case 1 for Delta Atlas Energy",
+        ),
+        deal("D2", None, "Atlas Energy renewal 2024"),
+        deal("D3", Some("Meridian Robotics Corp."), "Renewal"),
+        deal("D4", Some("Cedar Software Services"), "Renewal"),
+        note("n1", None, "Call with Meridian Robotics about the renewal."),
+        note(
+            "n2",
+            None,
+            "Call with Lumen Media Networks. Site visit in Leeds.",
+        ),
+        note(
+            "n3",
+            None,
+            "Call with Lumen Media Networks. Site visit in Boston.",
+        ),
+        // The city names T1, but T2's city is unknown: it might be T2.
+        note(
+            "n4",
+            None,
+            "Call with Titan Logistics. Site visit in Hamburg.",
+        ),
+        note("n5", Some("notes/Cedar Software Services SA"), "Visited."),
+        note("n6", None, "Call with Delta Atlas Energy about it."),
+        note(
+            "n7",
+            None,
+            "Call with Lumen Media Networks International Corp.",
+        ),
+        // The typo'd namesake is in Berlin; the exact one's city unknown.
+        org("W1", "Willow Media Networks", None),
+        org_in("W2", "Willow Media Netwrks", "Berlin"),
+        note(
+            "n8",
+            None,
+            "Call with Willow Media Networks about the renewal. Site visit in Berlin.",
+        ),
+        // Namesakes the CRM places in romanised cities; the note writes
+        // the city in kanji.
+        org_in("Y1", "Yamato Shoji K.K.", "Osaka"),
+        org_in("Y2", "Yamato Shoji Co., Ltd.", "Nagoya"),
+        note(
+            "n9",
+            None,
+            "商談メモ Call with Yamato Shoji about the renewal. Site visit in 大阪市.",
+        ),
+    ];
+    let r = resolve(&records, &settings(), &Overrides::default());
+    let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
+    let why = |id: &str| {
+        r.unattached
+            .iter()
+            .find(|u| u.record == id)
+            .map(|u| u.reason.clone())
+            .unwrap_or_default()
+    };
+    assert!(a("crm:A1").is_some() && a("crm:L1").is_some());
+    assert_eq!(a("deals:D2"), a("crm:A1"), "a name standing alone");
+    assert_eq!(
+        a("deals:D1"),
+        None,
+        "Atlas Energy inside Delta Atlas Energy"
+    );
+    assert_eq!(a("notes:n6"), None, "{}", why("notes:n6"));
+    assert_eq!(a("notes:n7"), None, "a longer name with its own legal form");
+    assert_eq!(
+        a("deals:D3"),
+        None,
+        "Meridain Robotics may be the one meant"
+    );
+    assert!(
+        why("deals:D3").contains("with one slip"),
+        "{}",
+        why("deals:D3")
+    );
+    assert_eq!(a("notes:n1"), None);
+    assert_eq!(a("notes:n3"), a("crm:L1"), "its own city");
+    // A city elsewhere alone vetoes nothing: firms have sites elsewhere.
+    assert_eq!(a("notes:n2"), a("crm:L1"), "{}", why("notes:n2"));
+    assert_eq!(a("notes:n4"), None, "a namesake of unknown city");
+    assert_eq!(a("deals:D4"), None, "a phantom organisation");
+    assert!(
+        why("deals:D4").contains("no contact"),
+        "{}",
+        why("deals:D4")
+    );
+    assert_eq!(a("notes:n5"), a("crm:C1"), "the folder's slip finds C1");
+    assert_eq!(a("notes:n8"), None, "{:?}", r.assignments.get("notes:n8"));
+    assert!(a("crm:Y1").is_some() && a("crm:Y1") != a("crm:Y2"));
+    assert_eq!(a("notes:n9"), a("crm:Y1"), "大阪市 is Osaka");
+}

@@ -1,0 +1,90 @@
+//! Notes and deals whose name could mean another customer stay unattached
+//! and are listed for a steward with the reason, through the real binary
+//! (issue 18, third landing): `rapport ingest` of a CRM CSV, a deals CSV
+//! and a notes folder, then the customer each record landed on as search
+//! shows it, and `/v1/quality/unattached`.
+
+mod common;
+
+use common::Workspace;
+
+const CRM: &str = "\
+id,kind,name,company,email,city,customer
+A1,organization,Atlas Energy LLC,,,Denver,
+M1,organization,Meridian Robotics Corp.,,,Boston,
+M2,organization,Meridain Robotics Inc,,,Austin,
+L1,organization,Lumen Media Networks,,,Boston,
+Y1,organization,Yamato Shoji K.K.,,,Osaka,
+Y2,organization,Yamato Shoji Co. Ltd,,,Nagoya,
+";
+
+const DEALS: &str = "\
+id,kind,title,company
+D1,opportunity,Support case 1 for Delta Atlas Energy,Delta Atlas Energy
+D2,opportunity,Atlas Energy renewal 2024,
+D3,opportunity,Renewal,Meridian Robotics Corp.
+";
+
+#[test]
+fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
+    let ws = Workspace::new();
+    let write = |path: &str, text: &str| {
+        let p = ws.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("in/crm/crm.csv", CRM);
+    write("in/deals/deals.csv", DEALS);
+    write(
+        "in/notes/twin.txt",
+        "Call with Meridian Robotics about the renewal.\n",
+    );
+    write(
+        "in/notes/home.txt",
+        "Call with Lumen Media Networks. Site visit in Boston.\n",
+    );
+    write(
+        "in/notes/osaka.txt",
+        "商談メモ Call with Yamato Shoji about the renewal. Site visit in 大阪市.\n",
+    );
+    ws.write_config(&[
+        ("crm", "generic-csv", "in/crm"),
+        ("deals", "generic-csv", "in/deals"),
+        ("notes", "notes", "in/notes"),
+    ]);
+    ws.ingest();
+    let server = ws.serve();
+    let customer_of = |record: &str| -> Option<String> {
+        let encoded = record.replace(':', "%3A").replace('/', "%2F");
+        let (status, found) = server.get(&format!("/v1/search?q=*&group=none&filter.id={encoded}"));
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(found["total"], 1, "{record}: {found}");
+        found["hits"][0]["customer_id"].as_str().map(str::to_string)
+    };
+    let atlas = customer_of("crm:A1");
+    assert!(atlas.is_some());
+    assert_eq!(customer_of("deals:D2"), atlas, "the name standing alone");
+    assert_eq!(customer_of("deals:D1"), None, "inside a longer name");
+    assert_eq!(customer_of("deals:D3"), None, "a namesake with a slip");
+    assert_eq!(customer_of("notes:twin.txt"), None);
+    assert_eq!(customer_of("notes:home.txt"), customer_of("crm:L1"));
+    assert_eq!(customer_of("notes:osaka.txt"), customer_of("crm:Y1"));
+    // Each waits for a steward, with why.
+    let (status, unattached) = server.get("/v1/quality/unattached");
+    assert_eq!(status, 200, "{unattached}");
+    let reason = |record: &str| -> String {
+        unattached["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["record"] == record)
+            .map(|u| u["reason"].to_string())
+            .unwrap_or_default()
+    };
+    assert!(reason("deals:D3").contains("with one slip"), "{unattached}");
+    assert!(
+        reason("notes:twin.txt").contains("2 organisation"),
+        "{unattached}"
+    );
+    assert!(!reason("deals:D1").is_empty(), "{unattached}");
+}
