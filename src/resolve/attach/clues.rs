@@ -180,6 +180,10 @@ fn one_slip(a: &str, b: &str) -> bool {
 /// organisation roots it points to.
 type Phrases = HashMap<String, Vec<(Vec<String>, BTreeSet<usize>)>>;
 
+/// Phrases as they are collected: each one once, with its roots (a lookup
+/// by the whole phrase, so a book of a million people is not quadratic).
+type PhraseSets = HashMap<Vec<String>, BTreeSet<usize>>;
+
 /// An organisation name key's words, its (root, node) pairs, the key.
 type Name = (Vec<String>, Vec<(usize, usize)>, String);
 
@@ -216,17 +220,22 @@ fn city_words(words: &[String]) -> Vec<String> {
 }
 
 /// Adds `roots` under `words` (indexed by its first word).
-fn add_phrase(map: &mut Phrases, words: Vec<String>, root: usize) {
-    let Some(first) = words.first().cloned() else {
-        return;
-    };
-    let list = map.entry(first).or_default();
-    match list.iter_mut().find(|(w, _)| *w == words) {
-        Some((_, roots)) => {
-            roots.insert(root);
-        }
-        None => list.push((words, BTreeSet::from([root]))),
+fn add_phrase(map: &mut PhraseSets, words: Vec<String>, root: usize) {
+    if !words.is_empty() {
+        map.entry(words).or_default().insert(root);
     }
+}
+
+/// The collected phrases indexed by their first word (the order within a
+/// list does not matter: lookups gather roots into a set).
+fn by_first_word(sets: PhraseSets) -> Phrases {
+    let mut out: Phrases = HashMap::new();
+    for (words, roots) in sets {
+        out.entry(words[0].clone())
+            .or_default()
+            .push((words, roots));
+    }
+    out
 }
 
 /// The roots of every phrase of `map` that `text` holds as whole words.
@@ -266,15 +275,18 @@ impl Clues {
             for (pos, word) in w.iter().enumerate() {
                 for v in deletions(word) {
                     let list = by_word.entry(v).or_default();
-                    if !list.contains(&(n, pos)) {
+                    // `n` only grows, so a repeat of this word's variant
+                    // can only be the last entry (a scan of the whole list
+                    // would be quadratic on common words).
+                    if list.last() != Some(&(n, pos)) {
                         list.push((n, pos));
                     }
                 }
             }
             names.push((w, orgs.clone(), key.clone()));
         }
-        let mut people = HashMap::new();
-        let mut cities = HashMap::new();
+        let mut people = PhraseSets::new();
+        let mut cities = PhraseSets::new();
         let mut city_of: HashMap<usize, BTreeSet<Vec<String>>> = HashMap::new();
         for (i, r) in graph.records.iter().enumerate() {
             match r.kind {
@@ -309,8 +321,8 @@ impl Clues {
             names,
             by_word,
             cjk,
-            people,
-            cities,
+            people: by_first_word(people),
+            cities: by_first_word(cities),
             city_of,
         }
     }
