@@ -19,11 +19,7 @@ P1,person,Greta Vogel,Titan Logistics AG,greta@titan-berlin.example,,T2
 #[test]
 fn misspelt_and_namesake_notes_land_on_their_customer_end_to_end() {
     let ws = Workspace::new();
-    let write = |path: &str, text: &str| {
-        let p = ws.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
+    let write = |path: &str, text: &str| ws.write_file(path, text);
     write("in/crm/crm.csv", CRM);
     write(
         "in/notes/typo.txt",

@@ -28,11 +28,7 @@ D3,opportunity,Renewal,Meridian Robotics Corp.
 #[test]
 fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
     let ws = Workspace::new();
-    let write = |path: &str, text: &str| {
-        let p = ws.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
+    let write = |path: &str, text: &str| ws.write_file(path, text);
     write("in/crm/crm.csv", CRM);
     write("in/deals/deals.csv", DEALS);
     write(

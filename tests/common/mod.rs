@@ -70,6 +70,13 @@ impl Workspace {
         self.path().join("rapport.toml")
     }
 
+    /// Writes `text` to `path` inside the workspace, creating its folders.
+    pub fn write_file(&self, path: &str, text: &str) {
+        let p = self.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
     /// Writes rapport.toml with the given (name, connector, path) sources.
     pub fn write_config(&self, sources: &[(&str, &str, &str)]) {
         self.write_config_with(sources, "");
