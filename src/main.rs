@@ -102,10 +102,18 @@ enum Command {
         #[command(subcommand)]
         command: cli::customers::CustomersCommand,
     },
-    /// Suspected duplicates and data-quality issues by source and field.
+    /// Suspected duplicates and data-quality issues by source and field;
+    /// with `--unattached`, every record attached to no customer instead.
     Quality {
         #[arg(long)]
         json: bool,
+        /// List every record attached to no customer, with the reason (CSV:
+        /// record,source,kind,reason; JSON with --json).
+        #[arg(long)]
+        unattached: bool,
+        /// With --unattached: only the records of this source.
+        #[arg(long, requires = "unattached")]
+        source: Option<String>,
     },
     /// Reindex (every source, one, or the index from the store) through the
     /// running server, or in this process when none runs.
@@ -347,7 +355,15 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             cli::customers::run(cli.config.as_deref(), command)?;
             Ok(ok)
         }
-        Command::Quality { json } => {
+        Command::Quality {
+            json,
+            unattached: true,
+            source,
+        } => {
+            cli::unattached::list(cli.config.as_deref(), source.as_deref(), json)?;
+            Ok(ok)
+        }
+        Command::Quality { json, .. } => {
             cli::customers::quality(cli.config.as_deref(), json)?;
             Ok(ok)
         }

@@ -83,4 +83,46 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
         "{unattached}"
     );
     assert!(!reason("deals:D1").is_empty(), "{unattached}");
+
+    // The same list for a steward's spreadsheet: `rapport quality
+    // --unattached` as CSV, through the running server, then from the store.
+    let api_rows: Vec<String> = unattached["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            ["record", "source", "kind", "reason"]
+                .map(|k| u[k].as_str().unwrap_or_default().to_string())
+                .join("\u{1f}")
+        })
+        .collect();
+    assert!(!api_rows.is_empty());
+    let csv_rows = |out: std::process::Output| -> Vec<String> {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+        assert_eq!(
+            reader.headers().unwrap().iter().collect::<Vec<_>>(),
+            ["record", "source", "kind", "reason"]
+        );
+        reader
+            .records()
+            .map(|r| r.unwrap().iter().collect::<Vec<_>>().join("\u{1f}"))
+            .collect()
+    };
+    assert_eq!(csv_rows(ws.run(&["quality", "--unattached"])), api_rows);
+    let deals_only = csv_rows(ws.run(&["quality", "--unattached", "--source", "deals"]));
+    assert!(
+        deals_only.iter().any(|r| r.starts_with("deals:D3")),
+        "{deals_only:?}"
+    );
+    assert!(
+        deals_only.iter().all(|r| r.starts_with("deals:")),
+        "{deals_only:?}"
+    );
+    drop(server);
+    assert_eq!(csv_rows(ws.run(&["quality", "--unattached"])), api_rows);
 }

@@ -19,3 +19,4 @@ pub mod output;
 pub mod reindex;
 pub mod retention;
 pub mod search;
+pub mod unattached;
