@@ -17,29 +17,16 @@ use rapport::engine::{DataDir, Rapport};
 /// Records asked of the server per page (its maximum).
 const PAGE: usize = 10_000;
 
-/// `value` with everything but unreserved characters percent-encoded.
-fn query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn from_server(config: &Config, source: Option<&str>) -> Result<Vec<Value>> {
     let mut records = Vec::new();
     loop {
-        let mut path = format!(
-            "/v1/quality/unattached?offset={}&limit={PAGE}",
-            records.len()
-        );
-        if let Some(source) = source {
-            path.push_str(&format!("&source={}", query_value(source)));
-        }
+        let mut params = vec![
+            ("offset", records.len().to_string()),
+            ("limit", PAGE.to_string()),
+        ];
+        params.extend(source.map(|s| ("source", s.to_string())));
+        let url = reqwest::Url::parse_with_params("http://server/v1/quality/unattached", &params)?;
+        let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
         let page: Value =
             serde_json::from_str(&crate::cli::export::get_from_server(config, &path)?)
                 .context("the server's list of unattached records")?;

@@ -58,7 +58,12 @@ impl Store {
             }
             gone.len()
         };
-        txn.commit().map_err(db)?;
+        // Nothing ended: no commit (and no fsync) for a scan that changed nothing.
+        if removed == 0 {
+            txn.abort().map_err(db)?;
+        } else {
+            txn.commit().map_err(db)?;
+        }
         Ok(removed)
     }
 
