@@ -34,6 +34,11 @@ impl Rapport {
         let mut details = serde_json::Map::new();
         details.insert("bytes_before".into(), rewritten.bytes_before.into());
         details.insert("bytes_after".into(), rewritten.bytes_after.into());
+        details.insert(
+            "disk_bytes_before".into(),
+            rewritten.disk_bytes_before.into(),
+        );
+        details.insert("disk_bytes_after".into(), rewritten.disk_bytes_after.into());
         self.store.append_audit(vec![crate::store::NewAudit {
             at: None,
             actor: "rapport".into(),

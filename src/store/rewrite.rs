@@ -49,7 +49,7 @@ impl Store {
     /// go on reading the old file until their transaction ends.
     pub fn rewrite_file(&self, path: &Path) -> Result<RewrittenFile, StoreError> {
         let _span = tracing::info_span!("store_rewrite", path = %path.display()).entered();
-        let bytes_before = std::fs::metadata(path).map_err(|e| io(path, e))?.len();
+        let before = FileSize::of(path)?;
         let copy = path.with_extension("redb.rewrite");
         self.db.replace(|_old| {
             if copy.exists() {
@@ -78,24 +78,63 @@ impl Store {
             // closes for good when its last reader ends.
             Ok::<_, StoreError>(database)
         })?;
-        let bytes_after = std::fs::metadata(path).map_err(|e| io(path, e))?.len();
+        let after = FileSize::of(path)?;
         tracing::info!(
-            bytes_before,
-            bytes_after,
+            bytes_before = before.length,
+            bytes_after = after.length,
+            disk_bytes_before = before.on_disk,
+            disk_bytes_after = after.on_disk,
             "store file rewritten: freed pages of erased values are gone"
         );
         Ok(RewrittenFile {
-            bytes_before,
-            bytes_after,
+            bytes_before: before.length,
+            bytes_after: after.length,
+            disk_bytes_before: before.on_disk,
+            disk_bytes_after: after.on_disk,
         })
     }
 }
 
-/// The store file's size before and after a rewrite.
+/// The store file's size before and after a rewrite: its length, and the
+/// bytes the file system really holds for it. They differ because redb
+/// doubles a file's length when a commit finds no free page (a freshly
+/// written copy has none), and the new half is a hole until pages are
+/// written there: measured at 100k records, a rewrite gives a 320.7 MB
+/// file that takes 160.3 MB on disk.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct RewrittenFile {
     pub bytes_before: u64,
     pub bytes_after: u64,
+    pub disk_bytes_before: u64,
+    pub disk_bytes_after: u64,
+}
+
+/// A file's length and the bytes allocated to it.
+#[derive(Debug, Clone, Copy)]
+struct FileSize {
+    length: u64,
+    on_disk: u64,
+}
+
+impl FileSize {
+    fn of(path: &Path) -> Result<FileSize, StoreError> {
+        let metadata = std::fs::metadata(path).map_err(|e| io(path, e))?;
+        Ok(FileSize {
+            length: metadata.len(),
+            on_disk: allocated_bytes(&metadata),
+        })
+    }
+}
+
+#[cfg(unix)]
+fn allocated_bytes(metadata: &std::fs::Metadata) -> u64 {
+    // `st_blocks` counts 512-byte units whatever the file system's block.
+    std::os::unix::fs::MetadataExt::blocks(metadata) * 512
+}
+
+#[cfg(not(unix))]
+fn allocated_bytes(metadata: &std::fs::Metadata) -> u64 {
+    metadata.len()
 }
 
 #[cfg(test)]
@@ -144,5 +183,34 @@ mod tests {
             .apply_file("crm", "b.csv", "h", &records[..5])
             .unwrap();
         assert!(store.get("crm:3").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_rewrite_gives_back_the_disk_space_of_deleted_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).unwrap();
+        let records: Vec<Record> = (0..3000)
+            .map(|i| {
+                let mut record = Record::new("crm", &i.to_string(), RecordKind::Note);
+                record.body = Some(format!("note {i} {}", "long text ".repeat(100)));
+                record
+            })
+            .collect();
+        store.apply_file("crm", "a.csv", "h", &records).unwrap();
+        // The file now holds 100 of the 3,000 records.
+        store
+            .apply_file("crm", "a.csv", "h2", &records[..100])
+            .unwrap();
+        let txn = store.db.begin_write().unwrap();
+        mark_pending(&txn).unwrap();
+        txn.commit().unwrap();
+        let rewritten = store.rewrite_file(&path).unwrap();
+        assert!(rewritten.disk_bytes_after <= rewritten.bytes_after);
+        assert!(
+            rewritten.disk_bytes_after * 4 < rewritten.disk_bytes_before,
+            "{rewritten:?}"
+        );
+        assert_eq!(store.record_count().unwrap(), 100);
     }
 }
