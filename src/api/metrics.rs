@@ -75,6 +75,7 @@ pub struct HttpMetrics {
     store_records: Gauge,
     index_documents: Gauge,
     index_lag: Gauge,
+    resolved_records: Gauge,
     jobs: Family<JobLabels, Gauge>,
     cache_bytes: Family<CacheLabels, Gauge>,
     cache_budget: Family<CacheLabels, Gauge>,
@@ -94,6 +95,7 @@ impl HttpMetrics {
         let store_records = Gauge::default();
         let index_documents = Gauge::default();
         let index_lag = Gauge::default();
+        let resolved_records = Gauge::default();
         let jobs = Family::<JobLabels, Gauge>::default();
         let cache_bytes = Family::<CacheLabels, Gauge>::default();
         let cache_budget = Family::<CacheLabels, Gauge>::default();
@@ -129,6 +131,11 @@ impl HttpMetrics {
             "index_lag_writes",
             "Store writes the index has not applied yet",
             index_lag.clone(),
+        );
+        registry.register(
+            "resolution_last_records",
+            "Records the last resolution re-resolved (the whole book for a full pass, fewer after a small change)",
+            resolved_records.clone(),
         );
         registry.register(
             "jobs",
@@ -177,6 +184,7 @@ impl HttpMetrics {
             store_records,
             index_documents,
             index_lag,
+            resolved_records,
             jobs,
         }
     }
@@ -204,6 +212,8 @@ impl HttpMetrics {
         self.index_lag.set(saturating_i64(
             status.store_seq.saturating_sub(status.index_seq),
         ));
+        self.resolved_records
+            .set(saturating_i64(app.last_resolved_records()));
         let views = app.jobs().list();
         for state in [JobState::Queued, JobState::Running] {
             let count = views.iter().filter(|v| v.state == state).count();
