@@ -240,6 +240,18 @@ mod tests {
         assert_eq!(listed, codes);
     }
 
+    /// The code an export ends with when it fails after its first byte is
+    /// documented with the export route.
+    #[test]
+    fn openapi_documents_the_export_streams_error_code() {
+        let code = crate::export::rows::STREAM_ERROR_CODE;
+        let document = include_str!("openapi.json");
+        assert!(
+            document.contains(&format!("\\\"code\\\": \\\"{code}\\\"")),
+            "openapi.json does not document `{code}`"
+        );
+    }
+
     /// Handlers name an error code through [`ErrorCode`], never as a string
     /// literal of their own (test code and comments aside).
     #[test]

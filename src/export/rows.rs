@@ -15,6 +15,11 @@ use super::Format;
 use crate::record::Record;
 use crate::resolve::Entity;
 
+/// The `error.code` of the line that ends an NDJSON export early (the
+/// response's status is already sent, so it cannot be an HTTP error;
+/// openapi.json documents it with the export routes).
+pub const STREAM_ERROR_CODE: &str = "export_failed";
+
 #[derive(Debug, thiserror::Error)]
 pub enum RowError {
     #[error("writing the export: {0}")]
@@ -239,7 +244,7 @@ impl<W: Write> RowWriter<W> {
         match self.format {
             Format::Ndjson => {
                 let line = serde_json::json!({
-                    "error": { "code": "export_failed", "message": message }
+                    "error": { "code": STREAM_ERROR_CODE, "message": message }
                 });
                 serde_json::to_writer(&mut out, &line)?;
                 out.write_all(b"\n")?;
