@@ -58,6 +58,9 @@ pub struct SoakWindow {
     /// anonymous part (without mapped index and store pages).
     pub rss_mb: Option<f64>,
     pub rss_anon_mb: Option<f64>,
+    /// What the live index's search caches hold (part of the anonymous
+    /// memory; each cache is bounded by its `[search_caches]` budget).
+    pub search_caches_mb: f64,
     pub load_average: f64,
 }
 
@@ -197,7 +200,7 @@ pub fn run(options: &SoakOptions, base: Config) -> Result<SoakReport, BenchError
             notes_loop(&target, &note_targets, every, &counters, &stop)
         }));
     }
-    let windows = report_windows(options, &counters);
+    let windows = report_windows(options, &counters, &app);
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
         let _ = worker.join();
@@ -399,7 +402,7 @@ fn sleep_unless_stopped(pause: Duration, stop: &AtomicBool) {
 }
 
 /// Waits out the run window by window, printing and keeping each.
-fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow> {
+fn report_windows(options: &SoakOptions, counters: &Counters, app: &Rapport) -> Vec<SoakWindow> {
     let started = Instant::now();
     let budget = Duration::from_secs(options.seconds);
     let window = Duration::from_secs(options.window_seconds.max(1));
@@ -421,11 +424,12 @@ fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow>
             tally: now.since(previous),
             rss_mb: cpu::rss_mb(),
             rss_anon_mb: cpu::rss_anon_mb(),
+            search_caches_mb: app.cache_usage().iter().map(|c| c.bytes).sum::<usize>() as f64 / 1e6,
             load_average: cpu::load_average().unwrap_or(0.0),
         };
         previous = now;
         eprintln!(
-            "{:>6.0} s  searches {:>6} ({:>5.0}/s) p50 {:>7.2} ms p99 {:>8.2} ms  failures {}  notes {} ({} failed)  ingests {} ({} failed)  RSS {:>7.1} MB (anonymous {:>7.1})  load {:.1}",
+            "{:>6.0} s  searches {:>6} ({:>5.0}/s) p50 {:>7.2} ms p99 {:>8.2} ms  failures {}  notes {} ({} failed)  ingests {} ({} failed)  RSS {:>7.1} MB (anonymous {:>7.1}, search caches {:>6.1})  load {:.1}",
             w.at_s,
             w.searches.requests,
             w.searches.per_second,
@@ -438,6 +442,7 @@ fn report_windows(options: &SoakOptions, counters: &Counters) -> Vec<SoakWindow>
             w.tally.ingest_failures,
             w.rss_mb.unwrap_or(0.0),
             w.rss_anon_mb.unwrap_or(0.0),
+            w.search_caches_mb,
             w.load_average
         );
         let _ = std::io::stderr().flush();
