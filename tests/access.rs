@@ -945,3 +945,38 @@ fn a_session_survives_a_restart_and_a_sign_out_ends_it_for_good() {
         "a signed-out session came back"
     );
 }
+
+#[test]
+fn a_lock_out_outlives_a_restart() {
+    let ws = Workspace::new();
+    ws.write_config_with(&[], "[auth]\nlockout = \"10m\"\n");
+    ws.add_user("bo", "staff", "bo's long password");
+    ws.add_user("ann", "staff", "ann's long password");
+    let server = ws.serve();
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| {
+            sign_in(&server.base, "bo", "a wrong guess!")
+                .status()
+                .as_u16()
+        })
+        .collect();
+    assert_eq!(statuses, vec![401, 401, 401, 401, 429]);
+    drop(server);
+
+    let server = ws.serve();
+    let locked = sign_in(&server.base, "bo", "bo's long password");
+    assert_eq!(
+        locked.status().as_u16(),
+        429,
+        "the restart unlocked a guessed name"
+    );
+    assert!(locked.headers().get("retry-after").is_some());
+    assert_eq!(
+        sign_in(&server.base, "ann", "ann's long password")
+            .status()
+            .as_u16(),
+        200
+    );
+    let holding = files_holding(&ws.path().join("store"), b"a wrong guess!");
+    assert!(holding.is_empty(), "a guess is stored in {holding:?}");
+}

@@ -4,7 +4,9 @@
 //!
 //! Sessions are kept in memory and, when the server gives a
 //! [`SessionRecords`] (the engine, over the store), saved there too, so a
-//! restart does not sign anyone out; failures and links stay in memory. It
+//! restart does not sign anyone out; so are lock-outs, so a restart does
+//! not give a guesser new tries. Failures before a lock and one-time links
+//! stay in memory. It
 //! must never keep a token itself: tables and saved rows are keyed by the
 //! token's hash and the CSRF token is derived from the session token, so a
 //! memory dump, a debug print or a copy of the store does not hand out a
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::secrets::{self, RandomError};
-pub use crate::store::SavedSession;
+pub use crate::store::{SavedLockout, SavedSession};
 
 /// Where sessions outlive the process. Errors are the implementor's to log:
 /// a session that could not be saved still works until the server stops.
@@ -25,6 +27,11 @@ pub trait SessionRecords: Send + Sync {
     fn remove(&self, key: &str);
     /// Deletes every saved session `live` refuses.
     fn remove_ended(&self, live: &dyn Fn(&SavedSession) -> bool);
+    /// Saves a user name's lock-out (and may drop those ended by `now`,
+    /// Unix seconds).
+    fn save_lockout(&self, user: &str, lockout: SavedLockout, now: u64);
+    fn load_lockout(&self, user: &str) -> Option<SavedLockout>;
+    fn remove_lockout(&self, user: &str);
 }
 
 /// A used session's last use is saved again at most this often (seconds):
@@ -214,7 +221,8 @@ impl Sessions {
     /// How long `user` stays locked out, if they are.
     pub fn locked(&self, user: &str) -> Option<Duration> {
         let now = Instant::now();
-        let t = self.tables();
+        let mut t = self.tables();
+        self.recall_lockout(&mut t, user);
         let until = t.failures.get(user)?.locked_until?;
         until.checked_duration_since(now).filter(|d| !d.is_zero())
     }
@@ -228,6 +236,7 @@ impl Sessions {
             t.failures
                 .retain(|_, f| f.locked_until.is_some_and(|until| until > now));
         }
+        self.recall_lockout(&mut t, user);
         let f = t.failures.entry(user.to_string()).or_default();
         f.count += 1;
         if f.count < settings.max_failures {
@@ -239,11 +248,43 @@ impl Sessions {
             .saturating_mul(1u32 << doublings)
             .min(MAX_LOCKOUT);
         f.locked_until = Some(Instant::now() + lock);
+        let saved = SavedLockout {
+            failures: f.count,
+            until: unix_now().saturating_add(lock.as_secs().max(1)),
+        };
+        drop(t);
+        if let Some(records) = &self.records {
+            records.save_lockout(user, saved, unix_now());
+        }
         Some(lock)
     }
 
     pub fn succeeded(&self, user: &str) {
-        self.tables().failures.remove(user);
+        let had = self.tables().failures.remove(user).is_some();
+        if let (true, Some(records)) = (had, &self.records) {
+            records.remove_lockout(user);
+        }
+    }
+
+    /// Brings `user`'s saved lock-out into memory when memory knows
+    /// nothing of them (after a restart).
+    fn recall_lockout(&self, t: &mut Tables, user: &str) {
+        if t.failures.contains_key(user) {
+            return;
+        }
+        let Some(saved) = self.records.as_ref().and_then(|r| r.load_lockout(user)) else {
+            return;
+        };
+        let now = unix_now();
+        let locked_until =
+            (saved.until > now).then(|| Instant::now() + Duration::from_secs(saved.until - now));
+        t.failures.insert(
+            user.to_string(),
+            Failures {
+                count: saved.failures,
+                locked_until,
+            },
+        );
     }
 
     /// A token that opens one session for `user` within `ttl`.

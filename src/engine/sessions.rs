@@ -1,9 +1,10 @@
 //! The engine keeps web sessions in the store for `auth::sessions`, so a
-//! restart does not sign staff out. It must never fail a request because a
+//! restart does not sign staff out (and lock-outs, so it does not unlock a
+//! guessed name). It must never fail a request because a
 //! session could not be saved: errors are logged, and the session goes on
 //! in memory.
 
-use crate::auth::sessions::{SavedSession, SessionRecords};
+use crate::auth::sessions::{SavedLockout, SavedSession, SessionRecords};
 
 use super::Rapport;
 
@@ -33,6 +34,26 @@ impl SessionRecords for Rapport {
             Ok(0) => {}
             Ok(removed) => tracing::debug!(removed, "ended web sessions removed"),
             Err(e) => tracing::warn!(error = %e, "ended web sessions could not be removed"),
+        }
+    }
+
+    fn save_lockout(&self, user: &str, lockout: SavedLockout, now: u64) {
+        if let Err(e) = self.store.put_lockout(user, lockout, now) {
+            tracing::warn!(error = %e, "a sign-in lock-out could not be saved: it ends with the server");
+        }
+    }
+
+    fn load_lockout(&self, user: &str) -> Option<SavedLockout> {
+        self.store
+            .lockout(user)
+            .map_err(|e| tracing::warn!(error = %e, "saved sign-in lock-outs could not be read"))
+            .ok()
+            .flatten()
+    }
+
+    fn remove_lockout(&self, user: &str) {
+        if let Err(e) = self.store.remove_lockout(user) {
+            tracing::warn!(error = %e, "an ended sign-in lock-out could not be removed");
         }
     }
 }

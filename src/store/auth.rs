@@ -20,6 +20,7 @@ pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreErr
     txn.open_table(API_KEYS).map_err(db)?;
     txn.open_table(USERS).map_err(db)?;
     txn.open_table(super::sessions::SESSIONS).map_err(db)?;
+    txn.open_table(super::lockouts::LOCKOUTS).map_err(db)?;
     Ok(())
 }
 

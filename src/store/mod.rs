@@ -47,6 +47,7 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(auth::API_KEYS)?;
     visitor.visit(auth::USERS)?;
     visitor.visit(sessions::SESSIONS)?;
+    visitor.visit(lockouts::LOCKOUTS)?;
     Ok(())
 }
 
@@ -549,7 +550,9 @@ mod erasure_ledger;
 mod export;
 mod footprint;
 mod live_db;
+mod lockouts;
 pub use footprint::TableBytes;
+pub use lockouts::SavedLockout;
 mod change_read;
 mod compaction;
 mod record_codec;
