@@ -198,6 +198,32 @@ fn steward_overrides_are_honoured() {
     );
 }
 
+/// Two look-alike accounts of one CRM are two companies unless they match
+/// on their own: a third source's record that matches both does not join
+/// them into one customer.
+#[test]
+fn a_second_account_of_one_source_does_not_join_through_another_source() {
+    let records = vec![
+        org(
+            "hubspot",
+            "1",
+            "Acme Consulting Corp.",
+            Some("info@acmeconsulting.example"),
+        ),
+        org(
+            "crm",
+            "A",
+            "Acme Consulting Corp.",
+            Some("sales@acmeconsulting.example"),
+        ),
+        org("crm", "B", "Acme Consulting Corp.", None),
+    ];
+    let r = resolve(&records, &Settings::default(), &Overrides::default());
+    let customer = |id: &str| r.assignments[id].customer_id.clone();
+    assert_eq!(customer("hubspot:1"), customer("crm:A"));
+    assert_ne!(customer("crm:A"), customer("crm:B"));
+}
+
 #[test]
 fn near_names_between_thresholds_are_suspects() {
     let records = vec![
