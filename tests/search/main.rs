@@ -11,6 +11,8 @@ mod hierarchical_facets;
 #[cfg(feature = "bench")]
 mod identical_results;
 mod inexact_and_ranges;
+#[cfg(feature = "bench")]
+mod layout_independent;
 mod parallel_ranges;
 mod queries;
 mod results;
