@@ -10,16 +10,11 @@
 //! amount where most records have none), so an order that comes from where
 //! a document sits shows at once.
 
-use rapport::config::Config;
 use rapport::engine::Rapport;
 use rapport::export::ExportRequest;
 use rapport::export::rows::RowWriter;
-use rapport::index::IndexSettings;
 use rapport::index::search::SearchRequest;
-use rapport::store::Store;
 use serde_json::Value;
-
-use crate::common::dictionary_cache;
 
 /// Searches whose answers are compared: words, a phrase, a typo, Japanese,
 /// all-tie queries, sorts, grouping, paging, facets.
@@ -108,25 +103,7 @@ fn answers(app: &Rapport) -> Vec<Value> {
 /// The golden-file corpus indexed with `threads` indexing threads; the
 /// number of segments and the answers.
 fn build(threads: usize) -> (usize, Vec<Value>) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().join("data"),
-        dictionary_dir: Some(dictionary_cache()),
-        index: IndexSettings {
-            writer_threads: threads,
-            writer_memory_mb: 64,
-        },
-        ..Config::default()
-    };
-    std::fs::create_dir_all(&config.data_dir).unwrap();
-    let records = rapport::bench::corpus::generate(0, 60, 10, 2026);
-    let store = Store::open(&config.store_path()).unwrap();
-    store
-        .apply_file("golden", "corpus", "fixed", &records)
-        .unwrap();
-    drop(store);
-    let app = Rapport::open(config).unwrap();
-    assert_eq!(app.status().unwrap().indexed_documents, 600);
+    let (_dir, app) = super::golden_corpus::open(threads);
     let segments = app.footprint().unwrap().index.segments;
     (segments, answers(&app))
 }

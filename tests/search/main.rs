@@ -7,6 +7,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
+#[cfg(feature = "bench")]
+mod golden_corpus;
 mod hierarchical_facets;
 #[cfg(feature = "bench")]
 mod identical_results;
