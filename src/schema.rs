@@ -249,6 +249,9 @@ impl SchemaSpec {
             if !seen.insert(f.name.as_str()) {
                 return Err(fail(&f.name, "is declared twice".into()));
             }
+            if f.name == SEQ_FIELD {
+                return Err(fail(&f.name, "is a name Rapport keeps for itself".into()));
+            }
             // A pairs field reads its text field's sources, checked there.
             let pairs = f.tokenizer.and_then(TokenizerKind::paired).is_some();
             for src in f.sources().into_iter().filter(|_| !pairs) {
@@ -318,7 +321,8 @@ impl SchemaSpec {
         self.fields.iter().find(|f| f.name == name)
     }
 
-    /// Builds the tantivy schema. Field order follows the file.
+    /// Builds the tantivy schema. Field order follows the file; the
+    /// handles are the file's fields, [`SEQ_FIELD`] comes after them.
     pub fn to_tantivy(&self) -> (Schema, Vec<Field>) {
         let mut builder = SchemaBuilder::new();
         let handles = self
@@ -326,13 +330,19 @@ impl SchemaSpec {
             .iter()
             .map(|spec| add_field(&mut builder, spec))
             .collect();
+        builder.add_u64_field(SEQ_FIELD, NumericOptions::default().set_fast());
         (builder.build(), handles)
     }
 }
 
 /// What the code makes of a schema file changes with [`LAYOUT`]: an index
 /// built from the same file by an older layout is rebuilt too.
-const LAYOUT: &str = "layout 2: ngram fields without positions";
+const LAYOUT: &str = "layout 3: the change-log sequence number of each document";
+
+/// The fast field every document carries besides the file's fields: the
+/// store sequence number of the change that wrote it. Equal sort keys are
+/// ordered by it (first written first), whatever segment a document is in.
+pub const SEQ_FIELD: &str = "_seq";
 
 /// The schema file's text and the layout, hashed (16 hex digits).
 fn fingerprint_of(text: &str) -> String {

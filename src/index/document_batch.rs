@@ -2,9 +2,9 @@
 //! threads, so that the thread feeding the index writer only hands them
 //! over (the writer's own threads do the analysis meanwhile).
 //!
-//! It must never reorder: documents come back in the changes' order, so
-//! segments hold the same documents in the same order as a one-by-one
-//! build (the search answers depend on it).
+//! It must never reorder: documents come back in the changes' order, each
+//! with its change's sequence number (`_seq`, by which equal scores are
+//! ordered), so a one-thread build writes them in that order.
 
 use rayon::prelude::*;
 use tantivy::TantivyDocument;
@@ -15,10 +15,12 @@ use crate::record::Change;
 use crate::schema::SchemaSpec;
 
 /// The document of each change up to sequence number `until` (none for a
-/// deletion), in order; changes after `until` are left out.
+/// deletion), in order, with the change's sequence number in `seq_field`;
+/// changes after `until` are left out.
 pub(super) fn build(
     spec: &SchemaSpec,
     fields: &[Field],
+    seq_field: Option<Field>,
     changes: &[Change],
     until: u64,
 ) -> Vec<Option<TantivyDocument>> {
@@ -27,10 +29,13 @@ pub(super) fn build(
     changes[..applicable]
         .par_iter()
         .map(|change| {
-            change
-                .record
-                .as_ref()
-                .map(|record| to_document(spec, fields, record))
+            change.record.as_ref().map(|record| {
+                let mut document = to_document(spec, fields, record);
+                if let Some(seq_field) = seq_field {
+                    document.add_u64(seq_field, change.seq);
+                }
+                document
+            })
         })
         .collect()
 }

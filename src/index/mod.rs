@@ -362,6 +362,7 @@ impl SearchIndex {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let id_field = self.field("id");
+        let seq_field = self.index.schema().get_field(crate::schema::SEQ_FIELD).ok();
         let mut seq = self.applied_seq()?;
         let mut applied = 0;
         let mut uncommitted = 0;
@@ -378,7 +379,8 @@ impl SearchIndex {
                 break;
             }
             let past_until = changes.last().is_some_and(|c| c.seq > until);
-            let documents = document_batch::build(&self.spec, &self.fields, &changes, until);
+            let documents =
+                document_batch::build(&self.spec, &self.fields, seq_field, &changes, until);
             for (change, document) in changes.iter().zip(documents) {
                 if let Some(id_field) = id_field {
                     writer.delete_term(Term::from_field_text(id_field, &change.id));

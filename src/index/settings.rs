@@ -2,9 +2,10 @@
 //! threads tantivy runs and the memory they may hold before flushing a
 //! segment. More threads analyse documents on more cores; the memory budget
 //! is shared by all of them and bounds what indexing adds to the process.
-//! One thread is the default: with several, which document lands in which
-//! segment depends on the threads' timing, so hits of equal score may come
-//! in another order after a rebuild (scores and matches do not change).
+//! One thread per core is the default: with several, which document lands
+//! in which segment depends on the threads' timing, which changes no answer
+//! (scores use statistics summed over segments, and equal keys are ordered
+//! by the documents' sequence numbers, `search/ranked.rs`).
 //!
 //! It must never change what is indexed or how it scores: only how fast
 //! and in how many segments (the golden-answer test in tests/search checks
@@ -22,9 +23,8 @@ const MAX_AUTO_THREADS: usize = 8;
 pub struct IndexSettings {
     /// Memory the indexing threads share, in MiB (at least 15 per thread).
     pub writer_memory_mb: usize,
-    /// Indexing threads; 0 means one per core (at most 8). The default is
-    /// 1, which keeps the order of equal-score hits the same from one
-    /// build to the next.
+    /// Indexing threads; 0 (the default) means one per core (at most 8,
+    /// and no more than the memory budget gives 15 MiB each).
     pub writer_threads: usize,
 }
 
@@ -32,7 +32,7 @@ impl Default for IndexSettings {
     fn default() -> Self {
         IndexSettings {
             writer_memory_mb: 256,
-            writer_threads: 1,
+            writer_threads: 0,
         }
     }
 }

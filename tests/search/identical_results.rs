@@ -17,14 +17,11 @@
 //! To write the golden file again (only when a change of results is
 //! intended): `RAPPORT_WRITE_GOLDEN=1 cargo nextest run -E 'test(golden)'`.
 
-use rapport::config::Config;
 use rapport::engine::Rapport;
-use rapport::index::IndexSettings;
 use rapport::index::search::SearchRequest;
-use rapport::store::Store;
 use serde_json::{Value, json};
 
-use crate::common::{dictionary_cache, repo};
+use crate::common::repo;
 
 const GOLDEN: &str = "tests/fixtures/search/golden-answers.json";
 /// Records of each list whose snippets are compared.
@@ -180,27 +177,9 @@ fn answers(app: &Rapport) -> Vec<Value> {
 
 #[test]
 fn search_answers_match_the_golden_file() {
-    let dir = tempfile::tempdir().unwrap();
     // Several indexing threads, so that the documents land in several
     // segments (the golden file was written from one).
-    let config = Config {
-        data_dir: dir.path().join("data"),
-        dictionary_dir: Some(dictionary_cache()),
-        index: IndexSettings {
-            writer_threads: 3,
-            writer_memory_mb: 64,
-        },
-        ..Config::default()
-    };
-    std::fs::create_dir_all(&config.data_dir).unwrap();
-    let records = rapport::bench::corpus::generate(0, 60, 10, 2026);
-    let store = Store::open(&config.store_path()).unwrap();
-    store
-        .apply_file("golden", "corpus", "fixed", &records)
-        .unwrap();
-    drop(store);
-    let app = Rapport::open(config).unwrap();
-    assert_eq!(app.status().unwrap().indexed_documents, 600);
+    let (_dir, app) = super::golden_corpus::open(3);
     let segments = app.footprint().unwrap().index.segments;
     assert!(segments > 1, "{segments} segment(s)");
     let found = answers(&app);

@@ -7,10 +7,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod fixture;
+#[cfg(feature = "bench")]
+mod golden_corpus;
 mod hierarchical_facets;
 #[cfg(feature = "bench")]
 mod identical_results;
 mod inexact_and_ranges;
+#[cfg(feature = "bench")]
+mod layout_independent;
 mod parallel_ranges;
 mod queries;
 mod results;

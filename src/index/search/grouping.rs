@@ -15,6 +15,7 @@ use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::caches::SearchCaches;
 use super::doc_ords::DocOrds;
+use super::ranked::{Ranked, SeqColumn, better_first, precedes};
 use super::request::{Order, SortBy};
 use super::segment_cache::{self, CustomerNumbers, SegmentTables};
 
@@ -83,10 +84,6 @@ impl SegmentRanking {
     }
 }
 
-fn by_key_desc(a: &(f64, DocAddress), b: &(f64, DocAddress)) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
-}
-
 /// The best `n` records and the number of matches.
 pub(crate) struct TopRecords {
     pub ranking: Ranking,
@@ -95,17 +92,18 @@ pub(crate) struct TopRecords {
 
 pub(crate) struct TopRecordsSegment {
     ranking: SegmentRanking,
+    seqs: SeqColumn,
     segment: SegmentOrdinal,
     n: usize,
-    best: Vec<(f64, DocAddress)>,
-    /// The worst key kept at the last trim: a later record with a key no
-    /// better cannot enter the top `n` (ties go to the earlier record).
-    threshold: f64,
+    best: Vec<Ranked>,
+    /// The worst record kept at the last trim: a later record that does
+    /// not go before it cannot enter the top `n`.
+    threshold: Option<(f64, u64)>,
     count: usize,
 }
 
 impl Collector for TopRecords {
-    type Fruit = (Vec<(f64, DocAddress)>, usize);
+    type Fruit = (Vec<Ranked>, usize);
     type Child = TopRecordsSegment;
 
     fn for_segment(
@@ -115,10 +113,11 @@ impl Collector for TopRecords {
     ) -> tantivy::Result<Self::Child> {
         Ok(TopRecordsSegment {
             ranking: SegmentRanking::new(self.ranking, reader),
+            seqs: SeqColumn::open(reader),
             segment,
             n: self.n,
             best: Vec::new(),
-            threshold: f64::NEG_INFINITY,
+            threshold: None,
             count: 0,
         })
     }
@@ -134,14 +133,14 @@ impl Collector for TopRecords {
             all.extend(best);
             count += n;
         }
-        all.sort_by(by_key_desc);
+        all.sort_by(better_first);
         all.truncate(self.n);
         Ok((all, count))
     }
 }
 
 impl SegmentCollector for TopRecordsSegment {
-    type Fruit = (Vec<(f64, DocAddress)>, usize);
+    type Fruit = (Vec<Ranked>, usize);
 
     fn collect(&mut self, doc: DocId, score: Score) {
         self.count += 1;
@@ -149,19 +148,33 @@ impl SegmentCollector for TopRecordsSegment {
             return;
         }
         let key = self.ranking.key(doc, score);
-        if key <= self.threshold && self.threshold > f64::NEG_INFINITY {
+        // The sequence number is read only for a record that may enter.
+        if let Some((worst, _)) = self.threshold
+            && key < worst
+        {
             return;
         }
-        self.best.push((key, DocAddress::new(self.segment, doc)));
+        let seq = self.seqs.seq(doc);
+        if let Some((worst, worst_seq)) = self.threshold
+            && !precedes(key, seq, worst, worst_seq)
+        {
+            return;
+        }
+        self.best.push(Ranked {
+            key,
+            seq,
+            address: DocAddress::new(self.segment, doc),
+        });
         if self.best.len() >= self.n * 2 + 64 {
-            self.best.select_nth_unstable_by(self.n - 1, by_key_desc);
+            self.best.select_nth_unstable_by(self.n - 1, better_first);
             self.best.truncate(self.n);
-            self.threshold = self.best[self.n - 1].0;
+            let worst = self.best[self.n - 1];
+            self.threshold = Some((worst.key, worst.seq));
         }
     }
 
     fn harvest(mut self) -> Self::Fruit {
-        self.best.sort_by(by_key_desc);
+        self.best.sort_by(better_first);
         self.best.truncate(self.n);
         (self.best, self.count)
     }
@@ -182,27 +195,30 @@ pub(crate) struct Group {
     pub is_customer: bool,
     pub count: usize,
     /// Best first; the first `len` are set (inline: no allocation per group).
-    best: [(f64, DocAddress); RECORDS_PER_GROUP],
+    best: [Ranked; RECORDS_PER_GROUP],
     len: u8,
 }
 
 impl Group {
     /// The group's best records, best first (at most [`RECORDS_PER_GROUP`]).
-    pub(crate) fn top(&self) -> &[(f64, DocAddress)] {
+    pub(crate) fn top(&self) -> &[Ranked] {
         &self.best[..self.len as usize]
     }
 
     pub(crate) fn best(&self) -> f64 {
-        self.top().first().map(|t| t.0).unwrap_or(f64::NEG_INFINITY)
+        self.top()
+            .first()
+            .map(|t| t.key)
+            .unwrap_or(f64::NEG_INFINITY)
     }
 
     fn merge(&mut self, other: Group) {
         self.count += other.count;
-        let mut all = [(f64::NEG_INFINITY, DocAddress::new(0, 0)); RECORDS_PER_GROUP * 2];
+        let mut all = [Ranked::NONE; RECORDS_PER_GROUP * 2];
         let n = self.len as usize + other.len as usize;
         all[..self.len as usize].copy_from_slice(self.top());
         all[self.len as usize..n].copy_from_slice(other.top());
-        all[..n].sort_by(by_key_desc);
+        all[..n].sort_by(better_first);
         let kept = n.min(RECORDS_PER_GROUP);
         self.best[..kept].copy_from_slice(&all[..kept]);
         self.len = kept as u8;
@@ -214,26 +230,35 @@ impl Group {
 struct Acc {
     count: u32,
     len: u8,
-    top: [(f64, DocId); RECORDS_PER_GROUP],
+    /// Key, sequence number and document, best first.
+    top: [(f64, u64, DocId); RECORDS_PER_GROUP],
 }
 
 impl Acc {
     const EMPTY: Acc = Acc {
         count: 0,
         len: 0,
-        top: [(f64::NEG_INFINITY, 0); RECORDS_PER_GROUP],
+        top: [(f64::NEG_INFINITY, u64::MAX, 0); RECORDS_PER_GROUP],
     };
 
     #[inline]
-    fn add(&mut self, key: f64, doc: DocId) {
+    fn add(&mut self, key: f64, doc: DocId, seqs: &SeqColumn) {
         self.count += 1;
         let len = self.len as usize;
-        if len == RECORDS_PER_GROUP && self.top[len - 1].0 >= key {
+        if len == RECORDS_PER_GROUP && key < self.top[len - 1].0 {
             return;
         }
+        // The sequence number is read only for a record that may enter.
+        let seq = seqs.seq(doc);
+        if len == RECORDS_PER_GROUP {
+            let (worst, worst_seq, _) = self.top[len - 1];
+            if !precedes(key, seq, worst, worst_seq) {
+                return;
+            }
+        }
         let mut i = len.min(RECORDS_PER_GROUP - 1);
-        self.top[i] = (key, doc);
-        while i > 0 && self.top[i - 1].0 < self.top[i].0 {
+        self.top[i] = (key, seq, doc);
+        while i > 0 && precedes(key, seq, self.top[i - 1].0, self.top[i - 1].1) {
             self.top.swap(i - 1, i);
             i -= 1;
         }
@@ -250,7 +275,11 @@ impl Acc {
             number: u32::MAX,
             is_customer,
             count: self.count as usize,
-            best: self.top.map(|(k, d)| (k, DocAddress::new(segment, d))),
+            best: self.top.map(|(key, seq, doc)| Ranked {
+                key,
+                seq,
+                address: DocAddress::new(segment, doc),
+            }),
             len: self.len,
         }
     }
@@ -268,6 +297,7 @@ pub(crate) struct Groups {
 
 pub(crate) struct GroupsSegment {
     ranking: SegmentRanking,
+    seqs: SeqColumn,
     segment: SegmentOrdinal,
     segment_id: tantivy::index::SegmentId,
     /// The index's per-segment tables (customer-id hashes).
@@ -304,6 +334,7 @@ impl Collector for Groups {
             tables: self.caches.segments.clone(),
             customer_ords,
             ranking: SegmentRanking::new(self.ranking, reader),
+            seqs: SeqColumn::open(reader),
             segment,
             segment_id: reader.segment_id(),
             customers,
@@ -366,7 +397,7 @@ impl GroupsSegment {
         if let Some(ord) = customer
             && let Some(acc) = self.by_ord.get_mut(ord as usize)
         {
-            acc.add(key, doc);
+            acc.add(key, doc, &self.seqs);
             return ord * 2;
         }
         let ord = self
@@ -426,7 +457,7 @@ impl SegmentCollector for GroupsSegment {
         };
         for (i, (ord, key, doc)) in singles.into_iter().enumerate() {
             let mut acc = Acc::EMPTY;
-            acc.add(key, doc);
+            acc.add(key, doc, &self.seqs);
             let hash = hashes.get(i).copied().unwrap_or(u64::from(doc));
             out.push(acc.into_group(hash, ord, false, self.segment));
         }

@@ -19,6 +19,7 @@ use super::fragments::Highlighter;
 use super::highlight::{LooseTerms, loose_snippet};
 use super::parallel::Cores;
 use super::query::Built;
+use super::ranked::Ranked;
 use super::snippet_window::{self, Needles};
 use crate::index::SearchIndex;
 
@@ -237,8 +238,8 @@ impl<'a> Renderer<'a> {
         out
     }
 
-    pub(crate) fn hits(&self, found: &[(f64, DocAddress)]) -> Result<Vec<Hit>, QueryError> {
-        let addresses: Vec<DocAddress> = found.iter().map(|f| f.1).collect();
+    pub(crate) fn hits(&self, found: &[Ranked]) -> Result<Vec<Hit>, QueryError> {
+        let addresses: Vec<DocAddress> = found.iter().map(|f| f.address).collect();
         let mut matched = self.matched(&self.exact, &addresses);
         let unmatched: Vec<DocAddress> = addresses
             .iter()
@@ -251,10 +252,10 @@ impl<'a> Renderer<'a> {
         // Reading the documents and cutting their snippets is most of the
         // work: it is spread over the cores this search may use.
         self.cores
-            .map(found, |(score, address)| {
-                let doc: TantivyDocument = self.searcher.doc(*address)?;
-                let fields = matched.get(address).cloned().unwrap_or_default();
-                Ok(self.hit(&doc, *score, fields))
+            .map(found, |ranked| {
+                let doc: TantivyDocument = self.searcher.doc(ranked.address)?;
+                let fields = matched.get(&ranked.address).cloned().unwrap_or_default();
+                Ok(self.hit(&doc, ranked.key, fields))
             })
             .into_iter()
             .collect()
@@ -335,7 +336,7 @@ impl<'a> Renderer<'a> {
     ) -> Result<CustomerHit, QueryError> {
         let records = self.hits(group.top())?;
         let best: Option<TantivyDocument> = match group.top().first() {
-            Some((_, address)) => Some(self.searcher.doc(*address)?),
+            Some(ranked) => Some(self.searcher.doc(ranked.address)?),
             None => None,
         };
         let field = |golden: &str, own: &str| {

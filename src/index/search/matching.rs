@@ -1,9 +1,9 @@
 //! Every record a query and filters match, for bulk export: the same query
 //! and filters `/v1/search` builds (so the counts agree), walked segment by
 //! segment with a tantivy `Weight`/`Scorer` and handed out in batches of
-//! record ids, or of distinct customer ids in id order. Nothing holds all
-//! the hits: memory is one batch, plus for customers one bit per distinct
-//! customer id of each segment.
+//! record ids, or of distinct customer ids, in id order. Nothing holds all
+//! the hits: memory is one batch, plus one bit per distinct record (or
+//! customer) id of each segment.
 //!
 //! It must never score, sort or load documents: ids come from fast fields.
 
@@ -112,32 +112,14 @@ impl Matches {
         Ok(n)
     }
 
-    /// Hands out the ids of every matching record, [`BATCH`] at a time.
+    /// Hands out the ids of every matching record, in id order, [`BATCH`]
+    /// at a time (the order does not depend on how the index is cut into
+    /// segments).
     pub fn for_each_record_batch<E: From<QueryError>>(
         &self,
-        mut on_batch: impl FnMut(Vec<String>) -> Result<(), E>,
+        on_batch: impl FnMut(Vec<String>) -> Result<(), E>,
     ) -> Result<(), E> {
-        for reader in self.searcher.segment_readers() {
-            let Some(ids) = column(reader, "id")? else {
-                continue;
-            };
-            let mut ords: Vec<u64> = Vec::with_capacity(BATCH);
-            each_match(&*self.weight, reader, |doc| -> Result<(), E> {
-                if let Some(ord) = ids.term_ords(doc).next() {
-                    ords.push(ord);
-                }
-                if ords.len() >= BATCH {
-                    let batch = strings(&ids, &mut ords)?;
-                    ords.clear();
-                    on_batch(batch)?;
-                }
-                Ok(())
-            })?;
-            if !ords.is_empty() {
-                on_batch(strings(&ids, &mut ords)?)?;
-            }
-        }
-        Ok(())
+        self.for_each_distinct_batch("id", on_batch).map(|_| ())
     }
 
     /// Hands out the distinct customer ids of the matching records, in id
@@ -145,25 +127,36 @@ impl Matches {
     /// customer.
     pub fn for_each_customer_batch<E: From<QueryError>>(
         &self,
+        on_batch: impl FnMut(Vec<String>) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        self.for_each_distinct_batch("customer_id", on_batch)
+    }
+
+    /// The distinct values of the string fast field `field` over the
+    /// matching records, in order, [`BATCH`] at a time; returns how many
+    /// matching records have none.
+    fn for_each_distinct_batch<E: From<QueryError>>(
+        &self,
+        field: &str,
         mut on_batch: impl FnMut(Vec<String>) -> Result<(), E>,
     ) -> Result<u64, E> {
         let mut unassigned = 0;
         let mut cursors = Vec::new();
         for reader in self.searcher.segment_readers() {
-            let Some(customers) = column(reader, "customer_id")? else {
+            let Some(values) = column(reader, field)? else {
                 continue;
             };
-            let terms = customers.dictionary().num_terms();
+            let terms = values.dictionary().num_terms();
             let mut seen = vec![0u64; terms.div_ceil(64)];
             each_match::<QueryError>(&*self.weight, reader, |doc| {
-                match customers.term_ords(doc).next() {
+                match values.term_ords(doc).next() {
                     Some(ord) => seen[(ord / 64) as usize] |= 1 << (ord % 64),
                     None => unassigned += 1,
                 }
                 Ok(())
             })?;
             cursors.push(SegmentCustomers {
-                column: customers,
+                column: values,
                 seen,
                 next_ord: 0,
                 buffer: VecDeque::new(),
@@ -198,7 +191,8 @@ impl Matches {
     }
 }
 
-/// One segment's matched customer ids, read from its dictionary in order.
+/// One segment's matched values (customer or record ids), read from its
+/// dictionary in order.
 struct SegmentCustomers {
     column: StrColumn,
     /// One bit per dictionary ordinal: set when a matching record has it.

@@ -38,6 +38,7 @@ pub(crate) mod parallel;
 pub mod parse;
 pub(crate) mod query;
 pub mod range_syntax;
+pub(crate) mod ranked;
 pub mod request;
 pub(crate) mod segment_cache;
 pub(crate) mod snippet_window;
@@ -405,7 +406,7 @@ impl SearchIndex {
                     };
                     let best: Vec<_> = all
                         .iter()
-                        .filter_map(|g| g.top().first().map(|t| t.1))
+                        .filter_map(|g| g.top().first().map(|t| t.address))
                         .collect();
                     aggs::records_aggs(self, &searcher, &best, aggs)?
                 }

@@ -8,7 +8,6 @@
 use std::collections::HashSet;
 
 use serde::Serialize;
-use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{TantivyDocument, Term};
@@ -16,7 +15,9 @@ use tantivy::{TantivyDocument, Term};
 use std::collections::BTreeMap;
 
 use super::QueryError;
+use super::grouping::{Ranking, TopRecords};
 use super::request::Filter;
+use super::request::{Order, SortBy};
 use crate::index::SearchIndex;
 use crate::index::extra_tokenizers::normalize_for_prefix;
 
@@ -89,10 +90,18 @@ impl SearchIndex {
             None,
         );
         let searcher = self.reader().searcher();
-        let top = searcher.search(
-            &query,
-            &TopDocs::with_limit(CANDIDATE_RECORDS).order_by_score(),
-        )?;
+        // By score, equal scores in the order the records were written
+        // (tantivy's `TopDocs` would order them by segment and document).
+        let by_score = TopRecords {
+            ranking: Ranking {
+                sort: SortBy::Relevance,
+                order: Order::Desc,
+                boost_recent: false,
+                now_secs: 0,
+            },
+            n: CANDIDATE_RECORDS,
+        };
+        let (top, _) = searcher.search(&query, &by_score)?;
         let mut prefixes = self.analyzers().prefix_tokenizer();
         // The whole typed text, then each of its words.
         let wanted: Vec<&str> = std::iter::once(folded.as_str())
@@ -100,8 +109,8 @@ impl SearchIndex {
             .collect();
         let mut seen = HashSet::new();
         let mut suggestions = Vec::new();
-        for (_, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
+        for ranked in top {
+            let doc: TantivyDocument = searcher.doc(ranked.address)?;
             let text = |name: &str| -> Vec<String> {
                 self.field(name)
                     .map(|f| {
