@@ -391,49 +391,6 @@ impl BookStats {
         stats.moved = moved;
         stats
     }
-
-    /// What the live slots hold, in order, for comparing two books.
-    #[allow(clippy::type_complexity)]
-    fn live_slots(&self) -> Vec<(&Slim, &[u64], Option<&OrgProfile>, Option<&PersonProfile>)> {
-        let find = |slot: usize| {
-            let org = self
-                .parts
-                .orgs
-                .binary_search_by_key(&slot, |(i, _)| *i)
-                .ok()
-                .map(|at| &self.parts.orgs[at].1);
-            let person = self
-                .parts
-                .persons
-                .binary_search_by_key(&slot, |(i, _)| *i)
-                .ok()
-                .map(|at| &self.parts.persons[at].1);
-            (org, person)
-        };
-        self.parts
-            .records
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let (org, person) = find(i);
-                Some((s.as_ref()?, self.blocks[i].as_slice(), org, person))
-            })
-            .collect()
-    }
-
-    /// The postings by record id, and the staff ids, for comparing.
-    fn postings_by_id(&self) -> (BTreeMap<u64, BTreeSet<&str>>, BTreeSet<&str>) {
-        let postings = self
-            .postings
-            .iter()
-            .map(|(k, slots)| {
-                let ids = slots.iter().filter_map(|&s| self.id(s as usize)).collect();
-                (*k, ids)
-            })
-            .collect();
-        let staff = self.staff.iter().filter_map(|&s| self.id(s)).collect();
-        (postings, staff)
-    }
 }
 
 impl Profile {
@@ -443,27 +400,6 @@ impl Profile {
             RecordKind::Person => Profile::Person(PersonProfile::of(r, None, romaji)),
             _ => Profile::None,
         }
-    }
-}
-
-impl PartialEq for BookStats {
-    /// The same statistics: the same counts and models, and the same
-    /// records with the same contributions in the same order, wherever
-    /// their slots are.
-    fn eq(&self, other: &BookStats) -> bool {
-        self.org == other.org
-            && self.person == other.person
-            && self.person_words == other.person_words
-            && self.org_sizes == other.org_sizes
-            && self.person_sizes == other.person_sizes
-            && self.tally == other.tally
-            && self.live == other.live
-            && self.index.len() == self.live
-            && other.index.len() == other.live
-            && self.parts.orgs.len() == other.parts.orgs.len()
-            && self.parts.persons.len() == other.parts.persons.len()
-            && self.live_slots() == other.live_slots()
-            && self.postings_by_id() == other.postings_by_id()
     }
 }
 
@@ -493,10 +429,19 @@ mod tests {
         ]
     }
 
+    /// Organisations that no change touches, so that an update leaves too
+    /// few empty slots to close them up (which adds everything up again).
+    fn others() -> Vec<Record> {
+        (0..20)
+            .map(|i| org(&format!("x{i}"), &format!("Filler Works {i}")))
+            .collect()
+    }
+
     #[test]
     fn an_update_equals_the_whole_books_statistics() {
-        let before = book();
-        let births = [10, 11, 12, 13];
+        let mut before = book();
+        before.extend(others());
+        let births: Vec<u64> = (10..14).chain(30..50).collect();
         let stats = BookStats::of_born(&before, &births, None);
         // Record 2 renamed, record 3 removed, record 5 added, record 4
         // removed and added again (a new birth: it moves last).
@@ -508,14 +453,17 @@ mod tests {
             .map(String::from)
             .collect();
         let now = vec![
-            (20, again.clone()),
+            (60, again.clone()),
             (11, renamed.clone()),
-            (15, added.clone()),
+            (55, added.clone()),
         ];
         let updated = stats.update(&changed, now, None);
-        let after = vec![before[0].clone(), renamed, added, again];
-        let whole = BookStats::of_born(&after, &[10, 11, 15, 20], None);
-        assert!(updated.is_some_and(|u| u == whole));
+        let mut after = vec![before[0].clone(), renamed];
+        after.extend(others());
+        after.extend([added, again]);
+        let births: Vec<u64> = [10, 11].into_iter().chain(30..50).chain([55, 60]).collect();
+        let whole = BookStats::of_born(&after, &births, None);
+        assert!(updated.is_some_and(|u| u.parts.records.len() == 26 && u == whole));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod attach;
 mod blocking;
+mod book_equal;
 mod book_tally;
 mod book_update;
 mod cluster;
