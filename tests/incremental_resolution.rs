@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rapport::bench::book;
 use rapport::record::{Record, RecordKind};
 use rapport::resolve::{
-    BookStats, Entity, Overrides, Resolution, Settings, plan, resolve, resolve_subset,
+    BookStats, Entity, Overrides, Resolution, Settings, plan, resolve, resolve_records,
 };
 
 /// A customer as compared: everything but the order of lists.
@@ -57,7 +57,21 @@ fn check(before: &[Record], after: &[Record], overrides: &Overrides) -> (usize, 
     changed.extend(old.keys().filter(|id| !new.contains_key(*id)).cloned());
     let stats = kept_statistics(before, after, &changed);
     let plan = plan(&stats, &changed, &previous, overrides);
-    let partial = resolve_subset(after, plan, &stats, &settings, overrides, None);
+    // The plan names slots of the kept statistics, which an update leaves
+    // where they were: the subset is found by id, as the engine reads it.
+    let by_id: BTreeMap<String, &Record> = after.iter().map(|r| (r.id(), r)).collect();
+    let subset: Vec<Record> = plan
+        .subset
+        .iter()
+        .filter_map(|&i| stats.id(i).and_then(|id| by_id.get(id)))
+        .map(|r| (*r).clone())
+        .collect();
+    assert_eq!(
+        subset.len(),
+        plan.subset.len(),
+        "every slot planned holds a record"
+    );
+    let partial = resolve_records(&subset, plan, &stats, &settings, overrides, None);
     let re_resolved = partial.re_resolved();
     previous.splice(partial);
     let mismatched: Vec<(&String, _, _)> = full

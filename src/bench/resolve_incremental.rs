@@ -155,7 +155,7 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     drop(births);
     let incremental_stats_ms = started.elapsed().as_millis();
     let started = Instant::now();
-    let plan = plan(&stats, &ids, &store, &overrides);
+    let plan = plan(&stats, &ids, &store.resolution_view()?, &overrides);
     let incremental_plan_ms = started.elapsed().as_millis();
     let started = Instant::now();
     let partial = resolve_subset(&book, plan, &stats, &settings, &overrides, None);
@@ -235,7 +235,7 @@ fn kept_pass(
     };
     pass.update_ms = started.elapsed().as_millis();
     let started = Instant::now();
-    let plan = plan(&stats, &ids, store, overrides);
+    let plan = plan(&stats, &ids, &store.resolution_view()?, overrides);
     pass.plan_ms = started.elapsed().as_millis();
     let started = Instant::now();
     let subset: Vec<Record> = store

@@ -96,7 +96,7 @@ impl Rapport {
                 (stats, Some(records), read)
             }
         };
-        let plan = plan(&stats, &changed, &self.store, &overrides);
+        let plan = plan(&stats, &changed, &self.store.resolution_view()?, &overrides);
         if plan.subset.len() * 100 > stats.len() * MAX_SUBSET_PERCENT {
             tracing::info!(
                 subset = plan.subset.len(),

@@ -72,12 +72,19 @@ pub fn block_hash(rule: &str, key: &str) -> u64 {
 }
 
 impl BlockSizes {
-    /// Counts one record's blocks (duplicates counted once).
-    pub fn add_record(&mut self, mut hashes: Vec<u64>) {
-        hashes.sort_unstable();
-        hashes.dedup();
-        for h in hashes {
-            *self.0.entry(h).or_default() += 1;
+    /// Counts one more record in the block `hash`.
+    pub fn add_hash(&mut self, hash: u64) {
+        *self.0.entry(hash).or_default() += 1;
+    }
+
+    /// Takes one record out of the block `hash` (an incremental update);
+    /// an empty block is forgotten, as if never counted.
+    pub fn remove_hash(&mut self, hash: u64) {
+        if let Some(n) = self.0.get_mut(&hash) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.0.remove(&hash);
+            }
         }
     }
 

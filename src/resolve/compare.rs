@@ -40,6 +40,23 @@ impl WordStats {
         }
     }
 
+    /// Takes back what [`WordStats::add`] counted for `key` (an
+    /// incremental update of the book's statistics).
+    pub fn remove(&mut self, key: &str) {
+        self.total = self.total.saturating_sub(1);
+        let mut seen: Vec<&str> = words(key);
+        seen.sort_unstable();
+        seen.dedup();
+        for w in seen {
+            if let Some(n) = self.documents.get_mut(w) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.documents.remove(w);
+                }
+            }
+        }
+    }
+
     pub fn frequency(&self, word: &str) -> u32 {
         self.documents.get(word).copied().unwrap_or(0)
     }

@@ -17,6 +17,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use rayon::prelude::*;
 
 use super::blocking::{BlockSizes, block_hash};
+use super::book_tally::Tally;
 use super::organisations::{self, MAX_BLOCK, OrgModel, OrgProfile};
 use super::people::{self, PersonModel, PersonProfile};
 use super::{
@@ -35,23 +36,44 @@ const PERSON_BLOCK: u64 = 0x7065_7273_6f6e_2062;
 const MAX_REFERENCE: usize = 1_000;
 
 /// The whole book's statistics, and each record's keys for the closure.
-/// `PartialEq`: an updated book's statistics must equal those computed
-/// from the whole of it (`book_update.rs`, tested).
-#[derive(PartialEq)]
+/// Records live in slots, in birth order; a record removed by an update
+/// leaves an empty slot (`book_update.rs`), so the others keep theirs.
+/// `PartialEq` compares what the slots hold, not where: an updated book's
+/// statistics must equal those computed from the whole of it (tested).
 pub struct BookStats {
     pub(super) org: OrgModel,
     pub(super) person: PersonModel,
     pub(super) person_words: HashMap<String, usize>,
     pub(super) org_sizes: BlockSizes,
     pub(super) person_sizes: BlockSizes,
-    /// Per record of the book (by index): its block and reference hashes.
-    keys: Vec<Vec<u64>>,
-    /// How many records hold each of those hashes.
-    key_sizes: BlockSizes,
-    /// Record id → index in the book.
-    index: HashMap<String, usize>,
+    /// Per slot: its organisation or person block hashes (untagged),
+    /// sorted, each once.
+    pub(super) blocks: Vec<Vec<u64>>,
+    /// Per key (a reference hash, or a block hash tagged with its kind):
+    /// the slots holding it. Its length is the key's size.
+    pub(super) postings: HashMap<u64, Vec<u32>>,
+    /// Record id → slot.
+    pub(super) index: HashMap<String, usize>,
+    /// The slots of staff records (the closure takes all of them).
+    pub(super) staff: BTreeSet<usize>,
+    /// The multisets behind the models' distinct counts.
+    pub(super) tally: Tally,
     /// What each record contributes, from which the rest is computed.
     pub(super) parts: Parts,
+    /// How many slots hold a record.
+    pub(super) live: usize,
+    /// What the last update moved (`book_update.rs`), for the plan.
+    pub(super) moved: Shifted,
+}
+
+/// What an update moved besides the changed records' own current keys:
+/// the keys a record left or gained, and the records whose blocks changed
+/// because a word crossed the rare-word limit. Pairs inside those blocks
+/// appear or vanish, so their records are re-resolved too.
+#[derive(Default)]
+pub(super) struct Shifted {
+    pub(super) keys: HashSet<u64>,
+    pub(super) slots: BTreeSet<usize>,
 }
 
 /// Each record's contribution to the statistics: what the closure reads of
@@ -59,15 +81,15 @@ pub struct BookStats {
 /// statistics without the book (`book_update.rs`).
 #[derive(PartialEq, Default)]
 pub(super) struct Parts {
-    /// Per record, in birth order.
-    pub(super) records: Vec<Slim>,
-    /// Organisation and person profiles, by record index, ascending.
+    /// Per slot, in birth order; `None` where a record was removed.
+    pub(super) records: Vec<Option<Slim>>,
+    /// Organisation and person profiles, by slot, ascending.
     pub(super) orgs: Vec<(usize, OrgProfile)>,
     pub(super) persons: Vec<(usize, PersonProfile)>,
 }
 
 /// What the closure reads of one record.
-#[derive(PartialEq)]
+#[derive(PartialEq, Debug)]
 pub(super) struct Slim {
     pub(super) id: String,
     pub(super) kind: RecordKind,
@@ -97,6 +119,41 @@ impl Slim {
             refs,
         }
     }
+
+    /// The keys the closure finds this record by: its references and its
+    /// block hashes, tagged with its kind; sorted, each once.
+    pub(super) fn keys(&self, blocks: &[u64]) -> Vec<u64> {
+        let tag = match self.kind {
+            RecordKind::Organization => ORG_BLOCK,
+            _ => PERSON_BLOCK,
+        };
+        let mut keys = self.refs.clone();
+        keys.extend(blocks.iter().map(|h| h ^ tag));
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
+
+/// The block hashes of one organisation profile with the book's words.
+pub(super) fn org_blocks(p: &OrgProfile, org: &OrgModel) -> Vec<u64> {
+    let mut hashes = Vec::new();
+    organisations::block_keys(p, &org.words, |rule, key| {
+        hashes.push(block_hash(rule, &key))
+    });
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
+}
+
+/// The block hashes of one person profile with the book's word counts.
+pub(super) fn person_blocks(p: &PersonProfile, words: &HashMap<String, usize>) -> Vec<u64> {
+    let count = |w: &str| words.get(w).copied().unwrap_or(0);
+    let mut hashes = Vec::new();
+    people::block_keys(p, &count, |rule, key| hashes.push(block_hash(rule, &key)));
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
 }
 
 impl BookStats {
@@ -123,10 +180,10 @@ impl BookStats {
             .filter(|(_, r)| r.kind == RecordKind::Person)
             .map(|(i, r)| (i, PersonProfile::of(r, None, romaji)))
             .collect();
-        let slims: Vec<Slim> = records
+        let slims: Vec<Option<Slim>> = records
             .par_iter()
             .enumerate()
-            .map(|(i, r)| Slim::of(r, births.get(i).copied().unwrap_or(u64::MAX)))
+            .map(|(i, r)| Some(Slim::of(r, births.get(i).copied().unwrap_or(u64::MAX))))
             .collect();
         BookStats::of_parts(Parts {
             records: slims,
@@ -140,61 +197,81 @@ impl BookStats {
         let org = OrgModel::of(&parts.orgs);
         let person = PersonModel::of(&parts.persons);
         let person_words = people::word_counts(&parts.persons);
-        let mut keys: Vec<Vec<u64>> = parts.records.iter().map(|s| s.refs.clone()).collect();
+        let tally = Tally::of(&parts.orgs, &parts.persons);
+        let mut blocks: Vec<Vec<u64>> = vec![Vec::new(); parts.records.len()];
         let mut org_sizes = BlockSizes::default();
         for (i, p) in &parts.orgs {
-            let mut hashes = Vec::new();
-            organisations::block_keys(p, &org.words, |rule, key| {
-                hashes.push(block_hash(rule, &key))
-            });
-            keys[*i].extend(hashes.iter().map(|h| h ^ ORG_BLOCK));
-            org_sizes.add_record(hashes);
+            let hashes = org_blocks(p, &org);
+            for &h in &hashes {
+                org_sizes.add_hash(h);
+            }
+            blocks[*i] = hashes;
         }
         let mut person_sizes = BlockSizes::default();
-        let count = |w: &str| person_words.get(w).copied().unwrap_or(0);
         for (i, p) in &parts.persons {
-            let mut hashes = Vec::new();
-            people::block_keys(p, &count, |rule, key| hashes.push(block_hash(rule, &key)));
-            keys[*i].extend(hashes.iter().map(|h| h ^ PERSON_BLOCK));
-            person_sizes.add_record(hashes);
+            let hashes = person_blocks(p, &person_words);
+            for &h in &hashes {
+                person_sizes.add_hash(h);
+            }
+            blocks[*i] = hashes;
         }
-        let mut key_sizes = BlockSizes::default();
-        for k in &mut keys {
-            k.sort_unstable();
-            k.dedup();
-            key_sizes.add_record(k.clone());
+        let mut postings: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut staff = BTreeSet::new();
+        let mut index = HashMap::with_capacity(parts.records.len());
+        for (i, slim) in parts.records.iter().enumerate() {
+            let Some(slim) = slim else { continue };
+            for k in slim.keys(&blocks[i]) {
+                postings.entry(k).or_default().push(i as u32);
+            }
+            if slim.staff {
+                staff.insert(i);
+            }
+            index.insert(slim.id.clone(), i);
         }
-        let index = parts
-            .records
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect();
         BookStats {
             org,
             person,
             person_words,
             org_sizes,
             person_sizes,
-            keys,
-            key_sizes,
+            blocks,
+            postings,
+            live: index.len(),
             index,
+            staff,
+            tally,
             parts,
+            moved: Shifted::default(),
         }
     }
 
     /// How many records the book holds.
     pub fn len(&self) -> usize {
-        self.parts.records.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.parts.records.is_empty()
+        self.live == 0
     }
 
-    /// The id of the record at `index` (as a [`Plan`]'s subset names them).
+    /// The id of the record in slot `index` (as a [`Plan`]'s subset names
+    /// them).
     pub fn id(&self, index: usize) -> Option<&str> {
-        self.parts.records.get(index).map(|s| s.id.as_str())
+        self.parts
+            .records
+            .get(index)
+            .and_then(Option::as_ref)
+            .map(|s| s.id.as_str())
+    }
+
+    /// How many records hold a key.
+    fn size(&self, key: u64) -> usize {
+        self.postings.get(&key).map_or(0, Vec::len)
+    }
+
+    /// The slim of a slot.
+    fn slim(&self, slot: usize) -> Option<&Slim> {
+        self.parts.records.get(slot).and_then(Option::as_ref)
     }
 }
 
@@ -310,22 +387,31 @@ pub fn plan(
     let slack = seeds.len();
     let wanted: HashSet<u64> = seeds
         .iter()
-        .flat_map(|&i| stats.keys[i].iter().copied())
+        .filter_map(|&i| Some(stats.slim(i)?.keys(&stats.blocks[i])))
+        .flatten()
+        .chain(stats.moved.keys.iter().copied())
         .filter(|&h| {
-            let n = stats.key_sizes.of_hash(h) as usize;
+            let n = stats.size(h);
             n <= MAX_BLOCK + slack || (n <= MAX_REFERENCE + slack && is_reference(h, stats))
         })
         .collect();
+    // Every record holding a wanted key, found through the postings.
     let mut subset: BTreeSet<usize> = seeds.iter().copied().collect();
-    let book = &stats.parts.records;
-    for (i, keys) in stats.keys.iter().enumerate() {
-        if keys.iter().any(|k| wanted.contains(k)) || book[i].staff {
-            subset.insert(i);
+    for h in &wanted {
+        for &i in stats.postings.get(h).into_iter().flatten() {
+            subset.insert(i as usize);
         }
     }
+    subset.extend(stats.staff.iter().copied());
+    subset.extend(stats.moved.slots.iter().copied());
     let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut ids: BTreeSet<String> = changed.clone();
-    ids.extend(subset.iter().map(|&i| book[i].id.clone()));
+    ids.extend(
+        subset
+            .iter()
+            .filter_map(|&i| stats.id(i))
+            .map(str::to_string),
+    );
     let mut queue: Vec<String> = ids.iter().cloned().collect();
     while !queue.is_empty() {
         let mut entities: Vec<String> = Vec::new();
@@ -335,32 +421,40 @@ pub fn plan(
         // People name organisations; interactions name both; a company no
         // organisation record bears is one its people make up together.
         let mut named: [HashSet<u64>; 3] = [HashSet::new(), HashSet::new(), HashSet::new()];
-        for i in queue.iter().filter_map(|id| stats.index.get(id).copied()) {
-            let to = match book[i].kind {
+        for slim in queue
+            .iter()
+            .filter_map(|id| stats.slim(*stats.index.get(id)?))
+        {
+            let to = match slim.kind {
                 RecordKind::Organization => continue,
                 RecordKind::Person => 0,
                 _ => 1,
             };
-            if let Some(c) = book[i].company {
+            if let Some(c) = slim.company {
                 named[2].insert(c);
             }
             named[to].extend(
-                book[i]
-                    .refs
+                slim.refs
                     .iter()
-                    .filter(|&&h| stats.key_sizes.of_hash(h) as usize <= MAX_REFERENCE + slack),
+                    .filter(|&&h| stats.size(h) <= MAX_REFERENCE + slack),
             );
         }
-        if named.iter().any(|n| !n.is_empty()) {
-            for r in book {
-                let hit = |n: &HashSet<u64>| r.refs.iter().any(|h| n.contains(h));
-                let wanted = match r.kind {
-                    RecordKind::Organization => hit(&named[0]) || hit(&named[1]),
-                    RecordKind::Person => hit(&named[1]) || hit(&named[2]),
-                    _ => false,
-                };
-                if wanted && ids.insert(r.id.clone()) {
-                    found.push(r.id.clone());
+        // The records holding a named key among their references, of the
+        // kind that key is looked for in.
+        for (n, named) in named.iter().enumerate() {
+            for h in named {
+                for &i in stats.postings.get(h).into_iter().flatten() {
+                    let Some(r) = stats.slim(i as usize) else {
+                        continue;
+                    };
+                    let wanted = match r.kind {
+                        RecordKind::Organization => n < 2,
+                        RecordKind::Person => n > 0,
+                        _ => false,
+                    };
+                    if wanted && r.refs.binary_search(h).is_ok() && ids.insert(r.id.clone()) {
+                        found.push(r.id.clone());
+                    }
                 }
             }
         }
@@ -436,6 +530,9 @@ pub struct Partial {
 }
 
 /// Re-resolves the records of `plan` with the book's statistics.
+///
+/// `records` are the book in the slots of `stats` (a book the statistics
+/// were computed from whole, with no slot emptied by an update).
 pub fn resolve_subset(
     records: &[Record],
     plan: Plan,

@@ -10,6 +10,8 @@
 
 mod attach;
 mod blocking;
+mod book_equal;
+mod book_tally;
 mod book_update;
 mod cluster;
 mod compare;

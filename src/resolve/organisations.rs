@@ -170,7 +170,7 @@ impl OrgProfile {
 #[derive(Debug, Default, PartialEq)]
 pub struct OrgModel {
     pub words: WordStats,
-    owners: HashMap<String, u32>,
+    pub(super) owners: HashMap<String, u32>,
 }
 
 impl OrgModel {

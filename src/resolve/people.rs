@@ -36,7 +36,7 @@ pub const THRESHOLDS: Thresholds = Thresholds {
     disagreement: -6.5,
 };
 
-const MAX_BLOCK: usize = 100;
+pub(super) const MAX_BLOCK: usize = 100;
 
 #[derive(Debug, Default, PartialEq)]
 pub struct PersonProfile {
@@ -99,8 +99,8 @@ impl PersonProfile {
 /// switchboard).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PersonModel {
-    names: HashMap<String, u32>,
-    phone_names: HashMap<String, u32>,
+    pub(super) names: HashMap<String, u32>,
+    pub(super) phone_names: HashMap<String, u32>,
     /// Weights estimated by EM (`estimate.rs`), when they are used.
     estimated: Option<Estimated>,
 }

@@ -560,6 +560,8 @@ pub use compaction::Compaction;
 mod resolution;
 mod resolution_partial;
 mod resolution_tables;
+mod resolution_view;
+pub use resolution_view::ResolutionView;
 mod retention;
 mod retention_tombstone;
 mod rewrite;

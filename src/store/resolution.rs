@@ -7,6 +7,7 @@
 //!
 //! It must never decide anything: `crate::resolve` does.
 
+use rayon::prelude::*;
 use redb::ReadableTable;
 
 use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
@@ -23,6 +24,9 @@ pub(super) const META_UNATTACHED: &str = "unattached";
 /// The models' m/u estimates of the last full pass, when `[resolve]
 /// weights` had them estimated (absent with hand weights).
 const META_MODEL: &str = "resolution_model";
+/// Assignments and customers are encoded this many at a time, in parallel,
+/// before one thread writes them.
+const ENCODE_CHUNK: usize = 8_192;
 
 /// Writes `entities` with their aliases, and the suspect pairs and
 /// unattached records as the resolution's lists, in the change log's
@@ -35,14 +39,19 @@ pub(super) fn put_entities_and_lists(
     suspects: &[SuspectPair],
     unattached: &[Unattached],
 ) -> Result<(), StoreError> {
-    for entity in written {
-        let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
-        entities
-            .insert(entity.id.as_str(), bytes.as_slice())
-            .map_err(db)?;
-        aliases
-            .insert(entity.id.as_str(), entity.anchor.as_str())
-            .map_err(db)?;
+    for chunk in written.chunks(ENCODE_CHUNK) {
+        let encoded: Vec<Vec<u8>> = chunk
+            .par_iter()
+            .map(|entity| serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e)))
+            .collect::<Result<_, StoreError>>()?;
+        for (entity, bytes) in chunk.iter().zip(encoded) {
+            entities
+                .insert(entity.id.as_str(), bytes.as_slice())
+                .map_err(db)?;
+            aliases
+                .insert(entity.id.as_str(), entity.anchor.as_str())
+                .map_err(db)?;
+        }
     }
     let suspects = serde_json::to_vec(suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
     log.meta
@@ -157,24 +166,29 @@ impl Store {
                     changed += 1;
                 }
             }
-            // In key order, so the B-tree is walked rather than hopped.
+            // In key order, so the B-tree is walked rather than hopped;
+            // encoded a chunk at a time on every core (the writes are one
+            // thread's), so only a chunk's bytes are held at once.
             let mut ids: Vec<&String> = resolution.assignments.keys().collect();
-            ids.sort_unstable();
-            for id in ids {
-                let Some(assignment) = resolution.assignments.get(id) else {
-                    continue;
-                };
-                let bytes = serde_json::to_vec(assignment).map_err(|e| corrupt(id, e))?;
-                let same = assignments
-                    .get(id.as_str())
-                    .map_err(db)?
-                    .is_some_and(|old| old.value() == bytes.as_slice());
-                if !same {
-                    assignments
-                        .insert(id.as_str(), bytes.as_slice())
-                        .map_err(db)?;
-                    log.log(id)?;
-                    changed += 1;
+            ids.par_sort_unstable();
+            for chunk in ids.chunks(ENCODE_CHUNK) {
+                let encoded: Vec<(&String, Vec<u8>)> = chunk
+                    .par_iter()
+                    .filter_map(|id| Some((*id, resolution.assignments.get(*id)?)))
+                    .map(|(id, a)| Ok((id, serde_json::to_vec(a).map_err(|e| corrupt(id, e))?)))
+                    .collect::<Result<_, StoreError>>()?;
+                for (id, bytes) in encoded {
+                    let same = assignments
+                        .get(id.as_str())
+                        .map_err(db)?
+                        .is_some_and(|old| old.value() == bytes.as_slice());
+                    if !same {
+                        assignments
+                            .insert(id.as_str(), bytes.as_slice())
+                            .map_err(db)?;
+                        log.log(id)?;
+                        changed += 1;
+                    }
                 }
             }
             let mut entities = txn.open_table(ENTITIES).map_err(db)?;

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 
+use rayon::prelude::*;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::resolution::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
@@ -48,15 +49,18 @@ impl Store {
         let txn = self.db.begin_read().map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
         let birth = txn.open_table(BIRTH).map_err(db)?;
-        let mut out = Vec::new();
+        // Read in order on this thread, decoded (zstd, JSON) on every core.
+        let mut raw: Vec<(&str, u64, Vec<u8>)> = Vec::new();
         for id in ids {
             let Some(bytes) = records.get(id).map_err(db)? else {
                 continue;
             };
             let born = birth.get(id).map_err(db)?.map_or(u64::MAX, |b| b.value());
-            out.push((born, decode_record(id, bytes.value())?));
+            raw.push((id, born, bytes.value().to_vec()));
         }
-        Ok(out)
+        raw.into_par_iter()
+            .map(|(id, born, bytes)| Ok((born, decode_record(id, &bytes)?)))
+            .collect()
     }
 
     /// Whether notes written through the API or customer attributes exist:
@@ -95,14 +99,25 @@ impl Store {
         {
             let mut log = ChangeLog::open(&txn)?;
             let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
-            for id in &partial.records {
+            // Encoded on every core, written in key order by this thread.
+            let ids: Vec<&String> = partial.records.iter().collect();
+            let encoded: Vec<(&String, Option<Vec<u8>>)> = ids
+                .par_iter()
+                .map(|id| match partial.resolution.assignments.get(*id) {
+                    Some(a) => Ok((
+                        *id,
+                        Some(serde_json::to_vec(a).map_err(|e| corrupt(id, e))?),
+                    )),
+                    None => Ok((*id, None)),
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for (id, bytes) in encoded {
                 let existing = assignments
                     .get(id.as_str())
                     .map_err(db)?
                     .map(|b| b.value().to_vec());
-                let logged = match partial.resolution.assignments.get(id) {
-                    Some(a) => {
-                        let bytes = serde_json::to_vec(a).map_err(|e| corrupt(id, e))?;
+                let logged = match bytes {
+                    Some(bytes) => {
                         let differs = existing.as_deref() != Some(bytes.as_slice());
                         if differs {
                             assignments

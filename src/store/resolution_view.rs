@@ -1,0 +1,47 @@
+//! The previous resolution seen through one read transaction, for the
+//! closure of an incremental plan (`resolve::plan`), which looks up the
+//! assignment of every record it reaches and the customers they belong to:
+//! thousands of lookups at 1M records, each of which, through
+//! [`Store::assignment`] and [`Store::entity`], began its own transaction.
+//!
+//! It must never write, and never outlive the pass that made it (it holds a
+//! read transaction, which keeps the pages it sees alive).
+
+use super::resolution::{ASSIGNMENTS, ENTITIES};
+use super::{Store, StoreError, db, read_json};
+use crate::resolve::{Assignment, Entity, Previous};
+
+/// The stored resolution as of one read transaction.
+pub struct ResolutionView {
+    assignments: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    entities: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+}
+
+impl Store {
+    /// The stored resolution as it is now, for a plan's many lookups.
+    pub fn resolution_view(&self) -> Result<ResolutionView, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        Ok(ResolutionView {
+            assignments: txn.open_table(ASSIGNMENTS).map_err(db)?,
+            entities: txn.open_table(ENTITIES).map_err(db)?,
+        })
+    }
+}
+
+/// A read that fails is logged and counts as absent, as for the store
+/// itself (`resolution_partial.rs`).
+impl Previous for ResolutionView {
+    fn assignment(&self, record: &str) -> Option<Assignment> {
+        read_json(&self.assignments, record)
+            .inspect_err(|e| tracing::warn!(record, error = %e, "reading an assignment"))
+            .ok()
+            .flatten()
+    }
+
+    fn entity(&self, id: &str) -> Option<Entity> {
+        read_json(&self.entities, id)
+            .inspect_err(|e| tracing::warn!(id, error = %e, "reading a customer"))
+            .ok()
+            .flatten()
+    }
+}
