@@ -55,6 +55,10 @@ pub struct AttachBench {
     pub wrong_examples: Vec<String>,
     /// Up to 20 interactions attached to nothing, with their text.
     pub unattached_examples: Vec<String>,
+    /// Every note attached to nothing (up to 200), with its reason, its
+    /// text and how its company's own records spell it: the classes a rule
+    /// could still fix.
+    pub unattached_notes: Vec<String>,
     /// Up to 20 flags on records where nothing was planted.
     pub false_flag_examples: Vec<String>,
     pub resolve_ms: u128,
@@ -185,8 +189,20 @@ pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super
     }
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut unattached_examples = Vec::new();
+    let mut unattached_notes = Vec::new();
     for u in &resolution.unattached {
         if let Some(k) = truth.interactions.get(&u.record) {
+            if u.kind == "note" && unattached_notes.len() < 200 {
+                unattached_notes.push(diagnose_note(
+                    &u.record,
+                    *k,
+                    &u.reason,
+                    &book,
+                    &truth,
+                    &sink.records,
+                    &by_id,
+                ));
+            }
             *reasons
                 .entry(format!("{}: {}", u.source, u.reason))
                 .or_default() += 1;
@@ -242,7 +258,52 @@ pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super
         reasons,
         wrong_examples,
         unattached_examples,
+        unattached_notes,
         false_flag_examples,
         resolve_ms,
     })
+}
+
+/// An unattached note with its reason and text, the names its company's
+/// organisation and contact records give it, and the book's other
+/// companies of the same name (twins).
+fn diagnose_note(
+    id: &str,
+    k: usize,
+    reason: &str,
+    book: &book::Book,
+    truth: &interactions::ExportTruth,
+    records: &[Record],
+    by_id: &HashMap<String, &Record>,
+) -> String {
+    let text = by_id.get(id).map_or(String::new(), |r| {
+        format!(
+            "{} {}",
+            r.title.as_deref().unwrap_or(""),
+            r.body.as_deref().unwrap_or("")
+        )
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+    });
+    let mut spelled = std::collections::BTreeSet::new();
+    for r in records {
+        if truth.companies.get(&r.id()) != Some(&k) {
+            continue;
+        }
+        match r.kind {
+            crate::record::RecordKind::Organization => spelled.extend(r.names.iter().cloned()),
+            _ => spelled.extend(r.company.iter().map(|c| format!("({c})"))),
+        }
+    }
+    let twins: Vec<String> = (0..book.customers)
+        .filter(|&j| j != k && book.company_name(j) == book.company_name(k))
+        .map(|j| format!("#{j}"))
+        .collect();
+    format!(
+        "{id} (company #{k} {}; spelled {}; twins [{}]): {reason} | {text}",
+        book.company_name(k),
+        spelled.into_iter().collect::<Vec<_>>().join(" / "),
+        twins.join(" ")
+    )
 }

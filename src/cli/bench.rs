@@ -761,6 +761,9 @@ fn print_attach(r: &rapport::bench::attach::AttachBench) {
     for e in &r.unattached_examples {
         println!("  unattached: {e}");
     }
+    for e in &r.unattached_notes {
+        println!("  unattached note: {e}");
+    }
     for e in &r.false_flag_examples {
         println!("  flag where nothing was planted: {e}");
     }

@@ -655,3 +655,5 @@ mod converted;
 mod precision;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fourth;

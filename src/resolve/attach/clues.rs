@@ -8,7 +8,7 @@
 //! stays possible, a slip is forgiven only in a long word of a name of two
 //! words or more, and a contact or address pointing elsewhere vetoes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::super::{Graph, OrgLookup, domain_of};
 use crate::normalize::company_key;
@@ -19,12 +19,17 @@ const FUZZY_WORD: usize = 5;
 /// A name shorter than this (letters of its key) must be written exactly.
 const FUZZY_NAME: usize = 10;
 
-/// Lower-case words: runs of letters, digits and `&`.
+/// Words folded as company keys fold them ("Krüger" → `krueger`,
+/// "Roux-Petit" → `rouxpetit`, "K.K." → `kk`; `&` is no word), so a text
+/// compares with the keys of the names it mentions.
 pub(super) fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '&'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    shaped(text).words
+}
+
+/// Whether `c` joins the letters around it into one word, as company keys
+/// join them (I.B.M., Roux-Petit, O'Brien).
+fn joins(c: char) -> bool {
+    matches!(c, '.' | '\'' | '’' | '-' | '‐')
 }
 
 /// What separates a word of a text from the word before it.
@@ -56,36 +61,47 @@ pub(super) fn shaped(text: &str) -> Shaped<'_> {
         gap: Vec::new(),
         end: Vec::new(),
     };
-    let is_word = |c: char| c.is_alphanumeric() || c == '&';
+    let in_word = |c: char| c.is_alphanumeric() || joins(c);
     let mut last_end = 0;
     let mut start = None;
     for (at, c) in text
         .char_indices()
         .chain(std::iter::once((text.len(), ' ')))
     {
-        match (is_word(c) && at < text.len(), start) {
+        match (in_word(c) && at < text.len(), start) {
             (true, None) => start = Some(at),
             (false, Some(s)) => {
+                start = None;
+                // A full stop ends a sentence, not a word: only joiners
+                // between letters join ("I.B.M" keeps its inner ones).
+                let raw = text[s..at].trim_end_matches(joins);
+                let at = s + raw.len();
+                let folded = company_key(raw);
+                if folded.is_empty() {
+                    continue;
+                }
                 let between = &text[last_end..s];
                 let gap = if out.words.is_empty() || between.contains(['\n', '\r']) {
                     Gap::Break
-                } else if between.chars().all(|c| c == ' ' || c == '\t') {
+                } else if between.chars().all(|c| matches!(c, ' ' | '\t' | '&')) {
+                    // "Morel & Fils" is one name, as its key says.
                     Gap::Space
-                } else if !between.contains(char::is_whitespace)
-                    && between.chars().all(|c| matches!(c, '-' | '‐' | '\'' | '’'))
-                {
+                } else if !between.contains(char::is_whitespace) && between.chars().all(joins) {
                     Gap::Joined
                 } else {
                     Gap::Break
                 };
-                let word = &text[s..at];
-                out.words.push(word.to_lowercase());
-                out.capital
-                    .push(word.chars().next().is_some_and(char::is_uppercase));
-                out.gap.push(gap);
-                out.end.push(at);
+                let capital = raw
+                    .chars()
+                    .find(|c| c.is_alphanumeric())
+                    .is_some_and(char::is_uppercase);
+                for (n, word) in folded.split_whitespace().enumerate() {
+                    out.words.push(word.to_string());
+                    out.capital.push(capital);
+                    out.gap.push(if n == 0 { gap } else { Gap::Space });
+                    out.end.push(at);
+                }
                 last_end = at;
-                start = None;
             }
             _ => {}
         }
@@ -124,11 +140,20 @@ impl Shaped<'_> {
             let legal = (1..=rest.len()).any(|n| {
                 rest[..n].iter().all(|w| form_word(w))
                     && crate::normalize::legal_form(&format!("x {}", rest[..n].join(" "))).is_some()
-            });
+            }) || rest.first().is_some_and(|w| slipped_legal_form(w));
             return legal && self.gap[end] != Gap::Joined;
         }
         true
     }
+}
+
+/// Legal forms long enough that one slip in them is still read as one.
+const LONG_LEGAL_FORMS: &[&str] = &["incorporated", "corporation", "limited", "company"];
+
+/// A long legal form written with one slip ("Incorporaetd", "Limitde").
+pub(super) fn slipped_legal_form(word: &str) -> bool {
+    let word = company_key(word);
+    LONG_LEGAL_FORMS.iter().any(|f| one_slip(&word, f))
 }
 
 /// The word and each form of it with one letter left out.
@@ -214,6 +239,45 @@ pub(in crate::resolve) struct Clues {
     city_of: HashMap<usize, BTreeSet<Vec<String>>>,
 }
 
+/// Names no organisation record bears that an organisation's own contacts
+/// give it in their company column (桜物産株式会社 for "Sakura Bussan
+/// K.K.", "Thorn Richter & Söhne" for an account typed "Thorn Rihter"):
+/// each key with the organisations whose contacts write it, so a name
+/// contacts of two organisations write stays shared.
+fn contacts_names(
+    graph: &Graph<'_>,
+    lookup: &OrgLookup,
+    roots: &[usize],
+    membership: &HashMap<usize, (usize, String)>,
+) -> BTreeMap<String, Vec<(usize, usize)>> {
+    let mut out: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for (i, r) in graph.records.iter().enumerate() {
+        if r.kind != RecordKind::Person || super::is_staff(r) {
+            continue;
+        }
+        let Some(company) = r.company.as_deref() else {
+            continue;
+        };
+        let key = company_key(company);
+        if key.is_empty() || lookup.by_key.contains_key(&key) {
+            continue;
+        }
+        let Some((org, _)) = roots.get(i).and_then(|root| membership.get(root)) else {
+            continue;
+        };
+        // Only an organisation with a record: one known only by contacts'
+        // names (often a typo of the real one) is a name of its own.
+        let Some(&org_root) = roots.get(*org) else {
+            continue;
+        };
+        let orgs = out.entry(key).or_default();
+        if !orgs.iter().any(|(root, _)| *root == org_root) {
+            orgs.push((org_root, *org));
+        }
+    }
+    out
+}
+
 /// Words as a city is compared in either script (大阪市 = osaka).
 fn city_words(words: &[String]) -> Vec<String> {
     words.iter().map(|w| super::cities::city_word(w)).collect()
@@ -262,9 +326,16 @@ impl Clues {
         let mut by_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         let mut cjk = Vec::new();
         let mut keys: Vec<(&String, &Vec<(usize, usize)>)> = lookup.by_key.iter().collect();
+        let aliases = contacts_names(graph, lookup, roots, membership);
+        keys.extend(aliases.iter());
         keys.sort();
         for (key, orgs) in keys {
-            let w = words(key);
+            let mut w = words(key);
+            // "Pioneer Health Pacific Limitde": the slipped form is no
+            // part of the name.
+            if w.len() >= 3 && w.last().is_some_and(|l| slipped_legal_form(l)) {
+                w.pop();
+            }
             if w.is_empty() {
                 continue;
             }
@@ -403,10 +474,18 @@ impl Clues {
         // organisation's typo'd namesake: it stays a candidate.
         let same_words = |a: &Found, b: &Found| a.start == b.start && a.len == b.len;
         let all = found.clone();
+        // An exact name that does not stand alone ("Lantern Partners" in
+        // "Juniper Lantern Partners") is no reading of the words a slip
+        // covers: the slip ("Juiper Lantern Partners") stays.
+        let run_on_inside = |f: &Found, g: &Found| g.name == usize::MAX && covers(f, g);
         found.retain(|f| {
             !all.iter().any(|g| {
                 (covers(g, f) && g.slip <= f.slip)
-                    || (f.slip && !g.slip && overlaps(f, g) && !same_words(f, g))
+                    || (f.slip
+                        && !g.slip
+                        && overlaps(f, g)
+                        && !same_words(f, g)
+                        && !run_on_inside(f, g))
             })
         });
         found
