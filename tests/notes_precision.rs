@@ -83,6 +83,103 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
         "{unattached}"
     );
     assert!(!reason("deals:D1").is_empty(), "{unattached}");
+    // The twins the note names exactly are its candidates, for a steward.
+    let twin = unattached["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["record"] == "notes:twin.txt")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        twin["reason"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("ambiguous"),
+        "{twin}"
+    );
+    let mut twins = vec![customer_of("crm:M1"), customer_of("crm:M2")];
+    twins.sort();
+    let candidates: Vec<Option<String>> = twin["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(candidates, twins, "{twin}");
+
+    // The same records as an export, with the reason as a column.
+    let export = |query: &str| -> Vec<(String, String, String)> {
+        let (status, _, body) = server.get_text(&format!("/v1/export?format=csv&{query}"));
+        assert_eq!(status, 200, "{body}");
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let at = |name: &str| headers.iter().position(|h| h == name);
+        let (id, source) = (at("id").unwrap(), at("source").unwrap());
+        let why = at("unattached_reason");
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                let cell = |i: Option<usize>| i.and_then(|i| r.get(i)).unwrap_or("").to_string();
+                (cell(Some(id)), cell(Some(source)), cell(why))
+            })
+            .collect()
+    };
+    let exported = export("attached=false");
+    let mut listed: Vec<String> = unattached["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["record"].as_str().map(str::to_string))
+        .collect();
+    listed.sort();
+    let mut ids: Vec<String> = exported.iter().map(|(id, _, _)| id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, listed, "{exported:?}");
+    for (id, _, why) in &exported {
+        let listed_reason = unattached["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["record"] == id.as_str())
+            .and_then(|u| u["reason"].as_str())
+            .unwrap_or("(none)");
+        assert!(
+            why.starts_with(listed_reason),
+            "{id}: {why} / {listed_reason}"
+        );
+    }
+    let twin_row = exported.iter().find(|(id, _, _)| id == "notes:twin.txt");
+    assert!(
+        twin_row.is_some_and(|(_, _, why)| twins.iter().flatten().all(|t| why.contains(t))),
+        "{twin_row:?}"
+    );
+    let notes = export("attached=false&filter.source=notes");
+    assert!(
+        !notes.is_empty() && notes.iter().all(|(_, s, _)| s == "notes"),
+        "{notes:?}"
+    );
+    let attached = export("attached=true");
+    assert!(
+        attached.iter().any(|(id, _, _)| id == "deals:D2"),
+        "{attached:?}"
+    );
+    assert!(
+        attached.iter().all(|(id, _, _)| !listed.contains(id)),
+        "{attached:?}"
+    );
+    let (status, _, body) = server.get_text("/v1/export?attached=false&level=customer");
+    assert_eq!(status, 400, "{body}");
+    // `rapport export --attached false`, through the running server.
+    let out = ws.run(&["export", "--attached", "false", "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, _, body) = server.get_text("/v1/export?format=csv&attached=false");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), body);
 
     // The same list for a steward's spreadsheet: `rapport quality
     // --unattached` as CSV, through the running server, then from the store.

@@ -588,6 +588,10 @@ impl Clues {
     }
 }
 
+/// Why a note's clues decide nothing, and the organisations (a node of
+/// each) it could be.
+pub(super) type Undecided = (String, Vec<usize>);
+
 impl Graph<'_> {
     /// A note's organisation by a name written with a slip or shared by
     /// namesakes, its folder's first, and the note's other clues: `Ok(None)`
@@ -601,7 +605,7 @@ impl Graph<'_> {
         domains: &HashMap<String, Option<usize>>,
         roots: &[usize],
         membership: &HashMap<usize, (usize, String)>,
-    ) -> Result<Option<(usize, String)>, String> {
+    ) -> Result<Option<(usize, String)>, Undecided> {
         let r = &self.records[i];
         if r.kind != RecordKind::Note {
             return Ok(None);
@@ -646,7 +650,10 @@ impl Graph<'_> {
         if named.iter().any(|(n, _)| *n == usize::MAX)
             && named.iter().all(|(n, _)| *n == usize::MAX)
         {
-            return Err("the note names an organisation no record names".into());
+            return Err((
+                "the note names an organisation no record names".into(),
+                Vec::new(),
+            ));
         }
         let named: Vec<(usize, bool)> = named
             .into_iter()
@@ -713,10 +720,15 @@ impl Graph<'_> {
             [] => by_city(candidates.clone()),
             several => by_city(several.to_vec()),
         };
+        // Namesakes named exactly, nothing else telling them apart: a
+        // steward picks, seeing which customers they are.
         let undecided = || {
-            Err(format!(
-                "the note names {} organisation(s) and its other clues do not pick one",
-                candidates.len()
+            Err((
+                format!(
+                    "ambiguous: the note names {} organisation(s) and its other clues do not pick one",
+                    candidates.len()
+                ),
+                candidates.iter().map(|(_, node)| *node).collect(),
             ))
         };
         let [(root, node)] = chosen.as_slice() else {
