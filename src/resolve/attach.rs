@@ -206,7 +206,7 @@ impl<'a> Graph<'a> {
         let names = golden::mention_index(self.records);
         let roots: Vec<usize> = (0..self.records.len()).map(|i| self.uf.find(i)).collect();
         let phantoms = self.phantom_orgs(membership);
-        let clues = clues::Clues::new(self, &lookup, &roots, membership);
+        let clues = clues::Clues::new(self, &lookup, &roots, membership, &domains);
         let cx = precision::Context {
             clues: &clues,
             person_by_email: &person_by_email,

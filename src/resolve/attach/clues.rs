@@ -283,6 +283,26 @@ fn city_words(words: &[String]) -> Vec<String> {
     words.iter().map(|w| super::cities::city_word(w)).collect()
 }
 
+/// A person's name as a note writes it (two words or more): honorifics
+/// dropped, in the order written, and "Smith, Jon" also as "Jon Smith".
+fn name_orders(name: &str) -> Vec<Vec<String>> {
+    let parts: Vec<String> = crate::normalize::person_parts(name)
+        .iter()
+        .flat_map(|p| words(p))
+        .collect();
+    if parts.len() < 2 {
+        return Vec::new();
+    }
+    let mut out = vec![parts.clone()];
+    if let Some((family, given)) = name.split_once(',') {
+        let turned: Vec<String> = words(given).into_iter().chain(words(family)).collect();
+        if turned.len() >= 2 && turned != parts {
+            out.push(turned);
+        }
+    }
+    out
+}
+
 /// Adds `roots` under `words` (indexed by its first word).
 fn add_phrase(map: &mut PhraseSets, words: Vec<String>, root: usize) {
     if !words.is_empty() {
@@ -321,6 +341,7 @@ impl Clues {
         lookup: &OrgLookup,
         roots: &[usize],
         membership: &HashMap<usize, (usize, String)>,
+        domains: &HashMap<String, Option<usize>>,
     ) -> Clues {
         let mut names = Vec::new();
         let mut by_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
@@ -363,15 +384,26 @@ impl Clues {
             match r.kind {
                 RecordKind::Person if !super::is_staff(r) => {
                     let Some(root) = roots.get(i) else { continue };
-                    let Some((org, _)) = membership.get(root) else {
-                        continue;
-                    };
-                    let Some(&org_root) = roots.get(*org) else {
+                    // A contact no organisation took (its company column
+                    // names namesakes) is placed by a domain one owns.
+                    let org = membership.get(root).map(|(org, _)| *org).or_else(|| {
+                        let owners = r
+                            .emails
+                            .iter()
+                            .filter_map(|e| domain_of(e))
+                            .filter_map(|d| {
+                                domains.get(&d.to_ascii_lowercase()).copied().flatten()
+                            });
+                        let mut owners: BTreeSet<usize> =
+                            owners.filter_map(|n| roots.get(n).copied()).collect();
+                        let only = owners.pop_first();
+                        only.filter(|_| owners.is_empty())
+                    });
+                    let Some(&org_root) = org.and_then(|org| roots.get(org)) else {
                         continue;
                     };
                     for name in &r.names {
-                        let w = words(name);
-                        if w.len() >= 2 {
+                        for w in name_orders(name) {
                             add_phrase(&mut people, w, org_root);
                         }
                     }
@@ -627,9 +659,16 @@ impl Graph<'_> {
         let named: Vec<(usize, bool)> = folders
             .rsplit('/')
             .find_map(|folder| {
-                let key = words(&company_key(folder));
+                let mut key = words(&company_key(folder));
+                // "Raven Kestrel Consulting Incoporated/": a slipped form.
+                if key.len() >= 3 && key.last().is_some_and(|l| slipped_legal_form(l)) {
+                    key.pop();
+                }
+                // The whole folder name, exactly or with a slip, whatever
+                // shorter names inside it read exactly ("Junier Juniper
+                // Trading/" holds "Juniper Trading").
                 let found: Vec<(usize, bool)> = clues
-                    .names_in(&key, None)
+                    .every_name_in(&key, None)
                     .into_iter()
                     .filter(|f| f.start == 0 && f.len == key.len())
                     .map(|f| (f.name, f.slip))

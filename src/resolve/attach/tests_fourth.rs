@@ -108,3 +108,82 @@ fn the_name_a_companys_contacts_write_names_it() {
     assert_eq!(a("notes:n2"), a("crm:T1"), "the name its contact writes");
     assert_eq!(a("notes:n3"), None, "two organisations' contacts write it");
 }
+
+#[test]
+fn folders_read_whole_and_contacts_pick_by_their_domain_and_either_name_order() {
+    let hs_contact = |id: &str, name: &str, email: &str, company: &str| {
+        let mut p = crate::record::Record::new("hs", id, crate::record::RecordKind::Person);
+        p.names.push(name.into());
+        p.emails.push(email.into());
+        p.company = Some(company.into());
+        p
+    };
+    let mut records = vec![
+        org("J1", "Juniper Juniper Trading Inc.", None),
+        org("J2", "Juniper Trading LLC", None),
+        org("R1", "Raven Kestrel Consulting Inc", None),
+        // Twins; their contacts' company column names both, their
+        // addresses one each.
+        org(
+            "H1",
+            "Horizon Consulting Global SA",
+            Some("horizon.example"),
+        ),
+        org(
+            "H2",
+            "Horizon Consulting Global SAS",
+            Some("horizon-lyon.example"),
+        ),
+        hs_contact(
+            "c1",
+            "Wilson, Oliver",
+            "oliver@horizon-lyon.example",
+            "Horizon Consulting Global",
+        ),
+        hs_contact(
+            "c2",
+            "Dr. Ana Ruiz",
+            "ana@horizon.example",
+            "Horizon Consulting Global",
+        ),
+        note(
+            "n1",
+            Some("notes/Junier Juniper Trading"),
+            "Visited the site.",
+        ),
+        note(
+            "n2",
+            Some("notes/Raven Kestrel Consulting Incoporated"),
+            "Visited.",
+        ),
+        note(
+            "n3",
+            None,
+            "Call with Horizon Consulting Global. Met Oliver Wilson.",
+        ),
+        note(
+            "n4",
+            Some("notes/Horizon Consulting Global"),
+            "Met Ana Ruiz.",
+        ),
+        note(
+            "n5",
+            None,
+            "Call with Horizon Consulting Global about the renewal.",
+        ),
+    ];
+    records.sort_by_key(|r| r.id());
+    let r = resolve(&records, &settings(), &Overrides::default());
+    let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
+    assert!(a("crm:H1").is_some() && a("crm:H1") != a("crm:H2"));
+    assert_eq!(a("notes:n1"), a("crm:J1"), "not Juniper Trading");
+    assert_eq!(a("notes:n2"), a("crm:R1"), "Incoporated is no word of it");
+    assert_eq!(a("notes:n3"), a("crm:H2"), "Wilson, Oliver at H2's domain");
+    assert_eq!(a("notes:n4"), a("crm:H1"), "Dr. Ana Ruiz at H1's domain");
+    assert_eq!(a("notes:n5"), None, "nothing tells the twins apart");
+    let n5 = r.unattached.iter().find(|u| u.record == "notes:n5");
+    assert!(
+        n5.is_some_and(|u| u.reason.starts_with("ambiguous") && u.candidates.len() == 2),
+        "{n5:?}"
+    );
+}
