@@ -223,3 +223,59 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
     drop(server);
     assert_eq!(csv_rows(ws.run(&["quality", "--unattached"])), api_rows);
 }
+
+/// Issue 18, fourth landing: a note that writes a company in the other
+/// script than its records ("Nitto Seiki Co., Ltd." for an account known
+/// only as 日東精機株式会社, 瑞穂食品株式会社 for "Mizuho Shokuhin K.K.")
+/// attaches through the names' IPADIC readings, as `rapport ingest`
+/// resolves with the dictionary installed.
+#[test]
+fn notes_name_companies_in_the_other_script_end_to_end() {
+    let ws = Workspace::new();
+    ws.write_file(
+        "in/crm/crm.csv",
+        "id,kind,name,company,email,city,customer\n\
+         N1,organization,日東精機株式会社,,,,\n\
+         M1,organization,Mizuho Shokuhin K.K.,,,,\n\
+         H1,organization,Hokuto Denki Co. Ltd,,,,\n\
+         H2,organization,北斗電機株式会社,,,,\n",
+    );
+    ws.write_file(
+        "in/notes/nitto.txt",
+        "商談メモ\nCall with Nitto Seiki Co., Ltd. about the renewal.\n",
+    );
+    ws.write_file(
+        "in/notes/mizuho.txt",
+        "商談メモ 瑞穂食品株式会社との打ち合わせ。\n",
+    );
+    // Two records that read alike and resolution keeps apart: no guess.
+    ws.write_file("in/notes/hokuto.txt", "Call with Hokuto Denki about it.\n");
+    ws.write_config(&[
+        ("crm", "generic-csv", "in/crm"),
+        ("notes", "notes", "in/notes"),
+    ]);
+    ws.ingest();
+    let server = ws.serve();
+    let customer_of = |record: &str| -> Option<String> {
+        let encoded = record.replace(':', "%3A").replace('/', "%2F");
+        let (status, found) = server.get(&format!("/v1/search?q=*&group=none&filter.id={encoded}"));
+        assert_eq!(status, 200, "{found}");
+        found["hits"][0]["customer_id"].as_str().map(str::to_string)
+    };
+    let (status, unattached) = server.get("/v1/quality/unattached");
+    assert_eq!(status, 200);
+    assert!(customer_of("crm:N1").is_some());
+    assert_eq!(
+        customer_of("notes:nitto.txt"),
+        customer_of("crm:N1"),
+        "{unattached}"
+    );
+    assert_eq!(
+        customer_of("notes:mizuho.txt"),
+        customer_of("crm:M1"),
+        "{unattached}"
+    );
+    if customer_of("crm:H1") != customer_of("crm:H2") {
+        assert_eq!(customer_of("notes:hokuto.txt"), None, "{unattached}");
+    }
+}

@@ -303,7 +303,7 @@ fn names_in_kanji_match_their_romanised_forms_through_readings() {
 #[test]
 fn a_book_of_300_companies_attaches_its_interactions_and_flags_its_problems() {
     let dir = tempfile::tempdir().unwrap();
-    let r = rapport::bench::attach::run(300, 2026, dir.path()).unwrap();
+    let r = rapport::bench::attach::run(300, 2026, dir.path(), None).unwrap();
     println!(
         "{} interactions: right {:.3}, wrong {:.3}; planted flagged {}/{}, false flags {}/{}",
         r.all.total,

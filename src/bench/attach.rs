@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::book::{self, interactions};
 use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
 use crate::record::Record;
-use crate::resolve::{Overrides, Settings, resolve};
+use crate::resolve::{Overrides, Settings, resolve_with};
 
 /// Right, wrong and unattached interactions of one source and kind.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -93,9 +93,29 @@ impl RecordSink for Normalising {
     }
 }
 
+/// Where the IPADIC dictionary is (its source and the cache of the built
+/// one): with it, resolution reads Japanese names in romaji, as a server
+/// does.
+pub struct Dictionary<'p> {
+    pub source: &'p Path,
+    pub cache: &'p Path,
+}
+
 /// Writes a book of `customers` companies into `dir`, reads it back and
-/// scores attachment and quality flags.
-pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super::BenchError> {
+/// scores attachment and quality flags; with `dictionary`, names in kanji
+/// are also read in romaji (as `rapport serve` and `ingest` resolve).
+pub fn run(
+    customers: usize,
+    seed: u64,
+    dir: &Path,
+    dictionary: Option<Dictionary>,
+) -> Result<AttachBench, super::BenchError> {
+    let analyzers = match dictionary {
+        Some(d) => Some(crate::index::Analyzers::load(d.source, d.cache)?),
+        None => None,
+    };
+    let read = |text: &str| analyzers.as_ref().and_then(|a| a.romaji_words(text));
+    let romaji: Option<crate::resolve::Romaji> = analyzers.as_ref().map(|_| &read as _);
     let span = tracing::info_span!("bench_attach", customers);
     let _entered = span.enter();
     let book = book::generate(customers, seed);
@@ -117,7 +137,7 @@ pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super
         ..Settings::default()
     };
     let started = std::time::Instant::now();
-    let resolution = resolve(&sink.records, &settings, &Overrides::default());
+    let resolution = resolve_with(&sink.records, &settings, &Overrides::default(), romaji);
     let resolve_ms = started.elapsed().as_millis();
     let customer = |id: &str| {
         resolution

@@ -688,6 +688,7 @@ mod cities;
 mod clues;
 mod converted;
 mod precision;
+mod readings;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -110,6 +110,11 @@ pub(super) fn shaped(text: &str) -> Shaped<'_> {
 }
 
 impl Shaped<'_> {
+    /// Whether word `i` is written with a capital.
+    pub(super) fn is_capital(&self, i: usize) -> bool {
+        self.capital.get(i).copied().unwrap_or(false)
+    }
+
     /// Whether words `start..end` stand alone as a name: not joined to a
     /// neighbour, and not run on into a capitalised word that could be
     /// more of the name ("Unity Acme Technologies", "Iron Foods Digital"),
@@ -237,6 +242,8 @@ pub(in crate::resolve) struct Clues {
     cities: Phrases,
     /// Each organisation root's cities (as words).
     city_of: HashMap<usize, BTreeSet<Vec<String>>>,
+    /// The names by their reading, across scripts.
+    readings: super::readings::Readings,
 }
 
 /// Names no organisation record bears that an organisation's own contacts
@@ -420,7 +427,15 @@ impl Clues {
                 _ => {}
             }
         }
+        let readings = super::readings::Readings::new(
+            names
+                .iter()
+                .enumerate()
+                .map(|(n, (w, _, _))| (n, w.as_slice())),
+            graph.romaji,
+        );
         Clues {
+            readings,
             names,
             by_word,
             cjk,
@@ -673,6 +688,17 @@ impl Graph<'_> {
                     .filter(|f| f.start == 0 && f.len == key.len())
                     .map(|f| (f.name, f.slip))
                     .collect();
+                // Written in the other script ("Hikari Seisakusho Co. Ltd/"
+                // for 光製作所株式会社).
+                let found = match found.is_empty() {
+                    true => clues
+                        .readings
+                        .of_name(&key, self.romaji)
+                        .into_iter()
+                        .map(|n| (n, false))
+                        .collect(),
+                    false => found,
+                };
                 (!found.is_empty()).then_some(found)
             })
             .unwrap_or_else(|| {
@@ -682,6 +708,10 @@ impl Graph<'_> {
                     .map(|f| (f.name, f.slip))
                     .collect();
                 found.extend(clues.cjk_in(&text).into_iter().map(|n| (n, false)));
+                let read = clues.readings.in_text(&text, &shape, self.romaji);
+                found.extend(read.into_iter().map(|n| (n, false)));
+                found.sort_unstable();
+                found.dedup();
                 found
             });
         // A known name inside a longer one ("Iron Foods Digital"): the
