@@ -793,10 +793,14 @@ impl Graph<'_> {
         // steward picks, seeing which customers they are.
         let undecided = || {
             Err((
-                format!(
-                    "ambiguous: the note names {} organisation(s) and its other clues do not pick one",
-                    candidates.len()
-                ),
+                match candidates.len() {
+                    1 => "the note names an organisation with a slip, and a contact it names \
+                          belongs to another"
+                        .to_string(),
+                    n => format!(
+                        "ambiguous: the note names {n} organisations and its other clues do not pick one"
+                    ),
+                },
                 candidates.iter().map(|(_, node)| *node).collect(),
             ))
         };
