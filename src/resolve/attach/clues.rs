@@ -250,13 +250,24 @@ pub(in crate::resolve) struct Clues {
 /// give it in their company column (桜物産株式会社 for "Sakura Bussan
 /// K.K.", "Thorn Richter & Söhne" for an account typed "Thorn Rihter"):
 /// each key with the organisations whose contacts write it, so a name
-/// contacts of two organisations write stays shared.
+/// contacts of two organisations write stays shared. An organisation that
+/// shares a name with another (twins) gets none: its contacts' romanised
+/// name may be its twin's too (新栄電子 twins, one written "Shinei Denshi").
 fn contacts_names(
     graph: &Graph<'_>,
     lookup: &OrgLookup,
     roots: &[usize],
     membership: &HashMap<usize, (usize, String)>,
 ) -> BTreeMap<String, Vec<(usize, usize)>> {
+    let twins: BTreeSet<usize> = lookup
+        .by_key
+        .values()
+        .filter(|orgs| {
+            let distinct: BTreeSet<usize> = orgs.iter().map(|(root, _)| *root).collect();
+            distinct.len() > 1
+        })
+        .flat_map(|orgs| orgs.iter().map(|(root, _)| *root))
+        .collect();
     let mut out: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
     for (i, r) in graph.records.iter().enumerate() {
         if r.kind != RecordKind::Person || super::is_staff(r) {
@@ -277,6 +288,9 @@ fn contacts_names(
         let Some(&org_root) = roots.get(*org) else {
             continue;
         };
+        if twins.contains(&org_root) {
+            continue;
+        }
         let orgs = out.entry(key).or_default();
         if !orgs.iter().any(|(root, _)| *root == org_root) {
             orgs.push((org_root, *org));

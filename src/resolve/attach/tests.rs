@@ -235,7 +235,7 @@ pub(super) fn note(id: &str, folder: Option<&str>, body: &str) -> Record {
     r
 }
 
-fn org_in(id: &str, name: &str, city: &str) -> Record {
+pub(super) fn org_in(id: &str, name: &str, city: &str) -> Record {
     let mut r = org(id, name, None);
     r.address.city = Some(city.into());
     r

@@ -96,6 +96,22 @@ fn the_name_a_companys_contacts_write_names_it() {
         ),
         note("n2", Some("notes/Thorn Richter & Söhne GmbH"), "Visited."),
         note("n3", None, "Call with Nova Group about the renewal."),
+        // Twins: the romanised name one's contact writes may be the
+        // other's too.
+        super::tests::org_in("S2", "新栄電子株式会社", "Osaka"),
+        super::tests::org_in("S3", "新栄電子株式会社", "Nagoya"),
+        contact(
+            "C5",
+            "Ken Mori",
+            "ken@shinei.example",
+            "S3",
+            "Shinei Denshi K.K.",
+        ),
+        note(
+            "n4",
+            None,
+            "Call with Shinei Denshi K.K. about the renewal.",
+        ),
     ];
     let r = resolve(&records, &settings(), &Overrides::default());
     let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
@@ -107,6 +123,8 @@ fn the_name_a_companys_contacts_write_names_it() {
     );
     assert_eq!(a("notes:n2"), a("crm:T1"), "the name its contact writes");
     assert_eq!(a("notes:n3"), None, "two organisations' contacts write it");
+    assert!(a("crm:S2").is_some() && a("crm:S2") != a("crm:S3"));
+    assert_eq!(a("notes:n4"), None, "a twin's contact's name");
 }
 
 #[test]
