@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::super::{Graph, OrgLookup, domain_of};
+use super::super::{Graph, OrgLookup, Romaji, domain_of};
 use crate::normalize::company_key;
 use crate::record::RecordKind;
 
@@ -630,6 +630,25 @@ impl Clues {
         }
     }
 
+    /// Names whose reading the note spells in the other script: runs of
+    /// two to four capitalised romanised words standing alone, and runs of
+    /// kanji or kana (`attach/readings.rs`).
+    fn read_in(&self, text: &str, shape: &Shaped, romaji: Option<Romaji>) -> Vec<usize> {
+        let mut found = self.readings.in_kanji(text, romaji);
+        if romaji.is_some() {
+            let words = &shape.words;
+            for start in (0..words.len()).filter(|&s| shape.is_capital(s)) {
+                let longest = super::readings::MAX_WORDS.min(words.len() - start);
+                for len in 2..=longest {
+                    if shape.stands_alone(start, start + len) {
+                        found.extend(self.readings.read_latin(&words[start..start + len]));
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// Names written in kanji or kana that `text` holds.
     fn cjk_in(&self, text: &str) -> Vec<usize> {
         self.cjk
@@ -722,7 +741,7 @@ impl Graph<'_> {
                     .map(|f| (f.name, f.slip))
                     .collect();
                 found.extend(clues.cjk_in(&text).into_iter().map(|n| (n, false)));
-                let read = clues.readings.in_text(&text, &shape, self.romaji);
+                let read = clues.read_in(&text, &shape, self.romaji);
                 found.extend(read.into_iter().map(|n| (n, false)));
                 found.sort_unstable();
                 found.dedup();

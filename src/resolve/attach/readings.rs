@@ -13,13 +13,12 @@ use std::collections::HashMap;
 
 use super::super::Romaji;
 use super::super::compare::has_cjk;
-use super::clues::Shaped;
 use crate::normalize::{company_key, fold_romaji};
 
 /// Readings shorter than this are too common to name a company.
 const MIN_READING: usize = 6;
 /// Romanised names are read over at most this many words.
-const MAX_WORDS: usize = 4;
+pub(super) const MAX_WORDS: usize = 4;
 
 /// The names of one script by their reading.
 #[derive(Default)]
@@ -97,45 +96,35 @@ impl Readings {
         out
     }
 
-    /// Names whose reading a note's romanised words or kanji spell: runs of
-    /// two to four capitalised words standing alone, and runs of kanji or
-    /// kana (legal forms dropped).
-    pub(super) fn in_text(&self, text: &str, shape: &Shaped, romaji: Option<Romaji>) -> Vec<usize> {
-        let Some(romaji) = romaji else {
+    /// Names in kanji or kana whose reading romanised words spell (two to
+    /// four words, as [`MAX_WORDS`] bounds the caller's runs).
+    pub(super) fn read_latin(&self, words: &[String]) -> &[usize] {
+        if words.len() < 2 || !words.iter().all(|w| w.is_ascii()) {
+            return &[];
+        }
+        self.kanji
+            .get(&latin_reading(words))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Romanised names whose reading a run of kanji or kana in `text`
+    /// spells (legal forms dropped).
+    pub(super) fn in_kanji(&self, text: &str, romaji: Option<Romaji>) -> Vec<usize> {
+        let Some(romaji) = romaji.filter(|_| !self.latin.is_empty()) else {
             return Vec::new();
         };
         let mut found = Vec::new();
-        if !self.kanji.is_empty() {
-            let words = &shape.words;
-            for start in 0..words.len() {
-                if !shape.is_capital(start) {
+        for run in text.split(|c: char| !is_cjk(c)) {
+            for name in names_starting(run) {
+                let key = company_key(name);
+                if key.is_empty() {
                     continue;
                 }
-                for len in 2..=MAX_WORDS.min(words.len() - start) {
-                    let run = &words[start..start + len];
-                    if !run.iter().all(|w| w.is_ascii()) || !shape.stands_alone(start, start + len)
-                    {
-                        continue;
-                    }
-                    found.extend(self.kanji.get(&latin_reading(run)).into_iter().flatten());
+                if let Some(reading) = kanji_reading(&key, romaji) {
+                    found.extend(self.latin.get(&reading).into_iter().flatten());
                 }
             }
         }
-        if !self.latin.is_empty() {
-            for run in text.split(|c: char| !is_cjk(c)) {
-                for name in names_starting(run) {
-                    let key = company_key(name);
-                    if key.is_empty() {
-                        continue;
-                    }
-                    if let Some(reading) = kanji_reading(&key, romaji) {
-                        found.extend(self.latin.get(&reading).into_iter().flatten());
-                    }
-                }
-            }
-        }
-        found.sort_unstable();
-        found.dedup();
         found
     }
 
