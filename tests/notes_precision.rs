@@ -83,6 +83,103 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
         "{unattached}"
     );
     assert!(!reason("deals:D1").is_empty(), "{unattached}");
+    // The twins the note names exactly are its candidates, for a steward.
+    let twin = unattached["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["record"] == "notes:twin.txt")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        twin["reason"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("ambiguous"),
+        "{twin}"
+    );
+    let mut twins = vec![customer_of("crm:M1"), customer_of("crm:M2")];
+    twins.sort();
+    let candidates: Vec<Option<String>> = twin["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(candidates, twins, "{twin}");
+
+    // The same records as an export, with the reason as a column.
+    let export = |query: &str| -> Vec<(String, String, String)> {
+        let (status, _, body) = server.get_text(&format!("/v1/export?format=csv&{query}"));
+        assert_eq!(status, 200, "{body}");
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let at = |name: &str| headers.iter().position(|h| h == name);
+        let (id, source) = (at("id").unwrap(), at("source").unwrap());
+        let why = at("unattached_reason");
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                let cell = |i: Option<usize>| i.and_then(|i| r.get(i)).unwrap_or("").to_string();
+                (cell(Some(id)), cell(Some(source)), cell(why))
+            })
+            .collect()
+    };
+    let exported = export("attached=false");
+    let mut listed: Vec<String> = unattached["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["record"].as_str().map(str::to_string))
+        .collect();
+    listed.sort();
+    let mut ids: Vec<String> = exported.iter().map(|(id, _, _)| id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, listed, "{exported:?}");
+    for (id, _, why) in &exported {
+        let listed_reason = unattached["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["record"] == id.as_str())
+            .and_then(|u| u["reason"].as_str())
+            .unwrap_or("(none)");
+        assert!(
+            why.starts_with(listed_reason),
+            "{id}: {why} / {listed_reason}"
+        );
+    }
+    let twin_row = exported.iter().find(|(id, _, _)| id == "notes:twin.txt");
+    assert!(
+        twin_row.is_some_and(|(_, _, why)| twins.iter().flatten().all(|t| why.contains(t))),
+        "{twin_row:?}"
+    );
+    let notes = export("attached=false&filter.source=notes");
+    assert!(
+        !notes.is_empty() && notes.iter().all(|(_, s, _)| s == "notes"),
+        "{notes:?}"
+    );
+    let attached = export("attached=true");
+    assert!(
+        attached.iter().any(|(id, _, _)| id == "deals:D2"),
+        "{attached:?}"
+    );
+    assert!(
+        attached.iter().all(|(id, _, _)| !listed.contains(id)),
+        "{attached:?}"
+    );
+    let (status, _, body) = server.get_text("/v1/export?attached=false&level=customer");
+    assert_eq!(status, 400, "{body}");
+    // `rapport export --attached false`, through the running server.
+    let out = ws.run(&["export", "--attached", "false", "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, _, body) = server.get_text("/v1/export?format=csv&attached=false");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), body);
 
     // The same list for a steward's spreadsheet: `rapport quality
     // --unattached` as CSV, through the running server, then from the store.
@@ -125,4 +222,60 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
     );
     drop(server);
     assert_eq!(csv_rows(ws.run(&["quality", "--unattached"])), api_rows);
+}
+
+/// Issue 18, fourth landing: a note that writes a company in the other
+/// script than its records ("Nitto Seiki Co., Ltd." for an account known
+/// only as 日東精機株式会社, 瑞穂食品株式会社 for "Mizuho Shokuhin K.K.")
+/// attaches through the names' IPADIC readings, as `rapport ingest`
+/// resolves with the dictionary installed.
+#[test]
+fn notes_name_companies_in_the_other_script_end_to_end() {
+    let ws = Workspace::new();
+    ws.write_file(
+        "in/crm/crm.csv",
+        "id,kind,name,company,email,city,customer\n\
+         N1,organization,日東精機株式会社,,,,\n\
+         M1,organization,Mizuho Shokuhin K.K.,,,,\n\
+         H1,organization,Hokuto Denki Co. Ltd,,,,\n\
+         H2,organization,北斗電機株式会社,,,,\n",
+    );
+    ws.write_file(
+        "in/notes/nitto.txt",
+        "商談メモ\nCall with Nitto Seiki Co., Ltd. about the renewal.\n",
+    );
+    ws.write_file(
+        "in/notes/mizuho.txt",
+        "商談メモ 瑞穂食品株式会社との打ち合わせ。\n",
+    );
+    // Two records that read alike and resolution keeps apart: no guess.
+    ws.write_file("in/notes/hokuto.txt", "Call with Hokuto Denki about it.\n");
+    ws.write_config(&[
+        ("crm", "generic-csv", "in/crm"),
+        ("notes", "notes", "in/notes"),
+    ]);
+    ws.ingest();
+    let server = ws.serve();
+    let customer_of = |record: &str| -> Option<String> {
+        let encoded = record.replace(':', "%3A").replace('/', "%2F");
+        let (status, found) = server.get(&format!("/v1/search?q=*&group=none&filter.id={encoded}"));
+        assert_eq!(status, 200, "{found}");
+        found["hits"][0]["customer_id"].as_str().map(str::to_string)
+    };
+    let (status, unattached) = server.get("/v1/quality/unattached");
+    assert_eq!(status, 200);
+    assert!(customer_of("crm:N1").is_some());
+    assert_eq!(
+        customer_of("notes:nitto.txt"),
+        customer_of("crm:N1"),
+        "{unattached}"
+    );
+    assert_eq!(
+        customer_of("notes:mizuho.txt"),
+        customer_of("crm:M1"),
+        "{unattached}"
+    );
+    if customer_of("crm:H1") != customer_of("crm:H2") {
+        assert_eq!(customer_of("notes:hokuto.txt"), None, "{unattached}");
+    }
 }

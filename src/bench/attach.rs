@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::book::{self, interactions};
 use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
 use crate::record::Record;
-use crate::resolve::{Overrides, Settings, resolve};
+use crate::resolve::{Overrides, Settings, resolve_with};
 
 /// Right, wrong and unattached interactions of one source and kind.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -55,6 +55,10 @@ pub struct AttachBench {
     pub wrong_examples: Vec<String>,
     /// Up to 20 interactions attached to nothing, with their text.
     pub unattached_examples: Vec<String>,
+    /// Every note attached to nothing (up to 200), with its reason, its
+    /// text and how its company's own records spell it: the classes a rule
+    /// could still fix.
+    pub unattached_notes: Vec<String>,
     /// Up to 20 flags on records where nothing was planted.
     pub false_flag_examples: Vec<String>,
     pub resolve_ms: u128,
@@ -89,9 +93,29 @@ impl RecordSink for Normalising {
     }
 }
 
+/// Where the IPADIC dictionary is (its source and the cache of the built
+/// one): with it, resolution reads Japanese names in romaji, as a server
+/// does.
+pub struct Dictionary<'p> {
+    pub source: &'p Path,
+    pub cache: &'p Path,
+}
+
 /// Writes a book of `customers` companies into `dir`, reads it back and
-/// scores attachment and quality flags.
-pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super::BenchError> {
+/// scores attachment and quality flags; with `dictionary`, names in kanji
+/// are also read in romaji (as `rapport serve` and `ingest` resolve).
+pub fn run(
+    customers: usize,
+    seed: u64,
+    dir: &Path,
+    dictionary: Option<Dictionary>,
+) -> Result<AttachBench, super::BenchError> {
+    let analyzers = match dictionary {
+        Some(d) => Some(crate::index::Analyzers::load(d.source, d.cache)?),
+        None => None,
+    };
+    let read = |text: &str| analyzers.as_ref().and_then(|a| a.romaji_words(text));
+    let romaji: Option<crate::resolve::Romaji> = analyzers.as_ref().map(|_| &read as _);
     let span = tracing::info_span!("bench_attach", customers);
     let _entered = span.enter();
     let book = book::generate(customers, seed);
@@ -113,7 +137,7 @@ pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super
         ..Settings::default()
     };
     let started = std::time::Instant::now();
-    let resolution = resolve(&sink.records, &settings, &Overrides::default());
+    let resolution = resolve_with(&sink.records, &settings, &Overrides::default(), romaji);
     let resolve_ms = started.elapsed().as_millis();
     let customer = |id: &str| {
         resolution
@@ -185,8 +209,20 @@ pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super
     }
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut unattached_examples = Vec::new();
+    let mut unattached_notes = Vec::new();
     for u in &resolution.unattached {
         if let Some(k) = truth.interactions.get(&u.record) {
+            if u.kind == "note" && unattached_notes.len() < 200 {
+                unattached_notes.push(diagnose_note(
+                    &u.record,
+                    *k,
+                    &u.reason,
+                    &book,
+                    &truth,
+                    &sink.records,
+                    &by_id,
+                ));
+            }
             *reasons
                 .entry(format!("{}: {}", u.source, u.reason))
                 .or_default() += 1;
@@ -242,7 +278,52 @@ pub fn run(customers: usize, seed: u64, dir: &Path) -> Result<AttachBench, super
         reasons,
         wrong_examples,
         unattached_examples,
+        unattached_notes,
         false_flag_examples,
         resolve_ms,
     })
+}
+
+/// An unattached note with its reason and text, the names its company's
+/// organisation and contact records give it, and the book's other
+/// companies of the same name (twins).
+fn diagnose_note(
+    id: &str,
+    k: usize,
+    reason: &str,
+    book: &book::Book,
+    truth: &interactions::ExportTruth,
+    records: &[Record],
+    by_id: &HashMap<String, &Record>,
+) -> String {
+    let text = by_id.get(id).map_or(String::new(), |r| {
+        format!(
+            "{} {}",
+            r.title.as_deref().unwrap_or(""),
+            r.body.as_deref().unwrap_or("")
+        )
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+    });
+    let mut spelled = std::collections::BTreeSet::new();
+    for r in records {
+        if truth.companies.get(&r.id()) != Some(&k) {
+            continue;
+        }
+        match r.kind {
+            crate::record::RecordKind::Organization => spelled.extend(r.names.iter().cloned()),
+            _ => spelled.extend(r.company.iter().map(|c| format!("({c})"))),
+        }
+    }
+    let twins: Vec<String> = (0..book.customers)
+        .filter(|&j| j != k && book.company_name(j) == book.company_name(k))
+        .map(|j| format!("#{j}"))
+        .collect();
+    format!(
+        "{id} (company #{k} {}; spelled {}; twins [{}]): {reason} | {text}",
+        book.company_name(k),
+        spelled.into_iter().collect::<Vec<_>>().join(" / "),
+        twins.join(" ")
+    )
 }

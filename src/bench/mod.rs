@@ -60,6 +60,8 @@ pub enum BenchError {
     Manifest(#[from] crate::connectors::manifest::ManifestError),
     #[error("benchmark HTTP request `{path}` answered {status}")]
     Http { path: String, status: u16 },
+    #[error(transparent)]
+    Dictionary(#[from] crate::index::japanese_dictionary::DictionaryError),
 }
 
 #[derive(Debug, Clone)]

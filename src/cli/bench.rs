@@ -106,6 +106,10 @@ pub enum BenchCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Read Japanese names in romaji through the IPADIC dictionary
+        /// (rapport.toml's `ipadic_source`), as a server resolves.
+        #[arg(long)]
+        ipadic: bool,
     },
     /// Write the generated corpus as export files, ingest them into a fresh
     /// data directory and print records/s per stage, wall time to
@@ -166,10 +170,24 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             records,
             latency_runs,
         } => (records, latency_runs),
-        BenchCommand::Attach { book, seed, json } => {
+        BenchCommand::Attach {
+            book,
+            seed,
+            json,
+            ipadic,
+        } => {
+            let loaded = Config::load(config)?;
+            let cache = loaded.dictionary_cache();
+            let dictionary = || {
+                ipadic.then_some(rapport::bench::attach::Dictionary {
+                    source: &loaded.ipadic_source,
+                    cache: &cache,
+                })
+            };
             for customers in book {
                 let dir = tempfile_dir()?;
-                let result = rapport::bench::attach::run(customers.max(1), seed, &dir);
+                let result =
+                    rapport::bench::attach::run(customers.max(1), seed, &dir, dictionary());
                 let _ = std::fs::remove_dir_all(&dir);
                 let r = result.map_err(|e| anyhow::anyhow!(e))?;
                 if json {
@@ -760,6 +778,9 @@ fn print_attach(r: &rapport::bench::attach::AttachBench) {
     }
     for e in &r.unattached_examples {
         println!("  unattached: {e}");
+    }
+    for e in &r.unattached_notes {
+        println!("  unattached note: {e}");
     }
     for e in &r.false_flag_examples {
         println!("  flag where nothing was planted: {e}");

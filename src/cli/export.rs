@@ -47,6 +47,10 @@ pub struct ExportArgs {
     /// With --purpose: keep those who opted out anyway.
     #[arg(long)]
     include_opted_out: bool,
+    /// false: only records attached to no customer, with their reason
+    /// (`unattached_reason`); true: only attached ones.
+    #[arg(long)]
+    attached: Option<bool>,
     /// Write here (via a `.part` file renamed at the end) instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -175,6 +179,9 @@ pub fn export(config: Option<&Path>, args: ExportArgs) -> Result<()> {
     }
     if args.include_opted_out {
         params.push(("include_opted_out".into(), "true".into()));
+    }
+    if let Some(attached) = args.attached {
+        params.push(("attached".into(), attached.to_string()));
     }
     // The same checks as the server's, before anything is written.
     let request = ExportRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;

@@ -97,6 +97,7 @@ impl Rapport {
         let keep_entity = |entity: &crate::resolve::Entity| {
             excluded.is_empty() || !opted_out(&consent::terms(&entity.golden.consent), excluded)
         };
+        let attached = self.attached_filter(prepared.request.attached)?;
         writer.header()?;
         match (&prepared.matches, prepared.request.level) {
             (None, Level::Record) => {
@@ -106,7 +107,9 @@ impl Rapport {
                     let Some((last, _)) = page.last() else { break };
                     after = Some(last.clone());
                     for (id, record) in page.iter().filter(|(_, r)| keep_record(r)) {
-                        writer.record(id, record)?;
+                        if attached.keeps(id, record) {
+                            writer.record_with_reason(id, record, attached.reason(id))?;
+                        }
                     }
                 }
             }
@@ -132,8 +135,8 @@ impl Rapport {
             (Some(matches), Level::Record) => {
                 matches.for_each_record_batch(|ids| -> Result<(), ExportError> {
                     for (id, record) in self.store.records_by_ids(&ids)? {
-                        if keep_record(&record) {
-                            writer.record(&id, &record)?;
+                        if keep_record(&record) && attached.keeps(&id, &record) {
+                            writer.record_with_reason(&id, &record, attached.reason(&id))?;
                         }
                     }
                     Ok(())
@@ -170,6 +173,25 @@ impl Rapport {
             "export done"
         );
         Ok(summary)
+    }
+
+    /// The `attached` filter of an export, with the list of unattached
+    /// records read from the store only when it is asked for.
+    fn attached_filter(
+        &self,
+        want: Option<bool>,
+    ) -> Result<crate::export::attached::Attached, StoreError> {
+        let unattached = match want {
+            Some(_) => self.store.unattached()?,
+            None => Vec::new(),
+        };
+        Ok(crate::export::attached::Attached::new(
+            want,
+            unattached.into_iter().map(|u| {
+                let reason = crate::export::attached::reason_text(&u.reason, &u.candidates);
+                (u.record, reason)
+            }),
+        ))
     }
 
     /// Audits what an export declared for a purpose left out (the export's

@@ -6,6 +6,7 @@
 //! It must never read the store or the index: the engine walks them
 //! (`engine::export`) and hands rows to a [`rows::RowWriter`].
 
+pub mod attached;
 pub mod rows;
 
 use std::collections::BTreeMap;
@@ -113,6 +114,9 @@ pub struct ExportRequest {
     pub purpose: Option<String>,
     /// Keep those who opted out anyway (`include_opted_out=true`).
     pub include_opted_out: bool,
+    /// `attached=false`: only the records resolution attached to no
+    /// customer, with their reason; `attached=true`: only attached ones.
+    pub attached: Option<bool>,
 }
 
 fn bad(name: &str, message: String) -> QueryError {
@@ -136,6 +140,7 @@ impl ExportRequest {
             format: Format::Ndjson,
             purpose: None,
             include_opted_out: false,
+            attached: None,
         };
         for (key, value) in params {
             match key {
@@ -201,19 +206,21 @@ impl ExportRequest {
                         }
                     }
                 }
+                "attached" => request.attached = Some(attached::parse(value)?),
                 _ => match filter_param(key, value) {
                     Some((field, filter)) => {
                         request.filters.insert(field, filter);
                     }
                     None => {
                         return Err(QueryError::UnknownParameter(format!(
-                            "unknown parameter `{key}`; export takes q, filter.FIELD, level, fields, format, purpose and include_opted_out"
+                            "unknown parameter `{key}`; export takes q, filter.FIELD, level, fields, format, purpose, include_opted_out and attached"
                         )));
                     }
                 },
             }
         }
         request.check_fields()?;
+        attached::check(&request)?;
         Ok(request)
     }
 
@@ -224,7 +231,8 @@ impl ExportRequest {
         let known = self.known_fields();
         for field in fields {
             let loose = field.strip_prefix("attrs.").is_some_and(|p| !p.is_empty());
-            if !loose && !known.contains(&field.as_str()) {
+            let reason = self.level == Level::Record && field == attached::REASON;
+            if !loose && !reason && !known.contains(&field.as_str()) {
                 let extra = ", attrs.NAME";
                 return Err(bad(
                     "fields",
@@ -257,7 +265,14 @@ impl ExportRequest {
     pub fn columns(&self) -> Vec<String> {
         match &self.fields {
             Some(fields) => fields.clone(),
-            None => self.known_fields().iter().map(|f| f.to_string()).collect(),
+            None => {
+                let mut columns: Vec<String> =
+                    self.known_fields().iter().map(|f| f.to_string()).collect();
+                if self.attached == Some(false) {
+                    columns.push(attached::REASON.to_string());
+                }
+                columns
+            }
         }
     }
 

@@ -210,6 +210,30 @@ impl<W: Write> RowWriter<W> {
         self.row(&row)
     }
 
+    /// A record with why it is attached to no customer (the
+    /// `unattached_reason` column of `attached=false`).
+    pub fn record_with_reason(
+        &mut self,
+        id: &str,
+        record: &Record,
+        reason: Option<&str>,
+    ) -> Result<(), RowError> {
+        let Some(reason) = reason else {
+            return self.record(id, record);
+        };
+        let mut row = record_object(id, record)?;
+        row.insert(super::attached::REASON.into(), reason.into());
+        if self.whole
+            && let Some(out) = &mut self.out
+        {
+            serde_json::to_writer(&mut *out, &row)?;
+            out.write_all(b"\n")?;
+            self.lines += 1;
+            return Ok(());
+        }
+        self.row(&row)
+    }
+
     pub fn row(&mut self, row: &Map<String, Value>) -> Result<(), RowError> {
         match self.format {
             Format::Csv => {

@@ -31,12 +31,38 @@ pub struct Unattached {
     pub source: String,
     pub kind: String,
     pub reason: String,
+    /// The customers the record could be (namesakes it names and nothing
+    /// in it tells apart), for a steward to pick one; never guessed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 /// Where each attached record goes (node and evidence), and the others.
 pub(super) struct Attachments {
     pub found: HashMap<usize, (usize, String)>,
     pub unattached: Vec<(usize, String)>,
+    /// Per unattached record, one node of each organisation it could be.
+    pub candidates: HashMap<usize, Vec<usize>>,
+}
+
+impl Attachments {
+    /// The customer ids of record `i`'s candidates (`id_of` a node).
+    pub(super) fn candidate_ids(
+        &self,
+        i: usize,
+        mut id_of: impl FnMut(usize) -> Option<String>,
+    ) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .candidates
+            .get(&i)
+            .into_iter()
+            .flatten()
+            .filter_map(|&node| id_of(node))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
 }
 
 /// The addresses and domains that belong to the company running Rapport.
@@ -180,7 +206,7 @@ impl<'a> Graph<'a> {
         let names = golden::mention_index(self.records);
         let roots: Vec<usize> = (0..self.records.len()).map(|i| self.uf.find(i)).collect();
         let phantoms = self.phantom_orgs(membership);
-        let clues = clues::Clues::new(self, &lookup, &roots, membership);
+        let clues = clues::Clues::new(self, &lookup, &roots, membership, &domains);
         let cx = precision::Context {
             clues: &clues,
             person_by_email: &person_by_email,
@@ -194,6 +220,7 @@ impl<'a> Graph<'a> {
             .map(|(record, to)| (record.as_str(), to.as_str()))
             .collect();
         let mut found = HashMap::new();
+        let mut candidates: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut waiting: Vec<(usize, Vec<String>)> = Vec::new();
         for (i, r) in self.records.iter().enumerate() {
             if matches!(r.kind, RecordKind::Person | RecordKind::Organization) {
@@ -264,10 +291,13 @@ impl<'a> Graph<'a> {
                                 checked(hit, precision::Found::ByRule(None), &mut tried)
                             })
                         }
-                        Err(why) => {
+                        Err((why, among)) => {
                             let hit = self.by_named_company(i, &lookup, &roots);
                             checked(hit, precision::Found::ByRule(None), &mut tried).or_else(|| {
                                 tried.push(why);
+                                if !among.is_empty() {
+                                    candidates.insert(i, among);
+                                }
                                 None
                             })
                         }
@@ -298,7 +328,12 @@ impl<'a> Graph<'a> {
             .into_iter()
             .map(|(i, tried)| (i, self.reason(i, tried)))
             .collect();
-        Attachments { found, unattached }
+        candidates.retain(|i, _| !found.contains_key(i));
+        Attachments {
+            found,
+            unattached,
+            candidates,
+        }
     }
 
     fn is_entity(&self, n: usize) -> bool {
@@ -653,5 +688,8 @@ mod cities;
 mod clues;
 mod converted;
 mod precision;
+mod readings;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fourth;

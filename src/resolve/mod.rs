@@ -914,6 +914,8 @@ impl<'a> Graph<'a> {
                 source: self.records[*i].source.clone(),
                 kind: self.records[*i].kind.as_str().to_string(),
                 reason: reason.clone(),
+                candidates: attachments
+                    .candidate_ids(*i, |node| ids.get(&self.uf.find(node)).cloned()),
             })
             .collect();
         let mut attachments: Vec<_> = attachments.found.iter().collect();

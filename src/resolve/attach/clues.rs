@@ -8,9 +8,9 @@
 //! stays possible, a slip is forgiven only in a long word of a name of two
 //! words or more, and a contact or address pointing elsewhere vetoes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::super::{Graph, OrgLookup, domain_of};
+use super::super::{Graph, OrgLookup, Romaji, domain_of};
 use crate::normalize::company_key;
 use crate::record::RecordKind;
 
@@ -19,12 +19,17 @@ const FUZZY_WORD: usize = 5;
 /// A name shorter than this (letters of its key) must be written exactly.
 const FUZZY_NAME: usize = 10;
 
-/// Lower-case words: runs of letters, digits and `&`.
+/// Words folded as company keys fold them ("Krüger" → `krueger`,
+/// "Roux-Petit" → `rouxpetit`, "K.K." → `kk`; `&` is no word), so a text
+/// compares with the keys of the names it mentions.
 pub(super) fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '&'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    shaped(text).words
+}
+
+/// Whether `c` joins the letters around it into one word, as company keys
+/// join them (I.B.M., Roux-Petit, O'Brien).
+fn joins(c: char) -> bool {
+    matches!(c, '.' | '\'' | '’' | '-' | '‐')
 }
 
 /// What separates a word of a text from the word before it.
@@ -56,36 +61,47 @@ pub(super) fn shaped(text: &str) -> Shaped<'_> {
         gap: Vec::new(),
         end: Vec::new(),
     };
-    let is_word = |c: char| c.is_alphanumeric() || c == '&';
+    let in_word = |c: char| c.is_alphanumeric() || joins(c);
     let mut last_end = 0;
     let mut start = None;
     for (at, c) in text
         .char_indices()
         .chain(std::iter::once((text.len(), ' ')))
     {
-        match (is_word(c) && at < text.len(), start) {
+        match (in_word(c) && at < text.len(), start) {
             (true, None) => start = Some(at),
             (false, Some(s)) => {
+                start = None;
+                // A full stop ends a sentence, not a word: only joiners
+                // between letters join ("I.B.M" keeps its inner ones).
+                let raw = text[s..at].trim_end_matches(joins);
+                let at = s + raw.len();
+                let folded = company_key(raw);
+                if folded.is_empty() {
+                    continue;
+                }
                 let between = &text[last_end..s];
                 let gap = if out.words.is_empty() || between.contains(['\n', '\r']) {
                     Gap::Break
-                } else if between.chars().all(|c| c == ' ' || c == '\t') {
+                } else if between.chars().all(|c| matches!(c, ' ' | '\t' | '&')) {
+                    // "Morel & Fils" is one name, as its key says.
                     Gap::Space
-                } else if !between.contains(char::is_whitespace)
-                    && between.chars().all(|c| matches!(c, '-' | '‐' | '\'' | '’'))
-                {
+                } else if !between.contains(char::is_whitespace) && between.chars().all(joins) {
                     Gap::Joined
                 } else {
                     Gap::Break
                 };
-                let word = &text[s..at];
-                out.words.push(word.to_lowercase());
-                out.capital
-                    .push(word.chars().next().is_some_and(char::is_uppercase));
-                out.gap.push(gap);
-                out.end.push(at);
+                let capital = raw
+                    .chars()
+                    .find(|c| c.is_alphanumeric())
+                    .is_some_and(char::is_uppercase);
+                for (n, word) in folded.split_whitespace().enumerate() {
+                    out.words.push(word.to_string());
+                    out.capital.push(capital);
+                    out.gap.push(if n == 0 { gap } else { Gap::Space });
+                    out.end.push(at);
+                }
                 last_end = at;
-                start = None;
             }
             _ => {}
         }
@@ -94,6 +110,11 @@ pub(super) fn shaped(text: &str) -> Shaped<'_> {
 }
 
 impl Shaped<'_> {
+    /// Whether word `i` is written with a capital.
+    pub(super) fn is_capital(&self, i: usize) -> bool {
+        self.capital.get(i).copied().unwrap_or(false)
+    }
+
     /// Whether words `start..end` stand alone as a name: not joined to a
     /// neighbour, and not run on into a capitalised word that could be
     /// more of the name ("Unity Acme Technologies", "Iron Foods Digital"),
@@ -124,11 +145,20 @@ impl Shaped<'_> {
             let legal = (1..=rest.len()).any(|n| {
                 rest[..n].iter().all(|w| form_word(w))
                     && crate::normalize::legal_form(&format!("x {}", rest[..n].join(" "))).is_some()
-            });
+            }) || rest.first().is_some_and(|w| slipped_legal_form(w));
             return legal && self.gap[end] != Gap::Joined;
         }
         true
     }
+}
+
+/// Legal forms long enough that one slip in them is still read as one.
+const LONG_LEGAL_FORMS: &[&str] = &["incorporated", "corporation", "limited", "company"];
+
+/// A long legal form written with one slip ("Incorporaetd", "Limitde").
+pub(super) fn slipped_legal_form(word: &str) -> bool {
+    let word = company_key(word);
+    LONG_LEGAL_FORMS.iter().any(|f| one_slip(&word, f))
 }
 
 /// The word and each form of it with one letter left out.
@@ -212,11 +242,86 @@ pub(in crate::resolve) struct Clues {
     cities: Phrases,
     /// Each organisation root's cities (as words).
     city_of: HashMap<usize, BTreeSet<Vec<String>>>,
+    /// The names by their reading, across scripts.
+    readings: super::readings::Readings,
+}
+
+/// Names no organisation record bears that an organisation's own contacts
+/// give it in their company column (桜物産株式会社 for "Sakura Bussan
+/// K.K.", "Thorn Richter & Söhne" for an account typed "Thorn Rihter"):
+/// each key with the organisations whose contacts write it, so a name
+/// contacts of two organisations write stays shared. An organisation that
+/// shares a name with another (twins) gets none: its contacts' romanised
+/// name may be its twin's too (新栄電子 twins, one written "Shinei Denshi").
+fn contacts_names(
+    graph: &Graph<'_>,
+    lookup: &OrgLookup,
+    roots: &[usize],
+    membership: &HashMap<usize, (usize, String)>,
+) -> BTreeMap<String, Vec<(usize, usize)>> {
+    let twins: BTreeSet<usize> = lookup
+        .by_key
+        .values()
+        .filter(|orgs| {
+            let distinct: BTreeSet<usize> = orgs.iter().map(|(root, _)| *root).collect();
+            distinct.len() > 1
+        })
+        .flat_map(|orgs| orgs.iter().map(|(root, _)| *root))
+        .collect();
+    let mut out: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for (i, r) in graph.records.iter().enumerate() {
+        if r.kind != RecordKind::Person || super::is_staff(r) {
+            continue;
+        }
+        let Some(company) = r.company.as_deref() else {
+            continue;
+        };
+        let key = company_key(company);
+        if key.is_empty() || lookup.by_key.contains_key(&key) {
+            continue;
+        }
+        let Some((org, _)) = roots.get(i).and_then(|root| membership.get(root)) else {
+            continue;
+        };
+        // Only an organisation with a record: one known only by contacts'
+        // names (often a typo of the real one) is a name of its own.
+        let Some(&org_root) = roots.get(*org) else {
+            continue;
+        };
+        if twins.contains(&org_root) {
+            continue;
+        }
+        let orgs = out.entry(key).or_default();
+        if !orgs.iter().any(|(root, _)| *root == org_root) {
+            orgs.push((org_root, *org));
+        }
+    }
+    out
 }
 
 /// Words as a city is compared in either script (大阪市 = osaka).
 fn city_words(words: &[String]) -> Vec<String> {
     words.iter().map(|w| super::cities::city_word(w)).collect()
+}
+
+/// A person's name as a note writes it (two words or more): honorifics
+/// dropped, in the order written, and "Smith, Jon" also as "Jon Smith".
+fn name_orders(name: &str) -> Vec<Vec<String>> {
+    let parts: Vec<String> = crate::normalize::person_parts(name)
+        .iter()
+        .flat_map(|p| words(p))
+        .collect();
+    if parts.len() < 2 {
+        return Vec::new();
+    }
+    let mut out = vec![parts.clone()];
+    if let Some((family, given)) = name.split_once(',') {
+        let turned: Vec<String> = words(given).into_iter().chain(words(family)).collect();
+        if turned.len() >= 2 && turned != parts {
+            out.push(turned);
+        }
+    }
+    out
 }
 
 /// Adds `roots` under `words` (indexed by its first word).
@@ -257,14 +362,22 @@ impl Clues {
         lookup: &OrgLookup,
         roots: &[usize],
         membership: &HashMap<usize, (usize, String)>,
+        domains: &HashMap<String, Option<usize>>,
     ) -> Clues {
         let mut names = Vec::new();
         let mut by_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         let mut cjk = Vec::new();
         let mut keys: Vec<(&String, &Vec<(usize, usize)>)> = lookup.by_key.iter().collect();
+        let aliases = contacts_names(graph, lookup, roots, membership);
+        keys.extend(aliases.iter());
         keys.sort();
         for (key, orgs) in keys {
-            let w = words(key);
+            let mut w = words(key);
+            // "Pioneer Health Pacific Limitde": the slipped form is no
+            // part of the name.
+            if w.len() >= 3 && w.last().is_some_and(|l| slipped_legal_form(l)) {
+                w.pop();
+            }
             if w.is_empty() {
                 continue;
             }
@@ -292,15 +405,26 @@ impl Clues {
             match r.kind {
                 RecordKind::Person if !super::is_staff(r) => {
                     let Some(root) = roots.get(i) else { continue };
-                    let Some((org, _)) = membership.get(root) else {
-                        continue;
-                    };
-                    let Some(&org_root) = roots.get(*org) else {
+                    // A contact no organisation took (its company column
+                    // names namesakes) is placed by a domain one owns.
+                    let org = membership.get(root).map(|(org, _)| *org).or_else(|| {
+                        let owners = r
+                            .emails
+                            .iter()
+                            .filter_map(|e| domain_of(e))
+                            .filter_map(|d| {
+                                domains.get(&d.to_ascii_lowercase()).copied().flatten()
+                            });
+                        let mut owners: BTreeSet<usize> =
+                            owners.filter_map(|n| roots.get(n).copied()).collect();
+                        let only = owners.pop_first();
+                        only.filter(|_| owners.is_empty())
+                    });
+                    let Some(&org_root) = org.and_then(|org| roots.get(org)) else {
                         continue;
                     };
                     for name in &r.names {
-                        let w = words(name);
-                        if w.len() >= 2 {
+                        for w in name_orders(name) {
                             add_phrase(&mut people, w, org_root);
                         }
                     }
@@ -317,7 +441,15 @@ impl Clues {
                 _ => {}
             }
         }
+        let readings = super::readings::Readings::new(
+            names
+                .iter()
+                .enumerate()
+                .map(|(n, (w, _, _))| (n, w.as_slice())),
+            graph.romaji,
+        );
         Clues {
+            readings,
             names,
             by_word,
             cjk,
@@ -403,10 +535,18 @@ impl Clues {
         // organisation's typo'd namesake: it stays a candidate.
         let same_words = |a: &Found, b: &Found| a.start == b.start && a.len == b.len;
         let all = found.clone();
+        // An exact name that does not stand alone ("Lantern Partners" in
+        // "Juniper Lantern Partners") is no reading of the words a slip
+        // covers: the slip ("Juiper Lantern Partners") stays.
+        let run_on_inside = |f: &Found, g: &Found| g.name == usize::MAX && covers(f, g);
         found.retain(|f| {
             !all.iter().any(|g| {
                 (covers(g, f) && g.slip <= f.slip)
-                    || (f.slip && !g.slip && overlaps(f, g) && !same_words(f, g))
+                    || (f.slip
+                        && !g.slip
+                        && overlaps(f, g)
+                        && !same_words(f, g)
+                        && !run_on_inside(f, g))
             })
         });
         found
@@ -490,6 +630,25 @@ impl Clues {
         }
     }
 
+    /// Names whose reading the note spells in the other script: runs of
+    /// two to four capitalised romanised words standing alone, and runs of
+    /// kanji or kana (`attach/readings.rs`).
+    fn read_in(&self, text: &str, shape: &Shaped, romaji: Option<Romaji>) -> Vec<usize> {
+        let mut found = self.readings.in_kanji(text, romaji);
+        if romaji.is_some() {
+            let words = &shape.words;
+            for start in (0..words.len()).filter(|&s| shape.is_capital(s)) {
+                let longest = super::readings::MAX_WORDS.min(words.len() - start);
+                for len in 2..=longest {
+                    if shape.stands_alone(start, start + len) {
+                        found.extend(self.readings.read_latin(&words[start..start + len]));
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// Names written in kanji or kana that `text` holds.
     fn cjk_in(&self, text: &str) -> Vec<usize> {
         self.cjk
@@ -509,6 +668,10 @@ impl Clues {
     }
 }
 
+/// Why a note's clues decide nothing, and the organisations (a node of
+/// each) it could be.
+pub(super) type Undecided = (String, Vec<usize>);
+
 impl Graph<'_> {
     /// A note's organisation by a name written with a slip or shared by
     /// namesakes, its folder's first, and the note's other clues: `Ok(None)`
@@ -522,7 +685,7 @@ impl Graph<'_> {
         domains: &HashMap<String, Option<usize>>,
         roots: &[usize],
         membership: &HashMap<usize, (usize, String)>,
-    ) -> Result<Option<(usize, String)>, String> {
+    ) -> Result<Option<(usize, String)>, Undecided> {
         let r = &self.records[i];
         if r.kind != RecordKind::Note {
             return Ok(None);
@@ -544,13 +707,31 @@ impl Graph<'_> {
         let named: Vec<(usize, bool)> = folders
             .rsplit('/')
             .find_map(|folder| {
-                let key = words(&company_key(folder));
+                let mut key = words(&company_key(folder));
+                // "Raven Kestrel Consulting Incoporated/": a slipped form.
+                if key.len() >= 3 && key.last().is_some_and(|l| slipped_legal_form(l)) {
+                    key.pop();
+                }
+                // The whole folder name, exactly or with a slip, whatever
+                // shorter names inside it read exactly ("Junier Juniper
+                // Trading/" holds "Juniper Trading").
                 let found: Vec<(usize, bool)> = clues
-                    .names_in(&key, None)
+                    .every_name_in(&key, None)
                     .into_iter()
                     .filter(|f| f.start == 0 && f.len == key.len())
                     .map(|f| (f.name, f.slip))
                     .collect();
+                // Written in the other script ("Hikari Seisakusho Co. Ltd/"
+                // for 光製作所株式会社).
+                let found = match found.is_empty() {
+                    true => clues
+                        .readings
+                        .of_name(&key, self.romaji)
+                        .into_iter()
+                        .map(|n| (n, false))
+                        .collect(),
+                    false => found,
+                };
                 (!found.is_empty()).then_some(found)
             })
             .unwrap_or_else(|| {
@@ -560,6 +741,10 @@ impl Graph<'_> {
                     .map(|f| (f.name, f.slip))
                     .collect();
                 found.extend(clues.cjk_in(&text).into_iter().map(|n| (n, false)));
+                let read = clues.read_in(&text, &shape, self.romaji);
+                found.extend(read.into_iter().map(|n| (n, false)));
+                found.sort_unstable();
+                found.dedup();
                 found
             });
         // A known name inside a longer one ("Iron Foods Digital"): the
@@ -567,7 +752,10 @@ impl Graph<'_> {
         if named.iter().any(|(n, _)| *n == usize::MAX)
             && named.iter().all(|(n, _)| *n == usize::MAX)
         {
-            return Err("the note names an organisation no record names".into());
+            return Err((
+                "the note names an organisation no record names".into(),
+                Vec::new(),
+            ));
         }
         let named: Vec<(usize, bool)> = named
             .into_iter()
@@ -634,10 +822,19 @@ impl Graph<'_> {
             [] => by_city(candidates.clone()),
             several => by_city(several.to_vec()),
         };
+        // Namesakes named exactly, nothing else telling them apart: a
+        // steward picks, seeing which customers they are.
         let undecided = || {
-            Err(format!(
-                "the note names {} organisation(s) and its other clues do not pick one",
-                candidates.len()
+            Err((
+                match candidates.len() {
+                    1 => "the note names an organisation with a slip, and a contact it names \
+                          belongs to another"
+                        .to_string(),
+                    n => format!(
+                        "ambiguous: the note names {n} organisations and its other clues do not pick one"
+                    ),
+                },
+                candidates.iter().map(|(_, node)| *node).collect(),
             ))
         };
         let [(root, node)] = chosen.as_slice() else {

@@ -3,14 +3,14 @@
 use crate::record::{Link, Record, RecordKind};
 use crate::resolve::{Overrides, Settings, resolve};
 
-fn org(id: &str, name: &str, website: Option<&str>) -> Record {
+pub(super) fn org(id: &str, name: &str, website: Option<&str>) -> Record {
     let mut r = Record::new("crm", id, RecordKind::Organization);
     r.names.push(name.into());
     r.websites.extend(website.map(str::to_string));
     r
 }
 
-fn person(id: &str, name: &str, email: &str, account: &str) -> Record {
+pub(super) fn person(id: &str, name: &str, email: &str, account: &str) -> Record {
     let mut r = Record::new("crm", id, RecordKind::Person);
     r.names.push(name.into());
     r.emails.push(email.into());
@@ -82,7 +82,7 @@ fn book() -> Vec<Record> {
     ]
 }
 
-fn settings() -> Settings {
+pub(super) fn settings() -> Settings {
     Settings {
         staff_domains: vec!["ourco.com".into()],
         ..Settings::default()
@@ -225,7 +225,7 @@ fn a_converted_lead_is_its_contact_whatever_its_name() {
     assert_ne!(person_of("crm:L1"), person_of("crm:C1"));
 }
 
-fn note(id: &str, folder: Option<&str>, body: &str) -> Record {
+pub(super) fn note(id: &str, folder: Option<&str>, body: &str) -> Record {
     let mut r = Record::new("notes", id, RecordKind::Note);
     r.provenance.file = match folder {
         Some(f) => format!("{f}/{id}"),
@@ -235,7 +235,7 @@ fn note(id: &str, folder: Option<&str>, body: &str) -> Record {
     r
 }
 
-fn org_in(id: &str, name: &str, city: &str) -> Record {
+pub(super) fn org_in(id: &str, name: &str, city: &str) -> Record {
     let mut r = org(id, name, None);
     r.address.city = Some(city.into());
     r
@@ -417,7 +417,12 @@ fn names_that_could_mean_another_customer_attach_to_none() {
         why("deals:D3")
     );
     assert_eq!(a("notes:n1"), None);
-    assert_eq!(a("notes:n3"), a("crm:L1"), "its own city");
+    assert_eq!(
+        a("notes:n3"),
+        a("crm:L1"),
+        "its own city: {}",
+        why("notes:n3")
+    );
     // A city elsewhere alone vetoes nothing: firms have sites elsewhere.
     assert_eq!(a("notes:n2"), a("crm:L1"), "{}", why("notes:n2"));
     assert_eq!(a("notes:n4"), None, "a namesake of unknown city");
