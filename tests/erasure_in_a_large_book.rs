@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use common::{Workspace, files_holding};
@@ -54,26 +53,6 @@ fn change_a_phone(dir: &std::path::Path) {
     let changed = text.replace(",+16170000011\n", ",+16179990011\n");
     assert_ne!(text, changed);
     std::fs::write(&people, changed).unwrap();
-}
-
-/// Record id → customer id, from `rapport export`.
-fn customers(ws: &Workspace) -> BTreeMap<String, String> {
-    let out = ws.run(&["export", "--fields", "id,customer_id"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            (
-                v["id"].as_str().unwrap_or_default().to_string(),
-                v["customer_id"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
 }
 
 /// The value of one unlabelled series in the `/metrics` text.
@@ -133,14 +112,14 @@ fn an_erasure_after_a_partial_resolution_leaves_no_trace_and_a_full_pass_answer(
         assert!(holding.is_empty(), "{needle} is still in {holding:?}");
     }
 
-    let after_erasure = customers(&ws);
+    let after_erasure = ws.customers_by_record();
     assert!(!after_erasure.contains_key(&format!("crm:P{ERASED}")));
     let fresh = Workspace::new();
     fresh.write_config(&[("crm", "generic-csv", "data/crm")]);
     write_book(&fresh.path().join("data/crm"), false);
     change_a_phone(&fresh.path().join("data/crm"));
     fresh.ingest();
-    let from_scratch = customers(&fresh);
+    let from_scratch = fresh.customers_by_record();
     assert_eq!(after_erasure.len(), from_scratch.len());
     let differ: Vec<_> = from_scratch
         .iter()

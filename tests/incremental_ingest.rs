@@ -66,26 +66,6 @@ fn write_book_with(dir: &std::path::Path, changed: bool, again: bool) {
     std::fs::write(dir.join("people.csv"), people).unwrap();
 }
 
-/// Record id → customer id, from `rapport export`.
-fn customers(ws: &Workspace) -> BTreeMap<String, String> {
-    let out = ws.run(&["export", "--fields", "id,customer_id"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            (
-                v["id"].as_str().unwrap_or_default().to_string(),
-                v["customer_id"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn a_change_of_100_rows_re_resolves_only_what_it_reaches() {
     let total = (ORGS + PEOPLE) as u64;
@@ -102,7 +82,7 @@ fn a_change_of_100_rows_re_resolves_only_what_it_reaches() {
         re_resolved >= CHANGED as u64 && re_resolved < total / 20,
         "{re_resolved} of {total} re-resolved: {second}"
     );
-    let after_change = customers(&ws);
+    let after_change = ws.customers_by_record();
     // The same files read into a new data directory: one full pass.
     let fresh = Workspace::new();
     fresh.write_config(&[("crm", "generic-csv", "data/crm")]);
@@ -110,7 +90,7 @@ fn a_change_of_100_rows_re_resolves_only_what_it_reaches() {
     let full = fresh.ingest();
     assert_eq!(full["stages"]["resolved_records"], total);
     assert_eq!(after_change.len(), total as usize);
-    assert_same_customers(&customers(&fresh), &after_change);
+    assert_same_customers(&fresh.customers_by_record(), &after_change);
 }
 
 /// Every record has the customer a full pass from scratch gives it.
@@ -167,11 +147,11 @@ fn a_second_change_reads_only_what_it_reaches() {
         "{second:?}"
     );
     drop(app);
-    let kept = customers(&ws);
+    let kept = ws.customers_by_record();
     let fresh = Workspace::new();
     fresh.write_config(&[("crm", "generic-csv", "data/crm")]);
     write_book_with(&fresh.path().join("data/crm"), true, true);
     fresh.ingest();
     assert_eq!(kept.len(), total as usize);
-    assert_same_customers(&customers(&fresh), &kept);
+    assert_same_customers(&fresh.customers_by_record(), &kept);
 }

@@ -47,16 +47,7 @@ fn misspelt_and_namesake_notes_land_on_their_customer_end_to_end() {
     ]);
     ws.ingest();
     let server = ws.serve();
-    let customer_of = |record: &str| -> Option<String> {
-        let encoded = record
-            .replace(':', "%3A")
-            .replace('/', "%2F")
-            .replace(' ', "%20");
-        let (status, found) = server.get(&format!("/v1/search?q=*&group=none&filter.id={encoded}"));
-        assert_eq!(status, 200, "{found}");
-        assert_eq!(found["total"], 1, "{record}: {found}");
-        found["hits"][0]["customer_id"].as_str().map(str::to_string)
-    };
+    let customer_of = |record: &str| server.customer_of(record);
     let redwood = customer_of("crm:R1");
     let hamburg = customer_of("crm:T1");
     let berlin = customer_of("crm:T2");

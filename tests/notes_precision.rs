@@ -50,13 +50,7 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
     ]);
     ws.ingest();
     let server = ws.serve();
-    let customer_of = |record: &str| -> Option<String> {
-        let encoded = record.replace(':', "%3A").replace('/', "%2F");
-        let (status, found) = server.get(&format!("/v1/search?q=*&group=none&filter.id={encoded}"));
-        assert_eq!(status, 200, "{found}");
-        assert_eq!(found["total"], 1, "{record}: {found}");
-        found["hits"][0]["customer_id"].as_str().map(str::to_string)
-    };
+    let customer_of = |record: &str| server.customer_of(record);
     let atlas = customer_of("crm:A1");
     assert!(atlas.is_some());
     assert_eq!(customer_of("deals:D2"), atlas, "the name standing alone");
@@ -256,12 +250,7 @@ fn notes_name_companies_in_the_other_script_end_to_end() {
     ]);
     ws.ingest();
     let server = ws.serve();
-    let customer_of = |record: &str| -> Option<String> {
-        let encoded = record.replace(':', "%3A").replace('/', "%2F");
-        let (status, found) = server.get(&format!("/v1/search?q=*&group=none&filter.id={encoded}"));
-        assert_eq!(status, 200, "{found}");
-        found["hits"][0]["customer_id"].as_str().map(str::to_string)
-    };
+    let customer_of = |record: &str| server.customer_of(record);
     let (status, unattached) = server.get("/v1/quality/unattached");
     assert_eq!(status, 200);
     assert!(customer_of("crm:N1").is_some());

@@ -108,6 +108,26 @@ impl Workspace {
     }
 
     /// Runs `rapport ingest --json` and returns its report.
+    /// Record id → customer id of every record, from `rapport export`.
+    pub fn customers_by_record(&self) -> std::collections::BTreeMap<String, String> {
+        let out = self.run(&["export", "--fields", "id,customer_id"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| {
+                (
+                    v["id"].as_str().unwrap_or_default().to_string(),
+                    v["customer_id"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
     pub fn ingest(&self) -> serde_json::Value {
         let out = self.run(&["ingest", "--json"]);
         assert!(
@@ -331,6 +351,21 @@ impl Server {
         let response = self.client.get(url).send().unwrap();
         assert_eq!(response.status().as_u16(), 200, "search {q}");
         response.json().unwrap()
+    }
+
+    /// The customer one record is attached to (`None`: to none), found by
+    /// `filter.id`; exactly one record must match.
+    pub fn customer_of(&self, record: &str) -> Option<String> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/v1/search", self.base),
+            &[("q", "*"), ("group", "none"), ("filter.id", record)],
+        )
+        .unwrap();
+        let response = self.client.get(url).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "search for {record}");
+        let found: serde_json::Value = response.json().unwrap();
+        assert_eq!(found["total"], 1, "{record}: {found}");
+        found["hits"][0]["customer_id"].as_str().map(str::to_string)
     }
 
     /// Polls `check` until it holds or `timeout` passes.
