@@ -382,6 +382,8 @@ impl Rapport {
             return Ok(0);
         }
         if let Some(changed) = self.resolve_incrementally()? {
+            // The plan has read the erased records' set-aside assignments.
+            self.store.clear_erased_assignments()?;
             return Ok(changed);
         }
         self.resolve_locked()
@@ -406,6 +408,8 @@ impl Rapport {
         let changed = self.store.save_resolution(&resolution)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
+        // A full pass needs no erased record's old assignment.
+        self.store.clear_erased_assignments()?;
         self.resolved_records
             .store(record_count as u64, std::sync::atomic::Ordering::Relaxed);
         self.read_records

@@ -140,13 +140,10 @@ impl Rapport {
             // Kept outside the store and every snapshot, so that restoring
             // an older snapshot applies this erasure again.
             append_ledger(&self.config.data_dir, &ledger).map_err(ErasureError::Ledger)?;
-            // A full pass, not the incremental one: the erasure removed the
-            // erased records' assignments and customer, so a plan drawn
-            // from the change log would not know which customers they were
-            // in, and would leave suspect pairs and other customers' golden
-            // records naming the person (tests/erasure_in_a_large_book.rs
-            // shows what a full pass must leave).
-            self.resolve_locked()?;
+            // Incremental when the erasure is small: the erased records'
+            // assignments were set aside (not dropped) so the plan finds the
+            // customers they were in (tests/erasure_in_a_large_book.rs).
+            self.resolve_if_stale()?;
             entry
         };
         self.index

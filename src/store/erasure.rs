@@ -32,6 +32,8 @@ pub(super) const ERASED_KEYS: TableDefinition<&str, &str> = TableDefinition::new
 pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(ERASED_RECORDS).map_err(db)?;
     txn.open_table(ERASED_KEYS).map_err(db)?;
+    txn.open_table(super::erased_assignments::ERASED_ASSIGNMENTS)
+        .map_err(db)?;
     txn.open_table(super::erased_mentions::ERASED_MENTIONS)
         .map_err(db)?;
     txn.open_table(super::audit::AUDIT).map_err(db)?;
@@ -325,6 +327,9 @@ pub(super) fn erase_in(
     erasure_id: &str,
 ) -> Result<(usize, usize), StoreError> {
     let mut assignments = txn.open_table(ASSIGNMENTS).map_err(db)?;
+    let mut set_aside = txn
+        .open_table(super::erased_assignments::ERASED_ASSIGNMENTS)
+        .map_err(db)?;
     let mut entities = txn.open_table(ENTITIES).map_err(db)?;
     let mut attributes = txn.open_table(CUSTOMER_ATTRIBUTES).map_err(db)?;
     let mut erased_records = txn.open_table(ERASED_RECORDS).map_err(db)?;
@@ -335,7 +340,7 @@ pub(super) fn erase_in(
             records_erased += 1;
         }
         log.birth.remove(id.as_str()).map_err(db)?;
-        assignments.remove(id.as_str()).map_err(db)?;
+        super::erased_assignments::set_aside(&mut assignments, &mut set_aside, id)?;
         erased_records.insert(id.as_str(), erasure_id).map_err(db)?;
     }
     for hash in hashes {

@@ -42,6 +42,7 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(writeback::CUSTOMER_ATTRIBUTES)?;
     visitor.visit(erasure::ERASED_RECORDS)?;
     visitor.visit(erasure::ERASED_KEYS)?;
+    visitor.visit(erased_assignments::ERASED_ASSIGNMENTS)?;
     visitor.visit(erased_mentions::ERASED_MENTIONS)?;
     visitor.visit(audit::AUDIT)?;
     visitor.visit(auth::API_KEYS)?;
@@ -544,6 +545,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
 
 mod audit;
 mod auth;
+mod erased_assignments;
 mod erased_mentions;
 mod erasure;
 mod erasure_ledger;

@@ -7,6 +7,7 @@
 //! It must never write, and never outlive the pass that made it (it holds a
 //! read transaction, which keeps the pages it sees alive).
 
+use super::erased_assignments::ERASED_ASSIGNMENTS;
 use super::resolution::{ASSIGNMENTS, ENTITIES};
 use super::{Store, StoreError, db, read_json};
 use crate::resolve::{Assignment, Entity, Previous};
@@ -14,6 +15,8 @@ use crate::resolve::{Assignment, Entity, Previous};
 /// The stored resolution as of one read transaction.
 pub struct ResolutionView {
     assignments: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    /// Erased records' assignments, until the resolution after the erasure.
+    erased: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     entities: redb::ReadOnlyTable<&'static str, &'static [u8]>,
 }
 
@@ -23,6 +26,7 @@ impl Store {
         let txn = self.db.begin_read().map_err(db)?;
         Ok(ResolutionView {
             assignments: txn.open_table(ASSIGNMENTS).map_err(db)?,
+            erased: txn.open_table(ERASED_ASSIGNMENTS).map_err(db)?,
             entities: txn.open_table(ENTITIES).map_err(db)?,
         })
     }
@@ -32,10 +36,13 @@ impl Store {
 /// itself (`resolution_partial.rs`).
 impl Previous for ResolutionView {
     fn assignment(&self, record: &str) -> Option<Assignment> {
-        read_json(&self.assignments, record)
-            .inspect_err(|e| tracing::warn!(record, error = %e, "reading an assignment"))
-            .ok()
-            .flatten()
+        let read = |table: &redb::ReadOnlyTable<&'static str, &'static [u8]>| {
+            read_json(table, record)
+                .inspect_err(|e| tracing::warn!(record, error = %e, "reading an assignment"))
+                .ok()
+                .flatten()
+        };
+        read(&self.assignments).or_else(|| read(&self.erased))
     }
 
     fn entity(&self, id: &str) -> Option<Entity> {
