@@ -108,7 +108,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// List every record attached to no customer, with the reason (CSV:
-        /// record,source,kind,reason; JSON with --json).
+        /// record,source,kind,reason,candidates; JSON with --json).
         #[arg(long)]
         unattached: bool,
         /// With --unattached: only the records of this source.

@@ -182,12 +182,24 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
         .into_iter()
         .flatten()
         .map(|u| {
-            ["record", "source", "kind", "reason"]
+            let mut row = ["record", "source", "kind", "reason"]
                 .map(|k| u[k].as_str().unwrap_or_default().to_string())
-                .join("\u{1f}")
+                .to_vec();
+            let candidates: Vec<&str> = u["candidates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str())
+                .collect();
+            row.push(candidates.join(" "));
+            row.join("\u{1f}")
         })
         .collect();
     assert!(!api_rows.is_empty());
+    assert!(
+        api_rows.iter().any(|r| !r.ends_with('\u{1f}')),
+        "the premise: a record with candidates: {api_rows:?}"
+    );
     let csv_rows = |out: std::process::Output| -> Vec<String> {
         assert!(
             out.status.success(),
@@ -197,7 +209,7 @@ fn names_that_could_mean_another_customer_wait_for_a_steward_end_to_end() {
         let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
         assert_eq!(
             reader.headers().unwrap().iter().collect::<Vec<_>>(),
-            ["record", "source", "kind", "reason"]
+            ["record", "source", "kind", "reason", "candidates"]
         );
         reader
             .records()

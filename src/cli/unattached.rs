@@ -1,6 +1,8 @@
 //! `rapport quality --unattached`: every record that waits for a steward
 //! because resolution attached it to no customer, with the reason, as CSV
-//! (`record,source,kind,reason`, for a spreadsheet) or JSON. Through the
+//! (`record,source,kind,reason,candidates`, for a spreadsheet; the
+//! candidates are the customer ids an ambiguous record could belong to,
+//! separated by spaces) or JSON. Through the
 //! running server's `GET /v1/quality/unattached`, page by page, while one
 //! holds the data directory; from the store otherwise.
 //!
@@ -56,14 +58,21 @@ pub fn list(config: Option<&Path>, source: Option<&str>, json: bool) -> Result<(
         return Ok(());
     }
     let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-    out.write_record(["record", "source", "kind", "reason"])?;
+    out.write_record(["record", "source", "kind", "reason", "candidates"])?;
     for r in &records {
         let field = |name: &str| r[name].as_str().unwrap_or_default().to_string();
+        let candidates: Vec<&str> = r["candidates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         out.write_record([
             field("record"),
             field("source"),
             field("kind"),
             field("reason"),
+            candidates.join(" "),
         ])?;
     }
     out.flush()?;
