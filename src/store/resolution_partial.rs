@@ -1,6 +1,7 @@
 //! Incremental resolution, stored: which records changed since the last
-//! resolution, what that resolution said about a record or a customer (the
-//! closure of `resolve::plan` reads it), and saving a partial resolution —
+//! resolution (what that resolution said about a record or a customer, which
+//! the closure of `resolve::plan` reads, is `resolution_view.rs`), and
+//! saving a partial resolution —
 //! only the records and customers it re-resolved — in one transaction that
 //! logs each record whose assignment changed.
 //!
@@ -16,7 +17,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 use super::resolution::{ALIASES, ASSIGNMENTS, BIRTH, ENTITIES};
 use super::{CHANGES, ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record};
 use crate::record::{NOTES_SOURCE, Record};
-use crate::resolve::{Assignment, Entity, Partial, Previous, SuspectPair, Unattached};
+use crate::resolve::{Partial, SuspectPair, Unattached};
 
 impl Store {
     /// The ids of the records written or removed after sequence number
@@ -154,25 +155,5 @@ impl Store {
         }
         txn.commit().map_err(db)?;
         Ok(changed)
-    }
-}
-
-/// The previous resolution as the store keeps it. A read that fails is
-/// logged and counts as absent, which makes the closure smaller: the
-/// warning says so, and the next full pass (a steward override, a larger
-/// change, a restart with new settings) puts it right.
-impl Previous for Store {
-    fn assignment(&self, record: &str) -> Option<Assignment> {
-        Store::assignment(self, record)
-            .inspect_err(|e| tracing::warn!(record, error = %e, "reading an assignment"))
-            .ok()
-            .flatten()
-    }
-
-    fn entity(&self, id: &str) -> Option<Entity> {
-        Store::entity(self, id)
-            .inspect_err(|e| tracing::warn!(id, error = %e, "reading a customer"))
-            .ok()
-            .flatten()
     }
 }

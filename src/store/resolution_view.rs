@@ -32,8 +32,11 @@ impl Store {
     }
 }
 
-/// A read that fails is logged and counts as absent, as for the store
-/// itself (`resolution_partial.rs`).
+/// A read that fails is logged and counts as absent, which makes the
+/// closure smaller: the warning says so, and the next full pass (a steward
+/// override, a larger change, a restart with new settings) puts it right.
+/// The only `Previous` over the store, so an erased record's set-aside
+/// assignment is seen by every plan.
 impl Previous for ResolutionView {
     fn assignment(&self, record: &str) -> Option<Assignment> {
         let read = |table: &redb::ReadOnlyTable<&'static str, &'static [u8]>| {
