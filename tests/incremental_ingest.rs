@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use common::Workspace;
+use common::{Workspace, assert_same_customers};
 
 const ORGS: usize = 2_000;
 const PEOPLE: usize = 8_000;
@@ -91,22 +90,6 @@ fn a_change_of_100_rows_re_resolves_only_what_it_reaches() {
     assert_eq!(full["stages"]["resolved_records"], total);
     assert_eq!(after_change.len(), total as usize);
     assert_same_customers(&fresh.customers_by_record(), &after_change);
-}
-
-/// Every record has the customer a full pass from scratch gives it.
-fn assert_same_customers(
-    from_scratch: &BTreeMap<String, String>,
-    incremental: &BTreeMap<String, String>,
-) {
-    let differ: Vec<_> = from_scratch
-        .iter()
-        .filter(|(id, c)| incremental.get(*id) != Some(c))
-        .take(5)
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "customers differ from a full pass: {differ:?}"
-    );
 }
 
 /// A long-running server keeps the book's statistics after an incremental

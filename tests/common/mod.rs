@@ -520,3 +520,19 @@ pub fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
     }
     found
 }
+
+/// Every record has the customer a full pass from scratch gives it.
+pub fn assert_same_customers(
+    from_scratch: &std::collections::BTreeMap<String, String>,
+    other: &std::collections::BTreeMap<String, String>,
+) {
+    let differ: Vec<_> = from_scratch
+        .iter()
+        .filter(|(id, c)| other.get(*id) != Some(c))
+        .take(5)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "customers differ from a full pass: {differ:?}"
+    );
+}
