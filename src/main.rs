@@ -452,12 +452,13 @@ fn serve(config: Config) -> Result<()> {
         if first_start {
             let roles = app.config().auth.roles().map_err(anyhow::Error::msg)?;
             app.identities().add_user(&roles, "admin", "admin", None, Default::default())?;
-            let link = auth
-                .sessions
-                .issue_link("admin", std::time::Duration::from_secs(15 * 60))?;
+            let link = app
+                .identities()
+                .sign_in_link("admin", std::time::Duration::from_secs(15 * 60))?
+                .token;
             let port = address.port();
             println!(
-                "first start: user `admin` created. Sign in once with http://127.0.0.1:{port}/#signin={link} (valid 15 minutes, one use)"
+                "first start: user `admin` created. Sign in once with http://127.0.0.1:{port}/#signin={link} (valid 15 minutes, one use; a new one: rapport users link admin)"
             );
             println!(
                 "API keys for scripts (while this server runs): RAPPORT_DATA_DIR={} rapport keys create --name NAME --role ROLE; a password for admin (server stopped): rapport users passwd admin",

@@ -65,6 +65,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/users"),
     ("POST", "/v1/users"),
     ("PATCH", "/v1/users/{name}"),
+    ("POST", "/v1/users/{name}/sign-in-link"),
 ];
 
 /// The operation keys of an OpenAPI path item.

@@ -57,6 +57,7 @@ pub fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("POST", "/v1/keys/{id}/rotate") => "key.rotate",
         ("POST", "/v1/users") => "user.create",
         ("PATCH", "/v1/users/{name}") => "user.update",
+        ("POST", "/v1/users/{name}/sign-in-link") => "user.sign_in_link",
         ("POST", "/v1/session") => "signin",
         ("DELETE", "/v1/session") => "signout",
         _ => return None,

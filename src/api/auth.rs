@@ -87,7 +87,9 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ("GET" | "POST", "/v1/keys")
         | ("DELETE", "/v1/keys/{id}")
         | ("POST", "/v1/keys/{id}/rotate") => Needs(Keys),
-        ("GET" | "POST", "/v1/users") | ("PATCH", "/v1/users/{name}") => Needs(Users),
+        ("GET" | "POST", "/v1/users")
+        | ("PATCH", "/v1/users/{name}")
+        | ("POST", "/v1/users/{name}/sign-in-link") => Needs(Users),
         _ => return None,
     })
 }

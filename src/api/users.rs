@@ -1,8 +1,10 @@
 //! Staff users for admins over HTTP (`users` permission): `GET /v1/users`
 //! lists them, `POST /v1/users` adds one (with a password, or `"sso": true`
 //! for single sign-on only, and an optional row-level scope), `PATCH
-//! /v1/users/{name}` sets a password or disables and enables. The CLI's
-//! `rapport users` goes through these while a server holds the store.
+//! /v1/users/{name}` sets a password or disables and enables, and `POST
+//! /v1/users/{name}/sign-in-link` issues a one-time sign-in link (shown
+//! once). The CLI's `rapport users` goes through these while a server holds
+//! the store.
 //!
 //! It must never echo a password or its hash, and never accept a password
 //! anywhere but the JSON body.
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,6 +31,7 @@ pub fn routes(auth: Auth) -> Router<Arc<crate::engine::Rapport>> {
     Router::new()
         .route("/v1/users", get(list_users).post(add_user))
         .route("/v1/users/{name}", patch(update_user))
+        .route("/v1/users/{name}/sign-in-link", post(sign_in_link))
         .layer(Extension(auth))
 }
 
@@ -45,6 +48,17 @@ struct NewUser {
     #[serde(default)]
     scope: BTreeMap<String, String>,
 }
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LinkRequest {
+    /// How long the link stays valid (`15m`, `24h`, at most `7d`).
+    #[serde(default)]
+    valid: Option<String>,
+}
+
+/// How long a link stays valid when the request does not say.
+const DEFAULT_LINK_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,4 +141,32 @@ async fn update_user(
     .await??;
     tracing::info!(actor = %identity.actor, "user changed over HTTP");
     Ok(Json(json!(user)))
+}
+
+async fn sign_in_link(
+    Extension(auth): Extension<Auth>,
+    Extension(identity): Extension<Identity>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: LinkRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LinkRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(
+                ErrorCode::InvalidBody,
+                format!("{e} (expected nothing, or {{\"valid\": \"30m\"}})"),
+            )
+        })?
+    };
+    let lifetime = match &request.valid {
+        None => DEFAULT_LINK_LIFETIME,
+        Some(text) => crate::units::parse_duration(text)
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, format!("valid: {e}")))?,
+    };
+    let link =
+        tokio::task::spawn_blocking(move || auth.app.identities().sign_in_link(&name, lifetime))
+            .await??;
+    tracing::info!(actor = %identity.actor, user = %link.user, "sign-in link issued over HTTP");
+    Ok((StatusCode::CREATED, Json(json!(link))))
 }

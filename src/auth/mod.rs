@@ -8,6 +8,7 @@
 //! secret is constant-time.
 
 pub mod keys;
+pub mod links;
 pub mod redact;
 pub mod secrets;
 pub mod sessions;

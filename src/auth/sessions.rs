@@ -1,12 +1,12 @@
 //! Web sessions: the session token a cookie carries (with its CSRF token,
 //! idle and absolute expiry), failed sign-ins per user name (lock-out with
-//! doubling backoff), and one-time sign-in links.
+//! doubling backoff), and redeeming one-time sign-in links (`auth::links`
+//! issues them into the store).
 //!
 //! Sessions are kept in memory and, when the server gives a
 //! [`SessionRecords`] (the engine, over the store), saved there too, so a
 //! restart does not sign anyone out; so are lock-outs, so a restart does
-//! not give a guesser new tries. Failures before a lock and one-time links
-//! stay in memory. It
+//! not give a guesser new tries. Failures before a lock stay in memory. It
 //! must never keep a token itself: tables and saved rows are keyed by the
 //! token's hash and the CSRF token is derived from the session token, so a
 //! memory dump, a debug print or a copy of the store does not hand out a
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::secrets::{self, RandomError};
-pub use crate::store::{SavedLockout, SavedSession};
+pub use crate::store::{SavedLink, SavedLockout, SavedSession};
 
 /// Where sessions outlive the process. Errors are the implementor's to log:
 /// a session that could not be saved still works until the server stops.
@@ -32,6 +32,8 @@ pub trait SessionRecords: Send + Sync {
     fn save_lockout(&self, user: &str, lockout: SavedLockout, now: u64);
     fn load_lockout(&self, user: &str) -> Option<SavedLockout>;
     fn remove_lockout(&self, user: &str);
+    /// Removes and answers the link saved under `key`.
+    fn take_link(&self, key: &str) -> Option<SavedLink>;
 }
 
 /// A used session's last use is saved again at most this often (seconds):
@@ -80,16 +82,10 @@ struct Failures {
     locked_until: Option<Instant>,
 }
 
-struct Link {
-    user: String,
-    expires: Instant,
-}
-
 #[derive(Default)]
 struct Tables {
     sessions: HashMap<String, Entry>,
     failures: HashMap<String, Failures>,
-    links: HashMap<String, Link>,
 }
 
 pub struct Sessions {
@@ -287,23 +283,11 @@ impl Sessions {
         );
     }
 
-    /// A token that opens one session for `user` within `ttl`.
-    pub fn issue_link(&self, user: &str, ttl: Duration) -> Result<String, RandomError> {
-        let token = secrets::token()?;
-        self.tables().links.insert(
-            secrets::hash(&token),
-            Link {
-                user: user.to_string(),
-                expires: Instant::now() + ttl,
-            },
-        );
-        Ok(token)
-    }
-
-    /// The user of a one-time link, which is spent by asking.
+    /// The user of a one-time link (`auth::links`), which is spent by
+    /// asking, expired or not. Without a store there are no links.
     pub fn redeem_link(&self, token: &str) -> Option<String> {
-        let link = self.tables().links.remove(&secrets::hash(token))?;
-        (link.expires > Instant::now()).then_some(link.user)
+        let saved = self.records.as_ref()?.take_link(&secrets::hash(token))?;
+        (saved.expires > unix_now()).then_some(saved.user)
     }
 }
 
@@ -330,7 +314,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failures_lock_a_user_out_and_links_work_once() {
+    fn failures_lock_a_user_out_and_sessions_open_and_close() {
         let s = Sessions::new(SessionSettings::default());
         for _ in 0..4 {
             assert!(s.failed("ann").is_none());
@@ -341,10 +325,6 @@ mod tests {
         assert!(s.locked("bo").is_none());
         s.succeeded("ann");
         assert!(s.locked("ann").is_none());
-
-        let link = s.issue_link("ann", Duration::from_secs(60)).unwrap();
-        assert_eq!(s.redeem_link(&link).as_deref(), Some("ann"));
-        assert_eq!(s.redeem_link(&link), None);
 
         let opened = s.open("ann").unwrap();
         assert_eq!(s.lookup(&opened.token).unwrap().csrf, opened.csrf);

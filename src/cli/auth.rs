@@ -81,6 +81,14 @@ pub enum UsersCommand {
     Disable { name: String },
     /// Let a disabled user sign in again.
     Enable { name: String },
+    /// Print a one-time sign-in link for a user (onboarding, a forgotten
+    /// password); it works once, until it expires, across restarts.
+    Link {
+        name: String,
+        /// How long it stays valid: `30m`, `24h`, at most `7d`.
+        #[arg(long, default_value = "15m")]
+        valid: String,
+    },
     List {
         #[arg(long)]
         json: bool,
@@ -382,11 +390,32 @@ fn users_local(config: &Config, local: &Offline, command: UsersCommand) -> Resul
             local.identities().set_disabled(&name, false)?;
             println!("user {name} enabled");
         }
+        UsersCommand::Link { name, valid } => {
+            let lifetime = rapport::units::parse_duration(&valid)?;
+            let link = local.identities().sign_in_link(&name, lifetime)?;
+            let scheme = if config.server.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            print_link(
+                &format!("{scheme}://{}", config.listen),
+                &link.token,
+                &link.expires.to_rfc3339(),
+                &name,
+            );
+        }
         UsersCommand::List { json } => {
             print_users(&serde_json::to_value(local.identities().users()?)?, json)
         }
     }
     Ok(())
+}
+
+/// Prints a sign-in link: the token goes after `#signin=` on the web page.
+fn print_link(base: &str, token: &str, expires: &str, name: &str) {
+    println!("{base}/#signin={token}");
+    eprintln!("one-time sign-in link for {name}, valid until {expires}: it works once");
 }
 
 /// The same commands through the running server's `/v1/users`.
@@ -436,6 +465,20 @@ fn users_over_http(config: &Config, base: &str, command: UsersCommand) -> Result
         UsersCommand::Enable { name } => {
             change(&name, json!({ "disabled": false }))?;
             println!("user {name} enabled");
+        }
+        UsersCommand::Link { name, valid } => {
+            let answer = call(
+                config,
+                reqwest::Method::POST,
+                format!("{base}/v1/users/{name}/sign-in-link"),
+                Some(json!({ "valid": valid })),
+            )?;
+            print_link(
+                base,
+                answer["token"].as_str().unwrap_or_default(),
+                answer["expires"].as_str().unwrap_or_default(),
+                &name,
+            );
         }
         UsersCommand::List { json } => {
             let answer = call(

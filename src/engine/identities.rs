@@ -6,6 +6,7 @@
 //! only hands them the store.
 
 use crate::auth::keys::{self, KeyRefusal, KeyView, NewKey};
+use crate::auth::links;
 use crate::auth::users::{self, UserView};
 use crate::auth::{AuthError, Identity, Roles};
 use crate::store::UserRecord;
@@ -47,6 +48,15 @@ impl<'a> Identities<'a> {
 
     pub fn set_disabled(&self, name: &str, disabled: bool) -> Result<UserView, AuthError> {
         users::set_disabled(self.store, name, disabled)
+    }
+
+    /// A one-time sign-in link for an enabled user, valid for `lifetime`.
+    pub fn sign_in_link(
+        &self,
+        name: &str,
+        lifetime: std::time::Duration,
+    ) -> Result<links::IssuedLink, AuthError> {
+        links::issue(self.store, name, lifetime)
     }
 
     pub fn users(&self) -> Result<Vec<UserView>, AuthError> {

@@ -1,10 +1,10 @@
 //! The engine keeps web sessions in the store for `auth::sessions`, so a
 //! restart does not sign staff out (and lock-outs, so it does not unlock a
-//! guessed name). It must never fail a request because a
+//! guessed name; and one-time sign-in links, so they outlive it). It must never fail a request because a
 //! session could not be saved: errors are logged, and the session goes on
 //! in memory.
 
-use crate::auth::sessions::{SavedLockout, SavedSession, SessionRecords};
+use crate::auth::sessions::{SavedLink, SavedLockout, SavedSession, SessionRecords};
 
 use super::Rapport;
 
@@ -55,5 +55,13 @@ impl SessionRecords for Rapport {
         if let Err(e) = self.store.remove_lockout(user) {
             tracing::warn!(error = %e, "an ended sign-in lock-out could not be removed");
         }
+    }
+
+    fn take_link(&self, key: &str) -> Option<SavedLink> {
+        self.store
+            .take_sign_in_link(key)
+            .map_err(|e| tracing::warn!(error = %e, "saved sign-in links could not be read"))
+            .ok()
+            .flatten()
     }
 }

@@ -21,6 +21,8 @@ pub(super) fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreErr
     txn.open_table(USERS).map_err(db)?;
     txn.open_table(super::sessions::SESSIONS).map_err(db)?;
     txn.open_table(super::lockouts::LOCKOUTS).map_err(db)?;
+    txn.open_table(super::sign_in_links::SIGN_IN_LINKS)
+        .map_err(db)?;
     Ok(())
 }
 

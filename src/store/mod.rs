@@ -49,6 +49,7 @@ pub(crate) fn visit_tables<V: snapshot::TableVisitor>(visitor: &mut V) -> Result
     visitor.visit(auth::USERS)?;
     visitor.visit(sessions::SESSIONS)?;
     visitor.visit(lockouts::LOCKOUTS)?;
+    visitor.visit(sign_in_links::SIGN_IN_LINKS)?;
     Ok(())
 }
 
@@ -568,8 +569,10 @@ mod retention;
 mod retention_tombstone;
 mod rewrite;
 mod sessions;
+mod sign_in_links;
 pub use rewrite::RewrittenFile;
 pub use sessions::SavedSession;
+pub use sign_in_links::SavedLink;
 pub mod snapshot;
 pub mod writeback;
 
