@@ -676,6 +676,18 @@ fn customer_commands_work_while_a_server_holds_the_data_directory() {
     assert_eq!(body.lines().count(), customers.len());
 }
 
+/// Every field name of a pretty-printed JSON text, in the order printed.
+fn field_order(pretty: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(pretty)
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix('"')?;
+            let (name, after) = rest.split_once('"')?;
+            after.starts_with(':').then(|| name.to_string())
+        })
+        .collect()
+}
+
 /// The other commands that read data answer too while a server holds the
 /// data directory: `search` asks the server's `/v1/search` (as the key the
 /// CLI is given, so a scoped key sees only its scope), `connectors status`
@@ -697,6 +709,9 @@ fn read_commands_work_while_a_server_holds_the_data_directory() {
     };
     let search = ["search", "Acme", "--group", "none", "--json"];
     let local_hits = hit_ids(&json_of(&search));
+    let grouped = ["search", "Acme", "--json"];
+    let local_field_order = field_order(&ws.run(&grouped).stdout);
+    assert!(local_field_order.len() > 20, "{local_field_order:?}");
     assert!(!local_hits.is_empty());
     let local_check = json_of(&["check", "--json"]);
     assert_eq!(local_check["consistent"], true, "{local_check}");
@@ -713,6 +728,11 @@ fn read_commands_work_while_a_server_holds_the_data_directory() {
 
     let _server = ws.serve();
     assert_eq!(hit_ids(&json_of(&search)), local_hits);
+    assert_eq!(
+        field_order(&ws.run(&grouped).stdout),
+        local_field_order,
+        "`search --json` prints fields in another order through the server"
+    );
     // Through the server: the scoped key's search keeps to its scope, which
     // reading the index files could not apply.
     let scoped = ws
