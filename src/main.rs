@@ -462,7 +462,9 @@ fn serve(config: Config) -> Result<()> {
             );
             println!(
                 "API keys for scripts (while this server runs): RAPPORT_DATA_DIR={} rapport keys create --name NAME --role ROLE; a password for admin (server stopped): rapport users passwd admin",
-                app.config().data_dir.display()
+                std::fs::canonicalize(&app.config().data_dir)
+                    .unwrap_or_else(|_| app.config().data_dir.clone())
+                    .display()
             );
         }
         cli::export::note_server_address(

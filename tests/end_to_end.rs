@@ -265,6 +265,62 @@ fn paging_through_equal_scores_shows_every_customer_once() {
     }
 }
 
+/// `bench attach --keep` leaves the labelled book with a rapport.toml that
+/// reads it: `rapport ingest` then reads every source without an error and
+/// as many notes as the benchmark scored.
+#[test]
+fn the_attach_benchmark_keeps_a_book_that_rapport_reads() {
+    let ws = Workspace::new();
+    ws.write_config(&[]);
+    let book = ws.path().join("book");
+    let out = ws.run(&[
+        "bench",
+        "attach",
+        "--book",
+        "40",
+        "--json",
+        "--keep",
+        book.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = report["by_source"]["notes note"]["total"].as_u64().unwrap();
+    assert!(notes > 0, "{report}");
+    let again = ws.run(&[
+        "bench",
+        "attach",
+        "--book",
+        "40",
+        "--keep",
+        book.to_str().unwrap(),
+    ]);
+    assert!(
+        !again.status.success(),
+        "a second book written over the first"
+    );
+
+    let config = book.join("rapport.toml");
+    let ingest = ws.run(&["ingest", "--json", "--config", config.to_str().unwrap()]);
+    assert!(
+        ingest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingest.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&ingest.stdout).unwrap();
+    let sources = summary["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 7, "{summary}");
+    for source in sources {
+        assert_eq!(source["error_count"], 0, "{source}");
+        assert!(source["inserted"].as_u64().unwrap() > 0, "{source}");
+    }
+    let read_notes = sources.iter().find(|s| s["source"] == "notes").unwrap();
+    assert_eq!(read_notes["inserted"].as_u64(), Some(notes), "{summary}");
+}
+
 /// The ingest benchmark writes the corpus as CSV and NDJSON exports, reads
 /// them through the stock connectors into a fresh data directory, and
 /// reports every stage and what each part takes on disk.

@@ -101,6 +101,28 @@ pub struct Dictionary<'p> {
     pub cache: &'p Path,
 }
 
+/// Writes a `rapport.toml` into `dir`, a book [`run`] wrote there, so that
+/// `rapport ingest` or `serve --config DIR/rapport.toml` reads the same
+/// exports the benchmark scored (its data directory is `DIR/data`).
+pub fn write_config(dir: &Path, customers: usize, seed: u64) -> std::io::Result<()> {
+    let mut text = format!(
+        "# A labelled book of {customers} companies (seed {seed}) written by\n\
+         # `rapport bench attach --keep`: real export formats with look-alike\n\
+         # companies, twins, slips and planted data problems.\n\
+         data_dir = \"data\"\n\n"
+    );
+    for (name, connector, folder) in interactions::SOURCES {
+        text.push_str(&format!(
+            "[[sources]]\nname = \"{name}\"\nconnector = \"{connector}\"\npath = \"{folder}\"\n\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[resolve]\nstaff_domains = [\"{}\"]\n",
+        interactions::STAFF_DOMAIN
+    ));
+    std::fs::write(dir.join("rapport.toml"), text)
+}
+
 /// Writes a book of `customers` companies into `dir`, reads it back and
 /// scores attachment and quality flags; with `dictionary`, names in kanji
 /// are also read in romaji (as `rapport serve` and `ingest` resolve).

@@ -110,6 +110,11 @@ pub enum BenchCommand {
         /// (rapport.toml's `ipadic_source`), as a server resolves.
         #[arg(long)]
         ipadic: bool,
+        /// Keep the book's files in this new folder, with a rapport.toml
+        /// that reads them (`rapport serve --config DIR/rapport.toml`);
+        /// one book size only.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
     },
     /// Write the generated corpus as export files, ingest them into a fresh
     /// data directory and print records/s per stage, wall time to
@@ -175,7 +180,16 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             seed,
             json,
             ipadic,
+            keep,
         } => {
+            if keep.is_some() && book.len() != 1 {
+                anyhow::bail!("--keep writes one book: give one size to --book");
+            }
+            if let Some(dir) = &keep
+                && std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+            {
+                anyhow::bail!("--keep {}: the folder is not empty", dir.display());
+            }
             let loaded = Config::load(config)?;
             let cache = loaded.dictionary_cache();
             let dictionary = || {
@@ -185,10 +199,24 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 })
             };
             for customers in book {
-                let dir = tempfile_dir()?;
+                let dir = match &keep {
+                    Some(dir) => {
+                        std::fs::create_dir_all(dir)?;
+                        dir.clone()
+                    }
+                    None => tempfile_dir()?,
+                };
                 let result =
                     rapport::bench::attach::run(customers.max(1), seed, &dir, dictionary());
-                let _ = std::fs::remove_dir_all(&dir);
+                if keep.is_some() {
+                    rapport::bench::attach::write_config(&dir, customers.max(1), seed)?;
+                    eprintln!(
+                        "the book is in {0}: rapport serve --config {0}/rapport.toml",
+                        dir.display()
+                    );
+                } else {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
                 let r = result.map_err(|e| anyhow::anyhow!(e))?;
                 if json {
                     println!("{}", serde_json::to_string(&r)?);

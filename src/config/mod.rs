@@ -358,7 +358,11 @@ impl Config {
         Ok(config)
     }
 
-    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+    /// Settings from `RAPPORT_*` variables; one set to an empty value (as
+    /// `RAPPORT_DATA_DIR= rapport …` does) counts as unset, never as the
+    /// current directory.
+    fn apply_env(&mut self, read: impl Fn(&str) -> Option<String>) {
+        let var = |key: &str| read(key).filter(|v| !v.trim().is_empty());
         if let Some(v) = var("RAPPORT_DATA_DIR") {
             self.data_dir = v.into();
         }
@@ -581,6 +585,12 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:7070");
         config.apply_env(|k| (k == "RAPPORT_LISTEN").then(|| "127.0.0.1:9".to_string()));
         assert_eq!(config.listen, "127.0.0.1:9");
+        config.apply_env(|k| (k == "RAPPORT_DATA_DIR").then(String::new));
+        assert_eq!(
+            config.data_dir,
+            dir.path().join("d"),
+            "an empty variable is unset"
+        );
     }
 
     #[test]
