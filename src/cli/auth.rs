@@ -391,7 +391,7 @@ fn users_local(config: &Config, local: &Offline, command: UsersCommand) -> Resul
             println!("user {name} enabled");
         }
         UsersCommand::Link { name, valid } => {
-            let lifetime = rapport::units::parse_duration(&valid)?;
+            let lifetime = parse_expiry(&valid)?.to_std()?;
             let link = local.identities().sign_in_link(&name, lifetime)?;
             let scheme = if config.server.tls_cert.is_some() {
                 "https"
