@@ -226,6 +226,12 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
         Command::Ingest { json } => {
             let config = Config::load(cli.config.as_deref())?;
+            if engine::DataDir::held_by_server(&config) {
+                bail!(
+                    "a server holds the data directory {}: it reads its sources itself when their files change (and on each pull's schedule). To re-read them now through it: `rapport reindex --source NAME`, or `rapport reindex` for every source",
+                    config.data_dir.display()
+                );
+            }
             let mut app = Rapport::open(config).context("opening the data directory")?;
             let report = cli::output::ingest_with_progress(&app)?;
             // A large ingest leaves a third of the store file as free pages.

@@ -810,6 +810,12 @@ fn read_commands_work_while_a_server_holds_the_data_directory() {
         String::from_utf8_lossy(&text.stdout).contains("matching customers"),
         "{text:?}"
     );
+    let ingest = ws.run(&["ingest"]);
+    assert!(!ingest.status.success());
+    assert!(
+        String::from_utf8_lossy(&ingest.stderr).contains("rapport reindex --source"),
+        "{ingest:?}"
+    );
     let served_check = json_of(&["check", "--json"]);
     assert_eq!(served_check["consistent"], true, "{served_check}");
     assert_eq!(served_check["records"], local_check["records"]);
