@@ -264,9 +264,11 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             );
             println!("|---|---|---|---|---|---|---|---|---|---|");
             let mut models = Vec::new();
+            let mut queues = Vec::new();
             for customers in book {
                 let r = rapport::bench::resolve::run_book(customers.max(1), seed, weights);
                 models.push((format!("{} companies", r.customers), r.model.describe()));
+                queues.push((r.customers, r.quality.suspects.clone()));
                 let (o, p) = (&r.quality.organisations, &r.quality.people);
                 println!(
                     "| {} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |",
@@ -282,6 +284,15 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                     r.resolve_ms
                 );
                 if show_merges {
+                    let queue = &r.quality.suspects;
+                    for example in queue
+                        .organisations
+                        .look_alike_examples
+                        .iter()
+                        .chain(&queue.people.look_alike_examples)
+                    {
+                        println!("  look-alike suspect {example}");
+                    }
                     for (entity, truths, names) in &r.quality.false_merges {
                         println!(
                             "  false merge {entity}: {truths} companies: {}",
@@ -296,6 +307,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                     }
                 }
             }
+            print_suspect_queues(&queues);
             print_models(&models);
             return Ok(std::process::ExitCode::SUCCESS);
         }
@@ -766,6 +778,28 @@ fn tempfile_dir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("rapport-bench-resolve-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// What each book's queue of suspected duplicates holds, against the truth.
+fn print_suspect_queues(queues: &[(usize, rapport::bench::book::SuspectQueue)]) {
+    println!();
+    println!(
+        "| companies | suspect pairs | kind | pairs | of one company or person (merge) | look-alikes (keep apart) | split pairs listed |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (customers, q) in queues {
+        for (kind, share) in [("organisations", &q.organisations), ("people", &q.people)] {
+            println!(
+                "| {customers} | {} | {kind} | {} | {} | {} | {} of {} |",
+                q.pairs,
+                share.pairs,
+                share.same,
+                share.pairs - share.same,
+                share.split_pairs_listed,
+                share.split_pairs
+            );
+        }
+    }
 }
 
 fn print_attach(r: &rapport::bench::attach::AttachBench) {

@@ -1,7 +1,9 @@
 //! Pairwise precision, recall and F1 of a resolution against a book's truth,
 //! for organisation records (same true company ↔ same organisation entity)
-//! and person records (same true person ↔ same person entity), and the
-//! worst false merges for a reader to look at.
+//! and person records (same true person ↔ same person entity), the worst
+//! false merges for a reader to look at, and what the steward's queue of
+//! suspected duplicates holds (true duplicates or look-alikes, and how many
+//! of the resolver's splits it shows).
 //!
 //! Counting is by cluster sizes (pairs = n·(n−1)/2 per cell), so it is linear
 //! in the records, never quadratic.
@@ -33,6 +35,33 @@ pub struct Quality {
     /// True companies whose records were left in several entities:
     /// (company number, number of entities, record descriptions).
     pub missed: Vec<(usize, usize, Vec<String>)>,
+    pub suspects: SuspectQueue,
+}
+
+/// The suspected-duplicates queue against the truth.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SuspectQueue {
+    /// Every suspected pair.
+    pub pairs: usize,
+    pub organisations: QueueShare,
+    pub people: QueueShare,
+}
+
+/// The queue's pairs of one kind of entity (an entity's truth is the one
+/// most of its records have).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueShare {
+    /// Pairs of two entities of this kind.
+    pub pairs: usize,
+    /// ... of one true company or person: a steward merges them.
+    pub same: usize,
+    /// Pairs of entities the resolver left one true company or person
+    /// split into.
+    pub split_pairs: usize,
+    /// ... of which the queue lists.
+    pub split_pairs_listed: usize,
+    /// The evidence of the first look-alike pairs (up to 10).
+    pub look_alike_examples: Vec<String>,
 }
 
 fn pairs(n: u64) -> u64 {
@@ -79,6 +108,7 @@ pub fn quality(book: &Book, resolution: &Resolution) -> Quality {
     let mut orgs = Vec::new();
     let mut people = Vec::new();
     let mut members: HashMap<String, Vec<(usize, String)>> = HashMap::new();
+    let mut person_members: HashMap<String, Vec<usize>> = HashMap::new();
     for r in &book.records {
         let id = r.id();
         let (Some(truth), Some(assigned)) = (book.truth.get(&id), resolution.assignments.get(&id))
@@ -108,6 +138,12 @@ pub fn quality(book: &Book, resolution: &Resolution) -> Quality {
             }
             RecordKind::Person => {
                 let predicted = assigned.person_id.clone().unwrap_or_else(|| id.clone());
+                if let Some(person) = truth.person {
+                    person_members
+                        .entry(predicted.clone())
+                        .or_default()
+                        .push(person);
+                }
                 people.push((truth.person, predicted));
             }
             _ => {}
@@ -154,17 +190,113 @@ pub fn quality(book: &Book, resolution: &Resolution) -> Quality {
         .collect();
     missed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     missed.truncate(20);
+    let org_members: HashMap<String, Vec<usize>> = members
+        .iter()
+        .map(|(entity, records)| (entity.clone(), records.iter().map(|(t, _)| *t).collect()))
+        .collect();
+    let suspects = SuspectQueue {
+        pairs: resolution.suspects.len(),
+        organisations: queue_share(&org_members, resolution),
+        people: queue_share(&person_members, resolution),
+    };
     Quality {
         organisations: pairwise(orgs.into_iter()),
         people: pairwise(people.into_iter()),
         false_merges,
         missed,
+        suspects,
     }
+}
+
+/// Scores the suspects queue's pairs between entities of `members`
+/// (entity → the truth of each of its records).
+fn queue_share(members: &HashMap<String, Vec<usize>>, resolution: &Resolution) -> QueueShare {
+    let truth_of: HashMap<&str, usize> = members
+        .iter()
+        .filter_map(|(entity, truths)| {
+            let mut votes: HashMap<usize, usize> = HashMap::new();
+            for truth in truths {
+                *votes.entry(*truth).or_default() += 1;
+            }
+            let best = votes
+                .into_iter()
+                .max_by_key(|&(truth, n)| (n, std::cmp::Reverse(truth)))?;
+            Some((entity.as_str(), best.0))
+        })
+        .collect();
+    let mut entities_of: HashMap<usize, Vec<&str>> = HashMap::new();
+    for (entity, truth) in &truth_of {
+        entities_of.entry(*truth).or_default().push(entity);
+    }
+    let unordered = |a: &str, b: &str| {
+        if a < b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        }
+    };
+    let mut split: std::collections::HashSet<(String, String)> = Default::default();
+    for entities in entities_of.values() {
+        for (i, a) in entities.iter().enumerate() {
+            for b in &entities[i + 1..] {
+                split.insert(unordered(a, b));
+            }
+        }
+    }
+    let mut share = QueueShare {
+        split_pairs: split.len(),
+        ..QueueShare::default()
+    };
+    for pair in &resolution.suspects {
+        let (Some(a), Some(b)) = (truth_of.get(pair.a.as_str()), truth_of.get(pair.b.as_str()))
+        else {
+            continue;
+        };
+        share.pairs += 1;
+        if a == b {
+            share.same += 1;
+        } else if share.look_alike_examples.len() < 10 {
+            share
+                .look_alike_examples
+                .push(format!("{:.1}: {}", pair.score, pair.evidence));
+        }
+        if split.contains(&unordered(&pair.a, &pair.b)) {
+            share.split_pairs_listed += 1;
+        }
+    }
+    share
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_queue_is_scored_by_each_entitys_majority_truth() {
+        let members: HashMap<String, Vec<usize>> = [
+            ("e1".to_string(), vec![1, 1, 2]),
+            ("e2".to_string(), vec![1]),
+            ("e3".to_string(), vec![3]),
+            ("e4".to_string(), vec![1]),
+        ]
+        .into_iter()
+        .collect();
+        let mut resolution = Resolution::default();
+        for (a, b) in [("e2", "e1"), ("e1", "e3"), ("e1", "p9")] {
+            resolution.suspects.push(crate::resolve::SuspectPair {
+                a: a.into(),
+                b: b.into(),
+                score: 5.0,
+                evidence: format!("{a} ~ {b}"),
+            });
+        }
+        let share = queue_share(&members, &resolution);
+        assert_eq!(share.pairs, 2, "p9 is not an entity of this kind");
+        assert_eq!(share.same, 1);
+        assert_eq!(share.look_alike_examples, vec!["5.0: e1 ~ e3".to_string()]);
+        // Company 1 is split over e1, e2 and e4: three pairs, one listed.
+        assert_eq!((share.split_pairs, share.split_pairs_listed), (3, 1));
+    }
 
     #[test]
     fn pairwise_counts_pairs_by_cells() {
