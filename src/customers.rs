@@ -5,6 +5,7 @@
 //!
 //! It must never change a record: overrides are saved and resolution re-run.
 
+mod duplicates;
 mod flagged;
 mod hierarchy;
 mod unattached;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
+pub use duplicates::{DuplicateKind, DuplicatesPage, list as list_duplicates};
 pub use flagged::{FlaggedPage, FlaggedRecord, list as list_flagged};
 pub use hierarchy::Rollup;
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};
@@ -354,8 +356,10 @@ pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
             }
         }
     }
+    let mut suspected_duplicates = store.suspects()?;
+    duplicates::most_likely_first(&mut suspected_duplicates);
     Ok(QualityReport {
-        suspected_duplicates: store.suspects()?,
+        suspected_duplicates,
         issues: by_key.into_values().collect(),
         unattached: unattached::counts(store)?,
         model: store.resolution_model()?,

@@ -49,6 +49,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/customers/{id}/subject-export"),
     ("POST", "/v1/customers/{id}/rectify"),
     ("GET", "/v1/quality/unattached"),
+    ("GET", "/v1/quality/duplicates"),
     ("GET", "/v1/quality/records"),
     ("POST", "/v1/reindex"),
     ("GET", "/v1/search"),

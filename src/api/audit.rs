@@ -36,7 +36,10 @@ pub fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("GET", "/v1/notes/{id}") => "note.read",
         ("GET", "/v1/export") => "export",
         ("GET", "/v1/customers") => "customers.export",
-        ("GET", "/v1/quality" | "/v1/quality/unattached" | "/v1/quality/records") => "quality.read",
+        ("GET", "/v1/quality")
+        | ("GET", "/v1/quality/unattached" | "/v1/quality/records" | "/v1/quality/duplicates") => {
+            "quality.read"
+        }
         ("POST", "/v1/notes") => "note.create",
         ("PUT" | "PATCH", "/v1/notes/{id}") => "note.update",
         ("DELETE", "/v1/notes/{id}") => "note.delete",

@@ -77,7 +77,10 @@ pub fn required(method: &Method, route: &str) -> Option<Access> {
         ) => Needs(Merge),
         ("POST", "/v1/erasures" | "/v1/retention/run")
         | ("GET", "/v1/customers/{id}/subject-export" | "/v1/retention/plan") => Needs(Erasure),
-        ("GET", "/v1/quality" | "/v1/quality/unattached" | "/v1/quality/records") => Needs(Quality),
+        ("GET", "/v1/quality")
+        | ("GET", "/v1/quality/unattached" | "/v1/quality/records" | "/v1/quality/duplicates") => {
+            Needs(Quality)
+        }
         ("GET", "/v1/audit") => Needs(Audit),
         ("POST", "/v1/reindex")
         | ("GET", "/v1/jobs" | "/v1/jobs/{id}")

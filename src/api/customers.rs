@@ -5,6 +5,7 @@
 //! thread, and shape JSON; they must never hold resolution logic.
 
 use crate::api::error::ErrorCode;
+use crate::customers::DuplicateKind;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub fn routes() -> Router<App> {
         .route("/v1/quality", get(quality))
         .route("/v1/customers", get(all_customers))
         .route("/v1/quality/unattached", get(unattached))
+        .route("/v1/quality/duplicates", get(duplicates))
         .route("/v1/quality/records", get(flagged))
 }
 
@@ -281,18 +283,44 @@ async fn attach(
     on_records(app, id, b, Rapport::attach_records).await
 }
 
-/// `source`, `field` (where `fields` allows it), `offset` and `limit`.
+/// Which quality list a page is of: each takes its own filters besides
+/// `offset` and `limit`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// `source`
+    Unattached,
+    /// `source`, `field`
+    Flagged,
+    /// `kind`, `min_score`
+    Duplicates,
+}
+
+impl Listing {
+    fn parameters(self) -> &'static str {
+        match self {
+            Listing::Unattached => "source, offset and limit",
+            Listing::Flagged => "source, field, offset and limit",
+            Listing::Duplicates => "kind, min_score, offset and limit",
+        }
+    }
+}
+
+/// A quality list's filters, `offset` and `limit`.
 struct Page {
     source: Option<String>,
     field: Option<String>,
+    kind: Option<DuplicateKind>,
+    min_score: Option<f64>,
     offset: usize,
     limit: usize,
 }
 
-fn page(params: &HashMap<String, String>, with_field: bool) -> Result<Page, ApiError> {
+fn page(params: &HashMap<String, String>, listing: Listing) -> Result<Page, ApiError> {
     let mut page = Page {
         source: None,
         field: None,
+        kind: None,
+        min_score: None,
         offset: 0,
         limit: 100,
     };
@@ -303,11 +331,27 @@ fn page(params: &HashMap<String, String>, with_field: bool) -> Result<Page, ApiE
                 format!("parameter `{key}` {what}, got `{value}`"),
             )
         };
-        match key.as_str() {
-            "source" => page.source = Some(value.clone()),
-            "field" if with_field => page.field = Some(value.clone()),
-            "offset" => page.offset = value.parse().map_err(|_| bad("must be a number"))?,
-            "limit" => {
+        match (key.as_str(), listing) {
+            ("source", Listing::Unattached | Listing::Flagged) => page.source = Some(value.clone()),
+            ("field", Listing::Flagged) => page.field = Some(value.clone()),
+            ("kind", Listing::Duplicates) => {
+                page.kind = Some(match value.as_str() {
+                    "organization" => DuplicateKind::Organization,
+                    "person" => DuplicateKind::Person,
+                    _ => return Err(bad("must be `organization` or `person`")),
+                })
+            }
+            ("min_score", Listing::Duplicates) => {
+                page.min_score = Some(
+                    value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite())
+                        .ok_or_else(|| bad("must be a number of bits"))?,
+                )
+            }
+            ("offset", _) => page.offset = value.parse().map_err(|_| bad("must be a number"))?,
+            ("limit", _) => {
                 page.limit = value
                     .parse()
                     .ok()
@@ -315,14 +359,12 @@ fn page(params: &HashMap<String, String>, with_field: bool) -> Result<Page, ApiE
                     .ok_or_else(|| bad("must be between 1 and 10000"))?
             }
             _ => {
-                let known = if with_field {
-                    "source, field, offset and limit"
-                } else {
-                    "source, offset and limit"
-                };
                 return Err(ApiError::bad_request(
                     ErrorCode::UnknownParameter,
-                    format!("unknown parameter `{key}`; this takes {known}"),
+                    format!(
+                        "unknown parameter `{key}`; this takes {}",
+                        listing.parameters()
+                    ),
                 ));
             }
         }
@@ -336,9 +378,23 @@ async fn unattached(
     State(app): State<App>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = page(&params, false)?;
+    let p = page(&params, Listing::Unattached)?;
     let found = tokio::task::spawn_blocking(move || {
         app.unattached_records(p.source.as_deref(), p.offset, p.limit)
+    })
+    .await??;
+    Ok(Json(json!(found)))
+}
+
+/// `GET /v1/quality/duplicates?kind=&min_score=&offset=&limit=`: the
+/// suspected duplicates, most likely first.
+async fn duplicates(
+    State(app): State<App>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let p = page(&params, Listing::Duplicates)?;
+    let found = tokio::task::spawn_blocking(move || {
+        app.suspected_duplicates(p.kind, p.min_score, p.offset, p.limit)
     })
     .await??;
     Ok(Json(json!(found)))
@@ -350,7 +406,7 @@ async fn flagged(
     State(app): State<App>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let p = page(&params, true)?;
+    let p = page(&params, Listing::Flagged)?;
     let found = tokio::task::spawn_blocking(move || {
         app.flagged_records(p.source.as_deref(), p.field.as_deref(), p.offset, p.limit)
     })

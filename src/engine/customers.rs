@@ -6,8 +6,8 @@
 //! an override, so that one resolution covers a batch of them.
 
 use crate::customers::{
-    self, CustomerError, CustomerView, FlaggedPage, QualityReport, Timeline, TimelineQuery,
-    UnattachedPage,
+    self, CustomerError, CustomerView, DuplicateKind, DuplicatesPage, FlaggedPage, QualityReport,
+    Timeline, TimelineQuery, UnattachedPage,
 };
 
 use super::Rapport;
@@ -61,6 +61,18 @@ impl Rapport {
         limit: usize,
     ) -> Result<UnattachedPage, CustomerError> {
         customers::list_unattached(&self.store, source, offset, limit)
+    }
+
+    /// The suspected duplicates, most likely first, of one kind and at
+    /// least a score if given.
+    pub fn suspected_duplicates(
+        &self,
+        kind: Option<DuplicateKind>,
+        min_score: Option<f64>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<DuplicatesPage, CustomerError> {
+        customers::list_duplicates(&self.store, kind, min_score, offset, limit)
     }
 
     /// Every record with a quality issue, with its issues.
