@@ -12,10 +12,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::SourceConfig;
-use crate::connectors::{self, IngestError, Manifest, ReadError, RecordSink, Stop};
+use crate::connectors::{self, IngestError, Manifest, ReadError};
 use crate::normalize::limits::Limits;
-use crate::record::Record;
-use crate::store::{FileUpdate, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Records per store transaction.
 pub const BATCH: usize = 1_000;
@@ -208,26 +207,24 @@ fn ingest_file(
         report.files_unchanged += 1;
         return Ok(());
     }
-    let mut sink = StoreSink {
-        store,
-        update: store.begin_file(source, &file.relative)?,
-        batch: Vec::with_capacity(BATCH),
+    let finishing = super::ingest_pipeline::Finishing {
         region,
         timezone,
         limits,
-        unsynced: 0,
-        failure: None,
-        report,
     };
-    let outcome = connectors::read_file(source, manifest, file, &mut sink);
-    // A failed flush leaves its reason in `failure`.
-    let _ = sink.flush();
-    let StoreSink {
-        update,
-        failure,
-        report,
-        ..
-    } = sink;
+    let batching = super::ingest_pipeline::Batching {
+        batch: BATCH,
+        sync_every: SYNC_EVERY,
+        hold_file: INGEST_HOLD_FILE,
+    };
+    let (outcome, update, failure) = super::ingest_pipeline::read_into_store(
+        store,
+        store.begin_file(source, &file.relative)?,
+        finishing,
+        batching,
+        &mut |error| report.push_error(error),
+        |sink| connectors::read_file(source, manifest, file, sink),
+    );
     if let Some(e) = failure {
         return Err(e);
     }
@@ -247,64 +244,6 @@ fn ingest_file(
     Ok(())
 }
 
-/// Batches a reader's records into store transactions and its problems into
-/// the report.
-struct StoreSink<'a> {
-    store: &'a Store,
-    update: FileUpdate,
-    batch: Vec<Record>,
-    /// Default phone region of the source.
-    region: Option<&'a str>,
-    /// Offset of dates written without a zone.
-    timezone: Option<chrono::FixedOffset>,
-    /// Longest values kept.
-    limits: &'a Limits,
-    /// Records committed since the last durable commit.
-    unsynced: usize,
-    failure: Option<StoreError>,
-    report: &'a mut SourceReport,
-}
-
 /// Set by tests to a file path: an ingest pass waits after each batch (up to
 /// two minutes) while that file exists, so that a test can write meanwhile.
 pub const INGEST_HOLD_FILE: &str = "RAPPORT_TEST_INGEST_HOLD_FILE";
-
-impl StoreSink<'_> {
-    fn flush(&mut self) -> Result<(), Stop> {
-        if self.failure.is_some() {
-            return Err(Stop);
-        }
-        if let Err(e) = self.store.apply_batch(&mut self.update, &self.batch) {
-            self.failure = Some(e);
-            return Err(Stop);
-        }
-        crate::test_hooks::hold_while_file_exists(INGEST_HOLD_FILE, &|| false);
-        self.unsynced += self.batch.len();
-        self.batch.clear();
-        if self.unsynced >= SYNC_EVERY {
-            self.unsynced = 0;
-            if let Err(e) = self.store.sync() {
-                self.failure = Some(e);
-                return Err(Stop);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl RecordSink for StoreSink<'_> {
-    fn record(&mut self, mut record: Record) -> Result<(), Stop> {
-        crate::normalize::limits::bound_record(&mut record, self.limits);
-        crate::normalize::finish_record(&mut record, self.region);
-        crate::normalize::apply_timezone(&mut record, self.timezone);
-        self.batch.push(record);
-        if self.batch.len() >= BATCH {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn error(&mut self, error: IngestError) {
-        self.report.push_error(error);
-    }
-}

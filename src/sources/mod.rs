@@ -8,6 +8,7 @@
 
 mod host;
 pub mod ingest;
+mod ingest_pipeline;
 pub mod pull;
 mod pull_headers;
 mod runner;

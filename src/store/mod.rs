@@ -225,23 +225,23 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
+        let encoded = record_encode::encode_batch(records);
         let txn = self.begin_batch_write()?;
         {
             let mut log = ChangeLog::open(&txn)?;
             let tombstones = erasure::Tombstones::open(&txn)?;
-            for record in records {
+            for (record, encoded) in records.iter().zip(encoded) {
                 let id = record.id();
                 if tombstones.covers(&id, record)? {
                     update.stats.erased += 1;
                     continue;
                 }
-                let redacted = tombstones.without_erased_mentions(record);
-                let record = redacted.as_ref().unwrap_or(record);
-                let bytes = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
-                    key: id.clone(),
-                    message: e.to_string(),
-                })?;
-                match log.upsert(&id, &bytes)? {
+                let encoded = match tombstones.without_erased_mentions(record) {
+                    Some(redacted) => record_encode::encode(&redacted),
+                    None => encoded,
+                }
+                .map_err(|message| corrupt(&id, message))?;
+                match log.upsert_encoded(&id, &encoded.json, &encoded.stored)? {
                     Upsert::Inserted => update.stats.inserted += 1,
                     Upsert::Updated => update.stats.updated += 1,
                     Upsert::Unchanged => update.stats.unchanged += 1,
@@ -434,14 +434,24 @@ impl<'txn> ChangeLog<'txn> {
     /// Stores the record whose JSON is `json` (compressed: `record_codec`).
     fn upsert(&mut self, id: &str, json: &[u8]) -> Result<Upsert, StoreError> {
         let bytes = record_codec::compress(json).map_err(|e| corrupt(id, e))?;
+        self.upsert_encoded(id, json, &bytes)
+    }
+
+    /// [`ChangeLog::upsert`] with the stored bytes already made from `json`.
+    fn upsert_encoded(
+        &mut self,
+        id: &str,
+        json: &[u8],
+        bytes: &[u8],
+    ) -> Result<Upsert, StoreError> {
         let outcome = match self.records.get(id).map_err(db)? {
-            Some(existing) if record_codec::holds(existing.value(), json, &bytes) => {
+            Some(existing) if record_codec::holds(existing.value(), json, bytes) => {
                 return Ok(Upsert::Unchanged);
             }
             Some(_) => Upsert::Updated,
             None => Upsert::Inserted,
         };
-        self.records.insert(id, bytes.as_slice()).map_err(db)?;
+        self.records.insert(id, bytes).map_err(db)?;
         if matches!(outcome, Upsert::Inserted) {
             self.birth.insert(id, self.last_seq + 1).map_err(db)?;
         }
@@ -546,6 +556,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
 
 mod audit;
 mod auth;
+mod book_read;
 mod erased_assignments;
 mod erased_mentions;
 mod erasure;
@@ -559,6 +570,7 @@ pub use lockouts::SavedLockout;
 mod change_read;
 mod compaction;
 mod record_codec;
+mod record_encode;
 pub use compaction::Compaction;
 mod resolution;
 mod resolution_partial;

@@ -10,7 +10,7 @@
 use rayon::prelude::*;
 use redb::ReadableTable;
 
-use super::{ChangeLog, RECORDS, Store, StoreError, corrupt, db, decode_record, read_json};
+use super::{ChangeLog, Store, StoreError, corrupt, db, read_json};
 use crate::record::Record;
 use crate::resolve::{
     Assignment, Entity, ModelReport, Overrides, Resolution, SuspectPair, Unattached,
@@ -124,21 +124,8 @@ impl Store {
     /// [`Store::records_by_birth`], each with its birth (first-seen
     /// sequence number; `u64::MAX` when unknown).
     pub fn records_with_birth(&self) -> Result<Vec<(u64, Record)>, StoreError> {
-        let txn = self.db.begin_read().map_err(db)?;
-        let records = txn.open_table(RECORDS).map_err(db)?;
-        let birth = txn.open_table(BIRTH).map_err(db)?;
-        let mut out = Vec::new();
-        for entry in records.iter().map_err(db)? {
-            let (id, bytes) = entry.map_err(db)?;
-            let born = birth
-                .get(id.value())
-                .map_err(db)?
-                .map(|b| b.value())
-                .unwrap_or(u64::MAX);
-            out.push((born, decode_record(id.value(), bytes.value())?));
-        }
-        out.sort_by_key(|(born, _)| *born);
-        Ok(out)
+        // Decoded on rayon's threads (`book_read.rs`).
+        super::book_read::records_with_birth(self)
     }
 
     /// Saves a resolution in one transaction. Returns how many records'
