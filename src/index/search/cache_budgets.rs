@@ -20,6 +20,9 @@ pub struct CacheBudgets {
     /// Term ordinals per document of the facet and customer columns
     /// (`doc_ords.rs`), what grouping and facets read.
     pub doc_ords_mb: usize,
+    /// Where each phrase searched occurs, per segment (`phrase.rs`): a
+    /// Japanese word cut in several tokens is a phrase.
+    pub phrases_mb: usize,
 }
 
 impl Default for CacheBudgets {
@@ -29,6 +32,7 @@ impl Default for CacheBudgets {
             corrections_mb: 32,
             automata_mb: 16,
             doc_ords_mb: 512,
+            phrases_mb: 32,
         }
     }
 }

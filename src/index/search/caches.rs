@@ -1,6 +1,6 @@
 //! Every cache and pool a search uses, in one struct owned by the live
-//! index ([`crate::index::SearchIndex`]): the filter and corrections
-//! tables, the kept automata, the dense doc ordinals, the per-segment memo
+//! index ([`crate::index::SearchIndex`]): the filter, corrections and
+//! phrase tables, the kept automata, the dense doc ordinals, the per-segment memo
 //! tables and the search thread pool. It is sized from `[search_caches]`
 //! (`cache_budgets.rs`) and reports each cache's use against its budget as
 //! gauges in `/metrics`. A rebuilt generation takes over its live index's
@@ -18,6 +18,7 @@ use super::doc_ords::DocOrdsCache;
 use super::filter_cache::FilterCache;
 use super::fuzzy::AutomataCache;
 use super::parallel::SearchPool;
+use super::phrase::PhraseDocs;
 use super::segment_cache::SegmentTables;
 
 /// One index's search caches and pool.
@@ -29,6 +30,8 @@ pub(crate) struct SearchCaches {
     pub(crate) corrections: Arc<FilterCache>,
     /// Levenshtein automata, shared by every search of the same word.
     pub(crate) automata: AutomataCache,
+    /// Where each searched phrase occurs per segment (`phrase.rs`).
+    pub(crate) phrases: Arc<FilterCache<PhraseDocs>>,
     /// Term ordinals per document of facet and customer columns.
     pub(crate) doc_ords: DocOrdsCache,
     /// Fuzzy term expansions and customer-id hashes per segment.
@@ -45,6 +48,7 @@ impl SearchCaches {
             filters: Arc::new(FilterCache::with_budget(bytes(budgets.filters_mb))),
             corrections: Arc::new(FilterCache::with_budget(bytes(budgets.corrections_mb))),
             automata: AutomataCache::with_budget(bytes(budgets.automata_mb)),
+            phrases: Arc::new(FilterCache::with_budget(bytes(budgets.phrases_mb))),
             doc_ords: DocOrdsCache::with_budget(bytes(budgets.doc_ords_mb)),
             segments: Arc::new(SegmentTables::default()),
             pool: Arc::new(SearchPool::default()),
@@ -57,6 +61,7 @@ impl SearchCaches {
         let corrections = self.corrections.stats();
         let (automata_bytes, automata_entries) = self.automata.kept();
         let (ords_bytes, ords_entries) = self.doc_ords.kept();
+        let phrases = self.phrases.stats();
         vec![
             CacheUse {
                 cache: "filters",
@@ -89,6 +94,14 @@ impl SearchCaches {
                 entries: ords_entries,
                 hits: None,
                 misses: None,
+            },
+            CacheUse {
+                cache: "phrases",
+                bytes: phrases.bytes,
+                budget_bytes: bytes(self.budgets.phrases_mb),
+                entries: phrases.entries,
+                hits: Some(phrases.hits),
+                misses: Some(phrases.misses),
             },
         ]
     }

@@ -229,4 +229,4 @@ impl Weight for WordsWeight {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -162,25 +162,37 @@ impl Weight for AllFiltersWeight {
 
 type Key = (SegmentId, Arc<str>);
 
-struct Entry {
-    docs: Arc<MatchingDocs>,
+/// What a table of [`FilterCache`] can hold: a value that knows its size.
+pub(crate) trait CachedValue {
+    /// Bytes the value takes (its heap included).
+    fn bytes(&self) -> usize;
+}
+
+impl CachedValue for MatchingDocs {
+    fn bytes(&self) -> usize {
+        MatchingDocs::bytes(self)
+    }
+}
+
+struct Entry<V> {
+    docs: Arc<V>,
     bytes: usize,
     last_used: u64,
 }
 
-/// A table of document sets bounded by bytes: when an insert passes the
-/// budget, the least recently used entries go until a quarter of it is free
-/// (entries of merged-away segments are never used again, so they go first).
-pub(crate) struct FilterCache {
+/// A table of document sets (or other per-segment facts, `V`) bounded by
+/// bytes: when an insert passes the budget, the least recently used entries
+/// go until a quarter of it is free (entries of merged-away segments are
+/// never used again, so they go first).
+pub(crate) struct FilterCache<V = MatchingDocs> {
     budget: usize,
-    table: Mutex<Table>,
+    table: Mutex<Table<V>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-#[derive(Default)]
-struct Table {
-    entries: FxHashMap<Key, Entry>,
+struct Table<V> {
+    entries: FxHashMap<Key, Entry<V>>,
     bytes: usize,
     clock: u64,
 }
@@ -194,17 +206,21 @@ pub(crate) struct FilterCacheStats {
     pub bytes: usize,
 }
 
-impl FilterCache {
-    pub(crate) fn with_budget(budget: usize) -> FilterCache {
+impl<V: CachedValue> FilterCache<V> {
+    pub(crate) fn with_budget(budget: usize) -> FilterCache<V> {
         FilterCache {
             budget,
-            table: Mutex::new(Table::default()),
+            table: Mutex::new(Table {
+                entries: FxHashMap::default(),
+                bytes: 0,
+                clock: 0,
+            }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table<V>> {
         // A panic while holding the lock leaves a consistent table (every
         // change is one map call plus a counter): keep using it.
         self.table
@@ -212,7 +228,7 @@ impl FilterCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, key: &Key) -> Option<Arc<MatchingDocs>> {
+    fn get(&self, key: &Key) -> Option<Arc<V>> {
         let mut table = self.lock();
         table.clock += 1;
         let now = table.clock;
@@ -230,13 +246,13 @@ impl FilterCache {
         found
     }
 
-    /// The set under `key`, or the one `compute` makes (outside any lock:
+    /// The value under `key`, or the one `compute` makes (outside any lock:
     /// two racing searches may both compute it, and the second insert wins).
     fn get_or_compute(
         &self,
         key: Key,
-        compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
-    ) -> tantivy::Result<Arc<MatchingDocs>> {
+        compute: impl FnOnce() -> tantivy::Result<V>,
+    ) -> tantivy::Result<Arc<V>> {
         if let Some(found) = self.get(&key) {
             return Ok(found);
         }
@@ -245,7 +261,7 @@ impl FilterCache {
         Ok(docs)
     }
 
-    fn insert(&self, key: Key, docs: Arc<MatchingDocs>) {
+    fn insert(&self, key: Key, docs: Arc<V>) {
         let bytes = docs.bytes() + key.1.len() + ENTRY_OVERHEAD;
         if bytes > self.budget {
             return;
@@ -290,6 +306,17 @@ impl FilterCache {
             bytes: table.bytes,
         }
     }
+
+    /// The value `key` names for `segment`, from this table or computed by
+    /// `compute` outside any lock (the corrections and phrase caches).
+    pub(crate) fn segment_value(
+        &self,
+        segment: SegmentId,
+        key: &str,
+        compute: impl FnOnce() -> tantivy::Result<V>,
+    ) -> tantivy::Result<Arc<V>> {
+        self.get_or_compute((segment, key.into()), compute)
+    }
 }
 
 impl FilterCache {
@@ -304,7 +331,7 @@ impl FilterCache {
         key: &str,
         compute: impl FnOnce() -> tantivy::Result<MatchingDocs>,
     ) -> tantivy::Result<Arc<MatchingDocs>> {
-        self.get_or_compute((segment, key.into()), compute)
+        self.segment_value(segment, key, compute)
     }
 }
 

@@ -36,6 +36,7 @@ pub(crate) mod hits;
 pub(crate) mod matching;
 pub(crate) mod parallel;
 pub mod parse;
+pub(crate) mod phrase;
 pub(crate) mod query;
 pub mod range_syntax;
 pub(crate) mod ranked;

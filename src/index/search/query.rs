@@ -25,6 +25,7 @@ use super::conjunction::leaf::ScoredTerm;
 use super::fuzzy::{SharedFuzzyQuery, automaton};
 use super::highlight::LooseTerms;
 use super::parse::Node;
+use super::phrase::CachedPhrase;
 use super::synonyms::Synonyms;
 use super::value_queries::{attrs_query, exact_value_query};
 use crate::index::SearchIndex;
@@ -508,18 +509,20 @@ impl<'a> QueryBuilder<'a> {
                     .enumerate()
                     .map(|(i, t)| (i, Term::from_field_text(field, t)))
                     .collect();
-                let phrase: Box<dyn Query> = Box::new(PhraseQuery::new_with_offset(terms));
+                let phrase: Box<dyn Query> = Box::new(PhraseQuery::new_with_offset(terms.clone()));
                 self.phrases
                     .entry(spec.name.clone())
                     .or_default()
                     .push(many.to_vec());
-                if let Some(pairs) = self.pairs_clause(&spec.name, kind, many) {
-                    // The phrase itself tells which hits matched in this
-                    // field and what to highlight; the pairs find them.
-                    self.record(&spec.name, &*boosted(phrase, boost));
-                    return Some(boosted(pairs, boost));
-                }
-                phrase
+                // The phrase itself tells which hits matched in this field
+                // and what to highlight (a few hits, through positions);
+                // the search reads its pairs, or its cached occurrences.
+                self.record(&spec.name, &*boosted(phrase, boost));
+                let search = match self.pairs_clause(&spec.name, kind, many) {
+                    Some(pairs) => pairs,
+                    None => self.cached_phrase(terms),
+                };
+                return Some(boosted(search, boost));
             }
         };
         let _ = phrase;
@@ -557,8 +560,13 @@ impl<'a> QueryBuilder<'a> {
                 terms.remove(0).1,
                 IndexRecordOption::WithFreqs,
             )),
-            _ => Box::new(PhraseQuery::new_with_offset(terms)),
+            _ => self.cached_phrase(terms),
         })
+    }
+
+    /// The phrase of `terms` (two or more), read through the phrase cache.
+    fn cached_phrase(&self, terms: Vec<(usize, Term)>) -> Box<dyn Query> {
+        Box::new(CachedPhrase::new(terms, &self.index.caches().phrases))
     }
 
     /// `field:value` (or `field:"a phrase"`).

@@ -19,11 +19,12 @@ struct Fields {
     id: Field,
 }
 
-/// A deterministic pseudo-random sequence (no extra dependency).
-struct Lcg(u64);
+/// A deterministic pseudo-random sequence (no extra dependency; the
+/// phrase tests use it too).
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
+    pub(crate) fn next(&mut self, below: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
