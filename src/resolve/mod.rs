@@ -34,7 +34,10 @@ use cluster::{Edge, Outcome};
 pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
-pub use incremental::{BookStats, Partial, Plan, Previous, plan, resolve_records, resolve_subset};
+pub use incremental::{
+    AssignedIds, BookStats, EntityLinks, MemberId, Partial, Plan, Previous, plan, resolve_records,
+    resolve_subset,
+};
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
 use union_find::UnionFind;
