@@ -203,7 +203,7 @@ fn each_link_keeps_the_weight_of_every_feature() {
         .evidence
         .weights
         .iter()
-        .map(|w| w.feature.as_str())
+        .map(|w| w.feature.as_ref())
         .collect();
     assert!(
         features.contains(&"name") && features.contains(&"domain"),

@@ -99,13 +99,13 @@ impl Levels {
     fn gamma(&mut self, e: &Evidence, hand: &mut Vec<Vec<(f64, f64)>>) -> Gamma {
         let mut gamma: Gamma = Vec::with_capacity(e.weights.len());
         for w in &e.weights {
-            let f = match self.by_name.get(&w.feature) {
+            let f = match self.by_name.get(w.feature.as_ref()) {
                 Some(&f) => f,
                 None => {
-                    self.features.push((w.feature.clone(), Vec::new()));
+                    self.features.push((w.feature.to_string(), Vec::new()));
                     hand.push(Vec::new());
                     self.by_name
-                        .insert(w.feature.clone(), self.features.len() - 1);
+                        .insert(w.feature.to_string(), self.features.len() - 1);
                     self.features.len() - 1
                 }
             };
@@ -118,7 +118,7 @@ impl Levels {
             let l = match levels.iter().position(|l| *l == w.level) {
                 Some(l) => l,
                 None => {
-                    levels.push(w.level.clone());
+                    levels.push(w.level.to_string());
                     hand[f].push((0.0, 0.0));
                     levels.len() - 1
                 }
@@ -464,7 +464,7 @@ impl Weights {
             return;
         }
         for w in &mut e.weights {
-            if let Some(bits) = self.bits.get(&(w.feature.clone(), w.level.clone())) {
+            if let Some(bits) = self.bits.get(&(w.feature.to_string(), w.level.to_string())) {
                 w.bits = *bits;
             }
         }

@@ -5,14 +5,18 @@
 //!
 //! It only records and formats; it never decides a link.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-/// One feature's contribution.
+/// One feature's contribution. The names are nearly always the models'
+/// constants: borrowed, not copied into every one of the million pairs a
+/// large book links (a registration scheme's name is the owned exception).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Weight {
-    pub feature: String,
+    pub feature: Cow<'static, str>,
     /// The comparison level (`exact`, `close`, `different`, …).
-    pub level: String,
+    pub level: Cow<'static, str>,
     pub bits: f64,
 }
 
@@ -27,11 +31,16 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    pub fn add(&mut self, feature: &str, level: &str, bits: f64) {
+    pub fn add(
+        &mut self,
+        feature: impl Into<Cow<'static, str>>,
+        level: impl Into<Cow<'static, str>>,
+        bits: f64,
+    ) {
         self.total += bits;
         self.weights.push(Weight {
-            feature: feature.to_string(),
-            level: level.to_string(),
+            feature: feature.into(),
+            level: level.into(),
             bits,
         });
     }
@@ -40,10 +49,10 @@ impl Evidence {
     /// (`Some(false)`) or nothing when either side lacks it (`None`).
     pub fn agreement(
         &mut self,
-        feature: &str,
+        feature: &'static str,
         agrees: Option<bool>,
-        agree: (&str, f64),
-        disagree: (&str, f64),
+        agree: (&'static str, f64),
+        disagree: (&'static str, f64),
     ) {
         match agrees {
             Some(true) => self.add(feature, agree.0, agree.1),

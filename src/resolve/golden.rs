@@ -11,6 +11,10 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod fields;
+
+pub use fields::Fields;
+
 use super::Settings;
 use crate::record::consent::{self, Channel, ConsentField};
 use crate::record::{Record, RecordKind};
@@ -35,7 +39,7 @@ pub struct GoldenField {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Golden {
-    pub fields: BTreeMap<String, GoldenField>,
+    pub fields: Fields,
     /// The latest explicit consent statement per channel, with its source.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consent: BTreeMap<Channel, ConsentField>,
@@ -149,6 +153,7 @@ impl Golden {
                 );
             }
         }
+        golden.fields.shrink_to_fit();
         golden
     }
 
@@ -170,14 +175,17 @@ impl Golden {
 
     /// For an entity known only by name (an organisation named by its people).
     pub fn set_name(&mut self, name: &str) {
-        self.fields
-            .entry("name".into())
-            .or_insert_with(|| GoldenField {
-                value: name.to_string(),
-                source: String::new(),
-                external_id: String::new(),
-                variants: Vec::new(),
-            });
+        if !self.fields.contains_key("name") {
+            self.fields.insert(
+                "name".into(),
+                GoldenField {
+                    value: name.to_string(),
+                    source: String::new(),
+                    external_id: String::new(),
+                    variants: Vec::new(),
+                },
+            );
+        }
     }
 
     /// A steward's rectification: `value` replaces whatever the sources

@@ -345,6 +345,81 @@ fn reference_keys(r: &Record) -> Vec<u64> {
 pub trait Previous {
     fn assignment(&self, record: &str) -> Option<Assignment>;
     fn entity(&self, id: &str) -> Option<Entity>;
+
+    /// The entities a record's assignment names (person, organisation,
+    /// customer): all the plan's closure reads of it. The store decodes
+    /// only these fields.
+    fn assigned_entities(&self, record: &str) -> Vec<String> {
+        self.assignment(record)
+            .map(|a| {
+                a.person_id
+                    .into_iter()
+                    .chain(a.org_id)
+                    .chain(a.customer_id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What the plan's closure reads of an entity: its records, its
+    /// people and its organisation.
+    fn entity_links(&self, id: &str) -> Option<EntityLinks> {
+        self.entity(id).map(|e| EntityLinks {
+            members: e
+                .members
+                .into_iter()
+                .map(|m| MemberId { record: m.record })
+                .collect(),
+            attached: e
+                .attached
+                .into_iter()
+                .map(|m| MemberId { record: m.record })
+                .collect(),
+            people: e.people,
+            org_id: e.org_id,
+        })
+    }
+}
+
+/// An entity as the plan's closure reads it (the stored customer's JSON
+/// read for these fields alone, its golden record and waterfalls skipped).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct EntityLinks {
+    #[serde(default)]
+    pub members: Vec<MemberId>,
+    #[serde(default)]
+    pub attached: Vec<MemberId>,
+    #[serde(default)]
+    pub people: Vec<String>,
+    #[serde(default)]
+    pub org_id: Option<String>,
+}
+
+/// A member's record id alone.
+#[derive(Debug, serde::Deserialize)]
+pub struct MemberId {
+    pub record: String,
+}
+
+/// The ids an assignment names, as the closure reads them.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AssignedIds {
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub person_id: Option<String>,
+    #[serde(default)]
+    pub org_id: Option<String>,
+}
+
+impl AssignedIds {
+    pub fn into_ids(self) -> Vec<String> {
+        self.person_id
+            .into_iter()
+            .chain(self.org_id)
+            .chain(self.customer_id)
+            .collect()
+    }
 }
 
 impl Previous for Resolution {
@@ -459,9 +534,7 @@ pub fn plan(
             }
         }
         for id in queue.drain(..) {
-            if let Some(a) = previous.assignment(&id) {
-                entities.extend(a.person_id.into_iter().chain(a.org_id).chain(a.customer_id));
-            }
+            entities.extend(previous.assigned_entities(&id));
             for (a, b) in overrides
                 .merges
                 .iter()
@@ -479,13 +552,13 @@ pub fn plan(
             if touched.contains(&e) {
                 continue;
             }
-            let Some(entity) = previous.entity(&e) else {
+            let Some(entity) = previous.entity_links(&e) else {
                 continue;
             };
             touched.insert(e);
-            for m in entity.members.iter().chain(&entity.attached) {
+            for m in entity.members.into_iter().chain(entity.attached) {
                 if ids.insert(m.record.clone()) {
-                    found.push(m.record.clone());
+                    found.push(m.record);
                 }
             }
             entities.extend(entity.people);

@@ -34,7 +34,10 @@ use cluster::{Edge, Outcome};
 pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
-pub use incremental::{BookStats, Partial, Plan, Previous, plan, resolve_records, resolve_subset};
+pub use incremental::{
+    AssignedIds, BookStats, EntityLinks, MemberId, Partial, Plan, Previous, plan, resolve_records,
+    resolve_subset,
+};
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
 use union_find::UnionFind;
@@ -256,6 +259,13 @@ pub fn entity_id(kind: RecordKind, anchor: &str) -> String {
         "{prefix}_{}",
         &blake3::hash(anchor.as_bytes()).to_hex()[..12]
     )
+}
+
+/// `v` without the room reserved while it grew: a full pass holds a
+/// million of these vectors at once.
+fn tight<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
 }
 
 fn domain_of(email: &str) -> Option<&str> {
@@ -778,21 +788,24 @@ impl<'a> Graph<'a> {
                     id,
                     kind: kind.as_str().to_string(),
                     anchor,
-                    members: nodes
-                        .iter()
-                        .filter(|&&x| x < n)
-                        .map(|&x| Member {
-                            record: self.records[x].id(),
-                            evidence: self.evidence[x].clone(),
-                            matches: self.weights[x]
-                                .iter()
-                                .map(|(record, evidence)| Match {
-                                    record: record.clone(),
-                                    evidence: evidence.clone(),
-                                })
-                                .collect(),
-                        })
-                        .collect(),
+                    // Each node's waterfalls are moved, not copied (a copy
+                    // of every link's lived until the graph was dropped).
+                    members: tight(
+                        nodes
+                            .iter()
+                            .filter(|&&x| x < n)
+                            .map(|&x| Member {
+                                record: self.records[x].id(),
+                                evidence: self.evidence[x].clone(),
+                                matches: tight(
+                                    std::mem::take(&mut self.weights[x])
+                                        .into_iter()
+                                        .map(|(record, evidence)| Match { record, evidence })
+                                        .collect(),
+                                ),
+                            })
+                            .collect(),
+                    ),
                     attached: Vec::new(),
                     org_id: None,
                     people: Vec::new(),
@@ -802,6 +815,8 @@ impl<'a> Graph<'a> {
                 },
             );
         }
+        // Every node's waterfalls are in their entity now.
+        self.weights = Vec::new();
         self.link_hierarchy(&clusters, &mut entities);
         // People → organisations.
         let mut person_org: HashMap<usize, usize> = HashMap::new();
@@ -903,7 +918,12 @@ impl<'a> Graph<'a> {
         };
         for (root, nodes) in &clusters {
             for &x in nodes.iter().filter(|&&x| x < n) {
-                assign(x, *root, self.evidence[x].clone(), &entities);
+                assign(
+                    x,
+                    *root,
+                    tight(std::mem::take(&mut self.evidence[x])),
+                    &entities,
+                );
             }
         }
         let unattached = attachments
@@ -963,6 +983,10 @@ impl<'a> Graph<'a> {
             }
         }
         let suspects = suspects.into_values().collect();
+        for e in entities.values_mut() {
+            e.attached.shrink_to_fit();
+            e.people.shrink_to_fit();
+        }
         let mut model = std::mem::take(&mut self.model);
         model.blocking = std::mem::take(&mut self.blocking);
         Resolution {

@@ -279,9 +279,9 @@ pub fn score(a: &OrgProfile, b: &OrgProfile, model: &OrgModel) -> Evidence {
         for (other_scheme, other) in &b.identifiers {
             if scheme == other_scheme {
                 if value == other {
-                    e.add(&format!("{scheme} number"), "same", 12.0);
+                    e.add(format!("{scheme} number"), "same", 12.0);
                 } else {
-                    e.add(&format!("{scheme} number"), "different", -30.0);
+                    e.add(format!("{scheme} number"), "different", -30.0);
                     e.conflict = true;
                 }
             }

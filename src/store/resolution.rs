@@ -45,12 +45,27 @@ pub(super) fn put_entities_and_lists(
             .map(|entity| serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e)))
             .collect::<Result<_, StoreError>>()?;
         for (entity, bytes) in chunk.iter().zip(encoded) {
-            entities
-                .insert(entity.id.as_str(), bytes.as_slice())
-                .map_err(db)?;
-            aliases
-                .insert(entity.id.as_str(), entity.anchor.as_str())
-                .map_err(db)?;
+            // A customer stored as it is now is left alone: a partial pass
+            // re-resolves thousands whose bytes do not change, and every
+            // write copies B-tree pages.
+            let same = entities
+                .get(entity.id.as_str())
+                .map_err(db)?
+                .is_some_and(|old| old.value() == bytes.as_slice());
+            if !same {
+                entities
+                    .insert(entity.id.as_str(), bytes.as_slice())
+                    .map_err(db)?;
+            }
+            let same_alias = aliases
+                .get(entity.id.as_str())
+                .map_err(db)?
+                .is_some_and(|old| old.value() == entity.anchor.as_str());
+            if !same_alias {
+                aliases
+                    .insert(entity.id.as_str(), entity.anchor.as_str())
+                    .map_err(db)?;
+            }
         }
     }
     let suspects = serde_json::to_vec(suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
@@ -179,7 +194,12 @@ impl Store {
                 }
             }
             let mut entities = txn.open_table(ENTITIES).map_err(db)?;
-            entities.retain(|_, _| false).map_err(db)?;
+            // Customers no longer resolved go; the others are compared with
+            // their stored bytes as they are written.
+            let current: std::collections::HashSet<&str> =
+                resolution.entities.iter().map(|e| e.id.as_str()).collect();
+            entities.retain(|id, _| current.contains(id)).map_err(db)?;
+            drop(current);
             put_entities_and_lists(
                 txn.open_table(ALIASES).map_err(db)?,
                 &mut entities,

@@ -139,8 +139,18 @@ impl Store {
                 }
             }
             let mut entities = txn.open_table(ENTITIES).map_err(db)?;
+            // Touched customers the answer no longer has are removed; those
+            // it has are compared with their stored bytes as they are written.
+            let kept: BTreeSet<&str> = partial
+                .resolution
+                .entities
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect();
             for id in &partial.touched {
-                entities.remove(id.as_str()).map_err(db)?;
+                if !kept.contains(id.as_str()) {
+                    entities.remove(id.as_str()).map_err(db)?;
+                }
             }
             super::resolution::put_entities_and_lists(
                 txn.open_table(ALIASES).map_err(db)?,

@@ -10,7 +10,7 @@
 use super::erased_assignments::ERASED_ASSIGNMENTS;
 use super::resolution::{ASSIGNMENTS, ENTITIES};
 use super::{Store, StoreError, db, read_json};
-use crate::resolve::{Assignment, Entity, Previous};
+use crate::resolve::{AssignedIds, Assignment, Entity, EntityLinks, Previous};
 
 /// The stored resolution as of one read transaction.
 pub struct ResolutionView {
@@ -49,6 +49,30 @@ impl Previous for ResolutionView {
     }
 
     fn entity(&self, id: &str) -> Option<Entity> {
+        read_json(&self.entities, id)
+            .inspect_err(|e| tracing::warn!(id, error = %e, "reading a customer"))
+            .ok()
+            .flatten()
+    }
+
+    /// Only the ids are decoded: the plan reads tens of thousands of
+    /// assignments at 1M records.
+    fn assigned_entities(&self, record: &str) -> Vec<String> {
+        let read = |table: &redb::ReadOnlyTable<&'static str, &'static [u8]>| {
+            read_json::<AssignedIds>(table, record)
+                .inspect_err(|e| tracing::warn!(record, error = %e, "reading an assignment"))
+                .ok()
+                .flatten()
+        };
+        read(&self.assignments)
+            .or_else(|| read(&self.erased))
+            .map(AssignedIds::into_ids)
+            .unwrap_or_default()
+    }
+
+    /// Only the members' ids, people and organisation are decoded, not
+    /// the golden record and the waterfalls.
+    fn entity_links(&self, id: &str) -> Option<EntityLinks> {
         read_json(&self.entities, id)
             .inspect_err(|e| tracing::warn!(id, error = %e, "reading a customer"))
             .ok()
