@@ -7,7 +7,7 @@
 //! that are locked now: rows whose lock has passed are dropped whenever a
 //! new lock is saved, so names guessed long ago do not pile up.
 
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, corrupt, db, read_json};
@@ -32,23 +32,10 @@ impl Store {
         now: u64,
     ) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(&lockout).map_err(|e| corrupt(user, e))?;
-        let txn = self.db.begin_write().map_err(db)?;
-        {
-            let mut table = txn.open_table(LOCKOUTS).map_err(db)?;
-            let mut ended = Vec::new();
-            for row in table.iter().map_err(db)? {
-                let (key, value) = row.map_err(db)?;
-                let saved: Option<SavedLockout> = serde_json::from_slice(value.value()).ok();
-                if saved.is_none_or(|s| s.until <= now) {
-                    ended.push(key.value().to_string());
-                }
-            }
-            for key in &ended {
-                table.remove(key.as_str()).map_err(db)?;
-            }
-            table.insert(user, bytes.as_slice()).map_err(db)?;
-        }
-        txn.commit().map_err(db)
+        self.insert_dropping_ended(LOCKOUTS, user, &bytes, |value| {
+            let saved: Option<SavedLockout> = serde_json::from_slice(value).ok();
+            saved.is_none_or(|s| s.until <= now)
+        })
     }
 
     pub fn lockout(&self, user: &str) -> Result<Option<SavedLockout>, StoreError> {

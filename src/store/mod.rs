@@ -542,6 +542,36 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// The JSON value stored under `key` in a table of bytes, if there is one.
+impl Store {
+    /// Inserts `bytes` under `key` into a small table of things that end
+    /// (lock-outs, sign-in links), and drops in the same transaction every
+    /// row `ended` says has ended, so such tables never grow with time.
+    fn insert_dropping_ended(
+        &self,
+        table: redb::TableDefinition<&str, &[u8]>,
+        key: &str,
+        bytes: &[u8],
+        ended: impl Fn(&[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut rows = txn.open_table(table).map_err(db)?;
+            let mut gone = Vec::new();
+            for row in rows.iter().map_err(db)? {
+                let (saved_key, value) = row.map_err(db)?;
+                if ended(value.value()) {
+                    gone.push(saved_key.value().to_string());
+                }
+            }
+            for saved_key in &gone {
+                rows.remove(saved_key.as_str()).map_err(db)?;
+            }
+            rows.insert(key, bytes).map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,

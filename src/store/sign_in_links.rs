@@ -7,7 +7,7 @@
 //! passes), and a link must open at most one session: taking a row removes
 //! it in the same transaction that reads it.
 
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, corrupt, db};
@@ -33,23 +33,10 @@ impl Store {
         now: u64,
     ) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(link).map_err(|e| corrupt(key, e))?;
-        let txn = self.db.begin_write().map_err(db)?;
-        {
-            let mut table = txn.open_table(SIGN_IN_LINKS).map_err(db)?;
-            let mut expired = Vec::new();
-            for row in table.iter().map_err(db)? {
-                let (saved_key, value) = row.map_err(db)?;
-                let saved: Option<SavedLink> = serde_json::from_slice(value.value()).ok();
-                if saved.is_none_or(|s| s.expires <= now) {
-                    expired.push(saved_key.value().to_string());
-                }
-            }
-            for saved_key in &expired {
-                table.remove(saved_key.as_str()).map_err(db)?;
-            }
-            table.insert(key, bytes.as_slice()).map_err(db)?;
-        }
-        txn.commit().map_err(db)
+        self.insert_dropping_ended(SIGN_IN_LINKS, key, &bytes, |value| {
+            let saved: Option<SavedLink> = serde_json::from_slice(value).ok();
+            saved.is_none_or(|s| s.expires <= now)
+        })
     }
 
     /// Removes and answers the link saved under `key`, if any (expired or
