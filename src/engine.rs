@@ -57,6 +57,7 @@ pub use retention::{RetentionPlan, RetentionRun};
 
 // What callers of the engine name: requests and answers, job triggers and
 // the snapshot files a command moves or restores.
+pub use crate::customers::{DuplicateKind, DuplicatesPage};
 pub use crate::index::search::hits::Hit;
 pub use crate::index::search::{AnalyzedToken, SearchRequest, SearchResponse};
 pub use crate::jobs::JobTrigger;

@@ -114,6 +114,16 @@ enum Command {
         /// With --unattached: only the records of this source.
         #[arg(long, requires = "unattached")]
         source: Option<String>,
+        /// List the suspected duplicates, most likely first (CSV:
+        /// a,b,score,evidence; JSON with --json).
+        #[arg(long, conflicts_with = "unattached")]
+        duplicates: bool,
+        /// With --duplicates: only pairs of `organization`s or of `person`s.
+        #[arg(long, requires = "duplicates")]
+        kind: Option<String>,
+        /// With --duplicates: only pairs scoring at least this many bits.
+        #[arg(long, requires = "duplicates")]
+        min_score: Option<f64>,
     },
     /// Reindex (every source, one, or the index from the store) through the
     /// running server, or in this process when none runs.
@@ -363,8 +373,19 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Quality {
             json,
+            duplicates: true,
+            kind,
+            min_score,
+            ..
+        } => {
+            cli::duplicates::list(cli.config.as_deref(), kind.as_deref(), min_score, json)?;
+            Ok(ok)
+        }
+        Command::Quality {
+            json,
             unattached: true,
             source,
+            ..
         } => {
             cli::unattached::list(cli.config.as_deref(), source.as_deref(), json)?;
             Ok(ok)

@@ -1,6 +1,7 @@
 //! The steward's queue of suspected duplicates over HTTP: most likely first
 //! (a rare shared name above a common one, names above near names), filtered
-//! by kind and score, paged stably, and the same order in `/v1/quality`.
+//! by kind and score, paged stably, and the same order in `/v1/quality` and
+//! in `rapport quality --duplicates` (with or without a server).
 
 mod common;
 
@@ -34,12 +35,34 @@ fn pairs(answer: &Value, key: &str) -> Vec<(String, String, f64)> {
         .collect()
 }
 
+/// The (a, b) ids of `rapport quality --duplicates`' CSV.
+fn csv_pairs(out: &std::process::Output) -> Vec<(String, String)> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    reader
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            (row[0].to_string(), row[1].to_string())
+        })
+        .collect()
+}
+
 #[test]
 fn suspected_duplicates_come_most_likely_first_filtered_and_paged() {
     let ws = Workspace::new();
     ws.write_file("in/crm/crm.csv", CRM);
     ws.write_config(&[("crm", "generic-csv", "in/crm")]);
     ws.ingest();
+    // The command line, with no server: the same queue as CSV.
+    let local_csv = csv_pairs(&ws.run(&["quality", "--duplicates"]));
+    assert_eq!(local_csv.len(), 8, "{local_csv:?}");
+    let people_csv = csv_pairs(&ws.run(&["quality", "--duplicates", "--kind", "person"]));
+    assert_eq!(people_csv.len(), 7);
     let server = ws.serve();
 
     let (status, all) = server.get("/v1/quality/duplicates");
@@ -85,6 +108,15 @@ fn suspected_duplicates_come_most_likely_first_filtered_and_paged() {
     paged.extend(pairs(&rest, "duplicates"));
     assert_eq!(paged, listed, "two pages are the whole list, in order");
     assert_eq!(first["total"].as_u64(), Some(8));
+
+    // Through the server, the command line pages the same list.
+    let served_csv = csv_pairs(&ws.run(&["quality", "--duplicates"]));
+    assert_eq!(served_csv, local_csv);
+    let ids: Vec<(String, String)> = listed
+        .iter()
+        .map(|(a, b, _)| (a.clone(), b.clone()))
+        .collect();
+    assert_eq!(served_csv, ids, "the CSV is the API's order");
 
     for (query, code) in [
         ("kind=company", "invalid_parameter"),

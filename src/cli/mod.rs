@@ -14,6 +14,7 @@ pub mod bench_soak;
 pub mod check;
 pub mod connectors;
 pub mod customers;
+pub mod duplicates;
 pub mod export;
 pub mod output;
 pub mod reindex;

@@ -17,27 +17,35 @@ use rapport::config::Config;
 use rapport::engine::{DataDir, Rapport};
 
 /// Records asked of the server per page (its maximum).
-const PAGE: usize = 10_000;
+pub(crate) const PAGE: usize = 10_000;
 
-fn from_server(config: &Config, source: Option<&str>) -> Result<Vec<Value>> {
-    let mut records = Vec::new();
+/// Every item of a paged quality list of the running server (`route` with
+/// `params`), page by page: the items are under `key`, the count under
+/// `total`.
+pub(crate) fn all_pages(
+    config: &Config,
+    route: &str,
+    params: &[(&str, String)],
+    key: &str,
+) -> Result<Vec<Value>> {
+    let mut items = Vec::new();
     loop {
-        let mut params = vec![
-            ("offset", records.len().to_string()),
+        let mut query = vec![
+            ("offset", items.len().to_string()),
             ("limit", PAGE.to_string()),
         ];
-        params.extend(source.map(|s| ("source", s.to_string())));
-        let url = reqwest::Url::parse_with_params("http://server/v1/quality/unattached", &params)?;
+        query.extend(params.iter().cloned());
+        let url = reqwest::Url::parse_with_params(&format!("http://server{route}"), &query)?;
         let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
         let page: Value =
             serde_json::from_str(&crate::cli::export::get_from_server(config, &path)?)
-                .context("the server's list of unattached records")?;
-        let batch = page["records"].as_array().cloned().unwrap_or_default();
+                .with_context(|| format!("the server's answer to {route}"))?;
+        let batch = page[key].as_array().cloned().unwrap_or_default();
         let total = page["total"].as_u64().unwrap_or(0) as usize;
         let done = batch.is_empty();
-        records.extend(batch);
-        if done || records.len() >= total {
-            return Ok(records);
+        items.extend(batch);
+        if done || items.len() >= total {
+            return Ok(items);
         }
     }
 }
@@ -45,7 +53,11 @@ fn from_server(config: &Config, source: Option<&str>) -> Result<Vec<Value>> {
 pub fn list(config: Option<&Path>, source: Option<&str>, json: bool) -> Result<()> {
     let config = Config::load(config)?;
     let records = if DataDir::held_by_server(&config) {
-        from_server(&config, source)?
+        let params: Vec<(&str, String)> = source
+            .map(|s| ("source", s.to_string()))
+            .into_iter()
+            .collect();
+        all_pages(&config, "/v1/quality/unattached", &params, "records")?
     } else {
         let page = Rapport::open(config)?.unattached_records(source, 0, usize::MAX)?;
         match serde_json::to_value(page.records)? {
