@@ -810,10 +810,17 @@ async function showDashboard() {
         const bars = [...bySource].sort((a, b) => b[1] - a[1]).map(([source, n]) => ({
           label: source, value: n, href: "/?q=*&filter.source=" + encodeURIComponent(joinFilter([source])),
         }));
-        const dups = (report.suspected_duplicates || []).length;
+        // The steward's queue, most likely first: its ten first pairs, each
+        // customer a link, with the evidence in words.
+        const queue = await api("/v1/quality/duplicates?limit=10");
+        const dups = queue.total || 0;
         quality.replaceChildren(h("h2", null, "Data-quality issues by source"),
           barChart(bars, (n) => nf.format(n)),
-          h("p", { class: "muted" }, `${nf.format(dups)} suspected duplicate pair${dups === 1 ? "" : "s"}.`));
+          h("p", { class: "muted" }, `${nf.format(dups)} suspected duplicate pair${dups === 1 ? "" : "s"}${dups ? ", most likely first:" : "."}`),
+          dups ? h("ol", { id: "dup-list" }, (queue.duplicates || []).map((d) => h("li", null,
+            h("a", { href: customerHref(d.a) }, d.a), " ~ ", h("a", { href: customerHref(d.b) }, d.b),
+            h("span", { class: "meta" }, ` ${d.score.toFixed(1)} bits`),
+            h("div", { class: "muted" }, t("span", d.evidence))))) : null);
       } catch (e) {
         quality.replaceChildren(h("h2", null, "Data-quality issues by source"), h("p", { class: "empty" }, "Not available."));
         errors.push(e.message);
