@@ -137,3 +137,43 @@ fn suspected_duplicates_come_most_likely_first_filtered_and_paged() {
         "{unknown}"
     );
 }
+
+/// The quality report's issue counts are kept between looks (counting reads
+/// every record) but follow every change: a file dropped into a watched
+/// folder with a malformed email shows in the next report.
+#[test]
+fn the_quality_report_follows_changes_between_looks() {
+    let ws = Workspace::new();
+    ws.write_file("in/crm/crm.csv", CRM);
+    let config = "data_dir = \"store\"\n[[sources]]\nname = \"crm\"\nconnector = \"generic-csv\"\npath = \"in/crm\"\nwatch = true\n";
+    std::fs::write(ws.config(), config).unwrap();
+    ws.ingest();
+    let server = ws.serve();
+    let emails = |s: &common::Server| -> u64 {
+        let (status, report) = s.get("/v1/quality");
+        assert_eq!(status, 200, "{report}");
+        report["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["field"] == "emails")
+            .filter_map(|i| i["count"].as_u64())
+            .sum()
+    };
+    let before = emails(&server);
+    assert_eq!(
+        emails(&server),
+        before,
+        "a second look, from the kept counts"
+    );
+    ws.write_file(
+        "in/crm/more.csv",
+        "id,kind,name,company,email\nP9,person,Mia Broken,Hooli,mia@@hooli\n",
+    );
+    let timeout = std::time::Duration::from_secs(20);
+    assert!(
+        server.wait_for(timeout, |s| emails(s) > before),
+        "the malformed email never showed: {}",
+        server.get("/v1/quality").1
+    );
+}

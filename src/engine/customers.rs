@@ -23,8 +23,28 @@ impl Rapport {
         customers::timeline(&self.store, id, query)
     }
 
+    /// The quality report. Its issue counts are counted again only when
+    /// the change log has moved since they were last counted (every record
+    /// and assignment change is logged), so a dashboard's repeated looks at
+    /// a large book cost one read of the store, not one per look.
     pub fn quality(&self) -> Result<QualityReport, CustomerError> {
-        customers::quality(&self.store)
+        let seq = self.store.last_seq()?;
+        let kept = self.quality_issues.lock().ok().and_then(|kept| {
+            kept.as_ref()
+                .filter(|(at, _)| *at == seq)
+                .map(|(_, i)| i.clone())
+        });
+        let issues = match kept {
+            Some(issues) => issues,
+            None => {
+                let issues = customers::issue_counts(&self.store)?;
+                if let Ok(mut kept) = self.quality_issues.lock() {
+                    *kept = Some((seq, issues.clone()));
+                }
+                issues
+            }
+        };
+        customers::quality_with(&self.store, issues)
     }
 
     /// One JSON value per customer: its golden record and member records.
