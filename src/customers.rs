@@ -19,7 +19,9 @@ use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
 pub use duplicates::{DuplicateKind, DuplicatesPage, list as list_duplicates};
-pub use flagged::{FlaggedPage, FlaggedRecord, list as list_flagged};
+pub use flagged::{
+    FlaggedPage, FlaggedRecord, all_flagged, list as list_flagged, page as flagged_page,
+};
 pub use hierarchy::Rollup;
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};
 
@@ -326,7 +328,7 @@ pub struct QualityReport {
 }
 
 pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
-    quality_with(store, issue_counts(store)?)
+    quality_with(store, issue_counts(store, &flagged::all_flagged(store)?)?)
 }
 
 /// The report around `issues` (as [`issue_counts`] counted them): the
@@ -345,19 +347,21 @@ pub fn quality_with(
     })
 }
 
-/// Quality issues counted by source and field, with samples: a read of
-/// every record (seconds at a million), which the engine keeps until the
-/// change log moves.
-pub fn issue_counts(store: &Store) -> Result<Vec<IssueCount>, CustomerError> {
+/// Quality issues counted by source and field, with samples, from the
+/// flagged records ([`flagged::all_flagged`]).
+pub fn issue_counts(
+    store: &Store,
+    flagged: &[FlaggedRecord],
+) -> Result<Vec<IssueCount>, CustomerError> {
     let mut by_key: BTreeMap<(String, String), IssueCount> = BTreeMap::new();
-    for r in store.records_by_birth()? {
+    for r in flagged {
         // Phones read in the customer's country are no longer a problem.
-        let phones_read = r.quality.iter().any(|q| q.field == "phones")
+        let phones_read = r.issues.iter().any(|q| q.field == "phones")
             && store
-                .assignment(&r.id())?
+                .assignment(&r.record)?
                 .is_some_and(|a| !a.phones.is_empty());
         for issue in r
-            .quality
+            .issues
             .iter()
             .filter(|q| !(phones_read && q.field == "phones"))
         {
@@ -372,7 +376,7 @@ pub fn issue_counts(store: &Store) -> Result<Vec<IssueCount>, CustomerError> {
             entry.count += 1;
             if entry.samples.len() < 3 {
                 entry.samples.push(QualityItem {
-                    record: r.id(),
+                    record: r.record.clone(),
                     field: issue.field.clone(),
                     reason: issue.reason.clone(),
                 });

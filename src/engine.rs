@@ -162,10 +162,11 @@ pub struct Rapport {
     opened: Recovery,
     /// Group commit of the audit entries requests append.
     audit: audit_batch::AuditBatcher,
-    /// The quality report's issue counts and the change-log sequence they
-    /// were counted at (`engine/customers.rs`): counting reads every
-    /// record, so a dashboard's next look reuses them until a change.
-    quality_issues: Mutex<Option<(u64, Vec<crate::customers::IssueCount>)>>,
+    /// The flagged records and the quality report's issue counts, with the
+    /// change-log sequence they were read at (`engine/customers.rs`):
+    /// finding them reads every record, so the next look reuses them until
+    /// a change.
+    quality_kept: Mutex<Option<customers::QualityKept>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -282,7 +283,7 @@ impl Rapport {
             live: Mutex::new(HashMap::new()),
             opened,
             audit: audit_batch::AuditBatcher::default(),
-            quality_issues: Mutex::new(None),
+            quality_kept: Mutex::new(None),
         };
         if reapplied {
             app.resolve()?;

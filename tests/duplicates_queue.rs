@@ -138,9 +138,10 @@ fn suspected_duplicates_come_most_likely_first_filtered_and_paged() {
     );
 }
 
-/// The quality report's issue counts are kept between looks (counting reads
-/// every record) but follow every change: a file dropped into a watched
-/// folder with a malformed email shows in the next report.
+/// The quality report's issue counts and the flagged records are kept
+/// between looks (finding them reads every record) but follow every change:
+/// a file dropped into a watched folder with a malformed email shows in the
+/// next report and list.
 #[test]
 fn the_quality_report_follows_changes_between_looks() {
     let ws = Workspace::new();
@@ -160,6 +161,9 @@ fn the_quality_report_follows_changes_between_looks() {
             .filter_map(|i| i["count"].as_u64())
             .sum()
     };
+    let flagged =
+        |s: &common::Server| s.get("/v1/quality/records?field=emails").1["total"].as_u64();
+    let flagged_before = flagged(&server);
     let before = emails(&server);
     assert_eq!(
         emails(&server),
@@ -175,5 +179,9 @@ fn the_quality_report_follows_changes_between_looks() {
         server.wait_for(timeout, |s| emails(s) > before),
         "the malformed email never showed: {}",
         server.get("/v1/quality").1
+    );
+    assert!(
+        flagged(&server) > flagged_before,
+        "the list of flagged records follows too"
     );
 }

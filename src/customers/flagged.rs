@@ -25,6 +25,24 @@ pub struct FlaggedPage {
     pub records: Vec<FlaggedRecord>,
 }
 
+/// Every record with an issue, oldest first, without its customer (looked
+/// up per page): a read of every record, which the engine keeps until the
+/// change log moves.
+pub fn all_flagged(store: &Store) -> Result<Vec<FlaggedRecord>, CustomerError> {
+    Ok(store
+        .records_by_birth()?
+        .into_iter()
+        .filter(|r| !r.quality.is_empty())
+        .map(|r| FlaggedRecord {
+            record: r.id(),
+            source: r.source.clone(),
+            kind: r.kind.as_str().to_string(),
+            customer_id: None,
+            issues: r.quality,
+        })
+        .collect())
+}
+
 /// The records with an issue (of `field`, of `source`, when given), oldest
 /// first, one page.
 pub fn list(
@@ -34,14 +52,27 @@ pub fn list(
     offset: usize,
     limit: usize,
 ) -> Result<FlaggedPage, CustomerError> {
+    page(store, &all_flagged(store)?, source, field, offset, limit)
+}
+
+/// One page of `flagged` (as [`all_flagged`] lists them), each with its
+/// customer.
+pub fn page(
+    store: &Store,
+    flagged: &[FlaggedRecord],
+    source: Option<&str>,
+    field: Option<&str>,
+    offset: usize,
+    limit: usize,
+) -> Result<FlaggedPage, CustomerError> {
     let mut total = 0;
     let mut records = Vec::new();
-    for r in store.records_by_birth()? {
+    for r in flagged {
         if source.is_some_and(|s| s != r.source) {
             continue;
         }
         let issues: Vec<QualityIssue> = r
-            .quality
+            .issues
             .iter()
             .filter(|q| field.is_none_or(|f| f == q.field))
             .cloned()
@@ -51,11 +82,11 @@ pub fn list(
         }
         total += 1;
         if total > offset && records.len() < limit {
-            let customer_id = store.assignment(&r.id())?.and_then(|a| a.customer_id);
+            let customer_id = store.assignment(&r.record)?.and_then(|a| a.customer_id);
             records.push(FlaggedRecord {
-                record: r.id(),
+                record: r.record.clone(),
                 source: r.source.clone(),
-                kind: r.kind.as_str().to_string(),
+                kind: r.kind.clone(),
                 customer_id,
                 issues,
             });

@@ -6,11 +6,21 @@
 //! an override, so that one resolution covers a batch of them.
 
 use crate::customers::{
-    self, CustomerError, CustomerView, DuplicateKind, DuplicatesPage, FlaggedPage, QualityReport,
-    Timeline, TimelineQuery, UnattachedPage,
+    self, CustomerError, CustomerView, DuplicateKind, DuplicatesPage, FlaggedPage, FlaggedRecord,
+    IssueCount, QualityReport, Timeline, TimelineQuery, UnattachedPage,
 };
+use std::sync::Arc;
 
 use super::Rapport;
+
+/// What finding the flagged records costs a read of every record for,
+/// kept by the engine with the change-log sequence it was read at.
+#[derive(Clone)]
+pub(crate) struct QualityKept {
+    seq: u64,
+    flagged: Arc<Vec<FlaggedRecord>>,
+    issues: Arc<Vec<IssueCount>>,
+}
 
 impl Rapport {
     pub fn customer(&self, id: &str) -> Result<CustomerView, CustomerError> {
@@ -28,23 +38,33 @@ impl Rapport {
     /// and assignment change is logged), so a dashboard's repeated looks at
     /// a large book cost one read of the store, not one per look.
     pub fn quality(&self) -> Result<QualityReport, CustomerError> {
+        let kept = self.quality_kept()?;
+        customers::quality_with(&self.store, kept.issues.as_ref().clone())
+    }
+
+    /// The flagged records and issue counts as of the change log's last
+    /// sequence: kept from the last look when the log has not moved.
+    fn quality_kept(&self) -> Result<QualityKept, CustomerError> {
         let seq = self.store.last_seq()?;
-        let kept = self.quality_issues.lock().ok().and_then(|kept| {
-            kept.as_ref()
-                .filter(|(at, _)| *at == seq)
-                .map(|(_, i)| i.clone())
-        });
-        let issues = match kept {
-            Some(issues) => issues,
-            None => {
-                let issues = customers::issue_counts(&self.store)?;
-                if let Ok(mut kept) = self.quality_issues.lock() {
-                    *kept = Some((seq, issues.clone()));
-                }
-                issues
-            }
+        let kept = self
+            .quality_kept
+            .lock()
+            .ok()
+            .and_then(|kept| kept.as_ref().filter(|k| k.seq == seq).cloned());
+        if let Some(kept) = kept {
+            return Ok(kept);
+        }
+        let flagged = customers::all_flagged(&self.store)?;
+        let issues = customers::issue_counts(&self.store, &flagged)?;
+        let fresh = QualityKept {
+            seq,
+            flagged: Arc::new(flagged),
+            issues: Arc::new(issues),
         };
-        customers::quality_with(&self.store, issues)
+        if let Ok(mut kept) = self.quality_kept.lock() {
+            *kept = Some(fresh.clone());
+        }
+        Ok(fresh)
     }
 
     /// One JSON value per customer: its golden record and member records.
@@ -103,7 +123,8 @@ impl Rapport {
         offset: usize,
         limit: usize,
     ) -> Result<FlaggedPage, CustomerError> {
-        customers::list_flagged(&self.store, source, field, offset, limit)
+        let kept = self.quality_kept()?;
+        customers::flagged_page(&self.store, &kept.flagged, source, field, offset, limit)
     }
 
     /// Everything held on customer `id`, for a subject-access or
