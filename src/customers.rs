@@ -19,9 +19,7 @@ use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
 pub use duplicates::{DuplicateKind, DuplicatesPage, list as list_duplicates};
-pub use flagged::{
-    FlaggedPage, FlaggedRecord, all_flagged, list as list_flagged, page as flagged_page,
-};
+pub use flagged::{FlaggedPage, FlaggedRecord, all_flagged, page as flagged_page};
 pub use hierarchy::Rollup;
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};
 
@@ -327,13 +325,9 @@ pub struct QualityReport {
     pub model: Option<crate::resolve::ModelReport>,
 }
 
-pub fn quality(store: &Store) -> Result<QualityReport, CustomerError> {
-    quality_with(store, issue_counts(store, &flagged::all_flagged(store)?)?)
-}
-
 /// The report around `issues` (as [`issue_counts`] counted them): the
 /// suspects, unattached counts and model are read fresh, each one value.
-pub fn quality_with(
+pub fn quality_report(
     store: &Store,
     issues: Vec<IssueCount>,
 ) -> Result<QualityReport, CustomerError> {

@@ -43,20 +43,9 @@ pub fn all_flagged(store: &Store) -> Result<Vec<FlaggedRecord>, CustomerError> {
         .collect())
 }
 
-/// The records with an issue (of `field`, of `source`, when given), oldest
-/// first, one page.
-pub fn list(
-    store: &Store,
-    source: Option<&str>,
-    field: Option<&str>,
-    offset: usize,
-    limit: usize,
-) -> Result<FlaggedPage, CustomerError> {
-    page(store, &all_flagged(store)?, source, field, offset, limit)
-}
-
-/// One page of `flagged` (as [`all_flagged`] lists them), each with its
-/// customer.
+/// One page of the records with an issue (of `field`, of `source`, when
+/// given), oldest first, from `flagged` (as [`all_flagged`] lists them),
+/// each with its customer.
 pub fn page(
     store: &Store,
     flagged: &[FlaggedRecord],

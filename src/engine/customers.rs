@@ -39,7 +39,7 @@ impl Rapport {
     /// a large book cost one read of the store, not one per look.
     pub fn quality(&self) -> Result<QualityReport, CustomerError> {
         let kept = self.quality_kept()?;
-        customers::quality_with(&self.store, kept.issues.as_ref().clone())
+        customers::quality_report(&self.store, kept.issues.as_ref().clone())
     }
 
     /// The flagged records and issue counts as of the change log's last
