@@ -32,7 +32,7 @@ pub fn list(
         let mut params: Vec<(&str, String)> = Vec::new();
         params.extend(kind.map(|k| ("kind", k.to_string())));
         params.extend(min_score.map(|m| ("min_score", m.to_string())));
-        crate::cli::unattached::all_pages(&config, "/v1/quality/duplicates", &params, "duplicates")?
+        crate::cli::export::all_pages(&config, "/v1/quality/duplicates", &params, "duplicates")?
     } else {
         let page = Rapport::open(config)?.suspected_duplicates(chosen, min_score, 0, usize::MAX)?;
         match serde_json::to_value(page.duplicates)? {

@@ -398,3 +398,36 @@ pub fn get_from_server(config: &Config, path: &str) -> Result<String> {
         Ok(text)
     })
 }
+
+/// Records asked of the server per page (its maximum).
+const PAGE: usize = 10_000;
+
+/// Every item of a paged quality list of the running server (`route` with
+/// `params`), page by page: the items are under `key`, the count under
+/// `total`.
+pub(crate) fn all_pages(
+    config: &Config,
+    route: &str,
+    params: &[(&str, String)],
+    key: &str,
+) -> Result<Vec<serde_json::Value>> {
+    let mut items = Vec::new();
+    loop {
+        let mut query = vec![
+            ("offset", items.len().to_string()),
+            ("limit", PAGE.to_string()),
+        ];
+        query.extend(params.iter().cloned());
+        let url = reqwest::Url::parse_with_params(&format!("http://server{route}"), &query)?;
+        let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+        let page: serde_json::Value = serde_json::from_str(&get_from_server(config, &path)?)
+            .with_context(|| format!("the server's answer to {route}"))?;
+        let batch = page[key].as_array().cloned().unwrap_or_default();
+        let total = page["total"].as_u64().unwrap_or(0) as usize;
+        let done = batch.is_empty();
+        items.extend(batch);
+        if done || items.len() >= total {
+            return Ok(items);
+        }
+    }
+}
