@@ -7,7 +7,7 @@
 //! It must never keep or log a token: only its hash is stored, and the
 //! token is handed to the caller once.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -46,10 +46,7 @@ pub fn issue(store: &Store, name: &str, lifetime: Duration) -> Result<IssuedLink
         )));
     }
     let token = secrets::token()?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = super::sessions::unix_now();
     let expires = now.saturating_add(lifetime.as_secs());
     let saved = SavedLink {
         user: user.name.clone(),

@@ -296,7 +296,8 @@ fn expired(e: &SavedSession, now: u64, s: SessionSettings) -> bool {
         || now.saturating_sub(e.created) >= s.absolute.as_secs()
 }
 
-fn unix_now() -> u64 {
+/// Now, in Unix seconds (the unit saved sessions, lock-outs and links use).
+pub(super) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -1,8 +1,8 @@
 //! The engine keeps web sessions in the store for `auth::sessions`, so a
 //! restart does not sign staff out (and lock-outs, so it does not unlock a
-//! guessed name; and one-time sign-in links, so they outlive it). It must never fail a request because a
-//! session could not be saved: errors are logged, and the session goes on
-//! in memory.
+//! guessed name; and one-time sign-in links, so they outlive it). It must
+//! never fail a request because a session could not be saved: errors are
+//! logged, and the session goes on in memory.
 
 use crate::auth::sessions::{SavedLink, SavedLockout, SavedSession, SessionRecords};
 
