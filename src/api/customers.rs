@@ -335,11 +335,10 @@ fn page(params: &HashMap<String, String>, listing: Listing) -> Result<Page, ApiE
             ("source", Listing::Unattached | Listing::Flagged) => page.source = Some(value.clone()),
             ("field", Listing::Flagged) => page.field = Some(value.clone()),
             ("kind", Listing::Duplicates) => {
-                page.kind = Some(match value.as_str() {
-                    "organization" => DuplicateKind::Organization,
-                    "person" => DuplicateKind::Person,
-                    _ => return Err(bad("must be `organization` or `person`")),
-                })
+                page.kind = Some(
+                    DuplicateKind::named(value)
+                        .ok_or_else(|| bad("must be `organization` or `person`"))?,
+                )
             }
             ("min_score", Listing::Duplicates) => {
                 page.min_score = Some(

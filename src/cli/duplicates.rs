@@ -24,9 +24,10 @@ pub fn list(
     let config = Config::load(config)?;
     let chosen = match kind {
         None => None,
-        Some("organization") => Some(DuplicateKind::Organization),
-        Some("person") => Some(DuplicateKind::Person),
-        Some(other) => bail!("--kind must be `organization` or `person`, got `{other}`"),
+        Some(name) => match DuplicateKind::named(name) {
+            Some(kind) => Some(kind),
+            None => bail!("--kind must be `organization` or `person`, got `{name}`"),
+        },
     };
     let pairs = if DataDir::held_by_server(&config) {
         let mut params: Vec<(&str, String)> = Vec::new();

@@ -20,6 +20,15 @@ pub enum DuplicateKind {
 }
 
 impl DuplicateKind {
+    /// `organization` or `person`, as the API and the CLI name them.
+    pub fn named(name: &str) -> Option<DuplicateKind> {
+        match name {
+            "organization" => Some(DuplicateKind::Organization),
+            "person" => Some(DuplicateKind::Person),
+            _ => None,
+        }
+    }
+
     /// The entity id prefix of this kind (`resolve::entity_id`).
     fn prefix(self) -> &'static str {
         match self {
