@@ -27,20 +27,17 @@ pub struct FlaggedPage {
 
 /// Every record with an issue, oldest first, without its customer (looked
 /// up per page): a read of every record, which the engine keeps until the
-/// change log moves.
+/// change log moves. Only the flagged ones are held while reading.
 pub fn all_flagged(store: &Store) -> Result<Vec<FlaggedRecord>, CustomerError> {
-    Ok(store
-        .records_by_birth()?
-        .into_iter()
-        .filter(|r| !r.quality.is_empty())
-        .map(|r| FlaggedRecord {
+    Ok(store.scan_book_by_birth(|r| {
+        (!r.quality.is_empty()).then(|| FlaggedRecord {
             record: r.id(),
             source: r.source.clone(),
             kind: r.kind.as_str().to_string(),
             customer_id: None,
             issues: r.quality,
         })
-        .collect())
+    })?)
 }
 
 /// One page of the records with an issue (of `field`, of `source`, when

@@ -1,0 +1,72 @@
+//! Reading the book through a filter: every record is decoded (on rayon's
+//! threads, a chunk of raw values at a time) and handed to the caller's
+//! `keep`, and only what it keeps is held, so a report that wants a few
+//! records of a million never holds the million (the flagged-records list).
+//!
+//! It must never change what is read or its order: what is kept comes back
+//! by birth (first-seen sequence), ties in key order, as
+//! [`Store::records_by_birth`] orders the whole book, all from one read
+//! transaction.
+
+use rayon::prelude::*;
+use redb::ReadableTable;
+
+use super::resolution_tables::BIRTH;
+use super::{RECORDS, Store, StoreError, db, decode_record};
+use crate::record::Record;
+
+/// Raw values held before a chunk is decoded.
+const CHUNK: usize = 4_096;
+/// Records a rayon task decodes at a time.
+const TASK: usize = 32;
+
+impl Store {
+    /// What `keep` makes of each record it keeps, oldest record first.
+    pub fn scan_book_by_birth<T, F>(&self, keep: F) -> Result<Vec<T>, StoreError>
+    where
+        T: Send,
+        F: Fn(Record) -> Option<T> + Sync,
+    {
+        let txn = self.db.begin_read().map_err(db)?;
+        let records = txn.open_table(RECORDS).map_err(db)?;
+        let birth = txn.open_table(BIRTH).map_err(db)?;
+        let mut kept: Vec<(u64, T)> = Vec::new();
+        let mut raw: Vec<(u64, String, Vec<u8>)> = Vec::with_capacity(CHUNK);
+        for entry in records.iter().map_err(db)? {
+            let (id, bytes) = entry.map_err(db)?;
+            let born = birth
+                .get(id.value())
+                .map_err(db)?
+                .map(|b| b.value())
+                .unwrap_or(u64::MAX);
+            raw.push((born, id.value().to_string(), bytes.value().to_vec()));
+            if raw.len() >= CHUNK {
+                keep_chunk(&mut raw, &keep, &mut kept)?;
+            }
+        }
+        keep_chunk(&mut raw, &keep, &mut kept)?;
+        kept.sort_by_key(|(born, _)| *born);
+        Ok(kept.into_iter().map(|(_, t)| t).collect())
+    }
+}
+
+/// Decodes `raw` in parallel, appends what `keep` keeps to `kept` in key
+/// order, and empties `raw`.
+fn keep_chunk<T: Send>(
+    raw: &mut Vec<(u64, String, Vec<u8>)>,
+    keep: &(dyn Fn(Record) -> Option<T> + Sync),
+    kept: &mut Vec<(u64, T)>,
+) -> Result<(), StoreError> {
+    let decoded: Vec<Result<Option<(u64, T)>, StoreError>> = raw
+        .par_iter()
+        .with_min_len(TASK)
+        .map(|(born, id, bytes)| Ok(keep(decode_record(id, bytes)?).map(|t| (*born, t))))
+        .collect();
+    raw.clear();
+    for one in decoded {
+        if let Some(item) = one? {
+            kept.push(item);
+        }
+    }
+    Ok(())
+}
