@@ -483,6 +483,7 @@ fn serve(config: Config) -> Result<()> {
                 .identities()
                 .sign_in_link("admin", std::time::Duration::from_secs(15 * 60))?
                 .token;
+            app.record_audit(cli::console_audit::first_start("admin"))?;
             let port = address.port();
             println!(
                 "first start: user `admin` created. Sign in once with http://127.0.0.1:{port}/#signin={link} (valid 15 minutes, one use; a new one: rapport users link admin)"

@@ -153,3 +153,114 @@ fn accesses_writes_and_refusals_are_audited_and_the_chain_is_tamper_evident() {
     let stderr = String::from_utf8_lossy(&cli.stderr);
     assert!(stderr.contains("audit entry 2"), "{stderr}");
 }
+
+/// Runs a `users` command that reads a password on stdin.
+fn with_password(ws: &Workspace, args: &[&str], password: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = ws
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn identity_changes_made_at_the_console_are_audited_without_their_secrets() {
+    let ws = Workspace::new();
+    ws.write_config_with(&[], "");
+    let password = "ann's console password";
+    let added = with_password(&ws, &["users", "add", "ann", "--role", "staff"], password);
+    assert!(added.status.success(), "{added:?}");
+    let new_password = "ann's second password";
+    let changed = with_password(&ws, &["users", "passwd", "ann"], new_password);
+    assert!(changed.status.success(), "{changed:?}");
+    for args in [["users", "disable", "ann"], ["users", "enable", "ann"]] {
+        let out = ws.run(&args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    let link = ws.run(&["users", "link", "ann"]);
+    assert!(link.status.success(), "{link:?}");
+    let link = String::from_utf8_lossy(&link.stdout).to_string();
+    let token = link
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(token.len() > 20, "{link}");
+
+    let created = ws.run(&[
+        "keys", "create", "--name", "etl", "--role", "analyst", "--json",
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    let created: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let key_id = created["id"].as_str().unwrap_or_default().to_string();
+    let first_secret = created["secret"].as_str().unwrap_or_default().to_string();
+    let rotated = ws.run(&["keys", "rotate", &key_id, "--json"]);
+    assert!(rotated.status.success(), "{rotated:?}");
+    let rotated: Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    let rotated_id = rotated["id"].as_str().unwrap_or_default().to_string();
+    let second_secret = rotated["secret"].as_str().unwrap_or_default().to_string();
+    let revoked = ws.run(&["keys", "revoke", &rotated_id]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    // A refused change changes nothing and is not recorded as done.
+    let refused = ws.run(&["users", "disable", "nobody"]);
+    assert!(!refused.status.success(), "{refused:?}");
+
+    let listed = ws.run(&["audit", "list", "--actor", "local", "--json"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let text = String::from_utf8_lossy(&listed.stdout).to_string();
+    let entries: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let done: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_string(),
+                e["targets"][0].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("user.create", "ann"),
+        ("user.update", "ann"),
+        ("user.update", "ann"),
+        ("user.update", "ann"),
+        ("user.sign_in_link", "ann"),
+        ("key.create", key_id.as_str()),
+        ("key.rotate", key_id.as_str()),
+        ("key.revoke", rotated_id.as_str()),
+    ]
+    .iter()
+    .map(|(a, t)| (a.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(done, expected, "{text}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["outcome"] == "ok" && e["via"] == "command line"),
+        "{text}"
+    );
+    for secret in [
+        password,
+        new_password,
+        &token,
+        &first_secret,
+        &second_secret,
+    ] {
+        assert!(!text.contains(secret), "a secret in the audit log: {text}");
+    }
+    let verified = ws.run(&["audit", "verify"]);
+    assert!(verified.status.success(), "{verified:?}");
+}

@@ -8,7 +8,8 @@
 //! its owner only), or with `RAPPORT_KEY`; with no server it opens the
 //! store. It must never print a secret except the one new key or link it
 //! was asked for, and never take a password from the command line (stdin
-//! only, so it stays out of shell history and `ps`).
+//! only, so it stays out of shell history and `ps`). A change made on the
+//! store is audited (`console_audit`), as the API audits one over HTTP.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -20,6 +21,8 @@ use serde_json::{Value, json};
 use rapport::auth::{Roles, parse_expiry, secrets};
 use rapport::config::Config;
 use rapport::engine::{DataDir, Offline};
+
+use super::console_audit;
 
 /// Where a server writes its local CLI token.
 const LOCAL_TOKEN_FILE: &str = "server.token";
@@ -262,13 +265,15 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
             let answer = match &place {
                 Place::Local(local) => {
                     let lifetime = expires.as_deref().map(parse_expiry).transpose()?;
-                    json!(local.identities().create_key(
+                    let key = local.identities().create_key(
                         &roles(&config)?,
                         &name,
                         &role,
                         lifetime,
-                        scope.clone()
-                    )?)
+                        scope.clone(),
+                    )?;
+                    console_audit::record(local, "key.create", &key.key.id)?;
+                    json!(key)
                 }
                 Place::Server(base) => call(
                     &config,
@@ -315,6 +320,7 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
             match &place {
                 Place::Local(local) => {
                     local.identities().revoke_key(&id)?;
+                    console_audit::record(local, "key.revoke", &id)?;
                 }
                 Place::Server(base) => {
                     call(
@@ -329,7 +335,11 @@ pub fn keys(config: Option<&Path>, command: KeysCommand) -> Result<()> {
         }
         KeysCommand::Rotate { id, json } => {
             let answer = match &place {
-                Place::Local(local) => json!(local.identities().rotate_key(&roles(&config)?, &id)?),
+                Place::Local(local) => {
+                    let key = local.identities().rotate_key(&roles(&config)?, &id)?;
+                    console_audit::record(local, "key.rotate", &id)?;
+                    json!(key)
+                }
                 Place::Server(base) => call(
                     &config,
                     reqwest::Method::POST,
@@ -375,24 +385,29 @@ fn users_local(config: &Config, local: &Offline, command: UsersCommand) -> Resul
                 password.as_deref(),
                 scope,
             )?;
+            console_audit::record(local, "user.create", &user.name)?;
             println!("user {} added (role {})", user.name, user.role);
         }
         UsersCommand::Passwd { name } => {
             let password = read_password()?;
             local.identities().set_password(&name, &password)?;
+            console_audit::record(local, "user.update", &name)?;
             println!("password of {name} changed");
         }
         UsersCommand::Disable { name } => {
             local.identities().set_disabled(&name, true)?;
+            console_audit::record(local, "user.update", &name)?;
             println!("user {name} disabled");
         }
         UsersCommand::Enable { name } => {
             local.identities().set_disabled(&name, false)?;
+            console_audit::record(local, "user.update", &name)?;
             println!("user {name} enabled");
         }
         UsersCommand::Link { name, valid } => {
             let lifetime = parse_expiry(&valid)?.to_std()?;
             let link = local.identities().sign_in_link(&name, lifetime)?;
+            console_audit::record(local, "user.sign_in_link", &name)?;
             let scheme = if config.server.tls_cert.is_some() {
                 "https"
             } else {

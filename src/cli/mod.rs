@@ -13,6 +13,7 @@ pub mod bench;
 pub mod bench_soak;
 pub mod check;
 pub mod connectors;
+pub mod console_audit;
 pub mod customers;
 pub mod duplicates;
 pub mod export;

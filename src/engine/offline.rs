@@ -2,8 +2,8 @@
 //! the store alone (no index, no dictionary), or word that a server holds
 //! it, so the command can ask the server instead.
 //!
-//! It must never write records or touch the index: only identities and
-//! status are read or changed here.
+//! It must never write records or touch the index: only identities, the
+//! audit log's entries about them and status are read or changed here.
 
 use crate::config::Config;
 use crate::sources::status::{self, ConnectorStatus};
@@ -55,6 +55,15 @@ impl Offline {
     /// Walks the audit log's whole chain (see [`crate::store::verify_chain`]).
     pub fn verify_audit(&self) -> Result<Result<usize, crate::store::ChainBreak>, StoreError> {
         Ok(crate::store::verify_chain(&self.store.audit_log()?))
+    }
+
+    /// Appends entries to the audit log: identity changes made from the
+    /// command line, which no request's middleware sees.
+    pub fn record_audit(
+        &self,
+        new: Vec<crate::store::NewAudit>,
+    ) -> Result<Vec<crate::store::AuditEntry>, StoreError> {
+        self.store.append_audit(new)
     }
 
     pub fn audit_entries(

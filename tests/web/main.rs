@@ -512,6 +512,16 @@ fn sign_in_with_a_one_time_link_then_a_password_and_sign_out_in_a_browser() {
     );
     let shot = browser.screenshot(&shots, "09-signed-in-by-link.png");
     eprintln!("screenshot: {}", shot.display());
+    // The first start's admin and link are in the audit log, by `rapport`.
+    let first_start = browser.js(
+        "return fetch('/v1/audit?actor=rapport').then((r) => r.json())
+           .then((a) => a.entries.map((e) => e.action + ' ' + e.targets.join(',') + ' ' + e.via).join('; '));",
+        json!([]),
+    );
+    assert_eq!(
+        first_start,
+        "user.create admin first start; user.sign_in_link admin first start"
+    );
     // Sign-out ends the session: the form comes back and the API says 401.
     browser.click("#signout");
     browser.wait(
