@@ -1,7 +1,7 @@
 //! One-time sign-in links (issue 16): issued by an admin over HTTP or by
 //! `rapport users link` with the server stopped, they open one session,
 //! once, and a restart in between does not lose them; only users may get
-//! one, the token is never stored, and the issue is audited.
+//! one, the token is never stored, and every issue is audited.
 
 mod common;
 
@@ -65,16 +65,29 @@ fn a_sign_in_link_opens_one_session_once_even_across_a_restart() {
         .unwrap();
     assert_eq!(forbidden.status().as_u16(), 403);
     let (_, audit) = server.get("/v1/audit?action=user.sign_in_link");
-    let outcomes: Vec<&str> = audit["entries"]
+    let outcomes: Vec<(&str, &str)> = audit["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e: &Value| e["outcome"].as_str().unwrap())
+        .map(|e: &Value| {
+            let actor = e["actor"].as_str().unwrap();
+            (
+                if actor == "local" { "local" } else { "http" },
+                e["outcome"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         outcomes,
-        ["ok", "ok", "404", "400", "403"],
-        "every attempt, with its outcome: {audit}"
+        [
+            ("local", "ok"),
+            ("http", "ok"),
+            ("http", "ok"),
+            ("http", "404"),
+            ("http", "400"),
+            ("http", "403")
+        ],
+        "every issue, offline or over HTTP, with its outcome: {audit}"
     );
     drop(server);
 
