@@ -101,6 +101,18 @@ pub struct Dictionary<'p> {
     pub cache: &'p Path,
 }
 
+impl Dictionary<'_> {
+    /// The analyzers that read romaji, when a dictionary is given.
+    pub(crate) fn load(
+        dictionary: Option<Dictionary>,
+    ) -> Result<Option<crate::index::Analyzers>, super::BenchError> {
+        Ok(match dictionary {
+            Some(d) => Some(crate::index::Analyzers::load(d.source, d.cache)?),
+            None => None,
+        })
+    }
+}
+
 /// Writes a `rapport.toml` into `dir`, a book [`run`] wrote there, so that
 /// `rapport ingest` or `serve --config DIR/rapport.toml` reads the same
 /// exports the benchmark scored (its data directory is `DIR/data`).
@@ -132,10 +144,7 @@ pub fn run(
     dir: &Path,
     dictionary: Option<Dictionary>,
 ) -> Result<AttachBench, super::BenchError> {
-    let analyzers = match dictionary {
-        Some(d) => Some(crate::index::Analyzers::load(d.source, d.cache)?),
-        None => None,
-    };
+    let analyzers = Dictionary::load(dictionary)?;
     let read = |text: &str| analyzers.as_ref().and_then(|a| a.romaji_words(text));
     let romaji: Option<crate::resolve::Romaji> = analyzers.as_ref().map(|_| &read as _);
     let span = tracing::info_span!("bench_attach", customers);

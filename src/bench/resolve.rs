@@ -176,24 +176,35 @@ pub struct BookBench {
     pub model: crate::resolve::ModelReport,
 }
 
-/// `weights` says which weights score (see [`WeightSource`]).
-pub fn run_book(customers: usize, seed: u64, weights: WeightSource) -> BookBench {
+/// `weights` says which weights score (see [`WeightSource`]); with
+/// `dictionary`, names in kanji are also read in romaji, as a server
+/// resolves.
+pub fn run_book(
+    customers: usize,
+    seed: u64,
+    weights: WeightSource,
+    dictionary: Option<super::attach::Dictionary>,
+) -> Result<BookBench, super::BenchError> {
+    let analyzers = super::attach::Dictionary::load(dictionary)?;
+    let read = |text: &str| analyzers.as_ref().and_then(|a| a.romaji_words(text));
+    let romaji: Option<crate::resolve::Romaji> = analyzers.as_ref().map(|_| &read as _);
     let book = crate::bench::book::generate(customers, seed);
     let settings = Settings {
         weights,
         ..Settings::default()
     };
     let started = Instant::now();
-    let resolution = resolve(&book.records, &settings, &Overrides::default());
+    let resolution =
+        crate::resolve::resolve_with(&book.records, &settings, &Overrides::default(), romaji);
     let resolve_ms = started.elapsed().as_millis();
-    BookBench {
+    Ok(BookBench {
         customers: book.customers,
         people: book.people,
         records: book.records.len(),
         resolve_ms,
         quality: crate::bench::book::quality(&book, &resolution),
         model: resolution.model,
-    }
+    })
 }
 
 /// `hand`, `estimate` or `estimated` (the `--weights` of `rapport bench

@@ -166,6 +166,10 @@ pub enum BenchCommand {
         /// `estimated` (people scored with the EM weights).
         #[arg(long, default_value = "estimate", value_parser = ["hand", "estimate", "estimated"])]
         weights: String,
+        /// With --book, read Japanese names in romaji through the IPADIC
+        /// dictionary (rapport.toml's `ipadic_source`), as a server resolves.
+        #[arg(long)]
+        ipadic: bool,
     },
 }
 
@@ -256,9 +260,18 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             seed,
             show_merges,
             weights,
+            ipadic,
             ..
         } if !book.is_empty() => {
             let weights = rapport::bench::resolve::weight_source(&weights);
+            let loaded = Config::load(config)?;
+            let cache = loaded.dictionary_cache();
+            let dictionary = || {
+                ipadic.then_some(rapport::bench::attach::Dictionary {
+                    source: &loaded.ipadic_source,
+                    cache: &cache,
+                })
+            };
             println!(
                 "| companies | people | records | org precision | org recall | org F1 | person precision | person recall | person F1 | resolve ms |"
             );
@@ -266,7 +279,12 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             let mut models = Vec::new();
             let mut queues = Vec::new();
             for customers in book {
-                let r = rapport::bench::resolve::run_book(customers.max(1), seed, weights);
+                let r = rapport::bench::resolve::run_book(
+                    customers.max(1),
+                    seed,
+                    weights,
+                    dictionary(),
+                )?;
                 models.push((format!("{} companies", r.customers), r.model.describe()));
                 queues.push((r.customers, r.quality.suspects.clone()));
                 let (o, p) = (&r.quality.organisations, &r.quality.people);
