@@ -224,6 +224,11 @@ fn analyzers() -> rapport::index::analyzers::Analyzers {
     .unwrap_or_else(|e| panic!("IPADIC: {e:?}"))
 }
 
+fn with_phone(mut record: Record, phone: &str) -> Record {
+    record.phones.push(phone.to_string());
+    record
+}
+
 #[test]
 fn names_in_kanji_match_their_romanised_forms_through_readings() {
     let analyzers = analyzers();
@@ -262,6 +267,10 @@ fn names_in_kanji_match_their_romanised_forms_through_readings() {
         person("hs", "p1", "Ken Sato", "c1"),
         person("hs", "p2", "TAKAHASHI Naoko", "c1"),
         person("hs", "p3", "Yuko Ito", "c1"),
+        // Two colleagues behind one switchboard, one in kanji, one
+        // romanised: the reading (katonaoko) holds no part of her name.
+        with_phone(person("sf", "C3", "加藤 直子", "A1"), "+81355550199"),
+        with_phone(person("hs", "p4", "Sarah Murphy", "c1"), "+81355550199"),
     ];
     let with = rapport::resolve::resolve_with(
         &records,
@@ -289,6 +298,18 @@ fn names_in_kanji_match_their_romanised_forms_through_readings() {
         "高橋 直子 = TAKAHASHI Naoko"
     );
     assert_ne!(a("sf:C1").person_id, a("hs:p3").person_id);
+    // Different names by their reading: apart, and no steward's suspect.
+    assert_ne!(a("sf:C3").person_id, a("hs:p4").person_id);
+    let c3 = a("sf:C3").customer_id.unwrap_or_default();
+    let p4 = a("hs:p4").customer_id.unwrap_or_default();
+    assert!(
+        !with
+            .suspects
+            .iter()
+            .any(|s| [&s.a, &s.b] == [&c3, &p4] || [&s.a, &s.b] == [&p4, &c3]),
+        "{:?}",
+        with.suspects
+    );
     // Without readings, scripts never meet.
     let without = resolve(&records, &Settings::default(), &Overrides::default());
     assert_ne!(

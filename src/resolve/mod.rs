@@ -20,6 +20,7 @@ mod evidence;
 pub mod golden;
 mod hierarchy;
 mod incremental;
+mod name_readings;
 mod organisations;
 mod people;
 mod union_find;

@@ -18,6 +18,7 @@ use super::cluster::Thresholds;
 use super::compare::{has_cjk, reading_keys, same_parts, words};
 use super::estimate::{Estimate, Session, Weights};
 use super::evidence::Evidence;
+use super::name_readings::{NameSide, readings_disagree};
 use super::organisations::fold_place;
 use crate::normalize::{person_key, person_parts};
 use crate::record::Record;
@@ -59,6 +60,14 @@ pub struct PersonProfile {
 }
 
 impl PersonProfile {
+    fn name_side(&self) -> NameSide<'_> {
+        NameSide {
+            keys: &self.keys,
+            spaced: &self.spaced,
+            readings: &self.readings,
+        }
+    }
+
     pub fn of(record: &Record, org: Option<usize>, romaji: Option<super::Romaji>) -> PersonProfile {
         let mut keys: Vec<String> = record
             .names
@@ -249,6 +258,9 @@ fn name_weight(a: &PersonProfile, b: &PersonProfile, model: &PersonModel, e: &mu
     match best {
         None if a.readings.iter().any(|r| b.readings.contains(r)) => {
             e.add("name", "same reading, other script", 6.0)
+        }
+        None if readings_disagree(&a.name_side(), &b.name_side()) => {
+            e.add("name", "different reading", -6.0)
         }
         None if !a.keys.is_empty() && !b.keys.is_empty() => e.add("name", "other script", 0.0),
         None => {}
