@@ -19,8 +19,9 @@ impl Rapport {
 
     /// Rewrites the store file when an erasure or a retention purge left
     /// erased values in its freed pages: an erasure and a retention run call
-    /// it before they answer, on a running server too (writers wait while
-    /// the file is copied; readers do not). Under the ingest lock, so no
+    /// it before they answer, on a running server too (writers go on while
+    /// the file is copied and wait while the copy catches up with them and
+    /// is swapped in; readers never wait). Under the ingest lock, so no
     /// pass or erasure writes between the check and the copy; erasures that
     /// queued behind one rewrite find nothing left to do. The rewrite is
     /// audited (`store.rewrite`, with the file's sizes). What it did, if
@@ -39,6 +40,12 @@ impl Rapport {
             rewritten.disk_bytes_before.into(),
         );
         details.insert("disk_bytes_after".into(), rewritten.disk_bytes_after.into());
+        details.insert("copy_ms".into(), rewritten.copy_ms.into());
+        details.insert(
+            "writers_waited_ms".into(),
+            rewritten.writers_waited_ms.into(),
+        );
+        details.insert("rows_caught_up".into(), rewritten.rows_caught_up.into());
         self.store.append_audit(vec![crate::store::NewAudit {
             at: None,
             actor: "rapport".into(),

@@ -1,8 +1,9 @@
 //! The store's redb database behind a handle that can be replaced while the
 //! store is shared: a running server rewrites its store file after an
 //! erasure (see `rewrite`) without a restart. Readers go on reading the old
-//! file until their transaction ends; writers wait at a gate while the copy
-//! is made, so no commit can land in the old file after the copy began.
+//! file until their transaction ends; writers wait at a gate while the
+//! replacement is finished and swapped in, so no commit can land in the old
+//! file after the replacement's last look at it.
 //!
 //! Every transaction holds the database it was opened on, so an old database
 //! closes only when its last reader is done. It must never let a write

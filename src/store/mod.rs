@@ -611,6 +611,7 @@ pub use resolution_view::ResolutionView;
 mod retention;
 mod retention_tombstone;
 mod rewrite;
+mod rewrite_catch_up;
 mod sessions;
 mod sign_in_links;
 pub use rewrite::RewrittenFile;

@@ -5,19 +5,25 @@
 //! after a 99,540-record purge). The erasure, the purge and a re-applied
 //! ledger entry mark the store `scrub_pending` in their own transaction;
 //! the rewrite copies every table into a new file (as a snapshot does: live
-//! values only), renames it over the old one and reopens, so the old file,
+//! values only), brings the copy up to date with what was written while it
+//! was made, renames it over the old one and reopens, so the old file,
 //! freed pages and all, is gone.
 //!
 //! A running server rewrites after each erasure or retention run (the
 //! engine's store scrub), an offline command before it exits, and opening a
-//! data directory when a mark is left. Writers wait at the store's gate
-//! while the copy is made (`live_db`), so no commit lands in the old file
-//! after the copy began. It must never leave the data directory without a
+//! data directory when a mark is left. Writers go on while the copy is
+//! made, then wait at the store's gate (`live_db`) while the copy catches
+//! up with them (`rewrite_catch_up`) and replaces the file, so no commit
+//! lands in the old file after the catch-up began. It must never leave the data directory without a
 //! whole store file: the copy is synced before the rename, and a crash
 //! before it leaves the old file in place.
 
 use std::path::Path;
+use std::time::Instant;
 
+use redb::ReadableDatabase;
+
+use super::rewrite_catch_up::CatchUp;
 use super::{META, Store, StoreError, db};
 
 /// The meta key an erasure or a purge sets and the rewrite clears.
@@ -45,23 +51,49 @@ impl Store {
 
     /// Rewrites the file at `path` (the one this store opened) as a copy of
     /// its live values, and continues on the new file. The store may be
-    /// shared: writers wait while the copy is made (see `live_db`), readers
-    /// go on reading the old file until their transaction ends.
+    /// shared: the copy is made while writers go on; then writers wait at
+    /// the gate (see `live_db`) only while the copy is brought up to date
+    /// with what they wrote meanwhile (`rewrite_catch_up`) and swapped in;
+    /// readers go on reading the old file until their transaction ends.
     pub fn rewrite_file(&self, path: &Path) -> Result<RewrittenFile, StoreError> {
+        self.rewrite_file_with(path, || {})
+    }
+
+    /// [`Store::rewrite_file`], running `between` after the copy and before
+    /// writers are stopped (a test writes there, as a request would).
+    pub(crate) fn rewrite_file_with(
+        &self,
+        path: &Path,
+        between: impl FnOnce(),
+    ) -> Result<RewrittenFile, StoreError> {
         let _span = tracing::info_span!("store_rewrite", path = %path.display()).entered();
         let before = FileSize::of(path)?;
         let copy = path.with_extension("redb.rewrite");
-        self.db.replace(|_old| {
-            if copy.exists() {
-                std::fs::remove_file(&copy).map_err(|e| io(&copy, e))?;
-            }
-            // Reads the current (old) database: the swap comes after.
-            self.snapshot_to(&copy)?;
-            // The mark is cleared in the copy itself, before it replaces the
-            // file, so no moment has a new file still marked.
+        if copy.exists() {
+            std::fs::remove_file(&copy).map_err(|e| io(&copy, e))?;
+        }
+        let started = Instant::now();
+        // One read transaction's view, while writers go on committing.
+        self.snapshot_to(&copy)?;
+        let copy_ms = started.elapsed().as_millis() as u64;
+        between();
+        let mut gated_ms = 0;
+        let mut rows_caught_up = 0;
+        self.db.replace(|old| {
+            let gated = Instant::now();
             let database = super::open_database(&copy)?;
             {
+                let live = old.begin_read().map_err(db)?;
                 let txn = database.begin_write().map_err(db)?;
+                let mut catch_up = CatchUp {
+                    live: &live,
+                    copy: &txn,
+                    rows_changed: 0,
+                };
+                super::visit_tables(&mut catch_up)?;
+                rows_caught_up = catch_up.rows_changed;
+                // The mark is cleared in the copy itself, before it replaces
+                // the file, so no moment has a new file still marked.
                 txn.open_table(META)
                     .map_err(db)?
                     .insert(SCRUB_PENDING, b"0".as_slice())
@@ -74,6 +106,7 @@ impl Store {
                     .and_then(|d| d.sync_all())
                     .map_err(|e| io(dir, e))?;
             }
+            gated_ms = gated.elapsed().as_millis() as u64;
             // The old database still holds the old (now unlinked) file; it
             // closes for good when its last reader ends.
             Ok::<_, StoreError>(database)
@@ -84,6 +117,9 @@ impl Store {
             bytes_after = after.length,
             disk_bytes_before = before.on_disk,
             disk_bytes_after = after.on_disk,
+            copy_ms,
+            writers_waited_ms = gated_ms,
+            rows_caught_up,
             "store file rewritten: freed pages of erased values are gone"
         );
         Ok(RewrittenFile {
@@ -91,6 +127,9 @@ impl Store {
             bytes_after: after.length,
             disk_bytes_before: before.on_disk,
             disk_bytes_after: after.on_disk,
+            copy_ms,
+            writers_waited_ms: gated_ms,
+            rows_caught_up,
         })
     }
 }
@@ -107,6 +146,12 @@ pub struct RewrittenFile {
     pub bytes_after: u64,
     pub disk_bytes_before: u64,
     pub disk_bytes_after: u64,
+    /// How long the copy took (writers went on meanwhile).
+    pub copy_ms: u64,
+    /// How long writers waited: the copy brought up to date and swapped in.
+    pub writers_waited_ms: u64,
+    /// Rows written or removed in the copy to bring it up to date.
+    pub rows_caught_up: u64,
 }
 
 /// A file's length and the bytes allocated to it.
@@ -183,6 +228,68 @@ mod tests {
             .apply_file("crm", "b.csv", "h", &records[..5])
             .unwrap();
         assert!(store.get("crm:3").unwrap().is_some());
+    }
+
+    #[test]
+    fn what_writers_commit_while_the_copy_is_made_is_in_the_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).unwrap();
+        let batch = |file: &str, from: usize, to: usize| -> Vec<Record> {
+            (from..to)
+                .map(|i| {
+                    let mut r = Record::new("crm", &i.to_string(), RecordKind::Person);
+                    r.names.push(format!("person {i} of {file}"));
+                    r
+                })
+                .collect()
+        };
+        store
+            .apply_file("crm", "a.csv", "h1", &batch("a", 0, 300))
+            .unwrap();
+        store
+            .apply_file("crm", "b.csv", "h2", &batch("b", 300, 400))
+            .unwrap();
+        store.set_meta("kept", "before").unwrap();
+        store.set_meta("changed", "before").unwrap();
+        let txn = store.db.begin_write().unwrap();
+        mark_pending(&txn).unwrap();
+        txn.commit().unwrap();
+        let seq_before = store.last_seq().unwrap();
+
+        // As requests would while the copy is made: new records, a changed
+        // one, a file gone, a meta key changed and one added.
+        let rewritten = store
+            .rewrite_file_with(&path, || {
+                store
+                    .apply_file("crm", "c.csv", "h3", &batch("c", 400, 450))
+                    .unwrap();
+                let mut changed = batch("a", 0, 300);
+                changed[7].names = vec!["renamed while copying".into()];
+                store.apply_file("crm", "a.csv", "h4", &changed).unwrap();
+                store.remove_file("crm", "b.csv").unwrap();
+                store.set_meta("changed", "after").unwrap();
+                store.set_meta("added", "during").unwrap();
+            })
+            .unwrap();
+
+        assert!(rewritten.rows_caught_up > 0, "{rewritten:?}");
+        assert!(!store.scrub_pending().unwrap());
+        assert_eq!(store.record_count().unwrap(), 350);
+        assert!(store.get("crm:420").unwrap().is_some(), "a record added");
+        assert!(store.get("crm:350").unwrap().is_none(), "a record removed");
+        let renamed = store.get("crm:7").unwrap().unwrap();
+        assert_eq!(renamed.names, vec!["renamed while copying".to_string()]);
+        assert_eq!(store.meta("kept").unwrap().as_deref(), Some("before"));
+        assert_eq!(store.meta("changed").unwrap().as_deref(), Some("after"));
+        assert_eq!(store.meta("added").unwrap().as_deref(), Some("during"));
+        assert!(store.last_seq().unwrap() > seq_before, "the change log too");
+        // Reopened from the file alone, it holds the same.
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.record_count().unwrap(), 350);
+        assert_eq!(store.meta("added").unwrap().as_deref(), Some("during"));
+        assert!(!path.with_extension("redb.rewrite").exists());
     }
 
     #[test]
