@@ -37,47 +37,51 @@ impl TableVisitor for CatchUp<'_> {
         let mut upserts: Vec<Raw> = Vec::new();
         let mut removals: Vec<Vec<u8>> = Vec::new();
         {
-            let raw = |entry: Result<
-                (redb::AccessGuard<K>, redb::AccessGuard<V>),
-                redb::StorageError,
-            >| {
-                entry.map_err(db).map(|(k, v)| {
-                    (
-                        K::as_bytes(&k.value()).as_ref().to_vec(),
-                        V::as_bytes(&v.value()).as_ref().to_vec(),
-                    )
-                })
+            // Rows are compared where they lie (no copy of a row that is the
+            // same on both sides, which is nearly all of them).
+            let raw = |key: &redb::AccessGuard<K>, value: &redb::AccessGuard<V>| -> Raw {
+                (
+                    K::as_bytes(&key.value()).as_ref().to_vec(),
+                    V::as_bytes(&value.value()).as_ref().to_vec(),
+                )
             };
-            let mut live_rows = live.iter().map_err(db)?.map(raw);
-            let mut copy_rows = copy.iter().map_err(db)?.map(raw);
-            let mut next_live = live_rows.next().transpose()?;
-            let mut next_copy = copy_rows.next().transpose()?;
+            let mut live_rows = live.iter().map_err(db)?;
+            let mut copy_rows = copy.iter().map_err(db)?;
+            let mut next_live = live_rows.next().transpose().map_err(db)?;
+            let mut next_copy = copy_rows.next().transpose().map_err(db)?;
             loop {
                 let order = match (&next_live, &next_copy) {
                     (None, None) => break,
                     (Some(_), None) => Ordering::Less,
                     (None, Some(_)) => Ordering::Greater,
-                    (Some((l, _)), Some((c, _))) => K::compare(l, c),
+                    (Some((l, _)), Some((c, _))) => K::compare(
+                        K::as_bytes(&l.value()).as_ref(),
+                        K::as_bytes(&c.value()).as_ref(),
+                    ),
                 };
                 match order {
                     // Only in the live table: written since the copy began.
                     Ordering::Less => {
-                        upserts.extend(next_live.take());
-                        next_live = live_rows.next().transpose()?;
+                        if let Some((k, v)) = &next_live {
+                            upserts.push(raw(k, v));
+                        }
+                        next_live = live_rows.next().transpose().map_err(db)?;
                     }
                     // Only in the copy: removed since.
                     Ordering::Greater => {
-                        removals.extend(next_copy.take().map(|(k, _)| k));
-                        next_copy = copy_rows.next().transpose()?;
+                        if let Some((k, _)) = &next_copy {
+                            removals.push(K::as_bytes(&k.value()).as_ref().to_vec());
+                        }
+                        next_copy = copy_rows.next().transpose().map_err(db)?;
                     }
                     Ordering::Equal => {
-                        if let (Some(l), Some(c)) = (next_live.take(), next_copy.take())
-                            && l.1 != c.1
+                        if let (Some((k, l)), Some((_, c))) = (&next_live, &next_copy)
+                            && V::as_bytes(&l.value()).as_ref() != V::as_bytes(&c.value()).as_ref()
                         {
-                            upserts.push(l);
+                            upserts.push(raw(k, l));
                         }
-                        next_live = live_rows.next().transpose()?;
-                        next_copy = copy_rows.next().transpose()?;
+                        next_live = live_rows.next().transpose().map_err(db)?;
+                        next_copy = copy_rows.next().transpose().map_err(db)?;
                     }
                 }
             }
