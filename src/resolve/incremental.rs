@@ -460,7 +460,7 @@ pub fn plan(
         .filter_map(|id| stats.index.get(id).copied())
         .collect();
     let slack = seeds.len();
-    let crossed = super::plan_blocks::Crossing::new(stats, &seeds);
+    let crossed = super::plan_blocks::Crossing::new(&stats.postings, &seeds, &stats.moved.slots);
     let wanted: HashSet<u64> = seeds
         .iter()
         .filter_map(|&i| Some(stats.slim(i)?.keys(&stats.blocks[i])))

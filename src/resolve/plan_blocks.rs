@@ -8,9 +8,8 @@
 //! It must never drop a block that may have given pairs before the change:
 //! it errs towards taking a block.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::incremental::BookStats;
 use super::organisations::MAX_BLOCK;
 
 // One limit serves both kinds of block.
@@ -18,19 +17,25 @@ const _: () = assert!(MAX_BLOCK == super::people::MAX_BLOCK);
 
 /// The records that can have joined a block since the previous resolution.
 pub(super) struct Crossing<'a> {
-    stats: &'a BookStats,
+    /// The book's postings: per key, the slots holding it.
+    postings: &'a HashMap<u64, Vec<u32>>,
     joined: HashSet<u32>,
 }
 
 impl<'a> Crossing<'a> {
-    /// `seeds`: the slots of the changed records.
-    pub(super) fn new(stats: &'a BookStats, seeds: &[usize]) -> Crossing<'a> {
+    /// `seeds`: the slots of the changed records; `moved`: those whose
+    /// blocks the last update of the statistics changed.
+    pub(super) fn new(
+        postings: &'a HashMap<u64, Vec<u32>>,
+        seeds: &[usize],
+        moved: &BTreeSet<usize>,
+    ) -> Crossing<'a> {
         let joined = seeds
             .iter()
-            .chain(stats.moved.slots.iter())
+            .chain(moved)
             .filter_map(|&i| u32::try_from(i).ok())
             .collect();
-        Crossing { stats, joined }
+        Crossing { postings, joined }
     }
 
     /// Whether the block `key`, holding `now` records, may have held
@@ -38,7 +43,6 @@ impl<'a> Crossing<'a> {
     /// since are taken away (a record that left it made it larger before).
     pub(super) fn may_have_crossed(&self, key: u64, now: usize) -> bool {
         let joined = self
-            .stats
             .postings
             .get(&key)
             .into_iter()
