@@ -407,11 +407,11 @@ impl Rapport {
         let overrides = self.store.overrides()?;
         let analyzers = self.index.snapshot().analyzers().clone();
         let romaji = |text: &str| analyzers.romaji_words(text);
-        let resolution =
-            crate::resolve::resolve_with(&records, &self.config.resolve, &overrides, Some(&romaji));
-        // The book is not needed to save: freed first, it lowers the peak.
+        // The resolver frees the book once the customers are built, before
+        // the records' assignments are made: it lowers the peak.
         let record_count = records.len();
-        drop(records);
+        let resolution =
+            crate::resolve::resolve_owned(records, &self.config.resolve, &overrides, Some(&romaji));
         let changed = self.store.save_resolution(&resolution)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;

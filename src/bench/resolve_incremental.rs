@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::record::Record;
 use crate::record::RecordKind;
 use crate::resolve::{
-    BookStats, Overrides, Settings, plan, resolve, resolve_records, resolve_subset,
+    BookStats, Overrides, Settings, plan, resolve_owned, resolve_records, resolve_subset,
 };
 use crate::store::{Store, StoreError};
 
@@ -121,9 +121,8 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     let loaded = store.records_by_birth()?;
     let full_load_ms = started.elapsed().as_millis();
     let started = Instant::now();
-    let resolution = resolve(&loaded, &settings, &overrides);
+    let resolution = resolve_owned(loaded, &settings, &overrides, None);
     let full_resolve_ms = started.elapsed().as_millis();
-    drop(loaded);
     let started = Instant::now();
     store.save_resolution(&resolution)?;
     let full_save_ms = started.elapsed().as_millis();

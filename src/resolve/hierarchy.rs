@@ -12,14 +12,13 @@ use super::{Entity, Graph};
 use crate::record::RecordKind;
 
 impl Graph<'_> {
-    /// Sets `parent` and `children` of the organisation entities (keyed by
-    /// union-find root) from their records' `parent` links. When an
-    /// organisation's records name several parents, the first record's wins.
-    pub(super) fn link_hierarchy(
+    /// Each organisation cluster's parent cluster (by root), child first,
+    /// sorted: read from the records' `parent` links before the entities
+    /// are built.
+    pub(super) fn parents(
         &mut self,
         clusters: &BTreeMap<usize, Vec<usize>>,
-        entities: &mut BTreeMap<usize, Entity>,
-    ) {
+    ) -> Vec<(usize, usize)> {
         let n = self.records.len();
         let mut parent_of: HashMap<usize, usize> = HashMap::new();
         for (&root, nodes) in clusters {
@@ -36,26 +35,33 @@ impl Graph<'_> {
             });
             if let Some(p) = parent.map(|p| self.uf.find(p))
                 && p != root
-                && entities.contains_key(&p)
+                && clusters.contains_key(&p)
             {
                 parent_of.insert(root, p);
             }
         }
         let mut sorted: Vec<_> = parent_of.into_iter().collect();
         sorted.sort_unstable();
-        for (child, parent) in sorted {
-            let (Some(child_id), Some(parent_id)) = (
-                entities.get(&child).map(|e| e.id.clone()),
-                entities.get(&parent).map(|e| e.id.clone()),
-            ) else {
-                continue;
-            };
-            if let Some(c) = entities.get_mut(&child) {
-                c.parent = Some(parent_id);
-            }
-            if let Some(p) = entities.get_mut(&parent) {
-                p.children.push(child_id);
-            }
+        sorted
+    }
+}
+
+/// Sets `parent` and `children` of the entities (keyed by root) from
+/// [`Graph::parents`]; when an organisation's records name several
+/// parents, the first record's wins.
+pub(super) fn set_parents(parents: Vec<(usize, usize)>, entities: &mut BTreeMap<usize, Entity>) {
+    for (child, parent) in parents {
+        let (Some(child_id), Some(parent_id)) = (
+            entities.get(&child).map(|e| e.id.clone()),
+            entities.get(&parent).map(|e| e.id.clone()),
+        ) else {
+            continue;
+        };
+        if let Some(c) = entities.get_mut(&child) {
+            c.parent = Some(parent_id);
+        }
+        if let Some(p) = entities.get_mut(&parent) {
+            p.children.push(child_id);
         }
     }
 }

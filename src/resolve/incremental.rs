@@ -460,6 +460,7 @@ pub fn plan(
         .filter_map(|id| stats.index.get(id).copied())
         .collect();
     let slack = seeds.len();
+    let crossed = super::plan_blocks::Crossing::new(&stats.postings, &seeds, &stats.moved.slots);
     let wanted: HashSet<u64> = seeds
         .iter()
         .filter_map(|&i| Some(stats.slim(i)?.keys(&stats.blocks[i])))
@@ -467,7 +468,9 @@ pub fn plan(
         .chain(stats.moved.keys.iter().copied())
         .filter(|&h| {
             let n = stats.size(h);
-            n <= MAX_BLOCK + slack || (n <= MAX_REFERENCE + slack && is_reference(h, stats))
+            n <= MAX_BLOCK
+                || (n <= MAX_REFERENCE + slack && is_reference(h, stats))
+                || (n <= MAX_BLOCK + slack && crossed.may_have_crossed(h, n))
         })
         .collect();
     // Every record holding a wanted key, found through the postings.

@@ -8,6 +8,7 @@
 //! It is a pure function of the records, their first-seen order and the
 //! steward's overrides: it must never read or write the store itself.
 
+mod assign;
 mod attach;
 mod blocking;
 mod book_equal;
@@ -23,6 +24,7 @@ mod incremental;
 mod name_readings;
 mod organisations;
 mod people;
+mod plan_blocks;
 mod union_find;
 
 use std::collections::{BTreeMap, HashMap};
@@ -45,9 +47,6 @@ use union_find::UnionFind;
 
 use crate::normalize::company_key;
 use crate::record::{Record, RecordKind};
-
-/// How many entities' search keys [`Graph::build`] keeps at once.
-const SEARCH_KEYS_CACHED: usize = 16_384;
 
 /// Free-mail domains never identify a company.
 const FREEMAIL: &[&str] = &[
@@ -298,6 +297,20 @@ pub fn resolve_with(
     resolve_in(records, settings, overrides, romaji, None)
 }
 
+/// [`resolve_with`] on a book it owns: the book is freed once the entities
+/// are built, before the records' assignments are made, so a full pass
+/// never holds both (the same answer as [`resolve_with`]).
+pub fn resolve_owned(
+    records: Vec<Record>,
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+) -> Resolution {
+    let staged = stage(&records, settings, overrides, romaji, None);
+    drop(records);
+    staged.assign()
+}
+
 /// The resolver itself; with `book`, `records` are a subset of a book whose
 /// statistics (word rarity, block sizes) come from the whole of it.
 fn resolve_in(
@@ -307,6 +320,17 @@ fn resolve_in(
     romaji: Option<Romaji>,
     book: Option<&BookStats>,
 ) -> Resolution {
+    stage(records, settings, overrides, romaji, book).assign()
+}
+
+/// Everything but the records' assignments (`assign.rs`).
+fn stage(
+    records: &[Record],
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+    book: Option<&BookStats>,
+) -> assign::Staged {
     let span = tracing::info_span!("resolve", records = records.len());
     let _entered = span.enter();
     let mut graph = Graph::new(records);
@@ -733,7 +757,7 @@ impl<'a> Graph<'a> {
         membership: &HashMap<usize, (usize, String)>,
         attachments: &attach::Attachments,
         rectified: &[GoldenOverride],
-    ) -> Resolution {
+    ) -> assign::Staged {
         let n = self.records.len();
         // Group entity nodes by root.
         let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -751,6 +775,11 @@ impl<'a> Graph<'a> {
             let root = self.uf.find(node);
             clusters.entry(root).or_default().push(node);
         }
+        // Every cluster has its entity: the hierarchy is read now, and the
+        // lookup by external id alone (~100 MB at 1M records) is freed
+        // before the entities are built.
+        let parents = self.parents(&clusters);
+        self.by_external_any = HashMap::new();
         let mut ids: HashMap<usize, String> = HashMap::new();
         let mut entities: BTreeMap<usize, Entity> = BTreeMap::new();
         for (root, nodes) in &clusters {
@@ -818,7 +847,7 @@ impl<'a> Graph<'a> {
         }
         // Every node's waterfalls are in their entity now.
         self.weights = Vec::new();
-        self.link_hierarchy(&clusters, &mut entities);
+        hierarchy::set_parents(parents, &mut entities);
         // People → organisations.
         let mut person_org: HashMap<usize, usize> = HashMap::new();
         let mut membership: Vec<_> = membership.iter().collect();
@@ -854,72 +883,54 @@ impl<'a> Graph<'a> {
             .collect();
         let records = self.records;
         let owners = self.owner_names();
-        let mut assignments = HashMap::new();
-        // A customer's search keys (and its person's) are the same for each
-        // of its records: computed once per pair of entities, not per record
-        // (they were a third of a large book's resolution). Bounded: the
-        // records of one entity mostly come together.
-        let mut keys_of: HashMap<(usize, Option<usize>), Vec<String>> = HashMap::new();
-        let mut assign = |record: usize,
-                          entity_root: usize,
-                          evidence: Vec<String>,
-                          entities: &BTreeMap<usize, Entity>| {
+        // What the assignments need of the book is taken now, so that a full
+        // pass can free the book before they are made (`assign.rs`).
+        let declared: HashMap<usize, assign::Declared> = declared
+            .into_iter()
+            .map(|(root, d)| {
+                let r = &records[d];
+                let declared = assign::Declared {
+                    customer_id: r.customer_id.clone(),
+                    customer_name: r.customer_name.clone(),
+                    customer_kind: r.customer_kind.clone(),
+                    customer_country: r.customer_country.clone(),
+                };
+                (root, declared)
+            })
+            .collect();
+        let mut pending: Vec<assign::Pending> = Vec::with_capacity(
+            clusters.values().map(Vec::len).sum::<usize>() + attachments.found.len(),
+        );
+        let mut is_pending = vec![false; n];
+        let mut stage = |record: usize,
+                         entity_root: usize,
+                         evidence: Vec<String>,
+                         entities: &BTreeMap<usize, Entity>| {
             if records[record].customer_id.is_some() {
                 return;
             }
             let Some(entity) = entities.get(&entity_root) else {
                 return;
             };
-            let (person_id, org_root) = if entity.kind == "person" {
-                (
-                    Some(entity.id.clone()),
-                    person_org.get(&entity_root).copied(),
-                )
-            } else {
-                (None, Some(entity_root))
-            };
-            let customer_root = org_root.unwrap_or(entity_root);
+            let (customer_root, _) = assign::customer_of(entity, entity_root, &person_org);
             let customer = entities.get(&customer_root).unwrap_or(entity);
-            let mut assignment = Assignment {
-                customer_id: Some(customer.id.clone()),
-                person_id,
-                org_id: org_root
-                    .and_then(|o| entities.get(&o))
-                    .map(|o| o.id.clone()),
-                customer_name: customer.golden.value("name").map(str::to_string),
-                customer_kind: Some(customer.kind.clone()),
-                customer_country: customer.golden.value("country").map(str::to_string),
+            let phones = customer
+                .golden
+                .value("country")
+                .map(|country| attach::phones_in(&records[record], country))
+                .unwrap_or_default();
+            is_pending[record] = true;
+            pending.push(assign::Pending {
+                record: records[record].id(),
+                entity_root,
                 evidence,
                 owner: owners.get(&record).cloned(),
-                phones: Vec::new(),
-                search_keys: {
-                    let person = (entity.kind == "person").then_some(entity);
-                    let key = (customer_root, person.map(|_| entity_root));
-                    if keys_of.len() > SEARCH_KEYS_CACHED && !keys_of.contains_key(&key) {
-                        keys_of.clear();
-                    }
-                    keys_of
-                        .entry(key)
-                        .or_insert_with(|| attach::search_keys(customer, person))
-                        .clone()
-                },
-                consent: crate::record::consent::terms(&entity.golden.consent),
-            };
-            if let Some(country) = assignment.customer_country.as_deref() {
-                assignment.phones = attach::phones_in(&records[record], country);
-            }
-            if let Some(&d) = declared.get(&customer_root) {
-                let source = &records[d];
-                assignment.customer_id = source.customer_id.clone();
-                assignment.customer_name = source.customer_name.clone();
-                assignment.customer_kind = source.customer_kind.clone();
-                assignment.customer_country = source.customer_country.clone();
-            }
-            assignments.insert(records[record].id(), assignment);
+                phones,
+            });
         };
         for (root, nodes) in &clusters {
             for &x in nodes.iter().filter(|&&x| x < n) {
-                assign(
+                stage(
                     x,
                     *root,
                     tight(std::mem::take(&mut self.evidence[x])),
@@ -943,7 +954,7 @@ impl<'a> Graph<'a> {
         attachments.sort_unstable_by_key(|(record, _)| **record);
         for (&record, (node, why)) in attachments {
             let root = self.uf.find(*node);
-            assign(record, root, vec![why.clone()], &entities);
+            stage(record, root, vec![why.clone()], &entities);
             if let Some(e) = entities.get_mut(&root) {
                 e.attached.push(Member {
                     record: self.records[record].id(),
@@ -952,15 +963,13 @@ impl<'a> Graph<'a> {
                 });
             }
         }
-        // A record that lands on no customer still shows its owner's name.
-        for (&record, name) in &owners {
-            assignments
-                .entry(records[record].id())
-                .or_insert_with(|| Assignment {
-                    owner: Some(name.clone()),
-                    ..Assignment::default()
-                });
-        }
+        // A record that lands on no customer still shows its owner's name
+        // (a record assigned above keeps its assignment).
+        let owners: Vec<(String, String)> = owners
+            .into_iter()
+            .filter(|(record, _)| !is_pending[*record])
+            .map(|(record, name)| (records[record].id(), name))
+            .collect();
         // One suspect per pair of entities: the strongest pair of records.
         let mut suspects: BTreeMap<(String, String), SuspectPair> = BTreeMap::new();
         for (a, b, score, evidence) in std::mem::take(&mut self.suspects) {
@@ -984,17 +993,16 @@ impl<'a> Graph<'a> {
             }
         }
         let suspects = suspects.into_values().collect();
-        for e in entities.values_mut() {
-            e.attached.shrink_to_fit();
-            e.people.shrink_to_fit();
-        }
         let mut model = std::mem::take(&mut self.model);
         model.blocking = std::mem::take(&mut self.blocking);
-        Resolution {
-            assignments,
-            entities: entities.into_values().collect(),
-            suspects,
+        assign::Staged {
+            entities,
+            person_org,
+            declared,
+            pending,
+            owners,
             unattached,
+            suspects,
             model,
         }
     }
