@@ -572,10 +572,9 @@ fn ndjson_read_in_parallel_chunks_keeps_order_lines_and_errors() {
     assert!(read.errors.iter().all(|e| e.file == "t.json"));
 }
 
-/// CSV rows are decoded and mapped a chunk at a time on several threads:
-/// the records keep the file's order and lines, and each bad row (short,
-/// or with bytes that are not UTF-8) is reported at its line, on both sides
-/// of the chunks' boundaries (256 rows each).
+/// Many CSV rows, some bad (short, or with bytes that are not UTF-8): the
+/// records keep the file's order and lines, and each bad row is reported
+/// at its line.
 #[test]
 fn csv_mapped_in_parallel_chunks_keeps_order_lines_and_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,9 +7,7 @@
 //! that never closes (the row then runs over the rows after it) is an error
 //! at the row's first line, and reading resumes at the line after it.
 //!
-//! It must never stop at a bad row, nor keep more than one chunk of rows'
-//! raw bytes (`CHUNK_ROWS`, decoded and mapped on rayon's threads, then
-//! handed on in the file's order).
+//! It must never stop at a bad row, nor keep more than one row's raw bytes.
 
 use std::io::{BufRead, BufReader};
 
@@ -17,7 +15,7 @@ use encoding_rs::{Encoding, SHIFT_JIS, UTF_8};
 
 use super::mapping::ColumnMap;
 use super::{ReadContext, ReadError, RecordSink};
-use crate::record::{Provenance, Record};
+use crate::record::Provenance;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -57,15 +55,14 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
         lines: 0,
     };
 
+    let separator = cx.manifest.csv.list_separator.as_str();
     let mut row = csv::ByteRecord::new();
-    let mut pending: Vec<(csv::ByteRecord, Option<u64>)> = Vec::with_capacity(CHUNK_ROWS);
     let mut header: Option<(Vec<String>, ColumnMap)> = None;
     loop {
         match reader.read_byte_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                flush(cx, &header, encoding, &mut pending, sink)?;
                 let line = e.position().map(|p| base.lines + p.line());
                 sink.error(cx.error(line, format!("unreadable CSV: {e}")));
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -76,7 +73,7 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
         }
         let start = row.position().cloned();
         let line = start.as_ref().map(|p| base.lines + p.line());
-        let Some((names, _)) = &header else {
+        let Some((names, columns)) = &header else {
             let names = decode_row(&row, &[], encoding, |reason| {
                 sink.error(cx.error(line, reason))
             });
@@ -85,7 +82,6 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
             continue;
         };
         if row.len() != names.len() {
-            flush(cx, &header, encoding, &mut pending, sink)?;
             let spanned = start
                 .as_ref()
                 .map(|p| reader.position().line().saturating_sub(p.line()))
@@ -122,94 +118,42 @@ pub fn read(cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError
             ));
             continue;
         }
-        pending.push((row.clone(), line));
-        if pending.len() >= CHUNK_ROWS {
-            flush(cx, &header, encoding, &mut pending, sink)?;
-        }
+        let values = decode_row(&row, names, encoding, |reason| {
+            sink.error(cx.error(line, reason))
+        });
+        let provenance = Provenance {
+            file: cx.file.relative.clone(),
+            line,
+        };
+        let fallback_id = format!("{}#{}", cx.file.relative, line.unwrap_or(0));
+        let mut record = columns.record(
+            cx.mapping,
+            separator,
+            cx.source,
+            &values,
+            &fallback_id,
+            provenance,
+        );
+        let ids = &cx.manifest.ids;
+        let scope = cx
+            .mapping
+            .scope_ids
+            .then(|| {
+                ids.scope_of(&cx.file.relative, |header| {
+                    let i = names
+                        .iter()
+                        .position(|n| n.trim().eq_ignore_ascii_case(header))?;
+                    values.get(i).cloned()
+                })
+            })
+            .flatten();
+        super::ids::finish(&mut record, ids, scope.as_deref());
+        sink.record(record)?;
     }
-    flush(cx, &header, encoding, &mut pending, sink)?;
     if header.is_none() {
         sink.error(cx.error(None, "file is empty: no header row"));
     }
     Ok(())
-}
-
-/// Rows decoded and mapped together on rayon's threads.
-const CHUNK_ROWS: usize = 256;
-
-/// Decodes and maps the rows read so far (each with its line) on rayon's
-/// threads, then hands their problems and records to the sink in the
-/// file's order, each row's problems before its record, as reading them
-/// one by one did.
-fn flush(
-    cx: &ReadContext,
-    header: &Option<(Vec<String>, ColumnMap)>,
-    encoding: &'static Encoding,
-    pending: &mut Vec<(csv::ByteRecord, Option<u64>)>,
-    sink: &mut dyn RecordSink,
-) -> Result<(), ReadError> {
-    use rayon::prelude::*;
-    let rows = std::mem::take(pending);
-    let Some((names, columns)) = header else {
-        return Ok(());
-    };
-    let mapped: Vec<(Vec<String>, Record)> = rows
-        .par_iter()
-        .map(|(row, line)| {
-            let mut problems = Vec::new();
-            let values = decode_row(row, names, encoding, |reason| problems.push(reason));
-            (problems, to_record(cx, names, columns, &values, *line))
-        })
-        .collect();
-    for ((problems, record), (_, line)) in mapped.into_iter().zip(&rows) {
-        for reason in problems {
-            sink.error(cx.error(*line, reason));
-        }
-        sink.record(record)?;
-    }
-    let mut rows = rows;
-    rows.clear();
-    *pending = rows;
-    Ok(())
-}
-
-/// The record of one decoded row at `line`.
-fn to_record(
-    cx: &ReadContext,
-    names: &[String],
-    columns: &ColumnMap,
-    values: &[String],
-    line: Option<u64>,
-) -> Record {
-    let separator = cx.manifest.csv.list_separator.as_str();
-    let provenance = Provenance {
-        file: cx.file.relative.clone(),
-        line,
-    };
-    let fallback_id = format!("{}#{}", cx.file.relative, line.unwrap_or(0));
-    let mut record = columns.record(
-        cx.mapping,
-        separator,
-        cx.source,
-        values,
-        &fallback_id,
-        provenance,
-    );
-    let ids = &cx.manifest.ids;
-    let scope = cx
-        .mapping
-        .scope_ids
-        .then(|| {
-            ids.scope_of(&cx.file.relative, |header| {
-                let i = names
-                    .iter()
-                    .position(|n| n.trim().eq_ignore_ascii_case(header))?;
-                values.get(i).cloned()
-            })
-        })
-        .flatten();
-    super::ids::finish(&mut record, ids, scope.as_deref());
-    record
 }
 
 /// Where a CSV reader starts in the file.
