@@ -576,7 +576,7 @@ fn ndjson_read_in_parallel_chunks_keeps_order_lines_and_errors() {
 /// records keep the file's order and lines, and each bad row is reported
 /// at its line.
 #[test]
-fn csv_mapped_in_parallel_chunks_keeps_order_lines_and_errors() {
+fn many_csv_rows_keep_order_lines_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let short = [3u64, 258, 259, 514];
     let mut bytes = b"id,name\n".to_vec();
