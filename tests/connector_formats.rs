@@ -528,3 +528,87 @@ fn garbage_in_any_format_is_reported_never_a_panic() {
         }
     }
 }
+
+/// NDJSON is parsed a chunk of lines at a time on several threads: the
+/// records still arrive in the file's order with their own line numbers,
+/// and every bad line is reported at its line and offset, on both sides of
+/// the chunks' boundaries (256 lines each).
+#[test]
+fn ndjson_read_in_parallel_chunks_keeps_order_lines_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = [2u64, 256, 257, 513, 700];
+    let mut text = String::new();
+    let mut offsets = std::collections::BTreeMap::new();
+    let mut expected = Vec::new();
+    for line in 1..=900u64 {
+        offsets.insert(line, text.len() as u64);
+        if bad.contains(&line) {
+            text.push_str(&format!("{{\"id\": {line}, \"subject\": \n"));
+        } else if line == 300 {
+            text.push_str("[1, 2]\n");
+        } else if line == 400 {
+            text.push_str("   \n");
+        } else {
+            text.push_str(&format!(
+                "{{\"id\": {line}, \"subject\": \"Ticket {line}\"}}\n"
+            ));
+            expected.push((line.to_string(), line));
+        }
+    }
+    std::fs::write(dir.path().join("t.json"), text).unwrap();
+    let read = read("zendesk-export", dir.path());
+    assert_eq!(ids_and_lines(&read.records), expected);
+    let errors: Vec<(Option<u64>, Option<u64>, bool)> = read
+        .errors
+        .iter()
+        .map(|e| (e.line, e.offset, e.reason.contains("malformed JSON")))
+        .collect();
+    let mut wanted: Vec<(Option<u64>, Option<u64>, bool)> = bad
+        .iter()
+        .map(|l| (Some(*l), offsets.get(l).copied(), true))
+        .collect();
+    wanted.insert(3, (Some(300), offsets.get(&300).copied(), false));
+    assert_eq!(errors, wanted, "{:?}", read.errors);
+    assert!(read.errors.iter().all(|e| e.file == "t.json"));
+}
+
+/// Many CSV rows, some bad (short, or with bytes that are not UTF-8): the
+/// records keep the file's order and lines, and each bad row is reported
+/// at its line.
+#[test]
+fn many_csv_rows_keep_order_lines_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = [3u64, 258, 259, 514];
+    let mut bytes = b"id,name\n".to_vec();
+    let mut expected = Vec::new();
+    for line in 2..=800u64 {
+        if short.contains(&line) {
+            bytes.extend_from_slice(format!("{line}\n").as_bytes());
+        } else if line == 600 {
+            bytes.extend_from_slice(b"600,Bad \xff name\n");
+            expected.push(("600".to_string(), line));
+        } else {
+            bytes.extend_from_slice(format!("{line},Person {line}\n").as_bytes());
+            expected.push((line.to_string(), line));
+        }
+    }
+    std::fs::write(dir.path().join("people.csv"), bytes).unwrap();
+    let read = read("generic-csv", dir.path());
+    assert_eq!(ids_and_lines(&read.records), expected);
+    let errors: Vec<(Option<u64>, bool)> = read
+        .errors
+        .iter()
+        .map(|e| (e.line, e.reason.contains("invalid UTF-8")))
+        .collect();
+    let mut wanted: Vec<(Option<u64>, bool)> = short.iter().map(|l| (Some(*l), false)).collect();
+    wanted.push((Some(600), true));
+    assert_eq!(errors, wanted, "{:?}", read.errors);
+}
+
+/// Each record's external id and line, in the order they were read.
+fn ids_and_lines(records: &[rapport::record::Record]) -> Vec<(String, u64)> {
+    records
+        .iter()
+        .map(|r| (r.external_id.clone(), r.provenance.line.unwrap_or(0)))
+        .collect()
+}

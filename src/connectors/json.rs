@@ -1,7 +1,9 @@
 //! Reads JSON exports: one object per line (NDJSON, as Zendesk's incremental
 //! export writes it), a top-level array of objects, or an object holding such
 //! an array (`{"tickets": [...]}`). Every form is streamed: one object at a
-//! time is in memory. The manifest maps record fields to key paths (`subject`,
+//! time is in memory, or for NDJSON one chunk of lines (at most 256 lines
+//! or 1 MiB beyond the last line), which are parsed and mapped on rayon's
+//! threads and handed on in the file's order. The manifest maps record fields to key paths (`subject`,
 //! `requester.email`, `comments.body` — arrays on the way are flattened).
 //!
 //! One element that cannot be read (nested deeper than serde_json's 128
@@ -20,7 +22,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::mapping::{attr_key, build, fill_template, template_parts};
-use super::{ReadContext, ReadError, RecordSink, Stop};
+use super::{IngestError, ReadContext, ReadError, RecordSink, Stop};
 use crate::record::{Provenance, Record};
 
 /// One NDJSON line longer than this is reported and skipped.
@@ -68,15 +70,22 @@ fn read_lines(
     mut input: impl BufRead,
     sink: &mut dyn RecordSink,
 ) -> Result<(), ReadError> {
-    let mut line = Vec::new();
+    let mut chunk = LineChunk::default();
     let (mut number, mut offset) = (0u64, 0u64);
     loop {
-        line.clear();
-        let n = input
+        let mut line = Vec::new();
+        let read = input
             .by_ref()
             .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| cx.unreadable(e))?;
+            .read_until(b'\n', &mut line);
+        let n = match read {
+            Ok(n) => n,
+            Err(e) => {
+                // What was read before the failure still counts.
+                chunk.finish(cx, sink)?;
+                return Err(cx.unreadable(e));
+            }
+        };
         if n == 0 {
             break;
         }
@@ -84,38 +93,94 @@ fn read_lines(
         let at = offset;
         offset += n as u64;
         if n > MAX_LINE && !line.ends_with(b"\n") {
-            sink.error(
+            chunk.items.push(Pending::Problem(
                 cx.error(
                     Some(number),
                     format!("line longer than {MAX_LINE} bytes; skipped"),
                 )
                 .at_offset(at),
-            );
+            ));
             // Skip the rest of the overlong line.
             let mut rest = Vec::new();
-            offset += input
-                .read_until(b'\n', &mut rest)
-                .map_err(|e| cx.unreadable(e))? as u64;
+            match input.read_until(b'\n', &mut rest) {
+                Ok(skipped) => offset += skipped as u64,
+                Err(e) => {
+                    chunk.finish(cx, sink)?;
+                    return Err(cx.unreadable(e));
+                }
+            }
             continue;
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Value>(&line) {
-            Ok(Value::Object(object)) => {
-                sink.record(to_record(cx, &Value::Object(object), number))?;
-            }
-            Ok(_) => sink.error(
-                cx.error(Some(number), "line is JSON but not an object; skipped")
-                    .at_offset(at),
-            ),
-            Err(e) => sink.error(
-                cx.error(Some(number), format!("malformed JSON ({e}); line skipped"))
-                    .at_offset(at),
-            ),
+        chunk.bytes += line.len();
+        chunk.items.push(Pending::Line { number, at, line });
+        if chunk.is_full() {
+            std::mem::take(&mut chunk).finish(cx, sink)?;
         }
     }
-    Ok(())
+    chunk.finish(cx, sink)
+}
+
+/// Lines parsed together on rayon's threads, at most this many...
+const CHUNK_LINES: usize = 256;
+/// ...or holding this many bytes (long lines: fewer at a time).
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// A line read but not yet parsed, or a problem found while reading, in
+/// the file's order.
+enum Pending {
+    Line { number: u64, at: u64, line: Vec<u8> },
+    Problem(IngestError),
+}
+
+/// NDJSON lines are independent: a chunk of them is parsed and mapped on
+/// rayon's threads, then handed to the sink in the file's order, so the
+/// records, their lines and the problems reach it exactly as one thread
+/// would have passed them.
+#[derive(Default)]
+struct LineChunk {
+    items: Vec<Pending>,
+    bytes: usize,
+}
+
+impl LineChunk {
+    fn is_full(&self) -> bool {
+        self.items.len() >= CHUNK_LINES || self.bytes >= CHUNK_BYTES
+    }
+
+    fn finish(self, cx: &ReadContext, sink: &mut dyn RecordSink) -> Result<(), ReadError> {
+        use rayon::prelude::*;
+        let parsed: Vec<Result<Record, IngestError>> = self
+            .items
+            .into_par_iter()
+            .map(|item| match item {
+                Pending::Problem(problem) => Err(problem),
+                Pending::Line { number, at, line } => parse_line(cx, number, at, &line),
+            })
+            .collect();
+        for outcome in parsed {
+            match outcome {
+                Ok(record) => sink.record(record)?,
+                Err(problem) => sink.error(problem),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The record of one NDJSON line, or why it has none.
+fn parse_line(cx: &ReadContext, number: u64, at: u64, line: &[u8]) -> Result<Record, IngestError> {
+    match serde_json::from_slice::<Value>(line) {
+        Ok(object @ Value::Object(_)) => Ok(to_record(cx, &object, number)),
+        Ok(_) => Err(cx
+            .error(Some(number), "line is JSON but not an object; skipped")
+            .at_offset(at)),
+        Err(e) => Err(cx
+            .error(Some(number), format!("malformed JSON ({e}); line skipped"))
+            .at_offset(at)),
+    }
 }
 
 /// Counts the bytes and lines serde_json has read, to place records and
