@@ -7,14 +7,95 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Default)]
+use rayon::prelude::*;
+
+/// Blocks by rule and key, each holding the slots of its records; kept in
+/// shards by a hash of the key so that each shard is built on its own core.
 pub struct Blocks {
-    blocks: HashMap<(&'static str, String), Vec<usize>>,
+    shards: Vec<Shard>,
 }
 
+type Shard = HashMap<(&'static str, String), Vec<usize>>;
+
+/// How many shards the blocks are gathered in (a few per core).
+const SHARDS: usize = 16;
+/// Profiles whose keys one task finds.
+const CHUNK: usize = 4_096;
+
+/// The shard of a block: FNV-1a of its rule and key. Which shard a block
+/// lands in changes nothing in the pairs (they are sorted at the end).
+fn shard_of(rule: &str, key: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in rule.bytes().chain([0]).chain(key.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % SHARDS as u64) as usize
+}
+
+impl Default for Blocks {
+    fn default() -> Self {
+        Blocks {
+            shards: (0..SHARDS).map(|_| Shard::new()).collect(),
+        }
+    }
+}
+
+/// One block key found for one record.
+type Keyed = (&'static str, String, usize);
+
 impl Blocks {
+    #[cfg(test)]
     pub fn add(&mut self, rule: &'static str, key: String, slot: usize) {
-        self.blocks.entry((rule, key)).or_default().push(slot);
+        let shard = shard_of(rule, &key);
+        self.shards[shard]
+            .entry((rule, key))
+            .or_default()
+            .push(slot);
+    }
+
+    /// The blocks of every profile (slots are indices into `profiles`):
+    /// `keys` names one profile's blocks. Keys are found on every core, a
+    /// chunk of profiles at a time, and each shard of the blocks is filled
+    /// on its own core, chunks in order, so every block lists its slots in
+    /// ascending order as [`Blocks::add`] called for each profile would.
+    pub fn of<P: Sync>(
+        profiles: &[(usize, P)],
+        keys: impl Fn(&P, &mut dyn FnMut(&'static str, String)) + Sync,
+    ) -> Blocks {
+        let _span = tracing::debug_span!("block keys", profiles = profiles.len()).entered();
+        let chunks: Vec<Vec<Vec<Keyed>>> = profiles
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut shards: Vec<Vec<Keyed>> = (0..SHARDS).map(|_| Vec::new()).collect();
+                for (i, (_, p)) in chunk.iter().enumerate() {
+                    let slot = c * CHUNK + i;
+                    keys(p, &mut |rule, key| {
+                        shards[shard_of(rule, &key)].push((rule, key, slot));
+                    });
+                }
+                shards
+            })
+            .collect();
+        let mut by_shard: Vec<Vec<Vec<Keyed>>> = (0..SHARDS)
+            .map(|_| Vec::with_capacity(chunks.len()))
+            .collect();
+        for chunk in chunks {
+            for (shard, keyed) in by_shard.iter_mut().zip(chunk) {
+                shard.push(keyed);
+            }
+        }
+        let shards = by_shard
+            .into_par_iter()
+            .map(|lists| {
+                let mut shard = Shard::new();
+                for (rule, key, slot) in lists.into_iter().flatten() {
+                    shard.entry((rule, key)).or_default().push(slot);
+                }
+                shard
+            })
+            .collect();
+        Blocks { shards }
     }
 
     /// The distinct candidate pairs (slot indices, smaller first) of the
@@ -28,34 +109,56 @@ impl Blocks {
         max: usize,
         sizes: Option<&BlockSizes>,
     ) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
-        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
-        let mut blocks: Vec<_> = self.blocks.into_iter().collect();
-        blocks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for ((rule, key), mut slots) in blocks {
-            slots.sort_unstable();
-            slots.dedup();
-            if slots.len() < 2 || slots.len() > max {
-                continue;
-            }
-            if sizes
-                .and_then(|s| s.get(rule, &key))
-                .is_some_and(|n| n as usize > max)
-            {
-                continue;
-            }
-            for (x, &a) in slots.iter().enumerate() {
-                for &b in &slots[x + 1..] {
-                    pairs.push((a, b));
-                    *counts.entry(rule).or_default() += 1;
-                }
-            }
-        }
-        pairs.sort_unstable();
+        let _span = tracing::debug_span!("block pairs").entered();
+        // Blocks are independent: each yields its pairs on any core. The
+        // pairs are sorted at the end and the counts are integer sums, so
+        // neither depends on which thread took which block.
+        let (mut pairs, counts) = self
+            .shards
+            .into_par_iter()
+            .flat_map(|shard| shard.into_par_iter())
+            .fold(
+                || (Vec::new(), BTreeMap::new()),
+                |(mut pairs, mut counts): Found, ((rule, key), mut slots)| {
+                    slots.sort_unstable();
+                    slots.dedup();
+                    if slots.len() < 2 || slots.len() > max {
+                        return (pairs, counts);
+                    }
+                    if sizes
+                        .and_then(|s| s.get(rule, &key))
+                        .is_some_and(|n| n as usize > max)
+                    {
+                        return (pairs, counts);
+                    }
+                    let before = pairs.len();
+                    for (x, &a) in slots.iter().enumerate() {
+                        for &b in &slots[x + 1..] {
+                            pairs.push((a, b));
+                        }
+                    }
+                    *counts.entry(rule).or_default() += pairs.len() - before;
+                    (pairs, counts)
+                },
+            )
+            .reduce(
+                || (Vec::new(), BTreeMap::new()),
+                |(mut pairs, mut counts): Found, (more, more_counts): Found| {
+                    pairs.extend(more);
+                    for (rule, n) in more_counts {
+                        *counts.entry(rule).or_default() += n;
+                    }
+                    (pairs, counts)
+                },
+            );
+        pairs.par_sort_unstable();
         pairs.dedup();
         (pairs, counts)
     }
 }
+
+/// Pairs found so far, and how many each rule produced.
+type Found = (Vec<(usize, usize)>, BTreeMap<&'static str, usize>);
 
 /// How many records of the whole book each block holds, by a hash of its
 /// rule and key (records counted once per block).
@@ -132,5 +235,28 @@ mod tests {
         assert_eq!(counts.get("email"), Some(&3));
         assert_eq!(counts.get("phone"), Some(&1));
         assert_eq!(counts.get("word"), None, "a block of 5 > 4 is skipped");
+    }
+
+    #[test]
+    fn blocks_gathered_on_every_core_give_the_pairs_one_thread_gives() {
+        // More profiles than one chunk, blocks spanning chunks, a record
+        // naming one block twice, and blocks too large to compare.
+        let profiles: Vec<(usize, u32)> = (0..10_000u32).map(|i| (i as usize, i)).collect();
+        let keys = |p: &u32, add: &mut dyn FnMut(&'static str, String)| {
+            add("run", (p / 50).to_string());
+            add("far", (p % 4_999).to_string());
+            add("far", (p % 4_999).to_string());
+            add("wide", (p % 20).to_string());
+        };
+        let mut one_thread = Blocks::default();
+        for (slot, (_, p)) in profiles.iter().enumerate() {
+            keys(p, &mut |rule, key| one_thread.add(rule, key, slot));
+        }
+        let expected = one_thread.pairs_sized(100, None);
+        let found = Blocks::of(&profiles, keys).pairs_sized(100, None);
+        assert_eq!(found, expected);
+        assert_eq!(expected.1.get("run"), Some(&(200 * 1_225)));
+        assert!(expected.1.get("far").is_some_and(|&n| n >= 4_999));
+        assert_eq!(expected.1.get("wide"), None);
     }
 }

@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::evidence::Evidence;
 use super::union_find::UnionFind;
 
@@ -61,7 +63,9 @@ pub fn cluster<'e>(
     mut score: impl FnMut(usize, usize) -> Evidence,
     mut decide: impl FnMut(Outcome<'e>),
 ) {
-    edges.sort_by(|x, y| {
+    // Sorted on every core: pairs are distinct, so the order is total and
+    // the same whichever thread compared what.
+    edges.par_sort_by(|x, y| {
         y.evidence
             .total
             .total_cmp(&x.evidence.total)

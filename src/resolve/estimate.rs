@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::evidence::Evidence;
@@ -241,6 +242,14 @@ fn random_pairs(n: usize, count: usize) -> Vec<(usize, usize)> {
     pairs
 }
 
+/// The evidence of each of `pairs`, in their order, scored on every core.
+fn score_all(
+    pairs: &[(usize, usize)],
+    score: &(impl Fn(usize, usize) -> Evidence + Sync),
+) -> Vec<Evidence> {
+    pairs.par_iter().map(|&(a, b)| score(a, b)).collect()
+}
+
 /// The patterns of the pairs agreeing on `feature` at one of `levels`, the
 /// feature itself left out.
 fn session_patterns(patterns: &[(Gamma, f64)], feature: u16, levels: &[u16]) -> Vec<(Gamma, f64)> {
@@ -269,22 +278,24 @@ pub fn estimate(
     n: usize,
     candidates: &[(usize, usize)],
     sessions: &[Session],
-    score: impl Fn(usize, usize) -> Evidence,
+    score: impl Fn(usize, usize) -> Evidence + Sync,
 ) -> Estimate {
     let _span = tracing::info_span!("estimate", records = n, pairs = candidates.len()).entered();
     let mut levels = Levels::default();
     let mut hand: Vec<Vec<(f64, f64)>> = Vec::new();
     let stride = candidates.len().div_ceil(EM_PAIRS).max(1);
-    let candidate_gammas: Vec<Gamma> = candidates
+    // Pairs scored on every core, then read in their order: levels are
+    // numbered and the hand weights summed exactly as one thread would.
+    let sampled: Vec<(usize, usize)> = candidates.iter().step_by(stride).copied().collect();
+    let candidate_gammas: Vec<Gamma> = score_all(&sampled, &score)
         .iter()
-        .step_by(stride)
-        .map(|&(a, b)| levels.gamma(&score(a, b), &mut hand))
+        .map(|e| levels.gamma(e, &mut hand))
         .collect();
     let em_pairs = candidate_gammas.len();
     let randoms = random_pairs(n, RANDOM_PAIRS);
-    let random_gammas: Vec<Gamma> = randoms
+    let random_gammas: Vec<Gamma> = score_all(&randoms, &score)
         .iter()
-        .map(|&(a, b)| levels.gamma(&score(a, b), &mut hand))
+        .map(|e| levels.gamma(e, &mut hand))
         .collect();
     let shape: Vec<usize> = levels.features.iter().map(|(_, l)| l.len()).collect();
     let u = shares(&shape, &tally(random_gammas), |_| 1.0);

@@ -324,11 +324,7 @@ pub fn candidate_pairs_sized(
     stats: &WordStats,
     sizes: Option<&BlockSizes>,
 ) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
-    let mut blocks = Blocks::default();
-    for (slot, (_, p)) in profiles.iter().enumerate() {
-        block_keys(p, stats, |rule, key| blocks.add(rule, key, slot));
-    }
-    blocks.pairs_sized(MAX_BLOCK, sizes)
+    Blocks::of(profiles, |p, add| block_keys(p, stats, add)).pairs_sized(MAX_BLOCK, sizes)
 }
 
 /// The blocks (rule and key) one organisation record falls in.

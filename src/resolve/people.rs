@@ -429,14 +429,10 @@ pub fn word_counts(profiles: &[(usize, PersonProfile)]) -> HashMap<String, usize
 /// the whole book, for a subset of it.
 pub fn candidate_pairs_with(
     profiles: &[(usize, PersonProfile)],
-    count: &dyn Fn(&str) -> usize,
+    count: &(dyn Fn(&str) -> usize + Sync),
     sizes: Option<&BlockSizes>,
 ) -> (Vec<(usize, usize)>, BTreeMap<&'static str, usize>) {
-    let mut blocks = Blocks::default();
-    for (slot, (_, p)) in profiles.iter().enumerate() {
-        block_keys(p, count, |rule, key| blocks.add(rule, key, slot));
-    }
-    blocks.pairs_sized(MAX_BLOCK, sizes)
+    Blocks::of(profiles, |p, add| block_keys(p, count, add)).pairs_sized(MAX_BLOCK, sizes)
 }
 
 /// The blocks (rule and key) one person record falls in; `count` says how
