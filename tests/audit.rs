@@ -154,34 +154,15 @@ fn accesses_writes_and_refusals_are_audited_and_the_chain_is_tamper_evident() {
     assert!(stderr.contains("audit entry 2"), "{stderr}");
 }
 
-/// Runs a `users` command that reads a password on stdin.
-fn with_password(ws: &Workspace, args: &[&str], password: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = ws
-        .command(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn identity_changes_made_at_the_console_are_audited_without_their_secrets() {
     let ws = Workspace::new();
     ws.write_config_with(&[], "");
     let password = "ann's console password";
-    let added = with_password(&ws, &["users", "add", "ann", "--role", "staff"], password);
+    let added = ws.run_with_stdin(&["users", "add", "ann", "--role", "staff"], password);
     assert!(added.status.success(), "{added:?}");
     let new_password = "ann's second password";
-    let changed = with_password(&ws, &["users", "passwd", "ann"], new_password);
+    let changed = ws.run_with_stdin(&["users", "passwd", "ann"], new_password);
     assert!(changed.status.success(), "{changed:?}");
     for args in [["users", "disable", "ann"], ["users", "enable", "ann"]] {
         let out = ws.run(&args);

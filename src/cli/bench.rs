@@ -196,12 +196,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             }
             let loaded = Config::load(config)?;
             let cache = loaded.dictionary_cache();
-            let dictionary = || {
-                ipadic.then_some(rapport::bench::attach::Dictionary {
-                    source: &loaded.ipadic_source,
-                    cache: &cache,
-                })
-            };
+            let dictionary = || ipadic.then(|| dictionary_of(&loaded, &cache));
             for customers in book {
                 let dir = match &keep {
                     Some(dir) => {
@@ -266,12 +261,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             let weights = rapport::bench::resolve::weight_source(&weights);
             let loaded = Config::load(config)?;
             let cache = loaded.dictionary_cache();
-            let dictionary = || {
-                ipadic.then_some(rapport::bench::attach::Dictionary {
-                    source: &loaded.ipadic_source,
-                    cache: &cache,
-                })
-            };
+            let dictionary = || ipadic.then(|| dictionary_of(&loaded, &cache));
             println!(
                 "| companies | people | records | org precision | org recall | org F1 | person precision | person recall | person F1 | resolve ms |"
             );
@@ -874,5 +864,17 @@ fn print_models(models: &[(String, Vec<String>)]) {
         for line in lines {
             println!("  {line}");
         }
+    }
+}
+
+/// The IPADIC dictionary `--ipadic` reads names with: rapport.toml's
+/// `ipadic_source`, built into `cache`.
+fn dictionary_of<'p>(
+    config: &'p Config,
+    cache: &'p std::path::Path,
+) -> rapport::bench::attach::Dictionary<'p> {
+    rapport::bench::attach::Dictionary {
+        source: &config.ipadic_source,
+        cache,
     }
 }

@@ -1,7 +1,9 @@
-//! Reading the book through a filter: every record is decoded (on rayon's
-//! threads, a chunk of raw values at a time) and handed to the caller's
-//! `keep`, and only what it keeps is held, so a report that wants a few
-//! records of a million never holds the million (the flagged-records list).
+//! Reading the book, whole or through a filter: every record is decoded (on
+//! rayon's threads, a chunk of raw values at a time, so the read takes both
+//! cores while memory holds one chunk of raw values besides what is kept)
+//! and handed to the caller's `keep`, and only what it keeps is held, so a
+//! report that wants a few records of a million never holds the million
+//! (the flagged-records list); resolution keeps them all.
 //!
 //! It must never change what is read or its order: what is kept comes back
 //! by birth (first-seen sequence), ties in key order, as
@@ -27,27 +29,40 @@ impl Store {
         T: Send,
         F: Fn(Record) -> Option<T> + Sync,
     {
-        let txn = self.db.begin_read().map_err(db)?;
-        let records = txn.open_table(RECORDS).map_err(db)?;
-        let birth = txn.open_table(BIRTH).map_err(db)?;
-        let mut kept: Vec<(u64, T)> = Vec::new();
-        let mut raw: Vec<(u64, String, Vec<u8>)> = Vec::with_capacity(CHUNK);
-        for entry in records.iter().map_err(db)? {
-            let (id, bytes) = entry.map_err(db)?;
-            let born = birth
-                .get(id.value())
-                .map_err(db)?
-                .map(|b| b.value())
-                .unwrap_or(u64::MAX);
-            raw.push((born, id.value().to_string(), bytes.value().to_vec()));
-            if raw.len() >= CHUNK {
-                keep_chunk(&mut raw, &keep, &mut kept)?;
-            }
-        }
-        keep_chunk(&mut raw, &keep, &mut kept)?;
-        kept.sort_by_key(|(born, _)| *born);
-        Ok(kept.into_iter().map(|(_, t)| t).collect())
+        Ok(scan_with_birth(self, keep)?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
     }
+}
+
+/// What `keep` keeps, each with its record's birth (`u64::MAX` when
+/// unknown), by birth, ties in key order.
+pub(super) fn scan_with_birth<T, F>(store: &Store, keep: F) -> Result<Vec<(u64, T)>, StoreError>
+where
+    T: Send,
+    F: Fn(Record) -> Option<T> + Sync,
+{
+    let txn = store.db.begin_read().map_err(db)?;
+    let records = txn.open_table(RECORDS).map_err(db)?;
+    let birth = txn.open_table(BIRTH).map_err(db)?;
+    let mut kept: Vec<(u64, T)> = Vec::new();
+    let mut raw: Vec<(u64, String, Vec<u8>)> = Vec::with_capacity(CHUNK);
+    for entry in records.iter().map_err(db)? {
+        let (id, bytes) = entry.map_err(db)?;
+        let born = birth
+            .get(id.value())
+            .map_err(db)?
+            .map(|b| b.value())
+            .unwrap_or(u64::MAX);
+        raw.push((born, id.value().to_string(), bytes.value().to_vec()));
+        if raw.len() >= CHUNK {
+            keep_chunk(&mut raw, &keep, &mut kept)?;
+        }
+    }
+    keep_chunk(&mut raw, &keep, &mut kept)?;
+    kept.sort_by_key(|(born, _)| *born);
+    Ok(kept)
 }
 
 /// Decodes `raw` in parallel, appends what `keep` keeps to `kept` in key

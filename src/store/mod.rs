@@ -586,7 +586,6 @@ fn read_json<T: serde::de::DeserializeOwned>(
 
 mod audit;
 mod auth;
-mod book_read;
 mod book_scan;
 mod erased_assignments;
 mod erased_mentions;

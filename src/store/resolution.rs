@@ -139,8 +139,8 @@ impl Store {
     /// [`Store::records_by_birth`], each with its birth (first-seen
     /// sequence number; `u64::MAX` when unknown).
     pub fn records_with_birth(&self) -> Result<Vec<(u64, Record)>, StoreError> {
-        // Decoded on rayon's threads (`book_read.rs`).
-        super::book_read::records_with_birth(self)
+        // Decoded on rayon's threads (`book_scan.rs`).
+        super::book_scan::scan_with_birth(self, Some)
     }
 
     /// Saves a resolution in one transaction. Returns how many records'

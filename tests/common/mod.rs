@@ -178,11 +178,12 @@ impl Workspace {
         answer["secret"].as_str().unwrap().to_string()
     }
 
-    /// Adds a staff user with `password` (given on stdin, as a person would).
-    pub fn add_user(&self, name: &str, role: &str, password: &str) {
+    /// Runs `rapport ARGS` with `input` on its standard input (a password,
+    /// as a person types it).
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
         use std::io::Write;
         let mut child = self
-            .command(&["users", "add", name, "--role", role])
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -192,9 +193,14 @@ impl Workspace {
             .stdin
             .take()
             .unwrap()
-            .write_all(format!("{password}\n").as_bytes())
+            .write_all(format!("{input}\n").as_bytes())
             .unwrap();
-        let out = child.wait_with_output().unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Adds a staff user with `password` (given on stdin, as a person would).
+    pub fn add_user(&self, name: &str, role: &str, password: &str) {
+        let out = self.run_with_stdin(&["users", "add", name, "--role", role], password);
         assert!(
             out.status.success(),
             "users add failed: {}",
