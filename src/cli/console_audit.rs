@@ -15,14 +15,20 @@ use rapport::engine::{NewAudit, Offline};
 /// Who ran the command: `local`, as for other commands run on the data
 /// directory, with the operating-system account in the details.
 fn entry(action: &str, target: &str) -> NewAudit {
-    let mut details = Map::new();
-    details.insert("via".into(), Value::from("command line"));
+    let mut new = done_by("local", action, target, "command line");
     let account = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    details.insert("os_user".into(), Value::from(account));
+    new.details.insert("os_user".into(), Value::from(account));
+    new
+}
+
+/// A successful `action` on `target` by `actor`, made `via` what.
+fn done_by(actor: &str, action: &str, target: &str, via: &str) -> NewAudit {
+    let mut details = Map::new();
+    details.insert("via".into(), Value::from(via));
     NewAudit {
-        actor: "local".into(),
+        actor: actor.into(),
         action: action.into(),
         targets: vec![target.to_string()],
         outcome: "ok".into(),
@@ -44,17 +50,6 @@ pub fn record(local: &Offline, action: &str, target: &str) -> Result<()> {
 pub fn first_start(user: &str) -> Vec<NewAudit> {
     ["user.create", "user.sign_in_link"]
         .into_iter()
-        .map(|action| {
-            let mut details = Map::new();
-            details.insert("via".into(), Value::from("first start"));
-            NewAudit {
-                actor: "rapport".into(),
-                action: action.into(),
-                targets: vec![user.to_string()],
-                outcome: "ok".into(),
-                details,
-                ..NewAudit::default()
-            }
-        })
+        .map(|action| done_by("rapport", action, user, "first start"))
         .collect()
 }
