@@ -776,6 +776,13 @@ fn an_erasure_on_a_running_server_leaves_no_file_holding_the_person() {
     let entries = audit["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{audit}");
     assert!(entries[0]["bytes_after"].as_u64().unwrap() > 0, "{audit}");
+    assert!(
+        entries[0]["disk_bytes_after"].as_u64().unwrap() > 0,
+        "{audit}"
+    );
+    for timing in ["copy_ms", "writers_waited_ms", "rows_caught_up"] {
+        assert!(entries[0][timing].is_u64(), "{timing}: {audit}");
+    }
     // The server goes on, on the new file: reads, then a write read back.
     assert_eq!(server.search("number01235@erased.example")["total"], 1);
     let other = customer_of(&server, "crm:p2007");

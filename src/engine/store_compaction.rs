@@ -32,20 +32,11 @@ impl Rapport {
             return Ok(None);
         }
         let rewritten = self.store.rewrite_file(&self.config.store_path())?;
-        let mut details = serde_json::Map::new();
-        details.insert("bytes_before".into(), rewritten.bytes_before.into());
-        details.insert("bytes_after".into(), rewritten.bytes_after.into());
-        details.insert(
-            "disk_bytes_before".into(),
-            rewritten.disk_bytes_before.into(),
-        );
-        details.insert("disk_bytes_after".into(), rewritten.disk_bytes_after.into());
-        details.insert("copy_ms".into(), rewritten.copy_ms.into());
-        details.insert(
-            "writers_waited_ms".into(),
-            rewritten.writers_waited_ms.into(),
-        );
-        details.insert("rows_caught_up".into(), rewritten.rows_caught_up.into());
+        // Every field of the report, named as it serialises.
+        let details = match serde_json::to_value(rewritten) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        };
         self.store.append_audit(vec![crate::store::NewAudit {
             at: None,
             actor: "rapport".into(),

@@ -14,9 +14,9 @@
 //! data directory when a mark is left. Writers go on while the copy is
 //! made, then wait at the store's gate (`live_db`) while the copy catches
 //! up with them (`rewrite_catch_up`) and replaces the file, so no commit
-//! lands in the old file after the catch-up began. It must never leave the data directory without a
-//! whole store file: the copy is synced before the rename, and a crash
-//! before it leaves the old file in place.
+//! lands in the old file after the catch-up began. It must never leave the
+//! data directory without a whole store file: the copy is synced before
+//! the rename, and a crash before it leaves the old file in place.
 
 use std::path::Path;
 use std::time::Instant;
