@@ -6,6 +6,9 @@
 //! It must never change a record: overrides are saved and resolution re-run.
 
 mod duplicates;
+mod duplicates_evidence;
+mod duplicates_groups;
+mod duplicates_view;
 mod flagged;
 mod hierarchy;
 mod unattached;
@@ -18,7 +21,9 @@ use serde::Serialize;
 use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
-pub use duplicates::{DuplicateKind, DuplicatesPage, list as list_duplicates};
+pub use duplicates::{DuplicateKind, DuplicatesPage, list as list_duplicates, most_likely_first};
+pub use duplicates_groups::{Item as DuplicateItem, NameGroup, items as duplicate_items};
+pub use duplicates_view::{GroupCustomer, ItemsPage, QueueItem, list as list_duplicate_items};
 pub use flagged::{FlaggedPage, FlaggedRecord, all_flagged, page as flagged_page};
 pub use hierarchy::Rollup;
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};
@@ -331,8 +336,9 @@ pub fn quality_report(
     store: &Store,
     issues: Vec<IssueCount>,
 ) -> Result<QualityReport, CustomerError> {
-    let mut suspected_duplicates = store.suspects()?;
-    duplicates::most_likely_first(&mut suspected_duplicates);
+    // The queue as `GET /v1/quality/duplicates` lists it: without the
+    // pairs a steward kept apart since.
+    let suspected_duplicates = duplicates::list(store, None, None, 0, usize::MAX)?.duplicates;
     Ok(QualityReport {
         suspected_duplicates,
         issues,
@@ -446,19 +452,32 @@ pub fn merge(store: &Store, ids: &[String]) -> Result<(), CustomerError> {
     Ok(())
 }
 
-/// Records "never merge these two customers".
+/// Records "never merge these customers": each pair of them, in one
+/// change of the overrides (a steward's "different people" on a group of
+/// namesakes is one decision).
 pub fn never_merge(store: &Store, ids: &[String]) -> Result<(), CustomerError> {
-    let [a, b] = ids else {
+    if ids.len() < 2 {
         return Err(CustomerError::Invalid(
-            "`ids` needs exactly two customer ids".into(),
+            "`ids` needs at least two customer ids".into(),
         ));
-    };
-    let (a, b) = (anchor_record(store, a)?.0, anchor_record(store, b)?.0);
+    }
+    let anchors = ids
+        .iter()
+        .map(|id| anchor_record(store, id).map(|(anchor, _)| anchor))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut overrides: Overrides = store.overrides()?;
-    overrides
-        .merges
-        .retain(|(x, y)| !((*x == a && *y == b) || (*x == b && *y == a)));
-    overrides.never.push((a, b));
+    for (i, a) in anchors.iter().enumerate() {
+        for b in &anchors[i + 1..] {
+            if a == b {
+                continue;
+            }
+            let same = |x: &String, y: &String| (x == a && y == b) || (x == b && y == a);
+            overrides.merges.retain(|(x, y)| !same(x, y));
+            if !overrides.never.iter().any(|(x, y)| same(x, y)) {
+                overrides.never.push((a.clone(), b.clone()));
+            }
+        }
+    }
     store.set_overrides(&overrides)?;
     Ok(())
 }

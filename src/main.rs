@@ -124,6 +124,11 @@ enum Command {
         /// With --duplicates: only pairs scoring at least this many bits.
         #[arg(long, requires = "duplicates")]
         min_score: Option<f64>,
+        /// With --duplicates: the queue as items a steward decides, pairs
+        /// with evidence beyond a name and one group per shared name (CSV:
+        /// item,type,score,customers,name,companies,evidence).
+        #[arg(long, requires = "duplicates")]
+        grouped: bool,
     },
     /// Reindex (every source, one, or the index from the store) through the
     /// running server, or in this process when none runs.
@@ -376,9 +381,11 @@ fn run(cli: Cli) -> Result<std::process::ExitCode> {
             duplicates: true,
             kind,
             min_score,
+            grouped,
             ..
         } => {
-            cli::duplicates::list(cli.config.as_deref(), kind.as_deref(), min_score, json)?;
+            let kind = kind.as_deref();
+            cli::duplicates::list(cli.config.as_deref(), kind, min_score, json, grouped)?;
             Ok(ok)
         }
         Command::Quality {

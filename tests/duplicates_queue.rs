@@ -185,3 +185,209 @@ fn the_quality_report_follows_changes_between_looks() {
         "the list of flagged records follows too"
     );
 }
+
+/// A generated book with namesakes: (name, how many different people bear
+/// it, each at a company of their own).
+const NAMESAKES: &[(&str, usize)] = &[
+    ("Carlos Johnson", 5),
+    ("Maria Garcia", 3),
+    ("Ottilie Zwicklbauer", 2),
+];
+/// One person written twice with a typo in the name, in the same city:
+/// evidence beyond a shared name, so a pair of its own.
+const TYPO: (&str, &str, &str) = ("Jonathan Whitfield", "Jonathon Whitfield", "Leeds");
+
+fn namesake_book() -> String {
+    let companies = [
+        "Acme Robotics",
+        "Globex Corp",
+        "Initech",
+        "Umbrella Health",
+        "Hooli",
+        "Vandelay Imports",
+    ];
+    let mut csv = String::from("id,kind,name,company,email,phone,city\n");
+    let mut n = 0;
+    for (name, people) in NAMESAKES {
+        for i in 0..*people {
+            n += 1;
+            csv.push_str(&format!(
+                "P{n},person,{name},{},,,\n",
+                companies[i % companies.len()]
+            ));
+        }
+    }
+    csv.push_str(&format!("T1,person,{},,,,{}\n", TYPO.0, TYPO.2));
+    csv.push_str(&format!("T2,person,{},,,,{}\n", TYPO.1, TYPO.2));
+    csv
+}
+
+/// The grouped items of `GET /v1/quality/duplicates?view=grouped&kind=person`.
+fn grouped(server: &common::Server) -> Value {
+    let (status, answer) = server.get("/v1/quality/duplicates?view=grouped&kind=person");
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+fn group_named<'a>(answer: &'a Value, name: &str) -> Option<&'a Value> {
+    answer["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["type"] == "name_group" && i["name"] == name)
+}
+
+fn ids(group: &Value) -> Vec<String> {
+    group["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The grouped queue holds what the book's truth says: one group per name
+/// borne by different people (with their companies and what differs), the
+/// typo'd person as a pair, the rare small group above the common large
+/// one; a group's "different people" records never-merge for its pairs in
+/// one audited action and takes the group out of the queue, and merging
+/// two customers of a group settles it too.
+#[test]
+fn namesakes_are_grouped_by_name_and_a_group_is_decided_in_one_action() {
+    let ws = Workspace::new();
+    ws.write_file("in/crm/crm.csv", &namesake_book());
+    ws.write_config(&[("crm", "generic-csv", "in/crm")]);
+    ws.ingest();
+    let server = ws.serve();
+
+    let (_, plain) = server.get("/v1/quality/duplicates?kind=person");
+    let (_, pairs_view) = server.get("/v1/quality/duplicates?kind=person&view=pairs");
+    assert_eq!(plain, pairs_view, "the plain list stays the default");
+    let expected_pairs: usize = NAMESAKES
+        .iter()
+        .map(|(_, n)| n * (n - 1) / 2)
+        .sum::<usize>()
+        + 1;
+    assert_eq!(
+        plain["total"].as_u64(),
+        Some(expected_pairs as u64),
+        "{plain}"
+    );
+
+    let answer = grouped(&server);
+    assert_eq!(
+        answer["total"].as_u64(),
+        Some(NAMESAKES.len() as u64 + 1),
+        "one item per name and the typo pair: {answer}"
+    );
+    assert_eq!(answer["pairs"].as_u64(), Some(expected_pairs as u64));
+    assert_eq!(answer["name_groups"].as_u64(), Some(NAMESAKES.len() as u64));
+    for (name, people) in NAMESAKES {
+        let group = group_named(&answer, name).unwrap_or_else(|| panic!("no {name}: {answer}"));
+        assert_eq!(ids(group).len(), *people, "{group}");
+        assert_eq!(group["companies"].as_u64(), Some(*people as u64), "{group}");
+        assert_eq!(
+            group["pairs"].as_array().unwrap().len(),
+            people * (people - 1) / 2
+        );
+        assert!(
+            group["differs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "company"),
+            "{group}"
+        );
+        for c in group["customers"].as_array().unwrap() {
+            assert_eq!(c["sources"], serde_json::json!(["crm"]), "{c}");
+            assert!(c["company"].is_string(), "{c}");
+        }
+    }
+    let pairs: Vec<&Value> = answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "pair")
+        .collect();
+    assert_eq!(pairs.len(), 1, "{answer}");
+    assert!(
+        pairs[0]["evidence"].as_str().unwrap().contains("Whitfield"),
+        "{answer}"
+    );
+    let scores: Vec<f64> = answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let position = |name: &str| {
+        answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|i| i["name"] == name)
+    };
+    assert!(
+        position("Ottilie Zwicklbauer") < position("Carlos Johnson"),
+        "two bearers of a rare name before five of a common one: {answer}"
+    );
+    // Paged like the plain list.
+    let (_, first) = server.get("/v1/quality/duplicates?view=grouped&kind=person&limit=2");
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    assert_eq!(first["items"][0], answer["items"][0]);
+    let (status, bad) = server.get("/v1/quality/duplicates?view=groups");
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
+
+    // "Different people" for the five Carlos Johnsons: one request.
+    let carlos = ids(group_named(&answer, "Carlos Johnson").unwrap());
+    let body = serde_json::json!({ "ids": carlos }).to_string();
+    let (status, page) = server.post("/v1/customers/never-merge", &body);
+    assert_eq!(status, 200, "{page}");
+    let after = grouped(&server);
+    assert!(group_named(&after, "Carlos Johnson").is_none(), "{after}");
+    assert_eq!(after["total"].as_u64(), Some(NAMESAKES.len() as u64));
+    assert_eq!(after["pairs"].as_u64(), Some(expected_pairs as u64 - 10));
+    let (_, audit) = server.get("/v1/audit?action=never_merge");
+    assert_eq!(
+        audit["entries"].as_array().map(Vec::len),
+        Some(1),
+        "one decision, one audit entry: {audit}"
+    );
+    let (_, report) = server.get("/v1/quality");
+    assert_eq!(
+        report["suspected_duplicates"].as_array().map(Vec::len),
+        Some(expected_pairs - 10),
+        "the report's list follows the decision"
+    );
+
+    // Merging two of a group is the other decision.
+    let ottilie = ids(group_named(&after, "Ottilie Zwicklbauer").unwrap());
+    let body = serde_json::json!({ "ids": ottilie }).to_string();
+    let (status, page) = server.post("/v1/customers/merge", &body);
+    assert_eq!(status, 200, "{page}");
+    let merged = grouped(&server);
+    assert!(
+        group_named(&merged, "Ottilie Zwicklbauer").is_none(),
+        "{merged}"
+    );
+    assert!(group_named(&merged, "Maria Garcia").is_some(), "{merged}");
+
+    // The command line shows the same items, from the server.
+    let out = ws.run(&["quality", "--duplicates", "--grouped", "--kind", "person"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len() as u64, merged["total"].as_u64().unwrap());
+    assert!(
+        rows.iter()
+            .any(|r| &r[1] == "name_group" && &r[4] == "Maria Garcia" && &r[5] == "3"),
+        "{rows:?}"
+    );
+}

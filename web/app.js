@@ -810,17 +810,12 @@ async function showDashboard() {
         const bars = [...bySource].sort((a, b) => b[1] - a[1]).map(([source, n]) => ({
           label: source, value: n, href: "/?q=*&filter.source=" + encodeURIComponent(joinFilter([source])),
         }));
-        // The steward's queue, most likely first: its ten first pairs, each
-        // customer a link, with the evidence in words.
-        const queue = await api("/v1/quality/duplicates?limit=10");
-        const dups = queue.total || 0;
+        // The steward's queue, most likely first, as items a steward
+        // decides: pairs with evidence beyond a name, and one group per
+        // name that namesakes share and nothing else.
+        const queue = await api("/v1/quality/duplicates?view=grouped&limit=10");
         quality.replaceChildren(h("h2", null, "Data-quality issues by source"),
-          barChart(bars, (n) => nf.format(n)),
-          h("p", { class: "muted" }, `${nf.format(dups)} suspected duplicate pair${dups === 1 ? "" : "s"}${dups ? ", most likely first:" : "."}`),
-          dups ? h("ol", { id: "dup-list" }, (queue.duplicates || []).map((d) => h("li", null,
-            h("a", { href: customerHref(d.a) }, d.a), " ~ ", h("a", { href: customerHref(d.b) }, d.b),
-            h("span", { class: "meta" }, ` ${d.score.toFixed(1)} bits`),
-            h("div", { class: "muted" }, t("span", d.evidence))))) : null);
+          barChart(bars, (n) => nf.format(n)), duplicateQueue(queue));
       } catch (e) {
         quality.replaceChildren(h("h2", null, "Data-quality issues by source"), h("p", { class: "empty" }, "Not available."));
         errors.push(e.message);
@@ -828,6 +823,67 @@ async function showDashboard() {
     })(),
   ]);
   if (errors.length) showError(errors[0]);
+}
+
+/** The steward's queue of suspected duplicates (`view=grouped`): a pair
+ *  item links both customers and says why; a name group lists its
+ *  customers (company, sources, the fields that differ) with "Different
+ *  people" (never-merge for all its pairs, one request) and "Merge
+ *  selected". A decision re-resolves, then the dashboard is shown again. */
+function duplicateQueue(queue) {
+  const total = queue.total || 0;
+  const pairs = queue.pairs || 0;
+  const intro = h("p", { class: "muted", id: "dup-summary" }, total
+    ? `${nf.format(total)} item${total === 1 ? "" : "s"} to decide (${nf.format(pairs)} suspected pair${pairs === 1 ? "" : "s"}; ${nf.format(queue.name_groups || 0)} group${queue.name_groups === 1 ? "" : "s"} of namesakes), most likely first:`
+    : "No suspected duplicates.");
+  if (!total) return intro;
+  const decide = async (path, ids, button) => {
+    button.disabled = true;
+    try {
+      await api(path, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ids }),
+      });
+      await showDashboard();
+    } catch (e) {
+      button.disabled = false;
+      showError(e.message);
+    }
+  };
+  const items = (queue.items || []).map((item) => {
+    if (item.type !== "name_group") {
+      return h("li", { class: "dup-pair" },
+        h("a", { href: customerHref(item.a) }, item.a), " ~ ", h("a", { href: customerHref(item.b) }, item.b),
+        h("span", { class: "meta" }, ` ${item.score.toFixed(1)} bits`),
+        h("div", { class: "muted" }, t("span", item.evidence)));
+    }
+    const customers = item.customers || [];
+    const differs = new Set(item.differs || []);
+    const rows = customers.map((c) => h("li", null,
+      h("label", null, h("input", { type: "checkbox", value: c.id, class: "dup-pick" }), " "),
+      h("a", { href: customerHref(c.id) }, c.id), " ",
+      t("span", c.company || "no company", { class: "dup-company" }),
+      h("span", { class: "meta" }, ` ${(c.sources || []).join(", ")}`),
+      h("div", { class: "muted" }, Object.entries(c.fields || {})
+        .filter(([f]) => differs.has(f) && f !== "company")
+        .map(([f, v]) => t("span", `${f}: ${v}; `)))));
+    const li = h("li", { class: "dup-group" });
+    const different = h("button", { type: "button", class: "dup-different",
+      onclick: () => decide("/v1/customers/never-merge", customers.map((c) => c.id), different) },
+      "Different people");
+    const merge = h("button", { type: "button", class: "dup-merge", onclick: () => {
+      const ids = [...li.querySelectorAll(".dup-pick:checked")].map((b) => b.value);
+      if (ids.length < 2) return showError("Tick two or more customers to merge.");
+      decide("/v1/customers/merge", ids, merge);
+    } }, "Merge selected");
+    const kind = (customers[0] && customers[0].id || "").startsWith("org_") ? "organisations" : "customers";
+    li.append(
+      h("strong", null, `${customers.length} ${kind} named `, t("span", item.name),
+        `, at ${item.companies} compan${item.companies === 1 ? "y" : "ies"} — the same?`),
+      h("span", { class: "meta" }, ` ${item.score.toFixed(1)} bits; nothing in common but the name (${item.name_bits.toFixed(1)} bits)`),
+      h("ul", null, rows), h("div", null, different, " ", merge));
+    return li;
+  });
+  return h("div", null, intro, h("ol", { id: "dup-list" }, items));
 }
 
 /** A horizontal bar chart as SVG; every bar links into the matching search. */

@@ -300,7 +300,7 @@ impl Listing {
         match self {
             Listing::Unattached => "source, offset and limit",
             Listing::Flagged => "source, field, offset and limit",
-            Listing::Duplicates => "kind, min_score, offset and limit",
+            Listing::Duplicates => "kind, min_score, view, offset and limit",
         }
     }
 }
@@ -311,6 +311,8 @@ struct Page {
     field: Option<String>,
     kind: Option<DuplicateKind>,
     min_score: Option<f64>,
+    /// `view=grouped`: the duplicates as items (pairs and name groups).
+    grouped: bool,
     offset: usize,
     limit: usize,
 }
@@ -321,6 +323,7 @@ fn page(params: &HashMap<String, String>, listing: Listing) -> Result<Page, ApiE
         field: None,
         kind: None,
         min_score: None,
+        grouped: false,
         offset: 0,
         limit: 100,
     };
@@ -348,6 +351,13 @@ fn page(params: &HashMap<String, String>, listing: Listing) -> Result<Page, ApiE
                         .filter(|s| s.is_finite())
                         .ok_or_else(|| bad("must be a number of bits"))?,
                 )
+            }
+            ("view", Listing::Duplicates) => {
+                page.grouped = match value.as_str() {
+                    "pairs" => false,
+                    "grouped" => true,
+                    _ => return Err(bad("must be `pairs` or `grouped`")),
+                }
             }
             ("offset", _) => page.offset = value.parse().map_err(|_| bad("must be a number"))?,
             ("limit", _) => {
@@ -385,18 +395,23 @@ async fn unattached(
     Ok(Json(json!(found)))
 }
 
-/// `GET /v1/quality/duplicates?kind=&min_score=&offset=&limit=`: the
-/// suspected duplicates, most likely first.
+/// `GET /v1/quality/duplicates?kind=&min_score=&view=&offset=&limit=`:
+/// the suspected duplicates, most likely first; with `view=grouped`, as
+/// items (pairs, and groups of namesakes).
 async fn duplicates(
     State(app): State<App>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let p = page(&params, Listing::Duplicates)?;
-    let found = tokio::task::spawn_blocking(move || {
-        app.suspected_duplicates(p.kind, p.min_score, p.offset, p.limit)
+    let found = tokio::task::spawn_blocking(move || -> Result<Value, CustomerError> {
+        Ok(if p.grouped {
+            json!(app.suspected_duplicate_items(p.kind, p.min_score, p.offset, p.limit)?)
+        } else {
+            json!(app.suspected_duplicates(p.kind, p.min_score, p.offset, p.limit)?)
+        })
     })
     .await??;
-    Ok(Json(json!(found)))
+    Ok(Json(found))
 }
 
 /// `GET /v1/quality/records?source=&field=&offset=&limit=`: every record

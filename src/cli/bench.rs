@@ -316,6 +316,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 }
             }
             print_suspect_queues(&queues);
+            crate::cli::bench_queue::print(&queues);
             print_models(&models);
             return Ok(std::process::ExitCode::SUCCESS);
         }

@@ -5,6 +5,10 @@
 //! does. Through the running server, page by page, while one holds the
 //! data directory; from the store otherwise.
 //!
+//! With `--grouped`, the queue as a steward decides it: one row per item,
+//! a pair with evidence beyond a shared name or a group of namesakes
+//! (`item,type,score,customers,name,companies,evidence`).
+//!
 //! It must never change anything: it only reads.
 
 use std::path::Path;
@@ -20,6 +24,7 @@ pub fn list(
     kind: Option<&str>,
     min_score: Option<f64>,
     json: bool,
+    grouped: bool,
 ) -> Result<()> {
     let config = Config::load(config)?;
     let chosen = match kind {
@@ -29,6 +34,9 @@ pub fn list(
             None => bail!("--kind must be `organization` or `person`, got `{name}`"),
         },
     };
+    if grouped {
+        return crate::cli::duplicates_grouped::list(config, chosen, kind, min_score, json);
+    }
     let pairs = if DataDir::held_by_server(&config) {
         let mut params: Vec<(&str, String)> = Vec::new();
         params.extend(kind.map(|k| ("kind", k.to_string())));

@@ -10,12 +10,15 @@ pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;
 #[cfg(feature = "bench")]
+pub mod bench_queue;
+#[cfg(feature = "bench")]
 pub mod bench_soak;
 pub mod check;
 pub mod connectors;
 pub mod console_audit;
 pub mod customers;
 pub mod duplicates;
+pub mod duplicates_grouped;
 pub mod export;
 pub mod output;
 pub mod reindex;

@@ -3,8 +3,13 @@
 //! likely first (the score, in bits, already weighs how rare the shared
 //! name is), filtered by kind and score and paged.
 //!
+//! The grouped view (namesakes gathered one group per name) is built by
+//! `duplicates_groups` and shown by `duplicates_view` from the same pairs.
+//!
 //! It must never change a resolution: merging or keeping apart is the
 //! steward's call, through the merge and never-merge routes.
+
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -56,6 +61,26 @@ pub fn most_likely_first(pairs: &mut [SuspectPair]) {
     });
 }
 
+/// The suspect pairs of `kind` scoring at least `min_score`, without
+/// those a steward kept apart since (a never-merge settles a pair even
+/// though the resolver still scores it), most likely first.
+pub(super) fn queue(
+    store: &Store,
+    kind: Option<DuplicateKind>,
+    min_score: Option<f64>,
+) -> Result<Vec<SuspectPair>, CustomerError> {
+    let apart = kept_apart(store)?;
+    let mut pairs: Vec<SuspectPair> = store
+        .suspects()?
+        .into_iter()
+        .filter(|p| kind.is_none_or(|k| p.a.starts_with(k.prefix()) && p.b.starts_with(k.prefix())))
+        .filter(|p| min_score.is_none_or(|m| p.score >= m))
+        .filter(|p| !apart.contains(&(p.a.clone(), p.b.clone())))
+        .collect();
+    most_likely_first(&mut pairs);
+    Ok(pairs)
+}
+
 pub fn list(
     store: &Store,
     kind: Option<DuplicateKind>,
@@ -63,18 +88,31 @@ pub fn list(
     offset: usize,
     limit: usize,
 ) -> Result<DuplicatesPage, CustomerError> {
-    let mut pairs: Vec<SuspectPair> = store
-        .suspects()?
-        .into_iter()
-        .filter(|p| kind.is_none_or(|k| p.a.starts_with(k.prefix()) && p.b.starts_with(k.prefix())))
-        .filter(|p| min_score.is_none_or(|m| p.score >= m))
-        .collect();
-    most_likely_first(&mut pairs);
+    let pairs = queue(store, kind, min_score)?;
     let total = pairs.len();
     Ok(DuplicatesPage {
         total,
         duplicates: pairs.into_iter().skip(offset).take(limit).collect(),
     })
+}
+
+/// The entity pairs a steward kept apart (never-merge overrides name
+/// records; each is looked up in the entity now holding it).
+fn kept_apart(store: &Store) -> Result<HashSet<(String, String)>, CustomerError> {
+    let overrides = store.overrides()?;
+    let mut out = HashSet::new();
+    let entity_of = |record: &str| -> Result<Option<String>, CustomerError> {
+        Ok(store
+            .assignment(record)?
+            .and_then(|a| a.person_id.or(a.org_id)))
+    };
+    for (x, y) in &overrides.never {
+        if let (Some(a), Some(b)) = (entity_of(x)?, entity_of(y)?) {
+            out.insert((a.clone(), b.clone()));
+            out.insert((b, a));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use crate::customers::{
     self, CustomerError, CustomerView, DuplicateKind, DuplicatesPage, FlaggedPage, FlaggedRecord,
-    IssueCount, QualityReport, Timeline, TimelineQuery, UnattachedPage,
+    IssueCount, ItemsPage, QualityReport, Timeline, TimelineQuery, UnattachedPage,
 };
 use std::sync::Arc;
 
@@ -113,6 +113,19 @@ impl Rapport {
         limit: usize,
     ) -> Result<DuplicatesPage, CustomerError> {
         customers::list_duplicates(&self.store, kind, min_score, offset, limit)
+    }
+
+    /// The same queue as items a steward decides, most likely first: pairs
+    /// with evidence beyond a shared name, and one group per name that
+    /// namesakes share and nothing else.
+    pub fn suspected_duplicate_items(
+        &self,
+        kind: Option<DuplicateKind>,
+        min_score: Option<f64>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<ItemsPage, CustomerError> {
+        customers::list_duplicate_items(&self.store, kind, min_score, offset, limit)
     }
 
     /// Every record with a quality issue, with its issues.

@@ -1,6 +1,8 @@
 //! The steward's queue on the dashboard in a real browser: the suspected
-//! duplicates most likely first (the rare shared name above the common
-//! one), each customer a link to its page.
+//! duplicates as items, namesakes gathered one group per name with the rare
+//! name first, each customer a link to its page; "Different people" keeps a
+//! whole group apart in one request and "Merge selected" merges the ticked
+//! customers, and either takes the group out of the queue.
 
 use serde_json::json;
 
@@ -16,49 +18,91 @@ P5,person,Ottilie Zwicklbauer,Hooli,,,
 P6,person,Ottilie Zwicklbauer,Vandelay Imports,,,
 ";
 
+/// Top-level items of the queue on the page.
+const ITEMS: &str = "document.querySelectorAll('#dup-list > li')";
+
 #[test]
-fn the_dashboard_lists_the_most_likely_duplicates_first_in_a_browser() {
+fn the_dashboard_groups_namesakes_and_decides_a_group_in_a_browser() {
     let ws = common::Workspace::new();
     ws.write_file("in/crm/crm.csv", CRM);
     ws.write_config(&[("crm", "generic-csv", "in/crm")]);
     ws.ingest();
     ws.add_user("dana", "admin", PASSWORD);
     let server = ws.serve();
-    let (_, queue) = server.get("/v1/quality/duplicates");
-    let total = queue["total"].as_u64().unwrap();
+    let (_, queue) = server.get("/v1/quality/duplicates?view=grouped");
     assert_eq!(
-        total, 4,
-        "three namesakes make three pairs, two one: {queue}"
+        (queue["total"].as_u64(), queue["pairs"].as_u64()),
+        (Some(2), Some(4)),
+        "three namesakes and two make two groups of four pairs: {queue}"
     );
-    let first = queue["duplicates"][0]["a"].as_str().unwrap().to_string();
+    let first = queue["items"][0]["customers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let browser = Browser::start(1280, 900);
     let base = server.base.clone();
     sign_in(&browser, &base, "dana", PASSWORD);
     browser.goto(&format!("{base}/?view=dashboard"));
     browser.wait(
-        "document.querySelectorAll('#dup-list li').length === 4",
-        "the queue of suspected duplicates",
+        &format!("{ITEMS}.length === 2"),
+        "the queue's two name groups",
     );
     let shot = browser.screenshot(&screenshots(), "dashboard-duplicates.png");
     eprintln!("screenshot: {}", shot.display());
-    let first_text = browser.js(
-        "return document.querySelector('#dup-list li').textContent;",
+    let texts = browser.js(
+        &format!("return [...{ITEMS}].map((li) => li.textContent);"),
         json!([]),
     );
+    let first_text = texts[0].as_str().unwrap_or_default();
     assert!(
-        first_text
+        first_text.contains("2 customers named Ottilie Zwicklbauer, at 2 companies"),
+        "the rare name first, as one group: {texts}"
+    );
+    assert!(
+        texts[1]
             .as_str()
             .unwrap_or_default()
-            .contains("Zwicklbauer"),
-        "the rare name first: {first_text}"
+            .contains("3 customers named Carlos Johnson"),
+        "{texts}"
     );
-    browser.click("#dup-list li a");
+    browser.click("#dup-list > li a");
     browser.wait(
         &format!(
             "!document.querySelector('#customer-view').hidden && location.search.includes({})",
             json!(first)
         ),
-        "the first pair's customer page",
+        "the first group's first customer page",
     );
+
+    // "Different people" on the Carlos Johnson group: one request.
+    browser.goto(&format!("{base}/?view=dashboard"));
+    browser.wait(&format!("{ITEMS}.length === 2"), "the queue again");
+    browser.click("#dup-list > li:nth-child(2) .dup-different");
+    browser.wait(
+        &format!("{ITEMS}.length === 1"),
+        "the group kept apart leaves the queue",
+    );
+    let (_, after) = server.get("/v1/quality/duplicates?view=grouped");
+    assert_eq!(after["total"].as_u64(), Some(1), "{after}");
+    assert_eq!(after["items"][0]["name"], "Ottilie Zwicklbauer", "{after}");
+    let (_, audit) = server.get("/v1/audit?action=never_merge");
+    assert_eq!(
+        audit["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{audit}"
+    );
+
+    // Tick both Ottilie Zwicklbauers and merge them.
+    browser.js(
+        "document.querySelectorAll('#dup-list .dup-pick').forEach((b) => { b.checked = true; });",
+        json!([]),
+    );
+    browser.click("#dup-list > li .dup-merge");
+    browser.wait(
+        "(document.querySelector('#dup-summary') || {}).textContent === 'No suspected duplicates.'",
+        "the merged group leaves the queue",
+    );
+    let (_, merged) = server.get("/v1/quality/duplicates?view=grouped");
+    assert_eq!(merged["total"].as_u64(), Some(0), "{merged}");
 }

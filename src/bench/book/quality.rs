@@ -62,6 +62,76 @@ pub struct QueueShare {
     pub split_pairs_listed: usize,
     /// The evidence of the first look-alike pairs (up to 10).
     pub look_alike_examples: Vec<String>,
+    /// The same pairs as the items a steward decides (`GET
+    /// /v1/quality/duplicates?view=grouped`).
+    pub items: QueueItems,
+}
+
+/// The queue as items: pairs with evidence beyond a name, and one group
+/// per name that namesakes share and nothing else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueItems {
+    /// Items a steward reads (pair items and name groups).
+    pub items: usize,
+    pub pair_items: usize,
+    /// Pair items of one true company or person.
+    pub pair_items_same: usize,
+    pub name_groups: usize,
+    /// Name groups holding at least one pair of one true company or person.
+    pub name_groups_with_same: usize,
+    /// Pairs inside name groups ...
+    pub group_pairs: usize,
+    /// ... of one true company or person (to merge out of the group) ...
+    pub group_pairs_same: usize,
+    /// ... and look-alikes: pairs a group's "different" settles at once.
+    pub group_pairs_look_alike: usize,
+    /// Items holding a true duplicate among the first 100 items, and the
+    /// same count had the first 100 pairs of the plain list been read.
+    pub first_100_items_with_same: usize,
+    pub first_100_pairs_same: usize,
+    /// Pairs of one true company or person that the first 100 items show
+    /// (every pair inside a group counts: a steward sees them together).
+    pub first_100_items_same_pairs: usize,
+}
+
+/// Counts `listed` (this kind's pairs, most likely first) as items.
+fn queue_items(
+    listed: Vec<crate::resolve::SuspectPair>,
+    same: impl Fn(&str, &str) -> bool,
+) -> QueueItems {
+    use crate::customers::{DuplicateItem, duplicate_items};
+    let mut q = QueueItems {
+        first_100_pairs_same: listed.iter().take(100).filter(|p| same(&p.a, &p.b)).count(),
+        ..QueueItems::default()
+    };
+    for (n, item) in duplicate_items(listed).into_iter().enumerate() {
+        q.items += 1;
+        let holds_same = match &item {
+            DuplicateItem::Pair(p) => {
+                q.pair_items += 1;
+                let s = same(&p.a, &p.b);
+                q.pair_items_same += usize::from(s);
+                s
+            }
+            DuplicateItem::NameGroup(g) => {
+                q.name_groups += 1;
+                q.group_pairs += g.pairs.len();
+                let inside = g.pairs.iter().filter(|p| same(&p.a, &p.b)).count();
+                q.group_pairs_same += inside;
+                q.group_pairs_look_alike += g.pairs.len() - inside;
+                q.name_groups_with_same += usize::from(inside > 0);
+                inside > 0
+            }
+        };
+        if n < 100 && holds_same {
+            q.first_100_items_with_same += 1;
+            q.first_100_items_same_pairs += match &item {
+                DuplicateItem::Pair(_) => 1,
+                DuplicateItem::NameGroup(g) => g.pairs.iter().filter(|p| same(&p.a, &p.b)).count(),
+            };
+        }
+    }
+    q
 }
 
 fn pairs(n: u64) -> u64 {
@@ -247,11 +317,13 @@ fn queue_share(members: &HashMap<String, Vec<usize>>, resolution: &Resolution) -
         split_pairs: split.len(),
         ..QueueShare::default()
     };
+    let mut listed = Vec::new();
     for pair in &resolution.suspects {
         let (Some(a), Some(b)) = (truth_of.get(pair.a.as_str()), truth_of.get(pair.b.as_str()))
         else {
             continue;
         };
+        listed.push(pair.clone());
         share.pairs += 1;
         if a == b {
             share.same += 1;
@@ -264,6 +336,9 @@ fn queue_share(members: &HashMap<String, Vec<usize>>, resolution: &Resolution) -
             share.split_pairs_listed += 1;
         }
     }
+    crate::customers::most_likely_first(&mut listed);
+    let same = |a: &str, b: &str| truth_of.get(a).is_some_and(|t| truth_of.get(b) == Some(t));
+    share.items = queue_items(listed, same);
     share
 }
 
