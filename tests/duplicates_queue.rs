@@ -356,6 +356,24 @@ fn namesakes_are_grouped_by_name_and_a_group_is_decided_in_one_action() {
         Some(1),
         "one decision, one audit entry: {audit}"
     );
+    // The entry names the customers decided on, so a security officer can
+    // answer "who kept these apart" (`/v1/audit?customer_id=` finds it).
+    let targets = &audit["entries"][0]["targets"];
+    for id in &carlos {
+        assert!(
+            targets
+                .as_array()
+                .is_some_and(|t| t.iter().any(|v| v == id)),
+            "{id} missing from the never-merge entry's targets: {audit}"
+        );
+    }
+    let (_, about_one) = server.get(&format!("/v1/audit?customer_id={}", carlos[0]));
+    assert!(
+        about_one["entries"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x["action"] == "never_merge")),
+        "{about_one}"
+    );
     let (_, report) = server.get("/v1/quality");
     assert_eq!(
         report["suspected_duplicates"].as_array().map(Vec::len),
@@ -368,6 +386,12 @@ fn namesakes_are_grouped_by_name_and_a_group_is_decided_in_one_action() {
     let body = serde_json::json!({ "ids": ottilie }).to_string();
     let (status, page) = server.post("/v1/customers/merge", &body);
     assert_eq!(status, 200, "{page}");
+    let (_, audit) = server.get("/v1/audit?action=merge");
+    assert_eq!(
+        audit["entries"][0]["targets"],
+        serde_json::json!(ottilie),
+        "the merge's entry names both customers: {audit}"
+    );
     let merged = grouped(&server);
     assert!(
         group_named(&merged, "Ottilie Zwicklbauer").is_none(),

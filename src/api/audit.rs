@@ -7,7 +7,8 @@
 //! leaves. Erasures write their own entry inside the erasure's transaction
 //! (`store/erasure.rs`); only their refusals are recorded here.
 //!
-//! It must never record personal values: targets are the ids in the path,
+//! It must never record personal values: targets are the ids in the path
+//! (and the customer ids a merge or never-merge names in its body),
 //! details are the route and, for exports, the query parameters and (in
 //! `export.finished`, once the last row is written) the number of lines.
 
@@ -25,6 +26,12 @@ use crate::engine::{NewAudit, Rapport};
 /// `auth::authorize` for this layer to read.
 #[derive(Clone)]
 pub struct Actor(pub String);
+
+/// Customer ids a handler read from the request's body (merge and
+/// never-merge name theirs there, not in the path), put into the response
+/// for this layer to add to the entry's targets.
+#[derive(Clone)]
+pub struct BodyTargets(pub Vec<String>);
 
 /// The audited action of a route, or `None` for routes that are not
 /// (searches, health, the page, metrics, the audit log itself).
@@ -119,9 +126,16 @@ pub async fn record(State(app): State<Arc<Rapport>>, request: Request, next: Nex
     let Some(action) = action(&method, &route) else {
         return next.run(request).await;
     };
-    let ids = path_ids(&route, request.uri().path());
+    let mut ids = path_ids(&route, request.uri().path());
     let query = request.uri().query().map(str::to_string);
     let response = next.run(request).await;
+    if let Some(BodyTargets(more)) = response.extensions().get::<BodyTargets>() {
+        for id in more {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
     let status = response.status();
     // A successful erasure is in the log already, written with it.
     if action == "erase" && status.is_success() {

@@ -13,12 +13,14 @@ use axum::Extension;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use super::audit::BodyTargets;
 use crate::customers::{CustomerError, TimelineQuery};
 use crate::engine::Rapport;
 
@@ -230,27 +232,30 @@ async fn apply(
 }
 
 /// Applies an override on a list of customer ids and shows the first one.
+/// The ids go to the audit entry as its targets, whatever the outcome.
 async fn on_ids(
     app: App,
     b: Result<Json<Ids>, JsonRejection>,
     change: fn(&Rapport, &[String]) -> Result<(), CustomerError>,
-) -> Result<Json<Value>, ApiError> {
-    let ids = body(b, r#"{"ids": ["org_…", "org_…"]}"#)?.ids;
+) -> Response {
+    let ids = match body(b, r#"{"ids": ["org_…", "org_…"]}"#) {
+        Ok(parsed) => parsed.ids,
+        Err(e) => return e.into_response(),
+    };
+    let targets = BodyTargets(ids.clone());
     let first = ids.first().cloned().unwrap_or_default();
-    apply(app, first, move |app| change(app, &ids)).await
+    let mut response = apply(app, first, move |app| change(app, &ids))
+        .await
+        .into_response();
+    response.extensions_mut().insert(targets);
+    response
 }
 
-async fn merge(
-    State(app): State<App>,
-    b: Result<Json<Ids>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+async fn merge(State(app): State<App>, b: Result<Json<Ids>, JsonRejection>) -> Response {
     on_ids(app, b, Rapport::merge_customers).await
 }
 
-async fn never_merge(
-    State(app): State<App>,
-    b: Result<Json<Ids>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+async fn never_merge(State(app): State<App>, b: Result<Json<Ids>, JsonRejection>) -> Response {
     on_ids(app, b, Rapport::never_merge_customers).await
 }
 
