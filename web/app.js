@@ -813,7 +813,7 @@ async function showDashboard() {
         // The steward's queue, most likely first, as items a steward
         // decides: pairs with evidence beyond a name, and one group per
         // name that namesakes share and nothing else.
-        const queue = await api("/v1/quality/duplicates?view=grouped&limit=10");
+        const queue = await api(`/v1/quality/duplicates?view=grouped&limit=${DUPLICATES_PAGE}`);
         quality.replaceChildren(h("h2", null, "Data-quality issues by source"),
           barChart(bars, (n) => nf.format(n)), duplicateQueue(queue));
       } catch (e) {
@@ -824,6 +824,9 @@ async function showDashboard() {
   ]);
   if (errors.length) showError(errors[0]);
 }
+
+/** Items of the steward's queue per page of the dashboard. */
+const DUPLICATES_PAGE = 10;
 
 /** The steward's queue of suspected duplicates (`view=grouped`): a pair
  *  item links both customers and says why; a name group lists its
@@ -849,7 +852,7 @@ function duplicateQueue(queue) {
       showError(e.message);
     }
   };
-  const items = (queue.items || []).map((item) => {
+  const render = (item) => {
     if (item.type !== "name_group") {
       return h("li", { class: "dup-pair" },
         h("a", { href: customerHref(item.a) }, item.a), " ~ ", h("a", { href: customerHref(item.b) }, item.b),
@@ -882,8 +885,31 @@ function duplicateQueue(queue) {
       h("span", { class: "meta" }, ` ${item.score.toFixed(1)} bits; nothing in common but the name (${item.name_bits.toFixed(1)} bits)`),
       h("ul", null, rows), h("div", null, different, " ", merge));
     return li;
-  });
-  return h("div", null, intro, h("ol", { id: "dup-list" }, items));
+  };
+  const list = h("ol", { id: "dup-list" }, (queue.items || []).map(render));
+  // Paged as the API is: "Show more" appends the next page, and goes
+  // away once every item is on the page.
+  const more = h("button", { type: "button", id: "dup-more" }, "Show more");
+  const showing = () => list.children.length;
+  const updateMore = () => {
+    more.hidden = showing() >= total;
+    more.textContent = `Show more (${nf.format(showing())} of ${nf.format(total)} shown)`;
+  };
+  more.onclick = async () => {
+    more.disabled = true;
+    try {
+      const next = await api(`/v1/quality/duplicates?view=grouped&limit=${DUPLICATES_PAGE}&offset=${showing()}`);
+      list.append(...(next.items || []).map(render));
+      if (!(next.items || []).length) more.hidden = true;
+      else updateMore();
+    } catch (e) {
+      showError(e.message);
+    } finally {
+      more.disabled = false;
+    }
+  };
+  updateMore();
+  return h("div", null, intro, list, more);
 }
 
 /** A horizontal bar chart as SVG; every bar links into the matching search. */

@@ -106,3 +106,71 @@ fn the_dashboard_groups_namesakes_and_decides_a_group_in_a_browser() {
     let (_, merged) = server.get("/v1/quality/duplicates?view=grouped");
     assert_eq!(merged["total"].as_u64(), Some(0), "{merged}");
 }
+
+/// More items than a page holds: the dashboard shows the first page and
+/// "Show more" appends the rest, then goes away.
+#[test]
+fn the_dashboard_pages_through_a_long_queue() {
+    const NAMES: [&str; 12] = [
+        "Aurelio Quennell",
+        "Brunhild Ostrander",
+        "Cosimo Pettigrew",
+        "Dagny Vukovich",
+        "Eustace Marchbanks",
+        "Fenella Oyelaran",
+        "Gideon Thistlewood",
+        "Hesper Kalinowski",
+        "Ignatius Pemberly",
+        "Jocasta Wrenfield",
+        "Leopold Abernathy",
+        "Mirabel Castellane",
+    ];
+    let mut crm = String::from("id,kind,name,company,email,phone,city\n");
+    for (i, name) in NAMES.iter().enumerate() {
+        crm.push_str(&format!("A{i},person,{name},Northwind {i},,,\n"));
+        crm.push_str(&format!("B{i},person,{name},Southgate {i},,,\n"));
+    }
+    let ws = common::Workspace::new();
+    ws.write_file("in/crm/crm.csv", &crm);
+    ws.write_config(&[("crm", "generic-csv", "in/crm")]);
+    ws.ingest();
+    ws.add_user("dana", "admin", PASSWORD);
+    let server = ws.serve();
+    let (_, queue) = server.get("/v1/quality/duplicates?view=grouped&limit=1");
+    assert_eq!(
+        queue["total"].as_u64(),
+        Some(12),
+        "twelve name groups: {queue}"
+    );
+
+    let browser = Browser::start(1280, 900);
+    let base = server.base.clone();
+    sign_in(&browser, &base, "dana", PASSWORD);
+    browser.goto(&format!("{base}/?view=dashboard"));
+    browser.wait(
+        &format!("{ITEMS}.length === 10"),
+        "the first page of ten items",
+    );
+    let label = browser.js(
+        "return document.querySelector('#dup-more').textContent;",
+        json!([]),
+    );
+    assert_eq!(label, json!("Show more (10 of 12 shown)"));
+    browser.click("#dup-more");
+    browser.wait(
+        &format!("{ITEMS}.length === 12 && document.querySelector('#dup-more').hidden"),
+        "all twelve items and no more button",
+    );
+    let names = browser.js(
+        &format!("return [...{ITEMS}].map((li) => li.querySelector('strong').textContent);"),
+        json!([]),
+    );
+    for name in NAMES {
+        let shown = names.as_array().map_or(0, |all| {
+            all.iter()
+                .filter(|t| t.as_str().unwrap_or_default().contains(name))
+                .count()
+        });
+        assert_eq!(shown, 1, "{name} once on the page: {names}");
+    }
+}
