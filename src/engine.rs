@@ -8,6 +8,7 @@
 //! the index directly.
 
 mod audit_batch;
+mod book_warm;
 mod change_feed;
 mod customers;
 mod identities;
@@ -154,7 +155,8 @@ pub struct Rapport {
     /// for a full pass; see `engine/incremental.rs`).
     resolved_records: std::sync::atomic::AtomicU64,
     /// The book's statistics kept between incremental resolutions (see
-    /// `engine/incremental.rs`); dropped by a full pass.
+    /// `engine/incremental.rs`); dropped by a full pass, read again in the
+    /// background by a server (`engine/book_warm.rs`).
     kept_book: Mutex<Option<incremental::KeptBook>>,
     /// How many records the last resolution read from the store.
     read_records: std::sync::atomic::AtomicU64,

@@ -510,6 +510,9 @@ fn serve(config: Config) -> Result<()> {
         let _background =
             rapport::sources::watch::start(app.clone()).context("starting watches and pulls")?;
         let _retention = app.start_retention_schedule();
+        // The first change after the start (or a full pass) finds the
+        // book's statistics ready instead of reading the book itself.
+        let _book_statistics = app.keep_book_statistics_warm();
         rapport::api::serve(app, Arc::new(auth), listener).await?;
         Ok(())
     })

@@ -102,9 +102,7 @@ fn a_second_change_reads_only_what_it_reaches() {
     ws.write_config(&[("crm", "generic-csv", "data/crm")]);
     let dir = ws.path().join("data/crm");
     write_book(&dir, false);
-    let mut config = rapport::config::Config::load(Some(&ws.config())).unwrap();
-    config.dictionary_dir = Some(common::dictionary_cache());
-    let app = rapport::engine::Rapport::open(config).unwrap();
+    let app = open_engine(&ws);
     let ingest = || app.ingest(&|_| {}).unwrap().stages;
     assert_eq!(
         ingest().resolve_read_records,
@@ -118,23 +116,98 @@ fn a_second_change_reads_only_what_it_reaches() {
         "the first incremental pass reads the book to keep its statistics"
     );
     write_book_with(&dir, true, true);
-    let second = ingest();
+    reads_only_what_it_reaches(ingest(), "with the statistics kept");
+    drop(app);
+    assert_a_full_pass_gives_the_same(&ws);
+}
+
+/// An engine on the workspace's data directory, as a server opens it.
+fn open_engine(ws: &Workspace) -> rapport::engine::Rapport {
+    let mut config = rapport::config::Config::load(Some(&ws.config())).unwrap();
+    config.dictionary_dir = Some(common::dictionary_cache());
+    rapport::engine::Rapport::open(config).unwrap()
+}
+
+/// A change of 100 rows re-resolved the records it reached, and read only
+/// those and the changed ones, not the book.
+fn reads_only_what_it_reaches(stages: rapport::engine::IngestStages, when: &str) {
+    let total = (ORGS + PEOPLE) as u64;
     println!(
-        "{total} records, {CHANGED} other rows changed: {} read, {} re-resolved",
-        second.resolve_read_records, second.resolved_records
+        "{total} records, {CHANGED} rows changed {when}: {} read, {} re-resolved",
+        stages.resolve_read_records, stages.resolved_records
     );
     assert!(
-        second.resolved_records >= CHANGED as u64
-            && second.resolve_read_records < total / 10
-            && second.resolve_read_records >= second.resolved_records,
-        "{second:?}"
+        stages.resolved_records >= CHANGED as u64
+            && stages.resolve_read_records < total / 10
+            && stages.resolve_read_records >= stages.resolved_records,
+        "{when}: {stages:?}"
     );
-    drop(app);
+}
+
+/// The customers of the workspace (whose book was changed twice) are those
+/// of one full pass on the same files in a new data directory.
+fn assert_a_full_pass_gives_the_same(ws: &Workspace) {
     let kept = ws.customers_by_record();
     let fresh = Workspace::new();
     fresh.write_config(&[("crm", "generic-csv", "data/crm")]);
     write_book_with(&fresh.path().join("data/crm"), true, true);
     fresh.ingest();
-    assert_eq!(kept.len(), total as usize);
+    assert_eq!(kept.len(), ORGS + PEOPLE);
     assert_same_customers(&fresh.customers_by_record(), &kept);
+}
+
+/// Waits (bounded, a liveness limit, not a speed one) until `ready`.
+fn wait_until(mut ready: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while std::time::Instant::now() < until {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// After a restart a server reads the book's statistics ahead of the first
+/// change (the thread `rapport serve` starts), so that change reads only
+/// the records it changed and those it re-resolves, not the book; after a
+/// full pass (which drops them) the thread reads them again. The customers
+/// are still a full pass's.
+#[test]
+fn after_a_restart_the_first_change_reads_only_what_it_reaches() {
+    let total = (ORGS + PEOPLE) as u64;
+    let ws = Workspace::new();
+    ws.write_config(&[("crm", "generic-csv", "data/crm")]);
+    let dir = ws.path().join("data/crm");
+    write_book(&dir, false);
+    // One process resolves the book in full and exits: the restart.
+    let first = ws.ingest();
+    assert_eq!(first["stages"]["resolved_records"], total, "{first}");
+    let app = std::sync::Arc::new(open_engine(&ws));
+    assert!(
+        !app.book_statistics_ready(),
+        "nothing is kept across a restart"
+    );
+    let thread = app.keep_book_statistics_warm();
+    assert!(
+        wait_until(|| app.book_statistics_ready()),
+        "the statistics are read after the start"
+    );
+    let ingest = || app.ingest(&|_| {}).unwrap().stages;
+    write_book(&dir, true);
+    reads_only_what_it_reaches(ingest(), "after a restart");
+    // A full pass drops the statistics; the thread reads them again.
+    app.resolve().unwrap();
+    assert!(
+        wait_until(|| app.book_statistics_ready()),
+        "the statistics are read again after a full pass"
+    );
+    write_book_with(&dir, true, true);
+    reads_only_what_it_reaches(ingest(), "after a full pass");
+    // The thread ends with the engine, closing the store.
+    drop(app);
+    if let Some(thread) = thread {
+        thread.join().unwrap();
+    }
+    assert_a_full_pass_gives_the_same(&ws);
 }

@@ -6,7 +6,11 @@
 //! the previous answer. It prints records, both times, the records
 //! re-resolved and peak RSS. Then 100 other rows change and are resolved
 //! as the engine does once it keeps the book's statistics: only the
-//! changed records read, the statistics updated, the subset read.
+//! changed records read, the statistics updated, the subset read. Before
+//! those, the first change after the full pass and the first after a
+//! restart (the store closed and opened again, nothing kept in memory)
+//! are resolved with the statistics read ahead, as a server does
+//! (`resolve_warm.rs`).
 //!
 //! It must never assert on time: it prints numbers.
 
@@ -20,6 +24,8 @@ use crate::resolve::{
     BookStats, Overrides, Settings, plan, resolve_owned, resolve_records, resolve_subset,
 };
 use crate::store::{Store, StoreError};
+
+use super::resolve_warm::{Warm, warm};
 
 #[derive(Debug, Serialize)]
 pub struct IncrementalBench {
@@ -46,6 +52,17 @@ pub struct IncrementalBench {
     /// records, updating the statistics, the plan, reading the subset,
     /// resolving it, saving.
     pub kept: KeptPass,
+    /// The first change after the full pass, and the first after a
+    /// restart, with the statistics read ahead of them.
+    pub after_full_pass: FirstChange,
+    pub after_restart: FirstChange,
+}
+
+/// A first change: the statistics read ahead, then the change.
+#[derive(Debug, Default, Serialize)]
+pub struct FirstChange {
+    pub warm: Warm,
+    pub change: KeptPass,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -94,7 +111,8 @@ impl IncrementalBench {
 pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreError> {
     let (settings, overrides) = (Settings::default(), Overrides::default());
     let records = super::resolve::generate(n);
-    let store = Store::open(&dir.join("bench.redb"))?;
+    let path = dir.join("bench.redb");
+    let store = Store::open(&path)?;
     for (c, chunk) in records.chunks(50_000).enumerate() {
         store.apply_file("bench", &format!("chunk-{c}"), "h", chunk)?;
     }
@@ -102,14 +120,19 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     // before the full pass, which, like the engine's, holds only what it
     // reads from the store.
     let step = (records.len() / 100).max(1);
-    let second: Vec<(usize, Record)> = records
-        .iter()
-        .enumerate()
-        .skip(step / 2)
-        .step_by(step)
-        .take(100)
-        .map(|(i, r)| (i, r.clone()))
-        .collect();
+    let rows = |offset: usize| -> Vec<(usize, Record)> {
+        records
+            .iter()
+            .enumerate()
+            .skip(offset)
+            .step_by(step)
+            .take(100)
+            .map(|(i, r)| (i, r.clone()))
+            .collect()
+    };
+    let second = rows(step / 2);
+    let after_full_rows = rows(step / 4);
+    let after_restart_rows = rows(3 * step / 4);
     let mut to_change: Vec<(usize, crate::record::Record)> = records
         .into_iter()
         .enumerate()
@@ -128,6 +151,16 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     let full_save_ms = started.elapsed().as_millis();
     drop(resolution);
     let full_peak_rss_mib = super::export::proc_status_mib("VmHWM:");
+    let first_change = |store: &Store, rows, pass| -> Result<FirstChange, StoreError> {
+        let (warm, seq, stats) = warm(store)?;
+        let change = kept_pass(store, stats, seq, rows, pass, &settings, &overrides)?;
+        Ok(FirstChange { warm, change })
+    };
+    let after_full_pass = first_change(&store, after_full_rows, 4)?;
+    // The restart: the store closed and opened again, nothing kept.
+    drop(store);
+    let store = Store::open(&path)?;
+    let after_restart = first_change(&store, after_restart_rows, 5)?;
     let seq = store.last_seq()?;
     // 100 rows change: people move to another company or get a new phone,
     // notes name another customer.
@@ -165,7 +198,7 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     let incremental_peak_rss_mib = super::export::proc_status_mib("VmHWM:");
     let records = book.len();
     drop(book);
-    let kept = kept_pass(&store, stats, read_at, second, &settings, &overrides)?;
+    let kept = kept_pass(&store, stats, read_at, second, 2, &settings, &overrides)?;
     Ok(IncrementalBench {
         records,
         full_load_ms,
@@ -182,31 +215,38 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
         full_peak_rss_mib,
         incremental_peak_rss_mib,
         kept,
+        after_full_pass,
+        after_restart,
     })
 }
 
 /// 100 other rows change (people get another phone, notes name another
-/// customer, organisations another name) and are resolved with the
-/// statistics of the previous pass kept, as the engine does.
+/// customer, organisations another name; `pass` tells them apart) and are
+/// resolved with the statistics read at `read_at` kept, as the engine does.
 fn kept_pass(
     store: &Store,
     stats: BookStats,
     read_at: u64,
     second: Vec<(usize, Record)>,
+    pass: u32,
     settings: &Settings,
     overrides: &Overrides,
 ) -> Result<KeptPass, StoreError> {
     let seq = store.last_seq()?;
     let mut changed = Vec::new();
+    let digit = pass + 1;
+    let word = ["First", "Second", "Third", "Fourth", "Fifth", "Sixth"]
+        .get((pass as usize).saturating_sub(1))
+        .unwrap_or(&"Other");
     for (i, mut r) in second {
         match r.kind {
-            RecordKind::Person => r.phones = vec![format!("+1313{i:07}")],
-            RecordKind::Note => r.customer_ref = Some("O2".into()),
-            _ => r.names.push(format!("Second Trading {i}")),
+            RecordKind::Person => r.phones = vec![format!("+1{digit}1{digit}{i:07}")],
+            RecordKind::Note => r.customer_ref = Some(format!("O{pass}")),
+            _ => r.names.push(format!("{word} Trading {i}")),
         }
         changed.push(r);
     }
-    store.apply_file("bench", "changes-2", "h", &changed)?;
+    store.apply_file("bench", &format!("changes-{pass}"), "h", &changed)?;
     let mut pass = KeptPass {
         changed_rows: changed.len(),
         ..KeptPass::default()

@@ -352,26 +352,12 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 r.changed_assignments,
                 r.incremental_peak_rss_mib,
             );
-            let k = &r.kept;
             println!(
-                "\n{} other rows changed, statistics kept{}: {:.2} s (read changed {} + update statistics {} + plan {} + read subset {} + resolve {} + save {} ms), {} re-resolved, {} assignments changed, peak RSS {:.0} MiB",
-                k.changed_rows,
-                if k.updated {
-                    ""
-                } else {
-                    " (could not update: computed from the book)"
-                },
-                k.total_ms() as f64 / 1000.0,
-                k.load_ms,
-                k.update_ms,
-                k.plan_ms,
-                k.read_subset_ms,
-                k.resolve_ms,
-                k.save_ms,
-                k.re_resolved,
-                k.changed_assignments,
-                k.peak_rss_mib,
+                "\n{} other rows changed, statistics kept{}",
+                r.kept.changed_rows,
+                kept_pass_line(&r.kept)
             );
+            print_first_changes(&r);
             return Ok(std::process::ExitCode::SUCCESS);
         }
         BenchCommand::Resolve {
@@ -878,4 +864,47 @@ fn dictionary_of<'p>(
         source: &config.ipadic_source,
         cache,
     }
+}
+
+/// The first change after the full pass and after a restart, each with
+/// the book's statistics read ahead of it (as `rapport serve` does).
+fn print_first_changes(r: &rapport::bench::resolve_incremental::IncrementalBench) {
+    for (when, f) in [
+        ("after the full pass", &r.after_full_pass),
+        ("after a restart", &r.after_restart),
+    ] {
+        let w = &f.warm;
+        println!(
+            "\nfirst change {when}: statistics read ahead in {:.2} s (read book {} + statistics {} ms, peak RSS {:.0} MiB, {:.0} MiB held after); {} rows changed{}",
+            w.total_ms() as f64 / 1000.0,
+            w.read_ms,
+            w.stats_ms,
+            w.peak_rss_mib,
+            w.kept_rss_mib,
+            f.change.changed_rows,
+            kept_pass_line(&f.change)
+        );
+    }
+}
+
+/// A change resolved with kept statistics, by stage.
+fn kept_pass_line(k: &rapport::bench::resolve_incremental::KeptPass) -> String {
+    format!(
+        "{}: {:.2} s (read changed {} + update statistics {} + plan {} + read subset {} + resolve {} + save {} ms), {} re-resolved, {} assignments changed, peak RSS {:.0} MiB",
+        if k.updated {
+            ""
+        } else {
+            " (could not update: computed from the book)"
+        },
+        k.total_ms() as f64 / 1000.0,
+        k.load_ms,
+        k.update_ms,
+        k.plan_ms,
+        k.read_subset_ms,
+        k.resolve_ms,
+        k.save_ms,
+        k.re_resolved,
+        k.changed_assignments,
+        k.peak_rss_mib,
+    )
 }

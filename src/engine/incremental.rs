@@ -32,8 +32,8 @@ const MAX_SUBSET_PERCENT: usize = 25;
 pub(super) struct KeptBook {
     /// The store's last sequence number before its records were read:
     /// every change after it is in the change log.
-    seq: u64,
-    stats: BookStats,
+    pub(super) seq: u64,
+    pub(super) stats: BookStats,
 }
 
 impl Rapport {
@@ -46,24 +46,9 @@ impl Rapport {
     /// may; returns how many assignments changed, or `None` for a full pass.
     /// The caller holds `ingest_lock`.
     pub(super) fn resolve_incrementally(&self) -> Result<Option<usize>, EngineError> {
-        let Some(stored) = self.store.meta(RESOLVED_FROM)? else {
+        let Some(seq) = self.resolved_at_seq()? else {
             return Ok(None);
         };
-        if self.config.resolve.weights == WeightSource::Estimated {
-            return Ok(None);
-        }
-        let current = self.resolution_inputs()?;
-        let (Some((seq, inputs)), Some((_, now))) =
-            (stored.split_once(':'), current.split_once(':'))
-        else {
-            return Ok(None);
-        };
-        let Ok(seq) = seq.parse::<u64>() else {
-            return Ok(None);
-        };
-        if inputs != now {
-            return Ok(None);
-        }
         let total = self.store.record_count()? as usize;
         let Some(changed) = self
             .store
@@ -89,9 +74,7 @@ impl Rapport {
         let (stats, book, mut read) = match updated {
             Some((stats, read)) => (stats, None, read),
             None => {
-                let (births, records): (Vec<u64>, Vec<Record>) =
-                    self.store.records_with_birth()?.into_iter().unzip();
-                let stats = BookStats::of_born(&records, &births, Some(&romaji));
+                let (stats, records) = self.book_statistics(&romaji)?;
                 let read = records.len();
                 (stats, Some(records), read)
             }
@@ -152,6 +135,43 @@ impl Rapport {
             "resolved customers incrementally: only the records a change reached"
         );
         Ok(Some(changed_assignments))
+    }
+
+    /// The sequence number the stored resolution was saved at, when a
+    /// change after it may be resolved incrementally: the settings and the
+    /// overrides are those it was computed with, and people are not scored
+    /// with weights estimated on the whole book. `None` calls for a full
+    /// pass.
+    pub(super) fn resolved_at_seq(&self) -> Result<Option<u64>, EngineError> {
+        let Some(stored) = self.store.meta(RESOLVED_FROM)? else {
+            return Ok(None);
+        };
+        if self.config.resolve.weights == WeightSource::Estimated {
+            return Ok(None);
+        }
+        let current = self.resolution_inputs()?;
+        let (Some((seq, inputs)), Some((_, now))) =
+            (stored.split_once(':'), current.split_once(':'))
+        else {
+            return Ok(None);
+        };
+        let Ok(seq) = seq.parse::<u64>() else {
+            return Ok(None);
+        };
+        Ok((inputs == now).then_some(seq))
+    }
+
+    /// The whole book read from the store, oldest first, and its
+    /// statistics (the caller holds `ingest_lock`, so nothing is written
+    /// between the two reads).
+    pub(super) fn book_statistics(
+        &self,
+        romaji: Romaji,
+    ) -> Result<(BookStats, Vec<Record>), EngineError> {
+        let (births, records): (Vec<u64>, Vec<Record>) =
+            self.store.records_with_birth()?.into_iter().unzip();
+        let stats = BookStats::of_born(&records, &births, Some(romaji));
+        Ok((stats, records))
     }
 
     /// The kept statistics updated by the records changed since they were
