@@ -489,24 +489,44 @@ fn measure_http(
         (options.requests * 2).div_ceil(clients)
     };
     let budget = Duration::from_secs(options.max_seconds);
-    let started = Instant::now();
-    let cpu_before = cpu::process_cpu();
-    let results: Vec<Result<Vec<Duration>, BenchError>> = std::thread::scope(|scope| {
+    // Every client sends each variant once before the timed phase, which
+    // starts for all of them at once when the last is ready: a slow query
+    // (a grouped search over 10M records) must not spend the budget on the
+    // warm-up.
+    let ready = std::sync::Barrier::new(clients + 1);
+    let go = std::sync::Barrier::new(clients + 1);
+    let start = std::sync::OnceLock::new();
+    let (results, started, cpu_before) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..clients)
             .map(|k| {
-                let paths = &paths;
+                let (paths, ready, go, start) = (&paths, &ready, &go, &start);
                 scope.spawn(move || -> Result<Vec<Duration>, BenchError> {
-                    let mut connection = client::Connection::open(target)?;
-                    for path in paths.iter() {
-                        get_expecting(&mut connection, path, 200)?;
-                    }
+                    let warm = || -> Result<client::Connection, BenchError> {
+                        let mut connection = client::Connection::open(target)?;
+                        for path in paths.iter() {
+                            get_expecting(&mut connection, path, 200)?;
+                        }
+                        Ok(connection)
+                    };
+                    let warmed = warm();
+                    // Both barriers are passed whatever happened, so that
+                    // no client is left waiting for one that failed.
+                    ready.wait();
+                    go.wait();
+                    let mut connection = warmed?;
+                    let started = start.get().copied().unwrap_or_else(Instant::now);
                     timed(per_client, started, budget, |i| {
                         get_expecting(&mut connection, &paths[(i + k) % paths.len()], 200)
                     })
                 })
             })
             .collect();
-        handles
+        ready.wait();
+        let started = Instant::now();
+        let cpu_before = cpu::process_cpu();
+        let _ = start.set(started);
+        go.wait();
+        let results: Vec<Result<Vec<Duration>, BenchError>> = handles
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
@@ -515,7 +535,8 @@ fn measure_http(
                     )))
                 })
             })
-            .collect()
+            .collect();
+        (results, started, cpu_before)
     });
     let wall = started.elapsed();
     let cpu_after = cpu::process_cpu();
@@ -523,10 +544,8 @@ fn measure_http(
     for r in results {
         all.extend(r?);
     }
-    // Includes the clients' warm-up requests (one per query variant each).
-    let n = all.len() + clients * paths.len();
     Ok(Latency {
-        cpu_ms: cpu::per_request_ms(cpu_before, cpu_after, n),
+        cpu_ms: cpu::per_request_ms(cpu_before, cpu_after, all.len()),
         ..Latency::from(all, wall)
     })
 }
