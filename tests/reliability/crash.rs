@@ -5,7 +5,10 @@
 //! store = index = export (counts, and the export's ids are unique and
 //! hold every acknowledged note), and every acknowledged note and attribute
 //! is there. An interrupted commit (delete files written, meta not updated)
-//! is recovered on open; a damaged generation is rebuilt from the store.
+//! is recovered on open, both as reproduced by hand and by kills aimed at
+//! the moment a commit's delete file appears (which land inside the commit:
+//! the test counts them and fails if none does); a damaged generation is
+//! rebuilt from the store.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -357,4 +360,115 @@ fn an_interrupted_commit_that_left_delete_files_is_recovered_on_open() {
         in_index(&server),
         "the acknowledged attribute is not searchable"
     );
+}
+
+/// The delete files of `dir` that its meta.json does not name: what a
+/// commit interrupted between writing them and its meta leaves.
+fn unreferenced_delete_files(dir: &std::path::Path) -> Vec<String> {
+    let meta: Value = std::fs::read(dir.join("meta.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null);
+    let named: HashSet<String> = meta["segments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let id = s["segment_id"].as_str()?.replace('-', "");
+            let opstamp = s["deletes"]["opstamp"].as_u64()?;
+            Some(format!("{id}.{opstamp}.del"))
+        })
+        .collect();
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".del") && !named.contains(n))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Rounds of the aimed kill at most, and how many kills inside the window
+/// are enough.
+const AIMED_ROUNDS: usize = 12;
+const AIMED_HITS: usize = 2;
+
+#[test]
+fn a_kill_aimed_at_a_commit_writing_delete_files_is_recovered() {
+    let ws = Workspace::with_examples();
+    ws.ingest();
+    let acknowledged: Shared = Arc::default();
+    let customer_id = customer(&ws.serve());
+    let mut hits = 0;
+    let mut rounds = 0;
+    while rounds < AIMED_ROUNDS && hits < AIMED_HITS {
+        rounds += 1;
+        let server = ws.serve();
+        check(&server, &acknowledged, &customer_id, rounds);
+        let (dir, before) = generation_files(&ws);
+        // Attributes re-index the customer's records: each commit writes a
+        // delete file for the segments they were in.
+        let writer = {
+            let (base, client) = (server.base.clone(), server.client());
+            let (acknowledged, customer_id) = (acknowledged.clone(), customer_id.clone());
+            std::thread::spawn(move || {
+                for n in 0..MAX_WRITES {
+                    let key = format!("aimed_{rounds}_{n}");
+                    let line = json!({"customer_id": customer_id, "key": key, "value": n});
+                    let Ok(response) = client
+                        .post(format!("{base}/v1/attributes"))
+                        .header("content-type", "application/x-ndjson")
+                        .body(format!("{line}\n"))
+                        .send()
+                    else {
+                        return;
+                    };
+                    let ok = response.status().as_u16() == 200
+                        && response
+                            .json::<Value>()
+                            .is_ok_and(|report| report["accepted"] == 1);
+                    if !ok {
+                        return;
+                    }
+                    acknowledged
+                        .lock()
+                        .unwrap()
+                        .attributes
+                        .insert(key, n as u64);
+                }
+            })
+        };
+        // Kill the moment a new delete file appears (polled every
+        // millisecond, for 30 s at most): the commit that wrote it may not
+        // have written its meta yet.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let appeared = std::fs::read_dir(&dir).is_ok_and(|entries| {
+                entries.filter_map(|e| e.ok()).any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.ends_with(".del") && !before.contains(&name)
+                })
+            });
+            if appeared {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(server); // SIGKILL
+        writer.join().unwrap();
+        if !unreferenced_delete_files(&dir).is_empty() {
+            hits += 1;
+        }
+    }
+    eprintln!("{hits} kills of {rounds} landed between a commit's delete files and its meta");
+    assert!(
+        hits > 0,
+        "no kill of {rounds} landed inside a commit: the test proves nothing"
+    );
+    // Every restart opened and checked (rounds above); once more after the
+    // last kill.
+    let server = ws.serve();
+    check(&server, &acknowledged, &customer_id, rounds + 1);
 }
