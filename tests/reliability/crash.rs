@@ -131,7 +131,7 @@ fn check(server: &Server, acknowledged: &Shared, customer_id: &str, round: usize
 fn write_back(server: Server, acknowledged: &Shared, customer_id: &str, round: usize) {
     let (base, client) = (server.base.clone(), server.client());
     let notes = {
-        let (acknowledged, client, base) = (acknowledged.clone(), client.clone(), base.clone());
+        let acknowledged = acknowledged.clone();
         let customer_id = customer_id.to_string();
         std::thread::spawn(move || {
             for n in 0..MAX_WRITES {
@@ -156,35 +156,7 @@ fn write_back(server: Server, acknowledged: &Shared, customer_id: &str, round: u
             }
         })
     };
-    let attributes = {
-        let (acknowledged, customer_id) = (acknowledged.clone(), customer_id.to_string());
-        std::thread::spawn(move || {
-            for n in 0..MAX_WRITES {
-                let key = format!("crash_{round}_{n}");
-                let line = json!({"customer_id": customer_id, "key": key, "value": n});
-                let Ok(response) = client
-                    .post(format!("{base}/v1/attributes"))
-                    .header("content-type", "application/x-ndjson")
-                    .body(format!("{line}\n"))
-                    .send()
-                else {
-                    return;
-                };
-                let ok = response.status().as_u16() == 200
-                    && response
-                        .json::<Value>()
-                        .is_ok_and(|report| report["accepted"] == 1);
-                if !ok {
-                    return;
-                }
-                acknowledged
-                    .lock()
-                    .unwrap()
-                    .attributes
-                    .insert(key, n as u64);
-            }
-        })
-    };
+    let attributes = write_attributes(&server, acknowledged, customer_id, format!("crash_{round}"));
     let wrote = server.wait_for(Duration::from_secs(60), |_| {
         let a = acknowledged.lock().unwrap();
         a.notes
@@ -199,6 +171,45 @@ fn write_back(server: Server, acknowledged: &Shared, customer_id: &str, round: u
     drop(server); // SIGKILL
     notes.join().unwrap();
     attributes.join().unwrap();
+}
+
+/// Writes attributes `PREFIX_0`, `PREFIX_1`, … of one customer, one per
+/// request, until the first failure (the kill) or [`MAX_WRITES`],
+/// recording each acknowledged one.
+fn write_attributes(
+    server: &Server,
+    acknowledged: &Shared,
+    customer_id: &str,
+    prefix: String,
+) -> std::thread::JoinHandle<()> {
+    let (base, client) = (server.base.clone(), server.client());
+    let (acknowledged, customer_id) = (acknowledged.clone(), customer_id.to_string());
+    std::thread::spawn(move || {
+        for n in 0..MAX_WRITES {
+            let key = format!("{prefix}_{n}");
+            let line = json!({"customer_id": customer_id, "key": key, "value": n});
+            let Ok(response) = client
+                .post(format!("{base}/v1/attributes"))
+                .header("content-type", "application/x-ndjson")
+                .body(format!("{line}\n"))
+                .send()
+            else {
+                return;
+            };
+            let ok = response.status().as_u16() == 200
+                && response
+                    .json::<Value>()
+                    .is_ok_and(|report| report["accepted"] == 1);
+            if !ok {
+                return;
+            }
+            acknowledged
+                .lock()
+                .unwrap()
+                .attributes
+                .insert(key, n as u64);
+        }
+    })
 }
 
 /// Starts a job and kills the server once it is running (or done), after
@@ -410,36 +421,12 @@ fn a_kill_aimed_at_a_commit_writing_delete_files_is_recovered() {
         let (dir, before) = generation_files(&ws);
         // Attributes re-index the customer's records: each commit writes a
         // delete file for the segments they were in.
-        let writer = {
-            let (base, client) = (server.base.clone(), server.client());
-            let (acknowledged, customer_id) = (acknowledged.clone(), customer_id.clone());
-            std::thread::spawn(move || {
-                for n in 0..MAX_WRITES {
-                    let key = format!("aimed_{rounds}_{n}");
-                    let line = json!({"customer_id": customer_id, "key": key, "value": n});
-                    let Ok(response) = client
-                        .post(format!("{base}/v1/attributes"))
-                        .header("content-type", "application/x-ndjson")
-                        .body(format!("{line}\n"))
-                        .send()
-                    else {
-                        return;
-                    };
-                    let ok = response.status().as_u16() == 200
-                        && response
-                            .json::<Value>()
-                            .is_ok_and(|report| report["accepted"] == 1);
-                    if !ok {
-                        return;
-                    }
-                    acknowledged
-                        .lock()
-                        .unwrap()
-                        .attributes
-                        .insert(key, n as u64);
-                }
-            })
-        };
+        let writer = write_attributes(
+            &server,
+            &acknowledged,
+            &customer_id,
+            format!("aimed_{rounds}"),
+        );
         // Kill the moment a new delete file appears (polled every
         // millisecond, for 30 s at most): the commit that wrote it may not
         // have written its meta yet.
