@@ -394,6 +394,63 @@ fn the_binary_uses_only_the_library_facades() {
     );
 }
 
+/// The places in `code` where a `Result` has `String` as its error type
+/// (`Result<T, String>`, with any `T`, nested generics included).
+fn string_errors(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("Result<") {
+        let tail = &rest[at + "Result<".len()..];
+        let mut depth = 1usize;
+        let mut last_comma = None;
+        let mut end = tail.len();
+        for (i, c) in tail.char_indices() {
+            match c {
+                '<' | '(' | '[' => depth += 1,
+                '>' | ')' | ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                ',' if depth == 1 => last_comma = Some(i),
+                _ => {}
+            }
+        }
+        if let Some(comma) = last_comma
+            && tail[comma + 1..end].trim() == "String"
+        {
+            found.push(format!("Result<{}>", &tail[..end]));
+        }
+        rest = tail;
+    }
+    found
+}
+
+#[test]
+fn the_library_returns_typed_errors_not_strings() {
+    let offenders: Vec<String> = Tree::library()
+        .files
+        .iter()
+        .flat_map(|f| {
+            string_errors(&f.code)
+                .into_iter()
+                .map(move |r| format!("{}: {r}", f.path.display()))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "library code must return a thiserror type, not `Result<_, String>`:\n{}",
+        offenders.join("\n")
+    );
+    assert_eq!(
+        string_errors("fn f() -> Result<Vec<(u8, u8)>, String> {} fn g() -> Result<String, E> {}"),
+        vec!["Result<Vec<(u8, u8)>, String>".to_string()],
+        "the checker must see a string error and only that"
+    );
+}
+
 #[test]
 fn the_checker_sees_an_upward_import_and_a_cycle() {
     // The rules above are only as good as the parsing: a planted upward use

@@ -10,7 +10,7 @@
 //! fails every caller in it.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::store::{AuditEntry, NewAudit, Store, StoreError};
 
@@ -20,12 +20,16 @@ pub(super) struct AuditBatcher {
     committed: Condvar,
 }
 
+/// What one caller gets back: its entries as written, or the commit's
+/// error, shared by every caller of that commit.
+type TicketResult = Result<Vec<AuditEntry>, Arc<StoreError>>;
+
 #[derive(Default)]
 struct BatchState {
     next_ticket: u64,
     queue: Vec<(u64, Vec<NewAudit>)>,
     committing: bool,
-    done: HashMap<u64, Result<Vec<AuditEntry>, String>>,
+    done: HashMap<u64, TicketResult>,
 }
 
 impl AuditBatcher {
@@ -71,10 +75,7 @@ impl AuditBatcher {
 }
 
 /// Commits every caller's entries in one transaction; each ticket's result.
-fn commit(
-    store: &Store,
-    batch: Vec<(u64, Vec<NewAudit>)>,
-) -> Vec<(u64, Result<Vec<AuditEntry>, String>)> {
+fn commit(store: &Store, batch: Vec<(u64, Vec<NewAudit>)>) -> Vec<(u64, TicketResult)> {
     let sizes: Vec<(u64, usize)> = batch.iter().map(|(t, e)| (*t, e.len())).collect();
     let all: Vec<NewAudit> = batch.into_iter().flat_map(|(_, e)| e).collect();
     match store.append_audit(all) {
@@ -86,9 +87,9 @@ fn commit(
                 .collect()
         }
         Err(e) => {
-            let message = e.to_string();
+            let shared = Arc::new(e);
             (sizes.into_iter())
-                .map(|(ticket, _)| (ticket, Err(message.clone())))
+                .map(|(ticket, _)| (ticket, Err(Arc::clone(&shared))))
                 .collect()
         }
     }
@@ -97,7 +98,6 @@ fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn concurrent_callers_each_get_their_own_entries_in_one_chain() {

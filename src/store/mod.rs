@@ -72,7 +72,7 @@ pub enum StoreError {
     Corrupt { key: String, message: String },
     /// A group commit of audit entries failed (the error, as its leader saw it).
     #[error("the audit log could not be written: {0}")]
-    AuditBatch(String),
+    AuditBatch(#[source] std::sync::Arc<StoreError>),
     #[error("store file {path}: {source}")]
     File {
         path: String,

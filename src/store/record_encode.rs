@@ -8,8 +8,17 @@
 
 use rayon::prelude::*;
 
-use super::record_codec;
+use super::record_codec::{self, CodecError};
 use crate::record::Record;
+
+/// Why a record could not be encoded.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EncodeError {
+    #[error("the record cannot be written as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the record's JSON cannot be compressed: {0}")]
+    Compress(#[from] CodecError),
+}
 
 /// Records a rayon task encodes at a time.
 const CHUNK: usize = 32;
@@ -21,13 +30,13 @@ pub(crate) struct Encoded {
 }
 
 /// Encodes one record; the error says why it could not be.
-pub(crate) fn encode(record: &Record) -> Result<Encoded, String> {
-    let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-    let stored = record_codec::compress(&json).map_err(|e| e.to_string())?;
+pub(crate) fn encode(record: &Record) -> Result<Encoded, EncodeError> {
+    let json = serde_json::to_vec(record)?;
+    let stored = record_codec::compress(&json)?;
     Ok(Encoded { json, stored })
 }
 
 /// Every record of `records` encoded, in order.
-pub(crate) fn encode_batch(records: &[Record]) -> Vec<Result<Encoded, String>> {
+pub(crate) fn encode_batch(records: &[Record]) -> Vec<Result<Encoded, EncodeError>> {
     records.par_iter().with_min_len(CHUNK).map(encode).collect()
 }
