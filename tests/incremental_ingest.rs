@@ -211,3 +211,40 @@ fn after_a_restart_the_first_change_reads_only_what_it_reaches() {
     }
     assert_a_full_pass_gives_the_same(&ws);
 }
+
+/// With `[server] warm_book_statistics = false` no statistics are read
+/// ahead: the first change after a start reads the book itself (the old
+/// way, with its memory free until then), and its customers are still a
+/// full pass's.
+#[test]
+fn with_the_read_ahead_off_the_first_change_reads_the_book() {
+    let total = (ORGS + PEOPLE) as u64;
+    let ws = Workspace::new();
+    ws.write_config_with(
+        &[("crm", "generic-csv", "data/crm")],
+        "[server]\nwarm_book_statistics = false",
+    );
+    let dir = ws.path().join("data/crm");
+    write_book(&dir, false);
+    ws.ingest();
+    let app = std::sync::Arc::new(open_engine(&ws));
+    assert!(
+        app.keep_book_statistics_warm().is_none(),
+        "no read-ahead thread when the setting is off"
+    );
+    assert!(!app.book_statistics_ready());
+    write_book(&dir, true);
+    let stages = app.ingest(&|_| {}).unwrap().stages;
+    assert_eq!(
+        stages.resolve_read_records, total,
+        "the first change read the book itself: {stages:?}"
+    );
+    assert!(stages.resolved_records < total / 10, "{stages:?}");
+    drop(app);
+    let kept = ws.customers_by_record();
+    let fresh = Workspace::new();
+    fresh.write_config(&[("crm", "generic-csv", "data/crm")]);
+    write_book(&fresh.path().join("data/crm"), true);
+    fresh.ingest();
+    assert_same_customers(&fresh.customers_by_record(), &kept);
+}

@@ -39,8 +39,16 @@ impl Rapport {
 
     /// Starts the thread that keeps the statistics ready: it reads them
     /// once the server is up and again after each full pass. It ends when
-    /// the engine is dropped.
+    /// the engine is dropped. None when `[server] warm_book_statistics` is
+    /// off (or the thread cannot start).
     pub fn keep_book_statistics_warm(self: &Arc<Self>) -> Option<std::thread::JoinHandle<()>> {
+        if !self.config().server.warm_book_statistics {
+            tracing::info!(
+                "book statistics are not read ahead ([server] warm_book_statistics = false): \
+                 the first change after a start or a full pass reads the book"
+            );
+            return None;
+        }
         let app: Weak<Rapport> = Arc::downgrade(self);
         std::thread::Builder::new()
             .name("rapport-book-statistics".into())
