@@ -233,6 +233,28 @@ fn customer_pages_timelines_quality_and_steward_overrides_over_http() {
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert!(!ids.contains(&"hs:H2") && ids.contains(&"hs:H1"), "{ids:?}");
+    // The split's audit entry names the customer H2 left and the one it
+    // now makes (never the record id, which may be an address), so
+    // `/v1/audit?customer_id=` of the new customer finds what made it.
+    let h2 = server.get("/v1/search?q=*&group=none&filter.id=hs%3AH2").1;
+    let made = h2["hits"][0]["customer_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!made.is_empty() && made != ibm, "{h2}");
+    let (_, by_new) = server.get(&format!("/v1/audit?customer_id={made}"));
+    let splits: Vec<&serde_json::Value> = by_new["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "split")
+        .collect();
+    assert_eq!(splits.len(), 1, "{by_new}");
+    let targets = splits[0]["targets"].to_string();
+    assert!(
+        targets.contains(&ibm) && !targets.contains("H2"),
+        "{targets}"
+    );
     let (status, bad) = server.post(
         &format!("/v1/customers/{ibm}/split"),
         r#"{"records": ["crm:O3"]}"#,

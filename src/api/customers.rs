@@ -260,23 +260,50 @@ async fn never_merge(State(app): State<App>, b: Result<Json<Ids>, JsonRejection>
 }
 
 /// Applies an override on one customer and a list of record ids, and
-/// shows that customer.
+/// shows that customer. The customers the records belonged to before the
+/// change and those they belong to after it go to the audit entry as its
+/// targets (the record ids do not: an external id may be an e-mail
+/// address), so that `/v1/audit?customer_id=` finds the split that made a
+/// customer, or the attachment that took a record from one.
 async fn on_records(
     app: App,
     id: String,
     b: Result<Json<Records>, JsonRejection>,
     change: fn(&Rapport, &str, &[String]) -> Result<(), CustomerError>,
-) -> Result<Json<Value>, ApiError> {
-    let records = body(b, r#"{"records": ["source:external_id", …]}"#)?.records;
-    let show = id.clone();
-    apply(app, show, move |app| change(app, &id, &records)).await
+) -> Response {
+    let records = match body(b, r#"{"records": ["source:external_id", …]}"#) {
+        Ok(parsed) => parsed.records,
+        Err(e) => return e.into_response(),
+    };
+    let done = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let mut customers = app.customers_of_records(&records);
+        change(&app, &id, &records)?;
+        app.resolve()?;
+        for joined in app.customers_of_records(&records) {
+            if !customers.contains(&joined) {
+                customers.push(joined);
+            }
+        }
+        Ok((json!(app.customer(&id)?), customers))
+    })
+    .await
+    .map_err(ApiError::from)
+    .and_then(|outcome| outcome);
+    match done {
+        Ok((view, customers)) => {
+            let mut response = Json(view).into_response();
+            response.extensions_mut().insert(BodyTargets(customers));
+            response
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn split(
     State(app): State<App>,
     Path(id): Path<String>,
     b: Result<Json<Records>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Response {
     on_records(app, id, b, Rapport::split_customer).await
 }
 
@@ -284,7 +311,7 @@ async fn attach(
     State(app): State<App>,
     Path(id): Path<String>,
     b: Result<Json<Records>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Response {
     on_records(app, id, b, Rapport::attach_records).await
 }
 

@@ -93,6 +93,28 @@ impl Rapport {
         customers::attach(&self.store, id, &self.stored_record_ids(records))
     }
 
+    /// The customers `records` belong to now, each once, in the order of
+    /// the records (records unknown or attached to none name nothing). An
+    /// audit entry of a split or an attachment names them as its targets.
+    pub fn customers_of_records(&self, records: &[String]) -> Vec<String> {
+        let mut customers = Vec::new();
+        for id in self.stored_record_ids(records) {
+            let customer = match self.store.assignment(&id) {
+                Ok(found) => found.and_then(|a| a.customer_id),
+                Err(e) => {
+                    tracing::warn!(record = %id, error = %e, "assignment unreadable");
+                    None
+                }
+            };
+            if let Some(customer) = customer
+                && !customers.contains(&customer)
+            {
+                customers.push(customer);
+            }
+        }
+        customers
+    }
+
     /// The records resolution attached to no customer, with the reason.
     pub fn unattached_records(
         &self,
