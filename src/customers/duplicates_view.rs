@@ -2,7 +2,9 @@
 //! and the page show it: one page of items (pairs with evidence beyond a
 //! name, and groups of namesakes), each group's customers with what a
 //! steward needs to tell them apart (sources, company, the fields that
-//! differ), and the pairs a steward already kept apart left out.
+//! differ), and the pairs a steward already kept apart left out. Each item
+//! carries its rank and `why` (`duplicates_rank`), from the profiles of the
+//! queued customers as the store holds them now.
 //!
 //! It must never change a resolution or an override: a steward decides
 //! through the merge and never-merge routes.
@@ -14,6 +16,7 @@ use serde::Serialize;
 use super::CustomerError;
 use super::duplicates::{DuplicateKind, queue};
 use super::duplicates_groups::{Item, NameGroup, items};
+use super::duplicates_rank::{Profile, Profiles};
 use crate::resolve::{Entity, SuspectPair};
 use crate::store::Store;
 
@@ -54,15 +57,23 @@ pub struct GroupCustomer {
 pub enum QueueItem {
     /// Two customers with evidence beyond a shared name.
     Pair {
+        /// The rank, in bits: the match weight and the queue's rules.
         score: f64,
+        /// The resolver's match weight (the waterfall's total).
+        match_weight: f64,
+        /// The evidence behind the rank.
+        why: String,
         a: String,
         b: String,
         evidence: String,
     },
     /// N customers sharing one exact name and nothing else.
     NameGroup {
-        /// The rank: the name's bits less log2(N − 1).
+        /// The rank, in bits: the likeliest pair's, less half a bit per
+        /// doubling of the customers beyond two.
         score: f64,
+        /// The evidence behind the rank.
+        why: String,
         name: String,
         name_bits: f64,
         /// How many different organisations (or company names) they are at.
@@ -70,9 +81,18 @@ pub enum QueueItem {
         customers: Vec<GroupCustomer>,
         /// The shown fields whose values differ between its customers.
         differs: Vec<String>,
-        /// The suspect pairs the group holds, most likely first.
-        pairs: Vec<SuspectPair>,
+        /// The suspect pairs the group holds, likeliest first.
+        pairs: Vec<GroupPair>,
     },
+}
+
+/// A suspect pair of a name group, with its rank.
+#[derive(Debug, Serialize)]
+pub struct GroupPair {
+    #[serde(flatten)]
+    pub pair: SuspectPair,
+    pub rank: f64,
+    pub why: String,
 }
 
 /// One page of the grouped queue.
@@ -99,7 +119,8 @@ pub fn list(
 ) -> Result<ItemsPage, CustomerError> {
     let pairs = queue(store, kind, min_score)?;
     let pair_count = pairs.len();
-    let all = items(pairs);
+    let profiles = profiles(store, &pairs)?;
+    let all = items(pairs, &profiles);
     let (mut name_groups, mut pairs_in_name_groups) = (0, 0);
     for item in &all {
         if let Item::NameGroup(g) = item {
@@ -112,10 +133,12 @@ pub fn list(
     for item in all.into_iter().skip(offset).take(limit) {
         page.push(match item {
             Item::Pair(p) => QueueItem::Pair {
-                score: p.score,
-                a: p.a,
-                b: p.b,
-                evidence: p.evidence,
+                score: p.rank,
+                match_weight: p.pair.score,
+                why: p.why,
+                a: p.pair.a,
+                b: p.pair.b,
+                evidence: p.pair.evidence,
             },
             Item::NameGroup(g) => group(store, g)?,
         });
@@ -127,6 +150,21 @@ pub fn list(
         pairs_in_name_groups,
         items: page,
     })
+}
+
+/// The profile of each customer `pairs` name, as the store holds it now
+/// (a customer gone since the resolution has none, and adds nothing).
+fn profiles(store: &Store, pairs: &[SuspectPair]) -> Result<Profiles, CustomerError> {
+    let mut out = Profiles::new();
+    for id in pairs.iter().flat_map(|p| [&p.a, &p.b]) {
+        if out.contains_key(id) {
+            continue;
+        }
+        if let Some(entity) = store.entity(id)? {
+            out.insert(id.clone(), Profile::of(&entity));
+        }
+    }
+    Ok(out)
 }
 
 fn golden(entity: &Entity, field: &str) -> Option<String> {
@@ -194,7 +232,8 @@ fn differs(customers: &[GroupCustomer]) -> Vec<String> {
 }
 
 fn group(store: &Store, g: NameGroup) -> Result<QueueItem, CustomerError> {
-    let score = g.score();
+    let score = g.rank();
+    let why = g.why();
     let customers = g
         .customers
         .iter()
@@ -210,11 +249,20 @@ fn group(store: &Store, g: NameGroup) -> Result<QueueItem, CustomerError> {
         .collect();
     Ok(QueueItem::NameGroup {
         score,
+        why,
         name: g.name,
         name_bits: g.name_bits,
         companies: companies.len(),
         differs: differs(&customers),
         customers,
-        pairs: g.pairs,
+        pairs: g
+            .pairs
+            .into_iter()
+            .map(|p| GroupPair {
+                pair: p.pair,
+                rank: p.rank,
+                why: p.why,
+            })
+            .collect(),
     })
 }
