@@ -117,6 +117,24 @@ fn the_likeliest_groups_come_first_say_why_and_page_stably() {
         assert!(item["score"].as_f64() < list[1]["score"].as_f64(), "{item}");
     }
 
+    // The command line shows the same order and the same why.
+    let out = ws.run(&["quality", "--duplicates", "--grouped", "--kind", "person"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let whys: Vec<String> = reader
+        .records()
+        .map(|r| r.map(|r| r[7].to_string()).unwrap_or_default())
+        .collect();
+    let api_whys: Vec<String> = list
+        .iter()
+        .map(|i| i["why"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(whys, api_whys);
+
     // Pages of 5 add up to the whole queue, in the same order, twice.
     for _ in 0..2 {
         let mut paged = Vec::new();
