@@ -26,12 +26,11 @@ fn book() -> (String, String) {
     for family in FAMILY {
         for given in GIVEN {
             let name = format!("{given} {family}");
-            for i in 0..3 {
+            for (i, company) in COMPANIES.iter().enumerate() {
                 n += 1;
                 if i == 2 && PLANTED.contains(&name.as_str()) {
                     desk.push_str(&format!("H{n},person,{name},,,,\n"));
                 } else {
-                    let company = COMPANIES[i];
                     crm.push_str(&format!("P{n},person,{name},{company},,,\n"));
                 }
             }
