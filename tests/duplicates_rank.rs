@@ -113,6 +113,7 @@ fn the_likeliest_groups_come_first_say_why_and_page_stably() {
         let why = item["why"].as_str().unwrap();
         assert!(why.contains("crm holds both -2.0"), "{item}");
         assert!(why.contains("other organisations -6.0"), "{item}");
+        assert!(!why.contains("company names"), "counted once: {item}");
         assert!(item["score"].as_f64() < list[1]["score"].as_f64(), "{item}");
     }
 

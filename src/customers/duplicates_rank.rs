@@ -47,7 +47,8 @@ pub mod bits {
     pub const OTHER_ORGANISATION: f64 = -6.0;
     /// Not one organisation, but their records write one company name.
     pub const SAME_COMPANY_NAME: f64 = 4.0;
-    /// Their records write different company names only.
+    /// Their records write different company names only (and no resolved
+    /// organisation was compared).
     pub const OTHER_COMPANY_NAME: f64 = -2.0;
     /// Work email addresses at different domains only: two employers.
     pub const OTHER_MAIL_DOMAIN: f64 = -4.0;
@@ -175,22 +176,26 @@ pub fn rank_pair(pair: &SuspectPair, profiles: &Profiles) -> Ranked {
         return why.done();
     };
     let weighed = |feature: &str| weighs(&pair.evidence, feature);
-    let same_org = matches!((&a.organisation, &b.organisation), (Some(x), Some(y)) if x == y);
-    if let (Some(x), Some(y)) = (&a.organisation, &b.organisation)
-        && !weighed("organisation")
-    {
-        if x == y {
-            why.add("same organisation", bits::SAME_ORGANISATION);
-        } else {
-            why.add("other organisations", bits::OTHER_ORGANISATION);
+    let organisations = match (&a.organisation, &b.organisation) {
+        (Some(x), Some(y)) => Some(x == y),
+        _ => None,
+    };
+    match organisations {
+        Some(true) if !weighed("organisation") => {
+            why.add("same organisation", bits::SAME_ORGANISATION)
         }
+        Some(false) if !weighed("organisation") => {
+            why.add("other organisations", bits::OTHER_ORGANISATION)
+        }
+        _ => {}
     }
-    if !same_org {
-        match disjoint(&a.companies, &b.companies) {
-            Some(false) => why.add("same company name", bits::SAME_COMPANY_NAME),
-            Some(true) => why.add("other company names", bits::OTHER_COMPANY_NAME),
-            None => {}
-        }
+    // The company names their records write: one name at two resolved
+    // organisations (an organisation split) still counts for the pair;
+    // different names count against only where no organisation did.
+    match (disjoint(&a.companies, &b.companies), organisations) {
+        (Some(false), None | Some(false)) => why.add("same company name", bits::SAME_COMPANY_NAME),
+        (Some(true), None) => why.add("other company names", bits::OTHER_COMPANY_NAME),
+        _ => {}
     }
     if disjoint(&a.mail_domains, &b.mail_domains) == Some(true) && !weighs_shared_email(pair) {
         why.add("work email domains differ", bits::OTHER_MAIL_DOMAIN);
@@ -300,6 +305,28 @@ mod tests {
         a.organisation = Some("org_1".into());
         b.organisation = Some("org_1".into());
         assert_eq!(ranked(&name_only(), a, b), 11.0);
+        // Two organisations: one company name still counts (a split
+        // organisation), different ones add nothing to the -6.
+        let at_org = |c: &str, o: &str| Profile {
+            organisation: Some(o.into()),
+            ..at(&[c])
+        };
+        assert_eq!(
+            ranked(
+                &name_only(),
+                at_org("Acme", "org_1"),
+                at_org("ACME", "org_2")
+            ),
+            3.0
+        );
+        assert_eq!(
+            ranked(
+                &name_only(),
+                at_org("Acme", "org_1"),
+                at_org("Globex", "org_2")
+            ),
+            -1.0
+        );
     }
 
     #[test]
