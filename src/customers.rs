@@ -27,7 +27,9 @@ pub use duplicates_groups::{
     Item as DuplicateItem, NameGroup, RankedPair, items as duplicate_items,
 };
 pub use duplicates_rank::{Profile as DuplicateProfile, Profiles as DuplicateProfiles};
-pub use duplicates_view::{GroupCustomer, ItemsPage, QueueItem, list as list_duplicate_items};
+pub use duplicates_view::{
+    GroupCustomer, ItemsPage, KeptProfiles, QueueItem, list as list_duplicate_items,
+};
 pub use flagged::{FlaggedPage, FlaggedRecord, all_flagged, page as flagged_page};
 pub use hierarchy::Rollup;
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};

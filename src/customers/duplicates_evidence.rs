@@ -97,20 +97,28 @@ pub fn basis(evidence: &str) -> Basis {
     }
 }
 
-/// Whether the waterfall of `evidence` weighs `feature` (`organisation`,
-/// `phone`, `source` …, or a feature and its level: `email shared`), for
-/// or against. Evidence it cannot read weighs nothing.
-pub fn weighs(evidence: &str, feature: &str) -> bool {
-    let Some((_, waterfall)) = evidence.rsplit_once("): ") else {
-        return false;
-    };
-    parts(waterfall).is_some_and(|parts| {
-        parts.iter().any(|p| {
-            p.text
-                .strip_prefix(feature)
+/// The features a waterfall weighs, read once for several questions.
+/// Evidence it cannot read weighs nothing.
+#[derive(Debug, Default)]
+pub struct Weighed(Vec<String>);
+
+impl Weighed {
+    pub fn of(evidence: &str) -> Weighed {
+        let parts = evidence
+            .rsplit_once("): ")
+            .and_then(|(_, waterfall)| parts(waterfall))
+            .unwrap_or_default();
+        Weighed(parts.into_iter().map(|p| p.text).collect())
+    }
+
+    /// Whether it weighs `feature` (`organisation`, `phone`, `source` …, or
+    /// a feature and its level: `email shared`), for or against.
+    pub fn has(&self, feature: &str) -> bool {
+        self.0.iter().any(|text| {
+            text.strip_prefix(feature)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
         })
-    })
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +209,7 @@ mod tests {
     #[test]
     fn weighs_names_the_features_of_the_waterfall() {
         let e = evidence("name exact +5.0, organisation different -6.0, email shared +12.0 = 11.0");
+        let weighs = |e: &str, f: &str| Weighed::of(e).has(f);
         assert!(weighs(&e, "organisation"));
         assert!(weighs(&e, "email shared"));
         assert!(!weighs(&e, "email different"));

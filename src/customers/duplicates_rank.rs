@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::duplicates_evidence::weighs;
+use super::duplicates_evidence::Weighed;
 use crate::resolve::{Entity, SuspectPair};
 
 /// Mail domains anyone can hold an address at: a shared or a different
@@ -175,7 +175,8 @@ pub fn rank_pair(pair: &SuspectPair, profiles: &Profiles) -> Ranked {
     let (Some(a), Some(b)) = (profiles.get(&pair.a), profiles.get(&pair.b)) else {
         return why.done();
     };
-    let weighed = |feature: &str| weighs(&pair.evidence, feature);
+    let waterfall = Weighed::of(&pair.evidence);
+    let weighed = |feature: &str| waterfall.has(feature);
     let organisations = match (&a.organisation, &b.organisation) {
         (Some(x), Some(y)) => Some(x == y),
         _ => None,
@@ -197,7 +198,8 @@ pub fn rank_pair(pair: &SuspectPair, profiles: &Profiles) -> Ranked {
         (Some(true), None) => why.add("other company names", bits::OTHER_COMPANY_NAME),
         _ => {}
     }
-    if disjoint(&a.mail_domains, &b.mail_domains) == Some(true) && !weighs_shared_email(pair) {
+    // A shared email address outweighs any domain: the rule is left out then.
+    if disjoint(&a.mail_domains, &b.mail_domains) == Some(true) && !weighed("email shared") {
         why.add("work email domains differ", bits::OTHER_MAIL_DOMAIN);
     }
     if !weighed("phone") {
@@ -221,11 +223,6 @@ pub fn rank_pair(pair: &SuspectPair, profiles: &Profiles) -> Ranked {
         }
     }
     why.done()
-}
-
-/// A shared email address outweighs any domain: the rule is left out then.
-fn weighs_shared_email(pair: &SuspectPair) -> bool {
-    weighs(&pair.evidence, "email shared")
 }
 
 /// What a group of `customers` namesakes loses for its size.

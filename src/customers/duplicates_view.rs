@@ -10,6 +10,7 @@
 //! through the merge and never-merge routes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -112,6 +113,7 @@ pub struct ItemsPage {
 /// name, and one group per name shared by namesakes (`duplicates_groups`).
 pub fn list(
     store: &Store,
+    kept: &KeptProfiles,
     kind: Option<DuplicateKind>,
     min_score: Option<f64>,
     offset: usize,
@@ -119,7 +121,7 @@ pub fn list(
 ) -> Result<ItemsPage, CustomerError> {
     let pairs = queue(store, kind, min_score)?;
     let pair_count = pairs.len();
-    let profiles = profiles(store, &pairs)?;
+    let profiles = profiles(store, kept, &pairs)?;
     let all = items(pairs, &profiles);
     let (mut name_groups, mut pairs_in_name_groups) = (0, 0);
     for item in &all {
@@ -152,10 +154,38 @@ pub fn list(
     })
 }
 
+/// The queued customers' profiles as of the change log's last sequence,
+/// kept between looks (the engine holds one): reading every queued
+/// customer costs one store read each, so a dashboard's repeated looks
+/// read them once per change, not once per page. Every change to a
+/// customer (its records, its assignments) moves the log.
+#[derive(Debug, Default)]
+pub struct KeptProfiles(Mutex<Option<(u64, Arc<Profiles>)>>);
+
 /// The profile of each customer `pairs` name, as the store holds it now
 /// (a customer gone since the resolution has none, and adds nothing).
-fn profiles(store: &Store, pairs: &[SuspectPair]) -> Result<Profiles, CustomerError> {
-    let mut out = Profiles::new();
+fn profiles(
+    store: &Store,
+    kept: &KeptProfiles,
+    pairs: &[SuspectPair],
+) -> Result<Arc<Profiles>, CustomerError> {
+    let seq = store.last_seq()?;
+    let held = kept.0.lock().ok().and_then(|k| {
+        k.as_ref()
+            .filter(|(s, _)| *s == seq)
+            .map(|(_, p)| p.clone())
+    });
+    let mut out = match held {
+        Some(held)
+            if pairs
+                .iter()
+                .all(|p| held.contains_key(&p.a) && held.contains_key(&p.b)) =>
+        {
+            return Ok(held);
+        }
+        Some(held) => held.as_ref().clone(),
+        None => Profiles::new(),
+    };
     for id in pairs.iter().flat_map(|p| [&p.a, &p.b]) {
         if out.contains_key(id) {
             continue;
@@ -163,6 +193,10 @@ fn profiles(store: &Store, pairs: &[SuspectPair]) -> Result<Profiles, CustomerEr
         if let Some(entity) = store.entity(id)? {
             out.insert(id.clone(), Profile::of(&entity));
         }
+    }
+    let out = Arc::new(out);
+    if let Ok(mut k) = kept.0.lock() {
+        *k = Some((seq, out.clone()));
     }
     Ok(out)
 }
