@@ -8,6 +8,7 @@
 mod duplicates;
 mod duplicates_evidence;
 mod duplicates_groups;
+mod duplicates_rank;
 mod duplicates_view;
 mod flagged;
 mod hierarchy;
@@ -22,8 +23,13 @@ use crate::record::{Record, RecordKind};
 use crate::resolve::{Entity, Golden, Member, Overrides, SuspectPair};
 use crate::store::{Store, StoreError};
 pub use duplicates::{DuplicateKind, DuplicatesPage, list as list_duplicates, most_likely_first};
-pub use duplicates_groups::{Item as DuplicateItem, NameGroup, items as duplicate_items};
-pub use duplicates_view::{GroupCustomer, ItemsPage, QueueItem, list as list_duplicate_items};
+pub use duplicates_groups::{
+    Item as DuplicateItem, NameGroup, RankedPair, items as duplicate_items,
+};
+pub use duplicates_rank::{Profile as DuplicateProfile, Profiles as DuplicateProfiles};
+pub use duplicates_view::{
+    GroupCustomer, ItemsPage, KeptProfiles, QueueItem, list as list_duplicate_items,
+};
 pub use flagged::{FlaggedPage, FlaggedRecord, all_flagged, page as flagged_page};
 pub use hierarchy::Rollup;
 pub use unattached::{UnattachedCount, UnattachedPage, attach, list as list_unattached, rectify};

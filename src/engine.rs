@@ -169,6 +169,8 @@ pub struct Rapport {
     /// finding them reads every record, so the next look reuses them until
     /// a change.
     quality_kept: Mutex<Option<customers::QualityKept>>,
+    /// The steward's queue's customer profiles, kept the same way.
+    duplicate_profiles: crate::customers::KeptProfiles,
 }
 
 #[derive(Debug, Serialize)]
@@ -286,6 +288,7 @@ impl Rapport {
             opened,
             audit: audit_batch::AuditBatcher::default(),
             quality_kept: Mutex::new(None),
+            duplicate_profiles: crate::customers::KeptProfiles::default(),
         };
         if reapplied {
             app.resolve()?;

@@ -832,7 +832,8 @@ const DUPLICATES_PAGE = 10;
  *  item links both customers and says why; a name group lists its
  *  customers (company, sources, the fields that differ) with "Different
  *  people" (never-merge for all its pairs, one request) and "Merge
- *  selected". A decision re-resolves, then the dashboard is shown again. */
+ *  selected"; each item says why it ranks where it does (`why`). A
+ *  decision re-resolves, then the dashboard is shown again. */
 function duplicateQueue(queue) {
   const total = queue.total || 0;
   const pairs = queue.pairs || 0;
@@ -852,12 +853,17 @@ function duplicateQueue(queue) {
       showError(e.message);
     }
   };
+  // Why the item stands where it does (the queue's ranking, in bits).
+  const why = (item) => item.why
+    ? h("div", { class: "muted dup-why" }, t("span", `Ranked: ${item.why}`))
+    : "";
   const render = (item) => {
     if (item.type !== "name_group") {
       return h("li", { class: "dup-pair" },
         h("a", { href: customerHref(item.a) }, item.a), " ~ ", h("a", { href: customerHref(item.b) }, item.b),
         h("span", { class: "meta" }, ` ${item.score.toFixed(1)} bits`),
-        h("div", { class: "muted" }, t("span", item.evidence)));
+        h("div", { class: "muted" }, t("span", item.evidence)),
+        why(item));
     }
     const customers = item.customers || [];
     const differs = new Set(item.differs || []);
@@ -883,6 +889,7 @@ function duplicateQueue(queue) {
       h("strong", null, `${customers.length} ${kind} named `, t("span", item.name),
         `, at ${item.companies} compan${item.companies === 1 ? "y" : "ies"} — the same?`),
       h("span", { class: "meta" }, ` ${item.score.toFixed(1)} bits; nothing in common but the name (${item.name_bits.toFixed(1)} bits)`),
+      why(item),
       h("ul", null, rows), h("div", null, different, " ", merge));
     return li;
   };

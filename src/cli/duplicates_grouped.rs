@@ -2,7 +2,8 @@
 //! most likely first: a pair of customers with evidence beyond a shared
 //! name, or a group of namesakes ("N customers named X at K companies")
 //! with the fields that differ between them. CSV
-//! (`item,type,score,customers,name,companies,evidence`) or JSON; through
+//! (`item,type,score,customers,name,companies,evidence,why`: the score is
+//! the item's rank, `why` the evidence behind it) or JSON; through
 //! the running server while one holds the data directory, from the store
 //! otherwise.
 //!
@@ -47,6 +48,7 @@ pub fn list(
         "name",
         "companies",
         "evidence",
+        "why",
     ])?;
     for (n, item) in items.iter().enumerate() {
         out.write_record(row(n + 1, item))?;
@@ -56,7 +58,7 @@ pub fn list(
 }
 
 /// One CSV row of an item.
-fn row(n: usize, item: &Value) -> [String; 7] {
+fn row(n: usize, item: &Value) -> [String; 8] {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let score = item["score"]
         .as_f64()
@@ -91,6 +93,7 @@ fn row(n: usize, item: &Value) -> [String; 7] {
             text(&item["name"]),
             companies.to_string(),
             evidence,
+            text(&item["why"]),
         ]
     } else {
         [
@@ -101,6 +104,7 @@ fn row(n: usize, item: &Value) -> [String; 7] {
             String::new(),
             String::new(),
             text(&item["evidence"]),
+            text(&item["why"]),
         ]
     }
 }

@@ -1,7 +1,8 @@
 //! Reads a suspect pair's saved evidence (`why: "Name" (id) ~ "Name" (id):
 //! name exact +6.0, phone different -1.0 = 5.0`, as the resolver writes it)
 //! to tell the steward's queue whether the pair has anything in common
-//! beyond an exact name, and which name the two records share.
+//! beyond an exact name, which name the two records share, and which
+//! features the waterfall weighed (so the queue's ranking counts none twice).
 //!
 //! It must never decide a link, and never guess: evidence it cannot read is
 //! treated as "more than a name", so such a pair stays a pair of its own.
@@ -96,6 +97,30 @@ pub fn basis(evidence: &str) -> Basis {
     }
 }
 
+/// The features a waterfall weighs, read once for several questions.
+/// Evidence it cannot read weighs nothing.
+#[derive(Debug, Default)]
+pub struct Weighed(Vec<String>);
+
+impl Weighed {
+    pub fn of(evidence: &str) -> Weighed {
+        let parts = evidence
+            .rsplit_once("): ")
+            .and_then(|(_, waterfall)| parts(waterfall))
+            .unwrap_or_default();
+        Weighed(parts.into_iter().map(|p| p.text).collect())
+    }
+
+    /// Whether it weighs `feature` (`organisation`, `phone`, `source` …, or
+    /// a feature and its level: `email shared`), for or against.
+    pub fn has(&self, feature: &str) -> bool {
+        self.0.iter().any(|text| {
+            text.strip_prefix(feature)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +204,18 @@ mod tests {
                 bits: 5.0
             }
         );
+    }
+
+    #[test]
+    fn weighs_names_the_features_of_the_waterfall() {
+        let e = evidence("name exact +5.0, organisation different -6.0, email shared +12.0 = 11.0");
+        let weighs = |e: &str, f: &str| Weighed::of(e).has(f);
+        assert!(weighs(&e, "organisation"));
+        assert!(weighs(&e, "email shared"));
+        assert!(!weighs(&e, "email different"));
+        assert!(!weighs(&e, "phone"));
+        assert!(!weighs(&e, "organ"), "a feature is a whole word");
+        assert!(!weighs("ids only", "organisation"));
     }
 
     #[test]

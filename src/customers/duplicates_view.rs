@@ -2,18 +2,22 @@
 //! and the page show it: one page of items (pairs with evidence beyond a
 //! name, and groups of namesakes), each group's customers with what a
 //! steward needs to tell them apart (sources, company, the fields that
-//! differ), and the pairs a steward already kept apart left out.
+//! differ), and the pairs a steward already kept apart left out. Each item
+//! carries its rank and `why` (`duplicates_rank`), from the profiles of the
+//! queued customers as the store holds them now.
 //!
 //! It must never change a resolution or an override: a steward decides
 //! through the merge and never-merge routes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use super::CustomerError;
 use super::duplicates::{DuplicateKind, queue};
 use super::duplicates_groups::{Item, NameGroup, items};
+use super::duplicates_rank::{Profile, Profiles};
 use crate::resolve::{Entity, SuspectPair};
 use crate::store::Store;
 
@@ -54,15 +58,23 @@ pub struct GroupCustomer {
 pub enum QueueItem {
     /// Two customers with evidence beyond a shared name.
     Pair {
+        /// The rank, in bits: the match weight and the queue's rules.
         score: f64,
+        /// The resolver's match weight (the waterfall's total).
+        match_weight: f64,
+        /// The evidence behind the rank.
+        why: String,
         a: String,
         b: String,
         evidence: String,
     },
     /// N customers sharing one exact name and nothing else.
     NameGroup {
-        /// The rank: the name's bits less log2(N − 1).
+        /// The rank, in bits: the likeliest pair's, less half a bit per
+        /// doubling of the customers beyond two.
         score: f64,
+        /// The evidence behind the rank.
+        why: String,
         name: String,
         name_bits: f64,
         /// How many different organisations (or company names) they are at.
@@ -70,9 +82,18 @@ pub enum QueueItem {
         customers: Vec<GroupCustomer>,
         /// The shown fields whose values differ between its customers.
         differs: Vec<String>,
-        /// The suspect pairs the group holds, most likely first.
-        pairs: Vec<SuspectPair>,
+        /// The suspect pairs the group holds, likeliest first.
+        pairs: Vec<GroupPair>,
     },
+}
+
+/// A suspect pair of a name group, with its rank.
+#[derive(Debug, Serialize)]
+pub struct GroupPair {
+    #[serde(flatten)]
+    pub pair: SuspectPair,
+    pub rank: f64,
+    pub why: String,
 }
 
 /// One page of the grouped queue.
@@ -92,6 +113,7 @@ pub struct ItemsPage {
 /// name, and one group per name shared by namesakes (`duplicates_groups`).
 pub fn list(
     store: &Store,
+    kept: &KeptProfiles,
     kind: Option<DuplicateKind>,
     min_score: Option<f64>,
     offset: usize,
@@ -99,7 +121,8 @@ pub fn list(
 ) -> Result<ItemsPage, CustomerError> {
     let pairs = queue(store, kind, min_score)?;
     let pair_count = pairs.len();
-    let all = items(pairs);
+    let profiles = profiles(store, kept, &pairs)?;
+    let all = items(pairs, &profiles);
     let (mut name_groups, mut pairs_in_name_groups) = (0, 0);
     for item in &all {
         if let Item::NameGroup(g) = item {
@@ -112,10 +135,12 @@ pub fn list(
     for item in all.into_iter().skip(offset).take(limit) {
         page.push(match item {
             Item::Pair(p) => QueueItem::Pair {
-                score: p.score,
-                a: p.a,
-                b: p.b,
-                evidence: p.evidence,
+                score: p.rank,
+                match_weight: p.pair.score,
+                why: p.why,
+                a: p.pair.a,
+                b: p.pair.b,
+                evidence: p.pair.evidence,
             },
             Item::NameGroup(g) => group(store, g)?,
         });
@@ -127,6 +152,53 @@ pub fn list(
         pairs_in_name_groups,
         items: page,
     })
+}
+
+/// The queued customers' profiles as of the change log's last sequence,
+/// kept between looks (the engine holds one): reading every queued
+/// customer costs one store read each, so a dashboard's repeated looks
+/// read them once per change, not once per page. Every change to a
+/// customer (its records, its assignments) moves the log.
+#[derive(Debug, Default)]
+pub struct KeptProfiles(Mutex<Option<(u64, Arc<Profiles>)>>);
+
+/// The profile of each customer `pairs` name, as the store holds it now
+/// (a customer gone since the resolution has none, and adds nothing).
+fn profiles(
+    store: &Store,
+    kept: &KeptProfiles,
+    pairs: &[SuspectPair],
+) -> Result<Arc<Profiles>, CustomerError> {
+    let seq = store.last_seq()?;
+    let held = kept.0.lock().ok().and_then(|k| {
+        k.as_ref()
+            .filter(|(s, _)| *s == seq)
+            .map(|(_, p)| p.clone())
+    });
+    let mut out = match held {
+        Some(held)
+            if pairs
+                .iter()
+                .all(|p| held.contains_key(&p.a) && held.contains_key(&p.b)) =>
+        {
+            return Ok(held);
+        }
+        Some(held) => held.as_ref().clone(),
+        None => Profiles::new(),
+    };
+    for id in pairs.iter().flat_map(|p| [&p.a, &p.b]) {
+        if out.contains_key(id) {
+            continue;
+        }
+        if let Some(entity) = store.entity(id)? {
+            out.insert(id.clone(), Profile::of(&entity));
+        }
+    }
+    let out = Arc::new(out);
+    if let Ok(mut k) = kept.0.lock() {
+        *k = Some((seq, out.clone()));
+    }
+    Ok(out)
 }
 
 fn golden(entity: &Entity, field: &str) -> Option<String> {
@@ -194,7 +266,8 @@ fn differs(customers: &[GroupCustomer]) -> Vec<String> {
 }
 
 fn group(store: &Store, g: NameGroup) -> Result<QueueItem, CustomerError> {
-    let score = g.score();
+    let score = g.rank();
+    let why = g.why();
     let customers = g
         .customers
         .iter()
@@ -210,11 +283,20 @@ fn group(store: &Store, g: NameGroup) -> Result<QueueItem, CustomerError> {
         .collect();
     Ok(QueueItem::NameGroup {
         score,
+        why,
         name: g.name,
         name_bits: g.name_bits,
         companies: companies.len(),
         differs: differs(&customers),
         customers,
-        pairs: g.pairs,
+        pairs: g
+            .pairs
+            .into_iter()
+            .map(|p| GroupPair {
+                pair: p.pair,
+                rank: p.rank,
+                why: p.why,
+            })
+            .collect(),
     })
 }

@@ -147,7 +147,14 @@ impl Rapport {
         offset: usize,
         limit: usize,
     ) -> Result<ItemsPage, CustomerError> {
-        customers::list_duplicate_items(&self.store, kind, min_score, offset, limit)
+        customers::list_duplicate_items(
+            &self.store,
+            &self.duplicate_profiles,
+            kind,
+            min_score,
+            offset,
+            limit,
+        )
     }
 
     /// Every record with a quality issue, with its issues.

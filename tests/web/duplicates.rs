@@ -1,6 +1,7 @@
 //! The steward's queue on the dashboard in a real browser: the suspected
 //! duplicates as items, namesakes gathered one group per name with the rare
-//! name first, each customer a link to its page; "Different people" keeps a
+//! name first, each item saying why it ranks there, each customer a link to
+//! its page; "Different people" keeps a
 //! whole group apart in one request and "Merge selected" merges the ticked
 //! customers, and either takes the group out of the queue.
 
@@ -65,6 +66,13 @@ fn the_dashboard_groups_namesakes_and_decides_a_group_in_a_browser() {
             .unwrap_or_default()
             .contains("3 customers named Carlos Johnson"),
         "{texts}"
+    );
+    // Each item says why it ranks where it does, as the API does.
+    let why = queue["items"][0]["why"].as_str().unwrap_or_default();
+    assert!(why.starts_with("likeliest pair "), "{queue}");
+    assert!(
+        first_text.contains(&format!("Ranked: {why}")),
+        "the first item's why on the page: {texts}"
     );
     browser.click("#dup-list > li a");
     browser.wait(

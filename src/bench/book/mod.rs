@@ -20,7 +20,7 @@ mod quality;
 use std::collections::HashMap;
 
 use data::*;
-pub use quality::{Pairwise, Quality, SuspectQueue, quality};
+pub use quality::{FIRSTS, FirstN, Pairwise, Quality, SuspectQueue, quality};
 
 use crate::record::{Link, Record, RecordKind};
 

@@ -85,52 +85,74 @@ pub struct QueueItems {
     pub group_pairs_same: usize,
     /// ... and look-alikes: pairs a group's "different" settles at once.
     pub group_pairs_look_alike: usize,
-    /// Items holding a true duplicate among the first 100 items, and the
-    /// same count had the first 100 pairs of the plain list been read.
-    pub first_100_items_with_same: usize,
-    pub first_100_pairs_same: usize,
-    /// Pairs of one true company or person that the first 100 items show
-    /// (every pair inside a group counts: a steward sees them together).
-    pub first_100_items_same_pairs: usize,
+    /// How many true duplicates the first 20, 50, 100 and 200 items (and
+    /// pairs of the plain list) hold.
+    pub firsts: Vec<FirstN>,
 }
 
-/// Counts `listed` (this kind's pairs, most likely first) as items.
+/// What a steward reading the first `n` items (or pairs) meets.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FirstN {
+    pub n: usize,
+    /// Items holding at least one pair of one true company or person.
+    pub items_with_same: usize,
+    /// Pairs of one true company or person those items hold (every pair
+    /// inside a group counts: a steward sees them together).
+    pub items_same_pairs: usize,
+    /// Pairs of one true company or person among the first `n` pairs of
+    /// the plain list (`view=pairs`).
+    pub pairs_same: usize,
+}
+
+/// The depths the queue report counts at.
+pub const FIRSTS: [usize; 4] = [20, 50, 100, 200];
+
+/// Counts `listed` (this kind's pairs, most likely first) as items ranked
+/// with `profiles`.
 fn queue_items(
     listed: Vec<crate::resolve::SuspectPair>,
+    profiles: &crate::customers::DuplicateProfiles,
     same: impl Fn(&str, &str) -> bool,
 ) -> QueueItems {
     use crate::customers::{DuplicateItem, duplicate_items};
-    let mut q = QueueItems {
-        first_100_pairs_same: listed.iter().take(100).filter(|p| same(&p.a, &p.b)).count(),
-        ..QueueItems::default()
-    };
-    for (n, item) in duplicate_items(listed).into_iter().enumerate() {
+    let mut q = QueueItems::default();
+    let mut firsts: Vec<FirstN> = FIRSTS
+        .iter()
+        .map(|&n| FirstN {
+            n,
+            pairs_same: listed.iter().take(n).filter(|p| same(&p.a, &p.b)).count(),
+            ..FirstN::default()
+        })
+        .collect();
+    for (n, item) in duplicate_items(listed, profiles).into_iter().enumerate() {
         q.items += 1;
-        let holds_same = match &item {
+        let same_pairs = match &item {
             DuplicateItem::Pair(p) => {
                 q.pair_items += 1;
-                let s = same(&p.a, &p.b);
-                q.pair_items_same += usize::from(s);
+                let s = usize::from(same(&p.pair.a, &p.pair.b));
+                q.pair_items_same += s;
                 s
             }
             DuplicateItem::NameGroup(g) => {
                 q.name_groups += 1;
                 q.group_pairs += g.pairs.len();
-                let inside = g.pairs.iter().filter(|p| same(&p.a, &p.b)).count();
+                let inside = g
+                    .pairs
+                    .iter()
+                    .filter(|p| same(&p.pair.a, &p.pair.b))
+                    .count();
                 q.group_pairs_same += inside;
                 q.group_pairs_look_alike += g.pairs.len() - inside;
                 q.name_groups_with_same += usize::from(inside > 0);
-                inside > 0
+                inside
             }
         };
-        if n < 100 && holds_same {
-            q.first_100_items_with_same += 1;
-            q.first_100_items_same_pairs += match &item {
-                DuplicateItem::Pair(_) => 1,
-                DuplicateItem::NameGroup(g) => g.pairs.iter().filter(|p| same(&p.a, &p.b)).count(),
-            };
+        for first in firsts.iter_mut().filter(|f| n < f.n && same_pairs > 0) {
+            first.items_with_same += 1;
+            first.items_same_pairs += same_pairs;
         }
     }
+    q.firsts = firsts;
     q
 }
 
@@ -264,10 +286,15 @@ pub fn quality(book: &Book, resolution: &Resolution) -> Quality {
         .iter()
         .map(|(entity, records)| (entity.clone(), records.iter().map(|(t, _)| *t).collect()))
         .collect();
+    let profiles: crate::customers::DuplicateProfiles = resolution
+        .entities
+        .iter()
+        .map(|e| (e.id.clone(), crate::customers::DuplicateProfile::of(e)))
+        .collect();
     let suspects = SuspectQueue {
         pairs: resolution.suspects.len(),
-        organisations: queue_share(&org_members, resolution),
-        people: queue_share(&person_members, resolution),
+        organisations: queue_share(&org_members, resolution, &profiles),
+        people: queue_share(&person_members, resolution, &profiles),
     };
     Quality {
         organisations: pairwise(orgs.into_iter()),
@@ -280,7 +307,11 @@ pub fn quality(book: &Book, resolution: &Resolution) -> Quality {
 
 /// Scores the suspects queue's pairs between entities of `members`
 /// (entity → the truth of each of its records).
-fn queue_share(members: &HashMap<String, Vec<usize>>, resolution: &Resolution) -> QueueShare {
+fn queue_share(
+    members: &HashMap<String, Vec<usize>>,
+    resolution: &Resolution,
+    profiles: &crate::customers::DuplicateProfiles,
+) -> QueueShare {
     let truth_of: HashMap<&str, usize> = members
         .iter()
         .filter_map(|(entity, truths)| {
@@ -338,7 +369,7 @@ fn queue_share(members: &HashMap<String, Vec<usize>>, resolution: &Resolution) -
     }
     crate::customers::most_likely_first(&mut listed);
     let same = |a: &str, b: &str| truth_of.get(a).is_some_and(|t| truth_of.get(b) == Some(t));
-    share.items = queue_items(listed, same);
+    share.items = queue_items(listed, profiles, same);
     share
 }
 
@@ -365,7 +396,7 @@ mod tests {
                 evidence: format!("{a} ~ {b}"),
             });
         }
-        let share = queue_share(&members, &resolution);
+        let share = queue_share(&members, &resolution, &Default::default());
         assert_eq!(share.pairs, 2, "p9 is not an entity of this kind");
         assert_eq!(share.same, 1);
         assert_eq!(share.look_alike_examples, vec!["5.0: e1 ~ e3".to_string()]);
