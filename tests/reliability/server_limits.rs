@@ -228,11 +228,19 @@ fn unlengthed_bodies_over_the_limit_get_413_and_attribute_uploads_stream() {
         .unwrap()
         .to_string();
 
-    // A JSON body without a length, over the limit: 413 (it was 400).
-    let note = json!({"customer_id": customer, "text": "x".repeat(10_000)}).to_string();
-    let (code, answer) = post_unlengthed(&server, "/v1/notes", "application/json", note);
-    assert_eq!(code, 413, "{answer}");
-    assert_eq!(answer["error"]["code"], "body_too_large", "{answer}");
+    // A JSON body without a length, over the limit: 413 (it was 400). The
+    // sender reads the answer, not a broken pipe, however far over the
+    // limit it is (up to the megabytes the server reads to let it finish),
+    // with or without a length.
+    for size in [10_000, 100_000, 1_000_000, 4_000_000] {
+        let note = json!({"customer_id": customer, "text": "x".repeat(size)}).to_string();
+        let (code, answer) = post_unlengthed(&server, "/v1/notes", "application/json", note);
+        assert_eq!(code, 413, "{size} bytes without a length: {answer}");
+        assert_eq!(answer["error"]["code"], "body_too_large", "{answer}");
+        let note = json!({"customer_id": customer, "text": "x".repeat(size)}).to_string();
+        let (code, _, answer) = server.send("POST", "/v1/notes", Some(&note));
+        assert_eq!(code, 413, "{size} bytes with a length: {answer}");
+    }
 
     // An upload without a length, read line by line: 1,000 lines pass.
     let line = |key: &str, n: usize| json!({"customer_id": customer, "key": key, "value": n});
