@@ -202,11 +202,11 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        let domains = self.domain_owners(&lookup, membership, &staff);
+        let (domains, firms) = self.domain_owners(&lookup, membership, &staff);
         let names = golden::mention_index(self.records);
         let roots: Vec<usize> = (0..self.records.len()).map(|i| self.uf.find(i)).collect();
         let phantoms = self.phantom_orgs(membership);
-        let clues = clues::Clues::new(self, &lookup, &roots, membership, &domains);
+        let clues = clues::Clues::new(self, &lookup, &roots, membership, &domains, firms);
         let cx = precision::Context {
             clues: &clues,
             person_by_email: &person_by_email,
@@ -461,7 +461,7 @@ impl<'a> Graph<'a> {
         lookup: &OrgLookup,
         membership: &HashMap<usize, (usize, String)>,
         staff: &Staff,
-    ) -> HashMap<String, Option<usize>> {
+    ) -> (HashMap<String, Option<usize>>, firms::Firms) {
         let mut roots: HashMap<String, BTreeSet<usize>> = HashMap::new();
         let mut first: HashMap<String, usize> = HashMap::new();
         for (d, list) in &lookup.by_domain {
@@ -489,13 +489,15 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        roots
+        let firms = firms::Firms::of(&roots);
+        let owners = roots
             .into_iter()
             .map(|(d, set)| {
                 let node = (set.len() == 1).then(|| first.get(&d).copied()).flatten();
                 (d, node)
             })
-            .collect()
+            .collect();
+        (owners, firms)
     }
 
     /// The first correspondent outside the staff whose address is known,
@@ -687,9 +689,13 @@ impl<'a> Graph<'a> {
 mod cities;
 mod clues;
 mod converted;
+mod decide;
+mod firms;
 mod precision;
 mod readings;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_firms;
 #[cfg(test)]
 mod tests_fourth;

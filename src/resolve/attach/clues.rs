@@ -215,22 +215,22 @@ type Phrases = HashMap<String, Vec<(Vec<String>, BTreeSet<usize>)>>;
 type PhraseSets = HashMap<Vec<String>, BTreeSet<usize>>;
 
 /// An organisation name key's words, its (root, node) pairs, the key.
-type Name = (Vec<String>, Vec<(usize, usize)>, String);
+pub(super) type Name = (Vec<String>, Vec<(usize, usize)>, String);
 
 /// A name found in a run of words: which one, where, and whether with a slip.
 #[derive(Clone)]
-struct Found {
-    name: usize,
-    start: usize,
-    len: usize,
-    slip: bool,
+pub(super) struct Found {
+    pub(super) name: usize,
+    pub(super) start: usize,
+    pub(super) len: usize,
+    pub(super) slip: bool,
 }
 
 /// Organisation names, customers' people and cities, indexed for notes.
 pub(in crate::resolve) struct Clues {
     /// Each organisation name key's words, its (root, node) pairs, and the
     /// key as written.
-    names: Vec<Name>,
+    pub(super) names: Vec<Name>,
     /// A word of a name, or that word with one letter left out → (name,
     /// position of the word in it).
     by_word: HashMap<String, Vec<(usize, usize)>>,
@@ -239,11 +239,13 @@ pub(in crate::resolve) struct Clues {
     /// Full names of customers' people (two words or more) → org roots.
     people: Phrases,
     /// Cities of organisations (first word → words, org roots).
-    cities: Phrases,
+    pub(super) cities: Phrases,
     /// Each organisation root's cities (as words).
-    city_of: HashMap<usize, BTreeSet<Vec<String>>>,
+    pub(super) city_of: HashMap<usize, BTreeSet<Vec<String>>>,
     /// The names by their reading, across scripts.
-    readings: super::readings::Readings,
+    pub(super) readings: super::readings::Readings,
+    /// Organisations resolution kept apart that are one firm.
+    firms: super::firms::Firms,
 }
 
 /// Names no organisation record bears that an organisation's own contacts
@@ -300,7 +302,7 @@ fn contacts_names(
 }
 
 /// Words as a city is compared in either script (大阪市 = osaka).
-fn city_words(words: &[String]) -> Vec<String> {
+pub(super) fn city_words(words: &[String]) -> Vec<String> {
     words.iter().map(|w| super::cities::city_word(w)).collect()
 }
 
@@ -344,7 +346,7 @@ fn by_first_word(sets: PhraseSets) -> Phrases {
 }
 
 /// The roots of every phrase of `map` that `text` holds as whole words.
-fn phrases_in(map: &Phrases, text: &[String]) -> BTreeSet<usize> {
+pub(super) fn phrases_in(map: &Phrases, text: &[String]) -> BTreeSet<usize> {
     let mut out = BTreeSet::new();
     for (p, w) in text.iter().enumerate() {
         for (phrase, roots) in map.get(w).into_iter().flatten() {
@@ -363,6 +365,7 @@ impl Clues {
         roots: &[usize],
         membership: &HashMap<usize, (usize, String)>,
         domains: &HashMap<String, Option<usize>>,
+        firms: super::firms::Firms,
     ) -> Clues {
         let mut names = Vec::new();
         let mut by_word: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
@@ -449,6 +452,7 @@ impl Clues {
             graph.romaji,
         );
         Clues {
+            firms,
             readings,
             names,
             by_word,
@@ -489,6 +493,12 @@ impl Clues {
         people
     }
 
+    /// Whether organisation roots `a` and `b` are one firm resolution kept
+    /// apart (`attach/firms.rs`).
+    pub(super) fn same_firm(&self, a: usize, b: usize) -> bool {
+        self.firms.same(a, b)
+    }
+
     /// Whether the text names one of the cities organisation `root` is in.
     pub(super) fn city_names(&self, text_words: &[String], root: usize) -> bool {
         let Some(own) = self.city_of.get(&root) else {
@@ -524,7 +534,7 @@ impl Clues {
     /// Organisation names `text` holds, exactly or with one slip; a name
     /// inside a longer one found at the same place, and a slip where an
     /// exact name overlaps, are dropped.
-    fn names_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
+    pub(super) fn names_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
         let mut found = self.every_name_in(text, shape);
         let covers = |a: &Found, b: &Found| {
             a.start <= b.start && b.start + b.len <= a.start + a.len && a.len > b.len
@@ -573,7 +583,7 @@ impl Clues {
     }
 
     /// Every name `text` holds, exactly or with one slip, overlaps and all.
-    fn every_name_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
+    pub(super) fn every_name_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
         let mut found: Vec<Found> = Vec::new();
         for (p, word) in text.iter().enumerate() {
             for v in deletions(word) {
@@ -633,7 +643,7 @@ impl Clues {
     /// Names whose reading the note spells in the other script: runs of
     /// two to four capitalised romanised words standing alone, and runs of
     /// kanji or kana (`attach/readings.rs`).
-    fn read_in(&self, text: &str, shape: &Shaped, romaji: Option<Romaji>) -> Vec<usize> {
+    pub(super) fn read_in(&self, text: &str, shape: &Shaped, romaji: Option<Romaji>) -> Vec<usize> {
         let mut found = self.readings.in_kanji(text, romaji);
         if romaji.is_some() {
             let words = &shape.words;
@@ -650,7 +660,7 @@ impl Clues {
     }
 
     /// Names written in kanji or kana that `text` holds.
-    fn cjk_in(&self, text: &str) -> Vec<usize> {
+    pub(super) fn cjk_in(&self, text: &str) -> Vec<usize> {
         self.cjk
             .iter()
             .copied()
@@ -665,200 +675,6 @@ impl Clues {
                 })
             })
             .collect()
-    }
-}
-
-/// Why a note's clues decide nothing, and the organisations (a node of
-/// each) it could be.
-pub(super) type Undecided = (String, Vec<usize>);
-
-impl Graph<'_> {
-    /// A note's organisation by a name written with a slip or shared by
-    /// namesakes, its folder's first, and the note's other clues: `Ok(None)`
-    /// when the note names no organisation, `Err(reason)` when it names
-    /// some and its clues do not decide (no weaker rule may then guess).
-    pub(super) fn by_clues(
-        &self,
-        i: usize,
-        clues: &Clues,
-        person_by_email: &HashMap<String, usize>,
-        domains: &HashMap<String, Option<usize>>,
-        roots: &[usize],
-        membership: &HashMap<usize, (usize, String)>,
-    ) -> Result<Option<(usize, String)>, Undecided> {
-        let r = &self.records[i];
-        if r.kind != RecordKind::Note {
-            return Ok(None);
-        }
-        let text = format!(
-            "{} {}",
-            r.title.as_deref().unwrap_or(""),
-            r.body.as_deref().unwrap_or("")
-        );
-        let shape = shaped(&text);
-        let text_words = &shape.words;
-        // The nearest folder that names an organisation, else the text.
-        let folders = r
-            .provenance
-            .file
-            .rsplit_once('/')
-            .map(|(f, _)| f)
-            .unwrap_or("");
-        let named: Vec<(usize, bool)> = folders
-            .rsplit('/')
-            .find_map(|folder| {
-                let mut key = words(&company_key(folder));
-                // "Raven Kestrel Consulting Incoporated/": a slipped form.
-                if key.len() >= 3 && key.last().is_some_and(|l| slipped_legal_form(l)) {
-                    key.pop();
-                }
-                // The whole folder name, exactly or with a slip, whatever
-                // shorter names inside it read exactly ("Junier Juniper
-                // Trading/" holds "Juniper Trading").
-                let found: Vec<(usize, bool)> = clues
-                    .every_name_in(&key, None)
-                    .into_iter()
-                    .filter(|f| f.start == 0 && f.len == key.len())
-                    .map(|f| (f.name, f.slip))
-                    .collect();
-                // Written in the other script ("Hikari Seisakusho Co. Ltd/"
-                // for 光製作所株式会社).
-                let found = match found.is_empty() {
-                    true => clues
-                        .readings
-                        .of_name(&key, self.romaji)
-                        .into_iter()
-                        .map(|n| (n, false))
-                        .collect(),
-                    false => found,
-                };
-                (!found.is_empty()).then_some(found)
-            })
-            .unwrap_or_else(|| {
-                let mut found: Vec<(usize, bool)> = clues
-                    .names_in(text_words, Some(&shape))
-                    .into_iter()
-                    .map(|f| (f.name, f.slip))
-                    .collect();
-                found.extend(clues.cjk_in(&text).into_iter().map(|n| (n, false)));
-                let read = clues.read_in(&text, &shape, self.romaji);
-                found.extend(read.into_iter().map(|n| (n, false)));
-                found.sort_unstable();
-                found.dedup();
-                found
-            });
-        // A known name inside a longer one ("Iron Foods Digital"): the
-        // note names an organisation Rapport does not know.
-        if named.iter().any(|(n, _)| *n == usize::MAX)
-            && named.iter().all(|(n, _)| *n == usize::MAX)
-        {
-            return Err((
-                "the note names an organisation no record names".into(),
-                Vec::new(),
-            ));
-        }
-        let named: Vec<(usize, bool)> = named
-            .into_iter()
-            .filter(|(n, _)| *n != usize::MAX)
-            .collect();
-        let mut candidates: Vec<(usize, usize)> = Vec::new();
-        for (n, _) in &named {
-            for &(root, node) in &clues.names[*n].1 {
-                if !candidates.iter().any(|(r, _)| *r == root) {
-                    candidates.push((root, node));
-                }
-            }
-        }
-        if candidates.is_empty() {
-            return Ok(None);
-        }
-        // Contacts and addresses the note names, by their organisation.
-        let people = clues.people_named(
-            &text,
-            text_words,
-            person_by_email,
-            domains,
-            roots,
-            membership,
-        );
-        let cities = phrases_in(&clues.cities, &city_words(text_words));
-        let exact = |root: usize| {
-            named
-                .iter()
-                .any(|(n, slip)| !slip && clues.names[*n].1.iter().any(|(r, _)| *r == root))
-        };
-        // The city picks a namesake only when every other one is known to
-        // be elsewhere: one whose city is unknown might be the one.
-        let by_city = |among: Vec<(usize, usize)>| -> Vec<(usize, usize)> {
-            let (in_city, others): (Vec<_>, Vec<_>) = among
-                .into_iter()
-                .partition(|(root, _)| cities.contains(root));
-            if others
-                .iter()
-                .all(|(root, _)| clues.city_of.contains_key(root))
-            {
-                in_city
-            } else {
-                Vec::new()
-            }
-        };
-        let backed: Vec<(usize, usize)> = candidates
-            .iter()
-            .copied()
-            .filter(|(root, _)| people.contains(root))
-            .collect();
-        let chosen: Vec<(usize, usize)> = match backed.as_slice() {
-            [_] => backed,
-            [] if candidates.len() == 1 => {
-                // People's names repeat across companies: a contact of
-                // another one vetoes only a name written with a slip.
-                let only = candidates[0];
-                if people.is_empty() || exact(only.0) {
-                    vec![only]
-                } else {
-                    Vec::new()
-                }
-            }
-            [] => by_city(candidates.clone()),
-            several => by_city(several.to_vec()),
-        };
-        // Namesakes named exactly, nothing else telling them apart: a
-        // steward picks, seeing which customers they are.
-        let undecided = || {
-            Err((
-                match candidates.len() {
-                    1 => "the note names an organisation with a slip, and a contact it names \
-                          belongs to another"
-                        .to_string(),
-                    n => format!(
-                        "ambiguous: the note names {n} organisations and its other clues do not pick one"
-                    ),
-                },
-                candidates.iter().map(|(_, node)| *node).collect(),
-            ))
-        };
-        let [(root, node)] = chosen.as_slice() else {
-            return undecided();
-        };
-        let how: Vec<String> = named
-            .iter()
-            .filter(|(n, _)| clues.names[*n].1.iter().any(|(r, _)| r == root))
-            .map(|(n, slip)| {
-                let key = &clues.names[*n].2;
-                if *slip {
-                    format!("names \"{key}\" with a slip")
-                } else {
-                    format!("names \"{key}\"")
-                }
-            })
-            .collect();
-        let mut why = how.join(", ");
-        if people.contains(root) {
-            why.push_str(", and a contact of it");
-        } else if candidates.len() > 1 {
-            why.push_str(&format!(", and its city ({} namesakes)", candidates.len()));
-        }
-        Ok(self.is_entity(*node).then_some((*node, why)))
     }
 }
 

@@ -119,7 +119,9 @@ impl Graph<'_> {
                     .clues
                     .slip_namesakes(name)
                     .into_iter()
-                    .filter(|o| *o != root)
+                    // A typo'd record of this very firm (the same domains)
+                    // is no namesake.
+                    .filter(|o| !cx.clues.same_firm(*o, root))
                     .collect();
                 if others.is_empty()
                     || note && self.clues_pick(&text, &text_words, root, &others, cx)
