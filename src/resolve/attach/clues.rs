@@ -582,6 +582,18 @@ impl Clues {
         roots(true).difference(&exact).copied().collect()
     }
 
+    /// The organisation roots bearing a name that `name` (a whole name,
+    /// its company key) spells in the other script: 金剛富士精機 for "Kongo
+    /// Fuji Seiki K.K.", and the other way round.
+    pub(super) fn read_namesakes(&self, name: &str, romaji: Option<Romaji>) -> BTreeSet<usize> {
+        let key = words(&company_key(name));
+        self.readings
+            .of_name(&key, romaji)
+            .into_iter()
+            .flat_map(|n| self.names[n].1.iter().map(|(root, _)| *root))
+            .collect()
+    }
+
     /// Every name `text` holds, exactly or with one slip, overlaps and all.
     pub(super) fn every_name_in(&self, text: &[String], shape: Option<&Shaped>) -> Vec<Found> {
         let mut found: Vec<Found> = Vec::new();

@@ -4,7 +4,9 @@
 //! Energy", "Cabinet Robert-Morel", 三和日進工業), a mention when the
 //! record's own company column names several organisations, a name
 //! another organisation bears with one slip (a namesake whose records
-//! carry a typo) unless the note's contact or city picks one.
+//! carry a typo) or in the other script ("Kongo Fuji Seiki K.K." for
+//! another firm's 金剛富士精機株式会社) unless the note's contact or city
+//! picks one; a record of the same firm (`attach/firms.rs`) is no namesake.
 //!
 //! It must never attach anything itself: each check only refuses a hit
 //! another rule found, so a record it touches stays unattached, with the
@@ -115,22 +117,25 @@ impl Graph<'_> {
                 .flatten()
                 .chain(folders.into_iter().flat_map(|f| f.rsplit('/')));
             for name in names {
-                let others: Vec<usize> = cx
-                    .clues
-                    .slip_namesakes(name)
-                    .into_iter()
-                    // A typo'd record of this very firm (the same domains)
-                    // is no namesake.
-                    .filter(|o| !cx.clues.same_firm(*o, root))
-                    .collect();
-                if others.is_empty()
-                    || note && self.clues_pick(&text, &text_words, root, &others, cx)
+                let slips = cx.clues.slip_namesakes(name);
+                let read = cx.clues.read_namesakes(name, self.romaji);
+                for (others, how) in [(slips, "with one slip"), (read, "read in the other script")]
                 {
-                    continue;
+                    let others: Vec<usize> = others
+                        .into_iter()
+                        // A typo'd record of this very firm (the same
+                        // domains) is no namesake.
+                        .filter(|o| !cx.clues.same_firm(*o, root))
+                        .collect();
+                    if others.is_empty()
+                        || note && self.clues_pick(&text, &text_words, root, &others, cx)
+                    {
+                        continue;
+                    }
+                    return Some(format!(
+                        "\"{name}\" is also, {how}, the name of another organisation"
+                    ));
                 }
-                return Some(format!(
-                    "\"{name}\" is also, with one slip, the name of another organisation"
-                ));
             }
         }
         // Neither a contact nor a city the note names vetoes on its own:

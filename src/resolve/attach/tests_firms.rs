@@ -92,3 +92,38 @@ fn a_city_known_of_one_record_of_a_firm_counts_for_the_firm() {
         assert_eq!(a("notes:n1"), None);
     }
 }
+
+#[test]
+fn a_name_another_organisation_bears_in_the_other_script_decides_nothing_alone() {
+    // IPADIC's reading of the kanji name, as the engine's dictionary gives.
+    let read = |text: &str| {
+        text.contains("金剛富士精機")
+            .then(|| vec!["kongo".to_string(), "fuji".into(), "seiki".into()])
+    };
+    let romaji: crate::resolve::Romaji = &read;
+    let mut kanji = org_in("K1", "金剛富士精機株式会社", "名古屋市");
+    kanji.country = Some("JP".into());
+    let mut latin = org_in("K2", "Kongo Fuji Seiki K.K.", "Osaka");
+    latin.country = Some("JP".into());
+    latin.websites.push("kongofujiseiki-2.example".into());
+    let records = vec![
+        kanji,
+        latin,
+        note("n1", Some("Kongo Fuji Seiki K.K."), "Visited the site."),
+        note(
+            "n2",
+            Some("Kongo Fuji Seiki K.K."),
+            "Visited the site. Site visit in 大阪市.",
+        ),
+    ];
+    let r = crate::resolve::resolve_with(
+        &records,
+        &settings(),
+        &Overrides::default(),
+        Some(romaji),
+    );
+    let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
+    assert!(a("crm:K1").is_some() && a("crm:K1") != a("crm:K2"), "kept apart");
+    assert_eq!(a("notes:n1"), None, "the folder reads as both");
+    assert_eq!(a("notes:n2"), a("crm:K2"), "the city picks the Osaka one");
+}
