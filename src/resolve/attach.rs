@@ -693,6 +693,7 @@ mod decide;
 mod firms;
 mod precision;
 mod readings;
+mod shape;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

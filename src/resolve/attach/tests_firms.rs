@@ -116,14 +116,13 @@ fn a_name_another_organisation_bears_in_the_other_script_decides_nothing_alone()
             "Visited the site. Site visit in 大阪市.",
         ),
     ];
-    let r = crate::resolve::resolve_with(
-        &records,
-        &settings(),
-        &Overrides::default(),
-        Some(romaji),
-    );
+    let r =
+        crate::resolve::resolve_with(&records, &settings(), &Overrides::default(), Some(romaji));
     let a = |id: &str| r.assignments.get(id).and_then(|a| a.customer_id.clone());
-    assert!(a("crm:K1").is_some() && a("crm:K1") != a("crm:K2"), "kept apart");
+    assert!(
+        a("crm:K1").is_some() && a("crm:K1") != a("crm:K2"),
+        "kept apart"
+    );
     assert_eq!(a("notes:n1"), None, "the folder reads as both");
     assert_eq!(a("notes:n2"), a("crm:K2"), "the city picks the Osaka one");
 }
