@@ -15,6 +15,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::caches::SearchCaches;
 use super::doc_ords::DocOrds;
+use super::group_slots::Slots;
 use super::grouping::{Acc, Group, Ranking, SegmentRanking, ords_to_hashes};
 use super::ranked::SeqColumn;
 use super::request::SortBy;
@@ -47,8 +48,10 @@ pub(crate) struct GroupsSegment {
     /// Searcher-wide number of each customer-id ordinal of this segment.
     numbers: Option<Arc<CustomerNumbers>>,
     ids: Option<StrColumn>,
-    /// Indexed by the customer id's term ordinal in this segment.
-    by_ord: Vec<Acc>,
+    /// Where each customer id's term ordinal has its accumulator.
+    slots: Slots,
+    /// One accumulator per matching customer, in the order first seen.
+    accs: Vec<Acc>,
     singles: Vec<(u64, f64, DocId)>,
     /// Matching records collected.
     records: usize,
@@ -82,7 +85,8 @@ impl Collector for Groups {
             customers,
             numbers: self.customers.clone(),
             ids: fast.str("id")?,
-            by_ord: vec![Acc::EMPTY; terms],
+            slots: Slots::take(&self.caches.group_slots, terms),
+            accs: Vec::new(),
             singles: Vec::new(),
             records: 0,
             keep: self.keep,
@@ -156,9 +160,15 @@ impl GroupsSegment {
             .and_then(|c| c.first(doc))
             .map(u64::from);
         if let Some(ord) = customer
-            && let Some(acc) = self.by_ord.get_mut(ord as usize)
+            && let Ok(small) = u32::try_from(ord)
+            && let Some(i) = self.slots.index(small, self.accs.len())
         {
-            acc.add(key, doc, &self.seqs);
+            if i == self.accs.len() {
+                self.accs.push(Acc::EMPTY);
+            }
+            if let Some(acc) = self.accs.get_mut(i) {
+                acc.add(key, doc, &self.seqs);
+            }
             return ord * 2;
         }
         let ord = self
@@ -198,7 +208,8 @@ impl SegmentCollector for GroupsSegment {
                 let piece = hashes.as_ref().map(|hashes| Piece {
                     segment: self.segment,
                     segment_id: self.segment_id,
-                    table: self.by_ord,
+                    slots: self.slots,
+                    accs: self.accs,
                     hashes: hashes.as_slice(),
                 });
                 top_groups::harvest(piece, numbers, total, keep, self.records, singles)
@@ -222,23 +233,20 @@ impl GroupsSegment {
     fn all_groups(&self) -> Vec<Group> {
         let mut out = Vec::new();
         if let Some(col) = &self.customers {
-            let ords: Vec<u64> = self
-                .by_ord
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| a.count > 0)
-                .map(|(o, _)| o as u64)
-                .collect();
+            // In the order of their ordinals, as a table by ordinal gave.
+            let ords = self.slots.ords();
+            let mut order: Vec<usize> = (0..ords.len().min(self.accs.len())).collect();
+            order.sort_unstable_by_key(|&i| ords[i]);
             let hashes = self
                 .tables
                 .ord_hashes(self.segment_id, "customer_id", col, true);
             let numbers = self.numbers.as_ref().map(|n| n.segment(self.segment_id));
-            out.reserve(ords.len());
-            for ord in &ords {
-                let hash = hashes.get(*ord as usize).copied().unwrap_or(*ord);
-                let mut group =
-                    self.by_ord[*ord as usize].into_group(hash, *ord, true, self.segment);
-                if let Some(number) = numbers.and_then(|n| n.get(*ord as usize)) {
+            out.reserve(order.len());
+            for i in order {
+                let ord = u64::from(ords[i]);
+                let hash = hashes.get(ord as usize).copied().unwrap_or(ord);
+                let mut group = self.accs[i].into_group(hash, ord, true, self.segment);
+                if let Some(number) = numbers.and_then(|n| n.get(ord as usize)) {
                     group.number = *number;
                 }
                 out.push(group);

@@ -30,6 +30,7 @@ pub(crate) mod filters;
 pub(crate) mod fragments;
 pub(crate) mod fuzzy;
 pub(crate) mod group_collector;
+pub(crate) mod group_slots;
 pub(crate) mod grouped_facets;
 pub(crate) mod grouping;
 pub(crate) mod highlight;

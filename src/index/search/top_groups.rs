@@ -22,8 +22,8 @@
 //! may be lower than its true one (its best record was in a piece where it
 //! was not handed on), which only ranks it lower; the best `k` candidates
 //! are then exactly the best `k` groups, in order. The groups shown have
-//! their counts and records merged again from every piece's table (kept,
-//! not turned into groups), found by customer number; distinct customers
+//! their counts and records merged again from every piece's accumulators
+//! (kept, not turned into groups), found by customer number; distinct customers
 //! are counted as bits over customer numbers; records without a customer
 //! are few and handed on whole.
 //!
@@ -38,15 +38,17 @@ use tantivy::index::SegmentId;
 use tantivy::{Searcher, SegmentOrdinal};
 
 use super::customer_set::CustomerSet;
+use super::group_slots::Slots;
 use super::grouping::{Acc, Group, name_groups, sort_groups};
 use super::segment_cache::CustomerNumbers;
 
-/// One piece's per-customer table (by customer-id ordinal), kept until the
+/// One piece's accumulators and where each customer's is, kept until the
 /// page is chosen, and its segment's customer-id hashes.
 pub(crate) struct Piece<H> {
     pub(super) segment: SegmentOrdinal,
     pub(super) segment_id: SegmentId,
-    pub(super) table: Vec<Acc>,
+    pub(super) slots: Slots,
+    pub(super) accs: Vec<Acc>,
     pub(super) hashes: H,
 }
 
@@ -108,10 +110,8 @@ pub(super) fn harvest<H: AsRef<[u64]>>(
         let mut best: Vec<(f64, u64, u32)> = Vec::new();
         // The worst candidate kept at the last trim.
         let mut threshold: Option<(f64, u64)> = None;
-        for (ord, acc) in piece.table.iter().enumerate() {
-            if acc.count == 0 {
-                continue;
-            }
+        for (i, (acc, ord)) in piece.accs.iter().zip(piece.slots.ords()).enumerate() {
+            let ord = *ord as usize;
             let hash = || hashes.get(ord).copied().unwrap_or(ord as u64);
             let Some(number) = numbers.get(ord) else {
                 // Not numbered (not expected): handed on whole, merged by
@@ -139,7 +139,7 @@ pub(super) fn harvest<H: AsRef<[u64]>>(
             {
                 continue;
             }
-            best.push((key, hash, ord as u32));
+            best.push((key, hash, i as u32));
             if best.len() >= keep * 2 + 64 {
                 best.select_nth_unstable_by(keep - 1, order);
                 best.truncate(keep);
@@ -151,17 +151,19 @@ pub(super) fn harvest<H: AsRef<[u64]>>(
             best.select_nth_unstable_by(keep - 1, order);
             best.truncate(keep);
         }
-        for (_, hash, ord) in best {
-            if let Some(acc) = piece.table.get(ord as usize) {
-                let mut group = acc.into_group(hash, u64::from(ord), true, piece.segment);
-                group.number = numbers.get(ord as usize).copied().unwrap_or(u32::MAX);
+        let ords = piece.slots.ords();
+        for (_, hash, i) in best {
+            if let (Some(acc), Some(ord)) = (piece.accs.get(i as usize), ords.get(i as usize)) {
+                let mut group = acc.into_group(hash, u64::from(*ord), true, piece.segment);
+                group.number = numbers.get(*ord as usize).copied().unwrap_or(u32::MAX);
                 fruit.groups.push(group);
             }
         }
         fruit.pieces.push(Piece {
             segment: piece.segment,
             segment_id: piece.segment_id,
-            table: piece.table,
+            slots: piece.slots,
+            accs: piece.accs,
             hashes: (),
         });
     }
@@ -227,28 +229,19 @@ fn complete(page: &mut [Group], pieces: &[Piece<()>], numbers: &CustomerNumbers)
             *word |= 1 << (number % 64);
         }
     }
-    // The wanted customers' ordinals, once per segment (the pieces of
-    // one segment share its ordinals).
-    let mut found: FxHashMap<SegmentId, Vec<(usize, usize)>> = FxHashMap::default();
+    // Each piece's matching customers, checked against the wanted ones.
     for piece in pieces {
-        let ords = found.entry(piece.segment_id).or_insert_with(|| {
-            numbers
-                .segment(piece.segment_id)
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| {
-                    bits.get(**n as usize / 64)
-                        .is_some_and(|w| w & (1 << (**n % 64)) != 0)
-                })
-                .filter_map(|(ord, n)| wanted.get(n).map(|i| (ord, *i)))
-                .collect()
-        });
-        for (ord, i) in ords.iter() {
-            if let Some(acc) = piece.table.get(*ord)
-                && acc.count > 0
-            {
+        let numbers = numbers.segment(piece.segment_id);
+        for (acc, ord) in piece.accs.iter().zip(piece.slots.ords()) {
+            let Some(number) = numbers.get(*ord as usize) else {
+                continue;
+            };
+            let wanted_bit = bits
+                .get(*number as usize / 64)
+                .is_some_and(|w| w & (1 << (number % 64)) != 0);
+            if let Some(i) = wanted.get(number).filter(|_| wanted_bit) {
                 let hash = page[*i].hash;
-                page[*i].merge(acc.into_group(hash, *ord as u64, true, piece.segment));
+                page[*i].merge(acc.into_group(hash, u64::from(*ord), true, piece.segment));
             }
         }
     }
