@@ -86,7 +86,9 @@ impl Collector for Groups {
             numbers: self.customers.clone(),
             ids: fast.str("id")?,
             slots: Slots::take(&self.caches.group_slots, terms),
-            accs: Vec::new(),
+            // Reserved, not touched: only the pages of matching customers
+            // are ever written, and growing would copy every accumulator.
+            accs: Vec::with_capacity(terms.min(reader.max_doc() as usize)),
             singles: Vec::new(),
             records: 0,
             keep: self.keep,
