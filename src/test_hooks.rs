@@ -2,8 +2,9 @@
 //! background pass that waits at a named point while a file exists, so a
 //! test can act while the pass is provably in progress.
 //!
-//! It must never change what a pass does, only when: with the variable
-//! unset every hook returns at once.
+//! It must never change what a pass does, only when (or which of two
+//! paths that give the same answer runs): with the variable unset every
+//! hook returns at once.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -48,4 +49,13 @@ pub fn range_docs() -> Option<u32> {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .filter(|&n| n > 0)
+}
+
+/// Whether grouped searches collect every group, as the variable
+/// `RAPPORT_TEST_EVERY_GROUP=1` asks: a test compares their answers with
+/// those of the fast path, which hands on only the page's best groups
+/// (see `index::search::top_groups`). Read once per process.
+pub fn every_group() -> bool {
+    static EVERY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| std::env::var("RAPPORT_TEST_EVERY_GROUP").is_ok_and(|v| v.trim() == "1"))
 }

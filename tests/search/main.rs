@@ -19,3 +19,4 @@ mod parallel_ranges;
 mod queries;
 mod results;
 mod snippets;
+mod top_groups;

@@ -1,7 +1,8 @@
 //! Every cache and pool a search uses, in one struct owned by the live
 //! index ([`crate::index::SearchIndex`]): the filter, corrections and
 //! phrase tables, the kept automata, the dense doc ordinals, the per-segment memo
-//! tables and the search thread pool. It is sized from `[search_caches]`
+//! tables, the search thread pool and the pool of grouped searches'
+//! customer tables (`group_slots.rs`). It is sized from `[search_caches]`
 //! (`cache_budgets.rs`) and reports each cache's use against its budget as
 //! gauges in `/metrics`. A rebuilt generation takes over its live index's
 //! caches; two indexes in one process never share entries.
@@ -17,6 +18,7 @@ use super::cache_budgets::bytes;
 use super::doc_ords::DocOrdsCache;
 use super::filter_cache::FilterCache;
 use super::fuzzy::AutomataCache;
+use super::group_slots::SlotPool;
 use super::parallel::SearchPool;
 use super::phrase::PhraseDocs;
 use super::segment_cache::SegmentTables;
@@ -38,6 +40,8 @@ pub(crate) struct SearchCaches {
     pub(crate) segments: Arc<SegmentTables>,
     /// The threads one search may spread over.
     pub(crate) pool: Arc<SearchPool>,
+    /// Grouped searches' per-segment customer tables, for reuse.
+    pub(crate) group_slots: Arc<SlotPool>,
 }
 
 impl SearchCaches {
@@ -52,6 +56,7 @@ impl SearchCaches {
             doc_ords: DocOrdsCache::with_budget(bytes(budgets.doc_ords_mb)),
             segments: Arc::new(SegmentTables::default()),
             pool: Arc::new(SearchPool::default()),
+            group_slots: Arc::new(SlotPool::default()),
         }
     }
 

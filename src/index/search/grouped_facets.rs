@@ -8,7 +8,8 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::facets::{Counted, FacetCounts, FacetSegment};
-use super::grouping::{Group, Groups, GroupsSegment};
+use super::group_collector::{Groups, GroupsSegment};
+use super::top_groups::GroupsFruit;
 
 pub(crate) struct GroupsAndFacets {
     pub groups: Groups,
@@ -21,7 +22,7 @@ pub(crate) struct GroupsAndFacetsSegment {
 }
 
 impl Collector for GroupsAndFacets {
-    type Fruit = (Vec<Group>, Counted);
+    type Fruit = (GroupsFruit, Counted);
     type Child = GroupsAndFacetsSegment;
 
     fn for_segment(
@@ -49,7 +50,7 @@ impl Collector for GroupsAndFacets {
 }
 
 impl SegmentCollector for GroupsAndFacetsSegment {
-    type Fruit = (Vec<Group>, Counted);
+    type Fruit = (GroupsFruit, Counted);
 
     fn collect(&mut self, doc: DocId, score: Score) {
         let customer = self.groups.collect_slot(doc, score);

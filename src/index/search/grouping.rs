@@ -2,22 +2,20 @@
 //! optionally weighted by recency, or its date or amount), the best records
 //! (`group=none`), and customers (`group=customer`): every matching record
 //! counted under its `customer_id` (a record without one is its own group),
-//! with each group's best key and its top three records.
+//! with each group's best key and its top three records (the groups and
+//! their order here; the collector in `group_collector.rs`, the page in
+//! `top_groups.rs`).
 //!
 //! It must never load documents: it reads fast fields only, so that it stays
 //! fast over a million records; documents are read for the returned page.
-
-use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::caches::SearchCaches;
-use super::doc_ords::DocOrds;
 use super::ranked::{Ranked, SeqColumn, better_first, precedes};
 use super::request::{Order, SortBy};
-use super::segment_cache::{self, CustomerNumbers, SegmentTables};
+use super::segment_cache;
 
 /// Records shown per customer.
 pub(crate) const RECORDS_PER_GROUP: usize = 3;
@@ -191,7 +189,7 @@ pub(crate) struct Group {
     /// Where the key can be read: segment and term ordinal.
     origin: (SegmentOrdinal, u64),
     /// The searcher-wide customer number (`u32::MAX`: none known).
-    number: u32,
+    pub(super) number: u32,
     pub is_customer: bool,
     pub count: usize,
     /// Best first; the first `len` are set (inline: no allocation per group).
@@ -200,6 +198,13 @@ pub(crate) struct Group {
 }
 
 impl Group {
+    /// Forgets the group's count and records, keeping its identity, so
+    /// that they can be merged in again from every piece of the index.
+    pub(super) fn clear(&mut self) {
+        self.count = 0;
+        self.len = 0;
+    }
+
     /// The group's best records, best first (at most [`RECORDS_PER_GROUP`]).
     pub(crate) fn top(&self) -> &[Ranked] {
         &self.best[..self.len as usize]
@@ -212,7 +217,7 @@ impl Group {
             .unwrap_or(f64::NEG_INFINITY)
     }
 
-    fn merge(&mut self, other: Group) {
+    pub(super) fn merge(&mut self, other: Group) {
         self.count += other.count;
         let mut all = [Ranked::NONE; RECORDS_PER_GROUP * 2];
         let n = self.len as usize + other.len as usize;
@@ -227,22 +232,22 @@ impl Group {
 
 /// A group while one segment is collected: no allocation per record.
 #[derive(Clone, Copy)]
-struct Acc {
-    count: u32,
+pub(super) struct Acc {
+    pub(super) count: u32,
     len: u8,
     /// Key, sequence number and document, best first.
     top: [(f64, u64, DocId); RECORDS_PER_GROUP],
 }
 
 impl Acc {
-    const EMPTY: Acc = Acc {
+    pub(super) const EMPTY: Acc = Acc {
         count: 0,
         len: 0,
         top: [(f64::NEG_INFINITY, u64::MAX, 0); RECORDS_PER_GROUP],
     };
 
     #[inline]
-    fn add(&mut self, key: f64, doc: DocId, seqs: &SeqColumn) {
+    pub(super) fn add(&mut self, key: f64, doc: DocId, seqs: &SeqColumn) {
         self.count += 1;
         let len = self.len as usize;
         if len == RECORDS_PER_GROUP && key < self.top[len - 1].0 {
@@ -267,7 +272,18 @@ impl Acc {
         }
     }
 
-    fn into_group(self, hash: u64, ord: u64, is_customer: bool, segment: SegmentOrdinal) -> Group {
+    /// The key of the best record (the group's rank in this piece).
+    pub(super) fn best(&self) -> f64 {
+        self.top[0].0
+    }
+
+    pub(super) fn into_group(
+        self,
+        hash: u64,
+        ord: u64,
+        is_customer: bool,
+        segment: SegmentOrdinal,
+    ) -> Group {
         Group {
             key: String::new(),
             hash,
@@ -282,186 +298,6 @@ impl Acc {
             }),
             len: self.len,
         }
-    }
-}
-
-/// Every matching customer, unsorted.
-pub(crate) struct Groups {
-    pub ranking: Ranking,
-    /// The searcher's customer numbering: groups of one customer from
-    /// several segments are merged by number, in an array, not by hash.
-    pub customers: Option<Arc<CustomerNumbers>>,
-    /// The index's caches (customer ordinals and hashes per segment).
-    pub caches: Arc<SearchCaches>,
-}
-
-pub(crate) struct GroupsSegment {
-    ranking: SegmentRanking,
-    seqs: SeqColumn,
-    segment: SegmentOrdinal,
-    segment_id: tantivy::index::SegmentId,
-    /// The index's per-segment tables (customer-id hashes).
-    tables: Arc<SegmentTables>,
-    customers: Option<StrColumn>,
-    /// The customer-id ordinal of every document of the segment.
-    customer_ords: Option<Arc<DocOrds>>,
-    /// Searcher-wide number of each customer-id ordinal of this segment.
-    numbers: Option<Arc<CustomerNumbers>>,
-    ids: Option<StrColumn>,
-    /// Indexed by the customer id's term ordinal in this segment.
-    by_ord: Vec<Acc>,
-    singles: Vec<(u64, f64, DocId)>,
-}
-
-impl Collector for Groups {
-    type Fruit = Vec<Group>;
-    type Child = GroupsSegment;
-
-    fn for_segment(
-        &self,
-        segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
-        let fast = reader.fast_fields();
-        let customers = fast.str("customer_id")?;
-        let terms = customers.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        let customer_ords = customers.as_ref().map(|c| {
-            self.caches
-                .doc_ords
-                .doc_ords(reader.segment_id(), "customer_id", c, reader.max_doc())
-        });
-        Ok(GroupsSegment {
-            tables: self.caches.segments.clone(),
-            customer_ords,
-            ranking: SegmentRanking::new(self.ranking, reader),
-            seqs: SeqColumn::open(reader),
-            segment,
-            segment_id: reader.segment_id(),
-            customers,
-            numbers: self.customers.clone(),
-            ids: fast.str("id")?,
-            by_ord: vec![Acc::EMPTY; terms],
-            singles: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        self.ranking.sort == SortBy::Relevance
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Vec<Group>>) -> tantivy::Result<Vec<Group>> {
-        if fruits.len() == 1 {
-            return Ok(fruits.into_iter().flatten().collect());
-        }
-        let total: usize = fruits.iter().map(Vec::len).sum();
-        let mut merged: Vec<Group> = Vec::with_capacity(total);
-        // By customer number where there is one: an array lookup per group.
-        let mut by_number = match &self.customers {
-            Some(numbers) => vec![u32::MAX; numbers.total],
-            None => Vec::new(),
-        };
-        let mut index: rustc_hash::FxHashMap<u64, usize> = Default::default();
-        for group in fruits.into_iter().flatten() {
-            if let Some(slot) = by_number.get_mut(group.number as usize) {
-                if *slot == u32::MAX {
-                    *slot = merged.len() as u32;
-                    merged.push(group);
-                } else {
-                    merged[*slot as usize].merge(group);
-                }
-                continue;
-            }
-            match index.entry(group.hash) {
-                std::collections::hash_map::Entry::Occupied(i) => merged[*i.get()].merge(group),
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(merged.len());
-                    merged.push(group);
-                }
-            }
-        }
-        Ok(merged)
-    }
-}
-
-impl GroupsSegment {
-    /// Counts `doc` in its group and returns its customer slot as
-    /// [`super::facets::FacetSegment`] numbers them: customer ordinal × 2,
-    /// or record-id ordinal × 2 + 1 for a record without a customer.
-    pub(crate) fn collect_slot(&mut self, doc: DocId, score: Score) -> u64 {
-        let key = self.ranking.key(doc, score);
-        let customer = self
-            .customer_ords
-            .as_ref()
-            .and_then(|c| c.first(doc))
-            .map(u64::from);
-        if let Some(ord) = customer
-            && let Some(acc) = self.by_ord.get_mut(ord as usize)
-        {
-            acc.add(key, doc, &self.seqs);
-            return ord * 2;
-        }
-        let ord = self
-            .ids
-            .as_ref()
-            .and_then(|c| c.term_ords(doc).next())
-            .unwrap_or(u64::MAX);
-        self.singles.push((ord, key, doc));
-        match customer {
-            Some(ord) => ord * 2,
-            None if ord == u64::MAX => u64::MAX,
-            None => ord * 2 + 1,
-        }
-    }
-}
-
-impl SegmentCollector for GroupsSegment {
-    type Fruit = Vec<Group>;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
-        self.collect_slot(doc, score);
-    }
-
-    fn harvest(self) -> Vec<Group> {
-        let mut out = Vec::new();
-        if let Some(col) = &self.customers {
-            let ords: Vec<u64> = self
-                .by_ord
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| a.count > 0)
-                .map(|(o, _)| o as u64)
-                .collect();
-            let hashes = self
-                .tables
-                .ord_hashes(self.segment_id, "customer_id", col, true);
-            let numbers = self.numbers.as_ref().map(|n| n.segment(self.segment_id));
-            out.reserve(ords.len() + self.singles.len());
-            for ord in &ords {
-                let hash = hashes.get(*ord as usize).copied().unwrap_or(*ord);
-                let mut group =
-                    self.by_ord[*ord as usize].into_group(hash, *ord, true, self.segment);
-                if let Some(number) = numbers.and_then(|n| n.get(*ord as usize)) {
-                    group.number = *number;
-                }
-                out.push(group);
-            }
-        }
-        let mut singles = self.singles;
-        singles.sort_unstable_by_key(|s| s.0);
-        let hashes = match &self.ids {
-            Some(col) => {
-                let ords: Vec<u64> = singles.iter().map(|s| s.0).collect();
-                ords_to_hashes(col, &ords, false)
-            }
-            None => Vec::new(),
-        };
-        for (i, (ord, key, doc)) in singles.into_iter().enumerate() {
-            let mut acc = Acc::EMPTY;
-            acc.add(key, doc, &self.seqs);
-            let hash = hashes.get(i).copied().unwrap_or(u64::from(doc));
-            out.push(acc.into_group(hash, ord, false, self.segment));
-        }
-        out
     }
 }
 

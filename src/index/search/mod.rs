@@ -29,6 +29,8 @@ pub(crate) mod filtered;
 pub(crate) mod filters;
 pub(crate) mod fragments;
 pub(crate) mod fuzzy;
+pub(crate) mod group_collector;
+pub(crate) mod group_slots;
 pub(crate) mod grouped_facets;
 pub(crate) mod grouping;
 pub(crate) mod highlight;
@@ -45,6 +47,7 @@ pub(crate) mod segment_cache;
 pub(crate) mod snippet_window;
 pub(crate) mod suggest;
 pub(crate) mod synonyms;
+pub(crate) mod top_groups;
 mod value_queries;
 
 use std::collections::BTreeMap;
@@ -54,8 +57,9 @@ use tantivy::query::Query;
 use tantivy::tokenizer::TokenStream;
 
 use self::facets::{FacetCounts, FacetValue};
+use self::group_collector::Groups;
 use self::grouped_facets::GroupsAndFacets;
-use self::grouping::{Groups, Ranking, TopRecords, name_groups, sort_groups};
+use self::grouping::{Ranking, TopRecords};
 use self::hits::{CustomerHit, Hit, Renderer};
 use self::parse::Node;
 use self::query::QueryBuilder;
@@ -260,10 +264,16 @@ impl SearchIndex {
         // groups across segments and counts grouped facets.
         let caches = self.caches();
         let customer_numbers = by_customer.then(|| caches.segments.customer_numbers(&searcher));
-        let groups_collector = || Groups {
+        // Only customer-level aggregations need every group; otherwise each
+        // piece hands on its best `offset + limit` groups (`top_groups`).
+        let every_group = (request.aggs.is_some() && request.aggs_level == AggLevel::Customers)
+            || crate::test_hooks::every_group();
+        let keep = (!every_group).then_some(request.offset + request.limit);
+        let groups_collector = |keep: Option<usize>| Groups {
             ranking,
             customers: customer_numbers.clone(),
             caches: caches.clone(),
+            keep,
         };
         let shared_facets = || FacetCounts {
             fields: shared.iter().map(|s| s.to_string()).collect(),
@@ -280,26 +290,24 @@ impl SearchIndex {
         for attempt in 0..2 {
             let found = match request.group {
                 Grouping::Customer => {
-                    let mut all = if shared.is_empty() {
-                        cores.search(&searcher, &*query, &groups_collector())?
+                    let collector = groups_collector(keep);
+                    let fruit = if shared.is_empty() {
+                        cores.search(&searcher, &*query, &collector)?
                     } else {
-                        let (all, counts) = cores.search(
+                        let (fruit, counts) = cores.search(
                             &searcher,
                             &*query,
                             &GroupsAndFacets {
-                                groups: groups_collector(),
+                                groups: groups_collector(keep),
                                 facets: shared_facets(),
                             },
                         )?;
                         shared_counts = Some(counts);
-                        all
+                        fruit
                     };
-                    let shown = (request.offset + request.limit).min(all.len());
-                    sort_groups(&mut all, shown);
-                    let from = request.offset.min(shown);
-                    name_groups(&searcher, &mut all[from..shown]);
-                    let empty = all.is_empty();
-                    groups = Some(all);
+                    let page = collector.page(fruit, &searcher, request.offset, request.limit);
+                    let empty = page.customers == 0;
+                    groups = Some(page);
                     empty
                 }
                 Grouping::None => {
@@ -357,13 +365,11 @@ impl SearchIndex {
             let page: Vec<_> = top.iter().skip(request.offset).copied().collect();
             response.hits = Some(renderer.hits(&page)?);
         }
-        if let Some(all) = &groups {
-            response.total = all.iter().map(|g| g.count).sum();
-            response.total_customers = Some(all.len());
-            let from = request.offset.min(all.len());
-            let to = (request.offset + request.limit).min(all.len());
+        if let Some(page) = &groups {
+            response.total = page.records;
+            response.total_customers = Some(page.customers);
             let page = cores
-                .map(&all[from..to], |g| renderer.customer(g))
+                .map(&page.shown, |g| renderer.customer(g))
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
             response.customers = Some(page);
@@ -401,9 +407,13 @@ impl SearchIndex {
             response.aggregations = Some(match request.aggs_level {
                 AggLevel::Records => aggs::record_aggs(self, &searcher, &*query, aggs)?,
                 AggLevel::Customers => {
-                    let all = match &groups {
-                        Some(all) => all.clone(),
-                        None => cores.search(&searcher, &*query, &groups_collector())?,
+                    let all = match groups.as_mut().and_then(|page| page.all.take()) {
+                        Some(all) => all,
+                        None => {
+                            cores
+                                .search(&searcher, &*query, &groups_collector(None))?
+                                .groups
+                        }
                     };
                     let best: Vec<_> = all
                         .iter()
