@@ -199,7 +199,16 @@ fn an_erased_person_is_gone_from_search_and_stays_gone() {
         .collect();
     assert_eq!(erasures.len(), 1, "{audit}");
     assert_eq!(erasures[0], &entry);
-    let text = audit.to_string().to_lowercase();
+    // Her phone's digits are looked for in what an entry says, not in its
+    // time and hashes (a timestamp's nanoseconds once held "5550").
+    let mut said = audit.clone();
+    for entry in said["entries"].as_array_mut().unwrap() {
+        let fields = entry.as_object_mut().unwrap();
+        for volatile in ["at", "hash", "prev_hash"] {
+            fields.remove(volatile);
+        }
+    }
+    let text = said.to_string().to_lowercase();
     for personal in ["schmidt", "anna", "a.schmidt@", "5550"] {
         assert!(
             !text.contains(personal),
