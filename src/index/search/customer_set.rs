@@ -34,7 +34,7 @@ impl CustomerSet {
         if self.bits.is_empty() {
             self.listed.push(number);
             if self.listed.len() > self.list_limit() {
-                self.to_bits();
+                self.switch_to_bits();
             }
         } else {
             set_bit(&mut self.bits, number);
@@ -76,7 +76,7 @@ impl CustomerSet {
                 self.listed.sort_unstable();
                 self.listed.dedup();
                 if self.listed.len() > self.list_limit() {
-                    self.to_bits();
+                    self.switch_to_bits();
                 }
             }
         } else {
@@ -104,7 +104,7 @@ impl CustomerSet {
     }
 
     /// Moves the listed numbers into bits.
-    fn to_bits(&mut self) {
+    fn switch_to_bits(&mut self) {
         self.bits = vec![0; self.words()];
         for number in std::mem::take(&mut self.listed) {
             set_bit(&mut self.bits, number);
