@@ -222,3 +222,23 @@ pub fn workspace_with(records: &[Record]) -> Workspace {
     ws.write_config_with(&[], "synonyms = \"synonyms.txt\"");
     ws
 }
+
+/// The answers of `searches` from `server`, each a 200, with the time
+/// taken blanked so that two servers' answers compare whole.
+pub fn answers(
+    server: &crate::common::Server,
+    searches: &[Vec<(&str, String)>],
+) -> Vec<serde_json::Value> {
+    searches
+        .iter()
+        .map(|params| {
+            let url =
+                reqwest::Url::parse_with_params(&format!("{}/v1/search", server.base), params)
+                    .unwrap();
+            let (status, mut body) = server.get(&url.as_str()[server.base.len()..]);
+            assert_eq!(status, 200, "{params:?}: {body}");
+            body["took_ms"] = serde_json::Value::Null;
+            body
+        })
+        .collect()
+}

@@ -8,9 +8,9 @@
 use rapport::normalize::parse_date;
 use rapport::record::{Record, RecordKind};
 use rapport::store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::Server;
+use crate::fixture::answers;
 
 const WORDS: &[&str] = &[
     "invoice",
@@ -111,21 +111,6 @@ fn searches() -> Vec<Vec<(&'static str, String)>> {
     out
 }
 
-fn answers(server: &Server) -> Vec<Value> {
-    searches()
-        .iter()
-        .map(|params| {
-            let url =
-                reqwest::Url::parse_with_params(&format!("{}/v1/search", server.base), params)
-                    .unwrap();
-            let (status, mut body) = server.get(&url.as_str()[server.base.len()..]);
-            assert_eq!(status, 200, "{params:?}: {body}");
-            body["took_ms"] = Value::Null;
-            body
-        })
-        .collect()
-}
-
 #[test]
 fn searches_cut_into_ranges_answer_as_uncut_ones() {
     let ws = crate::fixture::workspace();
@@ -135,10 +120,10 @@ fn searches_cut_into_ranges_answer_as_uncut_ones() {
             .apply_file("crm", "generated.csv", "g", &notes())
             .unwrap();
     }
-    let whole = answers(&ws.serve());
+    let whole = answers(&ws.serve(), &searches());
     let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
     command.env("RAPPORT_TEST_RANGE_DOCS", "2");
-    let cut = answers(&ws.start(command));
+    let cut = answers(&ws.start(command), &searches());
     assert!(
         whole.iter().any(|a| a["total"].as_u64() > Some(100)),
         "the searches must match enough records to fill several ranges"

@@ -13,9 +13,8 @@
 
 use rapport::normalize::parse_date;
 use rapport::record::{Record, RecordKind};
-use serde_json::Value;
 
-use crate::common::Server;
+use crate::fixture::answers;
 
 const CUSTOMERS: usize = 2500;
 const WORDS: &[&str] = &[
@@ -134,21 +133,6 @@ fn searches() -> Vec<Vec<(&'static str, String)>> {
     out
 }
 
-fn answers(server: &Server) -> Vec<Value> {
-    searches()
-        .iter()
-        .map(|params| {
-            let url =
-                reqwest::Url::parse_with_params(&format!("{}/v1/search", server.base), params)
-                    .unwrap();
-            let (status, mut body) = server.get(&url.as_str()[server.base.len()..]);
-            assert_eq!(status, 200, "{params:?}: {body}");
-            body["took_ms"] = Value::Null;
-            body
-        })
-        .collect()
-}
-
 #[test]
 fn the_page_of_the_best_groups_answers_as_every_group_does() {
     let records = records();
@@ -161,11 +145,11 @@ fn the_page_of_the_best_groups_answers_as_every_group_does() {
     );
     let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
     command.env("RAPPORT_TEST_EVERY_GROUP", "1");
-    let full = answers(&ws.start(command));
-    let fast = answers(&ws.serve());
+    let full = answers(&ws.start(command), &searches());
+    let fast = answers(&ws.serve(), &searches());
     let mut command = ws.command(&["serve", "--listen", "127.0.0.1:0"]);
     command.env("RAPPORT_TEST_RANGE_DOCS", "300");
-    let cut = answers(&ws.start(command));
+    let cut = answers(&ws.start(command), &searches());
 
     assert_eq!(full[0]["total"].as_u64(), Some(records.len() as u64));
     let without_customer = records.iter().filter(|r| r.customer_id.is_none()).count();
