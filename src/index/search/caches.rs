@@ -67,6 +67,7 @@ impl SearchCaches {
         let (automata_bytes, automata_entries) = self.automata.kept();
         let (ords_bytes, ords_entries) = self.doc_ords.kept();
         let phrases = self.phrases.stats();
+        let (slots_bytes, slots_entries) = self.group_slots.held();
         vec![
             CacheUse {
                 cache: "filters",
@@ -107,6 +108,14 @@ impl SearchCaches {
                 entries: phrases.entries,
                 hits: Some(phrases.hits),
                 misses: Some(phrases.misses),
+            },
+            CacheUse {
+                cache: "group_slots",
+                bytes: slots_bytes,
+                budget_bytes: super::group_slots::MAX_POOLED_BYTES,
+                entries: slots_entries,
+                hits: None,
+                misses: None,
             },
         ]
     }

@@ -13,12 +13,23 @@ use std::sync::{Arc, Mutex};
 /// Tables kept for reuse (a few per piece of a search), and the bytes they
 /// may hold together.
 const MAX_POOLED: usize = 32;
-const MAX_POOLED_BYTES: usize = 64 << 20;
+pub(crate) const MAX_POOLED_BYTES: usize = 64 << 20;
 
 /// One index's free tables.
 #[derive(Default)]
 pub(crate) struct SlotPool {
     free: Mutex<Vec<Vec<u32>>>,
+}
+
+impl SlotPool {
+    /// The bytes and number of the tables waiting for reuse (reported in
+    /// `/metrics` beside the search caches).
+    pub(crate) fn held(&self) -> (usize, usize) {
+        self.free
+            .lock()
+            .map(|free| (free.iter().map(|t| t.len() * 4).sum(), free.len()))
+            .unwrap_or((0, 0))
+    }
 }
 
 /// One piece's table, back in its pool when dropped.
@@ -113,5 +124,8 @@ mod tests {
         assert_eq!(again.len, 4);
         assert!(again.table.iter().all(|&s| s == 0));
         assert!(again.ords().is_empty());
+        assert_eq!(pool.held(), (0, 0), "a table in use is not held");
+        drop(again);
+        assert_eq!(pool.held(), (40, 1));
     }
 }

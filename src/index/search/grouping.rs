@@ -364,12 +364,19 @@ pub(crate) fn name_groups(searcher: &tantivy::Searcher, groups: &mut [Group]) {
     }
 }
 
+/// The order of groups by (best key, key hash): larger keys first, equal
+/// keys by the smaller hash. Sorting and the top-k-per-piece path
+/// (`top_groups.rs`) both rank by it, which is what keeps their pages equal.
+pub(crate) fn rank_order(a: (f64, u64), b: (f64, u64)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
 /// Puts the best `n` groups first, in order (ties by the hash of the key:
 /// keys are only read for the page shown, and a hash orders the same way
 /// on every request, so paging is stable); the rest stay behind them
 /// unsorted.
 pub(crate) fn sort_groups(groups: &mut [Group], n: usize) {
-    let order = |a: &Group, b: &Group| b.best().total_cmp(&a.best()).then(a.hash.cmp(&b.hash));
+    let order = |a: &Group, b: &Group| rank_order((a.best(), a.hash), (b.best(), b.hash));
     if n < groups.len() {
         groups.select_nth_unstable_by(n, order);
         groups[..n].sort_unstable_by(order);

@@ -39,7 +39,7 @@ use tantivy::{Searcher, SegmentOrdinal};
 
 use super::customer_set::CustomerSet;
 use super::group_slots::Slots;
-use super::grouping::{Acc, Group, name_groups, sort_groups};
+use super::grouping::{Acc, Group, name_groups, rank_order, sort_groups};
 use super::segment_cache::CustomerNumbers;
 
 /// One piece's accumulators and where each customer's is, kept until the
@@ -77,16 +77,6 @@ pub(crate) struct GroupPage {
     pub all: Option<Vec<Group>>,
 }
 
-/// Whether a group of best key `key` and hash `hash` ranks before one of
-/// `other_key` and `other_hash` (as [`sort_groups`] orders them).
-fn ranks_before(key: f64, hash: u64, other_key: f64, other_hash: u64) -> bool {
-    match key.total_cmp(&other_key) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => hash < other_hash,
-    }
-}
-
 /// The fast path's harvest of one piece (`None`: a segment without
 /// customer ids): its best `keep` numbered customers as groups (`numbers`:
 /// the customer number of each ordinal, of `total`), every customer as a
@@ -105,8 +95,7 @@ pub(super) fn harvest<H: AsRef<[u64]>>(
     };
     if let Some(piece) = piece {
         let hashes = piece.hashes.as_ref();
-        let order =
-            |a: &(f64, u64, u32), b: &(f64, u64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let order = |a: &(f64, u64, u32), b: &(f64, u64, u32)| rank_order((a.0, a.1), (b.0, b.1));
         let mut best: Vec<(f64, u64, u32)> = Vec::new();
         // The worst candidate kept at the last trim.
         let mut threshold: Option<(f64, u64)> = None;
@@ -135,7 +124,7 @@ pub(super) fn harvest<H: AsRef<[u64]>>(
             }
             let hash = hash();
             if let Some((worst, worst_hash)) = threshold
-                && !ranks_before(key, hash, worst, worst_hash)
+                && rank_order((key, hash), (worst, worst_hash)) != std::cmp::Ordering::Less
             {
                 continue;
             }
