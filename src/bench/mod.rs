@@ -77,6 +77,8 @@ pub struct BenchOptions {
     pub max_seconds: u64,
     /// Only the cases with these names (all when empty).
     pub only: Vec<String>,
+    /// Also print each query's own median and slowest time (direct phase).
+    pub by_query: bool,
 }
 
 impl BenchOptions {
@@ -90,6 +92,7 @@ impl BenchOptions {
             clients: 1,
             max_seconds: 0,
             only: Vec::new(),
+            by_query: false,
         }
     }
 }
@@ -421,6 +424,30 @@ fn get_expecting(
     Ok(())
 }
 
+/// Each query of `case` with the median and the slowest of its `samples`
+/// (sample `i` is query `i % len`, as `measure_direct` sends them): which
+/// query makes a case's p99.
+fn print_by_query(case: &Case, samples: &[Duration]) {
+    for (q, call) in case.calls.iter().enumerate() {
+        let mut own: Vec<Duration> = samples
+            .iter()
+            .skip(q)
+            .step_by(case.calls.len())
+            .copied()
+            .collect();
+        own.sort();
+        let ms = |d: Option<&Duration>| d.map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+        eprintln!(
+            "  {:<13} median {:>7.2} ms max {:>7.2} ({} runs) {}",
+            case.name,
+            ms(own.get(own.len() / 2)),
+            ms(own.last()),
+            own.len(),
+            call.path()
+        );
+    }
+}
+
 /// The time of each `call(i)`, for `i` up to `count`, stopping once
 /// `budget` has passed since `started`.
 fn timed(
@@ -470,6 +497,9 @@ fn measure_direct(
         call(&case.calls[i % case.calls.len()])
     })?;
     let cpu_ms = cpu::per_request_ms(cpu_before, cpu::process_cpu(), samples.len());
+    if options.by_query {
+        print_by_query(case, &samples);
+    }
     Ok(Latency {
         cpu_ms,
         ..Latency::from(samples, started.elapsed())

@@ -50,6 +50,9 @@ pub enum BenchCommand {
         /// Only these query types (comma-separated names as printed, e.g. "grouped,suggest").
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Also print each query's median and slowest time (direct phase).
+        #[arg(long)]
+        by_query: bool,
         /// Print the report as JSON instead of a Markdown table.
         #[arg(long)]
         json: bool,
@@ -468,6 +471,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             clients,
             max_seconds,
             only,
+            by_query,
             json,
         } => {
             if records == 0 || requests == 0 || clients == 0 || max_seconds == 0 {
@@ -483,6 +487,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 clients,
                 max_seconds,
                 only,
+                by_query,
             };
             let report = rapport::bench::run(&options, config)?;
             if json {
