@@ -425,9 +425,10 @@ fn get_expecting(
 }
 
 /// Each query of `case` with the median and the slowest of its `samples`
-/// (sample `i` is query `i % len`, as `measure_direct` sends them): which
-/// query makes a case's p99.
-fn print_by_query(case: &Case, samples: &[Duration]) {
+/// (sample `i` is query `i % len`, as `measure_direct` sends them) and,
+/// for a search, how many records it matches: which query makes a case's
+/// p99, and how much it has to score.
+fn print_by_query(app: &Rapport, case: &Case, samples: &[Duration]) -> Result<(), BenchError> {
     for (q, call) in case.calls.iter().enumerate() {
         let mut own: Vec<Duration> = samples
             .iter()
@@ -437,15 +438,26 @@ fn print_by_query(case: &Case, samples: &[Duration]) {
             .collect();
         own.sort();
         let ms = |d: Option<&Duration>| d.map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+        let matches = match call {
+            Call::Search(params) => {
+                let request = SearchRequest::from_params(
+                    params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                )?;
+                format!("{} matches", app.search(&request)?.total)
+            }
+            Call::Suggest(_) => String::new(),
+        };
         eprintln!(
-            "  {:<13} median {:>7.2} ms max {:>7.2} ({} runs) {}",
+            "  {:<13} median {:>7.2} ms max {:>7.2} ({} runs) {:>12} {}",
             case.name,
             ms(own.get(own.len() / 2)),
             ms(own.last()),
             own.len(),
+            matches,
             call.path()
         );
     }
+    Ok(())
 }
 
 /// The time of each `call(i)`, for `i` up to `count`, stopping once
@@ -498,7 +510,7 @@ fn measure_direct(
     })?;
     let cpu_ms = cpu::per_request_ms(cpu_before, cpu::process_cpu(), samples.len());
     if options.by_query {
-        print_by_query(case, &samples);
+        print_by_query(app, case, &samples)?;
     }
     Ok(Latency {
         cpu_ms,
