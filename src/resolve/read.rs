@@ -4,9 +4,12 @@
 //! person record's body, an interaction's golden-only fields), so the book
 //! a full pass holds in memory holds only what can change its answer.
 //!
-//! It must never clear a field any step of `crate::resolve` reads: a
+//! It must never clear a field any step of a full pass reads: a
 //! resolution of the emptied book must equal one of the whole book
 //! (`tests/resolution_read.rs` checks it on a book that uses every rule).
+//! It is for the full pass only: the book's statistics of an incremental
+//! pass (`incremental::reference_keys`) read more (every record's web
+//! sites).
 
 use crate::record::{Record, RecordKind};
 
