@@ -408,7 +408,10 @@ impl Rapport {
         let started = Instant::now();
         // The kept statistics would only add to the full pass's peak.
         lock(&self.kept_book).take();
-        let records = self.store.records_by_birth()?;
+        // Only what resolution reads of each record is held.
+        let records = self
+            .store
+            .records_by_birth_as(crate::resolve::keep_what_is_read)?;
         let overrides = self.store.overrides()?;
         let analyzers = self.index.snapshot().analyzers().clone();
         let romaji = |text: &str| analyzers.romaji_words(text);

@@ -23,6 +23,7 @@ mod queries;
 pub mod reindex;
 pub mod resolve;
 pub mod resolve_incremental;
+pub mod resolve_memory;
 pub mod resolve_warm;
 pub mod soak;
 pub mod upload;

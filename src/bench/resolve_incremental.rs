@@ -10,7 +10,10 @@
 //! those, the first change after the full pass and the first after a
 //! restart (the store closed and opened again, nothing kept in memory)
 //! are resolved with the statistics read ahead, as a server does
-//! (`resolve_warm.rs`).
+//! (`resolve_warm.rs`). The full pass reads the book as the engine does
+//! (only what resolution reads), prints what that book holds by field
+//! (`resolve_memory.rs`, on stderr) and a digest of its answer, so two
+//! builds can show they resolve alike.
 //!
 //! It must never assert on time: it prints numbers.
 
@@ -47,6 +50,8 @@ pub struct IncrementalBench {
     /// store and the generated copy dropped), and during the incremental
     /// one (reset between them where the kernel allows).
     pub full_peak_rss_mib: f64,
+    /// What the full pass decided (`resolve_memory::resolution_digest`).
+    pub full_digest: String,
     pub incremental_peak_rss_mib: f64,
     /// The second change, with the statistics kept: reading the changed
     /// records, updating the statistics, the plan, reading the subset,
@@ -141,11 +146,14 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
         .collect();
     super::export::reset_peak();
     let started = Instant::now();
-    let loaded = store.records_by_birth()?;
+    // Read as the engine's full pass reads it (`Engine::resolve_locked`).
+    let loaded = store.records_by_birth_as(crate::resolve::keep_what_is_read)?;
     let full_load_ms = started.elapsed().as_millis();
+    super::resolve_memory::print_book_bytes(&loaded);
     let started = Instant::now();
     let resolution = resolve_owned(loaded, &settings, &overrides, None);
     let full_resolve_ms = started.elapsed().as_millis();
+    let full_digest = super::resolve_memory::resolution_digest(&resolution);
     let started = Instant::now();
     store.save_resolution(&resolution)?;
     let full_save_ms = started.elapsed().as_millis();
@@ -213,6 +221,7 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
         re_resolved: partial.re_resolved(),
         changed_assignments,
         full_peak_rss_mib,
+        full_digest,
         incremental_peak_rss_mib,
         kept,
         after_full_pass,

@@ -355,6 +355,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                 r.changed_assignments,
                 r.incremental_peak_rss_mib,
             );
+            println!("\nfull pass resolution digest: {}", r.full_digest);
             println!(
                 "\n{} other rows changed, statistics kept{}",
                 r.kept.changed_rows,

@@ -7,9 +7,9 @@
 //! It must never change what a record is assigned to: it only copies what
 //! `Graph::build` decided.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use super::{Assignment, Entity, ModelReport, Resolution, SuspectPair, Unattached, attach};
+use super::{Assignment, ByRoot, Entity, ModelReport, Resolution, SuspectPair, Unattached, attach};
 use crate::record::consent;
 
 /// How many entities' search keys [`Staged::assign`] keeps at once.
@@ -36,7 +36,7 @@ pub(super) struct Pending {
 
 /// Everything `Graph::build` decided, before the assignments are made.
 pub(super) struct Staged {
-    pub entities: BTreeMap<usize, Entity>,
+    pub entities: ByRoot<Entity>,
     /// Each person root's organisation root.
     pub person_org: HashMap<usize, usize>,
     /// By customer root.

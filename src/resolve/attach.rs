@@ -670,6 +670,22 @@ impl<'a> Graph<'a> {
             .cloned()
     }
 
+    /// [`Graph::staff_name`] of every staff person record, by source and
+    /// id, so the lookup of all records can be freed before the golden
+    /// records are built.
+    pub(super) fn staff_names(&self) -> HashMap<(&'a str, &'a str), String> {
+        self.by_external
+            .iter()
+            .filter_map(|(&key, &n)| {
+                let staff = &self.records[n];
+                is_staff(staff)
+                    .then(|| staff.names.first().cloned())
+                    .flatten()
+                    .map(|name| (key, name))
+            })
+            .collect()
+    }
+
     /// Why record `i` attached to nothing, in a steward's words.
     fn reason(&self, i: usize, tried: Vec<String>) -> String {
         let r = &self.records[i];

@@ -21,6 +21,8 @@ type Shard = HashMap<(&'static str, String), Vec<usize>>;
 const SHARDS: usize = 16;
 /// Profiles whose keys one task finds.
 const CHUNK: usize = 4_096;
+/// Profiles whose keys are found before they are filed in the shards.
+const BATCH: usize = 16 * CHUNK;
 
 /// The shard of a block: FNV-1a of its rule and key. Which shard a block
 /// lands in changes nothing in the pairs (they are sorted at the end).
@@ -58,44 +60,59 @@ impl Blocks {
     /// chunk of profiles at a time, and each shard of the blocks is filled
     /// on its own core, chunks in order, so every block lists its slots in
     /// ascending order as [`Blocks::add`] called for each profile would.
+    /// The profiles go through in batches, so only one batch's keys wait
+    /// to be filed at once (all of a million people's were some hundreds
+    /// of MB at the pass's peak).
     pub fn of<P: Sync>(
         profiles: &[(usize, P)],
         keys: impl Fn(&P, &mut dyn FnMut(&'static str, String)) + Sync,
     ) -> Blocks {
+        Blocks::of_in_batches(profiles, keys, BATCH)
+    }
+
+    /// [`Blocks::of`], `batch` profiles (a multiple of [`CHUNK`]) at a time.
+    fn of_in_batches<P: Sync>(
+        profiles: &[(usize, P)],
+        keys: impl Fn(&P, &mut dyn FnMut(&'static str, String)) + Sync,
+        batch: usize,
+    ) -> Blocks {
         let _span = tracing::debug_span!("block keys", profiles = profiles.len()).entered();
-        let chunks: Vec<Vec<Vec<Keyed>>> = profiles
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let mut shards: Vec<Vec<Keyed>> = (0..SHARDS).map(|_| Vec::new()).collect();
-                for (i, (_, p)) in chunk.iter().enumerate() {
-                    let slot = c * CHUNK + i;
-                    keys(p, &mut |rule, key| {
-                        shards[shard_of(rule, &key)].push((rule, key, slot));
-                    });
+        let mut blocks = Blocks::default();
+        for (b, some) in profiles.chunks(batch.max(1)).enumerate() {
+            let first = b * batch.max(1);
+            let chunks: Vec<Vec<Vec<Keyed>>> = some
+                .par_chunks(CHUNK)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let mut shards: Vec<Vec<Keyed>> = (0..SHARDS).map(|_| Vec::new()).collect();
+                    for (i, (_, p)) in chunk.iter().enumerate() {
+                        let slot = first + c * CHUNK + i;
+                        keys(p, &mut |rule, key| {
+                            shards[shard_of(rule, &key)].push((rule, key, slot));
+                        });
+                    }
+                    shards
+                })
+                .collect();
+            let mut by_shard: Vec<Vec<Vec<Keyed>>> = (0..SHARDS)
+                .map(|_| Vec::with_capacity(chunks.len()))
+                .collect();
+            for chunk in chunks {
+                for (shard, keyed) in by_shard.iter_mut().zip(chunk) {
+                    shard.push(keyed);
                 }
-                shards
-            })
-            .collect();
-        let mut by_shard: Vec<Vec<Vec<Keyed>>> = (0..SHARDS)
-            .map(|_| Vec::with_capacity(chunks.len()))
-            .collect();
-        for chunk in chunks {
-            for (shard, keyed) in by_shard.iter_mut().zip(chunk) {
-                shard.push(keyed);
             }
+            blocks
+                .shards
+                .par_iter_mut()
+                .zip(by_shard)
+                .for_each(|(shard, lists)| {
+                    for (rule, key, slot) in lists.into_iter().flatten() {
+                        shard.entry((rule, key)).or_default().push(slot);
+                    }
+                });
         }
-        let shards = by_shard
-            .into_par_iter()
-            .map(|lists| {
-                let mut shard = Shard::new();
-                for (rule, key, slot) in lists.into_iter().flatten() {
-                    shard.entry((rule, key)).or_default().push(slot);
-                }
-                shard
-            })
-            .collect();
-        Blocks { shards }
+        blocks
     }
 
     /// The distinct candidate pairs (slot indices, smaller first) of the
@@ -255,6 +272,9 @@ mod tests {
         let expected = one_thread.pairs_sized(100, None);
         let found = Blocks::of(&profiles, keys).pairs_sized(100, None);
         assert_eq!(found, expected);
+        // In batches of one chunk: blocks span batches too.
+        let batched = Blocks::of_in_batches(&profiles, keys, CHUNK).pairs_sized(100, None);
+        assert_eq!(batched, expected);
         assert_eq!(expected.1.get("run"), Some(&(200 * 1_225)));
         assert!(expected.1.get("far").is_some_and(|&n| n >= 4_999));
         assert_eq!(expected.1.get("wide"), None);

@@ -38,10 +38,26 @@ pub struct Thresholds {
     pub disagreement: f64,
 }
 
+/// A compared pair as clustering weighs it: its total and whether it holds
+/// a hard conflict. Its waterfall is not kept: a large book compares
+/// millions of pairs, and only the linked and suspect ones need theirs
+/// (the caller scores those again).
 pub struct Edge {
     pub a: usize,
     pub b: usize,
-    pub evidence: Evidence,
+    pub total: f64,
+    pub conflict: bool,
+}
+
+impl Edge {
+    pub fn of(a: usize, b: usize, evidence: &Evidence) -> Edge {
+        Edge {
+            a,
+            b,
+            total: evidence.total,
+            conflict: evidence.conflict,
+        }
+    }
 }
 
 pub enum Outcome<'e> {
@@ -66,9 +82,8 @@ pub fn cluster<'e>(
     // Sorted on every core: pairs are distinct, so the order is total and
     // the same whichever thread compared what.
     edges.par_sort_by(|x, y| {
-        y.evidence
-            .total
-            .total_cmp(&x.evidence.total)
+        y.total
+            .total_cmp(&x.total)
             .then((x.a, x.b).cmp(&(y.a, y.b)))
     });
     let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -77,15 +92,9 @@ pub fn cluster<'e>(
     }
     let mut candidates: HashMap<usize, Vec<(usize, f64)>> = HashMap::new();
     for e in edges.iter() {
-        if !e.evidence.conflict && e.evidence.total >= thresholds.link {
-            candidates
-                .entry(e.a)
-                .or_default()
-                .push((e.b, e.evidence.total));
-            candidates
-                .entry(e.b)
-                .or_default()
-                .push((e.a, e.evidence.total));
+        if !e.conflict && e.total >= thresholds.link {
+            candidates.entry(e.a).or_default().push((e.b, e.total));
+            candidates.entry(e.b).or_default().push((e.a, e.total));
         }
     }
     // Per compared pair: its total, and whether it objects to the two
@@ -104,8 +113,8 @@ pub fn cluster<'e>(
     };
     let edges: &'e [Edge] = edges;
     for edge in edges {
-        let total = edge.evidence.total;
-        if edge.evidence.conflict || total < thresholds.review {
+        let total = edge.total;
+        if edge.conflict || total < thresholds.review {
             continue;
         }
         let (ra, rb) = (uf.find(edge.a), uf.find(edge.b));
@@ -198,16 +207,8 @@ mod tests {
             _ => -8.0,
         };
         let mut edges = vec![
-            Edge {
-                a: 0,
-                b: 1,
-                evidence: evidence(pair(0, 1)),
-            },
-            Edge {
-                a: 1,
-                b: 2,
-                evidence: evidence(pair(1, 2)),
-            },
+            Edge::of(0, 1, &evidence(pair(0, 1))),
+            Edge::of(1, 2, &evidence(pair(1, 2))),
         ];
         let mut uf = UnionFind::new(3);
         let mut suspects = 0;
@@ -231,16 +232,8 @@ mod tests {
     #[test]
     fn a_weak_match_to_two_clusters_links_neither() {
         let mut edges = vec![
-            Edge {
-                a: 0,
-                b: 1,
-                evidence: evidence(8.0),
-            },
-            Edge {
-                a: 0,
-                b: 2,
-                evidence: evidence(7.5),
-            },
+            Edge::of(0, 1, &evidence(8.0)),
+            Edge::of(0, 2, &evidence(7.5)),
         ];
         let mut uf = UnionFind::new(3);
         cluster(

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Entity, Graph};
+use super::{ByRoot, Entity, Graph};
 use crate::record::RecordKind;
 
 impl Graph<'_> {
@@ -49,7 +49,7 @@ impl Graph<'_> {
 /// Sets `parent` and `children` of the entities (keyed by root) from
 /// [`Graph::parents`]; when an organisation's records name several
 /// parents, the first record's wins.
-pub(super) fn set_parents(parents: Vec<(usize, usize)>, entities: &mut BTreeMap<usize, Entity>) {
+pub(super) fn set_parents(parents: Vec<(usize, usize)>, entities: &mut ByRoot<Entity>) {
     for (child, parent) in parents {
         let (Some(child_id), Some(parent_id)) = (
             entities.get(&child).map(|e| e.id.clone()),

@@ -14,6 +14,7 @@ mod blocking;
 mod book_equal;
 mod book_tally;
 mod book_update;
+mod by_root;
 mod cluster;
 mod compare;
 mod estimate;
@@ -25,6 +26,7 @@ mod name_readings;
 mod organisations;
 mod people;
 mod plan_blocks;
+mod read;
 mod union_find;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +35,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use attach::{Unattached, is_staff};
+use by_root::ByRoot;
 use cluster::{Edge, Outcome};
 pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
@@ -43,6 +46,7 @@ pub use incremental::{
 };
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
+pub use read::{READ_ATTRS, keep_what_is_read};
 use union_find::UnionFind;
 
 use crate::normalize::company_key;
@@ -401,7 +405,11 @@ impl<'a> Graph<'a> {
                 .push(i);
         }
         // Room for one implicit organisation per person at most.
-        let n = records.len() * 2;
+        let people = records
+            .iter()
+            .filter(|r| r.kind == RecordKind::Person)
+            .count();
+        let n = records.len() + people;
         Graph {
             records,
             uf: UnionFind::new(n),
@@ -527,13 +535,13 @@ impl<'a> Graph<'a> {
             .enumerate()
             .map(|(slot, node)| (*node, slot))
             .collect();
-        // Pairs scored on every core; the edges keep the pairs' order.
+        // Pairs scored on every core; the edges keep the pairs' order, and
+        // each only its total (`cluster::Edge`).
         let mut edges: Vec<Edge> = pairs
             .par_iter()
-            .map(|&(x, y)| Edge {
-                a: profiles[x].0,
-                b: profiles[y].0,
-                evidence: score(&profiles[x].1, &profiles[y].1),
+            .map(|&(x, y)| {
+                let evidence = score(&profiles[x].1, &profiles[y].1);
+                Edge::of(profiles[x].0, profiles[y].0, &evidence)
             })
             .collect();
         let any_pair = |a: usize, b: usize| match (slot_of.get(&a), slot_of.get(&b)) {
@@ -544,12 +552,15 @@ impl<'a> Graph<'a> {
     }
 
     /// Runs the clustering and keeps each link's evidence and each suspect.
+    /// `score` compares two nodes; a linked or suspect pair's waterfall is
+    /// scored again with it (the same pure function, so the same evidence
+    /// the edge's total came from).
     fn cluster_edges(
         &mut self,
         nodes: &[usize],
         edges: &mut [Edge],
         thresholds: cluster::Thresholds,
-        score: impl FnMut(usize, usize) -> Evidence,
+        score: impl Fn(usize, usize) -> Evidence,
     ) {
         let mut linked: Vec<(usize, usize, Evidence)> = Vec::new();
         let mut suspects: Vec<(usize, usize, f64, String)> = Vec::new();
@@ -559,18 +570,23 @@ impl<'a> Graph<'a> {
             nodes,
             edges,
             thresholds,
-            score,
+            &score,
             |outcome| match outcome {
-                Outcome::Linked(edge) => linked.push((edge.a, edge.b, edge.evidence.clone())),
+                Outcome::Linked(edge) => {
+                    // Kept in the customer: without the room it grew into.
+                    let mut evidence = score(edge.a, edge.b);
+                    evidence.weights.shrink_to_fit();
+                    linked.push((edge.a, edge.b, evidence));
+                }
                 Outcome::Suspect(edge, why) => suspects.push((
                     edge.a,
                     edge.b,
-                    edge.evidence.total,
+                    edge.total,
                     format!(
                         "{why}: {} ~ {}: {}",
                         describe_node(records, edge.a),
                         describe_node(records, edge.b),
-                        edge.evidence.describe()
+                        score(edge.a, edge.b).describe()
                     ),
                 )),
             },
@@ -780,8 +796,14 @@ impl<'a> Graph<'a> {
         // before the entities are built.
         let parents = self.parents(&clusters);
         self.by_external_any = HashMap::new();
+        // The owners' names are read now too, and the lookup by source and
+        // id (~85 MB at 1M records) freed with the other before the
+        // entities are built.
+        let owners = self.owner_names();
+        let staff = self.staff_names();
+        self.by_external = HashMap::new();
         let mut ids: HashMap<usize, String> = HashMap::new();
-        let mut entities: BTreeMap<usize, Entity> = BTreeMap::new();
+        let mut entities: ByRoot<Entity> = ByRoot::with_capacity(clusters.len());
         for (root, nodes) in &clusters {
             let anchor_node = nodes[0];
             let (kind, anchor) = if anchor_node >= n {
@@ -803,7 +825,7 @@ impl<'a> Graph<'a> {
                 .map(|&x| &self.records[x])
                 .collect();
             let mut golden = Golden::build(&member_records, settings);
-            golden.show_owner_names(|source, id| self.staff_name(source, id));
+            golden.show_owner_names(|source, id| staff.get(&(source, id)).cloned());
             if anchor_node >= n {
                 golden.set_name(&self.implicit_orgs[anchor_node - n]);
             }
@@ -882,7 +904,6 @@ impl<'a> Graph<'a> {
             })
             .collect();
         let records = self.records;
-        let owners = self.owner_names();
         // What the assignments need of the book is taken now, so that a full
         // pass can free the book before they are made (`assign.rs`).
         let declared: HashMap<usize, assign::Declared> = declared
@@ -905,7 +926,7 @@ impl<'a> Graph<'a> {
         let mut stage = |record: usize,
                          entity_root: usize,
                          evidence: Vec<String>,
-                         entities: &BTreeMap<usize, Entity>| {
+                         entities: &ByRoot<Entity>| {
             if records[record].customer_id.is_some() {
                 return;
             }

@@ -141,11 +141,26 @@ impl Store {
             .collect())
     }
 
+    /// [`Store::records_by_birth`], each as `shape` leaves it: a full
+    /// resolution reads the book through `resolve::keep_what_is_read`, so
+    /// it holds only what it reads.
+    pub fn records_by_birth_as<F>(&self, shape: F) -> Result<Vec<Record>, StoreError>
+    where
+        F: Fn(Record) -> Record + Sync,
+    {
+        Ok(
+            super::book_scan::scan_with_birth(self, |r| Some(shape(r)), true)?
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect(),
+        )
+    }
+
     /// [`Store::records_by_birth`], each with its birth (first-seen
     /// sequence number; `u64::MAX` when unknown).
     pub fn records_with_birth(&self) -> Result<Vec<(u64, Record)>, StoreError> {
         // Decoded on rayon's threads (`book_scan.rs`).
-        super::book_scan::scan_with_birth(self, Some)
+        super::book_scan::scan_with_birth(self, Some, true)
     }
 
     /// Saves a resolution in one transaction. Returns how many records'
