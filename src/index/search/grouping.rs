@@ -146,9 +146,13 @@ impl SegmentCollector for TopRecordsSegment {
             return;
         }
         let key = self.ranking.key(doc, score);
-        // The sequence number is read only for a record that may enter.
-        if let Some((worst, _)) = self.threshold
-            && key < worst
+        // The sequence number is read only for a record that may enter: a
+        // better key, or an equal one where its block holds an earlier
+        // number than the worst kept.
+        if let Some((worst, worst_seq)) = self.threshold
+            && (key < worst
+                || (key.total_cmp(&worst) == std::cmp::Ordering::Equal
+                    && self.seqs.floor(doc) >= worst_seq))
         {
             return;
         }

@@ -12,8 +12,11 @@
 //! be alive.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tantivy::columnar::Column;
+use tantivy::columnar::{Cardinality, Column};
+use tantivy::index::SegmentId;
 use tantivy::{DocAddress, DocId, SegmentReader};
 
 use crate::schema::SEQ_FIELD;
@@ -57,21 +60,136 @@ pub(crate) fn precedes(key: f64, seq: u64, other_key: f64, other_seq: u64) -> bo
     }
 }
 
-/// One segment's sequence numbers.
-pub(crate) struct SeqColumn(Option<Column<u64>>);
+/// Documents per entry of a segment's table of least sequence numbers.
+const SEQ_BLOCK: u32 = 1_024;
+/// Segments whose tables are kept before the table of tables starts again
+/// (an entry is 8 bytes per [`SEQ_BLOCK`] documents: 80 kB for 10M).
+const MAX_FLOOR_TABLES: usize = 4_096;
+
+/// One segment's sequence numbers, and the least of each block of
+/// [`SEQ_BLOCK`] documents when every document has one.
+pub(crate) struct SeqColumn {
+    column: Option<Column<u64>>,
+    floors: Option<Arc<[u64]>>,
+}
 
 impl SeqColumn {
     pub(crate) fn open(reader: &SegmentReader) -> SeqColumn {
-        SeqColumn(reader.fast_fields().u64(SEQ_FIELD).ok())
+        let column = reader.fast_fields().u64(SEQ_FIELD).ok();
+        let floors = column
+            .as_ref()
+            .and_then(|c| floors_of(reader.segment_id(), c));
+        SeqColumn { column, floors }
     }
 
     /// The sequence number of `doc`. An index written without the field
     /// (only hand-built test indexes) falls back to the document's id.
     #[inline]
     pub(crate) fn seq(&self, doc: DocId) -> u64 {
-        self.0
+        self.column
             .as_ref()
             .and_then(|c| c.first(doc))
             .unwrap_or(u64::from(doc))
+    }
+
+    /// A number no document of `doc`'s block has a sequence number below
+    /// (0 when the segment has no table): a record whose key only ties the
+    /// worst kept one, in a block whose floor is not earlier than the
+    /// worst's sequence number, cannot enter, and its own number need not
+    /// be read. Many records tie when scores are constant (a corrected
+    /// word, a filter alone).
+    #[inline]
+    pub(crate) fn floor(&self, doc: DocId) -> u64 {
+        self.floors
+            .as_ref()
+            .and_then(|f| f.get((doc / SEQ_BLOCK) as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// The least sequence number of each block of the segment `id`, read once
+/// per segment (a segment never changes) when every document has one.
+fn floors_of(id: SegmentId, column: &Column<u64>) -> Option<Arc<[u64]>> {
+    if !matches!(column.get_cardinality(), Cardinality::Full) {
+        return None;
+    }
+    static TABLES: OnceLock<Mutex<HashMap<SegmentId, Arc<[u64]>>>> = OnceLock::new();
+    let tables = TABLES.get_or_init(Default::default);
+    let lock = || {
+        tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(found) = lock().get(&id) {
+        return Some(found.clone());
+    }
+    let values = &column.values;
+    let count = values.num_vals();
+    let mut block = vec![0u64; SEQ_BLOCK as usize];
+    let floors: Arc<[u64]> = (0..count.div_ceil(SEQ_BLOCK))
+        .map(|b| {
+            let start = b * SEQ_BLOCK;
+            let len = SEQ_BLOCK.min(count - start) as usize;
+            values.get_range(u64::from(start), &mut block[..len]);
+            block[..len].iter().copied().min().unwrap_or(0)
+        })
+        .collect();
+    let mut tables = lock();
+    if tables.len() >= MAX_FLOOR_TABLES {
+        tables.clear();
+    }
+    tables.insert(id, floors.clone());
+    Some(floors)
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::query::AllQuery;
+    use tantivy::schema::{NumericOptions, Schema};
+    use tantivy::{Index, IndexWriter, TantivyDocument};
+
+    use super::*;
+    use crate::index::search::grouping::{Ranking, TopRecords};
+    use crate::index::search::request::{Order, SortBy};
+
+    /// Every record ties (a match-all query scores them alike) and the
+    /// sequence numbers run against the documents' order, so the best ten
+    /// sit in late blocks: the floors must let them in and keep out the
+    /// rest, and must never exceed a document's own number.
+    #[test]
+    fn ties_are_settled_by_the_earliest_sequence_numbers_whatever_their_block() {
+        let mut builder = Schema::builder();
+        let seq = builder.add_u64_field(SEQ_FIELD, NumericOptions::default().set_fast());
+        let index = Index::create_in_ram(builder.build());
+        let count: u64 = 5_000;
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        // A permutation of 1..=count, descending overall, with a zigzag.
+        let seq_of = |i: u64| count - ((i * 7_919) % count);
+        for i in 0..count {
+            let mut doc = TantivyDocument::new();
+            doc.add_u64(seq, seq_of(i));
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(searcher.segment_readers().len(), 1);
+        let column = SeqColumn::open(&searcher.segment_readers()[0]);
+        assert!(column.floors.is_some(), "every document has a number");
+        for doc in 0..count as DocId {
+            assert!(column.floor(doc) <= column.seq(doc), "doc {doc}");
+        }
+        let ranking = Ranking {
+            sort: SortBy::Relevance,
+            order: Order::Desc,
+            boost_recent: false,
+            now_secs: 0,
+        };
+        let (best, total) = searcher
+            .search(&AllQuery, &TopRecords { ranking, n: 10 })
+            .unwrap();
+        assert_eq!(total, count as usize);
+        let seqs: Vec<u64> = best.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=10).collect::<Vec<u64>>());
     }
 }
