@@ -9,13 +9,15 @@
 //! It must never load documents: it reads fast fields only, so that it stays
 //! fast over a million records; documents are read for the returned page.
 
+use std::sync::Arc;
+
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::ranked::{Ranked, SeqColumn, better_first, precedes};
 use super::request::{Order, SortBy};
-use super::segment_cache;
+use super::segment_cache::{self, SegmentTables};
 
 /// Records shown per customer.
 pub(crate) const RECORDS_PER_GROUP: usize = 3;
@@ -86,6 +88,8 @@ impl SegmentRanking {
 pub(crate) struct TopRecords {
     pub ranking: Ranking,
     pub n: usize,
+    /// The index's per-segment tables (each block's least sequence number).
+    pub segments: Arc<SegmentTables>,
 }
 
 pub(crate) struct TopRecordsSegment {
@@ -111,7 +115,7 @@ impl Collector for TopRecords {
     ) -> tantivy::Result<Self::Child> {
         Ok(TopRecordsSegment {
             ranking: SegmentRanking::new(self.ranking, reader),
-            seqs: SeqColumn::open(reader),
+            seqs: SeqColumn::with_floors(reader, &self.segments),
             segment,
             n: self.n,
             best: Vec::new(),

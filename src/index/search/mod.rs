@@ -313,12 +313,27 @@ impl SearchIndex {
                 Grouping::None => {
                     let n = request.offset + request.limit;
                     let (top, total) = if shared.is_empty() {
-                        cores.search(&searcher, &*query, &TopRecords { ranking, n })?
+                        cores.search(
+                            &searcher,
+                            &*query,
+                            &TopRecords {
+                                ranking,
+                                n,
+                                segments: caches.segments.clone(),
+                            },
+                        )?
                     } else {
                         let (top, counts) = cores.search(
                             &searcher,
                             &*query,
-                            &(TopRecords { ranking, n }, shared_facets()),
+                            &(
+                                TopRecords {
+                                    ranking,
+                                    n,
+                                    segments: caches.segments.clone(),
+                                },
+                                shared_facets(),
+                            ),
                         )?;
                         shared_counts = Some(counts);
                         top

@@ -12,12 +12,12 @@
 //! be alive.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use tantivy::columnar::{Cardinality, Column};
-use tantivy::index::SegmentId;
 use tantivy::{DocAddress, DocId, SegmentReader};
+
+use super::segment_cache::SegmentTables;
 
 use crate::schema::SEQ_FIELD;
 
@@ -62,24 +62,31 @@ pub(crate) fn precedes(key: f64, seq: u64, other_key: f64, other_seq: u64) -> bo
 
 /// Documents per entry of a segment's table of least sequence numbers.
 const SEQ_BLOCK: u32 = 1_024;
-/// Segments whose tables are kept before the table of tables starts again
-/// (an entry is 8 bytes per [`SEQ_BLOCK`] documents: 80 kB for 10M).
-const MAX_FLOOR_TABLES: usize = 4_096;
 
-/// One segment's sequence numbers, and the least of each block of
-/// [`SEQ_BLOCK`] documents when every document has one.
+/// One segment's sequence numbers, and, when opened with the index's
+/// segment tables and every document has one, the least of each block of
+/// [`SEQ_BLOCK`] documents.
 pub(crate) struct SeqColumn {
     column: Option<Column<u64>>,
-    floors: Option<Arc<[u64]>>,
+    floors: Option<Arc<Vec<u64>>>,
 }
 
 impl SeqColumn {
     pub(crate) fn open(reader: &SegmentReader) -> SeqColumn {
-        let column = reader.fast_fields().u64(SEQ_FIELD).ok();
-        let floors = column
-            .as_ref()
-            .and_then(|c| floors_of(reader.segment_id(), c));
-        SeqColumn { column, floors }
+        SeqColumn {
+            column: reader.fast_fields().u64(SEQ_FIELD).ok(),
+            floors: None,
+        }
+    }
+
+    /// [`SeqColumn::open`], with the blocks' least numbers read once per
+    /// segment into `tables` (a segment never changes).
+    pub(crate) fn with_floors(reader: &SegmentReader, tables: &SegmentTables) -> SeqColumn {
+        let mut seqs = SeqColumn::open(reader);
+        if let Some(column) = &seqs.column {
+            seqs.floors = tables.seq_floors(reader.segment_id(), || floors_of(column));
+        }
+        seqs
     }
 
     /// The sequence number of `doc`. An index written without the field
@@ -93,11 +100,11 @@ impl SeqColumn {
     }
 
     /// A number no document of `doc`'s block has a sequence number below
-    /// (0 when the segment has no table): a record whose key only ties the
-    /// worst kept one, in a block whose floor is not earlier than the
-    /// worst's sequence number, cannot enter, and its own number need not
-    /// be read. Many records tie when scores are constant (a corrected
-    /// word, a filter alone).
+    /// (0 without a table): a record whose key only ties the worst kept
+    /// one, in a block whose floor is not earlier than the worst's
+    /// sequence number, cannot enter, and its own number need not be read.
+    /// Many records tie when scores are constant (a corrected word, a
+    /// filter alone).
     #[inline]
     pub(crate) fn floor(&self, doc: DocId) -> u64 {
         self.floors
@@ -108,26 +115,16 @@ impl SeqColumn {
     }
 }
 
-/// The least sequence number of each block of the segment `id`, read once
-/// per segment (a segment never changes) when every document has one.
-fn floors_of(id: SegmentId, column: &Column<u64>) -> Option<Arc<[u64]>> {
+/// The least sequence number of each block of a segment's documents, when
+/// every document has one.
+fn floors_of(column: &Column<u64>) -> Option<Vec<u64>> {
     if !matches!(column.get_cardinality(), Cardinality::Full) {
         return None;
-    }
-    static TABLES: OnceLock<Mutex<HashMap<SegmentId, Arc<[u64]>>>> = OnceLock::new();
-    let tables = TABLES.get_or_init(Default::default);
-    let lock = || {
-        tables
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    };
-    if let Some(found) = lock().get(&id) {
-        return Some(found.clone());
     }
     let values = &column.values;
     let count = values.num_vals();
     let mut block = vec![0u64; SEQ_BLOCK as usize];
-    let floors: Arc<[u64]> = (0..count.div_ceil(SEQ_BLOCK))
+    let floors = (0..count.div_ceil(SEQ_BLOCK))
         .map(|b| {
             let start = b * SEQ_BLOCK;
             let len = SEQ_BLOCK.min(count - start) as usize;
@@ -135,11 +132,6 @@ fn floors_of(id: SegmentId, column: &Column<u64>) -> Option<Arc<[u64]>> {
             block[..len].iter().copied().min().unwrap_or(0)
         })
         .collect();
-    let mut tables = lock();
-    if tables.len() >= MAX_FLOOR_TABLES {
-        tables.clear();
-    }
-    tables.insert(id, floors.clone());
     Some(floors)
 }
 
@@ -174,7 +166,8 @@ mod tests {
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
         assert_eq!(searcher.segment_readers().len(), 1);
-        let column = SeqColumn::open(&searcher.segment_readers()[0]);
+        let tables = Arc::new(SegmentTables::default());
+        let column = SeqColumn::with_floors(&searcher.segment_readers()[0], &tables);
         assert!(column.floors.is_some(), "every document has a number");
         for doc in 0..count as DocId {
             assert!(column.floor(doc) <= column.seq(doc), "doc {doc}");
@@ -186,7 +179,14 @@ mod tests {
             now_secs: 0,
         };
         let (best, total) = searcher
-            .search(&AllQuery, &TopRecords { ranking, n: 10 })
+            .search(
+                &AllQuery,
+                &TopRecords {
+                    ranking,
+                    n: 10,
+                    segments: tables,
+                },
+            )
             .unwrap();
         assert_eq!(total, count as usize);
         let seqs: Vec<u64> = best.iter().map(|r| r.seq).collect();

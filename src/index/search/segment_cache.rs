@@ -1,7 +1,8 @@
 //! Per-segment memo tables: facts about one immutable tantivy segment that
 //! every search would otherwise recompute — the terms a typo-tolerant word
-//! expands to in a field, and the stable hash of every customer id in the
-//! segment's `customer_id` column.
+//! expands to in a field, the stable hash of every customer id in the
+//! segment's `customer_id` column, and the least sequence number of each
+//! block of its documents (`ranked.rs`).
 //!
 //! It must never hold anything that depends on a request beyond its key
 //! (segment id, field, word, distance): a segment never changes once
@@ -23,6 +24,9 @@ use tantivy::schema::Field;
 /// a few term infos, or 8 bytes per customer of one segment).
 const MAX_FUZZY_ENTRIES: usize = 4096;
 const MAX_HASH_TABLES: usize = 256;
+/// Segments whose least sequence numbers are kept (8 bytes per 1,024
+/// documents: 80 kB for 10M).
+const MAX_FLOOR_TABLES: usize = 256;
 
 type FuzzyKey = (SegmentId, Field, String, u8);
 type Table<K, V> = Mutex<FxHashMap<K, Arc<V>>>;
@@ -37,6 +41,7 @@ type Numberings = Mutex<Vec<(Vec<SegmentId>, Arc<CustomerNumbers>)>>;
 pub(crate) struct SegmentTables {
     fuzzy: Table<FuzzyKey, Vec<TermInfo>>,
     hashes: Table<(SegmentId, &'static str), Vec<u64>>,
+    floors: Table<SegmentId, Vec<u64>>,
     numberings: Numberings,
 }
 
@@ -125,6 +130,29 @@ impl SegmentTables {
             table.insert(key, hashes.clone());
         }
         hashes
+    }
+
+    /// The least sequence number of each block of `segment`'s documents,
+    /// computed by `read` the first time (none when not every document has
+    /// one).
+    pub(crate) fn seq_floors(
+        &self,
+        segment: SegmentId,
+        read: impl FnOnce() -> Option<Vec<u64>>,
+    ) -> Option<Arc<Vec<u64>>> {
+        if let Ok(table) = self.floors.lock()
+            && let Some(found) = table.get(&segment)
+        {
+            return Some(found.clone());
+        }
+        let floors = Arc::new(read()?);
+        if let Ok(mut table) = self.floors.lock() {
+            if table.len() >= MAX_FLOOR_TABLES {
+                table.clear();
+            }
+            table.insert(segment, floors.clone());
+        }
+        Some(floors)
     }
 
     /// The customer numbering of `searcher`'s segments, built from the

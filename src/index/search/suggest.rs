@@ -100,6 +100,7 @@ impl SearchIndex {
                 now_secs: 0,
             },
             n: CANDIDATE_RECORDS,
+            segments: self.caches().segments.clone(),
         };
         let (top, _) = searcher.search(&query, &by_score)?;
         let mut prefixes = self.analyzers().prefix_tokenizer();
