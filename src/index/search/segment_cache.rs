@@ -45,6 +45,22 @@ pub(crate) struct SegmentTables {
     numberings: Numberings,
 }
 
+/// The entry of `table` for `key`, if kept.
+fn find<K: Eq + Hash, V>(table: &Table<K, V>, key: &K) -> Option<Arc<V>> {
+    table.lock().ok()?.get(key).cloned()
+}
+
+/// Keeps `value` for `key` in `table`, which starts again once it holds
+/// `bound` entries.
+fn keep<K: Eq + Hash, V>(table: &Table<K, V>, key: K, value: &Arc<V>, bound: usize) {
+    if let Ok(mut table) = table.lock() {
+        if table.len() >= bound {
+            table.clear();
+        }
+        table.insert(key, value.clone());
+    }
+}
+
 /// The group hash of a term of an id column: `customer` keeps customer ids
 /// and record ids apart. Every table and every on-the-fly hash uses this.
 pub(crate) fn id_hash(bytes: &[u8], customer: bool) -> u64 {
@@ -86,18 +102,11 @@ impl SegmentTables {
         expand: impl FnOnce() -> tantivy::Result<Vec<TermInfo>>,
     ) -> tantivy::Result<Arc<Vec<TermInfo>>> {
         let key = (segment, field, word.to_string(), distance);
-        if let Ok(table) = self.fuzzy.lock()
-            && let Some(found) = table.get(&key)
-        {
-            return Ok(found.clone());
+        if let Some(found) = find(&self.fuzzy, &key) {
+            return Ok(found);
         }
         let terms = Arc::new(expand()?);
-        if let Ok(mut table) = self.fuzzy.lock() {
-            if table.len() >= MAX_FUZZY_ENTRIES {
-                table.clear();
-            }
-            table.insert(key, terms.clone());
-        }
+        keep(&self.fuzzy, key, &terms, MAX_FUZZY_ENTRIES);
         Ok(terms)
     }
 
@@ -111,10 +120,8 @@ impl SegmentTables {
         customer: bool,
     ) -> Arc<Vec<u64>> {
         let key = (segment, column_name);
-        if let Ok(table) = self.hashes.lock()
-            && let Some(found) = table.get(&key)
-        {
-            return found.clone();
+        if let Some(found) = find(&self.hashes, &key) {
+            return found;
         }
         let mut hashes = Vec::with_capacity(column.num_terms());
         if let Ok(mut stream) = column.dictionary().stream() {
@@ -123,12 +130,7 @@ impl SegmentTables {
             }
         }
         let hashes = Arc::new(hashes);
-        if let Ok(mut table) = self.hashes.lock() {
-            if table.len() >= MAX_HASH_TABLES {
-                table.clear();
-            }
-            table.insert(key, hashes.clone());
-        }
+        keep(&self.hashes, key, &hashes, MAX_HASH_TABLES);
         hashes
     }
 
@@ -140,18 +142,11 @@ impl SegmentTables {
         segment: SegmentId,
         read: impl FnOnce() -> Option<Vec<u64>>,
     ) -> Option<Arc<Vec<u64>>> {
-        if let Ok(table) = self.floors.lock()
-            && let Some(found) = table.get(&segment)
-        {
-            return Some(found.clone());
+        if let Some(found) = find(&self.floors, &segment) {
+            return Some(found);
         }
         let floors = Arc::new(read()?);
-        if let Ok(mut table) = self.floors.lock() {
-            if table.len() >= MAX_FLOOR_TABLES {
-                table.clear();
-            }
-            table.insert(segment, floors.clone());
-        }
+        keep(&self.floors, segment, &floors, MAX_FLOOR_TABLES);
         Some(floors)
     }
 
