@@ -326,7 +326,13 @@ fn an_interrupted_commit_that_left_delete_files_is_recovered_on_open() {
     let customer_id = customer(&server);
     drop(server);
     let (dir, before) = generation_files(&ws);
-    let committed_meta = std::fs::read(dir.join("meta.json")).unwrap();
+    // Every file of the committed generation, meta.json among them: a crash
+    // before the next meta is written cannot have removed any of them, but a
+    // background merge that finished after the write may have.
+    let committed: Vec<(String, Vec<u8>)> = before
+        .iter()
+        .map(|name| (name.clone(), std::fs::read(dir.join(name)).unwrap()))
+        .collect();
 
     // An attribute re-indexes the customer's records, which sit in the
     // ingest's segment: the commit writes a delete file for it.
@@ -357,8 +363,14 @@ fn an_interrupted_commit_that_left_delete_files_is_recovered_on_open() {
     );
 
     // Interrupted as a crash between the files and the meta would leave it:
-    // the delete and segment files are there, meta.json is the old one.
-    std::fs::write(dir.join("meta.json"), &committed_meta).unwrap();
+    // the new delete and segment files are there beside every file of the
+    // committed generation, and meta.json is the old one.
+    for (name, bytes) in &committed {
+        let path = dir.join(name);
+        if name == "meta.json" || !path.exists() {
+            std::fs::write(path, bytes).unwrap();
+        }
+    }
 
     let server = ws.serve();
     let index = status(&server);
