@@ -27,6 +27,7 @@ use std::sync::{Arc, OnceLock};
 
 use self::leaf::{Leaf, ScoredTerm, TermLeaf, TermScores};
 use self::window::{Node, WindowedConjunction};
+use super::corrected_union::AnyOf;
 
 /// Every word must match; a word matches when any of its alternatives does.
 #[derive(Debug)]
@@ -63,6 +64,9 @@ pub(crate) fn all_of(queries: &[&dyn Query]) -> WordsConjunction {
 /// The clauses of a union (a boolean query of `Should` clauses only), when
 /// `query` is one.
 fn alternatives(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
+    if let Some(union) = query.downcast_ref::<AnyOf>() {
+        return Some(copies(union.clauses()));
+    }
     let union = query.downcast_ref::<BooleanQuery>()?;
     let clauses = union.clauses();
     let is_union = !clauses.is_empty()

@@ -145,6 +145,34 @@ pub(crate) struct SharedFuzzyQuery {
     /// The index's tables of expanded terms and of corrected documents.
     pub segments: Arc<SegmentTables>,
     pub corrections: Arc<FilterCache>,
+    /// Every corrected match scores this (times the boost passed down),
+    /// as `BoostQuery` would make it.
+    pub boost: Score,
+}
+
+impl SharedFuzzyQuery {
+    /// The documents of `reader`'s segment (deleted ones included) the
+    /// corrected forms match, from the corrections cache.
+    pub(crate) fn corrected_docs(
+        &self,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Arc<MatchingDocs>> {
+        let terms = self.segments.fuzzy_terms(
+            reader.segment_id(),
+            self.field,
+            &self.word,
+            self.distance,
+            || {
+                AutomatonWeight::<DfaWrapper>::new(self.field, self.automaton.clone())
+                    .get_match_term_infos(reader)
+            },
+        )?;
+        let key = format!("{:?}\u{1f}{}\u{1f}{}", self.field, self.word, self.distance);
+        self.corrections
+            .corrected_docs(reader.segment_id(), &key, || {
+                corrected_docs(reader, self, &terms)
+            })
+    }
 }
 
 impl fmt::Debug for SharedFuzzyQuery {
@@ -200,31 +228,20 @@ fn corrected_docs(
 impl Weight for SharedFuzzyWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let q = &self.query;
-        let terms =
-            q.segments
-                .fuzzy_terms(reader.segment_id(), q.field, &q.word, q.distance, || {
-                    AutomatonWeight::<DfaWrapper>::new(q.field, q.automaton.clone())
-                        .get_match_term_infos(reader)
-                })?;
-        let key = format!("{:?}\u{1f}{}\u{1f}{}", q.field, q.word, q.distance);
-        let docs = q
-            .corrections
-            .corrected_docs(reader.segment_id(), &key, || {
-                corrected_docs(reader, q, &terms)
-            })?;
+        let docs = q.corrected_docs(reader)?;
         if docs.is_empty() {
             return Ok(Box::new(EmptyScorer));
         }
         Ok(Box::new(ConstScorer::new(
             CachedFilterScorer::new(docs, reader.alive_bitset().cloned()),
-            boost,
+            boost * q.boost,
         )))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         let mut scorer = self.scorer(reader, 1.0)?;
         if scorer.seek(doc) == doc {
-            Ok(Explanation::new("SharedFuzzyQuery", 1.0))
+            Ok(Explanation::new("SharedFuzzyQuery", scorer.score()))
         } else {
             Err(tantivy::TantivyError::InvalidArgument(format!(
                 "document {doc} does not match"

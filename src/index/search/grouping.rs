@@ -15,7 +15,8 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::ranked::{Ranked, SeqColumn, better_first, precedes};
+use super::corrected_union::BlockSink;
+use super::ranked::{Ranked, SEQ_BLOCK, SeqColumn, better_first, precedes};
 use super::request::{Order, SortBy};
 use super::segment_cache::{self, SegmentTables};
 
@@ -183,6 +184,40 @@ impl SegmentCollector for TopRecordsSegment {
         self.best.sort_by(better_first);
         self.best.truncate(self.n);
         (self.best, self.count)
+    }
+}
+
+impl BlockSink for TopRecordsSegment {
+    const BLOCK: DocId = SEQ_BLOCK;
+
+    /// Only a relevance key without recency is bounded by the score; for
+    /// any other a block is always read.
+    fn may_enter(&mut self, doc: DocId, bound: Score) -> bool {
+        if self.n == 0 {
+            return false;
+        }
+        let bounded =
+            self.ranking.ranking.sort == SortBy::Relevance && !self.ranking.ranking.boost_recent;
+        let Some((worst, worst_seq)) = self.threshold else {
+            return true;
+        };
+        if !bounded {
+            return true;
+        }
+        let best = f64::from(bound);
+        match best.total_cmp(&worst) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => self.seqs.floor(doc) < worst_seq,
+        }
+    }
+
+    fn passed_over(&mut self, count: usize) {
+        self.count += count;
+    }
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        SegmentCollector::collect(self, doc, score);
     }
 }
 

@@ -20,6 +20,7 @@ pub(crate) mod aggs;
 mod cache_budgets;
 pub(crate) mod caches;
 pub(crate) mod conjunction;
+pub(crate) mod corrected_union;
 pub(crate) mod customer_set;
 pub(crate) mod doc_ords;
 pub(crate) mod facet_paths;

@@ -19,6 +19,7 @@
 //! own collection skips them, and every collector used here must merge
 //! pieces of one segment as it merges different segments.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -28,6 +29,8 @@ use tantivy::query::{EnableScoring, Query, Weight};
 use tantivy::{DocId, DocSet, Searcher, SegmentOrdinal};
 
 use super::conjunction::window::WindowedConjunction;
+use super::corrected_union::CorrectedUnion;
+use super::grouping::TopRecordsSegment;
 
 /// No range is cut smaller than this many documents: below it, setting up
 /// another scorer costs more than the core it brings.
@@ -224,6 +227,23 @@ fn plan(max_docs: &[u32], threads: usize, min_range: u32) -> Vec<Vec<Range>> {
 }
 
 /// Collects the documents of one range with a collector of its own.
+/// [`collect_range`] over documents `start..end` of segment `segment`.
+#[cfg(test)]
+pub(crate) fn collect_documents<C: Collector>(
+    searcher: &Searcher,
+    weight: &dyn Weight,
+    collector: &C,
+    segment: SegmentOrdinal,
+    documents: std::ops::Range<DocId>,
+) -> tantivy::Result<<C::Child as SegmentCollector>::Fruit> {
+    let range = Range {
+        segment,
+        start: documents.start,
+        end: documents.end,
+    };
+    collect_range(searcher, weight, collector, range)
+}
+
 fn collect_range<C: Collector>(
     searcher: &Searcher,
     weight: &dyn Weight,
@@ -238,6 +258,20 @@ fn collect_range<C: Collector>(
     let mut doc = scorer.doc();
     if doc < range.start {
         doc = scorer.seek(range.start);
+    }
+    if let Some(union) = scorer.downcast_mut::<CorrectedUnion>() {
+        // The same, for a word only its corrected forms match; the best
+        // records' collector passes over blocks none of whose records
+        // could enter.
+        let any: &mut dyn Any = &mut child;
+        if let Some(top) = any.downcast_mut::<TopRecordsSegment>() {
+            union.collect_blocks_until(range.end, top);
+        } else {
+            union.for_each_until(range.end, &mut |doc, score| {
+                child.collect(doc, if scoring { score } else { 0.0 });
+            });
+        }
+        return Ok(child.harvest());
     }
     if let Some(conjunction) = scorer.downcast_mut::<WindowedConjunction>() {
         // A window at a time, without two virtual calls per match.

@@ -22,6 +22,7 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use super::conjunction::all_of;
 use super::conjunction::leaf::ScoredTerm;
+use super::corrected_union::AnyOf;
 use super::fuzzy::{SharedFuzzyQuery, automaton};
 use super::highlight::LooseTerms;
 use super::parse::Node;
@@ -102,9 +103,12 @@ fn any_of(mut clauses: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
     match clauses.len() {
         0 => None,
         1 => clauses.pop(),
-        _ => Some(Box::new(BooleanQuery::new(
-            clauses.into_iter().map(|q| (Occur::Should, q)).collect(),
-        ))),
+        _ => match AnyOf::of(clauses) {
+            Ok(corrected) => Some(Box::new(corrected)),
+            Err(clauses) => Some(Box::new(BooleanQuery::new(
+                clauses.into_iter().map(|q| (Occur::Should, q)).collect(),
+            ))),
+        },
     }
 }
 
@@ -468,17 +472,15 @@ impl<'a> QueryBuilder<'a> {
                 };
                 if let Some(automaton) = shared {
                     let exact = boosted(exact, boost);
-                    let fuzzy: Box<dyn Query> = Box::new(BoostQuery::new(
-                        Box::new(SharedFuzzyQuery {
-                            field,
-                            automaton,
-                            word: single.clone(),
-                            distance: budget,
-                            segments: self.index.caches().segments.clone(),
-                            corrections: self.index.caches().corrections.clone(),
-                        }),
-                        FUZZY_WEIGHT * boost,
-                    ));
+                    let fuzzy: Box<dyn Query> = Box::new(SharedFuzzyQuery {
+                        field,
+                        automaton,
+                        word: single.clone(),
+                        distance: budget,
+                        segments: self.index.caches().segments.clone(),
+                        corrections: self.index.caches().corrections.clone(),
+                        boost: FUZZY_WEIGHT * boost,
+                    });
                     self.record(&spec.name, &*exact);
                     self.fuzzy_by_field
                         .entry(spec.name.clone())

@@ -61,7 +61,7 @@ pub(crate) fn precedes(key: f64, seq: u64, other_key: f64, other_seq: u64) -> bo
 }
 
 /// Documents per entry of a segment's table of least sequence numbers.
-const SEQ_BLOCK: u32 = 1_024;
+pub(crate) const SEQ_BLOCK: u32 = 1_024;
 
 /// One segment's sequence numbers, and, when opened with the index's
 /// segment tables and every document has one, the least of each block of
