@@ -233,29 +233,22 @@ fn compare(book: &Book, word: &str, expect_bit_words: bool) {
 }
 
 #[test]
-fn a_word_only_its_corrections_match_reads_as_tantivys_union() {
-    // No field holds `warehosue`: every segment reads the bit words.
-    compare(&book(), "warehosue", true);
-}
-
-#[test]
-fn a_word_corrected_in_few_documents_only_is_left_to_tantivys_union() {
-    // `kickofc` is no term; `kickoff` is in few titles and bodies: two
-    // lists, no bitset.
-    compare(&book(), "kickofc", false);
-}
-
-#[test]
-fn a_word_corrected_in_one_field_only_is_left_to_its_one_set() {
-    // `invoise` is no term; `invoice` is in a third of the bodies only: no
-    // union (tantivy's lone constant scorer was as fast at 10M).
-    compare(&book(), "invoise", false);
-}
-
-#[test]
-fn a_word_a_field_holds_falls_back_to_tantivys_union() {
-    // `warehouse` itself is in bodies and titles: tantivy's union.
-    compare(&book(), "warehouse", false);
+fn every_word_reads_as_tantivys_union_and_only_where_corrections_alone_match_as_bit_words() {
+    let book = book();
+    for (word, bit_words) in [
+        // No field holds `warehosue`: every segment reads the bit words.
+        ("warehosue", true),
+        // `kickofc` is no term; `kickoff` is in few titles and bodies: two
+        // lists, no bitset.
+        ("kickofc", false),
+        // `invoise` is no term; `invoice` is in a third of the bodies only:
+        // no union (tantivy's lone constant scorer was as fast at 10M).
+        ("invoise", false),
+        // `warehouse` itself is in bodies and titles: tantivy's union.
+        ("warehouse", false),
+    ] {
+        compare(&book, word, bit_words);
+    }
 }
 
 #[test]
