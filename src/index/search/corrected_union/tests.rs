@@ -185,7 +185,8 @@ fn sought(weight: &dyn Weight, reader: &SegmentReader, targets: &[DocId]) -> Vec
         .collect()
 }
 
-fn compare(book: &Book, word: &str, expect_bit_words: bool) {
+/// `word`'s clauses as tantivy's union and as [`AnyOf`].
+fn both_unions(book: &Book, word: &str) -> (BooleanQuery, AnyOf) {
     let clauses = clauses(book, word);
     let tantivy_union = BooleanQuery::new(
         copies(&clauses)
@@ -193,9 +194,14 @@ fn compare(book: &Book, word: &str, expect_bit_words: bool) {
             .map(|q| (Occur::Should, q))
             .collect(),
     );
-    let Ok(any_of) = AnyOf::of(copies(&clauses)) else {
+    let Ok(any_of) = AnyOf::of(clauses) else {
         panic!("a field's exact and corrected pair is recognised");
     };
+    (tantivy_union, any_of)
+}
+
+fn compare(book: &Book, word: &str, expect_bit_words: bool) {
+    let (tantivy_union, any_of) = both_unions(book, word);
     let expected = weight(book, &tantivy_union);
     let read = weight(book, &any_of);
     let Ok(searcher) = book.index.reader().map(|r| r.searcher()) else {
@@ -316,16 +322,7 @@ fn best(book: &Book, query: &dyn Query, n: usize, cut: DocId) -> Vec<RangeFruit>
 fn the_best_records_and_the_count_are_tantivys_when_blocks_are_passed_over() {
     let book = book();
     for word in ["warehosue", "kickofc", "invoise"] {
-        let clauses = clauses(&book, word);
-        let tantivy_union = BooleanQuery::new(
-            copies(&clauses)
-                .into_iter()
-                .map(|q| (Occur::Should, q))
-                .collect(),
-        );
-        let Ok(any_of) = AnyOf::of(copies(&clauses)) else {
-            panic!("recognised");
-        };
+        let (tantivy_union, any_of) = both_unions(&book, word);
         for n in [1, 10, 200] {
             for cut in [0, 1_000, 4_321] {
                 let want = best(&book, &tantivy_union, n, cut);
