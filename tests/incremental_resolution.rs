@@ -355,6 +355,10 @@ fn a_resolver_owning_the_book_says_what_a_borrowing_one_says() {
         let borrowed = resolve(&book, &settings, &overrides);
         assert!(borrowed.assignments.values().any(|a| a.owner.is_some()));
         assert!(!borrowed.suspects.is_empty(), "the book has suspects");
+        let book = book
+            .into_iter()
+            .map(rapport::resolve::BookRecord::from)
+            .collect();
         let owned = resolve_owned(book, &settings, &overrides, None);
         assert!(everything(&owned) == everything(&borrowed));
     }

@@ -147,7 +147,7 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     super::export::reset_peak();
     let started = Instant::now();
     // Read as the engine's full pass reads it (`Engine::resolve_locked`).
-    let loaded = store.records_by_birth_as(crate::resolve::keep_what_is_read)?;
+    let loaded = store.records_by_birth_as(crate::resolve::BookRecord::from)?;
     let full_load_ms = started.elapsed().as_millis();
     super::resolve_memory::print_book_bytes(&loaded);
     let started = Instant::now();

@@ -21,7 +21,7 @@ use super::compare::words;
 use super::incremental::{BookStats, Parts, Shifted, Slim, org_blocks, person_blocks};
 use super::organisations::{MAX_BLOCK, OrgProfile};
 use super::people::{self, PersonProfile};
-use super::{Romaji, domain_of};
+use super::{BookRecord, Romaji, domain_of};
 use crate::record::{Record, RecordKind};
 
 /// An update leaves empty slots; when they outnumber a quarter of the
@@ -396,8 +396,12 @@ impl BookStats {
 impl Profile {
     fn of(r: &Record, romaji: Option<Romaji>) -> Profile {
         match r.kind {
-            RecordKind::Organization => Profile::Org(OrgProfile::of(r, domain_of, romaji)),
-            RecordKind::Person => Profile::Person(PersonProfile::of(r, None, romaji)),
+            RecordKind::Organization => {
+                Profile::Org(OrgProfile::of(&BookRecord::from_ref(r), domain_of, romaji))
+            }
+            RecordKind::Person => {
+                Profile::Person(PersonProfile::of(&BookRecord::from_ref(r), None, romaji))
+            }
             _ => Profile::None,
         }
     }

@@ -21,7 +21,8 @@ use super::book_tally::Tally;
 use super::organisations::{self, MAX_BLOCK, OrgModel, OrgProfile};
 use super::people::{self, PersonModel, PersonProfile};
 use super::{
-    Assignment, Entity, Overrides, Resolution, Romaji, Settings, domain_of, is_staff, resolve_in,
+    Assignment, BookRecord, Entity, Overrides, Resolution, Romaji, Settings, book_of, domain_of,
+    is_staff, resolve_in,
 };
 use crate::normalize::company_key;
 use crate::record::{Record, RecordKind};
@@ -172,13 +173,18 @@ impl BookStats {
             .par_iter()
             .enumerate()
             .filter(|(_, r)| r.kind == RecordKind::Organization)
-            .map(|(i, r)| (i, OrgProfile::of(r, domain_of, romaji)))
+            .map(|(i, r)| {
+                (
+                    i,
+                    OrgProfile::of(&BookRecord::from_ref(r), domain_of, romaji),
+                )
+            })
             .collect();
         let persons: Vec<(usize, PersonProfile)> = records
             .par_iter()
             .enumerate()
             .filter(|(_, r)| r.kind == RecordKind::Person)
-            .map(|(i, r)| (i, PersonProfile::of(r, None, romaji)))
+            .map(|(i, r)| (i, PersonProfile::of(&BookRecord::from_ref(r), None, romaji)))
             .collect();
         let slims: Vec<Option<Slim>> = records
             .par_iter()
@@ -617,14 +623,30 @@ pub fn resolve_subset(
     overrides: &Overrides,
     romaji: Option<Romaji>,
 ) -> Partial {
-    let subset: Vec<Record> = plan.subset.iter().map(|&i| records[i].clone()).collect();
-    resolve_records(&subset, plan, stats, settings, overrides, romaji)
+    let subset: Vec<BookRecord> = plan
+        .subset
+        .iter()
+        .map(|&i| BookRecord::from_ref(&records[i]))
+        .collect();
+    resolve_book(&subset, plan, stats, settings, overrides, romaji)
 }
 
 /// [`resolve_subset`] given the plan's records themselves (in the order of
 /// its subset), as read from the store when the book is not in memory.
 pub fn resolve_records(
     subset: &[Record],
+    plan: Plan,
+    stats: &BookStats,
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+) -> Partial {
+    resolve_book(&book_of(subset), plan, stats, settings, overrides, romaji)
+}
+
+/// [`resolve_records`] of the plan's records as resolution holds them.
+fn resolve_book(
+    subset: &[BookRecord],
     plan: Plan,
     stats: &BookStats,
     settings: &Settings,
