@@ -162,9 +162,12 @@ fn the_book_resolution_holds_resolves_as_the_whole_book() {
         .collect();
     let read = store.records_by_birth_as(BookRecord::from).unwrap();
     assert_eq!(whole.len(), read.len());
-    // The read did empty something, so the comparison below is not empty.
+    // The read did empty something, so the comparison below is not empty:
+    // of the fields a `BookRecord` holds, a customer's body and file, an
+    // interaction's address, web sites and consent, the attributes no rule
+    // reads (quality flags and deal fields it never holds at all).
     let emptied = whole.iter().zip(&read).filter(|(w, r)| w != r).count();
-    assert!(emptied >= 12, "only {emptied} records were emptied");
+    assert!(emptied >= 10, "only {emptied} records were emptied");
 
     let (full, slim) = (resolve_book(whole), resolve_book(read));
     assert_eq!(full.assignments, slim.assignments);
