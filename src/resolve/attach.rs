@@ -82,7 +82,7 @@ impl Staff {
             .collect();
         let addresses = records
             .iter()
-            .filter(|r| is_staff(r))
+            .filter(is_staff)
             .flat_map(|r| r.emails.iter().map(|e| e.to_ascii_lowercase()))
             .collect();
         Staff { domains, addresses }
@@ -699,7 +699,7 @@ impl<'a> Graph<'a> {
         self.by_external
             .get(&(source, id))
             .map(|&n| &self.records[n])
-            .filter(|staff| is_staff(staff))
+            .filter(is_staff)
             .and_then(|staff| staff.names.first())
             .map(|name| name.to_string())
     }
