@@ -43,8 +43,8 @@ pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
 pub use incremental::{
-    AssignedIds, BookStats, EntityLinks, MemberId, Partial, Plan, Previous, plan, resolve_records,
-    resolve_subset,
+    AssignedIds, BookStats, EntityLinks, MemberId, Partial, Plan, Previous, plan,
+    resolve_book_records, resolve_records, resolve_subset,
 };
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
@@ -306,6 +306,15 @@ pub fn resolve_with(
 /// What resolution holds of `records` ([`BookRecord::from_ref`]), in order.
 pub fn book_of(records: &[Record]) -> Vec<BookRecord> {
     records.par_iter().map(BookRecord::from_ref).collect()
+}
+
+/// What the book's statistics hold of `records`
+/// ([`BookRecord::for_statistics`]), in order.
+pub fn statistics_book(records: &[Record]) -> Vec<BookRecord> {
+    records
+        .par_iter()
+        .map(|r| BookRecord::for_statistics(r.clone()))
+        .collect()
 }
 
 /// [`resolve_with`] on a book it owns: the book is freed once the entities

@@ -157,6 +157,16 @@ impl Store {
         )
     }
 
+    /// [`Store::records_with_birth`], each as `shape` makes it as it is
+    /// decoded: the book's statistics read `resolve::BookRecord`s.
+    pub fn records_with_birth_as<T, F>(&self, shape: F) -> Result<Vec<(u64, T)>, StoreError>
+    where
+        T: Send,
+        F: Fn(Record) -> T + Sync,
+    {
+        super::book_scan::scan_with_birth(self, |r| Some(shape(r)), true)
+    }
+
     /// [`Store::records_by_birth`], each with its birth (first-seen
     /// sequence number; `u64::MAX` when unknown).
     pub fn records_with_birth(&self) -> Result<Vec<(u64, Record)>, StoreError> {
