@@ -408,10 +408,11 @@ impl Rapport {
         let started = Instant::now();
         // The kept statistics would only add to the full pass's peak.
         lock(&self.kept_book).take();
-        // Only what resolution reads of each record is held.
+        // Only what resolution reads of each record is held, as its own
+        // compact record (`resolve::BookRecord`), decoded one at a time.
         let records = self
             .store
-            .records_by_birth_as(crate::resolve::keep_what_is_read)?;
+            .records_by_birth_as(crate::resolve::BookRecord::from)?;
         let overrides = self.store.overrides()?;
         let analyzers = self.index.snapshot().analyzers().clone();
         let romaji = |text: &str| analyzers.romaji_words(text);

@@ -24,7 +24,8 @@ use serde::Serialize;
 use crate::record::Record;
 use crate::record::RecordKind;
 use crate::resolve::{
-    BookStats, Overrides, Settings, plan, resolve_owned, resolve_records, resolve_subset,
+    BookRecord, BookStats, Overrides, Settings, plan, resolve_owned, resolve_records,
+    resolve_subset,
 };
 use crate::store::{Store, StoreError};
 
@@ -147,7 +148,7 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     super::export::reset_peak();
     let started = Instant::now();
     // Read as the engine's full pass reads it (`Engine::resolve_locked`).
-    let loaded = store.records_by_birth_as(crate::resolve::keep_what_is_read)?;
+    let loaded = store.records_by_birth_as(crate::resolve::BookRecord::from)?;
     let full_load_ms = started.elapsed().as_millis();
     super::resolve_memory::print_book_bytes(&loaded);
     let started = Instant::now();
@@ -188,7 +189,11 @@ pub fn run(n: usize, dir: &std::path::Path) -> Result<IncrementalBench, StoreErr
     let started = Instant::now();
     let read_at = store.last_seq()?;
     let ids = store.changed_since(seq, n)?.unwrap_or_default();
-    let (births, book): (Vec<u64>, Vec<Record>) = store.records_with_birth()?.into_iter().unzip();
+    // Read as the engine's statistics read it (`Engine::book_statistics`).
+    let (births, book): (Vec<u64>, Vec<BookRecord>) = store
+        .records_with_birth_as(BookRecord::for_statistics)?
+        .into_iter()
+        .unzip();
     let incremental_load_ms = started.elapsed().as_millis();
     let started = Instant::now();
     let stats = BookStats::of_born(&book, &births, None);
@@ -276,8 +281,10 @@ fn kept_pass(
             stats
         }
         None => {
-            let (births, book): (Vec<u64>, Vec<Record>) =
-                store.records_with_birth()?.into_iter().unzip();
+            let (births, book): (Vec<u64>, Vec<BookRecord>) = store
+                .records_with_birth_as(BookRecord::for_statistics)?
+                .into_iter()
+                .unzip();
             BookStats::of_born(&book, &births, None)
         }
     };

@@ -5,7 +5,8 @@
 //!
 //! It must never change a record: it only measures.
 
-use crate::record::{Link, Record};
+use crate::resolve::BookRecord;
+use crate::resolve::book_record::{BookLink, Declared, Party};
 
 fn text(s: &str) -> usize {
     s.len()
@@ -23,10 +24,24 @@ fn strings(v: &Vec<String>) -> usize {
     v.capacity() * std::mem::size_of::<String>() + v.iter().map(string).sum::<usize>()
 }
 
-fn links(v: &Vec<Link>) -> usize {
-    v.capacity() * std::mem::size_of::<Link>()
+fn opt_text(s: &Option<Box<str>>) -> usize {
+    s.as_deref().map_or(0, text)
+}
+
+fn texts(v: &[Box<str>]) -> usize {
+    std::mem::size_of_val(v) + v.iter().map(|s| text(s)).sum::<usize>()
+}
+
+fn links(v: &[BookLink]) -> usize {
+    std::mem::size_of_val(v)
         + v.iter()
-            .map(|l| string(&l.rel) + string(&l.target) + opt(&l.name))
+            .map(|l| {
+                text(&l.target)
+                    + match &l.rel {
+                        crate::resolve::Rel::Other(rel) => text(rel),
+                        _ => 0,
+                    }
+            })
             .sum::<usize>()
 }
 
@@ -59,61 +74,52 @@ fn map(m: &serde_json::Map<String, serde_json::Value>) -> usize {
 
 /// The book's bytes by part, largest first: `records (struct)` is each
 /// record's own size times the vector's capacity; the others are heap.
-pub fn book_bytes(book: &Vec<Record>) -> Vec<(&'static str, usize)> {
+pub fn book_bytes(book: &Vec<BookRecord>) -> Vec<(&'static str, usize)> {
     let mut parts: Vec<(&'static str, usize)> = vec![
         (
             "records (struct)",
-            book.capacity() * std::mem::size_of::<Record>(),
+            book.capacity() * std::mem::size_of::<BookRecord>(),
         ),
         ("source, external_id", 0),
         ("names, title, company", 0),
         ("emails, phones", 0),
         ("body", 0),
         ("links", 0),
-        ("attrs", 0),
         ("provenance", 0),
-        ("quality", 0),
-        ("customer_* (declared)", 0),
-        ("address, identifiers, websites", 0),
-        ("tags, owner, stage, currency, country, ref", 0),
-        ("consent", 0),
+        ("declared customer, attrs (boxed)", 0),
+        ("address, identifiers, websites, tags, consent (boxed)", 0),
+        ("owner, country, ref", 0),
     ];
     for r in book {
+        let declared = r.declared.as_deref().map_or(0, |d| {
+            std::mem::size_of::<Declared>()
+                + opt(&d.customer_id)
+                + opt(&d.customer_name)
+                + opt(&d.customer_kind)
+                + opt(&d.customer_country)
+                + map(&d.attrs)
+        });
+        let party = r.party.as_deref().map_or(0, |p| {
+            std::mem::size_of::<Party>()
+                + opt(&p.address.street)
+                + opt(&p.address.city)
+                + opt(&p.address.region)
+                + opt(&p.address.postcode)
+                + strings(&p.identifiers)
+                + strings(&p.websites)
+                + strings(&p.tags)
+                + p.consent.capacity() * std::mem::size_of::<crate::record::consent::Consent>()
+        });
         let each = [
-            string(&r.source) + string(&r.external_id),
-            strings(&r.names) + opt(&r.title) + opt(&r.company),
-            strings(&r.emails) + strings(&r.phones),
-            opt(&r.body),
+            text(&r.source) + text(&r.external_id),
+            texts(&r.names) + opt_text(&r.title) + opt_text(&r.company),
+            texts(&r.emails) + texts(&r.phones),
+            opt_text(&r.body),
             links(&r.links),
-            map(&r.attrs),
-            string(&r.provenance.file),
-            r.quality.capacity() * std::mem::size_of::<crate::record::QualityIssue>()
-                + r.quality
-                    .iter()
-                    .map(|q| string(&q.field) + string(&q.reason))
-                    .sum::<usize>(),
-            opt(&r.customer_id)
-                + opt(&r.person_id)
-                + opt(&r.org_id)
-                + opt(&r.customer_name)
-                + opt(&r.customer_kind)
-                + opt(&r.customer_country)
-                + strings(&r.customer_consent),
-            opt(&r.address.street)
-                + opt(&r.address.city)
-                + opt(&r.address.region)
-                + opt(&r.address.postcode)
-                + strings(&r.identifiers)
-                + strings(&r.websites),
-            strings(&r.tags)
-                + opt(&r.owner)
-                + opt(&r.stage)
-                + opt(&r.currency)
-                + opt(&r.country)
-                + opt(&r.customer_ref)
-                + strings(&r.naive_dates)
-                + strings(&r.search_keys),
-            r.consent.capacity() * std::mem::size_of::<crate::record::consent::Consent>(),
+            text(&r.provenance.file),
+            declared,
+            party,
+            opt_text(&r.owner) + opt_text(&r.country) + opt_text(&r.customer_ref),
         ];
         for (part, bytes) in parts.iter_mut().skip(1).zip(each) {
             part.1 += bytes;
@@ -124,14 +130,15 @@ pub fn book_bytes(book: &Vec<Record>) -> Vec<(&'static str, usize)> {
 }
 
 /// Prints [`book_bytes`] to stderr, in MiB.
-pub fn print_book_bytes(book: &Vec<Record>) {
+pub fn print_book_bytes(book: &Vec<BookRecord>) {
     let parts = book_bytes(book);
     let total: usize = parts.iter().map(|(_, b)| b).sum();
     eprintln!(
-        "book of {} records: {:.0} MiB ({} bytes of struct each)",
+        "book of {} records: {:.0} MiB ({} bytes of struct each; a whole Record is {})",
         book.len(),
         total as f64 / 1048576.0,
-        std::mem::size_of::<Record>()
+        std::mem::size_of::<BookRecord>(),
+        std::mem::size_of::<crate::record::Record>()
     );
     for (part, bytes) in parts {
         eprintln!("  {part}: {:.1} MiB", bytes as f64 / 1048576.0);

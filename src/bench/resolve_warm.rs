@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::record::Record;
 use crate::resolve::BookStats;
 use crate::store::{Store, StoreError};
 
@@ -41,7 +40,10 @@ pub(super) fn warm(store: &Store) -> Result<(Warm, u64, BookStats), StoreError> 
     let mut warm = Warm::default();
     let seq = store.last_seq()?;
     let started = Instant::now();
-    let (births, book): (Vec<u64>, Vec<Record>) = store.records_with_birth()?.into_iter().unzip();
+    let (births, book): (Vec<u64>, Vec<crate::resolve::BookRecord>) = store
+        .records_with_birth_as(crate::resolve::BookRecord::for_statistics)?
+        .into_iter()
+        .unzip();
     warm.read_ms = started.elapsed().as_millis();
     let started = Instant::now();
     let stats = BookStats::of_born(&book, &births, None);

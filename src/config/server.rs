@@ -40,7 +40,7 @@ pub struct ServerLimits {
     /// Whether the server reads the book's statistics in the background
     /// once it is up and after each full resolution pass, so that the
     /// first change after them re-resolves only what it touches. They
-    /// stay resident (about 2.5 GiB at 1M records); `false` keeps that
+    /// stay resident (about 1.7 GiB at 1M records); `false` keeps that
     /// memory free, and the first change then reads the book itself.
     pub warm_book_statistics: bool,
 }

@@ -18,8 +18,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{EngineError, RESOLVED_FROM, Rapport, lock};
-use crate::record::Record;
-use crate::resolve::{BookStats, Romaji, WeightSource, plan, resolve_records};
+use crate::resolve::{BookRecord, BookStats, Romaji, WeightSource, plan, resolve_book_records};
 
 /// A change of more than this share of the book (percent) is resolved in
 /// full without planning.
@@ -88,7 +87,7 @@ impl Rapport {
             );
             return Ok(None);
         }
-        let subset: Vec<Record> = match book {
+        let subset: Vec<BookRecord> = match book {
             Some(records) => plan.subset.iter().map(|&i| records[i].clone()).collect(),
             None => {
                 let ids = plan.subset.iter().filter_map(|&i| stats.id(i));
@@ -102,10 +101,13 @@ impl Rapport {
                     return Ok(None);
                 }
                 read += subset.len();
-                subset.into_iter().map(|(_, r)| r).collect()
+                subset
+                    .into_iter()
+                    .map(|(_, r)| BookRecord::from(r))
+                    .collect()
             }
         };
-        let partial = resolve_records(
+        let partial = resolve_book_records(
             &subset,
             plan,
             &stats,
@@ -167,9 +169,13 @@ impl Rapport {
     pub(super) fn book_statistics(
         &self,
         romaji: Romaji,
-    ) -> Result<(BookStats, Vec<Record>), EngineError> {
-        let (births, records): (Vec<u64>, Vec<Record>) =
-            self.store.records_with_birth()?.into_iter().unzip();
+    ) -> Result<(BookStats, Vec<BookRecord>), EngineError> {
+        // Only what the statistics read of each record is held.
+        let (births, records): (Vec<u64>, Vec<BookRecord>) = self
+            .store
+            .records_with_birth_as(BookRecord::for_statistics)?
+            .into_iter()
+            .unzip();
         let stats = BookStats::of_born(&records, &births, Some(romaji));
         Ok((stats, records))
     }

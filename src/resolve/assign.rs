@@ -14,6 +14,8 @@ use crate::record::consent;
 
 /// How many entities' search keys [`Staged::assign`] keeps at once.
 const SEARCH_KEYS_CACHED: usize = 16_384;
+/// Below this many slots the pending vector is not worth shrinking.
+const PENDING_SHRUNK_FROM: usize = 4_096;
 
 /// The customer a source declared for the records of a cluster (a warehouse
 /// export with its own customer key), taken at its word.
@@ -90,7 +92,15 @@ impl Staged {
         // (they were a third of a large book's resolution). Bounded: the
         // records of one entity mostly come together.
         let mut keys_of: HashMap<(usize, Option<usize>), Vec<String>> = HashMap::new();
-        for p in pending {
+        // Taken from the back, the vector shrunk as it empties, so its
+        // buffer (some 100 bytes a record) is given back while the table
+        // fills rather than held beside the full table; the first taken of
+        // a record is the last made, which wins as it did in order.
+        let mut pending = pending;
+        while let Some(p) = pending.pop() {
+            if pending.capacity() > PENDING_SHRUNK_FROM && pending.len() < pending.capacity() / 2 {
+                pending.shrink_to_fit();
+            }
             let Some(entity) = entities.get(&p.entity_root) else {
                 continue;
             };
@@ -128,7 +138,7 @@ impl Staged {
                 assignment.customer_kind = d.customer_kind.clone();
                 assignment.customer_country = d.customer_country.clone();
             }
-            assignments.insert(p.record, assignment);
+            assignments.entry(p.record).or_insert(assignment);
         }
         // A record that lands on no customer still shows its owner's name.
         for (record, name) in owners {

@@ -20,6 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::BookRecord;
 use super::{Graph, OrgLookup, Settings, domain_of, golden};
 use crate::normalize::company_key;
 use crate::record::{Record, RecordKind};
@@ -72,7 +73,7 @@ struct Staff {
 }
 
 impl Staff {
-    fn of(records: &[Record], settings: &Settings) -> Staff {
+    fn of(records: &[BookRecord], settings: &Settings) -> Staff {
         let domains = settings
             .staff_domains
             .iter()
@@ -81,7 +82,7 @@ impl Staff {
             .collect();
         let addresses = records
             .iter()
-            .filter(|r| is_staff(r))
+            .filter(is_staff)
             .flat_map(|r| r.emails.iter().map(|e| e.to_ascii_lowercase()))
             .collect();
         Staff { domains, addresses }
@@ -98,18 +99,51 @@ impl Staff {
     }
 }
 
+/// What [`is_staff`] reads of a record, whole or as resolution holds it.
+pub trait Staffed {
+    fn staff_kind(&self) -> RecordKind;
+    fn staff_attrs(&self) -> &serde_json::Map<String, serde_json::Value>;
+}
+
+impl Staffed for Record {
+    fn staff_kind(&self) -> RecordKind {
+        self.kind
+    }
+    fn staff_attrs(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.attrs
+    }
+}
+
+impl Staffed for BookRecord {
+    fn staff_kind(&self) -> RecordKind {
+        self.kind
+    }
+    fn staff_attrs(&self) -> &serde_json::Map<String, serde_json::Value> {
+        self.attrs()
+    }
+}
+
+impl<T: Staffed> Staffed for &T {
+    fn staff_kind(&self) -> RecordKind {
+        (**self).staff_kind()
+    }
+    fn staff_attrs(&self) -> &serde_json::Map<String, serde_json::Value> {
+        (**self).staff_attrs()
+    }
+}
+
 /// A person record of the company's own staff: `staff` true, or a help
 /// desk's `role` of agent or admin (Zendesk users). Never a customer, and
 /// their addresses never decide where a message goes.
-pub fn is_staff(record: &Record) -> bool {
+pub fn is_staff(record: &impl Staffed) -> bool {
     let attr = |key: &str| {
-        record.attrs.get(key).and_then(|v| match v {
+        record.staff_attrs().get(key).and_then(|v| match v {
             serde_json::Value::Bool(b) => Some(b.to_string()),
             serde_json::Value::String(s) => Some(s.trim().to_ascii_lowercase()),
             _ => None,
         })
     };
-    record.kind == RecordKind::Person
+    record.staff_kind() == RecordKind::Person
         && (attr("staff").as_deref() == Some("true")
             || matches!(attr("role").as_deref(), Some("agent" | "admin")))
 }
@@ -117,8 +151,8 @@ pub fn is_staff(record: &Record) -> bool {
 /// The phones a record could not read (no country code, and neither its own
 /// country nor its source's region) read in `country`, its organisation's;
 /// empty unless every one of them reads.
-pub(super) fn phones_in(record: &Record, country: &str) -> Vec<String> {
-    let Some(raw) = record.attrs.get("raw_phones").and_then(|v| v.as_str()) else {
+pub(super) fn phones_in(record: &BookRecord, country: &str) -> Vec<String> {
+    let Some(raw) = record.attrs().get("raw_phones").and_then(|v| v.as_str()) else {
         return Vec::new();
     };
     if record.country.is_some() {
@@ -169,7 +203,7 @@ pub(super) fn search_keys(customer: &super::Entity, person: Option<&super::Entit
 }
 
 /// A record's title and body, the text mentions are looked for in.
-fn text_of(r: &Record) -> String {
+fn text_of(r: &BookRecord) -> String {
     format!(
         "{} {}",
         r.title.as_deref().unwrap_or(""),
@@ -665,9 +699,9 @@ impl<'a> Graph<'a> {
         self.by_external
             .get(&(source, id))
             .map(|&n| &self.records[n])
-            .filter(|staff| is_staff(staff))
+            .filter(is_staff)
             .and_then(|staff| staff.names.first())
-            .cloned()
+            .map(|name| name.to_string())
     }
 
     /// [`Graph::staff_name`] of every staff person record, by source and
@@ -679,7 +713,7 @@ impl<'a> Graph<'a> {
             .filter_map(|(&key, &n)| {
                 let staff = &self.records[n];
                 is_staff(staff)
-                    .then(|| staff.names.first().cloned())
+                    .then(|| staff.names.first().map(|name| name.to_string()))
                     .flatten()
                     .map(|name| (key, name))
             })

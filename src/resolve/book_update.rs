@@ -21,7 +21,7 @@ use super::compare::words;
 use super::incremental::{BookStats, Parts, Shifted, Slim, org_blocks, person_blocks};
 use super::organisations::{MAX_BLOCK, OrgProfile};
 use super::people::{self, PersonProfile};
-use super::{Romaji, domain_of};
+use super::{BookRecord, Romaji, domain_of};
 use crate::record::{Record, RecordKind};
 
 /// An update leaves empty slots; when they outnumber a quarter of the
@@ -49,11 +49,14 @@ impl BookStats {
     ) -> Option<BookStats> {
         let _span =
             tracing::info_span!("update book statistics", changed = changed.len()).entered();
-        let mut now: HashMap<String, (u64, Record)> =
-            now.into_iter().map(|(b, r)| (r.id(), (b, r))).collect();
+        // Held as the statistics read a record (`BookRecord::for_statistics`).
+        let mut now: HashMap<String, (u64, BookRecord)> = now
+            .into_iter()
+            .map(|(b, r)| (r.id(), (b, BookRecord::for_statistics(r))))
+            .collect();
         // Records kept in their slot with a new contribution, and slots
         // emptied (removed, or removed and added again with a new birth).
-        let mut rewritten: Vec<(usize, u64, Record)> = Vec::new();
+        let mut rewritten: Vec<(usize, u64, BookRecord)> = Vec::new();
         let mut removed: Vec<usize> = Vec::new();
         for id in changed {
             let Some(&slot) = self.index.get(id) else {
@@ -70,7 +73,7 @@ impl BookStats {
             }
         }
         // New records come after every kept one, in birth order.
-        let mut added: Vec<(u64, Record)> = now.into_values().collect();
+        let mut added: Vec<(u64, BookRecord)> = now.into_values().collect();
         added.sort_by_key(|(birth, _)| *birth);
         let gone: HashSet<usize> = removed.iter().copied().collect();
         let last = self
@@ -394,7 +397,7 @@ impl BookStats {
 }
 
 impl Profile {
-    fn of(r: &Record, romaji: Option<Romaji>) -> Profile {
+    fn of(r: &BookRecord, romaji: Option<Romaji>) -> Profile {
         match r.kind {
             RecordKind::Organization => Profile::Org(OrgProfile::of(r, domain_of, romaji)),
             RecordKind::Person => Profile::Person(PersonProfile::of(r, None, romaji)),
@@ -442,7 +445,7 @@ mod tests {
         let mut before = book();
         before.extend(others());
         let births: Vec<u64> = (10..14).chain(30..50).collect();
-        let stats = BookStats::of_born(&before, &births, None);
+        let stats = BookStats::of_born(&super::super::statistics_book(&before), &births, None);
         // Record 2 renamed, record 3 removed, record 5 added, record 4
         // removed and added again (a new birth: it moves last).
         let renamed = person("2", "Jonathan Smith", "Acme Robotics");
@@ -462,14 +465,18 @@ mod tests {
         after.extend(others());
         after.extend([added, again]);
         let births: Vec<u64> = [10, 11].into_iter().chain(30..50).chain([55, 60]).collect();
-        let whole = BookStats::of_born(&after, &births, None);
+        let whole = BookStats::of_born(&super::super::statistics_book(&after), &births, None);
         assert!(updated.is_some_and(|u| u.parts.records.len() == 26 && u == whole));
     }
 
     #[test]
     fn a_record_born_before_a_kept_one_is_not_placed() {
         let before = book();
-        let stats = BookStats::of_born(&before, &[10, 11, 12, 13], None);
+        let stats = BookStats::of_born(
+            &super::super::statistics_book(&before),
+            &[10, 11, 12, 13],
+            None,
+        );
         let changed: BTreeSet<String> = ["crm:9".to_string()].into();
         let early = (5, org("9", "Early Trading"));
         assert!(stats.update(&changed, vec![early], None).is_none());
@@ -483,13 +490,13 @@ mod tests {
             .map(|i| org(&i.to_string(), &format!("Common Trading {i}")))
             .collect();
         let births: Vec<u64> = (0..before.len() as u64).collect();
-        let stats = BookStats::of_born(&before, &births, None);
+        let stats = BookStats::of_born(&super::super::statistics_book(&before), &births, None);
         let changed: BTreeSet<String> = ["crm:0".to_string()].into();
         let Some(updated) = stats.update(&changed, Vec::new(), None) else {
             panic!("a removal is always placed");
         };
         let after = &before[1..];
-        let whole = BookStats::of_born(after, &births[1..], None);
+        let whole = BookStats::of_born(&super::super::statistics_book(after), &births[1..], None);
         assert!(updated == whole);
         // The 100 others now share a rare-word block: all re-resolved,
         // though the removed record's keys no longer name it.
@@ -504,10 +511,11 @@ mod tests {
     #[test]
     fn empty_slots_are_closed_up() {
         let before = book();
-        let stats = BookStats::of_born(&before, &[1, 2, 3, 4], None);
+        let stats =
+            BookStats::of_born(&super::super::statistics_book(&before), &[1, 2, 3, 4], None);
         let changed: BTreeSet<String> = ["crm:1", "crm:2"].into_iter().map(String::from).collect();
         let updated = stats.update(&changed, Vec::new(), None);
-        let whole = BookStats::of_born(&before[2..], &[3, 4], None);
+        let whole = BookStats::of_born(&super::super::statistics_book(&before[2..]), &[3, 4], None);
         assert!(updated.is_some_and(|u| u.parts.records.len() == 2 && u == whole));
     }
 }

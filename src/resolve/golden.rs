@@ -15,9 +15,11 @@ mod fields;
 
 pub use fields::Fields;
 
+use super::BookRecord;
 use super::Settings;
+use super::book_record::strings;
+use crate::record::RecordKind;
 use crate::record::consent::{self, Channel, ConsentField};
-use crate::record::{Record, RecordKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variant {
@@ -45,26 +47,26 @@ pub struct Golden {
     pub consent: BTreeMap<Channel, ConsentField>,
 }
 
-fn values(record: &Record, field: &str) -> Vec<String> {
-    let one = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+fn values(record: &BookRecord, field: &str) -> Vec<String> {
+    let one = |v: Option<&str>| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match field {
         "name" => {
-            let mut names = record.names.clone();
+            let mut names = strings(&record.names);
             if names.is_empty() {
-                names.extend(record.title.iter().cloned());
+                names.extend(record.title.iter().map(|t| t.to_string()));
             }
             names
         }
-        "emails" => record.emails.clone(),
-        "phones" => record.phones.clone(),
-        "country" => one(&record.country),
-        "company" => one(&record.company),
-        "owner" => one(&record.owner),
-        "tags" => record.tags.clone(),
-        "birth_date" => record.birth_date.iter().map(|d| d.to_string()).collect(),
-        "address" => one(&address_line(&record.address)),
-        "identifiers" => record.identifiers.clone(),
-        "websites" => record.websites.clone(),
+        "emails" => strings(&record.emails),
+        "phones" => strings(&record.phones),
+        "country" => one(record.country.as_deref()),
+        "company" => one(record.company.as_deref()),
+        "owner" => one(record.owner.as_deref()),
+        "tags" => record.tags().clone(),
+        "birth_date" => record.birth_date().iter().map(|d| d.to_string()).collect(),
+        "address" => one(address_line(record.address()).as_deref()),
+        "identifiers" => record.identifiers().clone(),
+        "websites" => record.websites().clone(),
         _ => Vec::new(),
     }
 }
@@ -105,20 +107,20 @@ pub const FIELDS: &[&str] = &[
 ];
 
 impl Golden {
-    pub fn build(records: &[&Record], settings: &Settings) -> Golden {
-        let rank = |r: &Record| {
+    pub fn build(records: &[&BookRecord], settings: &Settings) -> Golden {
+        let rank = |r: &BookRecord| {
             let priority = settings
                 .source_priority
                 .iter()
-                .position(|s| *s == r.source)
+                .position(|s| **s == *r.source)
                 .unwrap_or(settings.source_priority.len());
             (priority, std::cmp::Reverse(r.updated.or(r.created)))
         };
-        let mut ordered: Vec<&Record> = records.to_vec();
+        let mut ordered: Vec<&BookRecord> = records.to_vec();
         ordered.sort_by_key(|r| rank(r));
         let mut golden = Golden {
             consent: consent::latest(records.iter().flat_map(|r| {
-                r.consent.iter().map(|c| consent::Stated {
+                r.consent().iter().map(|c| consent::Stated {
                     consent: c,
                     source: &r.source,
                     external_id: &r.external_id,
@@ -134,8 +136,8 @@ impl Golden {
                     if variants.iter().all(|v| v.value != value) {
                         variants.push(Variant {
                             value,
-                            source: r.source.clone(),
-                            external_id: r.external_id.clone(),
+                            source: r.source.to_string(),
+                            external_id: r.external_id.to_string(),
                             date: r.updated.or(r.created),
                         });
                     }
@@ -220,7 +222,7 @@ pub struct MentionIndex {
     targets: Vec<(Vec<usize>, String)>,
 }
 
-pub fn mention_index(records: &[Record]) -> MentionIndex {
+pub fn mention_index(records: &[BookRecord]) -> MentionIndex {
     let mut targets: Vec<(usize, String)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if !matches!(r.kind, RecordKind::Organization | RecordKind::Person) {

@@ -21,7 +21,8 @@ use super::book_tally::Tally;
 use super::organisations::{self, MAX_BLOCK, OrgModel, OrgProfile};
 use super::people::{self, PersonModel, PersonProfile};
 use super::{
-    Assignment, Entity, Overrides, Resolution, Romaji, Settings, domain_of, is_staff, resolve_in,
+    Assignment, BookRecord, Entity, Overrides, Resolution, Romaji, Settings, book_of, domain_of,
+    is_staff, resolve_in,
 };
 use crate::normalize::company_key;
 use crate::record::{Record, RecordKind};
@@ -103,7 +104,7 @@ pub(super) struct Slim {
 }
 
 impl Slim {
-    pub(super) fn of(r: &Record, birth: u64) -> Slim {
+    pub(super) fn of(r: &BookRecord, birth: u64) -> Slim {
         let mut refs = reference_keys(r);
         refs.sort_unstable();
         refs.dedup();
@@ -158,14 +159,14 @@ pub(super) fn person_blocks(p: &PersonProfile, words: &HashMap<String, usize>) -
 
 impl BookStats {
     /// Computes the statistics of `records` (the whole book, oldest first).
-    pub fn of(records: &[Record], romaji: Option<Romaji>) -> BookStats {
+    pub fn of(records: &[BookRecord], romaji: Option<Romaji>) -> BookStats {
         let births: Vec<u64> = (0..records.len() as u64).collect();
         BookStats::of_born(records, &births, romaji)
     }
 
     /// [`BookStats::of`], with each record's birth (its first-seen sequence
     /// number, ascending), which an update needs to place new records.
-    pub fn of_born(records: &[Record], births: &[u64], romaji: Option<Romaji>) -> BookStats {
+    pub fn of_born(records: &[BookRecord], births: &[u64], romaji: Option<Romaji>) -> BookStats {
         let _span = tracing::info_span!("book statistics", records = records.len()).entered();
         // Profiles on every core, collected in record order.
         let orgs: Vec<(usize, OrgProfile)> = records
@@ -278,7 +279,7 @@ impl BookStats {
 /// The keys by which a record finds, or is found by, another outside the
 /// matching blocks: its own id, the ids and names it refers to, its
 /// addresses and their domains, and the company it names.
-fn reference_keys(r: &Record) -> Vec<u64> {
+fn reference_keys(r: &BookRecord) -> Vec<u64> {
     let mut out = vec![block_hash("ref", &r.external_id)];
     let email = |out: &mut Vec<u64>, e: &str| {
         let e = e.trim_end_matches('.').to_lowercase();
@@ -316,7 +317,7 @@ fn reference_keys(r: &Record) -> Vec<u64> {
             }
         }
     }
-    for w in &r.websites {
+    for w in r.websites() {
         out.push(block_hash(
             "domain",
             &w.trim_start_matches("www.").to_lowercase(),
@@ -610,21 +611,33 @@ pub struct Partial {
 /// `records` are the book in the slots of `stats` (a book the statistics
 /// were computed from whole, with no slot emptied by an update).
 pub fn resolve_subset(
-    records: &[Record],
+    records: &[BookRecord],
     plan: Plan,
     stats: &BookStats,
     settings: &Settings,
     overrides: &Overrides,
     romaji: Option<Romaji>,
 ) -> Partial {
-    let subset: Vec<Record> = plan.subset.iter().map(|&i| records[i].clone()).collect();
-    resolve_records(&subset, plan, stats, settings, overrides, romaji)
+    let subset: Vec<BookRecord> = plan.subset.iter().map(|&i| records[i].clone()).collect();
+    resolve_book_records(&subset, plan, stats, settings, overrides, romaji)
 }
 
 /// [`resolve_subset`] given the plan's records themselves (in the order of
 /// its subset), as read from the store when the book is not in memory.
 pub fn resolve_records(
     subset: &[Record],
+    plan: Plan,
+    stats: &BookStats,
+    settings: &Settings,
+    overrides: &Overrides,
+    romaji: Option<Romaji>,
+) -> Partial {
+    resolve_book_records(&book_of(subset), plan, stats, settings, overrides, romaji)
+}
+
+/// [`resolve_records`] of the plan's records as resolution holds them.
+pub fn resolve_book_records(
+    subset: &[BookRecord],
     plan: Plan,
     stats: &BookStats,
     settings: &Settings,

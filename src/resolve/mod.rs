@@ -12,6 +12,7 @@ mod assign;
 mod attach;
 mod blocking;
 mod book_equal;
+pub(crate) mod book_record;
 mod book_tally;
 mod book_update;
 mod by_root;
@@ -34,15 +35,16 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use attach::{Unattached, is_staff};
+pub use attach::{Staffed, Unattached, is_staff};
+pub use book_record::{BookLink, BookRecord, Rel};
 use by_root::ByRoot;
 use cluster::{Edge, Outcome};
 pub use estimate::{Estimate, FeatureEstimate, LevelEstimate, ModelReport};
 pub use evidence::{Evidence, Weight};
 pub use golden::{Golden, GoldenField, Variant};
 pub use incremental::{
-    AssignedIds, BookStats, EntityLinks, MemberId, Partial, Plan, Previous, plan, resolve_records,
-    resolve_subset,
+    AssignedIds, BookStats, EntityLinks, MemberId, Partial, Plan, Previous, plan,
+    resolve_book_records, resolve_records, resolve_subset,
 };
 use organisations::{OrgModel, OrgProfile};
 use people::{PersonModel, PersonProfile};
@@ -298,14 +300,29 @@ pub fn resolve_with(
     overrides: &Overrides,
     romaji: Option<Romaji>,
 ) -> Resolution {
-    resolve_in(records, settings, overrides, romaji, None)
+    resolve_in(&book_of(records), settings, overrides, romaji, None)
+}
+
+/// What resolution holds of `records` ([`BookRecord::from_ref`]), in order.
+pub fn book_of(records: &[Record]) -> Vec<BookRecord> {
+    records.par_iter().map(BookRecord::from_ref).collect()
+}
+
+/// What the book's statistics hold of `records`
+/// ([`BookRecord::for_statistics`]), in order.
+pub fn statistics_book(records: &[Record]) -> Vec<BookRecord> {
+    records
+        .par_iter()
+        .map(|r| BookRecord::for_statistics(r.clone()))
+        .collect()
 }
 
 /// [`resolve_with`] on a book it owns: the book is freed once the entities
 /// are built, before the records' assignments are made, so a full pass
-/// never holds both (the same answer as [`resolve_with`]).
+/// never holds both (the same answer as [`resolve_with`] of the whole
+/// records the book was read from).
 pub fn resolve_owned(
-    records: Vec<Record>,
+    records: Vec<BookRecord>,
     settings: &Settings,
     overrides: &Overrides,
     romaji: Option<Romaji>,
@@ -318,7 +335,7 @@ pub fn resolve_owned(
 /// The resolver itself; with `book`, `records` are a subset of a book whose
 /// statistics (word rarity, block sizes) come from the whole of it.
 fn resolve_in(
-    records: &[Record],
+    records: &[BookRecord],
     settings: &Settings,
     overrides: &Overrides,
     romaji: Option<Romaji>,
@@ -329,7 +346,7 @@ fn resolve_in(
 
 /// Everything but the records' assignments (`assign.rs`).
 fn stage(
-    records: &[Record],
+    records: &[BookRecord],
     settings: &Settings,
     overrides: &Overrides,
     romaji: Option<Romaji>,
@@ -358,14 +375,14 @@ struct OrgLookup {
 }
 
 /// `"Name" (source:id)`, for a steward reading a suspect pair.
-fn describe_node(records: &[Record], node: usize) -> String {
+fn describe_node(records: &[BookRecord], node: usize) -> String {
     match records.get(node) {
         Some(r) => {
             let name = r
                 .names
                 .first()
                 .or(r.title.as_ref())
-                .map_or("", String::as_str);
+                .map_or("", |name| &**name);
             format!("\"{name}\" ({})", r.id())
         }
         None => format!("node {node}"),
@@ -375,7 +392,7 @@ fn describe_node(records: &[Record], node: usize) -> String {
 /// Record indices are nodes; implicit organisations (named by people but with
 /// no record of their own) get nodes after them.
 struct Graph<'a> {
-    records: &'a [Record],
+    records: &'a [BookRecord],
     uf: UnionFind,
     evidence: Vec<Vec<String>>,
     by_external: HashMap<(&'a str, &'a str), usize>,
@@ -394,15 +411,12 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    fn new(records: &'a [Record]) -> Graph<'a> {
+    fn new(records: &'a [BookRecord]) -> Graph<'a> {
         let mut by_external = HashMap::new();
         let mut by_external_any: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
-            by_external.insert((r.source.as_str(), r.external_id.as_str()), i);
-            by_external_any
-                .entry(r.external_id.as_str())
-                .or_default()
-                .push(i);
+            by_external.insert((&*r.source, &*r.external_id), i);
+            by_external_any.entry(&*r.external_id).or_default().push(i);
         }
         // Room for one implicit organisation per person at most.
         let people = records
@@ -673,7 +687,7 @@ impl<'a> Graph<'a> {
                 .emails
                 .iter()
                 .filter_map(|e| domain_of(e))
-                .chain(r.websites.iter().map(|w| w.trim_start_matches("www.")));
+                .chain(r.websites().iter().map(|w| w.trim_start_matches("www.")));
             for d in domains {
                 let roots = lookup.by_domain.entry(d.to_ascii_lowercase()).or_default();
                 if !roots.iter().any(|(x, _)| *x == root) {
@@ -819,7 +833,7 @@ impl<'a> Graph<'a> {
             };
             let id = entity_id(kind, &anchor);
             ids.insert(*root, id.clone());
-            let member_records: Vec<&Record> = nodes
+            let member_records: Vec<&BookRecord> = nodes
                 .iter()
                 .filter(|&&x| x < n)
                 .map(|&x| &self.records[x])
@@ -899,7 +913,7 @@ impl<'a> Graph<'a> {
             .filter_map(|(root, nodes)| {
                 nodes
                     .iter()
-                    .find(|&&x| x < n && self.records[x].customer_id.is_some())
+                    .find(|&&x| x < n && self.records[x].customer_id().is_some())
                     .map(|&x| (*root, x))
             })
             .collect();
@@ -911,10 +925,10 @@ impl<'a> Graph<'a> {
             .map(|(root, d)| {
                 let r = &records[d];
                 let declared = assign::Declared {
-                    customer_id: r.customer_id.clone(),
-                    customer_name: r.customer_name.clone(),
-                    customer_kind: r.customer_kind.clone(),
-                    customer_country: r.customer_country.clone(),
+                    customer_id: r.customer_id().clone(),
+                    customer_name: r.customer_name().clone(),
+                    customer_kind: r.customer_kind().clone(),
+                    customer_country: r.customer_country().clone(),
                 };
                 (root, declared)
             })
@@ -927,7 +941,7 @@ impl<'a> Graph<'a> {
                          entity_root: usize,
                          evidence: Vec<String>,
                          entities: &ByRoot<Entity>| {
-            if records[record].customer_id.is_some() {
+            if records[record].customer_id().is_some() {
                 return;
             }
             let Some(entity) = entities.get(&entity_root) else {
@@ -964,7 +978,7 @@ impl<'a> Graph<'a> {
             .iter()
             .map(|(i, reason)| Unattached {
                 record: self.records[*i].id(),
-                source: self.records[*i].source.clone(),
+                source: self.records[*i].source.to_string(),
                 kind: self.records[*i].kind.as_str().to_string(),
                 reason: reason.clone(),
                 candidates: attachments

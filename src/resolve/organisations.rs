@@ -16,13 +16,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::BookRecord;
 use super::blocking::{BlockSizes, Blocks, same, shares};
+use super::book_record::strings;
 use super::cluster::Thresholds;
 use super::compare::{WordStats, has_cjk, reading_of, soft_tfidf, words};
 use super::estimate::Session;
 use super::evidence::Evidence;
 use crate::normalize::{acronym, company_key, legal_form};
-use crate::record::Record;
 
 pub const THRESHOLDS: Thresholds = Thresholds {
     link: 7.0,
@@ -95,7 +96,7 @@ pub fn fold_place(text: &str) -> String {
 
 impl OrgProfile {
     pub fn of(
-        record: &Record,
+        record: &BookRecord,
         domain_of: impl Fn(&str) -> Option<&str>,
         romaji: Option<super::Romaji>,
     ) -> OrgProfile {
@@ -110,7 +111,7 @@ impl OrgProfile {
         keys.sort();
         keys.dedup();
         let mut domains: Vec<String> = record
-            .websites
+            .websites()
             .iter()
             .map(|w| w.trim_start_matches("www.").to_ascii_lowercase())
             .chain(
@@ -138,16 +139,16 @@ impl OrgProfile {
             readings,
             keys,
             domains,
-            phones: record.phones.clone(),
+            phones: strings(&record.phones),
             identifiers: record
-                .identifiers
+                .identifiers()
                 .iter()
                 .filter_map(|i| i.split_once(':'))
                 .map(|(s, v)| (s.to_string(), v.to_string()))
                 .collect(),
-            postcode: record.address.postcode.as_deref().map(fold_place),
-            city: record.address.city.as_deref().map(fold_place),
-            country: record.country.clone(),
+            postcode: record.address().postcode.as_deref().map(fold_place),
+            city: record.address().city.as_deref().map(fold_place),
+            country: record.country.as_deref().map(str::to_string),
             legal_forms: {
                 let mut forms: Vec<&'static str> = record
                     .names
@@ -159,7 +160,7 @@ impl OrgProfile {
                 forms.dedup();
                 forms
             },
-            source: record.source.clone(),
+            source: record.source.to_string(),
         }
     }
 }

@@ -13,7 +13,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::BookRecord;
 use super::blocking::{BlockSizes, Blocks, same, shares};
+use super::book_record::strings;
 use super::cluster::Thresholds;
 use super::compare::{has_cjk, reading_keys, same_parts, words};
 use super::estimate::{Estimate, Session, Weights};
@@ -21,7 +23,6 @@ use super::evidence::Evidence;
 use super::name_readings::{NameSide, readings_disagree};
 use super::organisations::fold_place;
 use crate::normalize::{person_key, person_parts};
-use crate::record::Record;
 
 pub const THRESHOLDS: Thresholds = Thresholds {
     link: 9.0,
@@ -68,7 +69,11 @@ impl PersonProfile {
         }
     }
 
-    pub fn of(record: &Record, org: Option<usize>, romaji: Option<super::Romaji>) -> PersonProfile {
+    pub fn of(
+        record: &BookRecord,
+        org: Option<usize>,
+        romaji: Option<super::Romaji>,
+    ) -> PersonProfile {
         let mut keys: Vec<String> = record
             .names
             .iter()
@@ -86,14 +91,14 @@ impl PersonProfile {
         PersonProfile {
             keys,
             spaced,
-            emails: record.emails.clone(),
-            phones: record.phones.clone(),
+            emails: strings(&record.emails),
+            phones: strings(&record.phones),
             org,
-            birth_date: record.birth_date,
-            identifiers: record.identifiers.clone(),
-            postcode: record.address.postcode.as_deref().map(fold_place),
-            city: record.address.city.as_deref().map(fold_place),
-            street: record.address.street.as_deref().map(fold_place),
+            birth_date: record.birth_date(),
+            identifiers: record.identifiers().clone(),
+            postcode: record.address().postcode.as_deref().map(fold_place),
+            city: record.address().city.as_deref().map(fold_place),
+            street: record.address().street.as_deref().map(fold_place),
             readings: record
                 .names
                 .iter()
@@ -485,9 +490,9 @@ mod tests {
     use super::*;
 
     fn person(name: &str) -> PersonProfile {
-        let mut r = Record::new("s", "1", crate::record::RecordKind::Person);
+        let mut r = crate::record::Record::new("s", "1", crate::record::RecordKind::Person);
         r.names.push(name.into());
-        PersonProfile::of(&r, None, None)
+        PersonProfile::of(&BookRecord::from(r), None, None)
     }
 
     #[test]

@@ -74,7 +74,7 @@ mod tests {
 
     /// The plan's subset when `changed` (ids) change in `book`.
     fn planned(book: &[Record], changed: &[String]) -> usize {
-        let stats = BookStats::of(book, None);
+        let stats = BookStats::of(&crate::resolve::statistics_book(book), None);
         let changed: BTreeSet<String> = changed.iter().cloned().collect();
         plan(
             &stats,

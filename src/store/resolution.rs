@@ -141,12 +141,13 @@ impl Store {
             .collect())
     }
 
-    /// [`Store::records_by_birth`], each as `shape` leaves it: a full
-    /// resolution reads the book through `resolve::keep_what_is_read`, so
-    /// it holds only what it reads.
-    pub fn records_by_birth_as<F>(&self, shape: F) -> Result<Vec<Record>, StoreError>
+    /// [`Store::records_by_birth`], each as `shape` makes it as it is
+    /// decoded: a full resolution reads the book as `resolve::BookRecord`s,
+    /// so it holds only what it reads and never a whole `Record` vector.
+    pub fn records_by_birth_as<T, F>(&self, shape: F) -> Result<Vec<T>, StoreError>
     where
-        F: Fn(Record) -> Record + Sync,
+        T: Send,
+        F: Fn(Record) -> T + Sync,
     {
         Ok(
             super::book_scan::scan_with_birth(self, |r| Some(shape(r)), true)?
@@ -154,6 +155,16 @@ impl Store {
                 .map(|(_, r)| r)
                 .collect(),
         )
+    }
+
+    /// [`Store::records_with_birth`], each as `shape` makes it as it is
+    /// decoded: the book's statistics read `resolve::BookRecord`s.
+    pub fn records_with_birth_as<T, F>(&self, shape: F) -> Result<Vec<(u64, T)>, StoreError>
+    where
+        T: Send,
+        F: Fn(Record) -> T + Sync,
+    {
+        super::book_scan::scan_with_birth(self, |r| Some(shape(r)), true)
     }
 
     /// [`Store::records_by_birth`], each with its birth (first-seen

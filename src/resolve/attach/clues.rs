@@ -245,7 +245,7 @@ impl Clues {
                     }
                 }
                 RecordKind::Organization => {
-                    let (Some(city), Some(&root)) = (r.address.city.as_deref(), roots.get(i))
+                    let (Some(city), Some(&root)) = (r.address().city.as_deref(), roots.get(i))
                     else {
                         continue;
                     };

@@ -172,7 +172,7 @@ fn every_person_comparison_level() {
     let person = |name: &str| {
         let mut r = crate::record::Record::new("s", "1", crate::record::RecordKind::Person);
         r.names.push(name.into());
-        PersonProfile::of(&r, None, None)
+        PersonProfile::of(&crate::resolve::BookRecord::from(r), None, None)
     };
     let level = |a: &PersonProfile, b: &PersonProfile, feature: &str| {
         score(a, b, &model)

@@ -27,6 +27,7 @@ fn identity_fields_survive_by_priority_and_keep_every_value_as_a_variant() {
         source_priority: vec!["crm".into(), "cards".into()],
         ..Settings::default()
     };
+    let (cards, crm) = (BookRecord::from(cards), BookRecord::from(crm));
     let golden = Golden::build(&[&cards, &crm], &settings);
     let dob = &golden.fields["birth_date"];
     assert_eq!(
