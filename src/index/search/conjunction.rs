@@ -64,15 +64,19 @@ pub(crate) fn all_of(queries: &[&dyn Query]) -> WordsConjunction {
 /// The clauses of a union (a boolean query of `Should` clauses only), when
 /// `query` is one.
 fn alternatives(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
-    if let Some(union) = query.downcast_ref::<AnyOf>() {
-        return Some(copies(union.clauses()));
-    }
-    let union = query.downcast_ref::<BooleanQuery>()?;
-    let clauses = union.clauses();
-    let is_union = !clauses.is_empty()
-        && union.get_minimum_number_should_match() <= 1
-        && clauses.iter().all(|(occur, _)| *occur == Occur::Should);
-    is_union.then(|| clauses.iter().map(|(_, q)| q.box_clone()).collect())
+    let union = match query.downcast_ref::<AnyOf>() {
+        Some(any_of) => any_of.union(),
+        None => query.downcast_ref::<BooleanQuery>()?,
+    };
+    is_union(union).then(|| union.clauses().iter().map(|(_, q)| q.box_clone()).collect())
+}
+
+/// Whether `query` is a union: `Should` clauses only, any one enough.
+pub(crate) fn is_union(query: &BooleanQuery) -> bool {
+    let clauses = query.clauses();
+    !clauses.is_empty()
+        && query.get_minimum_number_should_match() <= 1
+        && clauses.iter().all(|(occur, _)| *occur == Occur::Should)
 }
 
 impl Query for WordsConjunction {

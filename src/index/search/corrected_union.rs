@@ -20,6 +20,7 @@ use tantivy::fastfield::AliveBitSet;
 use tantivy::query::{BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
+use super::conjunction::is_union;
 use super::conjunction::leaf::ScoredTerm;
 use super::filter_cache::MatchingDocs;
 use super::fuzzy::SharedFuzzyQuery;
@@ -27,7 +28,7 @@ use super::fuzzy::SharedFuzzyQuery;
 /// The alternatives of one word, any of which may match (a `BooleanQuery`
 /// of `Should` clauses), read from bit words where only corrections match.
 pub(crate) struct AnyOf {
-    clauses: Vec<Box<dyn Query>>,
+    union: BooleanQuery,
     leaves: Vec<Leaf>,
 }
 
@@ -48,24 +49,17 @@ impl AnyOf {
         let known = clauses.iter().all(|q| clause_leaves(&**q, &mut leaves));
         let corrected = leaves.iter().any(|l| matches!(l, Leaf::Corrected(_)));
         if known && corrected {
-            Ok(AnyOf { clauses, leaves })
+            let union =
+                BooleanQuery::new(clauses.into_iter().map(|q| (Occur::Should, q)).collect());
+            Ok(AnyOf { union, leaves })
         } else {
             Err(clauses)
         }
     }
 
-    /// The union's clauses, in order.
-    pub(crate) fn clauses(&self) -> &[Box<dyn Query>] {
-        &self.clauses
-    }
-
-    fn as_boolean(&self) -> BooleanQuery {
-        BooleanQuery::new(
-            self.clauses
-                .iter()
-                .map(|q| (Occur::Should, q.box_clone()))
-                .collect(),
-        )
+    /// tantivy's union of the same clauses.
+    pub(crate) fn union(&self) -> &BooleanQuery {
+        &self.union
     }
 }
 
@@ -86,9 +80,7 @@ fn clause_leaves(query: &dyn Query, into: &mut Vec<Leaf>) -> bool {
         return false;
     };
     let clauses = pair.clauses();
-    let union = !clauses.is_empty()
-        && pair.get_minimum_number_should_match() <= 1
-        && clauses.iter().all(|(occur, _)| *occur == Occur::Should);
+    let union = is_union(pair);
     let corrected = clauses
         .iter()
         .filter(|(_, q)| q.downcast_ref::<SharedFuzzyQuery>().is_some())
@@ -105,7 +97,7 @@ fn clause_leaves(query: &dyn Query, into: &mut Vec<Leaf>) -> bool {
 impl Clone for AnyOf {
     fn clone(&self) -> AnyOf {
         AnyOf {
-            clauses: self.clauses.iter().map(|q| q.box_clone()).collect(),
+            union: self.union.clone(),
             leaves: self.leaves.clone(),
         }
     }
@@ -113,25 +105,21 @@ impl Clone for AnyOf {
 
 impl fmt::Debug for AnyOf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnyOf")
-            .field("clauses", &self.clauses)
-            .finish()
+        f.debug_struct("AnyOf").field("union", &self.union).finish()
     }
 }
 
 impl Query for AnyOf {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         Ok(Box::new(AnyOfWeight {
-            union: self.as_boolean().weight(scoring)?,
+            union: self.union.weight(scoring)?,
             leaves: self.leaves.clone(),
             scoring: scoring.is_scoring_enabled(),
         }))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        for query in &self.clauses {
-            query.query_terms(visitor);
-        }
+        self.union.query_terms(visitor);
     }
 }
 
