@@ -19,7 +19,7 @@ mod marks;
 pub(crate) mod window;
 
 use tantivy::query::{
-    Bm25Weight, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Occur, Query, Scorer, Weight,
+    Bm25Weight, BooleanQuery, EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight,
 };
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError};
 
@@ -27,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 
 use self::leaf::{Leaf, ScoredTerm, TermLeaf, TermScores};
 use self::window::{Node, WindowedConjunction};
-use super::corrected_union::AnyOf;
+use super::corrected_union::{AnyOf, is_union};
 
 /// Every word must match; a word matches when any of its alternatives does.
 #[derive(Debug)]
@@ -69,14 +69,6 @@ fn alternatives(query: &dyn Query) -> Option<Vec<Box<dyn Query>>> {
         None => query.downcast_ref::<BooleanQuery>()?,
     };
     is_union(union).then(|| union.clauses().iter().map(|(_, q)| q.box_clone()).collect())
-}
-
-/// Whether `query` is a union: `Should` clauses only, any one enough.
-pub(crate) fn is_union(query: &BooleanQuery) -> bool {
-    let clauses = query.clauses();
-    !clauses.is_empty()
-        && query.get_minimum_number_should_match() <= 1
-        && clauses.iter().all(|(occur, _)| *occur == Occur::Should)
 }
 
 impl Query for WordsConjunction {

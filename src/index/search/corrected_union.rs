@@ -20,7 +20,6 @@ use tantivy::fastfield::AliveBitSet;
 use tantivy::query::{BooleanQuery, EnableScoring, Explanation, Occur, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
-use super::conjunction::is_union;
 use super::conjunction::leaf::ScoredTerm;
 use super::filter_cache::MatchingDocs;
 use super::fuzzy::SharedFuzzyQuery;
@@ -61,6 +60,14 @@ impl AnyOf {
     pub(crate) fn union(&self) -> &BooleanQuery {
         &self.union
     }
+}
+
+/// Whether `query` is a union: `Should` clauses only, any one enough.
+pub(crate) fn is_union(query: &BooleanQuery) -> bool {
+    let clauses = query.clauses();
+    !clauses.is_empty()
+        && query.get_minimum_number_should_match() <= 1
+        && clauses.iter().all(|(occur, _)| *occur == Occur::Should)
 }
 
 /// Pushes `query`'s leaves on `into`; false when it is of another shape.
