@@ -151,14 +151,8 @@ impl SegmentCollector for TopRecordsSegment {
             return;
         }
         let key = self.ranking.key(doc, score);
-        // The sequence number is read only for a record that may enter: a
-        // better key, or an equal one where its block holds an earlier
-        // number than the worst kept.
-        if let Some((worst, worst_seq)) = self.threshold
-            && (key < worst
-                || (key.total_cmp(&worst) == std::cmp::Ordering::Equal
-                    && self.seqs.floor(doc) >= worst_seq))
-        {
+        // The sequence number is read only for a record that may enter.
+        if self.passes_over(key, doc) {
             return;
         }
         let seq = self.seqs.seq(doc);
@@ -187,6 +181,20 @@ impl SegmentCollector for TopRecordsSegment {
     }
 }
 
+impl TopRecordsSegment {
+    /// Whether a record of `doc`'s block with key `key` (or any key below
+    /// it) cannot enter: a worse key than the worst kept, or an equal one
+    /// where the block holds no earlier sequence number than the worst's.
+    #[inline]
+    fn passes_over(&self, key: f64, doc: DocId) -> bool {
+        self.threshold.is_some_and(|(worst, worst_seq)| {
+            key < worst
+                || (key.total_cmp(&worst) == std::cmp::Ordering::Equal
+                    && self.seqs.floor(doc) >= worst_seq)
+        })
+    }
+}
+
 impl BlockSink for TopRecordsSegment {
     const BLOCK: DocId = SEQ_BLOCK;
 
@@ -198,18 +206,7 @@ impl BlockSink for TopRecordsSegment {
         }
         let bounded =
             self.ranking.ranking.sort == SortBy::Relevance && !self.ranking.ranking.boost_recent;
-        let Some((worst, worst_seq)) = self.threshold else {
-            return true;
-        };
-        if !bounded {
-            return true;
-        }
-        let best = f64::from(bound);
-        match best.total_cmp(&worst) {
-            std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Less => false,
-            std::cmp::Ordering::Equal => self.seqs.floor(doc) < worst_seq,
-        }
+        !bounded || !self.passes_over(f64::from(bound), doc)
     }
 
     fn passed_over(&mut self, count: usize) {
