@@ -413,6 +413,10 @@ impl Rapport {
         let records = self
             .store
             .records_by_birth_as(crate::resolve::BookRecord::from)?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "book read for resolution"
+        );
         let overrides = self.store.overrides()?;
         let analyzers = self.index.snapshot().analyzers().clone();
         let romaji = |text: &str| analyzers.romaji_words(text);
@@ -421,6 +425,10 @@ impl Rapport {
         let record_count = records.len();
         let resolution =
             crate::resolve::resolve_owned(records, &self.config.resolve, &overrides, Some(&romaji));
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "customers resolved, saving"
+        );
         let changed = self.store.save_resolution(&resolution)?;
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;

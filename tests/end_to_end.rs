@@ -265,6 +265,58 @@ fn paging_through_equal_scores_shows_every_customer_once() {
     }
 }
 
+/// `bench ingest --search-beside` searches the engine from a second thread
+/// while it ingests: every search is answered, none fails, and the report
+/// splits them by the stage they ran in.
+#[test]
+fn the_ingest_benchmark_answers_searches_beside_the_ingest() {
+    let ws = Workspace::new();
+    ws.write_config(&[]);
+    let dir = ws.path().join("bench");
+    let out = ws.run(&[
+        "bench",
+        "ingest",
+        "--records",
+        "3000",
+        "--search-beside",
+        "1",
+        "--json",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["searchable_records"], 3000, "{report}");
+    let beside = &report["searches_beside"];
+    let answered = beside["answered"].as_u64().unwrap();
+    assert!(answered > 0, "{beside}");
+    assert_eq!(beside["failed"], 0, "{beside}");
+    let stages = beside["by_stage"].as_array().unwrap();
+    let names: Vec<&str> = stages
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "read + normalise + store",
+            "resolve",
+            "index (catch-up)",
+            "all"
+        ]
+    );
+    assert_eq!(stages[3]["searches"].as_u64(), Some(answered), "{beside}");
+    let in_stages: u64 = stages[..3]
+        .iter()
+        .map(|s| s["searches"].as_u64().unwrap())
+        .sum();
+    assert!(in_stages <= answered, "{beside}");
+}
+
 /// `bench attach --keep` leaves the labelled book with a rapport.toml that
 /// reads it: `rapport ingest` then reads every source without an error and
 /// as many notes as the benchmark scored.

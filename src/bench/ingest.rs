@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::reindex::{peak_rss_mb, reset_peak_rss};
+use super::searches_beside;
 use super::{BenchError, RECORDS_PER_CUSTOMER, SEED, corpus};
 use crate::config::{Config, SourceConfig};
 use crate::connectors::{self, IngestError, Manifest, RecordSink, Stop};
@@ -46,6 +47,9 @@ pub struct IngestBenchOptions {
     pub format: InputFormat,
     /// Scratch folder: input files and the data directory (emptied first).
     pub dir: PathBuf,
+    /// When set, a second thread searches the engine throughout the
+    /// ingest, pausing this long between two searches.
+    pub search_beside_pause: Option<Duration>,
 }
 
 /// Seconds spent in one stage, the rate it ran at, and the CPU seconds the
@@ -142,6 +146,8 @@ pub struct IngestBenchReport {
     pub compaction: crate::engine::Compaction,
     /// 1-minute load average before and after (the machine is shared).
     pub load_average: (f64, f64),
+    /// The searches sent while the ingest ran (`--search-beside`).
+    pub searches_beside: Option<searches_beside::SearchesBesideReport>,
 }
 
 /// Counts what a connector produces and drops it.
@@ -208,7 +214,13 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     let started = Instant::now();
     let mut app = Rapport::open(config)?;
     let opened = started.elapsed();
-    let report = app.ingest(&|_| {})?;
+    let (report, watch) = match options.search_beside_pause {
+        Some(pause) => {
+            let (report, watch) = searches_beside::during(&app, pause, || app.ingest(&|_| {}));
+            (report?, Some(watch))
+        }
+        None => (app.ingest(&|_| {})?, None),
+    };
     let request = SearchRequest::from_params([("q", "*"), ("group", "none"), ("limit", "1")])?;
     let searchable_records = app.search(&request)?.total as u64;
     let wall = started.elapsed().as_secs_f64();
@@ -230,6 +242,15 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
         let (from, to) = (bounds[i], bounds[i + 1]);
         ((to - from).as_secs_f64(), cpu_between(&samples, from, to))
     };
+    let searches_beside = watch.map(|watch| {
+        // The watch's clock started when the engine had opened.
+        let since_watch = |i: usize| bounds[i].saturating_sub(opened);
+        watch.report(&[
+            ("read + normalise + store", since_watch(1), since_watch(2)),
+            ("resolve", since_watch(2), since_watch(3)),
+            ("index (catch-up)", since_watch(3), since_watch(4)),
+        ])
+    });
     let (s, c) = span(0);
     stage("open (dictionary, store, empty index)", s, records, c);
     let (pass_s, pass_cpu) = span(1);
@@ -270,6 +291,7 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
         footprint: app.footprint()?,
         compaction,
         load_average: (load_before, super::cpu::load_average().unwrap_or(0.0)),
+        searches_beside,
     })
 }
 
@@ -485,6 +507,9 @@ pub fn markdown(r: &IngestBenchReport) -> String {
         r.load_average.0,
         r.load_average.1,
     );
+    if let Some(beside) = &r.searches_beside {
+        let _ = writeln!(out, "{}", searches_beside::markdown(beside));
+    }
     let _ = writeln!(
         out,
         "| stage | seconds | records/s | CPU seconds (all threads) |\n|---|---|---|---|"

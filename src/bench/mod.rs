@@ -25,6 +25,7 @@ pub mod resolve;
 pub mod resolve_incremental;
 pub mod resolve_memory;
 pub mod resolve_warm;
+pub mod searches_beside;
 pub mod soak;
 pub mod upload;
 

@@ -131,6 +131,11 @@ pub enum BenchCommand {
         /// (emptied first; default: a temporary folder, removed after).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Search the engine throughout the ingest from a second thread,
+        /// pausing this many milliseconds between two searches, and report
+        /// the latencies per stage and any failure.
+        #[arg(long, value_name = "PAUSE_MS")]
+        search_beside: Option<u64>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -414,6 +419,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
             records,
             format,
             dir,
+            search_beside,
             json,
         } => {
             let scratch = dir.is_none();
@@ -424,6 +430,7 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
                     std::env::temp_dir()
                         .join(format!("rapport-bench-ingest-{}", std::process::id()))
                 }),
+                search_beside_pause: search_beside.map(std::time::Duration::from_millis),
             };
             let result = rapport::bench::ingest::run(&options, Config::load(config)?);
             if scratch {

@@ -361,9 +361,17 @@ fn stage(
     graph.link_organisations(settings);
     graph.link_people(settings);
     graph.link_converted_leads();
+    let started = std::time::Instant::now();
     let membership = graph.memberships();
     let attachments = graph.attachments(settings, &membership, &overrides.attach);
-    graph.build(settings, &membership, &attachments, &overrides.golden)
+    let attached_ms = started.elapsed().as_millis() as u64;
+    let staged = graph.build(settings, &membership, &attachments, &overrides.golden);
+    tracing::debug!(
+        attached_ms,
+        built_ms = started.elapsed().as_millis() as u64,
+        "records attached, customers built"
+    );
+    staged
 }
 
 /// Organisation records by what a person record may name them by: each
