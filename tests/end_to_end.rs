@@ -317,6 +317,44 @@ fn the_ingest_benchmark_answers_searches_beside_the_ingest() {
     assert!(in_stages <= answered, "{beside}");
 }
 
+/// `bench reindex` rebuilds the index from the store into a new generation
+/// with nothing searching (`--no-search`) or with a paced searching thread,
+/// and says which it measured.
+#[test]
+fn the_reindex_benchmark_rebuilds_with_or_without_searches() {
+    let ws = Workspace::new();
+    ws.write_config(&[]);
+    let dir = ws.path().join("bench");
+    let rebuild = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["bench", "reindex", "--records", "2000", "--json", "--dir"];
+        args.push(dir.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let out = ws.run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let alone = rebuild(&["--no-search"]);
+    assert_eq!(alone["rebuild_state"], "succeeded", "{alone}");
+    assert_ne!(
+        alone["generation_before"], alone["generation_after"],
+        "{alone}"
+    );
+    assert_eq!(alone["search_pause_ms"], serde_json::Value::Null, "{alone}");
+    assert_eq!(alone["searches_during_rebuild"], 0, "{alone}");
+    let paced = rebuild(&["--search-pause-ms", "1"]);
+    assert_eq!(paced["rebuild_state"], "succeeded", "{paced}");
+    assert_eq!(paced["search_pause_ms"], 1, "{paced}");
+    assert!(
+        paced["searches_during_rebuild"].as_u64().unwrap() > 0,
+        "{paced}"
+    );
+    assert_eq!(paced["search_errors_during_rebuild"], 0, "{paced}");
+}
+
 /// `bench attach --keep` leaves the labelled book with a rapport.toml that
 /// reads it: `rapport ingest` then reads every source without an error and
 /// as many notes as the benchmark scored.

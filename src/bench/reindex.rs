@@ -2,8 +2,9 @@
 //! `rapport bench search` in a store, opens it (the first index build), then
 //! runs a full rebuild from the store as a job — a new generation built
 //! beside the live one and swapped in — while one thread keeps searching the
-//! live index; prints the rebuild time, records per second, the searches
-//! answered and failed meanwhile, and the process's peak memory.
+//! live index (without pause, with a pause, or not at all); prints the
+//! rebuild time, records per second, the searches answered and failed
+//! meanwhile, and the process's peak memory.
 //!
 //! It must never touch a configured data directory (it works in `--dir` or
 //! a temporary folder) and it asserts nothing: it prints numbers.
@@ -31,6 +32,8 @@ pub struct ReindexBenchReport {
     pub rebuild_state: String,
     pub rebuild_s: f64,
     pub records_per_second: f64,
+    /// The searching thread's pause in ms (None: nothing searched).
+    pub search_pause_ms: Option<u64>,
     pub searches_during_rebuild: usize,
     pub search_errors_during_rebuild: usize,
     /// Peak resident memory during the rebuild (Linux; None elsewhere).
@@ -39,7 +42,14 @@ pub struct ReindexBenchReport {
     pub generation_after: String,
 }
 
-pub fn run(records: usize, dir: PathBuf, base: Config) -> Result<ReindexBenchReport, BenchError> {
+/// `searches`: the searching thread's pause between two searches, or None
+/// for a rebuild with nothing searching.
+pub fn run(
+    records: usize,
+    dir: PathBuf,
+    searches: Option<Duration>,
+    base: Config,
+) -> Result<ReindexBenchReport, BenchError> {
     let options = BenchOptions::corpus(records, dir);
     let mut config = base;
     config.data_dir = options.dir.join("data");
@@ -55,7 +65,7 @@ pub fn run(records: usize, dir: PathBuf, base: Config) -> Result<ReindexBenchRep
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
-    let searcher = {
+    let searcher = searches.map(|pause| {
         let (app, stop, answered, failed) =
             (app.clone(), stop.clone(), answered.clone(), failed.clone());
         std::thread::spawn(move || {
@@ -65,9 +75,12 @@ pub fn run(records: usize, dir: PathBuf, base: Config) -> Result<ReindexBenchRep
                     Ok(Ok(_)) => answered.fetch_add(1, Ordering::Relaxed),
                     _ => failed.fetch_add(1, Ordering::Relaxed),
                 };
+                if !pause.is_zero() {
+                    std::thread::sleep(pause);
+                }
             }
         })
-    };
+    });
     let started = Instant::now();
     let job = app
         .start_reindex(ReindexRequest::FromStore, JobTrigger::Cli)
@@ -88,7 +101,9 @@ pub fn run(records: usize, dir: PathBuf, base: Config) -> Result<ReindexBenchRep
     }
     let rebuild_s = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let _ = searcher.join();
+    if let Some(searcher) = searcher {
+        let _ = searcher.join();
+    }
     let view = job.view();
     let state = match view.state {
         JobState::Succeeded => "succeeded".to_string(),
@@ -101,6 +116,7 @@ pub fn run(records: usize, dir: PathBuf, base: Config) -> Result<ReindexBenchRep
         rebuild_state: state,
         rebuild_s,
         records_per_second: records as f64 / rebuild_s.max(1e-9),
+        search_pause_ms: searches.map(|pause| pause.as_millis() as u64),
         searches_during_rebuild: answered.load(Ordering::Relaxed),
         search_errors_during_rebuild: failed.load(Ordering::Relaxed),
         peak_rss_mb: peak_rss_mb(),

@@ -93,6 +93,13 @@ pub enum BenchCommand {
         /// Where the corpus lives; reused when it already holds this size.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Milliseconds the searching thread waits between two searches
+        /// (0: it searches without pause, taking about a core of its own).
+        #[arg(long, default_value_t = 0, conflicts_with = "no_search")]
+        search_pause_ms: u64,
+        /// Rebuild with nothing searching meanwhile.
+        #[arg(long)]
+        no_search: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -447,12 +454,20 @@ pub fn run(config: Option<&Path>, command: BenchCommand) -> Result<std::process:
         BenchCommand::Soak(args) => return super::bench_soak::soak(config, args),
         BenchCommand::Upload(args) => return super::bench_soak::upload(config, args),
         BenchCommand::Audit(args) => return super::bench_soak::audit(config, args),
-        BenchCommand::Reindex { records, dir, json } => {
+        BenchCommand::Reindex {
+            records,
+            dir,
+            search_pause_ms,
+            no_search,
+            json,
+        } => {
+            let searches =
+                (!no_search).then_some(std::time::Duration::from_millis(search_pause_ms));
             let config = Config::load(config)?;
             let dir = dir.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("rapport-bench-{}", records.max(1)))
             });
-            let r = rapport::bench::reindex::run(records.max(1), dir, config)?;
+            let r = rapport::bench::reindex::run(records.max(1), dir, searches, config)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
