@@ -398,6 +398,9 @@ impl Config {
         if let Some(v) = var("RAPPORT_INDEX_WRITER_MEMORY_MB").and_then(|v| v.parse().ok()) {
             self.index.writer_memory_mb = v;
         }
+        if let Some(v) = var("RAPPORT_INDEX_WRITER_NICE").and_then(|v| v.parse().ok()) {
+            self.index.writer_nice = v;
+        }
     }
 
     fn resolve_paths(&mut self) {

@@ -21,6 +21,7 @@ pub mod search;
 pub mod settings;
 pub mod snapshot;
 pub mod text_tokenizer;
+mod writer_priority;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -61,6 +62,8 @@ pub enum IndexError {
     Missing(String),
     #[error("the index build was stopped before it finished")]
     Stopped,
+    #[error("no thread could be started for the index writer: {0}")]
+    Thread(std::io::Error),
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> IndexError + '_ {
@@ -91,13 +94,16 @@ fn writer_for(
     dir: &Path,
     settings: IndexSettings,
 ) -> Result<IndexWriter, IndexError> {
-    match index.writer_with_num_threads(settings.threads(), settings.memory_bytes()) {
-        Ok(w) => Ok(w),
-        Err(tantivy::TantivyError::LockFailure(..)) => Err(IndexError::Locked {
-            path: dir.display().to_string(),
-        }),
-        Err(e) => Err(e.into()),
-    }
+    // The writer's threads start at its priority (`writer_priority`).
+    writer_priority::at_writer_priority(settings.writer_nice, || {
+        match index.writer_with_num_threads(settings.threads(), settings.memory_bytes()) {
+            Ok(w) => Ok(w),
+            Err(tantivy::TantivyError::LockFailure(..)) => Err(IndexError::Locked {
+                path: dir.display().to_string(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    })
 }
 
 /// Opens an existing generation with its writer, then removes what an
@@ -133,6 +139,8 @@ pub struct SearchIndex {
     synonyms: search::synonyms::Synonyms,
     /// Every search cache and the search pool (`search::caches`).
     caches: std::sync::Arc<search::caches::SearchCaches>,
+    /// The nice value the writer's threads are kept at (`writer_priority`).
+    writer_nice: i32,
 }
 
 impl SearchIndex {
@@ -195,7 +203,7 @@ impl SearchIndex {
             }
         };
         let mut opened = Self::assemble(root, generation, index, spec, analyzers)?;
-        opened.writer = Some(Mutex::new(writer));
+        opened.set_writer(writer, settings);
         if state == OpenState::Created {
             opened.publish()?;
         }
@@ -244,9 +252,9 @@ impl SearchIndex {
         let (schema, _) = spec.to_tantivy();
         let index = Index::create_in_dir(&dir, schema)?;
         std::fs::write(dir.join(FINGERPRINT), spec.fingerprint()).map_err(io_error(&dir))?;
-        let writer = index.writer_with_num_threads(settings.threads(), settings.memory_bytes())?;
+        let writer = writer_for(&index, &dir, settings)?;
         let mut created = Self::assemble(root, generation, index, spec, analyzers)?;
-        created.writer = Some(Mutex::new(writer));
+        created.set_writer(writer, settings);
         Ok(created)
     }
 
@@ -280,7 +288,15 @@ impl SearchIndex {
             generation,
             synonyms: search::synonyms::Synonyms::default(),
             caches: Default::default(),
+            writer_nice: 0,
         })
+    }
+
+    /// Takes `writer` as this generation's; its commits start their
+    /// threads at the configured nice value.
+    fn set_writer(&mut self, writer: IndexWriter, settings: IndexSettings) {
+        self.writer = Some(Mutex::new(writer));
+        self.writer_nice = settings.writer_nice;
     }
 
     /// Makes this generation the one `CURRENT` names (atomically, by rename)
@@ -367,11 +383,15 @@ impl SearchIndex {
         let mut applied = 0;
         let mut uncommitted = 0;
         let mut stopped = false;
+        // tantivy starts new indexing workers at each commit: they start at
+        // the writer's priority (`writer_priority`).
         let commit = |writer: &mut IndexWriter, seq: u64| -> Result<(), IndexError> {
-            let mut commit = writer.prepare_commit()?;
-            commit.set_payload(&serde_json::json!({ "seq": seq }).to_string());
-            commit.commit()?;
-            Ok(())
+            writer_priority::at_writer_priority(self.writer_nice, || {
+                let mut commit = writer.prepare_commit()?;
+                commit.set_payload(&serde_json::json!({ "seq": seq }).to_string());
+                commit.commit()?;
+                Ok(())
+            })
         };
         loop {
             let changes = store.changes_after(seq, CATCH_UP_BATCH)?;

@@ -26,13 +26,21 @@ pub struct IndexSettings {
     /// Indexing threads; 0 (the default) means one per core (at most 8,
     /// and no more than the memory budget gives 15 MiB each).
     pub writer_threads: usize,
+    /// The nice value (0–19) tantivy's writer threads run at, so that
+    /// searches get the cores first while an index is written (Linux; 0
+    /// leaves them at the process's priority).
+    pub writer_nice: i32,
 }
+
+/// The writer threads' nice value unless configured.
+const DEFAULT_WRITER_NICE: i32 = 10;
 
 impl Default for IndexSettings {
     fn default() -> Self {
         IndexSettings {
             writer_memory_mb: 256,
             writer_threads: 0,
+            writer_nice: DEFAULT_WRITER_NICE,
         }
     }
 }
@@ -44,6 +52,7 @@ impl IndexSettings {
         IndexSettings {
             writer_memory_mb: 64,
             writer_threads: 1,
+            writer_nice: DEFAULT_WRITER_NICE,
         }
     }
 
@@ -79,6 +88,9 @@ impl IndexSettings {
                 self.writer_memory_mb,
             ));
         }
+        if !(0..=19).contains(&self.writer_nice) {
+            return Err(IndexSettingError::WriterNiceOutOfRange(self.writer_nice));
+        }
         Ok(())
     }
 }
@@ -90,6 +102,8 @@ pub enum IndexSettingError {
     WriterMemoryTooSmall(usize),
     #[error("index.writer_memory_mb must be at most 65536, got {0}")]
     WriterMemoryTooLarge(usize),
+    #[error("index.writer_nice must be between 0 and 19, got {0}")]
+    WriterNiceOutOfRange(i32),
 }
 
 #[cfg(test)]
@@ -101,22 +115,35 @@ mod tests {
         let s = IndexSettings {
             writer_memory_mb: 40,
             writer_threads: 4,
+            ..IndexSettings::default()
         };
         assert_eq!(s.threads(), 2);
         assert_eq!(s.memory_bytes(), 40 * 1024 * 1024);
         let one = IndexSettings {
             writer_memory_mb: 15,
             writer_threads: 0,
+            ..IndexSettings::default()
         };
         assert_eq!(one.threads(), 1);
         assert!(IndexSettings::default().check().is_ok());
         assert!(
             IndexSettings {
                 writer_memory_mb: 10,
-                writer_threads: 1
+                writer_threads: 1,
+                ..IndexSettings::default()
             }
             .check()
             .is_err()
         );
+        for nice in [-1, 20] {
+            let setting = IndexSettings {
+                writer_nice: nice,
+                ..IndexSettings::default()
+            };
+            assert_eq!(
+                setting.check(),
+                Err(IndexSettingError::WriterNiceOutOfRange(nice))
+            );
+        }
     }
 }

@@ -22,6 +22,7 @@ pub fn open(threads: usize) -> (tempfile::TempDir, Rapport) {
         index: IndexSettings {
             writer_threads: threads,
             writer_memory_mb: 64,
+            ..IndexSettings::default()
         },
         ..Config::default()
     };
