@@ -115,20 +115,22 @@ pub struct Latency {
 impl Latency {
     fn from(mut samples: Vec<Duration>, wall: Duration) -> Latency {
         samples.sort();
-        let at = |p: usize| {
-            samples
-                .get((samples.len() * p / 100).min(samples.len().saturating_sub(1)))
-                .map(|d| d.as_secs_f64() * 1000.0)
-                .unwrap_or(0.0)
-        };
         Latency {
             requests: samples.len(),
-            p50_ms: at(50),
-            p99_ms: at(99),
+            p50_ms: percentile_ms(&samples, 50),
+            p99_ms: percentile_ms(&samples, 99),
             per_second: samples.len() as f64 / wall.as_secs_f64().max(1e-9),
             cpu_ms: 0.0,
         }
     }
+}
+
+/// The `p`th percentile of `sorted` (ascending) in milliseconds; 0 for none.
+fn percentile_ms(sorted: &[Duration], p: usize) -> f64 {
+    sorted
+        .get((sorted.len() * p / 100).min(sorted.len().saturating_sub(1)))
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
 }
 
 #[derive(Debug, Serialize)]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::percentile_ms;
 use super::queries::{self, Call};
 use crate::engine::Rapport;
 use crate::index::search::SearchRequest;
@@ -155,16 +156,11 @@ impl Watch {
 fn latency(stage: &str, took: impl Iterator<Item = Duration>) -> StageLatency {
     let mut took: Vec<Duration> = took.collect();
     took.sort();
-    let ms = |p: usize| {
-        took.get((took.len() * p / 100).min(took.len().saturating_sub(1)))
-            .map(|d| d.as_secs_f64() * 1000.0)
-            .unwrap_or(0.0)
-    };
     StageLatency {
         stage: stage.to_string(),
         searches: took.len(),
-        p50_ms: ms(50),
-        p99_ms: ms(99),
+        p50_ms: percentile_ms(&took, 50),
+        p99_ms: percentile_ms(&took, 99),
         max_ms: took.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
     }
 }
