@@ -11,12 +11,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{BenchError, BenchOptions, prepare_store};
+use super::{BenchError, BenchOptions, prepare_store, searches_beside};
 use crate::config::Config;
 use crate::engine::{Rapport, ReindexRequest};
 use crate::index::search::SearchRequest;
@@ -62,49 +61,37 @@ pub fn run(
     let generation_before = app.index_generation();
     eprintln!("store of {records} records opened in {open_s:.1} s; rebuilding the index");
     reset_peak_rss();
-    let stop = Arc::new(AtomicBool::new(false));
-    let answered = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicUsize::new(0));
-    let searcher = searches.map(|pause| {
-        let (app, stop, answered, failed) =
-            (app.clone(), stop.clone(), answered.clone(), failed.clone());
-        std::thread::spawn(move || {
-            let request = SearchRequest::from_params([("q", "invoice"), ("group", "none")]);
-            while !stop.load(Ordering::Relaxed) {
-                match request.as_ref().map(|r| app.search(r)) {
-                    Ok(Ok(_)) => answered.fetch_add(1, Ordering::Relaxed),
-                    _ => failed.fetch_add(1, Ordering::Relaxed),
-                };
-                if !pause.is_zero() {
-                    std::thread::sleep(pause);
-                }
+    // Rebuilds as a job and waits for it, printing progress; its seconds.
+    let rebuild = || -> Result<(crate::jobs::JobView, f64), BenchError> {
+        let started = Instant::now();
+        let job = app
+            .start_reindex(ReindexRequest::FromStore, JobTrigger::Cli)
+            .map_err(|e| BenchError::Io(std::io::Error::other(e.to_string())))?;
+        let mut last_print = Instant::now();
+        while !job.state().is_finished() {
+            std::thread::sleep(Duration::from_millis(50));
+            if last_print.elapsed() > Duration::from_secs(5) {
+                let view = job.view();
+                eprintln!(
+                    "  {} / {} records, {:.0}/s",
+                    view.records_done,
+                    view.records_total.unwrap_or(0),
+                    view.rate.unwrap_or(0.0)
+                );
+                last_print = Instant::now();
             }
-        })
-    });
-    let started = Instant::now();
-    let job = app
-        .start_reindex(ReindexRequest::FromStore, JobTrigger::Cli)
-        .map_err(|e| BenchError::Io(std::io::Error::other(e.to_string())))?;
-    let mut last_print = Instant::now();
-    while !job.state().is_finished() {
-        std::thread::sleep(Duration::from_millis(50));
-        if last_print.elapsed() > Duration::from_secs(5) {
-            let view = job.view();
-            eprintln!(
-                "  {} / {} records, {:.0}/s",
-                view.records_done,
-                view.records_total.unwrap_or(0),
-                view.rate.unwrap_or(0.0)
-            );
-            last_print = Instant::now();
         }
-    }
-    let rebuild_s = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    if let Some(searcher) = searcher {
-        let _ = searcher.join();
-    }
-    let view = job.view();
+        Ok((job.view(), started.elapsed().as_secs_f64()))
+    };
+    let (rebuilt, watch) = match searches {
+        Some(pause) => {
+            let invoice = SearchRequest::from_params([("q", "invoice"), ("group", "none")])?;
+            let (rebuilt, watch) = searches_beside::searching(&app, vec![invoice], pause, rebuild);
+            (rebuilt, Some(watch))
+        }
+        None => (rebuild(), None),
+    };
+    let (view, rebuild_s) = rebuilt?;
     let state = match view.state {
         JobState::Succeeded => "succeeded".to_string(),
         other => format!("{} ({})", other.as_str(), view.message.unwrap_or_default()),
@@ -117,8 +104,8 @@ pub fn run(
         rebuild_s,
         records_per_second: records as f64 / rebuild_s.max(1e-9),
         search_pause_ms: searches.map(|pause| pause.as_millis() as u64),
-        searches_during_rebuild: answered.load(Ordering::Relaxed),
-        search_errors_during_rebuild: failed.load(Ordering::Relaxed),
+        searches_during_rebuild: watch.as_ref().map_or(0, |w| w.answered()),
+        search_errors_during_rebuild: watch.as_ref().map_or(0, |w| w.failed()),
         peak_rss_mb: peak_rss_mb(),
         generation_before,
         generation_after: app.index_generation(),

@@ -1,11 +1,12 @@
-//! Searches served while `rapport bench ingest` ingests: one caller thread
-//! sends a slice of the benchmark's query mix to the engine in a loop, with
-//! a pause between two searches, for as long as the ingest runs; afterwards
+//! Searches served while `rapport bench ingest` ingests (or `bench reindex`
+//! rebuilds): one caller thread sends a slice of the benchmark's query mix
+//! (or the given searches) to the engine in a loop, with a pause between
+//! two searches, for as long as the work runs; afterwards
 //! it reports how many were answered, how many failed (and the first
 //! error), the latencies per ingest stage, and when the first records
 //! became visible.
 //!
-//! It must never outlive the ingest it watches (it stops when the work it
+//! It must never outlive the work it watches (it stops when the work it
 //! runs beside returns) nor send more than one search at a time.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,8 +55,17 @@ pub struct StageLatency {
 /// Runs `work` on this thread while a second thread searches `app`, then
 /// returns what `work` returned and the searches' samples.
 pub fn during<T>(app: &Rapport, pause: Duration, work: impl FnOnce() -> T) -> (T, Watch) {
+    searching(app, requests(), pause, work)
+}
+
+/// As [`during`], with the searching thread cycling through `requests`.
+pub fn searching<T>(
+    app: &Rapport,
+    requests: Vec<SearchRequest>,
+    pause: Duration,
+    work: impl FnOnce() -> T,
+) -> (T, Watch) {
     let stop = AtomicBool::new(false);
-    let requests = requests();
     std::thread::scope(|scope| {
         let searcher = scope.spawn(|| search_until(app, &requests, pause, &stop));
         let value = work();
@@ -120,12 +130,22 @@ fn search_until(
                 watch.first_error.get_or_insert_with(|| error.to_string());
             }
         }
-        std::thread::sleep(pause);
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
     watch
 }
 
 impl Watch {
+    pub fn answered(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.failed
+    }
+
     /// The report, with the samples split at `bounds`: `(name, from, to)`
     /// as times since the watch began (a search belongs to the span it
     /// started in), plus one row for every search.
