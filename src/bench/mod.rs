@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::engine::{EngineError, Rapport};
-use crate::index::search::{QueryError, SearchRequest};
+use crate::index::search::QueryError;
 use crate::store::{Store, StoreError};
 use queries::{Call, Case};
 
@@ -444,9 +444,7 @@ fn print_by_query(app: &Rapport, case: &Case, samples: &[Duration]) -> Result<()
         let ms = |d: Option<&Duration>| d.map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
         let matches = match call {
             Call::Search(params) => {
-                let request = SearchRequest::from_params(
-                    params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                )?;
+                let request = queries::search_request(params)?;
                 format!("{} matches", app.search(&request)?.total)
             }
             Call::Suggest(_) => String::new(),
@@ -492,10 +490,7 @@ fn measure_direct(
     let call = |c: &Call| -> Result<(), BenchError> {
         match c {
             Call::Search(params) => {
-                let request = SearchRequest::from_params(
-                    params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                )?;
-                app.search(&request)?;
+                app.search(&queries::search_request(params)?)?;
             }
             Call::Suggest(q) => {
                 app.suggest(q, 10, &Default::default())?;

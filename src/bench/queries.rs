@@ -6,6 +6,7 @@
 use serde_json::json;
 
 use super::client::url;
+use crate::index::search::{QueryError, SearchRequest};
 
 pub enum Call {
     Search(Vec<(String, String)>),
@@ -19,6 +20,11 @@ impl Call {
             Call::Suggest(q) => url("/v1/suggest", &[("q".into(), q.clone())]),
         }
     }
+}
+
+/// The engine's request for a search call's parameters.
+pub fn search_request(params: &[(String, String)]) -> Result<SearchRequest, QueryError> {
+    SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 pub struct Case {

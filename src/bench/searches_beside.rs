@@ -71,7 +71,7 @@ pub fn searching<T>(
         let value = work();
         stop.store(true, Ordering::Relaxed);
         let watch = searcher.join().unwrap_or_default();
-        (value, Watch { pause, ..watch })
+        (value, watch)
     })
 }
 
@@ -84,10 +84,7 @@ fn requests() -> Vec<SearchRequest> {
         .filter(|case| CASES.contains(&case.name))
         .flat_map(|case| case.calls)
         .filter_map(|call| match call {
-            Call::Search(params) => {
-                SearchRequest::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .ok()
-            }
+            Call::Search(params) => queries::search_request(&params).ok(),
             Call::Suggest(_) => None,
         });
     match_all.into_iter().chain(mixed).collect()
@@ -110,9 +107,12 @@ fn search_until(
     stop: &AtomicBool,
 ) -> Watch {
     let started = Instant::now();
-    let mut watch = Watch::default();
+    let mut watch = Watch {
+        pause,
+        ..Watch::default()
+    };
     for request in requests.iter().cycle() {
-        if stop.load(Ordering::Relaxed) || requests.is_empty() {
+        if stop.load(Ordering::Relaxed) {
             break;
         }
         let at = started.elapsed();
