@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, Workspace, files_holding};
+use common::{Server, Workspace, files_holding, zstd_frames};
 use serde_json::Value;
 
 const CONTACTS: &str = "\
@@ -721,9 +721,21 @@ fn an_erasure_on_a_running_server_leaves_no_file_holding_the_person() {
     ws.ingest();
     let server = ws.serve();
     // The purged people's numbers whose email some file holds (one pass
-    // over each file's bytes).
-    let holding = |dir: &std::path::Path| -> std::collections::BTreeSet<u32> {
+    // over each file's bytes and over every zstd frame in it).
+    let numbers_in = |bytes: &[u8], found: &mut std::collections::BTreeSet<u32>| {
         let suffix = b"@erased.example";
+        for at in 11..bytes.len().saturating_sub(suffix.len()) {
+            if &bytes[at..at + suffix.len()] == suffix && &bytes[at - 11..at - 5] == b"number" {
+                let digits = std::str::from_utf8(&bytes[at - 5..at]).unwrap_or("");
+                if let Ok(n) = digits.parse::<u32>()
+                    && n < 600
+                {
+                    found.insert(n);
+                }
+            }
+        }
+    };
+    let holding = |dir: &std::path::Path| -> std::collections::BTreeSet<u32> {
         let mut found = std::collections::BTreeSet::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
@@ -734,17 +746,9 @@ fn an_erasure_on_a_running_server_leaves_no_file_holding_the_person() {
                     continue;
                 }
                 let bytes = std::fs::read(&path).unwrap();
-                for at in 11..bytes.len().saturating_sub(suffix.len()) {
-                    if &bytes[at..at + suffix.len()] == suffix
-                        && &bytes[at - 11..at - 5] == b"number"
-                    {
-                        let digits = std::str::from_utf8(&bytes[at - 5..at]).unwrap_or("");
-                        if let Ok(n) = digits.parse::<u32>()
-                            && n < 600
-                        {
-                            found.insert(n);
-                        }
-                    }
+                numbers_in(&bytes, &mut found);
+                for frame in zstd_frames(&bytes) {
+                    numbers_in(&frame, &mut found);
                 }
             }
         }

@@ -92,9 +92,11 @@ impl Store {
             }
             let (id, bytes) = entry.map_err(db)?;
             out.push(
-                serde_json::from_slice(bytes.value()).map_err(|e| StoreError::Corrupt {
-                    key: id.value().to_string(),
-                    message: e.to_string(),
+                super::record_codec::decode_json(bytes.value()).map_err(|e| {
+                    StoreError::Corrupt {
+                        key: id.value().to_string(),
+                        message: e.to_string(),
+                    }
                 })?,
             );
         }

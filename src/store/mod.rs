@@ -577,7 +577,7 @@ fn read_json<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, StoreError> {
     match table.get(key).map_err(db)? {
-        Some(bytes) => serde_json::from_slice(bytes.value())
+        Some(bytes) => record_codec::decode_json(bytes.value())
             .map(Some)
             .map_err(|e| corrupt(key, e)),
         None => Ok(None),

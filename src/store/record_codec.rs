@@ -1,12 +1,12 @@
-//! How a record is stored in the `records` table: its JSON compressed as one
-//! zstd frame. The frame's own magic number (`28 b5 2f fd`) is the format
-//! marker: values written before compression are plain JSON, which always
-//! starts with `{`, and are still read as they are (an existing data
-//! directory opens unchanged; a record is rewritten compressed the next time
-//! it changes).
+//! How a record (the `records` table) and a customer (the `entities` table)
+//! are stored: their JSON compressed as one zstd frame. The frame's own magic
+//! number (`28 b5 2f fd`) is the format marker: values written before
+//! compression are plain JSON, which always starts with `{`, and are still
+//! read as they are (an existing data directory opens unchanged; a value is
+//! rewritten compressed the next time it changes).
 //!
 //! It must never guess: a value that is neither a zstd frame nor JSON is
-//! reported as corrupt, and a frame claiming more than `MAX_RECORD_BYTES`
+//! reported as corrupt, and a frame claiming more than `MAX_VALUE_BYTES`
 //! is refused rather than allocated.
 
 use std::cell::RefCell;
@@ -18,8 +18,8 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// zstd's fastest regular level: a record is small (about 480 bytes of JSON
 /// on the benchmark corpus) and compressed on the ingest's critical path.
 const LEVEL: i32 = 1;
-/// A record's JSON is never near this; a larger claim is damage.
-const MAX_RECORD_BYTES: u64 = 256 * 1024 * 1024;
+/// No stored JSON is near this; a larger claim is damage.
+const MAX_VALUE_BYTES: u64 = 256 * 1024 * 1024;
 
 thread_local! {
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
@@ -47,6 +47,15 @@ pub(crate) fn compress(json: &[u8]) -> Result<Vec<u8>, CodecError> {
     })
 }
 
+/// `value`'s JSON and the bytes stored for it ([`compress`]ed).
+pub(crate) fn encode_json<T: serde::Serialize>(
+    value: &T,
+) -> Result<(Vec<u8>, Vec<u8>), CodecError> {
+    let json = serde_json::to_vec(value).map_err(|e| CodecError(e.to_string()))?;
+    let bytes = compress(&json)?;
+    Ok((json, bytes))
+}
+
 /// True when a stored value holds exactly `json` (compressed as `stored`
 /// would be by [`compress`], or written as plain JSON by an older version).
 pub(crate) fn holds(existing: &[u8], json: &[u8], compressed: &[u8]) -> bool {
@@ -63,15 +72,27 @@ fn is_compressed(bytes: &[u8]) -> bool {
 
 /// The record a stored value holds, in either format.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Record, CodecError> {
+    decode_json(bytes)
+}
+
+/// What a stored value's JSON holds, in either format.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let json = plain(bytes)?;
+    serde_json::from_slice(&json).map_err(|e| CodecError(e.to_string()))
+}
+
+/// A stored value's JSON bytes: decompressed when it is a zstd frame, as it
+/// is otherwise.
+pub(crate) fn plain(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, CodecError> {
     if !is_compressed(bytes) {
-        return serde_json::from_slice(bytes).map_err(|e| CodecError(e.to_string()));
+        return Ok(std::borrow::Cow::Borrowed(bytes));
     }
     let size = zstd::zstd_safe::get_frame_content_size(bytes)
         .map_err(|_| CodecError("damaged zstd frame header".into()))?
         .ok_or_else(|| CodecError("zstd frame without its content size".into()))?;
-    if size > MAX_RECORD_BYTES {
+    if size > MAX_VALUE_BYTES {
         return Err(CodecError(format!(
-            "zstd frame claims {size} bytes, more than a record can hold"
+            "zstd frame claims {size} bytes, more than a stored value can hold"
         )));
     }
     DECOMPRESSOR.with(|cell| {
@@ -83,7 +104,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Record, CodecError> {
             return Err(CodecError("no zstd decompressor".into()));
         };
         let json = decompressor.decompress(bytes, size as usize).map_err(io)?;
-        serde_json::from_slice(&json).map_err(|e| CodecError(e.to_string()))
+        Ok(std::borrow::Cow::Owned(json))
     })
 }
 
@@ -148,6 +169,95 @@ mod tests {
             .apply_file("crm", "a.csv", "h2", &[record()])
             .expect("second ingest");
         assert_eq!((again.updated, again.unchanged), (0, 1));
+    }
+
+    /// Customers are stored as zstd frames and read back by every path; a
+    /// customer an older version wrote as plain JSON still reads, and saving
+    /// the same resolution again leaves it as it is.
+    #[test]
+    fn customers_are_stored_compressed_and_plain_ones_still_read() {
+        use crate::record::RecordKind;
+        use crate::resolve::{Overrides, Settings, resolve};
+        use crate::store::Store;
+        use crate::store::resolution::ENTITIES;
+        use redb::ReadableTable;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("s.redb");
+        let store = Store::open(&path).expect("a store");
+        let org = |id: &str, name: &str| {
+            let mut r = Record::new("crm", id, RecordKind::Organization);
+            r.names.push(name.to_string());
+            r.company = Some(name.to_string());
+            r
+        };
+        store
+            .apply_file(
+                "crm",
+                "orgs.csv",
+                "h",
+                &[org("A", "Alpha Widgets"), org("B", "Bravo Tools")],
+            )
+            .expect("an ingest");
+        let resolve_and_save = |store: &Store| {
+            let records = store.records_by_birth().expect("the book");
+            let resolution = resolve(&records, &Settings::default(), &Overrides::default());
+            store.save_resolution(&resolution).expect("saved");
+        };
+        resolve_and_save(&store);
+        let stored = |store: &Store| -> Vec<(String, Vec<u8>)> {
+            let txn = store.db.begin_read().expect("a read");
+            let table = txn.open_table(ENTITIES).expect("entities");
+            table
+                .iter()
+                .expect("rows")
+                .map(|row| {
+                    let (id, bytes) = row.expect("a row");
+                    (id.value().to_string(), bytes.value().to_vec())
+                })
+                .collect()
+        };
+        let rows = stored(&store);
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|(_, bytes)| is_compressed(bytes)));
+        let entities = store.entities().expect("every customer");
+        let names: Vec<&str> = entities
+            .iter()
+            .map(|e| e.golden.fields.get("name").map_or("", |f| f.value.as_str()))
+            .collect();
+        assert!(
+            names.contains(&"Alpha Widgets") && names.contains(&"Bravo Tools"),
+            "{names:?}"
+        );
+        assert_eq!(store.entities_page(None, 10).expect("a page").len(), 2);
+
+        // Put one customer back as an older version wrote it.
+        let (id, _) = &rows[0];
+        let entity = store.entity(id).expect("read").expect("the customer");
+        let json = serde_json::to_vec(&entity).expect("json");
+        let txn = store.db.begin_write().expect("a write");
+        txn.open_table(ENTITIES)
+            .expect("entities")
+            .insert(id.as_str(), json.as_slice())
+            .expect("a plain value");
+        txn.commit().expect("commit");
+        drop(store);
+        let store = Store::open(&path).expect("reopened");
+        assert_eq!(
+            store.entity(id).expect("read").expect("the customer").id,
+            *id
+        );
+        resolve_and_save(&store);
+        let again = stored(&store);
+        assert_eq!(
+            again.iter().find(|(i, _)| i == id).map(|(_, b)| b.clone()),
+            Some(json)
+        );
+        assert!(
+            again
+                .iter()
+                .filter(|(i, _)| i != id)
+                .all(|(_, b)| is_compressed(b))
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ use redb::TableDefinition;
 pub(in crate::store) const ASSIGNMENTS: TableDefinition<&str, &[u8]> =
     TableDefinition::new("assignments");
 pub(in crate::store) const BIRTH: TableDefinition<&str, u64> = TableDefinition::new("birth");
+/// entity id → the customer (JSON in one zstd frame, or plain JSON written
+/// by an older version: see `record_codec`).
 pub(in crate::store) const ENTITIES: TableDefinition<&str, &[u8]> =
     TableDefinition::new("entities");
 /// entity id → its anchor (a record id, or `company:<key>`).

@@ -69,7 +69,8 @@ fn note_target(note: &Record) -> Option<&str> {
 }
 
 fn write_entity(entities: &mut BytesTable, entity: &Entity) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(entity).map_err(|e| corrupt(&entity.id, e))?;
+    let (_, bytes) =
+        super::record_codec::encode_json(entity).map_err(|e| corrupt(&entity.id, e))?;
     entities
         .insert(entity.id.as_str(), bytes.as_slice())
         .map_err(db)?;

@@ -506,7 +506,10 @@ pub fn serve_router(app: axum::Router) -> (std::net::SocketAddr, tokio::runtime:
     (address, runtime)
 }
 
-/// Every file under `dir` (recursively) that holds `needle`'s bytes.
+/// Every file under `dir` (recursively) that holds `needle`'s bytes,
+/// compared case-insensitively (ASCII), either as they are or inside a zstd
+/// frame anywhere in the file: the store keeps records and customers as
+/// frames, and a freed page still holding an old frame counts.
 pub fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -516,15 +519,39 @@ pub fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
             if path.is_dir() {
                 stack.push(path);
             } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes
-                    .windows(needle.len())
-                    .any(|w| w.eq_ignore_ascii_case(needle))
+                && (holds(&bytes, needle) || zstd_frames(&bytes).any(|frame| holds(&frame, needle)))
             {
                 found.push(path.display().to_string());
             }
         }
     }
     found
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The content of every whole zstd frame in `bytes` (each found by its
+/// magic number and decoded where it starts; a damaged or cut one is
+/// passed over).
+pub fn zstd_frames(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    bytes
+        .windows(MAGIC.len())
+        .enumerate()
+        .filter(|(_, w)| *w == MAGIC)
+        .filter_map(|(at, _)| {
+            let rest = &bytes[at..];
+            let size = zstd::zstd_safe::get_frame_content_size(rest).ok()??;
+            let length = zstd::zstd_safe::find_frame_compressed_size(rest).ok()?;
+            if size > 64 << 20 || length > rest.len() {
+                return None;
+            }
+            zstd::bulk::decompress(&rest[..length], size as usize).ok()
+        })
 }
 
 /// Every record has the customer a full pass from scratch gives it.
