@@ -10,7 +10,8 @@
 use rayon::prelude::*;
 use redb::ReadableTable;
 
-use super::{ChangeLog, Store, StoreError, corrupt, db, read_json, record_codec};
+use super::record_codec::{self, Encoded};
+use super::{ChangeLog, Store, StoreError, corrupt, db, read_json};
 use crate::record::Record;
 use crate::resolve::{
     Assignment, Entity, ModelReport, Overrides, Resolution, SuspectPair, Unattached,
@@ -45,21 +46,21 @@ pub(super) fn put_entities_and_lists(
     let mut written: Vec<&Entity> = written.iter().collect();
     written.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
     for chunk in written.chunks(ENCODE_CHUNK) {
-        let encoded: Vec<(Vec<u8>, Vec<u8>)> = chunk
+        let encoded: Vec<Encoded> = chunk
             .par_iter()
             .map(|entity| encode_entity(entity))
             .collect::<Result<_, StoreError>>()?;
-        for (entity, (json, bytes)) in chunk.iter().zip(encoded) {
+        for (entity, encoded) in chunk.iter().zip(encoded) {
             // A customer stored as it is now is left alone: a partial pass
             // re-resolves thousands whose bytes do not change, and every
             // write copies B-tree pages.
             let same = entities
                 .get(entity.id.as_str())
                 .map_err(db)?
-                .is_some_and(|old| record_codec::holds(old.value(), &json, &bytes));
+                .is_some_and(|old| encoded.is_held_by(old.value()));
             if !same {
                 entities
-                    .insert(entity.id.as_str(), bytes.as_slice())
+                    .insert(entity.id.as_str(), encoded.stored.as_slice())
                     .map_err(db)?;
             }
             let same_alias = aliases
@@ -87,7 +88,7 @@ pub(super) fn put_entities_and_lists(
 /// A customer's JSON and the bytes stored for it (one zstd frame, as a
 /// record's: a customer's JSON is 1.7 kB on the benchmark corpus, its
 /// members, their evidence and every value seen, and repeats itself).
-pub(super) fn encode_entity(entity: &Entity) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+pub(super) fn encode_entity(entity: &Entity) -> Result<Encoded, StoreError> {
     record_codec::encode_json(entity).map_err(|e| corrupt(&entity.id, e))
 }
 

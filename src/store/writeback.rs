@@ -69,10 +69,9 @@ fn note_target(note: &Record) -> Option<&str> {
 }
 
 fn write_entity(entities: &mut BytesTable, entity: &Entity) -> Result<(), StoreError> {
-    let (_, bytes) =
-        super::record_codec::encode_json(entity).map_err(|e| corrupt(&entity.id, e))?;
+    let bytes = super::record_codec::encode_json(entity).map_err(|e| corrupt(&entity.id, e))?;
     entities
-        .insert(entity.id.as_str(), bytes.as_slice())
+        .insert(entity.id.as_str(), bytes.stored.as_slice())
         .map_err(db)?;
     Ok(())
 }
