@@ -160,6 +160,10 @@ pub struct Rapport {
     kept_book: Mutex<Option<incremental::KeptBook>>,
     /// How many records the last resolution read from the store.
     read_records: std::sync::atomic::AtomicU64,
+    /// The last full pass's book read and save, in microseconds (0 until one
+    /// ran): `rapport bench ingest` splits resolution by them.
+    full_pass_read_us: std::sync::atomic::AtomicU64,
+    full_pass_save_us: std::sync::atomic::AtomicU64,
     /// What opening had to repair (`rapport check` reports it).
     opened: Recovery,
     /// Group commit of the audit entries requests append.
@@ -179,7 +183,8 @@ pub struct IngestReport {
     pub indexed_changes: usize,
     pub took_ms: u64,
     /// Where the time went: reading, normalising and storing the sources,
-    /// resolution, and index catch-up (`rapport bench ingest` prints them).
+    /// resolution (with its book read and save when it was a full pass),
+    /// and index catch-up (`rapport bench ingest` prints them).
     pub stages: IngestStages,
 }
 
@@ -196,6 +201,11 @@ pub struct IngestStages {
     /// full pass (or an incremental one without kept statistics), else the
     /// changed records and those re-resolved with them.
     pub resolve_read_records: u64,
+    /// Of `resolve_ms`, a full pass's read of the book and its save, in
+    /// microseconds (both 0 when the pass resolved incrementally or not at
+    /// all).
+    pub resolve_book_read_us: u64,
+    pub resolve_save_us: u64,
 }
 
 impl IngestReport {
@@ -284,6 +294,8 @@ impl Rapport {
             resolved_records: std::sync::atomic::AtomicU64::new(0),
             kept_book: Mutex::new(None),
             read_records: std::sync::atomic::AtomicU64::new(0),
+            full_pass_read_us: std::sync::atomic::AtomicU64::new(0),
+            full_pass_save_us: std::sync::atomic::AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             opened,
             audit: audit_batch::AuditBatcher::default(),
@@ -323,10 +335,19 @@ impl Rapport {
             .store(0, std::sync::atomic::Ordering::Relaxed);
         self.read_records
             .store(0, std::sync::atomic::Ordering::Relaxed);
+        for part in [&self.full_pass_read_us, &self.full_pass_save_us] {
+            part.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
         self.resolve_if_stale()?;
         stages.resolve_ms = resolving.elapsed().as_millis() as u64;
         stages.resolved_records = self.last_resolved_records();
         stages.resolve_read_records = self.read_records.load(std::sync::atomic::Ordering::Relaxed);
+        stages.resolve_book_read_us = self
+            .full_pass_read_us
+            .load(std::sync::atomic::Ordering::Relaxed);
+        stages.resolve_save_us = self
+            .full_pass_save_us
+            .load(std::sync::atomic::Ordering::Relaxed);
         if std::env::var_os(CRASH_AFTER_STORE_COMMIT).is_some() {
             tracing::error!("{CRASH_AFTER_STORE_COMMIT} is set: exiting before the index commit");
             std::process::exit(86);
@@ -413,8 +434,13 @@ impl Rapport {
         let records = self
             .store
             .records_by_birth_as(crate::resolve::BookRecord::from)?;
+        let read = started.elapsed();
+        self.full_pass_read_us.store(
+            read.as_micros() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = read.as_millis() as u64,
             "book read for resolution"
         );
         let overrides = self.store.overrides()?;
@@ -429,7 +455,12 @@ impl Rapport {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "customers resolved, saving"
         );
+        let saving = Instant::now();
         let changed = self.store.save_resolution(&resolution)?;
+        self.full_pass_save_us.store(
+            saving.elapsed().as_micros() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.store
             .set_meta(RESOLVED_FROM, &self.resolution_inputs()?)?;
         // A full pass needs no erased record's old assignment.

@@ -456,6 +456,26 @@ fn the_ingest_benchmark_reads_both_formats_and_reports_stages_and_bytes() {
     ] {
         assert!(stages.contains(&expected), "{expected} missing: {stages:?}");
     }
+    // A fresh book resolves in a full pass: its book read, linking and
+    // save are timed apart, and together they are the resolve stage.
+    let seconds = |name: &str| {
+        report["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .and_then(|s| s["seconds"].as_f64())
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+    };
+    let parts = seconds("resolve: read the book")
+        + seconds("resolve: link, build, assign")
+        + seconds("resolve: save");
+    assert!(
+        (parts - seconds("resolve")).abs() < 1e-6,
+        "{parts} against {}",
+        seconds("resolve")
+    );
+    assert!(seconds("resolve: save") > 0.0, "{report}");
     let footprint = &report["footprint"];
     assert!(footprint["store_file"].as_u64().unwrap() > 0);
     let records = footprint["store_tables"]

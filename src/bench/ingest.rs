@@ -268,6 +268,28 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     );
     let (s, c) = span(2);
     stage("resolve", s, records, c);
+    let (read_us, save_us) = (
+        report.stages.resolve_book_read_us,
+        report.stages.resolve_save_us,
+    );
+    if read_us + save_us > 0 {
+        // A full pass: its book read, then linking, building and assigning,
+        // then its save (the few milliseconds around them go to the middle).
+        let read_to = bounds[2] + Duration::from_micros(read_us);
+        let resolved_to = bounds[3]
+            .saturating_sub(Duration::from_micros(save_us))
+            .max(bounds[2]);
+        let read_to = read_to.min(resolved_to);
+        let parts = [
+            ("resolve: read the book", bounds[2], read_to),
+            ("resolve: link, build, assign", read_to, resolved_to),
+            ("resolve: save", resolved_to, bounds[3]),
+        ];
+        for (name, from, to) in parts {
+            let cpu = cpu_between(&samples, from, to);
+            stage(name, (to - from).as_secs_f64(), records, cpu);
+        }
+    }
     let (s, c) = span(3);
     stage("index (catch-up)", s, records, c);
     // What `rapport ingest` does last, after the records are searchable.
