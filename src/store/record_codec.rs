@@ -189,35 +189,19 @@ mod tests {
     /// resolution again leaves it as it is and logs no change.
     #[test]
     fn customers_are_stored_compressed_and_plain_ones_still_read() {
-        use crate::record::RecordKind;
         use crate::resolve::{Overrides, Settings, resolve};
         use crate::store::Store;
         use crate::store::resolution::{ASSIGNMENTS, ENTITIES};
         use redb::{ReadableTable, TableDefinition};
         type Bytes = TableDefinition<'static, &'static str, &'static [u8]>;
-        let dir = tempfile::tempdir().expect("a temporary directory");
+        // Two organisations, ingested and resolved.
+        let (dir, store) = crate::store::writeback::tests::open();
         let path = dir.path().join("s.redb");
-        let store = Store::open(&path).expect("a store");
-        let org = |id: &str, name: &str| {
-            let mut r = Record::new("crm", id, RecordKind::Organization);
-            r.names.push(name.to_string());
-            r.company = Some(name.to_string());
-            r
-        };
-        store
-            .apply_file(
-                "crm",
-                "orgs.csv",
-                "h",
-                &[org("A", "Alpha Widgets"), org("B", "Bravo Tools")],
-            )
-            .expect("an ingest");
         let resolve_and_save = |store: &Store| {
             let records = store.records_by_birth().expect("the book");
             let resolution = resolve(&records, &Settings::default(), &Overrides::default());
             store.save_resolution(&resolution).expect("saved")
         };
-        assert_eq!(resolve_and_save(&store), 2);
         let stored = |store: &Store, table: Bytes| -> Vec<(String, Vec<u8>)> {
             let txn = store.db.begin_read().expect("a read");
             let table = txn.open_table(table).expect("a table");

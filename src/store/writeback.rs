@@ -330,4 +330,4 @@ mod after_resolution;
 pub(super) use after_resolution::after_resolution;
 
 #[cfg(test)]
-mod tests;
+pub(in crate::store) mod tests;

@@ -29,7 +29,9 @@ fn resolved(store: &Store, overrides: &Overrides) -> Resolution {
     resolve(&records, &Settings::default(), overrides)
 }
 
-fn open() -> (tempfile::TempDir, Store) {
+/// A store in a temporary directory (`s.redb`) holding two organisations,
+/// Alpha Widgets (`crm:A`) and Bravo Tools (`crm:B`), resolved and saved.
+pub(in crate::store) fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.redb")).unwrap();
     store
