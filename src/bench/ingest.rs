@@ -549,10 +549,11 @@ pub fn markdown(r: &IngestBenchReport) -> String {
     let f = &r.footprint;
     let _ = writeln!(
         out,
-        "\non disk: store {:.1} MB, index {:.1} MB ({} segments; doc store {:.1} MB), total {:.1} MB\n",
+        "\non disk: store {:.1} MB, index {:.1} MB ({} segments searched, holding {:.1} MB: the rest is merges still running and files awaiting removal; doc store {:.1} MB), total {:.1} MB\n",
         mb(f.store_file),
         mb(f.index_folder),
         f.index.segments,
+        mb(f.index.total),
         mb(f.index.doc_store),
         mb(f.store_file + f.index_folder)
     );

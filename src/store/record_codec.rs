@@ -94,7 +94,7 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Resul
 
 /// A stored value's JSON bytes: decompressed when it is a zstd frame, as it
 /// is otherwise.
-pub(crate) fn plain(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, CodecError> {
+fn plain(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, CodecError> {
     if !is_compressed(bytes) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
     }
