@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, Workspace, files_holding, zstd_frames};
+use common::{Server, Workspace, files_holding, for_each_content};
 use serde_json::Value;
 
 const CONTACTS: &str = "\
@@ -737,21 +737,7 @@ fn an_erasure_on_a_running_server_leaves_no_file_holding_the_person() {
     };
     let holding = |dir: &std::path::Path| -> std::collections::BTreeSet<u32> {
         let mut found = std::collections::BTreeSet::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let bytes = std::fs::read(&path).unwrap();
-                numbers_in(&bytes, &mut found);
-                for frame in zstd_frames(&bytes) {
-                    numbers_in(&frame, &mut found);
-                }
-            }
-        }
+        for_each_content(dir, |_, content| numbers_in(content, &mut found));
         found
     };
     let store_dir = ws.path().join("store");

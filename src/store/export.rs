@@ -11,7 +11,7 @@ use std::ops::Bound;
 use super::resolution::apply_assignment;
 use super::resolution_tables::{ASSIGNMENTS, ENTITIES};
 use super::writeback::{CUSTOMER_ATTRIBUTES, apply_attributes};
-use super::{RECORDS, Store, StoreError, db, decode_record};
+use super::{RECORDS, Store, StoreError, corrupt, db, decode_record};
 use crate::record::Record;
 use crate::resolve::Entity;
 
@@ -92,12 +92,8 @@ impl Store {
             }
             let (id, bytes) = entry.map_err(db)?;
             out.push(
-                super::record_codec::decode_json(bytes.value()).map_err(|e| {
-                    StoreError::Corrupt {
-                        key: id.value().to_string(),
-                        message: e.to_string(),
-                    }
-                })?,
+                super::record_codec::decode_json(bytes.value())
+                    .map_err(|e| corrupt(id.value(), e))?,
             );
         }
         Ok(out)

@@ -512,20 +512,32 @@ pub fn serve_router(app: axum::Router) -> (std::net::SocketAddr, tokio::runtime:
 /// frames, and a freed page still holding an old frame counts.
 pub fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
+    for_each_content(dir, |path, content| {
+        let name = path.display().to_string();
+        if found.last() != Some(&name) && holds(content, needle) {
+            found.push(name);
+        }
+    });
+    found
+}
+
+/// Calls `visit` with every file under `dir` (recursively): its bytes, then
+/// the content of each whole zstd frame in it.
+pub fn for_each_content(dir: &std::path::Path, mut visit: impl FnMut(&std::path::Path, &[u8])) {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && (holds(&bytes, needle) || zstd_frames(&bytes).any(|frame| holds(&frame, needle)))
-            {
-                found.push(path.display().to_string());
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                visit(&path, &bytes);
+                for frame in zstd_frames(&bytes) {
+                    visit(&path, &frame);
+                }
             }
         }
     }
-    found
 }
 
 fn holds(haystack: &[u8], needle: &[u8]) -> bool {
@@ -537,7 +549,7 @@ fn holds(haystack: &[u8], needle: &[u8]) -> bool {
 /// The content of every whole zstd frame in `bytes` (each found by its
 /// magic number and decoded where it starts; a damaged or cut one is
 /// passed over).
-pub fn zstd_frames(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+fn zstd_frames(bytes: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
     const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
     bytes
         .windows(MAGIC.len())
