@@ -16,4 +16,8 @@ impl ChangeFeed for Store {
     fn record_count(&self) -> Result<u64, ChangeFeedError> {
         Store::record_count(self).map_err(|e| ChangeFeedError(Box::new(e)))
     }
+
+    fn last_seq(&self) -> Result<u64, ChangeFeedError> {
+        Store::last_seq(self).map_err(|e| ChangeFeedError(Box::new(e)))
+    }
 }

@@ -14,6 +14,12 @@ pub trait ChangeFeed {
 
     /// How many records exist now (for progress reports).
     fn record_count(&self) -> Result<u64, ChangeFeedError>;
+
+    /// The sequence number of the latest change now. Every change written
+    /// later gets a greater one; at or below it, the log holds at most one
+    /// change per record (a record's earlier change leaves the log when it
+    /// changes again).
+    fn last_seq(&self) -> Result<u64, ChangeFeedError>;
 }
 
 /// A change feed that could not be read; the cause is kept as the source.

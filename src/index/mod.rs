@@ -8,6 +8,7 @@
 
 pub mod analyzers;
 pub mod cached_stemmer;
+mod catch_up;
 mod change_feed;
 pub mod document;
 mod document_batch;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tantivy::schema::Field;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
 
 pub use analyzers::{Analyzers, JapaneseMode};
 pub use change_feed::{ChangeFeed, ChangeFeedError};
@@ -38,8 +39,6 @@ use crate::schema::SchemaSpec;
 
 const CURRENT: &str = "CURRENT";
 const FINGERPRINT: &str = "schema.fingerprint";
-const CATCH_UP_BATCH: usize = 2_000;
-const CATCH_UP_COMMIT_EVERY: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -360,83 +359,6 @@ impl SearchIndex {
         observe: &mut dyn FnMut(usize) -> bool,
     ) -> Result<usize, IndexError> {
         self.apply_changes_until(store, u64::MAX, observe)
-    }
-
-    /// [`SearchIndex::apply_changes`] up to sequence number `until` at most
-    /// (changes after it wait for a later catch-up).
-    pub fn apply_changes_until(
-        &self,
-        store: &dyn ChangeFeed,
-        until: u64,
-        observe: &mut dyn FnMut(usize) -> bool,
-    ) -> Result<usize, IndexError> {
-        let Some(writer) = &self.writer else {
-            return Ok(0);
-        };
-        let _span = tracing::info_span!("index_catch_up", generation = %self.generation).entered();
-        let mut writer = writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let id_field = self.field("id");
-        let seq_field = self.index.schema().get_field(crate::schema::SEQ_FIELD).ok();
-        let mut seq = self.applied_seq()?;
-        let mut applied = 0;
-        let mut uncommitted = 0;
-        let mut stopped = false;
-        // tantivy starts new indexing workers at each commit: they start at
-        // the writer's priority (`writer_priority`).
-        let commit = |writer: &mut IndexWriter, seq: u64| -> Result<(), IndexError> {
-            writer_priority::at_writer_priority(self.writer_nice, || {
-                let mut commit = writer.prepare_commit()?;
-                commit.set_payload(&serde_json::json!({ "seq": seq }).to_string());
-                commit.commit()?;
-                Ok(())
-            })
-        };
-        loop {
-            let changes = store.changes_after(seq, CATCH_UP_BATCH)?;
-            if changes.is_empty() {
-                break;
-            }
-            let past_until = changes.last().is_some_and(|c| c.seq > until);
-            let documents =
-                document_batch::build(&self.spec, &self.fields, seq_field, &changes, until);
-            for (change, document) in changes.iter().zip(documents) {
-                if let Some(id_field) = id_field {
-                    writer.delete_term(Term::from_field_text(id_field, &change.id));
-                }
-                if let Some(document) = document {
-                    writer.add_document(document)?;
-                }
-                seq = change.seq;
-                applied += 1;
-                uncommitted += 1;
-            }
-            // tantivy keeps every pending delete until the commit: commit
-            // along the way so a large catch-up needs bounded memory.
-            if uncommitted >= CATCH_UP_COMMIT_EVERY {
-                commit(&mut writer, seq)?;
-                uncommitted = 0;
-            }
-            if !observe(applied) {
-                stopped = true;
-                break;
-            }
-            if past_until {
-                break;
-            }
-        }
-        if uncommitted > 0 {
-            commit(&mut writer, seq)?;
-        }
-        if applied > 0 {
-            self.reader.reload()?;
-            tracing::info!(applied, seq, "index caught up with the store");
-        }
-        if stopped {
-            return Err(IndexError::Stopped);
-        }
-        Ok(applied)
     }
 
     /// Merges every segment that holds deleted documents into new segments
