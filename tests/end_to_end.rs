@@ -476,6 +476,38 @@ fn the_ingest_benchmark_reads_both_formats_and_reports_stages_and_bytes() {
         seconds("resolve")
     );
     assert!(seconds("resolve: save") > 0.0, "{report}");
+    // Each stage of the ingest call has the largest resident set sampled in
+    // it, which no stage can exceed the process's peak with; the stages
+    // measured apart have none.
+    let peak_rss_mb = report["peak_rss_mb"].as_f64().unwrap();
+    for stage in report["stages"].as_array().unwrap() {
+        let name = stage["stage"].as_str().unwrap();
+        let resident = &stage["peak_resident"];
+        if name.starts_with("read (") || name.starts_with("read + normalise (") {
+            assert!(resident.is_null(), "{name}: {resident}");
+            continue;
+        }
+        if ![
+            "resolve",
+            "index (catch-up)",
+            "read + normalise + store (ingest pass)",
+        ]
+        .contains(&name)
+        {
+            continue;
+        }
+        let (anon, file) = (
+            resident["anon_mb"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{name}: {resident}")),
+            resident["file_mb"].as_f64().unwrap(),
+        );
+        assert!(anon > 0.0, "{name}: {resident}");
+        assert!(
+            anon + file <= peak_rss_mb + 1.0,
+            "{name}: {resident} above {peak_rss_mb}"
+        );
+    }
     let footprint = &report["footprint"];
     assert!(footprint["store_file"].as_u64().unwrap() > 0);
     let records = footprint["store_tables"]

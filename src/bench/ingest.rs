@@ -11,8 +11,6 @@
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -20,6 +18,7 @@ use serde_json::json;
 
 use super::reindex::{peak_rss_mb, reset_peak_rss};
 use super::searches_beside;
+use super::stage_sampler::{PeakResident, StageSampler};
 use super::{BenchError, RECORDS_PER_CUSTOMER, SEED, corpus};
 use crate::config::{Config, SourceConfig};
 use crate::connectors::{self, IngestError, Manifest, RecordSink, Stop};
@@ -61,68 +60,9 @@ pub struct Stage {
     pub seconds: f64,
     pub records_per_second: f64,
     pub cpu_seconds: Option<f64>,
-}
-
-/// The process's CPU time, read every [`SAMPLE_EVERY`] on a thread of its
-/// own while the engine works, so that the CPU of each stage of one ingest
-/// call can be told apart afterwards.
-struct CpuSampler {
-    samples: Arc<Mutex<Vec<(Duration, Duration)>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    started: Instant,
-}
-
-const SAMPLE_EVERY: Duration = Duration::from_millis(10);
-
-impl CpuSampler {
-    fn start() -> CpuSampler {
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let started = Instant::now();
-        let thread = {
-            let (samples, stop) = (samples.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    if let (Some(cpu), Ok(mut kept)) = (super::cpu::process_cpu(), samples.lock()) {
-                        kept.push((started.elapsed(), cpu));
-                    }
-                    std::thread::sleep(SAMPLE_EVERY);
-                }
-            })
-        };
-        CpuSampler {
-            samples,
-            stop,
-            thread: Some(thread),
-            started,
-        }
-    }
-
-    /// Stops sampling; returns the samples (time since start, CPU time).
-    fn finish(mut self) -> Vec<(Duration, Duration)> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        let mut samples = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
-        if let Some(cpu) = super::cpu::process_cpu() {
-            samples.push((self.started.elapsed(), cpu));
-        }
-        samples
-    }
-}
-
-/// CPU seconds between `from` and `to` (times since the sampler started),
-/// read from the samples nearest to them.
-fn cpu_between(samples: &[(Duration, Duration)], from: Duration, to: Duration) -> Option<f64> {
-    let at = |t: Duration| {
-        samples
-            .iter()
-            .min_by_key(|(when, _)| when.abs_diff(t))
-            .map(|(_, cpu)| *cpu)
-    };
-    Some(at(to)?.saturating_sub(at(from)?).as_secs_f64())
+    /// The largest resident set sampled during the stage (stages measured
+    /// apart, before or after the ingest call, have none).
+    pub peak_resident: Option<PeakResident>,
 }
 
 #[derive(Debug, Serialize)]
@@ -184,12 +124,17 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     config.sources = sources;
 
     let mut stages = Vec::new();
-    let mut stage = |name: &'static str, seconds: f64, records: usize, cpu: Option<f64>| {
+    let mut stage = |name: &'static str,
+                     seconds: f64,
+                     records: usize,
+                     cpu: Option<f64>,
+                     peak_resident: Option<PeakResident>| {
         stages.push(Stage {
             stage: name,
             seconds,
             records_per_second: records as f64 / seconds.max(1e-9),
             cpu_seconds: cpu,
+            peak_resident,
         })
     };
     let cpu = super::cpu::process_cpu;
@@ -197,7 +142,13 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     let (started, cpu_before) = (Instant::now(), cpu());
     let parsed = parse_only(&config.sources)?;
     let parse_s = started.elapsed().as_secs_f64();
-    stage("read (parse only)", parse_s, parsed, cpu_since(cpu_before));
+    stage(
+        "read (parse only)",
+        parse_s,
+        parsed,
+        cpu_since(cpu_before),
+        None,
+    );
     let (started, cpu_before) = (Instant::now(), cpu());
     let read = read_and_normalise(&config)?;
     let normalised_s = started.elapsed().as_secs_f64();
@@ -207,10 +158,11 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
         normalised_s,
         read,
         normalised_cpu,
+        None,
     );
 
     reset_peak_rss();
-    let sampler = CpuSampler::start();
+    let sampler = StageSampler::start();
     let started = Instant::now();
     let mut app = Rapport::open(config)?;
     let opened = started.elapsed();
@@ -240,7 +192,11 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
     }
     let span = |i: usize| {
         let (from, to) = (bounds[i], bounds[i + 1]);
-        ((to - from).as_secs_f64(), cpu_between(&samples, from, to))
+        (
+            (to - from).as_secs_f64(),
+            samples.cpu_between(from, to),
+            samples.peak_between(from, to),
+        )
     };
     let searches_beside = watch.map(|watch| {
         // The watch's clock started when the engine had opened.
@@ -251,23 +207,25 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
             ("index (catch-up)", since_watch(3), since_watch(4)),
         ])
     });
-    let (s, c) = span(0);
-    stage("open (dictionary, store, empty index)", s, records, c);
-    let (pass_s, pass_cpu) = span(1);
+    let (s, c, m) = span(0);
+    stage("open (dictionary, store, empty index)", s, records, c, m);
+    let (pass_s, pass_cpu, pass_peak) = span(1);
     stage(
         "read + normalise + store (ingest pass)",
         pass_s,
         records,
         pass_cpu,
+        pass_peak,
     );
     stage(
         "store (ingest pass minus read + normalise)",
         (pass_s - normalised_s).max(0.0),
         records,
         pass_cpu.zip(normalised_cpu).map(|(p, n)| (p - n).max(0.0)),
+        None,
     );
-    let (s, c) = span(2);
-    stage("resolve", s, records, c);
+    let (s, c, m) = span(2);
+    stage("resolve", s, records, c, m);
     let (read_us, save_us) = (
         report.stages.resolve_book_read_us,
         report.stages.resolve_save_us,
@@ -286,12 +244,15 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
             ("resolve: save", resolved_to, bounds[3]),
         ];
         for (name, from, to) in parts {
-            let cpu = cpu_between(&samples, from, to);
-            stage(name, (to - from).as_secs_f64(), records, cpu);
+            let (cpu, peak) = (
+                samples.cpu_between(from, to),
+                samples.peak_between(from, to),
+            );
+            stage(name, (to - from).as_secs_f64(), records, cpu, peak);
         }
     }
-    let (s, c) = span(3);
-    stage("index (catch-up)", s, records, c);
+    let (s, c, m) = span(3);
+    stage("index (catch-up)", s, records, c, m);
     // What `rapport ingest` does last, after the records are searchable.
     let (started, cpu_before) = (Instant::now(), cpu());
     let compaction = app.compact_store()?;
@@ -300,6 +261,7 @@ pub fn run(options: &IngestBenchOptions, base: Config) -> Result<IngestBenchRepo
         started.elapsed().as_secs_f64(),
         records,
         cpu_since(cpu_before),
+        None,
     );
     Ok(IngestBenchReport {
         records,
@@ -534,16 +496,20 @@ pub fn markdown(r: &IngestBenchReport) -> String {
     }
     let _ = writeln!(
         out,
-        "| stage | seconds | records/s | CPU seconds (all threads) |\n|---|---|---|---|"
+        "| stage | seconds | records/s | CPU seconds (all threads) | peak resident MB sampled: anon + file |\n|---|---|---|---|---|"
     );
     for s in &r.stages {
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {:.0} | {} |",
+            "| {} | {:.2} | {:.0} | {} | {} |",
             s.stage,
             s.seconds,
             s.records_per_second,
-            s.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}"))
+            s.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}")),
+            s.peak_resident.map_or("-".into(), |m| format!(
+                "{:.0} + {:.0}",
+                m.anon_mb, m.file_mb
+            ))
         );
     }
     let f = &r.footprint;

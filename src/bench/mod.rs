@@ -27,6 +27,7 @@ pub mod resolve_memory;
 pub mod resolve_warm;
 pub mod searches_beside;
 pub mod soak;
+mod stage_sampler;
 pub mod upload;
 
 use std::path::PathBuf;
