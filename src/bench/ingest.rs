@@ -496,7 +496,7 @@ pub fn markdown(r: &IngestBenchReport) -> String {
     }
     let _ = writeln!(
         out,
-        "| stage | seconds | records/s | CPU seconds (all threads) | peak resident MB sampled: anon + file |\n|---|---|---|---|---|"
+        "| stage | seconds | records/s | CPU seconds (all threads) | resident MB sampled: peak anon + file (median) |\n|---|---|---|---|---|"
     );
     for s in &r.stages {
         let _ = writeln!(
@@ -507,8 +507,8 @@ pub fn markdown(r: &IngestBenchReport) -> String {
             s.records_per_second,
             s.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}")),
             s.peak_resident.map_or("-".into(), |m| format!(
-                "{:.0} + {:.0}",
-                m.anon_mb, m.file_mb
+                "{:.0} + {:.0} (median {:.0})",
+                m.anon_mb, m.file_mb, m.median_mb
             ))
         );
     }

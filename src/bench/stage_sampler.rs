@@ -26,11 +26,16 @@ struct Sample {
 
 /// The largest resident set sampled within a stage, in its two parts:
 /// anonymous memory (heaps, what the process allocated) and file-backed
-/// pages (the index's and store's mapped files, which the kernel can drop).
+/// pages (the index's and store's mapped files, which the kernel can drop);
+/// and the median of its samples (anonymous + file-backed), what the stage
+/// held most of the time: a stage's first samples can still hold what the
+/// stage before it freed (mimalloc returns pages freed across threads when
+/// their owning thread next works).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PeakResident {
     pub anon_mb: f64,
     pub file_mb: f64,
+    pub median_mb: f64,
 }
 
 pub(super) struct StageSampler {
@@ -120,15 +125,23 @@ impl Samples {
     /// The sample with the largest resident set (anonymous + file-backed)
     /// taken between `from` and `to`; None when none was readable there.
     pub(super) fn peak_between(&self, from: Duration, to: Duration) -> Option<PeakResident> {
-        let (anon, file) = self
+        let resident: Vec<(u64, u64)> = self
             .0
             .iter()
             .filter(|s| s.at >= from && s.at <= to)
             .filter_map(|s| s.resident_kb)
+            .collect();
+        let (anon, file) = resident
+            .iter()
+            .copied()
             .max_by_key(|(anon, file)| anon + file)?;
+        let mut totals: Vec<u64> = resident.iter().map(|(anon, file)| anon + file).collect();
+        totals.sort_unstable();
+        let median = totals[totals.len() / 2];
         Some(PeakResident {
             anon_mb: anon as f64 / 1024.0,
             file_mb: file as f64 / 1024.0,
+            median_mb: median as f64 / 1024.0,
         })
     }
 }
@@ -160,8 +173,14 @@ mod tests {
             samples.peak_between(ms(15), ms(30)),
             Some(PeakResident {
                 anon_mb: 300.0 / 1024.0,
-                file_mb: 2.0
+                file_mb: 2.0,
+                median_mb: 2_348.0 / 1024.0,
             })
+        );
+        assert_eq!(
+            samples.peak_between(ms(0), ms(40)).map(|p| p.median_mb),
+            Some(2_348.0 / 1024.0),
+            "the samples' totals are 110, 4,020, 2,348 and 1,224 kB"
         );
         assert_eq!(
             samples.peak_between(ms(0), ms(10)).map(|p| p.anon_mb),
