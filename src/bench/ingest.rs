@@ -60,8 +60,9 @@ pub struct Stage {
     pub seconds: f64,
     pub records_per_second: f64,
     pub cpu_seconds: Option<f64>,
-    /// The largest resident set sampled during the stage (stages measured
-    /// apart, before or after the ingest call, have none).
+    /// The resident memory sampled during the stage: its largest sample and
+    /// the median (stages measured apart, before or after the ingest call,
+    /// have none).
     pub peak_resident: Option<PeakResident>,
 }
 
