@@ -48,6 +48,17 @@ pub fn phone_run_end(text: &[u8], start: usize) -> usize {
     end
 }
 
+/// `raw` as libphonenumber reads it: NFKC-folded (full-width digits),
+/// trimmed, and a leading `00` written as `+`.
+fn dialable(raw: &str) -> String {
+    let folded: String = raw.nfkc().collect();
+    let trimmed = folded.trim();
+    match trimmed.strip_prefix("00") {
+        Some(rest) => format!("+{rest}"),
+        None => trimmed.to_string(),
+    }
+}
+
 /// A valid phone number in E.164 form (`+14155550100`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
@@ -56,12 +67,9 @@ impl Phone {
     /// Parses `raw` in `region` (ISO 3166 alpha-2; numbers starting with `+`
     /// or `00` carry their own country).
     pub fn parse(raw: &str, region: Option<&str>) -> Result<Phone, super::InvalidValue> {
-        let folded: String = raw.nfkc().collect();
-        let trimmed = folded.trim();
-        let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
-        let text = international.as_deref().unwrap_or(trimmed);
+        let text = dialable(raw);
         let region_id = region.and_then(|r| r.trim().to_ascii_uppercase().parse::<Id>().ok());
-        with_database(|database| Self::parse_with(database, raw, text, region, region_id))
+        with_database(|database| Self::parse_with(database, raw, &text, region, region_id))
     }
 
     fn parse_with(
@@ -105,12 +113,8 @@ mod tests {
     /// What the crate's own default database answers for `raw`: the E.164
     /// form, or which of the two errors.
     fn with_the_crates_database(raw: &str, region: &str) -> Result<String, &'static str> {
-        let folded: String = raw.nfkc().collect();
-        let trimmed = folded.trim();
-        let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
-        let text = international.as_deref().unwrap_or(trimmed);
-        let number =
-            phonenumber::parse(region.parse::<Id>().ok(), text).map_err(|_| "unreadable")?;
+        let number = phonenumber::parse(region.parse::<Id>().ok(), dialable(raw))
+            .map_err(|_| "unreadable")?;
         if !phonenumber::is_valid(&number) {
             return Err("invalid");
         }
