@@ -42,18 +42,20 @@ impl SearchIndex {
         let mut writer = writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Into a generation that holds no document (a first ingest, a
-        // rebuild), a change at or below the feed's last sequence number now
-        // is its record's only one in this catch-up, so there is nothing to
-        // delete before adding it. tantivy keeps each delete until the
-        // commit and then looks its id up in every segment.
-        let no_delete_through = if self.holds_no_document()? {
+        let metas = self.index.load_metas()?;
+        // Into a generation whose last commit holds no live document (a
+        // first ingest, a rebuild), a change at or below the feed's last
+        // sequence number now is its record's only one in this catch-up, so
+        // there is nothing to delete before adding it. tantivy keeps each
+        // delete until the commit and then looks its id up in every segment.
+        let holds_no_document = metas.segments.iter().all(|meta| meta.num_docs() == 0);
+        let no_delete_through = if holds_no_document {
             store.last_seq()?
         } else {
             0
         };
         let mut progress = Progress {
-            seq: self.applied_seq()?,
+            seq: super::committed_seq(&metas),
             applied: 0,
             uncommitted: 0,
             no_delete_through,
@@ -95,15 +97,6 @@ impl SearchIndex {
             return Err(IndexError::Stopped);
         }
         Ok(progress.applied)
-    }
-
-    /// Whether the generation's last commit holds no live document.
-    fn holds_no_document(&self) -> Result<bool, IndexError> {
-        Ok(self
-            .index
-            .searchable_segment_metas()?
-            .iter()
-            .all(|meta| meta.num_docs() == 0))
     }
 
     /// Commits what was added, with the sequence number of the last change

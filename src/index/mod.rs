@@ -327,12 +327,7 @@ impl SearchIndex {
 
     /// The store sequence number of the last change this index holds.
     pub fn applied_seq(&self) -> Result<u64, IndexError> {
-        let metas = self.index.load_metas()?;
-        Ok(metas
-            .payload
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
-            .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
-            .unwrap_or(0))
+        Ok(committed_seq(&self.index.load_metas()?))
     }
 
     /// Applies every store change the index does not hold yet, commits with
@@ -483,4 +478,14 @@ fn new_generation() -> String {
         .map(|d| d.as_micros())
         .unwrap_or(0);
     format!("gen-{now}-{}", std::process::id())
+}
+
+/// The store sequence number a commit's payload names (0: none).
+fn committed_seq(metas: &tantivy::IndexMeta) -> u64 {
+    metas
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
+        .unwrap_or(0)
 }
