@@ -6,7 +6,7 @@
 //! server runs, secrets kept out of /metrics, and the refusal to listen
 //! beyond loopback before any identity exists.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

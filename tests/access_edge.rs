@@ -5,7 +5,7 @@
 //! trusted proxy header (believed only from the listed proxies), and a
 //! user's row-level scope.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

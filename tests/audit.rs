@@ -4,7 +4,7 @@
 //! its hash chain verifies through the API and `rapport audit verify`, and
 //! an entry changed in the store afterwards is caught.
 
-mod common;
+use crate::common;
 
 use common::{Workspace, client_with};
 use serde_json::Value;

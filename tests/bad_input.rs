@@ -1,7 +1,7 @@
 //! Bad input never stops a source: each problem is reported with its file and
 //! line, and everything else is ingested.
 
-mod common;
+use crate::common;
 
 use common::{Workspace, copy_dir, errors_of, hit_ids, repo};
 

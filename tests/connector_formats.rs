@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-mod common;
+use crate::common;
 
 use common::{link, read_folder as read, record_by_id as get};
 use rapport::record::{Link, RecordKind};

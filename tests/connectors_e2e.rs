@@ -3,7 +3,7 @@
 //! running server followed through drops, changes and deletes, and an export
 //! pulled over HTTP from a local server with ETag handling.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! damaged rows included), then the same files through the real binary, a
 //! real store, index and HTTP server.
 
-mod common;
+use crate::common;
 
 use common::{
     Workspace, connector_fixtures as fixtures, copy_dir, hit_ids, link, read_folder as read,

@@ -3,7 +3,7 @@
 //! by kind and score, paged stably, and the same order in `/v1/quality` and
 //! in `rapport quality --duplicates` (with or without a server).
 
-mod common;
+use crate::common;
 
 use common::Workspace;
 use serde_json::Value;

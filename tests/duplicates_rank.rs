@@ -4,7 +4,7 @@
 //! its likeliest pair's customers first, and pages (`offset`/`limit`) are
 //! stable and add up to the whole queue.
 
-mod common;
+use crate::common;
 
 use common::Workspace;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! between the store commit and the index commit loses nothing, and a schema
 //! change rebuilds the index from the store.
 
-mod common;
+use crate::common;
 
 use common::{Workspace, hit_ids};
 

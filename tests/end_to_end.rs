@@ -1,7 +1,7 @@
 //! The foundation end to end: the example data ingested into a real data
 //! directory and searched through the real server on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use common::{Workspace, copy_dir, hit_ids, repo};
 

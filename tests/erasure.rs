@@ -8,7 +8,7 @@
 //! elsewhere redacted and no file holding her, a restore of an older
 //! snapshot keeping her erased, and her subject-access export.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 //! remaining record has the customer a full pass from scratch over the same
 //! files without her gives it.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 

@@ -4,7 +4,7 @@
 //! pass and a small part of it after the change. The customers it leaves are
 //! those a full pass from scratch gives on the same files.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 

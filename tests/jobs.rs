@@ -4,7 +4,7 @@
 //! is refused with the running job's id; jobs are listed (watch passes too)
 //! and kept across restarts; `rapport reindex` waits or detaches.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

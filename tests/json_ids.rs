@@ -3,7 +3,7 @@
 //! Salesforce's 15-character Ids widen to their 18-character form, as for
 //! CSV. Real files on disk, read by the stock JSON reader.
 
-mod common;
+use crate::common;
 
 use common::{link, record_by_id as get};
 use rapport::connectors::{self, Collect, Manifest, ReadError};

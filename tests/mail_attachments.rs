@@ -4,7 +4,7 @@
 //! email; damaged attachments are warnings and the email is kept. First
 //! what the eml connector reads, then search through the real binary.
 
-mod common;
+use crate::common;
 
 use common::{Workspace, connector_fixtures, copy_dir, hit_ids, read_folder, record_by_id};
 

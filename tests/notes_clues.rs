@@ -4,7 +4,7 @@
 //! the customer page show it, and the reason a note that stays unattached
 //! gives in `/v1/quality/unattached`.
 
-mod common;
+use crate::common;
 
 use common::Workspace;
 

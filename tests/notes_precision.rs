@@ -4,7 +4,7 @@
 //! and a notes folder, then the customer each record landed on as search
 //! shows it, and `/v1/quality/unattached`.
 
-mod common;
+use crate::common;
 
 use common::Workspace;
 

@@ -5,7 +5,7 @@
 //! the document lists for it; and the documented routes are exactly the
 //! router's inventory below, so a route added to one and not the other fails.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

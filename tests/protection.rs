@@ -7,7 +7,7 @@
 //! purges, as a job, with one audit entry; tombstones keep it out of a
 //! re-ingest; the job also runs on its schedule.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

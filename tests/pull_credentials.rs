@@ -4,7 +4,7 @@
 //! connectors status or the store. A local export server on 127.0.0.1
 //! answers 401 without the right header.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 //! organisations), and customer pages, timelines, the quality report and
 //! steward overrides are exercised over HTTP.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

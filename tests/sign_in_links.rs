@@ -3,7 +3,7 @@
 //! once, and a restart in between does not lose them; only users may get
 //! one, the token is never stored, and every issue is audited.
 
-mod common;
+use crate::common;
 
 use common::{Workspace, client_with, files_holding};
 use serde_json::{Value, json};

@@ -4,8 +4,7 @@
 //! figures (p99, RSS over time) are the benchmark's business; this test only
 //! checks that the concurrent work happened and nothing failed.
 
-#[path = "common/mod.rs"]
-mod common;
+use crate::common;
 
 use common::Workspace;
 

@@ -5,7 +5,7 @@
 //! checked against what was sent, the customer page, survival), and a merge
 //! of two customers that keeps both.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::{csv_rows, export, ndjson, search_ids, search_total};
 use crate::common::Workspace;
-use crate::{csv_rows, export, ndjson, search_ids, search_total};
 
 #[test]
 fn exports_agree_with_search_at_both_levels_and_in_both_formats() {

@@ -2,7 +2,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::support::{IPADIC_SOURCE, shared_cache_dir, shared_segmenter};
+use super::support::{IPADIC_SOURCE, shared_cache_dir, shared_segmenter};
 use rapport::index::japanese_dictionary::{cached_dictionary_dir, load_or_build_ipadic};
 use rapport::index::text_tokenizer::{ipadic_segmenter, segment_surfaces};
 

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::support::shared_segmenter;
+use super::support::shared_segmenter;
 use rapport::index::text_tokenizer::segment_surfaces;
 
 const FIXTURE: &str = include_str!("../fixtures/ja_business_sentences.txt");

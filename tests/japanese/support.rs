@@ -1,5 +1,5 @@
 //! Shared helpers for the Japanese tests: one IPADIC build per cache dir,
-//! reused by every test binary and every test thread.
+//! reused by every test process and every test thread.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-use crate::support::{assert_offsets_sane, shared_segmenter, texts, tokens};
+use super::support::{assert_offsets_sane, shared_segmenter, texts, tokens};
 use rapport::index::text_tokenizer::MixedTextTokenizer;
 use tantivy::collector::TopDocs;
 use tantivy::query::QueryParser;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::fixture;
 use crate::common::Server;
-use crate::fixture;
 
 fn facet_counts(server: &Server, group: &str) -> BTreeMap<String, u64> {
     let url = reqwest::Url::parse_with_params(

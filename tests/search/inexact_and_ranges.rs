@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
+use super::fixture;
 use crate::common::{Server, hit_ids};
-use crate::fixture;
 
 fn hit<'a>(response: &'a Value, id: &str) -> &'a Value {
     response["hits"]

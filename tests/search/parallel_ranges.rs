@@ -10,7 +10,7 @@ use rapport::record::{Record, RecordKind};
 use rapport::store::Store;
 use serde_json::json;
 
-use crate::fixture::answers;
+use super::fixture::answers;
 
 const WORDS: &[&str] = &[
     "invoice",
@@ -113,7 +113,7 @@ fn searches() -> Vec<Vec<(&'static str, String)>> {
 
 #[test]
 fn searches_cut_into_ranges_answer_as_uncut_ones() {
-    let ws = crate::fixture::workspace();
+    let ws = super::fixture::workspace();
     {
         let store = Store::open(&ws.path().join("store/store.redb")).unwrap();
         store

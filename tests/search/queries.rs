@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
+use super::fixture;
 use crate::common::{Server, hit_ids};
-use crate::fixture;
 
 fn get(server: &Server, params: &[(&str, &str)]) -> Value {
     let url =

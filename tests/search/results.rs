@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::fixture;
+use super::queries::customers;
 use crate::common::{Server, hit_ids};
-use crate::fixture;
-use crate::queries::customers;
 
 fn get(server: &Server, params: &[(&str, &str)]) -> (u16, Value) {
     let url =

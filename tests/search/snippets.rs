@@ -6,8 +6,8 @@
 
 use rapport::record::{Record, RecordKind};
 
+use super::fixture::{record, workspace_with};
 use crate::common::hit_ids;
-use crate::fixture::{record, workspace_with};
 
 /// About `bytes` of words that no query below asks for.
 fn filler(bytes: usize) -> String {

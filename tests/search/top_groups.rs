@@ -14,7 +14,7 @@
 use rapport::normalize::parse_date;
 use rapport::record::{Record, RecordKind};
 
-use crate::fixture::answers;
+use super::fixture::answers;
 
 const CUSTOMERS: usize = 2500;
 const WORDS: &[&str] = &[
@@ -136,7 +136,7 @@ fn searches() -> Vec<Vec<(&'static str, String)>> {
 #[test]
 fn the_page_of_the_best_groups_answers_as_every_group_does() {
     let records = records();
-    let ws = crate::fixture::workspace_with(&records);
+    let ws = super::fixture::workspace_with(&records);
     // One indexing thread: records land in segments in the order written,
     // so the first customers' records share a piece.
     ws.write_config_with(

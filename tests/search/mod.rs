@@ -4,8 +4,6 @@
 //! filters, disjunctive facets, aggregations checked against the store,
 //! suggestions and parameter errors.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod fixture;
 #[cfg(feature = "bench")]
 mod golden_corpus;

@@ -5,8 +5,7 @@
 //! taken while searches run restores into a new data directory that answers
 //! exactly as the original did.
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 mod export;
 mod snapshot;
 

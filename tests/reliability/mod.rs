@@ -2,8 +2,6 @@
 //! never kill or stall the real server; damaged files lose only their
 //! damaged part, said with its position; overlong values are bounded.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod crash;
 mod damaged_files;
 mod hostile_requests;

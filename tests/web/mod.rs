@@ -6,8 +6,7 @@
 //! Needs Debian's `chromium` and `chromium-driver`; without them the test
 //! fails and says how to install them.
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 mod duplicates;
 mod hierarchy;
 mod webdriver;
