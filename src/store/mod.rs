@@ -599,6 +599,7 @@ pub use footprint::TableBytes;
 pub use lockouts::SavedLockout;
 mod change_read;
 mod compaction;
+mod encode_ahead;
 mod record_codec;
 mod record_encode;
 pub use compaction::Compaction;

@@ -10,6 +10,7 @@
 use rayon::prelude::*;
 use redb::ReadableTable;
 
+use super::encode_ahead::write_encoded_ahead;
 use super::record_codec::{self, Encoded};
 use super::{ChangeLog, Store, StoreError, corrupt, db, read_json};
 use crate::record::Record;
@@ -26,7 +27,7 @@ pub(super) const META_UNATTACHED: &str = "unattached";
 /// weights` had them estimated (absent with hand weights).
 const META_MODEL: &str = "resolution_model";
 /// Assignments and customers are encoded this many at a time, in parallel,
-/// before one thread writes them.
+/// a chunk ahead of the one thread that writes them (`encode_ahead.rs`).
 const ENCODE_CHUNK: usize = 8_192;
 
 /// Writes `entities` with their aliases, and the suspect pairs and
@@ -45,12 +46,11 @@ pub(super) fn put_entities_and_lists(
     // (writing them was about half of the save's CPU at 300k records).
     let mut written: Vec<&Entity> = written.iter().collect();
     written.par_sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    for chunk in written.chunks(ENCODE_CHUNK) {
-        let encoded: Vec<Encoded> = chunk
-            .par_iter()
-            .map(|entity| encode_entity(entity))
-            .collect::<Result<_, StoreError>>()?;
-        for (entity, encoded) in chunk.iter().zip(encoded) {
+    write_encoded_ahead(
+        &written,
+        ENCODE_CHUNK,
+        |entity| encode_entity(entity),
+        |entity, encoded| {
             // A customer stored as it is now is left alone: a partial pass
             // re-resolves thousands whose bytes do not change, and every
             // write copies B-tree pages.
@@ -72,8 +72,9 @@ pub(super) fn put_entities_and_lists(
                     .insert(entity.id.as_str(), entity.anchor.as_str())
                     .map_err(db)?;
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
     let suspects = serde_json::to_vec(suspects).map_err(|e| corrupt(META_SUSPECTS, e))?;
     log.meta
         .insert(META_SUSPECTS, suspects.as_slice())
@@ -208,17 +209,15 @@ impl Store {
                 }
             }
             // In key order, so the B-tree is walked rather than hopped;
-            // encoded a chunk at a time on every core (the writes are one
-            // thread's), so only a chunk's bytes are held at once.
-            let mut ids: Vec<&String> = resolution.assignments.keys().collect();
-            ids.par_sort_unstable();
-            for chunk in ids.chunks(ENCODE_CHUNK) {
-                let encoded: Vec<(&String, Vec<u8>)> = chunk
-                    .par_iter()
-                    .filter_map(|id| Some((*id, resolution.assignments.get(*id)?)))
-                    .map(|(id, a)| Ok((id, serde_json::to_vec(a).map_err(|e| corrupt(id, e))?)))
-                    .collect::<Result<_, StoreError>>()?;
-                for (id, bytes) in encoded {
+            // encoded on every core a chunk ahead of the one thread that
+            // writes them, so only two chunks' bytes are held at once.
+            let mut in_order: Vec<(&String, &Assignment)> = resolution.assignments.iter().collect();
+            in_order.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+            write_encoded_ahead(
+                &in_order,
+                ENCODE_CHUNK,
+                |(id, assignment)| serde_json::to_vec(assignment).map_err(|e| corrupt(id, e)),
+                |(id, _), bytes| {
                     let same = assignments
                         .get(id.as_str())
                         .map_err(db)?
@@ -230,8 +229,10 @@ impl Store {
                         log.log(id)?;
                         changed += 1;
                     }
-                }
-            }
+                    Ok(())
+                },
+            )?;
+            drop(in_order);
             let mut entities = txn.open_table(ENTITIES).map_err(db)?;
             // Customers no longer resolved go; the others are compared with
             // their stored bytes as they are written.
