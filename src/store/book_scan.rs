@@ -1,6 +1,7 @@
 //! Reading the book, whole or through a filter: every record is decoded (on
-//! rayon's threads, a chunk of raw values at a time, so the read takes both
-//! cores while memory holds one chunk of raw values besides what is kept)
+//! rayon's threads, a chunk of raw values at a time while the next chunk is
+//! read, so the read takes both cores while memory holds at most three
+//! chunks of raw values besides what is kept)
 //! and handed to the caller's `keep`, and only what it keeps is held, so a
 //! report that wants a few records of a million never holds the million
 //! (the flagged-records list); resolution keeps them all.
@@ -9,6 +10,8 @@
 //! by birth (first-seen sequence), ties in key order, as
 //! [`Store::records_by_birth`] orders the whole book, all from one read
 //! transaction.
+
+use std::sync::mpsc::sync_channel;
 
 use rayon::prelude::*;
 use redb::{ReadableTable, ReadableTableMetadata};
@@ -52,24 +55,54 @@ where
     let birth = txn.open_table(BIRTH).map_err(db)?;
     // A read that keeps every record is sized once: growing would hold the
     // old and the new vector at once (at 10M records, 8 and 16 GB).
-    let mut kept: Vec<(u64, T)> = match whole {
-        true => Vec::with_capacity(records.len().map_err(db)? as usize),
-        false => Vec::new(),
+    let capacity = match whole {
+        true => records.len().map_err(db)? as usize,
+        false => 0,
     };
-    let mut raw: Vec<(u64, String, Vec<u8>)> = Vec::with_capacity(CHUNK);
-    for entry in records.iter().map_err(db)? {
-        let (id, bytes) = entry.map_err(db)?;
-        let born = birth
-            .get(id.value())
-            .map_err(db)?
-            .map(|b| b.value())
-            .unwrap_or(u64::MAX);
-        raw.push((born, id.value().to_string(), bytes.value().to_vec()));
-        if raw.len() >= CHUNK {
-            keep_chunk(&mut raw, &keep, &mut kept)?;
-        }
-    }
-    keep_chunk(&mut raw, &keep, &mut kept)?;
+    let keep = &keep;
+    // This thread reads raw values a chunk at a time while the chunk before
+    // is decoded on rayon's threads: one chunk waits in the channel, so at
+    // most three are held.
+    let (raw_chunks, received_chunks) = sync_channel::<Vec<RawRecord>>(1);
+    let (read, decoded) = std::thread::scope(|scope| {
+        let decoder = scope.spawn(move || -> Result<Vec<(u64, T)>, StoreError> {
+            let mut kept = Vec::with_capacity(capacity);
+            for mut raw in received_chunks {
+                keep_chunk(&mut raw, keep, &mut kept)?;
+            }
+            Ok(kept)
+        });
+        let read = (|| -> Result<(), StoreError> {
+            let mut raw: Vec<RawRecord> = Vec::with_capacity(CHUNK);
+            for entry in records.iter().map_err(db)? {
+                let (id, bytes) = entry.map_err(db)?;
+                let born = birth
+                    .get(id.value())
+                    .map_err(db)?
+                    .map(|b| b.value())
+                    .unwrap_or(u64::MAX);
+                raw.push((born, id.value().to_string(), bytes.value().to_vec()));
+                if raw.len() >= CHUNK {
+                    let full = std::mem::replace(&mut raw, Vec::with_capacity(CHUNK));
+                    // The decoder stopped on an error, which it returns.
+                    if raw_chunks.send(full).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            // As above: a refused last chunk means the decoder failed.
+            let _ = raw_chunks.send(raw);
+            Ok(())
+        })();
+        // The decoder ends once the last chunk is taken.
+        drop(raw_chunks);
+        let decoded = decoder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read, decoded)
+    });
+    read?;
+    let mut kept = decoded?;
     by_birth(&mut kept);
     Ok(kept)
 }
@@ -103,10 +136,13 @@ fn by_birth<T>(kept: &mut [(u64, T)]) {
     }
 }
 
+/// A record as read: its birth, id and stored bytes.
+type RawRecord = (u64, String, Vec<u8>);
+
 /// Decodes `raw` in parallel, appends what `keep` keeps to `kept` in key
 /// order, and empties `raw`.
 fn keep_chunk<T: Send>(
-    raw: &mut Vec<(u64, String, Vec<u8>)>,
+    raw: &mut Vec<RawRecord>,
     keep: &(dyn Fn(Record) -> Option<T> + Sync),
     kept: &mut Vec<(u64, T)>,
 ) -> Result<(), StoreError> {
@@ -195,5 +231,29 @@ mod tests {
         assert_eq!(scanned.len(), 2 * 3_000_usize.div_ceil(7));
         assert_eq!(scanned, whole);
         assert_eq!(scanned.first().map(String::as_str), Some("crm:z00000"));
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_decoded_is_named_and_the_read_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        // Three chunks and more, the bad value in the last: the read is
+        // chunks ahead of the decoding when it fails.
+        store
+            .apply_file("crm", "book.csv", "h1", &flagged_every_seventh("a", 14_000))
+            .unwrap();
+        let txn = store.db.begin_write().unwrap();
+        {
+            let mut records = txn.open_table(RECORDS).unwrap();
+            records
+                .insert("crm:a13000", b"not a stored record".as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        match store.scan_book_by_birth(|r| Some(r.id())) {
+            Err(StoreError::Corrupt { key, .. }) => assert_eq!(key, "crm:a13000"),
+            Err(other) => panic!("not the bad record's error: {other}"),
+            Ok(kept) => panic!("{} records read past a bad one", kept.len()),
+        }
     }
 }
