@@ -4,9 +4,10 @@
 //! is written instead of before it (a resolution's save encodes a million
 //! assignments and hundreds of thousands of customers).
 //!
-//! It must never reorder what it is given, nor hold more than two chunks
-//! encoded and not yet written; the transaction stays on the caller's
-//! thread.
+//! It must never reorder what it is given, nor hold more than three chunks
+//! encoded and not yet all written (the one being written, one in the
+//! channel, one the encoder holds while it waits); the transaction stays on
+//! the caller's thread.
 
 use std::sync::mpsc::sync_channel;
 
@@ -31,8 +32,8 @@ where
 {
     let chunk_len = chunk_len.max(1);
     let encode = &encode;
-    // One chunk in the channel and one being encoded: at most two chunks
-    // wait for the writer.
+    // One chunk in the channel and one held by the encoder while it waits:
+    // at most two chunks wait besides the one being written.
     let (encoded_chunks, received_chunks) = sync_channel::<Result<Vec<E>, StoreError>>(1);
     std::thread::scope(move |scope| {
         scope.spawn(move || {

@@ -210,7 +210,7 @@ impl Store {
             }
             // In key order, so the B-tree is walked rather than hopped;
             // encoded on every core a chunk ahead of the one thread that
-            // writes them, so only two chunks' bytes are held at once.
+            // writes them, so only three chunks' bytes are held at once.
             let mut in_order: Vec<(&String, &Assignment)> = resolution.assignments.iter().collect();
             in_order.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
             write_encoded_ahead(
